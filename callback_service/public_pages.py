@@ -1,0 +1,5 @@
+"""Public invoice pages (/i/{token}); filled in by the sending work."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,406 @@
+"""Bank accounts and LinkPay channels: set-up, credentials, Callback URL, checklist."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from shared.audit import record_audit
+from shared.config import get_settings
+from shared.db import read_session, write_session
+from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome
+from shared.models import AccountType, BankAccount, Environment, PaymentChannel, utcnow
+from shared.money import SUPPORTED_CURRENCIES
+from shared.security import (
+    decrypt_secret,
+    encrypt_secret,
+    last_four,
+    new_token,
+    token_hash,
+    tokens_equal,
+)
+
+ENVIRONMENT_HOSTS = {
+    Environment.DEMO: (
+        "https://igw-demo.every-pay.com/lp",
+        "https://igw-demo.every-pay.com/api/v4",
+    ),
+    Environment.LIVE: ("https://pay.every-pay.eu/lp", "https://pay.every-pay.eu/api/v4"),
+}
+ENVIRONMENT_LABELS = {
+    Environment.SANDBOX: "Sandbox (built-in simulator)",
+    Environment.DEMO: "EveryPay demo",
+    Environment.LIVE: "EveryPay live",
+    Environment.CUSTOM: "Custom",
+}
+URL_CHANGEABLE_FIELDS = (
+    "transaction_amount",
+    "order_reference",
+    "customer_name",
+    "customer_email",
+    "invoice_number",
+    "reference_number",
+)
+REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
+
+
+class ValidationError(ValueError):
+    """Input a person can fix; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_iban(iban: str) -> str:
+    return re.sub(r"\s+", "", iban).upper()
+
+
+def validate_iban(iban: str) -> str:
+    """ISO 13616: country, check digits, BBAN; mod-97 of the rearranged number must be 1."""
+    compact = normalise_iban(iban)
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", compact):
+        raise ValidationError(
+            "IBAN must start with a country code and two check digits, e.g. LV80BANK0000435195001.",
+            field="iban",
+        )
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    if int(digits) % 97 != 1:
+        raise ValidationError("IBAN check digits do not match: check for a typo.", field="iban")
+    return compact
+
+
+def sandbox_hosts() -> tuple[str, str]:
+    base = get_settings().resolved_sandbox_public_url.rstrip("/")
+    return f"{base}/lp", f"{base}/api/v4"
+
+
+def hosts_for(environment: str, *, linkpay_prefix: str = "", api_base: str = "") -> tuple[str, str]:
+    if environment == Environment.SANDBOX:
+        return sandbox_hosts()
+    if environment in ENVIRONMENT_HOSTS:
+        return ENVIRONMENT_HOSTS[Environment(environment)]
+    if not re.match(r"^https?://[^\s/]+", linkpay_prefix or ""):
+        raise ValidationError("LinkPay prefix must be a full URL.", field="linkpay_prefix")
+    if not re.match(r"^https?://[^\s/]+", api_base or ""):
+        raise ValidationError("API base must be a full URL.", field="api_base")
+    return linkpay_prefix.rstrip("/"), api_base.rstrip("/")
+
+
+def create_bank_account(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    account_type: str,
+    iban: str = "",
+    bank_name: str = "",
+    currency: str = "EUR",
+) -> BankAccount:
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the account a name.", field="name")
+    if account_type not in (AccountType.REGULAR, AccountType.MERCHANT):
+        raise ValidationError("Choose the account type.", field="account_type")
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
+    compact_iban = validate_iban(iban) if iban.strip() else ""
+    if account_type == AccountType.REGULAR and not compact_iban:
+        raise ValidationError("A regular bank account needs its IBAN.", field="iban")
+    account = BankAccount(
+        name=name,
+        account_type=account_type,
+        iban=compact_iban,
+        bank_name=bank_name.strip(),
+        currency=currency,
+    )
+    session.add(account)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="bank_account.create",
+        entity_type="bank_account",
+        entity_id=account.id,
+        details={"name": name, "type": account_type},
+    )
+    return account
+
+
+def _new_callback_token() -> tuple[str, str, str]:
+    token = new_token(24)
+    return token, token_hash(token), encrypt_secret(token)
+
+
+def save_linkpay_channel(
+    session: Session,
+    *,
+    actor: str,
+    bank_account_id: int,
+    link_token: str,
+    api_username: str,
+    api_secret: str,
+    environment: str = Environment.SANDBOX,
+    currency: str = "EUR",
+    url_fields: list[str] | None = None,
+    linkpay_prefix: str = "",
+    api_base: str = "",
+    name: str = "LinkPay",
+    channel_id: int | None = None,
+) -> PaymentChannel:
+    """Creates or updates the channel; an empty ``api_secret`` keeps the stored one."""
+    account = session.get(BankAccount, bank_account_id)
+    if account is None:
+        raise ValidationError("That bank account does not exist.", field="bank_account_id")
+    if account.account_type != AccountType.MERCHANT:
+        raise ValidationError(
+            "Online payments need a bank account of type Merchant account.",
+            field="bank_account_id",
+        )
+    channel = session.get(PaymentChannel, channel_id) if channel_id else None
+    link_token, api_username, api_secret = (
+        link_token.strip(),
+        api_username.strip(),
+        api_secret.strip(),
+    )
+    if not link_token:
+        raise ValidationError(
+            "Link Token is required (EveryPay portal → Links).", field="link_token"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{3,200}", link_token):
+        raise ValidationError("Link Token has characters a token never has.", field="link_token")
+    if not api_username:
+        raise ValidationError(
+            "API username is required (EveryPay portal → General Settings).", field="api_username"
+        )
+    if not api_secret and (channel is None or not channel.api_secret_encrypted):
+        raise ValidationError(
+            "API secret is required (EveryPay portal → General Settings).", field="api_secret"
+        )
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
+    if environment not in ENVIRONMENT_LABELS:
+        raise ValidationError("Choose the environment.", field="environment")
+    fields = list(dict.fromkeys([*REQUIRED_URL_FIELDS, *(url_fields or [])]))
+    unknown = [f for f in fields if f not in URL_CHANGEABLE_FIELDS]
+    if unknown:
+        raise ValidationError(f"Unknown URL field: {', '.join(unknown)}.", field="url_fields")
+    prefix, base = hosts_for(environment, linkpay_prefix=linkpay_prefix, api_base=api_base)
+
+    created = channel is None
+    if channel is None:
+        _, hashed, encrypted = _new_callback_token()
+        channel = PaymentChannel(
+            bank_account_id=bank_account_id,
+            linkpay_prefix=prefix,
+            api_base=base,
+            callback_token_hash=hashed,
+            callback_token_encrypted=encrypted,
+        )
+    credentials_changed = (
+        channel.api_username != api_username or channel.api_base != base or bool(api_secret)
+    )
+    channel.name = name.strip() or "LinkPay"
+    channel.environment = environment
+    channel.linkpay_prefix = prefix
+    channel.api_base = base
+    channel.link_token = link_token
+    channel.api_username = api_username
+    if api_secret:
+        channel.api_secret_encrypted = encrypt_secret(api_secret)
+        channel.api_secret_last4 = last_four(api_secret)
+    channel.currency = currency
+    channel.url_fields = fields
+    channel.active = True
+    channel.updated_at = utcnow()
+    if credentials_changed:
+        channel.connection_tested_at = None
+        channel.connection_test_ok = None
+        channel.connection_test_message = ""
+    session.add(channel)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="channel.create" if created else "channel.update",
+        entity_type="payment_channel",
+        entity_id=channel.id,
+        details={
+            "environment": environment,
+            "api_username": api_username,
+            "secret_changed": bool(api_secret),
+            "currency": currency,
+        },
+    )
+    return channel
+
+
+def callback_token(channel: PaymentChannel) -> str:
+    return decrypt_secret(channel.callback_token_encrypted)
+
+
+def callback_url(channel: PaymentChannel) -> str:
+    base = get_settings().public_base_url.rstrip("/")
+    return f"{base}/callbacks/linkpay/{callback_token(channel)}"
+
+
+def credentials(channel: PaymentChannel) -> ChannelCredentials:
+    return ChannelCredentials(
+        api_base=channel.api_base,
+        api_username=channel.api_username,
+        api_secret=decrypt_secret(channel.api_secret_encrypted),
+        currency=channel.currency,
+    )
+
+
+def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> PaymentChannel:
+    """New Callback URL; the old one keeps working for the grace period so no callback
+    is lost while the merchant updates the EveryPay portal."""
+    channel = session.get(PaymentChannel, channel_id)
+    if channel is None:
+        raise ValidationError("That channel does not exist.")
+    _, hashed, encrypted = _new_callback_token()
+    grace = timedelta(hours=get_settings().callback_token_grace_hours)
+    channel.previous_token_hash = channel.callback_token_hash
+    channel.previous_token_valid_until = utcnow() + grace
+    channel.callback_token_hash = hashed
+    channel.callback_token_encrypted = encrypted
+    channel.updated_at = utcnow()
+    session.add(channel)
+    record_audit(
+        session,
+        actor=actor,
+        action="channel.rotate_callback_url",
+        entity_type="payment_channel",
+        entity_id=channel.id,
+        details={"old_url_valid_until": channel.previous_token_valid_until.isoformat()},
+    )
+    return channel
+
+
+def set_channel_active(
+    session: Session, *, actor: str, channel_id: int, active: bool
+) -> PaymentChannel:
+    channel = session.get(PaymentChannel, channel_id)
+    if channel is None:
+        raise ValidationError("That channel does not exist.")
+    channel.active = active
+    channel.updated_at = utcnow()
+    session.add(channel)
+    record_audit(
+        session,
+        actor=actor,
+        action="channel.activate" if active else "channel.deactivate",
+        entity_type="payment_channel",
+        entity_id=channel.id,
+    )
+    return channel
+
+
+def find_channel_by_token(session: Session, token: str) -> PaymentChannel | None:
+    """The channel a Callback URL token belongs to, current or within its grace period.
+
+    Looked up by the token's hash, then compared in constant time. A deactivated channel
+    still resolves: EveryPay may call about payments made before it was switched off.
+    """
+    if not token or len(token) > 128:
+        return None
+    hashed = token_hash(token)
+    channel = session.exec(
+        select(PaymentChannel).where(PaymentChannel.callback_token_hash == hashed)
+    ).first()
+    if channel is not None and tokens_equal(channel.callback_token_hash, hashed):
+        return channel
+    channel = session.exec(
+        select(PaymentChannel).where(PaymentChannel.previous_token_hash == hashed)
+    ).first()
+    if (
+        channel is not None
+        and channel.previous_token_hash is not None
+        and tokens_equal(channel.previous_token_hash, hashed)
+        and channel.previous_token_valid_until is not None
+        and channel.previous_token_valid_until > datetime.now(UTC)
+    ):
+        return channel
+    return None
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    label: str
+    done: bool
+    hint: str
+
+
+def setup_checklist(channel: PaymentChannel) -> list[ChecklistStep]:
+    filled = bool(channel.link_token and channel.api_username and channel.api_secret_encrypted)
+    return [
+        ChecklistStep(
+            "Fields filled",
+            filled,
+            "Link Token, API username and API secret from the EveryPay portal.",
+        ),
+        ChecklistStep(
+            "Connection tested",
+            bool(channel.connection_test_ok),
+            "Press Test connection: it checks the API username and secret.",
+        ),
+        ChecklistStep(
+            "Callback URL pasted (first callback received)",
+            channel.first_callback_at is not None,
+            "Paste the Callback URL into E-Shop settings → Callback Notification URL.",
+        ),
+        ChecklistStep(
+            "First payment settled",
+            channel.first_settled_at is not None,
+            "Send an invoice and pay it (in the sandbox, or a small live payment).",
+        ),
+    ]
+
+
+def record_connection_test(
+    session: Session, *, actor: str, channel_id: int, ok: bool, message: str
+) -> PaymentChannel:
+    channel = session.get(PaymentChannel, channel_id)
+    if channel is None:
+        raise ValidationError("That channel does not exist.")
+    channel.connection_tested_at = utcnow()
+    channel.connection_test_ok = ok
+    channel.connection_test_message = message[:500]
+    session.add(channel)
+    record_audit(
+        session,
+        actor=actor,
+        action="channel.test_connection",
+        entity_type="payment_channel",
+        entity_id=channel.id,
+        outcome="ok" if ok else "failed",
+        details={"message": message[:200]},
+    )
+    return channel
+
+
+def check_connection(*, actor: str, channel_id: int) -> tuple[bool, str]:
+    """Asks the EveryPay API whether the channel's credentials work, and records it."""
+    with read_session() as session:
+        channel = session.get(PaymentChannel, channel_id)
+        if channel is None:
+            raise ValidationError("That channel does not exist.")
+        channel_credentials = credentials(channel)
+    with EveryPayClient(channel_credentials) as client:
+        result = client.test_connection()
+    messages = {
+        Outcome.OK: "Connected: EveryPay accepted the API username and secret.",
+        Outcome.AUTH_REFUSED: "EveryPay refused the API username or secret: copy them again "
+        "from the portal's General Settings.",
+        Outcome.NOT_FOUND: "The API base answered 404: check the environment or API base.",
+        Outcome.TRANSIENT: f"EveryPay could not be reached ({result.error}). Try again.",
+    }
+    ok = result.outcome is Outcome.OK
+    with write_session() as session:
+        record_connection_test(
+            session, actor=actor, channel_id=channel_id, ok=ok, message=messages[result.outcome]
+        )
+    return ok, messages[result.outcome]

@@ -1,0 +1,453 @@
+"""Invoices: drafts with lines, issuing with gapless numbers, cancelling, payment booking.
+
+The invoice's stored status moves draft → issued → sent → partially_paid → paid, or to
+cancelled; "overdue" is derived from the due date when shown, so it never goes stale.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, delete, select
+
+from shared.audit import record_audit
+from shared.channels import ValidationError
+from shared.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoiceStatus,
+    PaymentChannel,
+    utcnow,
+)
+from shared.money import (
+    LineAmounts,
+    MoneyError,
+    from_minor,
+    invoice_totals,
+    line_amounts,
+    parse_amount_minor,
+    parse_quantity,
+    parse_vat_rate,
+)
+from shared.security import new_token
+
+DEFAULT_SERIES = "INV"
+DEFAULT_PAYMENT_DAYS = 14
+OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
+OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: str
+    unit_price: str
+    vat_rate: str = "21"
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based, as the user sees it
+    field: str
+    message: str
+
+
+class InvoiceLinesError(ValidationError):
+    def __init__(self, errors: list[LineError]) -> None:
+        super().__init__("; ".join(f"Line {e.line}: {e.message}" for e in errors), field="lines")
+        self.errors = errors
+
+
+def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
+    """Validates every line and computes its amounts; all errors are reported at once."""
+    errors: list[LineError] = []
+    built: list[InvoiceLine] = []
+    meaningful = [
+        line
+        for line in lines
+        if any(str(v).strip() for v in (line.description, line.quantity, line.unit_price))
+    ]
+    if not meaningful:
+        raise InvoiceLinesError(
+            [LineError(1, "description", "An invoice needs at least one line.")]
+        )
+    for number, line in enumerate(meaningful, start=1):
+        description = line.description.strip()
+        if not description:
+            errors.append(LineError(number, "description", "Description is empty."))
+        try:
+            quantity = parse_quantity(line.quantity)
+        except MoneyError as error:
+            errors.append(LineError(number, "quantity", str(error)))
+            quantity = None
+        try:
+            unit_price_minor = parse_amount_minor(line.unit_price, currency, field="Unit price")
+            if unit_price_minor < 0:
+                raise MoneyError("Unit price cannot be negative.")
+        except MoneyError as error:
+            errors.append(LineError(number, "unit_price", str(error)))
+            unit_price_minor = None
+        try:
+            vat_rate = parse_vat_rate(line.vat_rate)
+        except MoneyError as error:
+            errors.append(LineError(number, "vat_rate", str(error)))
+            vat_rate = None
+        if quantity is None or unit_price_minor is None or vat_rate is None or not description:
+            continue
+        amounts = line_amounts(
+            quantity=quantity,
+            unit_price_minor=unit_price_minor,
+            vat_rate=vat_rate,
+            currency=currency,
+        )
+        built.append(
+            InvoiceLine(
+                invoice_id=0,
+                position=number,
+                description=description[:500],
+                quantity=f"{quantity.normalize():f}",
+                unit=line.unit.strip()[:16],
+                unit_price_minor=unit_price_minor,
+                vat_rate=f"{vat_rate.normalize():f}",
+                net_minor=amounts.net_minor,
+                vat_minor=amounts.vat_minor,
+                gross_minor=amounts.gross_minor,
+            )
+        )
+    if errors:
+        raise InvoiceLinesError(errors)
+    return built
+
+
+def _apply_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    totals = invoice_totals(
+        [_amounts(line) for line in lines], [Decimal(line.vat_rate) for line in lines]
+    )
+    invoice.subtotal_minor = totals.subtotal_minor
+    invoice.vat_minor = totals.vat_minor
+    invoice.total_minor = totals.total_minor
+    invoice.open_minor = totals.total_minor - invoice.paid_minor
+
+
+def _amounts(line: InvoiceLine) -> LineAmounts:
+    return LineAmounts(line.net_minor, line.vat_minor, line.gross_minor)
+
+
+def vat_breakdown(lines: list[InvoiceLine]) -> dict[str, tuple[int, int]]:
+    return invoice_totals(
+        [_amounts(line) for line in lines], [Decimal(line.vat_rate) for line in lines]
+    ).vat_breakdown
+
+
+def _check_header(
+    session: Session,
+    *,
+    customer_id: int,
+    channel_id: int | None,
+    currency: str,
+    issue_date: date | None,
+    due_date: date | None,
+) -> None:
+    if session.get(Customer, customer_id) is None:
+        raise ValidationError("Choose a customer.", field="customer_id")
+    if channel_id is not None:
+        channel = session.get(PaymentChannel, channel_id)
+        if channel is None:
+            raise ValidationError("That payment channel does not exist.", field="channel_id")
+        if channel.currency != currency:
+            raise ValidationError(
+                f"The channel takes {channel.currency} only; the invoice is in {currency}.",
+                field="currency",
+            )
+    if issue_date and due_date and due_date < issue_date:
+        raise ValidationError("Due date cannot be before the issue date.", field="due_date")
+
+
+def create_draft(
+    session: Session,
+    *,
+    actor: str,
+    customer_id: int,
+    lines: list[LineInput],
+    currency: str = "EUR",
+    channel_id: int | None = None,
+    issue_date: date | None = None,
+    due_date: date | None = None,
+    notes: str = "",
+    series: str = DEFAULT_SERIES,
+    reminders_enabled: bool = False,
+) -> Invoice:
+    _check_header(
+        session,
+        customer_id=customer_id,
+        channel_id=channel_id,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+    )
+    built = build_lines(lines, currency=currency)
+    invoice = Invoice(
+        customer_id=customer_id,
+        channel_id=channel_id,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+        notes=notes.strip()[:2000],
+        series=series,
+        public_token=new_token(24),
+        created_by=actor,
+        reminders_enabled=reminders_enabled,
+    )
+    _apply_totals(invoice, built)
+    session.add(invoice)
+    session.flush()
+    for line in built:
+        line.invoice_id = invoice.id
+        session.add(line)
+    record_audit(
+        session,
+        actor=actor,
+        action="invoice.create_draft",
+        entity_type="invoice",
+        entity_id=invoice.id,
+        details={"total_minor": invoice.total_minor, "currency": currency},
+    )
+    return invoice
+
+
+def update_draft(
+    session: Session,
+    *,
+    actor: str,
+    invoice_id: int,
+    customer_id: int,
+    lines: list[LineInput],
+    currency: str,
+    channel_id: int | None,
+    issue_date: date | None = None,
+    due_date: date | None = None,
+    notes: str = "",
+    reminders_enabled: bool = False,
+) -> Invoice:
+    invoice = _get(session, invoice_id)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError("Only a draft can be edited; this invoice is already issued.")
+    _check_header(
+        session,
+        customer_id=customer_id,
+        channel_id=channel_id,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+    )
+    built = build_lines(lines, currency=currency)
+    session.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
+    for line in built:
+        line.invoice_id = invoice_id
+        session.add(line)
+    invoice.customer_id = customer_id
+    invoice.channel_id = channel_id
+    invoice.currency = currency
+    invoice.issue_date = issue_date
+    invoice.due_date = due_date
+    invoice.notes = notes.strip()[:2000]
+    invoice.reminders_enabled = reminders_enabled
+    invoice.updated_at = utcnow()
+    _apply_totals(invoice, built)
+    session.add(invoice)
+    record_audit(
+        session,
+        actor=actor,
+        action="invoice.update_draft",
+        entity_type="invoice",
+        entity_id=invoice_id,
+        details={"total_minor": invoice.total_minor},
+    )
+    return invoice
+
+
+def delete_draft(session: Session, *, actor: str, invoice_id: int) -> None:
+    invoice = _get(session, invoice_id)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError("An issued invoice is never deleted; cancel it instead.")
+    session.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
+    session.delete(invoice)
+    record_audit(
+        session,
+        actor=actor,
+        action="invoice.delete_draft",
+        entity_type="invoice",
+        entity_id=invoice_id,
+    )
+
+
+def next_invoice_number(session: Session, *, series: str, year: int) -> str:
+    """Reserves the next number of the series in the caller's transaction.
+
+    The counter row is created if missing (a concurrent creator is ignored) and then bumped
+    with one UPDATE, which takes the row lock: concurrent issuers queue, and a rolled-back
+    issue gives its number back, so numbers stay gapless.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.exec(
+        insert(InvoiceNumberSequence)
+        .values(series=series, year=year, last_number=0)
+        .on_conflict_do_nothing(index_elements=["series", "year"])
+    )
+    number = session.exec(
+        update(InvoiceNumberSequence)
+        .where(col(InvoiceNumberSequence.series) == series, col(InvoiceNumberSequence.year) == year)
+        .values(last_number=InvoiceNumberSequence.last_number + 1)
+        .returning(InvoiceNumberSequence.last_number)
+    ).scalar_one()
+    return format_invoice_number(series=series, year=year, number=number)
+
+
+def format_invoice_number(*, series: str, year: int, number: int) -> str:
+    return f"{series}-{year}-{number:04d}"
+
+
+def issue_invoice(
+    session: Session,
+    *,
+    actor: str,
+    invoice_id: int,
+    today: date | None = None,
+    payment_days: int = DEFAULT_PAYMENT_DAYS,
+) -> Invoice:
+    invoice = _get(session, invoice_id)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError(f"Invoice {invoice.number} is already issued.")
+    if invoice.total_minor <= 0:
+        raise ValidationError("An invoice of zero cannot be issued.")
+    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).all()
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.")
+    issue_date = invoice.issue_date or today or utcnow().date()
+    invoice.issue_date = issue_date
+    invoice.due_date = invoice.due_date or issue_date + timedelta(days=payment_days)
+    invoice.number = next_invoice_number(session, series=invoice.series, year=issue_date.year)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issued_at = utcnow()
+    invoice.updated_at = utcnow()
+    invoice.open_minor = invoice.total_minor - invoice.paid_minor
+    session.add(invoice)
+    record_audit(
+        session,
+        actor=actor,
+        action="invoice.issue",
+        entity_type="invoice",
+        entity_id=invoice_id,
+        details={"number": invoice.number},
+    )
+    return invoice
+
+
+def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str) -> Invoice:
+    invoice = _get(session, invoice_id)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the invoice is cancelled.", field="reason")
+    if invoice.status == InvoiceStatus.CANCELLED:
+        raise ValidationError("The invoice is already cancelled.")
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise ValidationError("A draft is not cancelled; delete it instead.")
+    if invoice.paid_minor > 0:
+        raise ValidationError(
+            "Payments have been received on this invoice: refund them before cancelling."
+        )
+    invoice.status = InvoiceStatus.CANCELLED
+    invoice.cancellation_reason = reason[:500]
+    invoice.cancelled_at = utcnow()
+    invoice.updated_at = utcnow()
+    invoice.open_minor = 0
+    session.add(invoice)
+    record_audit(
+        session,
+        actor=actor,
+        action="invoice.cancel",
+        entity_type="invoice",
+        entity_id=invoice_id,
+        details={"number": invoice.number, "reason": reason[:200]},
+    )
+    return invoice
+
+
+def mark_sent(session: Session, *, invoice: Invoice) -> None:
+    invoice.sent_at = invoice.sent_at or utcnow()
+    if invoice.status == InvoiceStatus.ISSUED:
+        invoice.status = InvoiceStatus.SENT
+    invoice.updated_at = utcnow()
+    session.add(invoice)
+
+
+def _status_after_payment(invoice: Invoice) -> str:
+    if invoice.open_minor <= 0:
+        return InvoiceStatus.PAID
+    if invoice.paid_minor > 0:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.ISSUED
+
+
+def book_payment(invoice: Invoice, *, amount_minor: int) -> None:
+    """Adds a settled amount to the invoice (the caller guarantees once per attempt)."""
+    invoice.paid_minor += amount_minor
+    invoice.open_minor = max(invoice.total_minor - invoice.paid_minor, 0)
+    invoice.settled_payments += 1
+    invoice.status = _status_after_payment(invoice)
+    if invoice.status == InvoiceStatus.PAID:
+        invoice.paid_at = invoice.paid_at or utcnow()
+    invoice.updated_at = utcnow()
+
+
+def unbook_payment(invoice: Invoice, *, amount_minor: int) -> None:
+    """Takes back (part of) a booked amount after a refund or chargeback."""
+    invoice.paid_minor = max(invoice.paid_minor - amount_minor, 0)
+    invoice.open_minor = max(invoice.total_minor - invoice.paid_minor, 0)
+    invoice.status = _status_after_payment(invoice)
+    if invoice.status != InvoiceStatus.PAID:
+        invoice.paid_at = None
+    invoice.updated_at = utcnow()
+
+
+def display_status(invoice: Invoice, *, today: date | None = None) -> str:
+    today = today or utcnow().date()
+    if invoice.status in OPEN_STATUSES and invoice.due_date and invoice.due_date < today:
+        return OVERDUE
+    return invoice.status
+
+
+def order_reference(invoice: Invoice) -> str:
+    """The invoice number, with "-2", "-3", … once earlier attempts settled part of it:
+    EveryPay accepts one settled payment per order reference."""
+    if not invoice.number:
+        raise ValidationError("A draft has no number yet; issue it first.")
+    if invoice.settled_payments == 0:
+        return invoice.number
+    return f"{invoice.number}-{invoice.settled_payments + 1}"
+
+
+def invoice_number_from_reference(reference: str) -> str:
+    """Strips a partial-payment suffix: "INV-2026-0042-2" → "INV-2026-0042"."""
+    parts = reference.split("-")
+    if len(parts) == 4 and parts[3].isdigit():
+        return "-".join(parts[:3])
+    return reference
+
+
+def open_amount(invoice: Invoice) -> Decimal:
+    return from_minor(invoice.open_minor, invoice.currency)
+
+
+def _get(session: Session, invoice_id: int) -> Invoice:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise ValidationError("That invoice does not exist.")
+    return invoice

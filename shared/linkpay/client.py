@@ -1,0 +1,270 @@
+"""EveryPay API v4 client: the only source of truth about a payment.
+
+Every outcome is classified. Anything that is not a clean, authenticated, well-formed
+answer is ``TRANSIENT`` ("unknown, try again later"), never a failed payment.
+"""
+
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shared.config import get_settings
+from shared.models import PaymentState
+
+log = logging.getLogger(__name__)
+
+FINAL_STATES = frozenset(
+    {
+        PaymentState.SETTLED,
+        PaymentState.FAILED,
+        PaymentState.ABANDONED,
+        PaymentState.VOIDED,
+        PaymentState.REFUNDED,
+    }
+)
+# chargebacked may still change with dispute events; confirmed_3ds needs a person.
+KNOWN_STATES = frozenset(state.value for state in PaymentState)
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    AUTH_REFUSED = "auth_refused"
+    NOT_FOUND = "not_found"
+    TRANSIENT = "transient"
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    payment_reference: str
+    payment_state: str
+    order_reference: str
+    api_username: str
+    initial_amount: Decimal
+    standing_amount: Decimal
+    currency: str
+    payment_method: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    payer_name: str | None = None
+    payer_email: str | None = None
+    account_name: str | None = None
+    created_at: datetime | None = None
+    transaction_time: datetime | None = None
+    processing_error: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.payment_state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    outcome: Outcome
+    status: PaymentStatus | None = None
+    http_status: int | None = None
+    error: str = ""
+    retry_after_seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True)
+class ChannelCredentials:
+    api_base: str
+    api_username: str
+    api_secret: str
+    currency: str = "EUR"
+
+    def __repr__(self) -> str:  # never let the secret reach a log line or traceback
+        return f"ChannelCredentials(api_base={self.api_base!r}, api_username={self.api_username!r})"
+
+
+def basic_auth_header(api_username: str, api_secret: str) -> str:
+    token = base64.b64encode(f"{api_username}:{api_secret}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+class MalformedAnswer(ValueError):
+    pass
+
+
+def parse_amount(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise MalformedAnswer(f"{name} missing")
+    if isinstance(value, float):
+        # JSON numbers are parsed as Decimal below; a float here means a caller's bug.
+        value = repr(value)
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise MalformedAnswer(f"{name} is not a number: {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise MalformedAnswer(f"{name} is not a valid amount: {value!r}")
+    return amount
+
+
+def jsonable(value: Any) -> Any:
+    """The API answer as stored for the record: Decimals kept exact, as text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStatus:
+    def text(name: str, *, required: bool = False) -> str | None:
+        value = body.get(name)
+        if value is None or value == "":
+            if required:
+                raise MalformedAnswer(f"{name} missing")
+            return None
+        if not isinstance(value, str):
+            raise MalformedAnswer(f"{name} is not text")
+        return value
+
+    state = text("payment_state", required=True)
+    if state not in KNOWN_STATES:
+        raise MalformedAnswer(f"unknown payment_state {state!r}")
+    initial = parse_amount(body.get("initial_amount"), "initial_amount")
+    standing_raw = body.get("standing_amount")
+    standing = initial if standing_raw is None else parse_amount(standing_raw, "standing_amount")
+    card = body.get("cc_details") if isinstance(body.get("cc_details"), dict) else {}
+    error = body.get("processing_error") if isinstance(body.get("processing_error"), dict) else {}
+    error_text = " ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or None
+    return PaymentStatus(
+        payment_reference=text("payment_reference", required=True) or "",
+        payment_state=state or "",
+        order_reference=text("order_reference", required=True) or "",
+        api_username=text("api_username", required=True) or "",
+        initial_amount=initial,
+        standing_amount=standing,
+        currency=(text("currency") or default_currency).upper(),
+        payment_method=text("payment_method"),
+        card_brand=card.get("type") or None,
+        card_last4=(str(card["last_four_digits"])[-4:] if card.get("last_four_digits") else None),
+        payer_name=card.get("holder_name") or text("customer_name"),
+        payer_email=text("email"),
+        account_name=text("account_name"),
+        created_at=parse_time(body.get("payment_created_at")),
+        transaction_time=parse_time(body.get("transaction_time")),
+        processing_error=error_text,
+        raw=jsonable(body),
+    )
+
+
+class EveryPayClient:
+    """One client per channel. Makes exactly one HTTP call per method: retries belong to
+    the caller's schedule (one layer of retries only)."""
+
+    def __init__(self, credentials: ChannelCredentials, *, transport=None) -> None:
+        settings = get_settings()
+        self.credentials = credentials
+        self._http = httpx.Client(
+            base_url=credentials.api_base.rstrip("/"),
+            timeout=httpx.Timeout(
+                settings.api_total_timeout_seconds, connect=settings.api_connect_timeout_seconds
+            ),
+            headers={
+                "Accept": "application/json",
+                "Authorization": basic_auth_header(
+                    credentials.api_username, credentials.api_secret
+                ),
+                "User-Agent": "LinkPay-Desk/0.1",
+            },
+            verify=True,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "EveryPayClient":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def get_payment(self, payment_reference: str) -> ApiResult:
+        path = f"/payments/{quote(payment_reference, safe='')}"
+        return self._call(path, parse=True)
+
+    def test_connection(self) -> ApiResult:
+        """Checks the credentials without a payment."""
+        return self._call("/shops", parse=False)
+
+    def _call(self, path: str, *, parse: bool) -> ApiResult:
+        try:
+            response = self._http.get(path, params={"api_username": self.credentials.api_username})
+        except httpx.TimeoutException as error:
+            return ApiResult(Outcome.TRANSIENT, error=f"timeout: {type(error).__name__}")
+        except httpx.HTTPError as error:
+            return ApiResult(Outcome.TRANSIENT, error=f"connection error: {type(error).__name__}")
+        return classify_response(response, default_currency=self.credentials.currency, parse=parse)
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or "")[:200]
+    return ""
+
+
+def classify_response(
+    response: httpx.Response, *, default_currency: str, parse: bool = True
+) -> ApiResult:
+    status = response.status_code
+    if status in (401, 403):
+        detail = _error_message(response) or "credentials refused"
+        return ApiResult(Outcome.AUTH_REFUSED, http_status=status, error=detail)
+    if status == 404:
+        detail = _error_message(response) or "unknown payment reference"
+        return ApiResult(Outcome.NOT_FOUND, http_status=status, error=detail)
+    if not 200 <= status < 300:
+        retry_after = response.headers.get("Retry-After", "")
+        return ApiResult(
+            Outcome.TRANSIENT,
+            http_status=status,
+            error=f"HTTP {status} {_error_message(response)}".strip(),
+            retry_after_seconds=float(retry_after) if retry_after.isdigit() else None,
+        )
+    if not parse:
+        return ApiResult(Outcome.OK, http_status=status)
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        return ApiResult(Outcome.TRANSIENT, http_status=status, error="answer is not JSON")
+    if not isinstance(body, dict):
+        return ApiResult(Outcome.TRANSIENT, http_status=status, error="answer is not an object")
+    try:
+        payment = parse_payment(body, default_currency=default_currency)
+    except MalformedAnswer as error:
+        return ApiResult(Outcome.TRANSIENT, http_status=status, error=f"malformed answer: {error}")
+    return ApiResult(Outcome.OK, status=payment, http_status=status)

@@ -1,0 +1,439 @@
+"""Every table of LinkPay Desk, in one place.
+
+Money is stored as integer minor units next to an ISO 4217 currency code; times are stored
+in UTC and always come back timezone-aware. Enumerations are plain strings so that the
+same migrations run on SQLite and PostgreSQL without native enum types.
+"""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False, default_now: bool = False) -> Any:
+    if default_now:
+        return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    FINANCE = "finance"
+    MANAGER = "manager"
+
+
+class AccountType(StrEnum):
+    REGULAR = "regular"
+    MERCHANT = "merchant"
+
+
+class Environment(StrEnum):
+    SANDBOX = "sandbox"
+    DEMO = "everypay_demo"
+    LIVE = "everypay_live"
+    CUSTOM = "custom"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    SENT = "sent"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class PaymentState(StrEnum):
+    INITIAL = "initial"
+    WAITING_FOR_SCA = "waiting_for_sca"
+    WAITING_FOR_3DS = "waiting_for_3ds_response"
+    CONFIRMED_3DS = "confirmed_3ds"
+    SENT_FOR_PROCESSING = "sent_for_processing"
+    AUTHORISED = "authorised"
+    SETTLED = "settled"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    VOIDED = "voided"
+    REFUNDED = "refunded"
+    CHARGEBACKED = "chargebacked"
+
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"  # waiting for (another) try
+    PROCESSING = "processing"  # claimed by a worker under a lease
+    DONE = "done"  # applied (whatever the payment's state was)
+    NOT_OURS = "not_ours"  # authentic API answer about a payment that is not ours
+    REJECTED = "rejected"  # bad input, never sent to the API
+    NEEDS_ATTENTION = "needs_attention"  # retries exhausted; a person must look
+
+
+class ReviewKind(StrEnum):
+    AMOUNT_MISMATCH = "amount_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    OVERPAYMENT = "overpayment"
+    CHARGEBACK = "chargeback"
+    REFUND = "refund"
+    STUCK_PENDING = "stuck_pending"
+    UNVERIFIED_CALLBACK = "unverified_callback"
+    NOT_OURS = "not_ours"
+    PAID_NOT_BOOKED = "paid_not_booked"
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class MessageChannel(StrEnum):
+    EMAIL = "email"
+    LINK = "link"
+    PDF = "pdf"
+    REMINDER = "reminder"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class FunnelStep(StrEnum):
+    SENT = "sent"
+    LINK_OPENED = "link_opened"
+    ATTEMPT = "attempt"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+class Company(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    registration_number: str = Field(default="", max_length=50)
+    vat_number: str = Field(default="", max_length=50)
+    address: str = Field(default="", max_length=500)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=50)
+    website: str = Field(default="", max_length=200)
+    logo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    logo_mime: str | None = Field(default=None, max_length=50)
+    timezone: str = Field(default="Europe/Riga", max_length=64)
+    default_currency: str = Field(default="EUR", max_length=3)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts()
+    last_login_at: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)
+
+
+class BankAccount(SQLModel, table=True):
+    __tablename__ = "bank_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    bank_name: str = Field(default="", max_length=200)
+    iban: str = Field(default="", max_length=34)
+    currency: str = Field(default="EUR", max_length=3)
+    account_type: str = Field(default=AccountType.REGULAR, max_length=16)
+    active: bool = True
+    created_at: datetime = _ts(default_now=True)
+
+
+class PaymentChannel(SQLModel, table=True):
+    """A LinkPay channel on a merchant account: one EveryPay link, one currency."""
+
+    __tablename__ = "payment_channel"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_account_id: int = Field(foreign_key="bank_account.id", index=True)
+    provider: str = Field(default="linkpay", max_length=32)
+    name: str = Field(default="LinkPay", max_length=200)
+    environment: str = Field(default=Environment.SANDBOX, max_length=32)
+    linkpay_prefix: str = Field(max_length=500)
+    api_base: str = Field(max_length=500)
+    link_token: str = Field(default="", max_length=200)
+    api_username: str = Field(default="", max_length=200, index=True)
+    api_secret_encrypted: str = Field(default="", sa_type=Text)
+    api_secret_last4: str = Field(default="", max_length=4)
+    currency: str = Field(default="EUR", max_length=3)
+    url_fields: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The callback token is a secret: looked up by its SHA-256, shown from its ciphertext.
+    callback_token_hash: str = Field(max_length=64, unique=True)
+    callback_token_encrypted: str = Field(sa_type=Text)
+    previous_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    previous_token_valid_until: datetime | None = _ts()
+    active: bool = True
+    connection_tested_at: datetime | None = _ts()
+    connection_test_ok: bool | None = None
+    connection_test_message: str = Field(default="", max_length=500)
+    first_callback_at: datetime | None = _ts()
+    first_settled_at: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    registration_number: str = Field(default="", max_length=50)
+    vat_number: str = Field(default="", max_length=50)
+    email: str = Field(default="", max_length=254)
+    cc_emails: str = Field(default="", max_length=1000)
+    address: str = Field(default="", max_length=500)
+    language: str = Field(default="en", max_length=2)
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class InvoiceNumberSequence(SQLModel, table=True):
+    __tablename__ = "invoice_number_sequence"
+    __table_args__ = (UniqueConstraint("series", "year", name="uq_sequence_series_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series: str = Field(max_length=20)
+    year: int
+    last_number: int = 0
+
+
+class Invoice(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_invoice_status_due", "status", "due_date"),
+        Index("ix_invoice_customer_status", "customer_id", "status"),
+        Index("ix_invoice_issue_date_id", "issue_date", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=40, unique=True)
+    series: str = Field(default="INV", max_length=20)
+    customer_id: int = Field(foreign_key="customer.id")
+    channel_id: int | None = Field(default=None, foreign_key="payment_channel.id", index=True)
+    currency: str = Field(default="EUR", max_length=3)
+    issue_date: date | None = Field(default=None)
+    due_date: date | None = Field(default=None)
+    status: str = Field(default=InvoiceStatus.DRAFT, max_length=16)
+    subtotal_minor: int = 0
+    vat_minor: int = 0
+    total_minor: int = 0
+    paid_minor: int = 0
+    open_minor: int = Field(default=0, index=True)
+    # Counts settled partial payments; the next pay link's order reference gets "-N+1".
+    settled_payments: int = 0
+    public_token: str = Field(max_length=64, unique=True)
+    notes: str = Field(default="", max_length=2000)
+    cancellation_reason: str = Field(default="", max_length=500)
+    reminders_enabled: bool = False
+    created_by: str = Field(default="", max_length=64)
+    issued_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    paid_at: datetime | None = _ts()
+    cancelled_at: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    position: int = 0
+    description: str = Field(max_length=500)
+    quantity: str = Field(max_length=32, description="Decimal as text, e.g. '1.5'")
+    unit: str = Field(default="", max_length=16)
+    unit_price_minor: int
+    vat_rate: str = Field(default="0", max_length=8, description="Percent as text, e.g. '21'")
+    net_minor: int = 0
+    vat_minor: int = 0
+    gross_minor: int = 0
+
+
+class PaymentAttempt(SQLModel, table=True):
+    """One EveryPay payment (one ``payment_reference``), as the API last described it."""
+
+    __tablename__ = "payment_attempt"
+    __table_args__ = (Index("ix_attempt_final_next_check", "is_final", "next_check_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_reference: str = Field(max_length=64, unique=True)
+    channel_id: int = Field(foreign_key="payment_channel.id", index=True)
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    order_reference: str = Field(default="", max_length=120, index=True)
+    state: str = Field(max_length=32, index=True)
+    is_final: bool = False
+    initial_amount_minor: int = 0
+    standing_amount_minor: int = 0
+    # What this attempt has put into the invoice's paid amount: the single source of truth
+    # for undoing it on refund or chargeback.
+    booked_minor: int = 0
+    currency: str = Field(default="EUR", max_length=3)
+    payment_method: str | None = Field(default=None, max_length=64)
+    card_brand: str | None = Field(default=None, max_length=32)
+    card_last4: str | None = Field(default=None, max_length=4)
+    payer_name: str | None = Field(default=None, max_length=200)
+    payer_email: str | None = Field(default=None, max_length=254)
+    processing_error: str | None = Field(default=None, max_length=500)
+    gateway_created_at: datetime | None = _ts()
+    transaction_time: datetime | None = _ts()
+    last_api_answer: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    last_checked_at: datetime | None = _ts()
+    next_check_at: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True, index=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class PaymentStateChange(SQLModel, table=True):
+    __tablename__ = "payment_state_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="payment_attempt.id", index=True)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    source: str = Field(default="callback", max_length=32)
+    changed_at: datetime = _ts(default_now=True)
+
+
+class CallbackEvent(SQLModel, table=True):
+    """The raw inbox: every callback as received, kept before anything is done with it."""
+
+    __tablename__ = "callback_event"
+    __table_args__ = (
+        Index("ix_callback_status_next", "status", "next_attempt_at"),
+        Index("ix_callback_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int | None = Field(default=None, foreign_key="payment_channel.id", index=True)
+    received_at: datetime = _ts(default_now=True)
+    http_method: str = Field(default="GET", max_length=8)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    payment_reference: str | None = Field(default=None, max_length=64, index=True)
+    order_reference: str | None = Field(default=None, max_length=120)
+    event_name: str | None = Field(default=None, max_length=64)
+    remote_addr: str | None = Field(default=None, max_length=64)
+    status: str = Field(default=CallbackStatus.PENDING, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=1000)
+    outcome: str | None = Field(default=None, max_length=1000)
+    payment_attempt_id: int | None = Field(default=None, foreign_key="payment_attempt.id")
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    processed_at: datetime | None = _ts()
+
+
+class ReviewItem(SQLModel, table=True):
+    """The exceptions queue: something a person must look at, with its reason."""
+
+    __tablename__ = "review_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    status: str = Field(default=ReviewStatus.OPEN, max_length=16, index=True)
+    # One open item per cause: the same problem seen twice is not two problems.
+    dedupe_key: str = Field(max_length=200, unique=True)
+    reason: str = Field(max_length=1000)
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    payment_attempt_id: int | None = Field(default=None, foreign_key="payment_attempt.id")
+    callback_event_id: int | None = Field(default=None, foreign_key="callback_event.id")
+    channel_id: int | None = Field(default=None, foreign_key="payment_channel.id")
+    amount_minor: int | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    resolution: str = Field(default="", max_length=1000)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolved_at: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)
+
+
+class MessageLog(SQLModel, table=True):
+    """Each sending of an invoice: e-mail, online link copied, PDF made, reminder."""
+
+    __tablename__ = "message_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    channel: str = Field(max_length=16)
+    recipients: str = Field(default="", max_length=2000)
+    subject: str = Field(default="", max_length=500)
+    status: str = Field(default=MessageStatus.QUEUED, max_length=16)
+    error: str | None = Field(default=None, max_length=1000)
+    attempts: int = 0
+    # Reminders carry "reminder:<invoice>:<day>" so one day's reminder is sent once.
+    dedupe_key: str | None = Field(default=None, max_length=100, unique=True)
+    message_id: str | None = Field(default=None, max_length=255)
+    raw_message: str | None = Field(default=None, sa_type=Text)
+    sent_by: str = Field(default="", max_length=64)
+    created_at: datetime = _ts(default_now=True)
+    sent_at: datetime | None = _ts()
+
+
+class FunnelEvent(SQLModel, table=True):
+    """Steps of an invoice's payment funnel that no other table records (link opened)."""
+
+    __tablename__ = "funnel_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    step: str = Field(max_length=20)
+    detail: str = Field(default="", max_length=500)
+    at: datetime = _ts(default_now=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only: who did what, when, with what outcome. Never holds a secret value."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_now=True, index=True)
+    actor: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=64, index=True)
+    entity_type: str = Field(default="", max_length=32)
+    entity_id: str = Field(default="", max_length=64)
+    outcome: str = Field(default="ok", max_length=32)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """Lets /health and the dashboard tell whether the callback worker is alive."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: str = Field(primary_key=True, max_length=64)
+    beat_at: datetime = _ts(default_now=True)
+    detail: str = Field(default="", max_length=500)

@@ -1,0 +1,136 @@
+"""Local users, roles and logins with lockout after repeated failures."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from shared.audit import record_audit
+from shared.channels import ValidationError
+from shared.config import get_settings
+from shared.models import Role, User, utcnow
+from shared.security import hash_password, verify_password
+
+MIN_PASSWORD_LENGTH = 8
+# Verifying against a real hash for unknown users keeps the answer time the same, so the
+# login form does not tell which usernames exist.
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+# What each role may do; pages and actions check these on the server side.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset({"view", "edit", "setup", "review", "users", "audit", "export"}),
+    Role.FINANCE: frozenset({"view", "edit", "setup", "review", "export"}),
+    Role.MANAGER: frozenset({"view", "export"}),
+}
+
+
+def can(role: str | None, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role or "", frozenset())
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    password: str,
+    role: str,
+    full_name: str = "",
+) -> User:
+    username = username.strip().lower()
+    if not re.fullmatch(r"[a-z0-9._-]{3,64}", username):
+        raise ValidationError(
+            "Username: 3–64 characters, letters, digits, dot, dash or underscore.",
+            field="username",
+        )
+    if role not in {r.value for r in Role}:
+        raise ValidationError("Role must be admin, finance or manager.", field="role")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if session.exec(select(User).where(User.username == username)).first():
+        raise ValidationError(f"User {username} already exists.", field="username")
+    user = User(
+        username=username, password_hash=hash_password(password), role=role, full_name=full_name
+    )
+    session.add(user)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        details={"username": username, "role": role},
+    )
+    return user
+
+
+def set_password(session: Session, *, actor: str, username: str, password: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise ValidationError(f"No user {username}.", field="username")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"Password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    record_audit(
+        session, actor=actor, action="user.set_password", entity_type="user", entity_id=user.id
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    ok: bool
+    message: str
+    user_id: int | None = None
+    username: str | None = None
+    role: str | None = None
+
+
+def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
+    settings = get_settings()
+    username = username.strip().lower()
+    user = session.exec(select(User).where(User.username == username)).first()
+    now = utcnow()
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        record_audit(
+            session,
+            actor=username or "?",
+            action="login",
+            outcome="failed",
+            details={"reason": "unknown or inactive user"},
+        )
+        return LoginResult(False, "Wrong username or password.")
+    if user.locked_until and user.locked_until > now:
+        record_audit(session, actor=username, action="login", outcome="locked")
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return LoginResult(False, f"Too many failed attempts. Try again in {minutes} minute(s).")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        session.add(user)
+        record_audit(
+            session,
+            actor=username,
+            action="login",
+            outcome="failed",
+            details={"reason": "wrong password"},
+        )
+        return LoginResult(False, "Wrong username or password.")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(user)
+    record_audit(session, actor=username, action="login", entity_type="user", entity_id=user.id)
+    return LoginResult(True, "Welcome.", user_id=user.id, username=user.username, role=user.role)

@@ -1,0 +1,81 @@
+"""Small builders for test data, going through the same domain functions as the app."""
+
+from datetime import date
+
+from shared.channels import create_bank_account, save_linkpay_channel
+from shared.db import write_session
+from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel
+
+API_USERNAME = "abc12345"
+API_SECRET = "apisecret123456789"
+LINK_TOKEN = "123abcd"
+
+
+def make_channel(
+    *,
+    api_base: str = "http://127.0.0.1:9/api/v4",
+    linkpay_prefix: str = "http://127.0.0.1:9/lp",
+    api_username: str = API_USERNAME,
+    api_secret: str = API_SECRET,
+    link_token: str = LINK_TOKEN,
+    currency: str = "EUR",
+) -> PaymentChannel:
+    with write_session() as session:
+        account = create_bank_account(
+            session,
+            actor="test",
+            name="Merchant EUR",
+            account_type=AccountType.MERCHANT,
+            currency=currency,
+        )
+        return save_linkpay_channel(
+            session,
+            actor="test",
+            bank_account_id=account.id,
+            link_token=link_token,
+            api_username=api_username,
+            api_secret=api_secret,
+            environment=Environment.CUSTOM,
+            linkpay_prefix=linkpay_prefix,
+            api_base=api_base,
+            currency=currency,
+            url_fields=["customer_name", "customer_email"],
+        )
+
+
+def make_customer(
+    *, name: str = "Anna Bērziņa SIA", email: str = "anna@example.lv", language: str = "lv"
+) -> Customer:
+    with write_session() as session:
+        customer = Customer(name=name, email=email, language=language, address="Rīga, Brīvības 1")
+        session.add(customer)
+        session.flush()
+        return customer
+
+
+def make_invoice(
+    *,
+    channel: PaymentChannel | None,
+    customer: Customer | None = None,
+    lines: list[LineInput] | None = None,
+    issue: bool = True,
+    issue_date: date | None = None,
+    due_date: date | None = None,
+    currency: str = "EUR",
+) -> Invoice:
+    customer = customer or make_customer()
+    with write_session() as session:
+        invoice = create_draft(
+            session,
+            actor="test",
+            customer_id=customer.id,
+            channel_id=channel.id if channel else None,
+            currency=currency,
+            lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
+            issue_date=issue_date,
+            due_date=due_date,
+        )
+        if issue:
+            invoice = issue_invoice(session, actor="test", invoice_id=invoice.id)
+        return invoice
