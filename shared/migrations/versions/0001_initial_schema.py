@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 02:59:14.874172
+Create Date: 2026-11-28 03:03:33.292052
 """
 
 from collections.abc import Sequence
