@@ -1,0 +1,137 @@
+"""The API v4 client classifies every answer; nothing unclear is ever a failed payment."""
+
+from decimal import Decimal
+
+import httpx
+import pytest
+import respx
+
+from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome
+
+API = "https://igw-demo.every-pay.com/api/v4"
+REF = "1b1ee0cad31038ab000ddd0f021487711d88db9418a3ca53672e223337037c7d"
+CREDS = ChannelCredentials(api_base=API, api_username="abc12345", api_secret="apisecret123456789")
+ANSWER = {
+    "api_username": "abc12345",
+    "account_name": "EUR3D1",
+    "order_reference": "INV-2026-0042",
+    "payment_reference": REF,
+    "payment_state": "settled",
+    "initial_amount": 125.5,
+    "standing_amount": 125.5,
+    "currency": "EUR",
+    "payment_method": "card",
+    "email": "anna@example.lv",
+    "payment_created_at": "2026-05-02T09:14:15.501Z",
+    "transaction_time": "2026-05-02T09:15:20.084Z",
+    "processing_error": {"code": None, "message": None},
+    "cc_details": {
+        "last_four_digits": "1002",
+        "type": "master_card",
+        "holder_name": "Anna Berzina",
+        "issuer_country": "LV",
+        "state_3ds": "attempted",
+    },
+}
+URL = f"{API}/payments/{REF}"
+
+
+def _get(**route_kwargs):
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.get(URL, params={"api_username": "abc12345"}).mock(**route_kwargs)
+        with EveryPayClient(CREDS) as client:
+            result = client.get_payment(REF)
+        return result, route
+
+
+def test_settled_answer_is_parsed_exactly():
+    result, route = _get(return_value=httpx.Response(200, json=ANSWER))
+    assert result.outcome is Outcome.OK
+    status = result.status
+    assert status.payment_state == "settled" and status.is_final
+    assert status.initial_amount == Decimal("125.5")
+    assert status.card_brand == "master_card" and status.card_last4 == "1002"
+    assert status.transaction_time.isoformat() == "2026-05-02T09:15:20.084000+00:00"
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == "Basic YWJjMTIzNDU6YXBpc2VjcmV0MTIzNDU2Nzg5"
+    assert request.headers["Accept"] == "application/json"
+
+
+def test_amounts_as_strings_and_long_decimals_stay_exact():
+    body = {**ANSWER, "initial_amount": "0.30", "standing_amount": 0.1}
+    result, _ = _get(return_value=httpx.Response(200, json=body))
+    assert result.status.initial_amount == Decimal("0.30")
+    assert result.status.standing_amount == Decimal("0.1")
+    raw = httpx.Response(
+        200,
+        content=b'{"payment_reference":"%s","payment_state":"settled",'
+        b'"order_reference":"X","api_username":"abc12345",'
+        b'"initial_amount":1234567.8912345678}' % REF.encode(),
+    )
+    result, _ = _get(return_value=raw)
+    assert result.status.initial_amount == Decimal("1234567.8912345678")
+    assert result.status.currency == "EUR"  # the channel's, when the API leaves it out
+
+
+def test_declined_payment_is_http_200_failed():
+    body = {
+        **ANSWER,
+        "payment_state": "failed",
+        "processing_error": {"code": 4001, "message": "Card declined"},
+    }
+    result, _ = _get(return_value=httpx.Response(200, json=body))
+    assert result.outcome is Outcome.OK
+    assert result.status.payment_state == "failed"
+    assert result.status.processing_error == "4001 Card declined"
+
+
+@pytest.mark.parametrize(
+    ("response", "outcome"),
+    [
+        (httpx.Response(401), Outcome.AUTH_REFUSED),
+        (
+            httpx.Response(403, json={"error": {"code": 4030, "message": "Forbidden"}}),
+            Outcome.AUTH_REFUSED,
+        ),
+        (
+            httpx.Response(404, json={"error": {"code": 4004, "message": "Not found"}}),
+            Outcome.NOT_FOUND,
+        ),
+        (httpx.Response(429, headers={"Retry-After": "7"}), Outcome.TRANSIENT),
+        (httpx.Response(500), Outcome.TRANSIENT),
+        (httpx.Response(502, text="<html>Bad gateway</html>"), Outcome.TRANSIENT),
+        (httpx.Response(503), Outcome.TRANSIENT),
+        (httpx.Response(200, text="not json"), Outcome.TRANSIENT),
+        (httpx.Response(200, json=[1, 2]), Outcome.TRANSIENT),
+        (httpx.Response(200, json={"payment_state": "settled"}), Outcome.TRANSIENT),
+        (httpx.Response(200, json={**ANSWER, "payment_state": "teleported"}), Outcome.TRANSIENT),
+        (httpx.Response(200, json={**ANSWER, "initial_amount": "ten"}), Outcome.TRANSIENT),
+    ],
+)
+def test_every_answer_is_classified(response, outcome):
+    result, _ = _get(return_value=response)
+    assert result.outcome is outcome
+    assert result.status is None
+
+
+def test_retry_after_is_kept_for_the_scheduler():
+    result, _ = _get(return_value=httpx.Response(429, headers={"Retry-After": "7"}))
+    assert result.retry_after_seconds == 7.0
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.ConnectTimeout("x")]
+)
+def test_network_failures_are_transient_never_failed(error):
+    result, _ = _get(side_effect=error)
+    assert result.outcome is Outcome.TRANSIENT
+    assert "timeout" in result.error or "connection" in result.error
+
+
+def test_connection_check_uses_the_shops_endpoint():
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(f"{API}/shops", params={"api_username": "abc12345"}).mock(
+            return_value=httpx.Response(200, json={"shops": []})
+        )
+        with EveryPayClient(CREDS) as client:
+            assert client.test_connection().outcome is Outcome.OK
