@@ -1,0 +1,1 @@
+"""EveryPay-compatible simulator: merchant portal, hosted LinkPay page, API v4, callbacks."""

@@ -1,0 +1,174 @@
+"""JSON endpoints under ``/sandbox/`` so tests and demos can act as payer, merchant or fault."""
+
+import dataclasses
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, field_validator
+
+from .api import AmountJSONResponse, iso_millis, payment_body, sandbox_of
+from .service import Sandbox, SandboxError, parse_amount, query_of
+from .store import DEFAULT_URL_FIELDS, URL_FIELDS, Delivery, Faults, Payment
+
+router = APIRouter(prefix="/sandbox", tags=["scripting"])
+
+
+def sandbox_error_response(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, SandboxError)
+    return JSONResponse(
+        {"error": {"code": error.status, "message": error.message}}, status_code=error.status
+    )
+
+
+def public_url(request: Request) -> str:
+    """The sandbox as browsers reach it: configured, or else the address this request used."""
+    return request.app.state.public_url or str(request.base_url).rstrip("/")
+
+
+class PayBody(BaseModel):
+    url: str = Field(description="The full pay link, as a payer would open it.")
+    outcome: Literal["pay", "decline", "abandon", "bank_pending", "preauth"]
+    method: str | None = Field(default=None, description="e.g. card, swedbank_ob_lv")
+
+
+class RefundBody(BaseModel):
+    amount: str | None = Field(default=None, description="Decimal text; empty means all.")
+
+
+class FaultsBody(BaseModel):
+    api_status: int | None = Field(default=None, ge=400, le=599)
+    api_delay_seconds: float = Field(default=0.0, ge=0, le=120)
+    callbacks: Literal["normal", "drop", "duplicate"] = "normal"
+    duplicate_count: int = Field(default=2, ge=1, le=20)
+
+
+class MerchantBody(BaseModel):
+    name: str = Field(default="Sandbox Merchant", min_length=1, max_length=200)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    callback_url: str = ""
+    api_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    api_secret: str | None = Field(default=None, min_length=8)
+    link_token: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    link_name: str = "Invoice Payment"
+    url_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_URL_FIELDS))
+
+    @field_validator("url_fields")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        unknown = sorted(set(fields) - set(URL_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown URL fields {unknown}; known: {', '.join(URL_FIELDS)}")
+        return fields
+
+
+def _attempt_summary(payment: Payment) -> dict[str, str]:
+    return {
+        "payment_reference": payment.payment_reference,
+        "payment_state": payment.state,
+        "order_reference": payment.order_reference,
+    }
+
+
+def _payment_response(sandbox: Sandbox, payment: Payment) -> Response:
+    merchant = sandbox.store.get_merchant(payment.api_username)
+    assert merchant is not None  # a payment cannot outlive its merchant (foreign key)
+    return AmountJSONResponse(payment_body(payment, merchant))
+
+
+def _delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "payment_reference": delivery.payment_reference,
+        "event_name": delivery.event_name,
+        "attempt": delivery.attempt,
+        "attempted_at": iso_millis(delivery.attempted_at),
+        "url": delivery.url,
+        "status_code": delivery.status_code,
+        "error": delivery.error,
+        "callback_status": delivery.callback_status,
+    }
+
+
+@router.post("/pay")
+def pay(body: PayBody, request: Request) -> dict[str, str]:
+    payment = sandbox_of(request).attempt(query_of(body.url), body.outcome, body.method)
+    return _attempt_summary(payment)
+
+
+@router.post("/payments/{payment_reference}/refund")
+def refund(payment_reference: str, request: Request, body: RefundBody | None = None) -> Response:
+    sandbox = sandbox_of(request)
+    amount = parse_amount(body.amount, field="amount") if body and body.amount else None
+    return _payment_response(sandbox, sandbox.refund(payment_reference, amount))
+
+
+@router.post("/payments/{payment_reference}/chargeback")
+def chargeback(payment_reference: str, request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    return _payment_response(sandbox, sandbox.chargeback(payment_reference))
+
+
+@router.get("/faults")
+def get_faults(request: Request) -> dict[str, Any]:
+    return dataclasses.asdict(sandbox_of(request).store.get_faults())
+
+
+@router.post("/faults")
+def set_faults(body: FaultsBody, request: Request) -> dict[str, Any]:
+    """Change only the switches named in the body; the others keep their setting."""
+    store = sandbox_of(request).store
+    faults = dataclasses.replace(store.get_faults(), **body.model_dump(exclude_unset=True))
+    store.set_faults(faults)
+    return dataclasses.asdict(faults)
+
+
+@router.delete("/faults")
+def reset_faults(request: Request) -> dict[str, Any]:
+    store = sandbox_of(request).store
+    store.set_faults(Faults())
+    return dataclasses.asdict(Faults())
+
+
+@router.get("/deliveries")
+def list_deliveries(
+    request: Request,
+    payment_reference: Annotated[str | None, Query()] = None,
+    api_username: Annotated[str | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    deliveries = sandbox_of(request).store.list_deliveries(
+        payment_reference=payment_reference, api_username=api_username
+    )
+    return [_delivery_json(delivery) for delivery in deliveries]
+
+
+@router.post("/merchants")
+def create_merchant(body: MerchantBody, request: Request) -> dict[str, str]:
+    """A merchant with one link and its callback URL, ready to be paid, in one call."""
+    store = sandbox_of(request).store
+    try:
+        merchant = store.create_merchant(
+            name=body.name,
+            currency=body.currency,
+            api_username=body.api_username,
+            api_secret=body.api_secret,
+        )
+        link = store.add_link(
+            api_username=merchant.api_username,
+            name=body.link_name,
+            link_token=body.link_token,
+            url_fields=body.url_fields,
+        )
+    except ValueError as error:
+        raise SandboxError(409, str(error)) from None
+    store.set_callback_url(api_username=merchant.api_username, url=body.callback_url)
+    base = public_url(request)
+    return {
+        "api_username": merchant.api_username,
+        "api_secret": merchant.api_secret,
+        "link_token": link.link_token,
+        "account_name": merchant.account_name,
+        "currency": merchant.currency,
+        "lp_prefix": f"{base}/lp",
+        "api_base": f"{base}/api/v4",
+        "portal_url": f"{base}/portal/{merchant.api_username}",
+    }
