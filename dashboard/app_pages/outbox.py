@@ -1,0 +1,92 @@
+"""Invoicing → Outbox: the mails the demo mail server received, shown as customers see them."""
+
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from shared.channels import ValidationError
+from shared.mail import list_outbox, read_outbox_message
+
+ui.require("view")
+st.title("Outbox")
+st.caption(
+    "Mails caught by the demo mail server (LINKPAY_DEMO_SMTP, on with `linkpay-desk run`): "
+    "nothing here reached a real inbox. Newest first."
+)
+st.button("Refresh", key="outbox_refresh", icon=":material/refresh:")
+
+entries = list_outbox()
+if not entries:
+    st.info("No mails yet. Send an invoice by e-mail and it shows up here.")
+    st.stop()
+
+zone = ZoneInfo(ui.tz())
+received = {entry.name: entry.received_at.astimezone(zone) for entry in entries}
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Received": received[e.name].strftime("%Y-%m-%d %H:%M:%S"),
+                "To": e.to,
+                "Subject": e.subject,
+            }
+            for e in entries
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+    key="outbox_table",
+)
+
+by_name = {entry.name: entry for entry in entries}
+name = st.selectbox(
+    "Open mail",
+    list(by_name),
+    format_func=lambda n: f"{received[n]:%H:%M:%S} · {by_name[n].to} · {by_name[n].subject}",
+    key="outbox_selected",
+)
+try:
+    message = read_outbox_message(name)
+except ValidationError as error:
+    st.error(str(error))
+    st.stop()
+
+st.subheader(message.subject or "(no subject)")
+st.markdown(
+    f"**From:** {message.sender}  \n**To:** {message.to}"
+    + (f"  \n**CC:** {message.cc}" if message.cc else "")
+    + f"  \n**Received:** {received[name]:%Y-%m-%d %H:%M:%S}"
+)
+for index, attachment in enumerate(message.attachments):
+    st.download_button(
+        f"{attachment.filename} ({attachment.content_type}, {len(attachment.content):,} bytes)",
+        data=attachment.content,
+        file_name=attachment.filename,
+        mime=attachment.content_type,
+        key=f"outbox_attachment_{index}",
+        on_click="ignore",
+        icon=":material/attach_file:",
+    )
+
+html_tab, text_tab = st.tabs(["As the customer sees it", "Plain text"])
+with html_tab:
+    if message.html:
+        # Sanitised and without scripts: anyone who can reach the demo server can put a
+        # mail here. Invoice mails carry inline styles only, so they look as sent.
+        with st.container(border=True):
+            st.html(message.html)
+    else:
+        st.caption("This mail has no HTML part.")
+with text_tab:
+    st.text(message.text or "(no plain-text part)")
+st.download_button(
+    "Download .eml",
+    data=message.raw,
+    file_name=name,
+    mime="message/rfc822",
+    key="outbox_raw",
+    on_click="ignore",
+    icon=":material/download:",
+)

@@ -1,0 +1,253 @@
+"""The sending panel of an invoice (e-mail, online link, PDF, message log, reminders) and
+the bulk e-mail action of the invoice list. UI only: the work is in shared.sending.
+
+Not a page of its own: the invoice detail and invoice list pages call these functions.
+"""
+
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from shared.channels import ValidationError
+from shared.models import MessageChannel, MessageStatus
+from shared.reminders import REMINDER_DAYS, set_reminders
+from shared.sending import (
+    EMAIL_CHANNELS,
+    SendingOverview,
+    message_log,
+    record_link_shared,
+    record_pdf_download,
+    resend_message,
+    send_invoice_email,
+    send_invoices_by_email,
+    sending_overview,
+)
+from shared.users import can
+
+CHANNEL_LABELS = {
+    MessageChannel.EMAIL: "E-mail",
+    MessageChannel.LINK: "Online link",
+    MessageChannel.PDF: "PDF",
+    MessageChannel.REMINDER: "Reminder",
+}
+
+
+def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None:
+    overview = sending_overview(invoice_id=invoice_id)
+    if overview is None:
+        st.error("That invoice does not exist.")
+        return
+    flash = st.session_state.pop(f"sending_flash_{invoice_id}", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    may_send = can(role, "edit")
+    if overview.blocked:
+        st.info(overview.blocked)
+    elif may_send:
+        email_column, other_column = st.columns([3, 2])
+        with email_column:
+            _email_form(overview)
+        with other_column:
+            _online_link(overview)
+            _pdf_download(overview, username=username, role=role)
+    else:
+        st.caption("Your role can see how the invoice was sent, but not send it.")
+    _message_table(invoice_id, may_send=may_send)
+    _reminders_toggle(overview, may_send=may_send)
+
+
+def _flash(invoice_id: int, kind: str, message: str) -> None:
+    st.session_state[f"sending_flash_{invoice_id}"] = (kind, message)
+
+
+def _email_form(overview: SendingOverview) -> None:
+    key = f"send_email_{overview.invoice_id}"
+    with st.form(key):
+        to = st.text_input("To", value=overview.to, key=f"{key}_to")
+        cc = st.text_input(
+            "CC", value=overview.cc, key=f"{key}_cc", help="Several addresses: separate by commas."
+        )
+        st.caption(
+            "The e-mail carries the pay link for the open balance, the payment methods, a link "
+            "to the online invoice and the PDF."
+        )
+        submitted = st.form_submit_button("Send e-mail", type="primary")
+    if not submitted:
+        return
+    user = ui.guard("edit", action="invoice.send_email")
+    if user is None:
+        return
+    try:
+        with st.spinner("Sending…"):
+            log = send_invoice_email(
+                invoice_id=overview.invoice_id, actor=user.username, to=to, cc=cc
+            )
+    except ValidationError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    ui.after_write()
+    if log.status == MessageStatus.SENT:
+        _flash(overview.invoice_id, "success", f"E-mail sent to {log.recipients}.")
+    else:
+        _flash(
+            overview.invoice_id,
+            "error",
+            f"The e-mail was not sent: {log.error} It is in the message log; re-send it there.",
+        )
+    st.rerun()
+
+
+def _online_link(overview: SendingOverview) -> None:
+    key = f"shared_link_{overview.invoice_id}"
+    st.caption(
+        "The customer's page shows the invoice, its PDF and a Pay online button that always "
+        "asks for the current open balance."
+    )
+    if st.button("Online link", key=f"{key}_button"):
+        user = ui.guard("edit", action="invoice.send_link")
+        if user is not None:
+            try:
+                st.session_state[key] = record_link_shared(
+                    invoice_id=overview.invoice_id, actor=user.username
+                )
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                ui.after_write()
+    url = st.session_state.get(key)
+    if url:
+        st.code(url, language=None, wrap_lines=True)
+        st.link_button("Open the customer's page", url, icon=":material/open_in_new:")
+
+
+def _pdf_download(overview: SendingOverview, *, username: str, role: str) -> None:
+    st.caption("Download or print the invoice; while unpaid it carries the pay link and a QR code.")
+
+    def pdf_bytes() -> bytes:
+        # Runs on its own thread when clicked, where Streamlit calls are ignored, so the
+        # role is checked here as well as by hiding the button.
+        if not can(role, "edit"):
+            raise PermissionError("role may not send invoices")
+        return record_pdf_download(invoice_id=overview.invoice_id, actor=username)
+
+    st.download_button(
+        "Download PDF",
+        data=pdf_bytes,
+        file_name=overview.pdf_name,
+        mime="application/pdf",
+        key=f"send_pdf_{overview.invoice_id}",
+    )
+
+
+def _message_table(invoice_id: int, *, may_send: bool) -> None:
+    st.markdown("**Message log**")
+    rows = message_log(invoice_id=invoice_id)
+    if not rows:
+        st.caption("Not sent yet.")
+        return
+    zone = ZoneInfo(ui.tz())
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Time": row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    "Channel": CHANNEL_LABELS.get(row.channel, row.channel),
+                    "Recipients": row.recipients,
+                    "Subject": row.subject,
+                    "Status": row.status.capitalize(),
+                    "Attempts": row.attempts,
+                    "Error": row.error or "",
+                    "By": row.sent_by,
+                }
+                for row in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key=f"message_log_{invoice_id}",
+    )
+    failed = [r for r in rows if r.status == MessageStatus.FAILED and r.channel in EMAIL_CHANNELS]
+    for row in failed if may_send else []:
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.error(
+            f"{row.created_at.astimezone(zone):%Y-%m-%d %H:%M} to {row.recipients}: {row.error}"
+        )
+        if right.button("Re-send", key=f"resend_{row.id}", icon=":material/replay:"):
+            _resend(invoice_id, row.id)
+
+
+def _resend(invoice_id: int, log_id: int) -> None:
+    user = ui.guard("edit", action="invoice.resend_email")
+    if user is None:
+        return
+    try:
+        with st.spinner("Sending…"):
+            log = resend_message(log_id=log_id, actor=user.username)
+    except ValidationError as error:
+        _flash(invoice_id, "warning", str(error))
+    else:
+        ui.after_write()
+        if log.status == MessageStatus.SENT:
+            _flash(invoice_id, "success", f"E-mail re-sent to {log.recipients}.")
+        else:
+            _flash(invoice_id, "error", f"Still not sent: {log.error}")
+    st.rerun()
+
+
+def _reminders_toggle(overview: SendingOverview, *, may_send: bool) -> None:
+    key = f"reminders_{overview.invoice_id}"
+    days = ", ".join(str(day) for day in REMINDER_DAYS)
+
+    def changed() -> None:
+        user = ui.guard("edit", action="invoice.reminders")
+        if user is None:
+            st.session_state[key] = overview.reminders_enabled
+            return
+        set_reminders(
+            invoice_id=overview.invoice_id, enabled=st.session_state[key], actor=user.username
+        )
+        ui.after_write()
+
+    st.toggle(
+        f"Payment reminders by e-mail {days} days after the due date",
+        value=overview.reminders_enabled,
+        key=key,
+        on_change=changed,
+        disabled=not may_send or overview.blocked is not None,
+        help="Each reminder carries the current pay link and goes out once.",
+    )
+
+
+def render_bulk_send(invoice_ids: list[int], *, username: str, role: str) -> None:
+    """E-mails the selected invoices to their customers, with a progress bar."""
+    if not can(role, "edit"):
+        return
+    if not invoice_ids:
+        st.caption("Select invoices to e-mail them to their customers.")
+        return
+    label = f"E-mail {len(invoice_ids)} invoice{'s' if len(invoice_ids) != 1 else ''}"
+    if not st.button(label, key="bulk_send", icon=":material/forward_to_inbox:"):
+        return
+    user = ui.guard("edit", action="invoice.bulk_send")
+    if user is None:
+        return
+    bar = st.progress(0.0, text="Sending…")
+    report = send_invoices_by_email(
+        invoice_ids=invoice_ids,
+        actor=user.username,
+        progress=lambda done, total, current: bar.progress(
+            done / total, text=f"{done} of {total}: {current}"
+        ),
+    )
+    ui.after_write()
+    summary = (
+        f"{len(report.sent)} sent, {len(report.failed)} failed, {len(report.skipped)} skipped."
+    )
+    if report.failed or report.skipped:
+        st.warning(summary)
+        for number, reason in report.failed + report.skipped:
+            st.caption(f"{number}: {reason}")
+    else:
+        st.success(summary)

@@ -1,0 +1,424 @@
+"""What a customer sees of an invoice: the data gathered once, the HTML templates, the PDF.
+
+The e-mail, the public page and the PDF all read one ``InvoiceDocument``, so the amount,
+status and pay link they show can never disagree with each other.
+"""
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parseaddr
+from functools import cache
+from pathlib import Path
+
+import qrcode
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, select
+
+from shared.channels import ValidationError
+from shared.company import get_company, local_today
+from shared.config import get_settings
+from shared.db import read_session
+from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
+from shared.invoicing import display_status, vat_breakdown
+from shared.linkpay.links import invoice_pay_link
+from shared.models import Company, Customer, Invoice, InvoiceLine, InvoiceStatus
+from shared.money import format_money
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+# DejaVu ships with the code (shared/fonts/LICENSE.txt) so a fresh machine renders ā, č, ē,
+# ģ, ī, ķ, ļ, ņ, š, ū, ž without any system font package.
+FONT_DIR = Path(__file__).parent / "fonts"
+FONT = "DejaVu"
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    invoice: Invoice
+    lines: list[InvoiceLine]
+    customer: Customer
+    company: Company
+    pay_link: str | None
+    today: date
+
+    @property
+    def language(self) -> str:
+        return language_for(self.customer.language)
+
+    @property
+    def status(self) -> str:
+        """Stored status, or "overdue" derived from today's date."""
+        return display_status(self.invoice, today=self.today)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.invoice.status == InvoiceStatus.PAID
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.invoice.status == InvoiceStatus.CANCELLED
+
+    @property
+    def number(self) -> str:
+        return self.invoice.number or text_for(self, "status_draft")
+
+    def money(self, minor: int) -> str:
+        return format_money(minor, self.invoice.currency)
+
+    def date(self, value: date | None) -> str:
+        return format_date(value, self.language)
+
+    def vat_rows(self) -> list[tuple[str, int, int]]:
+        """(rate, taxable net, VAT) per VAT rate, lowest rate first."""
+        return [(rate, net, vat) for rate, (net, vat) in vat_breakdown(self.lines).items()]
+
+    def template_context(self) -> dict[str, object]:
+        return {
+            "doc": self,
+            "invoice": self.invoice,
+            "company": self.company,
+            "customer": self.customer,
+            "t": translator(self.language),
+            "status_label": status_label(self.language, self.status),
+            "banks": ", ".join(PAYMENT_BANKS),
+            "lang": self.language,
+        }
+
+
+def text_for(document: InvoiceDocument, key: str, **values: object) -> str:
+    return translator(document.language)(key, **values)
+
+
+def current_company(session: Session) -> Company:
+    """The seller: one company per installation. Before it is set up, the sender name of
+    LINKPAY_MAIL_FROM stands in, so no customer ever reads "Invoice … from" nobody."""
+    settings = get_settings()
+    return get_company(session) or Company(
+        name=parseaddr(settings.mail_from)[0] or "LinkPay Desk",
+        timezone=settings.company_timezone,
+    )
+
+
+def load_invoice_document(
+    session: Session, *, invoice: Invoice, today: date | None = None
+) -> InvoiceDocument:
+    customer = session.get(Customer, invoice.customer_id)
+    if customer is None:
+        raise ValidationError(f"Invoice {invoice.number} has no customer.")
+    lines = session.exec(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id == invoice.id)
+        .order_by(InvoiceLine.position, InvoiceLine.id)
+    ).all()
+    company = current_company(session)
+    return InvoiceDocument(
+        invoice=invoice,
+        lines=list(lines),
+        customer=customer,
+        company=company,
+        pay_link=invoice_pay_link(session, invoice),
+        today=today or local_today(company.timezone),
+    )
+
+
+@cache
+def _template_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(name: str, **context: object) -> str:
+    return _template_environment().get_template(name).render(**context)
+
+
+def render_invoice_pdf(*, invoice_id: int) -> bytes:
+    with read_session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
+            raise ValidationError("That invoice does not exist.")
+        document = load_invoice_document(session, invoice=invoice)
+    return build_invoice_pdf(document)
+
+
+def pdf_file_name(invoice: Invoice) -> str:
+    return f"{invoice.number or f'draft-{invoice.id}'}.pdf"
+
+
+# Layout constants in millimetres on A4 (210 × 297).
+_MARGIN = 15.0
+_WIDTH = 210.0 - 2 * _MARGIN
+_LINE_COLUMNS = (82, 20, 28, 17, 33)
+_ACCENT = (11, 92, 173)
+_MUTED = (90, 90, 90)
+
+
+def build_invoice_pdf(document: InvoiceDocument) -> bytes:
+    t = translator(document.language)
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+    pdf.set_auto_page_break(auto=True, margin=_MARGIN)
+    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+    pdf.set_title(t("page_title", number=document.number, company=document.company.name))
+    pdf.set_author(document.company.name)
+    pdf.set_creator("LinkPay Desk")
+    pdf.set_lang(document.language)
+    pdf.add_page()
+    _pdf_header(pdf, document, t)
+    _pdf_parties(pdf, document, t)
+    _pdf_lines(pdf, document, t)
+    _pdf_totals(pdf, document, t)
+    _pdf_payment(pdf, document, t)
+    if document.invoice.notes:
+        pdf.ln(4)
+        _pdf_text(pdf, t("notes"), size=9, bold=True)
+        _pdf_text(pdf, document.invoice.notes, size=9)
+    return bytes(pdf.output())
+
+
+def _pdf_text(
+    pdf: FPDF,
+    value: str,
+    *,
+    size: float = 10,
+    bold: bool = False,
+    width: float = 0,
+    align: str = "L",
+    color: tuple[int, int, int] = (0, 0, 0),
+) -> None:
+    pdf.set_font(FONT, "B" if bold else "", size)
+    pdf.set_text_color(*color)
+    pdf.multi_cell(
+        width,
+        size * 0.45,
+        value,
+        align=align,
+        new_x=XPos.LMARGIN if not width else XPos.RIGHT,
+        new_y=YPos.NEXT,
+    )
+    pdf.set_text_color(0, 0, 0)
+
+
+def _pdf_header(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+    top = pdf.get_y()
+    logo_bottom = top
+    if document.company.logo:
+        try:
+            pdf.image(
+                io.BytesIO(document.company.logo),
+                x=_MARGIN,
+                y=top,
+                w=60,
+                h=20,
+                keep_aspect_ratio=True,
+            )
+            logo_bottom = top + 22
+        except Exception:
+            # A logo the PDF library cannot read must not stop the invoice from going out.
+            logger.warning("company logo could not be placed in the PDF", exc_info=True)
+    pdf.set_xy(_MARGIN, logo_bottom)
+    if logo_bottom == top:
+        _pdf_text(pdf, document.company.name, size=15, bold=True, width=95)
+    left_bottom = pdf.get_y()
+
+    right_x = _MARGIN + 100
+    pdf.set_xy(right_x, top)
+    _pdf_text(pdf, t("invoice"), size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
+    rows = [
+        (t("invoice_number"), document.number),
+        (t("issue_date"), document.date(document.invoice.issue_date)),
+        (t("due_date"), document.date(document.invoice.due_date)),
+        (t("status"), status_label(document.language, document.status)),
+    ]
+    for label, value in rows:
+        pdf.set_x(right_x)
+        pdf.set_font(FONT, "", 9)
+        pdf.set_text_color(*_MUTED)
+        pdf.cell(40, 5, label)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font(FONT, "B", 9)
+        pdf.cell(_WIDTH - 140, 5, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
+
+
+def _party_lines(
+    name: str, reg: str, vat: str, address: str, contact: str, t: Callable[..., str]
+) -> list[str]:
+    lines = [name]
+    if reg:
+        lines.append(f"{t('reg_no')} {reg}")
+    if vat:
+        lines.append(f"{t('vat_no')} {vat}")
+    lines += [value for value in (address, contact) if value]
+    return lines
+
+
+def _pdf_parties(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+    company, customer = document.company, document.customer
+    seller = _party_lines(
+        company.name,
+        company.registration_number,
+        company.vat_number,
+        company.address,
+        " · ".join(v for v in (company.email, company.phone, company.website) if v),
+        t,
+    )
+    buyer = _party_lines(
+        customer.name,
+        customer.registration_number,
+        customer.vat_number,
+        customer.address,
+        customer.email,
+        t,
+    )
+    top = pdf.get_y()
+    bottoms = []
+    for index, (title, lines) in enumerate(((t("seller"), seller), (t("buyer"), buyer))):
+        x = _MARGIN + index * (_WIDTH / 2)
+        pdf.set_xy(x, top)
+        _pdf_text(pdf, title.upper(), size=8, bold=True, width=_WIDTH / 2 - 5, color=_MUTED)
+        for number, line in enumerate(lines):
+            pdf.set_x(x)
+            _pdf_text(pdf, line, size=10 if number else 11, bold=number == 0, width=_WIDTH / 2 - 5)
+        bottoms.append(pdf.get_y())
+    pdf.set_xy(_MARGIN, max(bottoms) + 6)
+
+
+def _quantity_text(line: InvoiceLine) -> str:
+    return f"{line.quantity} {line.unit}".strip()
+
+
+def _pdf_lines(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+    pdf.set_font(FONT, "", 9)
+    pdf.set_draw_color(210, 210, 210)
+    headings = (t("description"), t("quantity"), t("unit_price"), t("vat_percent"), t("net"))
+    with pdf.table(
+        col_widths=_LINE_COLUMNS,
+        width=_WIDTH,
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=_headings_style(),
+        line_height=5.5,
+        padding=1.2,
+        borders_layout="HORIZONTAL_LINES",
+    ) as table:
+        table.row(headings)
+        for line in document.lines:
+            table.row(
+                (
+                    line.description,
+                    _quantity_text(line),
+                    document.money(line.unit_price_minor),
+                    f"{line.vat_rate}%",
+                    document.money(line.net_minor),
+                )
+            )
+    pdf.ln(4)
+
+
+def _headings_style() -> FontFace:
+    return FontFace(family=FONT, emphasis="BOLD", color=(255, 255, 255), fill_color=_ACCENT)
+
+
+def _pdf_totals(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+    invoice = document.invoice
+    top = pdf.get_y()
+    # VAT breakdown on the left, totals on the right, side by side.
+    pdf.set_font(FONT, "", 8.5)
+    with pdf.table(
+        col_widths=(22, 36, 28),
+        width=86,
+        align="LEFT",
+        text_align=("RIGHT", "RIGHT", "RIGHT"),
+        headings_style=_headings_style(),
+        line_height=5,
+        padding=1,
+        borders_layout="HORIZONTAL_LINES",
+    ) as table:
+        table.row((t("vat_rate"), t("taxable"), t("vat")))
+        for rate, net, vat in document.vat_rows():
+            table.row((f"{rate}%", document.money(net), document.money(vat)))
+    left_bottom = pdf.get_y()
+
+    rows: list[tuple[str, str, bool]] = [
+        (t("subtotal"), document.money(invoice.subtotal_minor), False)
+    ]
+    rows += [
+        (f"{t('vat')} {rate}%", document.money(vat), False) for rate, _, vat in document.vat_rows()
+    ]
+    rows.append((t("total"), document.money(invoice.total_minor), True))
+    if invoice.paid_minor:
+        rows.append((t("paid_so_far"), document.money(invoice.paid_minor), False))
+    rows.append((t("amount_due"), document.money(invoice.open_minor), True))
+    pdf.set_y(top)
+    for label, value, strong in rows:
+        pdf.set_x(_MARGIN + 95)
+        pdf.set_font(FONT, "B" if strong else "", 11 if strong else 9.5)
+        pdf.cell(50, 6.5 if strong else 5.5, label)
+        pdf.cell(_WIDTH - 145, 6.5 if strong else 5.5, value, align="R")
+        pdf.ln()
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
+
+
+def _qr_image(data: str):
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code.add_data(data)
+    code.make(fit=True)
+    return code.make_image().get_image()
+
+
+def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+    if document.is_cancelled:
+        _pdf_text(pdf, t("cancelled_notice"), size=11, bold=True, color=(160, 30, 30))
+        return
+    if document.is_paid:
+        _pdf_text(pdf, t("paid_notice"), size=11, bold=True, color=(20, 120, 60))
+        return
+    if document.pay_link is None:
+        return
+    qr_size = 34.0
+    if pdf.get_y() + qr_size + 8 > pdf.h - _MARGIN:
+        pdf.add_page()
+    top = pdf.get_y()
+    pdf.image(_qr_image(document.pay_link), x=_MARGIN, y=top, w=qr_size, h=qr_size)
+    pdf.set_xy(_MARGIN, top + qr_size)
+    _pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
+    text_x = _MARGIN + qr_size + 6
+    text_width = _WIDTH - qr_size - 6
+    pdf.set_xy(text_x, top + 2)
+    _pdf_text(
+        pdf,
+        f"{t('amount_due')}: {document.money(document.invoice.open_minor)}",
+        size=12,
+        bold=True,
+        width=text_width,
+    )
+    pdf.set_xy(text_x, pdf.get_y() + 2)
+    _pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
+    pdf.set_x(text_x)
+    link_top = pdf.get_y()
+    _pdf_text(pdf, document.pay_link, size=7, width=text_width, color=_ACCENT)
+    # One clickable area over the whole wrapped link: per-line links would make a reader
+    # (and a mail scanner) see the same link three times.
+    pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_link)
+    pdf.set_x(text_x)
+    methods = ", ".join(
+        (
+            t("methods_cards"),
+            t("methods_wallets"),
+            t("methods_banks", banks=", ".join(PAYMENT_BANKS)),
+        )
+    )
+    _pdf_text(pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED)
+    pdf.set_y(max(pdf.get_y(), top + qr_size + 5))

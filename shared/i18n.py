@@ -1,0 +1,188 @@
+"""Customer-facing words in Latvian and English: e-mails, the public invoice page, the PDF.
+
+The finance team's own screens stay in English; only what a customer reads is translated,
+in the customer's language (``Customer.language``), English for any other code.
+"""
+
+from collections.abc import Callable
+from datetime import date
+
+from shared.invoicing import OVERDUE
+from shared.models import InvoiceStatus
+
+LANGUAGES = ("lv", "en")
+DEFAULT_LANGUAGE = "en"
+
+PAYMENT_BANKS = ("Swedbank", "SEB", "LHV", "Citadele", "Luminor")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "invoice": "Invoice",
+        "subject_invoice": "Invoice {number} from {company}",
+        "subject_reminder": "Reminder: invoice {number} from {company} is not paid yet",
+        "greeting": "Hello,",
+        "intro_invoice": "{company} has sent you invoice {number}.",
+        "intro_reminder": (
+            "This is a friendly reminder that invoice {number} from {company} was due on "
+            "{due_date} and has not been paid yet."
+        ),
+        "intro_paid": "Invoice {number} has been paid in full. Thank you!",
+        "invoice_number": "Invoice number",
+        "issue_date": "Issue date",
+        "due_date": "Due date",
+        "amount_due": "Amount due",
+        "pay_online": "Pay online",
+        "pay_link_fallback": "If the button does not work, open this link:",
+        "payment_methods": "Payment methods",
+        "methods_cards": "Cards: Visa, Mastercard",
+        "methods_wallets": "Apple Pay, Google Pay",
+        "methods_banks": "Bank links: {banks}",
+        "secure_note": "The payment is processed securely by EveryPay for {company}.",
+        "view_online": "View the invoice online",
+        "pdf_attached": "The invoice is attached as a PDF.",
+        "questions": "Questions? Reply to this e-mail.",
+        "seller": "Seller",
+        "buyer": "Buyer",
+        "reg_no": "Reg. No.",
+        "vat_no": "VAT No.",
+        "description": "Description",
+        "quantity": "Qty",
+        "unit_price": "Unit price",
+        "vat_percent": "VAT %",
+        "net": "Net",
+        "vat_breakdown": "VAT breakdown",
+        "vat_rate": "VAT rate",
+        "taxable": "Taxable amount",
+        "vat": "VAT",
+        "subtotal": "Total without VAT",
+        "total": "Total",
+        "paid_so_far": "Paid",
+        "status": "Status",
+        "notes": "Notes",
+        "status_draft": "Draft",
+        "status_unpaid": "Unpaid",
+        "status_overdue": "Overdue",
+        "status_partially_paid": "Partly paid",
+        "status_paid": "Paid",
+        "status_cancelled": "Cancelled",
+        "paid_notice": "This invoice has been paid. Thank you!",
+        "cancelled_notice": "This invoice has been cancelled. Nothing is to be paid.",
+        "partial_notice": "Part of this invoice has been paid; the amount due is what remains.",
+        "no_online_payment": "Online payment is not available for this invoice.",
+        "download_pdf": "Download PDF",
+        "pay_link_label": "Pay online:",
+        "scan_to_pay": "Scan to pay",
+        "page_title": "Invoice {number} — {company}",
+    },
+    "lv": {
+        "invoice": "Rēķins",
+        "subject_invoice": "Rēķins {number} no {company}",
+        "subject_reminder": "Atgādinājums: rēķins {number} no {company} vēl nav apmaksāts",
+        "greeting": "Labdien!",
+        "intro_invoice": "{company} nosūta Jums rēķinu {number}.",
+        "intro_reminder": (
+            "Atgādinām, ka rēķina {number} no {company} apmaksas termiņš bija {due_date}, "
+            "bet tas vēl nav apmaksāts."
+        ),
+        "intro_paid": "Rēķins {number} ir pilnībā apmaksāts. Paldies!",
+        "invoice_number": "Rēķina numurs",
+        "issue_date": "Izrakstīšanas datums",
+        "due_date": "Apmaksas termiņš",
+        "amount_due": "Summa apmaksai",
+        "pay_online": "Apmaksāt tiešsaistē",
+        "pay_link_fallback": "Ja poga nedarbojas, atveriet šo saiti:",
+        "payment_methods": "Pieejamie maksājumu veidi",
+        "methods_cards": "Kartes: Visa, Mastercard",
+        "methods_wallets": "Apple Pay, Google Pay",
+        "methods_banks": "Internetbankas: {banks}",
+        "secure_note": "Maksājumu droši apstrādā EveryPay uzņēmuma {company} vārdā.",
+        "view_online": "Skatīt rēķinu tiešsaistē",
+        "pdf_attached": "Rēķins pievienots PDF formātā.",
+        "questions": "Jautājumi? Atbildiet uz šo e-pastu.",
+        "seller": "Pārdevējs",
+        "buyer": "Pircējs",
+        "reg_no": "Reģ. Nr.",
+        "vat_no": "PVN Nr.",
+        "description": "Apraksts",
+        "quantity": "Daudz.",
+        "unit_price": "Cena",
+        "vat_percent": "PVN %",
+        "net": "Summa",
+        "vat_breakdown": "PVN sadalījums",
+        "vat_rate": "PVN likme",
+        "taxable": "Apliekamā summa",
+        "vat": "PVN",
+        "subtotal": "Summa bez PVN",
+        "total": "Kopā",
+        "paid_so_far": "Samaksāts",
+        "status": "Statuss",
+        "notes": "Piezīmes",
+        "status_draft": "Melnraksts",
+        "status_unpaid": "Neapmaksāts",
+        "status_overdue": "Kavēts",
+        "status_partially_paid": "Daļēji apmaksāts",
+        "status_paid": "Apmaksāts",
+        "status_cancelled": "Atcelts",
+        "paid_notice": "Šis rēķins ir apmaksāts. Paldies!",
+        "cancelled_notice": "Šis rēķins ir atcelts. Nekas nav jāmaksā.",
+        "partial_notice": "Daļa rēķina jau ir apmaksāta; summa apmaksai ir atlikusī daļa.",
+        "no_online_payment": "Šim rēķinam tiešsaistes apmaksa nav pieejama.",
+        "download_pdf": "Lejupielādēt PDF",
+        "pay_link_label": "Apmaksāt tiešsaistē:",
+        "scan_to_pay": "Skenējiet, lai apmaksātu",
+        "page_title": "Rēķins {number} — {company}",
+    },
+}
+
+_STATUS_KEYS = {
+    InvoiceStatus.DRAFT: "status_draft",
+    InvoiceStatus.ISSUED: "status_unpaid",
+    InvoiceStatus.SENT: "status_unpaid",
+    InvoiceStatus.PARTIALLY_PAID: "status_partially_paid",
+    InvoiceStatus.PAID: "status_paid",
+    InvoiceStatus.CANCELLED: "status_cancelled",
+    OVERDUE: "status_overdue",
+}
+
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def language_for(code: str | None) -> str:
+    code = (code or "").strip().lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def text(language: str, key: str, **values: object) -> str:
+    template = TEXTS[language_for(language)][key]
+    return template.format(**values) if values else template
+
+
+def translator(language: str) -> Callable[..., str]:
+    """``t("due_date")`` bound to one language, as the templates use it."""
+    return lambda key, **values: text(language, key, **values)
+
+
+def status_label(language: str, status: str) -> str:
+    return text(language, _STATUS_KEYS.get(status, "status_unpaid"))
+
+
+def format_date(value: date | None, language: str) -> str:
+    """Latvian invoices write 31.01.2026; English readers get 31 January 2026."""
+    if value is None:
+        return ""
+    if language_for(language) == "lv":
+        return value.strftime("%d.%m.%Y")
+    return f"{value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
