@@ -235,6 +235,13 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_status_due", "status", "due_date"),
         Index("ix_invoice_customer_status", "customer_id", "status"),
         Index("ix_invoice_issue_date_id", "issue_date", "id"),
+        # The dashboard's invoice list: a status filter shown newest first, and the
+        # sortable columns, each with the id as tie-breaker so pages never overlap.
+        Index("ix_invoice_status_id", "status", "id"),
+        Index("ix_invoice_due_date_id", "due_date", "id"),
+        Index("ix_invoice_total_id", "total_minor", "id"),
+        # Average days to pay over recently paid invoices.
+        Index("ix_invoice_status_paid_at", "status", "paid_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -286,7 +293,11 @@ class PaymentAttempt(SQLModel, table=True):
     """One EveryPay payment (one ``payment_reference``), as the API last described it."""
 
     __tablename__ = "payment_attempt"
-    __table_args__ = (Index("ix_attempt_final_next_check", "is_final", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_attempt_final_next_check", "is_final", "next_check_at"),
+        # Money received per period: reports read booked attempts by transaction time.
+        Index("ix_attempt_transaction_time", "transaction_time"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     payment_reference: str = Field(max_length=64, unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:03:33.292052
+Create Date: 2026-11-28 03:15:00.419756
 """
 
 from collections.abc import Sequence
@@ -221,9 +221,13 @@ def upgrade() -> None:
     with op.batch_alter_table("invoice", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invoice_channel_id"), ["channel_id"], unique=False)
         batch_op.create_index("ix_invoice_customer_status", ["customer_id", "status"], unique=False)
+        batch_op.create_index("ix_invoice_due_date_id", ["due_date", "id"], unique=False)
         batch_op.create_index("ix_invoice_issue_date_id", ["issue_date", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_invoice_open_minor"), ["open_minor"], unique=False)
         batch_op.create_index("ix_invoice_status_due", ["status", "due_date"], unique=False)
+        batch_op.create_index("ix_invoice_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_invoice_status_paid_at", ["status", "paid_at"], unique=False)
+        batch_op.create_index("ix_invoice_total_id", ["total_minor", "id"], unique=False)
 
     op.create_table(
         "funnel_event",
@@ -334,6 +338,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_attempt_final_next_check", ["is_final", "next_check_at"], unique=False
         )
+        batch_op.create_index("ix_attempt_transaction_time", ["transaction_time"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_payment_attempt_channel_id"), ["channel_id"], unique=False
         )
@@ -487,6 +492,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payment_attempt_invoice_id"))
         batch_op.drop_index(batch_op.f("ix_payment_attempt_created_at"))
         batch_op.drop_index(batch_op.f("ix_payment_attempt_channel_id"))
+        batch_op.drop_index("ix_attempt_transaction_time")
         batch_op.drop_index("ix_attempt_final_next_check")
 
     op.drop_table("payment_attempt")
@@ -503,9 +509,13 @@ def downgrade() -> None:
 
     op.drop_table("funnel_event")
     with op.batch_alter_table("invoice", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoice_total_id")
+        batch_op.drop_index("ix_invoice_status_paid_at")
+        batch_op.drop_index("ix_invoice_status_id")
         batch_op.drop_index("ix_invoice_status_due")
         batch_op.drop_index(batch_op.f("ix_invoice_open_minor"))
         batch_op.drop_index("ix_invoice_issue_date_id")
+        batch_op.drop_index("ix_invoice_due_date_id")
         batch_op.drop_index("ix_invoice_customer_status")
         batch_op.drop_index(batch_op.f("ix_invoice_channel_id"))
 

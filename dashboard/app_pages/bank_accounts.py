@@ -1,0 +1,352 @@
+"""Money → Bank accounts: accounts, and on a merchant account the LinkPay channel set-up."""
+
+import streamlit as st
+
+from dashboard import ui
+from shared.channels import (
+    ENVIRONMENT_LABELS,
+    REQUIRED_URL_FIELDS,
+    URL_CHANGEABLE_FIELDS,
+    ValidationError,
+    check_connection,
+    create_bank_account,
+    rotate_callback_token,
+    save_linkpay_channel,
+    set_channel_active,
+)
+from shared.db import write_session
+from shared.models import AccountType, Environment
+from shared.money import SUPPORTED_CURRENCIES
+from shared.queries import BankAccountView, ChannelView, bank_accounts
+
+ACCOUNT_FORM = "account_form"
+BANKS_NOTE = (
+    "LinkPay needs a contract with a bank that offers it: **Swedbank** or **SEB** "
+    "(in Estonia also **LHV**). Ask your bank manager, or fill in the registration form on "
+    "the bank's site. Until the contract is signed, choose the *Sandbox* environment to "
+    "try the whole journey."
+)
+LINK_HELP = (
+    "EveryPay merchant portal → Links → ADD LINK: name the link (e.g. Invoice Payment), "
+    "tick URL Changeable on the fields chosen below, then Save. The next page shows the "
+    "Link Token."
+)
+API_HELP = "EveryPay merchant portal → General Settings."
+URL_FIELD_LABELS = {
+    "transaction_amount": "Amount (transaction_amount)",
+    "order_reference": "Order reference",
+    "customer_name": "Customer name",
+    "customer_email": "Customer e-mail",
+    "invoice_number": "Invoice number",
+    "reference_number": "Reference number",
+}
+
+user = ui.require("view")
+st.title("Bank accounts")
+
+
+def create_account_form() -> None:
+    with st.form(ACCOUNT_FORM):
+        name = st.text_input("Name", key="account_name", placeholder="e.g. Swedbank EUR")
+        ui.field_error(ACCOUNT_FORM, "name")
+        bank = st.text_input("Bank", key="account_bank")
+        iban = st.text_input("IBAN", key="account_iban", placeholder="LV80BANK0000435195001")
+        ui.field_error(ACCOUNT_FORM, "iban")
+        currency = st.selectbox("Currency", SUPPORTED_CURRENCIES, key="account_currency")
+        account_type = st.radio(
+            "Type",
+            [AccountType.REGULAR, AccountType.MERCHANT],
+            format_func={
+                AccountType.REGULAR: "Regular account",
+                AccountType.MERCHANT: "Merchant account",
+            }.get,
+            key="account_type",
+            horizontal=True,
+            help="A Merchant account receives card and bank-link payments through LinkPay.",
+        )
+        ui.form_errors(ACCOUNT_FORM, ("name", "iban"))
+        submitted = st.form_submit_button("Create", type="primary", key="account_submit")
+    if submitted and ui.guard("setup", action="bank_account.create"):
+        try:
+            with write_session() as session:
+                account = create_bank_account(
+                    session,
+                    actor=user.username,
+                    name=name,
+                    account_type=account_type,
+                    iban=iban,
+                    bank_name=bank,
+                    currency=currency,
+                )
+                st.session_state["account_pick"] = account.id
+        except ValidationError as error:
+            ui.set_errors(ACCOUNT_FORM, {error.field or "form": str(error)})
+            st.rerun()
+        ui.clear_errors(ACCOUNT_FORM)
+        st.session_state["account_form_open"] = False
+        ui.after_write()
+        st.rerun()
+
+
+def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
+    """The LinkPay fields. A new, empty secret widget after each save keeps the typed
+    secret out of the page; a blank secret keeps the stored one."""
+    prefix = f"ch_{account.id}"
+    form = f"{prefix}_form"
+    nonce = st.session_state.get(f"{prefix}_nonce", 0)
+    st.info(BANKS_NOTE)
+    link_token = st.text_input(
+        "Link Token",
+        value=channel.link_token if channel else "",
+        key=f"{prefix}_link_token",
+        help=LINK_HELP,
+    )
+    st.caption(LINK_HELP)
+    ui.field_error(form, "link_token")
+    api_username = st.text_input(
+        "API username",
+        value=channel.api_username if channel else "",
+        key=f"{prefix}_api_username",
+        help=API_HELP,
+    )
+    ui.field_error(form, "api_username")
+    api_secret = st.text_input(
+        "API secret",
+        type="password",
+        key=f"{prefix}_api_secret_{nonce}",
+        help=API_HELP,
+        placeholder="Leave blank to keep the stored secret" if channel else "",
+    )
+    st.caption(
+        f"API username and API secret: {API_HELP}"
+        + (f" Stored secret: {channel.secret_masked}" if channel else "")
+    )
+    ui.field_error(form, "api_secret")
+    environments = list(ENVIRONMENT_LABELS)
+    environment = st.selectbox(
+        "Environment",
+        environments,
+        index=environments.index(channel.environment) if channel else 0,
+        format_func=lambda env: ENVIRONMENT_LABELS[env],
+        key=f"{prefix}_environment",
+    )
+    linkpay_prefix = api_base = ""
+    if environment == Environment.CUSTOM:
+        linkpay_prefix = st.text_input(
+            "LinkPay prefix",
+            value=channel.linkpay_prefix if channel else "",
+            key=f"{prefix}_linkpay_prefix",
+            placeholder="https://igw-demo.every-pay.com/lp",
+        )
+        ui.field_error(form, "linkpay_prefix")
+        api_base = st.text_input(
+            "API base",
+            value=channel.api_base if channel else "",
+            key=f"{prefix}_api_base",
+            placeholder="https://igw-demo.every-pay.com/api/v4",
+        )
+        ui.field_error(form, "api_base")
+    currency = st.selectbox(
+        "Currency",
+        SUPPORTED_CURRENCIES,
+        index=SUPPORTED_CURRENCIES.index(channel.currency if channel else account.currency),
+        key=f"{prefix}_currency",
+        help="EveryPay fixes the currency per link: one channel takes one currency.",
+    )
+    st.markdown("**URL-changeable fields** — tick the same ones on the link in the portal.")
+    chosen = []
+    for field in URL_CHANGEABLE_FIELDS:
+        required = field in REQUIRED_URL_FIELDS
+        ticked = st.checkbox(
+            URL_FIELD_LABELS[field],
+            value=required or (field in channel.url_fields if channel else False),
+            disabled=required,
+            key=f"{prefix}_url_{field}",
+        )
+        if ticked:
+            chosen.append(field)
+    ui.form_errors(form, ("link_token", "api_username", "api_secret", "linkpay_prefix", "api_base"))
+    if st.button("Save", type="primary", key=f"{prefix}_save") and ui.guard(
+        "setup", action="channel.save"
+    ):
+        try:
+            with write_session() as session:
+                save_linkpay_channel(
+                    session,
+                    actor=user.username,
+                    bank_account_id=account.id,
+                    channel_id=channel.id if channel else None,
+                    link_token=link_token,
+                    api_username=api_username,
+                    api_secret=api_secret,
+                    environment=environment,
+                    currency=currency,
+                    url_fields=chosen,
+                    linkpay_prefix=linkpay_prefix,
+                    api_base=api_base,
+                )
+        except ValidationError as error:
+            ui.set_errors(form, {error.field or "form": str(error)})
+            st.rerun()
+        ui.clear_errors(form)
+        st.session_state[f"{prefix}_nonce"] = nonce + 1
+        st.session_state[f"{prefix}_editing"] = False
+        st.session_state["flash"] = "Saved. Copy the Callback URL into the EveryPay portal."
+        ui.after_write()
+        st.rerun()
+
+
+def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
+    st.subheader(channel.name + ("" if channel.active else " (deactivated)"))
+    if user.can("setup"):
+        st.markdown("**Callback URL**")
+        st.code(channel.callback_url, language=None)
+        st.caption(
+            "Copy it, open the EveryPay merchant portal → E-Shop settings, paste it into "
+            "**Callback Notification URL** and save."
+        )
+        if channel.old_url_valid_until:
+            st.caption(
+                f"The previous Callback URL keeps working until "
+                f"{channel.old_url_valid_until:%Y-%m-%d %H:%M}."
+            )
+    else:
+        st.caption("The Callback URL is shown to finance and admin users.")
+    st.markdown(
+        f"{channel.environment_label} · {channel.currency} · Link Token `{channel.link_token}` · "
+        f"API username `{channel.api_username}` · API secret `{channel.secret_masked}`"
+    )
+    st.markdown("**Set-up checklist**")
+    for step in channel.checklist:
+        icon = ":material/check_circle:" if step.done else ":material/radio_button_unchecked:"
+        st.markdown(f"{icon} {step.label}" + ("" if step.done else f" — {step.hint}"))
+    if channel.connection_message:
+        (st.success if channel.connection_ok else st.warning)(channel.connection_message)
+    if not user.can("setup"):
+        return
+    key = f"ch{channel.id}"
+    test, edit, rotate, active = st.columns(4)
+    if test.button("Test connection", key=f"{key}_test") and ui.guard(
+        "setup", action="channel.test_connection"
+    ):
+        # The outcome is recorded on the channel and shown above after the rerun.
+        with st.spinner("Asking EveryPay…"):
+            check_connection(actor=user.username, channel_id=channel.id)
+        ui.after_write()
+        st.rerun()
+    if edit.button("Change settings", key=f"{key}_edit"):
+        st.session_state[f"ch_{account.id}_editing"] = True
+        st.rerun()
+    if rotate.button("Rotate Callback URL", key=f"{key}_rotate"):
+        st.session_state[f"{key}_confirm_rotate"] = True
+    if channel.active:
+        if active.button("Deactivate channel", key=f"{key}_deactivate"):
+            toggle_channel(channel.id, active=False)
+    elif active.button("Activate channel", key=f"{key}_activate"):
+        toggle_channel(channel.id, active=True)
+    if st.session_state.get(f"{key}_confirm_rotate"):
+        st.warning(
+            "A new Callback URL replaces this one. Paste the new URL into the EveryPay "
+            "portal; the old one keeps working for a grace period meanwhile."
+        )
+        yes, no = st.columns(2)
+        if yes.button("Yes, rotate", key=f"{key}_rotate_yes", type="primary") and ui.guard(
+            "setup", action="channel.rotate_callback_url"
+        ):
+            with write_session() as session:
+                rotate_callback_token(session, actor=user.username, channel_id=channel.id)
+            st.session_state[f"{key}_confirm_rotate"] = False
+            st.session_state["flash"] = "New Callback URL made: paste it into the portal."
+            st.rerun()
+        if no.button("Cancel", key=f"{key}_rotate_no"):
+            st.session_state[f"{key}_confirm_rotate"] = False
+            st.rerun()
+
+
+def toggle_channel(channel_id: int, *, active: bool) -> None:
+    if not ui.guard("setup", action="channel.activate" if active else "channel.deactivate"):
+        return
+    with write_session() as session:
+        set_channel_active(session, actor=user.username, channel_id=channel_id, active=active)
+    ui.after_write()
+    st.rerun()
+
+
+def online_payments(account: BankAccountView) -> None:
+    editing = st.session_state.get(f"ch_{account.id}_editing", False)
+    if not account.channels and not editing:
+        st.markdown("**LinkPay** — card and bank-link payments through EveryPay.")
+        st.info(BANKS_NOTE)
+        if user.can("setup") and st.button(
+            "Activate LinkPay", key=f"activate_linkpay_{account.id}", type="primary"
+        ):
+            st.session_state[f"ch_{account.id}_editing"] = True
+            st.rerun()
+        return
+    channel = account.channels[0] if account.channels else None
+    if editing and user.can("setup"):
+        st.subheader("LinkPay")
+        channel_form(account, channel)
+        if channel and st.button("Cancel", key=f"ch_{account.id}_cancel"):
+            st.session_state[f"ch_{account.id}_editing"] = False
+            st.rerun()
+        return
+    for each in account.channels:
+        channel_panel(account, each)
+
+
+flash = st.session_state.pop("flash", None)
+if flash:
+    st.success(flash)
+
+accounts = bank_accounts(tz=ui.tz())
+if user.can("setup"):
+    if st.button("Create new bank account", key="create_account", icon=":material/add:"):
+        st.session_state["account_form_open"] = True
+    if st.session_state.get("account_form_open"):
+        create_account_form()
+
+if not accounts:
+    st.info(
+        "No bank accounts yet — click **Create new bank account** and choose the type "
+        "**Merchant account** to take payments online."
+    )
+    st.stop()
+
+st.dataframe(
+    [
+        {
+            "Name": a.name,
+            "Bank": a.bank_name,
+            "IBAN": a.iban,
+            "Currency": a.currency,
+            "Type": a.type_label,
+            "Online payments": ", ".join(c.name for c in a.channels if c.active) or "—",
+        }
+        for a in accounts
+    ],
+    hide_index=True,
+    width="stretch",
+    key="accounts_table",
+)
+
+names = {a.id: a.name for a in accounts}
+account_id = st.selectbox("Bank account", list(names), format_func=names.get, key="account_pick")
+account = next(a for a in accounts if a.id == account_id)
+
+if account.account_type == AccountType.MERCHANT:
+    # Keyed, so the open tab survives the reruns of the set-up steps.
+    details, online = st.tabs(
+        ["Details", "Online payments"], default="Online payments", key=f"tabs_{account.id}"
+    )
+    with online:
+        online_payments(account)
+else:
+    (details,) = st.tabs(["Details"])
+with details:
+    st.markdown(
+        f"**{account.name}** — {account.type_label}  \n"
+        f"Bank: {account.bank_name or '—'} · IBAN: {account.iban or '—'} · {account.currency}"
+    )
+    if account.account_type != AccountType.MERCHANT:
+        st.caption("Online payments need an account of type Merchant account.")

@@ -1,0 +1,68 @@
+"""Payments → Callbacks: every callback EveryPay sent, what the API said, what changed."""
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared.channels import ValidationError
+from shared.models import CallbackStatus
+from shared.queries import CallbackFilter
+
+user = ui.require("view")
+tz = ui.tz()
+st.title("Callbacks")
+
+left, middle, right = st.columns(3)
+statuses = left.multiselect("Processing status", [s.value for s in CallbackStatus], key="cb_status")
+channels = {c[0]: c[1] for c in data.channel_options()}
+channel_id = middle.selectbox(
+    "Channel",
+    [None, *channels],
+    format_func=lambda i: "All channels" if i is None else channels[i],
+    key="cb_channel",
+)
+reference = right.text_input("Payment reference", key="cb_reference")
+left, right = st.columns(2)
+date_from = left.date_input("Received from", value=None, key="cb_from")
+date_to = right.date_input("Received to", value=None, key="cb_to")
+
+flt = CallbackFilter(
+    statuses=tuple(statuses),
+    channel_id=channel_id,
+    date_from=date_from,
+    date_to=date_to,
+    reference=reference,
+)
+offset, limit = ui.paging("callbacks", flt)
+table = data.callback_page(flt, tz=tz, offset=offset, limit=limit)
+ui.show_table(
+    table,
+    key="callbacks_table",
+    empty="No callbacks match these filters."
+    if flt != CallbackFilter()
+    else "No callbacks yet — paste the Callback URL into the EveryPay portal (Money → Bank "
+    "accounts), then pay an invoice.",
+)
+if not table.rows:
+    st.stop()
+ui.pager("callbacks", table)
+
+if user.can("review"):
+    labels = {
+        event_id: f"#{event_id} · {row[0]:%Y-%m-%d %H:%M} · {row[2][:16] or row[3]} · {row[5]}"
+        for event_id, row in zip(table.ids, table.rows, strict=True)
+    }
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    event_id = pick.selectbox("Callback", list(labels), format_func=labels.get, key="cb_pick")
+    if go.button("Reprocess", key="cb_reprocess", icon=":material/replay:") and ui.guard(
+        "review", action="callback.reprocess"
+    ):
+        # The processing rules live with the callback service; imported on use.
+        from shared.callbacks.processing import reprocess_event
+
+        try:
+            message = reprocess_event(event_id=event_id, actor=user.username)
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            ui.after_write()
+            st.success(message)

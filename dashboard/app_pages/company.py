@@ -1,0 +1,113 @@
+"""Settings → Company: what invoices, e-mails and the payment page say about the company."""
+
+import streamlit as st
+
+from dashboard import ui
+from shared.channels import ValidationError
+from shared.company import company_logo, logo_mime_type, save_company, timezone_choices
+from shared.db import read_session, write_session
+from shared.money import SUPPORTED_CURRENCIES
+
+FORM = "company_form"
+
+user = ui.require("view")
+st.title("Company")
+current = ui.company()
+
+flash = st.session_state.pop("company_flash", None)
+if flash:
+    st.success(flash)
+if not current.name:
+    st.info("Fill in the company details — invoices and the payment page show them.")
+
+with read_session() as session:
+    logo = company_logo(session)
+if logo:
+    st.image(logo, caption="Current logo", width=160)
+
+editable = user.can("setup")
+# Outside the form, so a chosen file is checked and previewed before Save; a new key
+# after each save empties the uploader once its file is stored.
+logo_nonce = st.session_state.get("co_logo_nonce", 0)
+upload = st.file_uploader(
+    "Logo (PNG or JPEG, at most 1 MB)",
+    type=["png", "jpg", "jpeg"],
+    key=f"co_logo_{logo_nonce}",
+    disabled=not editable,
+    max_upload_size=1,
+)
+logo_problem = ""
+if upload is not None:
+    try:
+        logo_mime_type(upload.getvalue())
+    except ValidationError as error:
+        logo_problem = str(error)
+        st.error(logo_problem, icon=":material/error:")
+    else:
+        st.image(upload.getvalue(), caption="New logo (saved with Save)", width=160)
+remove = st.checkbox(
+    "Remove the logo", key="co_logo_remove", disabled=not editable or not current.has_logo
+)
+
+with st.form(FORM):
+    name = st.text_input("Name", value=current.name, key="co_name", disabled=not editable)
+    ui.field_error(FORM, "name")
+    left, right = st.columns(2)
+    registration = left.text_input(
+        "Registration number",
+        value=current.registration_number,
+        key="co_reg",
+        disabled=not editable,
+    )
+    vat = right.text_input(
+        "VAT number", value=current.vat_number, key="co_vat", disabled=not editable
+    )
+    address = st.text_area(
+        "Address", value=current.address, key="co_address", disabled=not editable
+    )
+    email = st.text_input("E-mail", value=current.email, key="co_email", disabled=not editable)
+    ui.field_error(FORM, "email")
+    zones = timezone_choices()
+    left, right = st.columns(2)
+    timezone = left.selectbox(
+        "Time zone",
+        zones,
+        index=zones.index(current.timezone) if current.timezone in zones else 0,
+        key="co_tz",
+        disabled=not editable,
+    )
+    currencies = list(SUPPORTED_CURRENCIES)
+    currency = right.selectbox(
+        "Default currency",
+        currencies,
+        index=currencies.index(current.default_currency),
+        key="co_currency",
+        disabled=not editable,
+    )
+    ui.form_errors(FORM, ("name", "email"))
+    submitted = st.form_submit_button("Save", type="primary", key="co_save", disabled=not editable)
+
+if submitted and not logo_problem and ui.guard("setup", action="company.update"):
+    try:
+        with write_session() as session:
+            save_company(
+                session,
+                actor=user.username,
+                name=name,
+                registration_number=registration,
+                vat_number=vat,
+                address=address,
+                email=email,
+                timezone=timezone,
+                default_currency=currency,
+                logo=upload.getvalue() if upload is not None else None,
+                remove_logo=remove,
+            )
+    except ValidationError as error:
+        ui.set_errors(FORM, {error.field or "form": str(error)})
+        st.rerun()
+    ui.clear_errors(FORM)
+    st.session_state["company_flash"] = "Company details saved."
+    st.session_state["co_logo_nonce"] = logo_nonce + 1
+    ui.after_write()
+    st.rerun()

@@ -1,0 +1,124 @@
+"""Invoicing → Customers: find, create and edit the people and firms invoices go to."""
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared.channels import ValidationError
+from shared.customers import LANGUAGES, create_customer, update_customer
+from shared.db import write_session
+from shared.queries import CustomerView, customer_view
+
+FORM = "customer_form"
+FIELDS = ("name", "email", "cc_emails", "language")
+
+user = ui.require("view")
+st.title("Customers")
+
+flash = st.session_state.pop("customers_flash", None)
+if flash:
+    st.success(flash)
+
+
+def customer_form(existing: CustomerView | None) -> None:
+    key = f"cust_{existing.id if existing else 'new'}"
+    with st.form(f"{key}_form"):
+        name = st.text_input("Name", value=existing.name if existing else "", key=f"{key}_name")
+        ui.field_error(FORM, "name")
+        left, right = st.columns(2)
+        registration = left.text_input(
+            "Registration number",
+            value=existing.registration_number if existing else "",
+            key=f"{key}_reg",
+        )
+        vat = right.text_input(
+            "VAT number", value=existing.vat_number if existing else "", key=f"{key}_vat"
+        )
+        email = st.text_input(
+            "E-mail", value=existing.email if existing else "", key=f"{key}_email"
+        )
+        ui.field_error(FORM, "email")
+        cc = st.text_input(
+            "CC e-mails",
+            value=existing.cc_emails if existing else "",
+            key=f"{key}_cc",
+            help="Separate several addresses with commas.",
+        )
+        ui.field_error(FORM, "cc_emails")
+        address = st.text_area(
+            "Address", value=existing.address if existing else "", key=f"{key}_address"
+        )
+        languages = list(LANGUAGES)
+        language = st.radio(
+            "Language",
+            languages,
+            index=languages.index(existing.language) if existing else 0,
+            format_func=lambda code: code.upper(),
+            horizontal=True,
+            key=f"{key}_language",
+            help="The language of the invoice, its e-mail and the payment page texts.",
+        )
+        ui.form_errors(FORM, FIELDS)
+        submitted = st.form_submit_button(
+            "Save changes" if existing else "Create customer", type="primary", key=f"{key}_save"
+        )
+    if not submitted or not ui.guard("edit", action="customer.save"):
+        return
+    values = {
+        "name": name,
+        "registration_number": registration,
+        "vat_number": vat,
+        "email": email,
+        "cc_emails": cc,
+        "address": address,
+        "language": language,
+    }
+    try:
+        with write_session() as session:
+            if existing:
+                update_customer(session, actor=user.username, customer_id=existing.id, **values)
+            else:
+                create_customer(session, actor=user.username, **values)
+    except ValidationError as error:
+        ui.set_errors(FORM, {error.field or "form": str(error)})
+        st.rerun()
+    ui.clear_errors(FORM)
+    st.session_state["customers_flash"] = f"Customer {name.strip()} saved."
+    st.session_state["customer_mode"] = None
+    ui.after_write()
+    st.rerun()
+
+
+search = st.text_input("Search", key="customer_search", placeholder="Name, e-mail or number")
+offset, limit = ui.paging("customers", search)
+table = data.customer_page(search, offset=offset, limit=limit)
+
+if user.can("edit"):
+    new, edit = st.columns(2)
+    if new.button("Create customer", key="customer_new", icon=":material/person_add:"):
+        st.session_state["customer_mode"] = "new"
+        ui.clear_errors(FORM)
+    if table.ids:
+        names = dict(zip(table.ids, (row[0] for row in table.rows), strict=True))
+        chosen = edit.selectbox(
+            "Edit customer", list(names), format_func=names.get, key="customer_pick", index=None
+        )
+        if chosen is not None and st.session_state.get("customer_mode") != chosen:
+            st.session_state["customer_mode"] = chosen
+            ui.clear_errors(FORM)
+    mode = st.session_state.get("customer_mode")
+    if mode == "new":
+        st.subheader("New customer")
+        customer_form(None)
+    elif isinstance(mode, int):
+        existing = customer_view(mode)
+        if existing:
+            st.subheader(f"Edit {existing.name}")
+            customer_form(existing)
+
+ui.show_table(
+    table,
+    key="customers_table",
+    empty="No customers found." if search else "No customers yet — create one.",
+)
+if table.total:
+    ui.pager("customers", table)

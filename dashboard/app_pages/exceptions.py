@@ -1,0 +1,103 @@
+"""Payments → Exceptions: what a person must look at, each with a fitting fix."""
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared.channels import ValidationError
+from shared.db import write_session
+from shared.models import ReviewKind, ReviewStatus
+from shared.queries import ReviewFilter, review_info
+from shared.review import KIND_LABELS, accept_partial_payment, mark_resolved, reconcile_review_item
+
+user = ui.require("view")
+tz = ui.tz()
+st.title("Exceptions")
+
+flash = st.session_state.pop("exceptions_flash", None)
+if flash:
+    st.success(flash)
+
+left, right = st.columns(2)
+status = left.segmented_control(
+    "Show",
+    [ReviewStatus.OPEN, ReviewStatus.RESOLVED, "all"],
+    default=ReviewStatus.OPEN,
+    format_func=lambda s: {"open": "Open", "resolved": "Resolved", "all": "All"}[s],
+    key="rev_status",
+)
+kinds = right.multiselect(
+    "Kind", [k.value for k in ReviewKind], format_func=KIND_LABELS.get, key="rev_kind"
+)
+flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=tuple(kinds))
+offset, limit = ui.paging("exceptions", flt)
+table = data.review_page(flt, tz=tz, offset=offset, limit=limit)
+ui.show_table(
+    table,
+    key="exceptions_table",
+    empty="No open exceptions — every payment matched its invoice."
+    if flt == ReviewFilter()
+    else "No exceptions match these filters.",
+    badge_columns=("Status",),
+)
+if not table.rows:
+    st.stop()
+ui.pager("exceptions", table)
+
+if not user.can("review"):
+    st.stop()
+
+
+def _done(message: str) -> None:
+    st.session_state["exceptions_flash"] = message
+    ui.after_write()
+    st.rerun()
+
+
+labels = {
+    item_id: f"#{item_id} · {row[1]} · {row[3] or 'no invoice'}"
+    for item_id, row in zip(table.ids, table.rows, strict=True)
+}
+item_id = st.selectbox("Exception", list(labels), format_func=labels.get, key="rev_pick")
+info = review_info(item_id)
+if info is None or info.status != ReviewStatus.OPEN:
+    st.caption("This exception is resolved.")
+    st.stop()
+st.markdown(f"**Reason:** {info.reason}")
+comment = st.text_area("Comment", key="rev_comment", placeholder="What was checked or done")
+accept, resolve, reconcile = st.columns(3)
+if (
+    info.can_accept_partial
+    and accept.button("Accept as partial payment", key="rev_accept", type="primary")
+    and ui.guard("review", action="review.accept_partial")
+):
+    try:
+        with write_session() as session:
+            item = accept_partial_payment(
+                session, actor=user.username, review_id=info.id, comment=comment
+            )
+            resolution = item.resolution
+    except ValidationError as error:
+        st.error(str(error))
+    else:
+        _done(resolution)
+if resolve.button("Mark resolved", key="rev_resolve") and ui.guard(
+    "review", action="review.resolve"
+):
+    try:
+        with write_session() as session:
+            mark_resolved(session, actor=user.username, review_id=info.id, comment=comment)
+    except ValidationError as error:
+        st.error(str(error))
+    else:
+        _done("Marked resolved.")
+if (
+    info.can_reconcile
+    and reconcile.button("Reconcile now", key="rev_reconcile")
+    and ui.guard("review", action="review.reconcile")
+):
+    try:
+        message = reconcile_review_item(actor=user.username, review_id=info.id)
+    except ValidationError as error:
+        st.error(str(error))
+    else:
+        _done(message)

@@ -1,0 +1,228 @@
+"""One invoice: header, lines, totals, pay link, payment funnel, attempts, callbacks, messages.
+
+Opened from the Invoices list, or directly with ``?invoice=<id>``.
+"""
+
+from importlib.util import find_spec
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.invoice_editor import invoice_editor, reset_editor
+from shared.channels import ValidationError
+from shared.db import write_session
+from shared.invoicing import cancel_invoice, delete_draft, issue_invoice
+from shared.models import InvoiceStatus
+from shared.queries import InvoiceDetail, invoice_id_by_number
+
+user = ui.require("view")
+today, tz = ui.today(), ui.tz()
+
+
+def _selected_id() -> int | None:
+    raw = st.query_params.get("invoice") or st.session_state.get("invoice_id")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _open(invoice_id: int | None) -> None:
+    if invoice_id is not None:
+        st.session_state["invoice_id"] = invoice_id
+        st.query_params["invoice"] = str(invoice_id)
+
+
+def _written(message: str) -> None:
+    st.session_state["detail_flash"] = message
+    ui.after_write()
+    st.rerun()
+
+
+def header(invoice: InvoiceDetail) -> None:
+    title, badge = st.columns([4, 1], vertical_alignment="center")
+    title.title(f"Invoice {invoice.number}" if invoice.number else "Draft invoice")
+    with badge:
+        st.badge(invoice.shown_status, color=ui.STATUS_COLORS.get(invoice.shown_status, "gray"))
+    st.markdown(
+        f"**{invoice.customer_name}** {invoice.customer_email}  \n"
+        f"Issue date {invoice.issue_date or '—'} · Due date {invoice.due_date or '—'} · "
+        f"Channel {invoice.channel_name or 'no online payment'}"
+    )
+    if invoice.cancellation_reason:
+        st.warning(f"Cancelled: {invoice.cancellation_reason}")
+    total, paid, open_ = st.columns(3)
+    total.metric("Total", ui.money(invoice.total, invoice.currency))
+    paid.metric("Paid", ui.money(invoice.paid, invoice.currency))
+    open_.metric("Open balance", ui.money(invoice.open, invoice.currency))
+
+
+def lines_and_totals(invoice: InvoiceDetail) -> None:
+    st.subheader("Lines")
+    ui.show_table(invoice.lines, key="detail_lines", empty="No lines.")
+    rows = [
+        {"": "Net", "Amount": invoice.subtotal},
+        *(
+            {"": f"VAT {rate}% on {ui.money(net, invoice.currency)}", "Amount": vat}
+            for rate, net, vat in invoice.vat_breakdown
+        ),
+        {"": "Total", "Amount": invoice.total},
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="detail_totals",
+        column_config={"Amount": st.column_config.NumberColumn(format="%.2f")},
+    )
+
+
+def draft_actions(invoice: InvoiceDetail) -> None:
+    st.subheader("Edit draft")
+    key = f"edit_{invoice.id}"
+    if invoice_editor(key=key, username=user.username, existing=invoice) is not None:
+        reset_editor(key)
+        _written("Draft saved.")
+    issue, delete = st.columns(2)
+    if issue.button(
+        "Issue", type="primary", key="detail_issue", icon=":material/send:"
+    ) and ui.guard("edit", action="invoice.issue"):
+        try:
+            with write_session() as session:
+                issued = issue_invoice(session, actor=user.username, invoice_id=invoice.id)
+                number = issued.number
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            reset_editor(key)
+            _written(f"Invoice {number} issued. Choose how to send it below.")
+    if delete.button("Delete draft", key="detail_delete", icon=":material/delete:"):
+        st.session_state["confirm_delete"] = invoice.id
+    if st.session_state.get("confirm_delete") == invoice.id:
+        st.warning("Delete this draft for good?")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", key="detail_delete_yes", type="primary") and ui.guard(
+            "edit", action="invoice.delete_draft"
+        ):
+            with write_session() as session:
+                delete_draft(session, actor=user.username, invoice_id=invoice.id)
+            st.session_state.pop("confirm_delete", None)
+            st.session_state.pop("invoice_id", None)
+            st.query_params.clear()
+            reset_editor(key)
+            ui.after_write()
+            st.switch_page("app_pages/invoices.py")
+        if no.button("Keep it", key="detail_delete_no"):
+            st.session_state.pop("confirm_delete", None)
+            st.rerun()
+
+
+def cancel_action(invoice: InvoiceDetail) -> None:
+    with st.expander("Cancel invoice"):
+        reason = st.text_input("Reason", key="detail_cancel_reason")
+        confirm = st.checkbox(
+            "I understand that a cancelled invoice cannot be paid or reopened.",
+            key="detail_cancel_confirm",
+        )
+        if st.button("Cancel invoice", key="detail_cancel", disabled=not confirm) and ui.guard(
+            "edit", action="invoice.cancel"
+        ):
+            try:
+                with write_session() as session:
+                    cancel_invoice(
+                        session, actor=user.username, invoice_id=invoice.id, reason=reason
+                    )
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                _written("Invoice cancelled.")
+
+
+SENDING_INSTALLED = find_spec("dashboard.app_pages.sending") is not None
+
+
+def sending(invoice: InvoiceDetail) -> None:
+    st.subheader("Send")
+    if not SENDING_INSTALLED:
+        st.caption("E-mail, online link and PDF sending is not installed in this version yet.")
+        left, middle, right = st.columns(3)
+        left.button("Send by e-mail", disabled=True, key="send_email_off")
+        middle.button("Copy online link", disabled=True, key="send_link_off")
+        right.button("Download PDF", disabled=True, key="send_pdf_off")
+        return
+    from dashboard.app_pages.sending import render_sending_actions
+
+    render_sending_actions(invoice.id, username=user.username, role=user.role)
+
+
+def pay_link(invoice: InvoiceDetail) -> None:
+    st.subheader("Pay link")
+    if invoice.pay_link:
+        st.code(invoice.pay_link, language=None, wrap_lines=True)
+        st.caption(f"Asks for the open balance, {ui.money(invoice.open, invoice.currency)}.")
+    elif invoice.status == InvoiceStatus.PAID:
+        st.success("Paid — the customer's page shows “paid” instead of a pay button.")
+    elif invoice.channel_id is None:
+        st.caption("No online payment channel on this invoice.")
+    else:
+        st.caption("No pay link: the invoice is not open for payment, or its channel is off.")
+
+
+def funnel(invoice: InvoiceDetail) -> None:
+    st.subheader("Payment funnel")
+    for column, step in zip(st.columns(len(invoice.funnel)), invoice.funnel, strict=True):
+        column.metric(step.label, step.count)
+        if step.first_at:
+            column.caption(f"first {step.first_at:%Y-%m-%d %H:%M}")
+
+
+invoice_id = _selected_id()
+if invoice_id is None:
+    st.title("Invoice detail")
+    st.info("Open an invoice from the Invoices list, or find it by number.")
+    number = st.text_input("Invoice number", key="detail_find", placeholder="INV-2026-0001")
+    if number:
+        found = invoice_id_by_number(number)
+        if found is None:
+            st.error(f"No invoice {number}.")
+        else:
+            _open(found)
+            st.rerun()
+    st.stop()
+
+_open(invoice_id)
+invoice = data.invoice_detail(invoice_id, today=today, tz=tz)
+if invoice is None:
+    st.error("That invoice does not exist (a deleted draft?).")
+    st.session_state.pop("invoice_id", None)
+    st.stop()
+
+flash = st.session_state.pop("detail_flash", None)
+if flash:
+    st.success(flash)
+header(invoice)
+
+if invoice.status == InvoiceStatus.DRAFT and user.can("edit"):
+    draft_actions(invoice)
+    st.stop()
+
+lines_and_totals(invoice)
+if invoice.status != InvoiceStatus.DRAFT:
+    pay_link(invoice)
+    if invoice.status != InvoiceStatus.CANCELLED:
+        sending(invoice)
+    funnel(invoice)
+    st.subheader("Payment attempts")
+    ui.show_table(
+        invoice.attempts,
+        key="detail_attempts",
+        empty="No payment attempts yet.",
+        badge_columns=("State",),
+    )
+    st.subheader("Callbacks")
+    ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
+    if not SENDING_INSTALLED:  # the sending section shows the message log itself
+        st.subheader("Messages")
+        ui.show_table(invoice.messages, key="detail_messages", empty="Not sent yet.")
+    if user.can("edit") and invoice.status not in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID):
+        cancel_action(invoice)

@@ -1,0 +1,112 @@
+"""Invoicing → Invoices: the list (filtered, sorted and paged by the database) and new drafts."""
+
+from importlib.util import find_spec
+
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.invoice_editor import invoice_editor, reset_editor
+from shared import queries
+from shared.queries import INVOICE_SORTS, INVOICE_STATUS_FILTERS, STATUS_LABELS, InvoiceFilter
+
+DETAIL_PAGE = "app_pages/invoice_detail.py"
+EDITOR = "new_invoice"
+
+user = ui.require("view")
+today = ui.today()
+st.title("Invoices")
+
+if user.can("edit"):
+    if st.button("Create invoice", key="invoice_new", icon=":material/add:", type="primary"):
+        st.session_state["invoice_editor_open"] = True
+    if st.session_state.get("invoice_editor_open"):
+        with st.container(border=True):
+            st.subheader("New invoice")
+            saved = invoice_editor(key=EDITOR, username=user.username)
+            if st.button("Close", key="invoice_new_close"):
+                st.session_state["invoice_editor_open"] = False
+                reset_editor(EDITOR)
+                st.rerun()
+        if saved is not None:
+            reset_editor(EDITOR)
+            st.session_state["invoice_editor_open"] = False
+            st.session_state["invoice_id"] = saved
+            st.switch_page(DETAIL_PAGE, query_params={"invoice": str(saved)})
+
+with st.expander("Filters", expanded=True):
+    left, middle, right = st.columns(3)
+    statuses = left.multiselect(
+        "Status",
+        INVOICE_STATUS_FILTERS,
+        format_func=STATUS_LABELS.get,
+        key="inv_status",
+    )
+    customer = middle.text_input("Customer", key="inv_customer", placeholder="Part of the name")
+    number = right.text_input("Number", key="inv_number", placeholder="INV-2026-00…")
+    channels = {c[0]: c[1] for c in data.channel_options()}
+    channel_id = left.selectbox(
+        "Channel",
+        [None, *channels],
+        format_func=lambda i: "All channels" if i is None else channels[i],
+        key="inv_channel",
+    )
+    date_from = middle.date_input("Issued from", value=None, key="inv_from")
+    date_to = right.date_input("Issued to", value=None, key="inv_to")
+    sort_left, sort_right = st.columns([2, 1])
+    sort = sort_left.selectbox(
+        "Sort by", list(INVOICE_SORTS), format_func=INVOICE_SORTS.get, key="inv_sort"
+    )
+    descending = sort_right.toggle("Descending", value=True, key="inv_desc")
+
+flt = InvoiceFilter(
+    statuses=tuple(statuses),
+    customer=customer,
+    channel_id=channel_id,
+    date_from=date_from,
+    date_to=date_to,
+    number=number,
+)
+offset, limit = ui.paging("invoices", (flt, sort, descending))
+table = data.invoice_page(
+    flt, today=today, sort=sort, descending=descending, offset=offset, limit=limit
+)
+filtered = flt != InvoiceFilter()
+ui.show_table(
+    table,
+    key="invoices_table",
+    empty="No invoices match these filters."
+    if filtered
+    else "No invoices yet — create one with **Create invoice**.",
+    badge_columns=("Status",),
+)
+if not table.rows:
+    st.stop()
+ui.pager("invoices", table)
+
+labels = {
+    invoice_id: f"{row[0]} — {row[1]}"
+    for invoice_id, row in zip(table.ids, table.rows, strict=True)
+}
+pick, go = st.columns([3, 1], vertical_alignment="bottom")
+chosen = pick.selectbox("Invoice", list(labels), format_func=labels.get, key="inv_pick")
+if go.button("Open invoice", key="inv_open", icon=":material/open_in_new:"):
+    st.session_state["invoice_id"] = chosen
+    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(chosen)})
+
+if user.can("edit") and find_spec("dashboard.app_pages.sending") is not None:
+    from dashboard.app_pages.sending import render_bulk_send
+
+    with st.expander("E-mail invoices"):
+        bulk = st.multiselect(
+            "Invoices on this page", list(labels), format_func=labels.get, key="inv_bulk"
+        )
+        render_bulk_send(bulk, username=user.username, role=user.role)
+
+ui.export_buttons(
+    key="invoices_export",
+    columns=table.columns,
+    rows=lambda: queries.invoice_rows(flt, today=today, sort=sort, descending=descending),
+    total=table.total,
+    file_stem="invoices",
+    user=user,
+)

@@ -1,0 +1,27 @@
+"""Log in. Wrong passwords count towards a lockout; every attempt is audited."""
+
+import streamlit as st
+
+from dashboard import ui
+from shared.db import write_session
+from shared.users import authenticate
+
+st.title("LinkPay Desk")
+reason = st.session_state.get(ui.LOGOUT_REASON_KEY)
+if reason:
+    st.info(reason)
+
+with st.form("login", border=True):
+    username = st.text_input("Username", key="login_username", autocomplete="username")
+    password = st.text_input(
+        "Password", type="password", key="login_password", autocomplete="current-password"
+    )
+    submitted = st.form_submit_button("Log in", type="primary", key="login_submit")
+
+if submitted:
+    with write_session() as session:
+        result = authenticate(session, username=username, password=password)
+    if result.ok and result.user_id is not None:
+        ui.sign_in(result.user_id)
+        st.rerun()
+    st.error(result.message)

@@ -1,0 +1,89 @@
+"""Settings → Users (admin): who may sign in, with which role."""
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared.channels import ValidationError
+from shared.db import write_session
+from shared.models import Role
+from shared.user_admin import set_user_active
+from shared.users import MIN_PASSWORD_LENGTH, create_user
+
+FORM = "user_form"
+ROLE_HELP = "admin: everything · finance: set-up, invoices, exceptions · manager: view and export"
+
+user = ui.require("users")
+st.title("Users")
+
+flash = st.session_state.pop("users_flash", None)
+if flash:
+    st.success(flash)
+
+table = data.user_table(tz=ui.tz())
+ui.show_table(table, key="users_table", empty="No users yet.")
+
+st.subheader("Create user")
+with st.form(FORM, clear_on_submit=False):
+    left, right = st.columns(2)
+    username = left.text_input("Username", key="new_username")
+    ui.field_error(FORM, "username")
+    full_name = right.text_input("Full name", key="new_full_name")
+    role = st.radio(
+        "Role", [r.value for r in Role], horizontal=True, key="new_role", help=ROLE_HELP
+    )
+    ui.field_error(FORM, "role")
+    password = st.text_input(
+        "Password",
+        type="password",
+        key="new_password",
+        help=f"At least {MIN_PASSWORD_LENGTH} characters; tell it to the user privately.",
+    )
+    ui.field_error(FORM, "password")
+    ui.form_errors(FORM, ("username", "role", "password"))
+    submitted = st.form_submit_button("Create user", type="primary", key="new_user_submit")
+if submitted and ui.guard("users", action="user.create"):
+    try:
+        with write_session() as session:
+            create_user(
+                session,
+                actor=user.username,
+                username=username,
+                password=password,
+                role=role,
+                full_name=full_name,
+            )
+    except ValidationError as error:
+        ui.set_errors(FORM, {error.field or "form": str(error)})
+        st.rerun()
+    ui.clear_errors(FORM)
+    # The password must not stay in the widget for the next page view.
+    del st.session_state["new_password"]
+    st.session_state["users_flash"] = f"User {username.strip().lower()} created."
+    ui.after_write()
+    st.rerun()
+
+if table.ids:
+    st.subheader("Deactivate or reactivate")
+    rows = dict(zip(table.ids, table.rows, strict=True))
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox(
+        "User",
+        list(rows),
+        format_func=lambda i: f"{rows[i][0]} ({rows[i][2]}, active: {rows[i][3]})",
+        key="user_pick",
+    )
+    active = rows[chosen][3] == "yes"
+    if go.button("Deactivate" if active else "Reactivate", key="user_toggle") and ui.guard(
+        "users", action="user.deactivate" if active else "user.activate"
+    ):
+        try:
+            with write_session() as session:
+                set_user_active(session, actor=user.username, user_id=chosen, active=not active)
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            st.session_state["users_flash"] = (
+                f"User {rows[chosen][0]} {'deactivated' if active else 'reactivated'}."
+            )
+            ui.after_write()
+            st.rerun()

@@ -1,0 +1,35 @@
+"""Cached reads for the pages. Results are plain values; writes call ``ui.after_write``.
+
+Lists and reports are shared between sessions for a short while, so ten people looking
+at the Overview cost the database one query. Payments are live, so their cache is short.
+"""
+
+import streamlit as st
+
+from shared import queries, reports
+
+LIST_TTL = 30
+LIVE_TTL = 2
+REPORT_TTL = 120
+
+_list = st.cache_data(ttl=LIST_TTL, show_spinner=False)
+_live = st.cache_data(ttl=LIVE_TTL, show_spinner=False)
+_report = st.cache_data(ttl=REPORT_TTL, show_spinner=False)
+
+invoice_page = _list(queries.invoice_page)
+customer_page = _list(queries.customer_page)
+customer_options = _list(queries.customer_options)
+channel_options = _list(queries.channel_options)
+review_page = _list(queries.review_page)
+audit_page = _list(queries.audit_page)
+user_table = _list(queries.user_table)
+payment_page = _live(queries.payment_page)
+callback_page = _live(queries.callback_page)
+invoice_detail = _live(queries.invoice_detail)
+
+kpis = _report(reports.kpis)
+open_exceptions = _list(reports.open_exceptions)
+received_per_period = _report(reports.received_per_period)
+aging = _report(reports.aging)
+outstanding_per_customer = _report(reports.outstanding_per_customer)
+days_to_pay = _report(reports.days_to_pay)

@@ -1,0 +1,241 @@
+"""The draft editor used by Invoices (new) and Invoice detail (edit a draft).
+
+Quantities, prices and VAT rates are typed as text and parsed exactly by the same
+functions that save the invoice, so the live totals are the totals that will be stored.
+"""
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared.channels import ValidationError
+from shared.db import write_session
+from shared.invoicing import (
+    InvoiceLinesError,
+    LineError,
+    LineInput,
+    build_lines,
+    create_draft,
+    update_draft,
+    vat_breakdown,
+)
+from shared.money import SUPPORTED_CURRENCIES, from_minor
+from shared.queries import InvoiceDetail, draft_lines
+
+LINE_FIELDS = ("desc", "qty", "unit", "price", "vat")
+HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date")
+
+
+def _rows_key(key: str) -> str:
+    return f"{key}_rows"
+
+
+def _init_rows(key: str, existing: InvoiceDetail | None) -> list[int]:
+    """Row ids, not positions, name the widgets: removing a line keeps the others' text."""
+    rows_key = _rows_key(key)
+    if rows_key not in st.session_state:
+        lines = draft_lines(existing.id) if existing else ()
+        st.session_state[rows_key] = list(range(max(len(lines), 1)))
+        for row, line in enumerate(lines):
+            st.session_state[f"{key}_desc_{row}"] = line.description
+            st.session_state[f"{key}_qty_{row}"] = line.quantity
+            st.session_state[f"{key}_unit_{row}"] = line.unit
+            st.session_state[f"{key}_price_{row}"] = line.unit_price
+            st.session_state[f"{key}_vat_{row}"] = line.vat_rate
+    return st.session_state[rows_key]
+
+
+def reset_editor(key: str) -> None:
+    for name in list(st.session_state):
+        if name.startswith(f"{key}_"):
+            del st.session_state[name]
+
+
+def _line_input(key: str, row: int) -> LineInput:
+    def value(field: str, default: str = "") -> str:
+        return st.session_state.get(f"{key}_{field}_{row}", default) or ""
+
+    return LineInput(
+        description=value("desc"),
+        quantity=value("qty"),
+        unit_price=value("price"),
+        vat_rate=value("vat", "21"),
+        unit=value("unit"),
+    )
+
+
+def _is_blank(line: LineInput) -> bool:
+    return not any(v.strip() for v in (line.description, line.quantity, line.unit_price))
+
+
+def _line_errors(key: str, rows: list[int], currency: str) -> dict[int, list[LineError]]:
+    """Errors of the lines typed so far, by row id; blank rows are not errors yet."""
+    inputs = [(row, _line_input(key, row)) for row in rows]
+    typed = [(row, line) for row, line in inputs if not _is_blank(line)]
+    if not typed:
+        return {}
+    try:
+        build_lines([line for _, line in typed], currency=currency)
+    except InvoiceLinesError as error:
+        by_row: dict[int, list[LineError]] = {}
+        for line_error in error.errors:
+            by_row.setdefault(typed[line_error.line - 1][0], []).append(line_error)
+        return by_row
+    return {}
+
+
+def _lines_editor(key: str, rows: list[int], currency: str) -> None:
+    st.markdown("**Lines**")
+    errors = _line_errors(key, rows, currency)
+    for row in rows:
+        desc, qty, unit, price, vat, remove = st.columns(
+            [5, 1.3, 1, 1.6, 1.1, 0.6], vertical_alignment="bottom"
+        )
+        desc.text_input("Description", key=f"{key}_desc_{row}")
+        qty.text_input("Quantity", key=f"{key}_qty_{row}", placeholder="1")
+        unit.text_input("Unit", key=f"{key}_unit_{row}", placeholder="pcs")
+        price.text_input("Unit price", key=f"{key}_price_{row}", placeholder="0.00")
+        if f"{key}_vat_{row}" not in st.session_state:
+            st.session_state[f"{key}_vat_{row}"] = "21"
+        vat.text_input("VAT %", key=f"{key}_vat_{row}")
+        if remove.button(
+            "", key=f"{key}_remove_{row}", icon=":material/delete:", disabled=len(rows) == 1
+        ):
+            rows.remove(row)
+            st.rerun()
+        for line_error in errors.get(row, []):
+            st.error(f"{line_error.message}", icon=":material/error:")
+    if st.button("Add line", key=f"{key}_add_line", icon=":material/add:"):
+        rows.append(max(rows) + 1)
+        st.rerun()
+
+
+def _live_totals(key: str, rows: list[int], currency: str) -> None:
+    typed = [line for line in (_line_input(key, row) for row in rows) if not _is_blank(line)]
+    try:
+        built = build_lines(typed, currency=currency) if typed else []
+    except InvoiceLinesError:
+        st.caption("Totals appear when every line is valid.")
+        return
+    net = sum(line.net_minor for line in built)
+    vat = sum(line.vat_minor for line in built)
+    parts = [
+        f"Net **{ui.money(from_minor(net, currency), currency)}**",
+        *(
+            f"VAT {rate}% **{ui.money(from_minor(amount, currency), currency)}**"
+            for rate, (_, amount) in (vat_breakdown(built) if built else {}).items()
+        ),
+        f"Total **{ui.money(from_minor(net + vat, currency), currency)}**",
+    ]
+    st.markdown(" · ".join(parts), help="Computed exactly as the saved invoice will be.")
+
+
+def _customer_picker(key: str, existing: InvoiceDetail | None) -> int | None:
+    search = st.text_input("Find customer", key=f"{key}_customer_search", placeholder="Name")
+    options = dict(data.customer_options(search))
+    if existing and existing.customer_id not in options:
+        options[existing.customer_id] = existing.customer_name
+    if not options:
+        st.warning("No customers found — create one under Invoicing → Customers.")
+        return None
+    ids = list(options)
+    return st.selectbox(
+        "Customer",
+        ids,
+        index=ids.index(existing.customer_id) if existing else 0,
+        format_func=options.get,
+        key=f"{key}_customer",
+    )
+
+
+def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = None) -> int | None:
+    """Draws the editor; returns the draft's id once saved, else None."""
+    form = f"{key}_form"
+    rows = _init_rows(key, existing)
+    customer_id = _customer_picker(key, existing)
+    ui.field_error(form, "customer_id")
+    channels = {c[0]: c for c in data.channel_options(active_only=True)}
+    if existing and existing.channel_id and existing.channel_id not in channels:
+        channels[existing.channel_id] = (existing.channel_id, existing.channel_name, "")
+    channel_ids: list[int | None] = [None, *channels]
+    left, right = st.columns(2)
+    channel_id = left.selectbox(
+        "Online payment channel",
+        channel_ids,
+        index=channel_ids.index(existing.channel_id) if existing else min(1, len(channels)),
+        format_func=lambda i: "No online payment" if i is None else channels[i][1],
+        key=f"{key}_channel",
+    )
+    ui.field_error(form, "channel_id")
+    channel_currency = channels[channel_id][2] if channel_id is not None else ""
+    currencies = list(SUPPORTED_CURRENCIES)
+    default_currency = existing.currency if existing else ui.company().default_currency
+    currency = right.selectbox(
+        "Currency",
+        currencies,
+        index=currencies.index(channel_currency or default_currency),
+        key=f"{key}_currency",
+        disabled=bool(channel_currency),
+        help="Set by the payment channel: EveryPay takes one currency per link.",
+    )
+    currency = channel_currency or currency
+    ui.field_error(form, "currency")
+    left, right = st.columns(2)
+    issue_date: date | None = left.date_input(
+        "Issue date",
+        value=existing.issue_date if existing else None,
+        key=f"{key}_issue_date",
+        help="Empty: the day it is issued.",
+    )
+    due_date: date | None = right.date_input(
+        "Due date",
+        value=existing.due_date if existing else None,
+        key=f"{key}_due_date",
+        help="Empty: 14 days after the issue date.",
+    )
+    ui.field_error(form, "due_date")
+    _lines_editor(key, rows, currency)
+    _live_totals(key, rows, currency)
+    notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"{key}_notes")
+    reminders = st.checkbox(
+        "Send payment reminders",
+        value=existing.reminders_enabled if existing else False,
+        key=f"{key}_reminders",
+    )
+    ui.form_errors(form, HEADER_FIELDS)
+    if not st.button("Save draft", type="primary", key=f"{key}_save"):
+        return None
+    if not ui.guard("edit", action="invoice.save_draft"):
+        return None
+    if customer_id is None:
+        ui.set_errors(form, {"customer_id": "Choose a customer."})
+        st.rerun()
+    lines = [_line_input(key, row) for row in rows]
+    try:
+        with write_session() as session:
+            values = {
+                "actor": username,
+                "customer_id": customer_id,
+                "lines": lines,
+                "currency": currency,
+                "channel_id": channel_id,
+                "issue_date": issue_date,
+                "due_date": due_date,
+                "notes": notes,
+                "reminders_enabled": reminders,
+            }
+            if existing:
+                invoice = update_draft(session, invoice_id=existing.id, **values)
+            else:
+                invoice = create_draft(session, **values)
+            invoice_id = invoice.id
+    except InvoiceLinesError as error:
+        ui.set_errors(form, {f"line{e.line}": f"Line {e.line}: {e.message}" for e in error.errors})
+        st.rerun()
+    except ValidationError as error:
+        ui.set_errors(form, {error.field or "form": str(error)})
+        st.rerun()
+    ui.clear_errors(form)
+    ui.after_write()
+    return invoice_id

@@ -1,0 +1,60 @@
+"""LinkPay Desk dashboard: the router and the sign-in gate.
+
+Run from the project root with ``streamlit run dashboard/streamlit_app.py``. Someone not
+signed in gets the login page and nothing else; the pages a signed-in user sees depend on
+their role, and every page checks the role again itself.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import ui
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="LinkPay Desk", page_icon=":material/payments:", layout="wide")
+
+
+def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+
+
+user = ui.session_user()
+if user is None:
+    navigation = st.navigation([_page("login", "Log in", ":material/login:", default=True)])
+else:
+    invoicing = [
+        _page("customers", "Customers", ":material/groups:"),
+        _page("invoices", "Invoices", ":material/receipt_long:"),
+        _page("invoice_detail", "Invoice detail", ":material/description:"),
+    ]
+    # The Outbox belongs to the sending feature, which may not be installed yet.
+    if (PAGES_DIR / "outbox.py").exists():
+        invoicing.append(_page("outbox", "Outbox", ":material/outbox:"))
+    settings = [_page("company", "Company", ":material/business:")]
+    if user.can("users"):
+        settings.append(_page("users", "Users", ":material/manage_accounts:"))
+    if user.can("audit"):
+        settings.append(_page("audit_log", "Audit log", ":material/history:"))
+    navigation = st.navigation(
+        {
+            "Overview": [_page("overview", "Overview", ":material/dashboard:", default=True)],
+            "Money": [_page("bank_accounts", "Bank accounts", ":material/account_balance:")],
+            "Invoicing": invoicing,
+            "Payments": [
+                _page("payments", "Payments", ":material/credit_card:"),
+                _page("callbacks", "Callbacks", ":material/call_received:"),
+                _page("exceptions", "Exceptions", ":material/report:"),
+            ],
+            "Reports": [_page("reports", "Reports", ":material/bar_chart:")],
+            "Settings": settings,
+        }
+    )
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.username}** ({user.role})")
+        if st.button("Log out", key="logout", icon=":material/logout:"):
+            ui.sign_out()
+            st.rerun()
+
+navigation.run()

@@ -1,0 +1,315 @@
+"""What every page shares: the signed-in user and permission checks, cached reads, tables
+with paging and exports, money formatting and form error messages.
+
+Only plain values live in ``st.session_state`` (ids, strings, numbers), never a Session or
+an ORM object: a rerun may happen in another thread, long after any session closed.
+"""
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import select
+
+from shared import exports
+from shared.audit import record_audit
+from shared.company import CompanySettings, company_settings, local_today
+from shared.config import get_settings
+from shared.db import read_session, write_session
+from shared.exports import Column, Table
+from shared.models import User
+from shared.money import format_money, to_minor
+from shared.queries import PAGE_SIZES
+from shared.users import can
+
+AUTH_KEY = "auth"
+LOGOUT_REASON_KEY = "logout_reason"
+ERRORS_KEY = "form_errors"
+
+STATUS_COLORS = {
+    "Draft": "gray",
+    "Issued": "blue",
+    "Sent": "blue",
+    "Partially paid": "orange",
+    "Paid": "green",
+    "Cancelled": "gray",
+    "Overdue": "red",
+    "Settled": "green",
+    "Failed": "red",
+    "Abandoned": "gray",
+    "Voided": "gray",
+    "Refunded": "violet",
+    "Charged back": "red",
+    "Open": "orange",
+    "Resolved": "green",
+}
+_CELL_COLORS = {
+    "gray": "#eef0f3",
+    "blue": "#e3efff",
+    "orange": "#fff1dc",
+    "green": "#e2f6e7",
+    "red": "#fde4e4",
+    "violet": "#efe6ff",
+}
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    user_id: int
+    username: str
+    role: str
+
+    def can(self, permission: str) -> bool:
+        return can(self.role, permission)
+
+
+# --- Signing in and out ------------------------------------------------------------------
+
+
+def _load_user(user_id: int) -> SessionUser | None:
+    with read_session() as session:
+        user = session.exec(select(User).where(User.id == user_id)).first()
+        if user is None or not user.active:
+            return None
+        return SessionUser(user_id=user.id, username=user.username, role=user.role)
+
+
+def sign_in(user_id: int) -> None:
+    st.session_state[AUTH_KEY] = {"user_id": user_id, "last_active": time.time()}
+    st.session_state.pop(LOGOUT_REASON_KEY, None)
+
+
+def sign_out(*, reason: str = "") -> None:
+    auth = st.session_state.pop(AUTH_KEY, None)
+    if auth:
+        user = _load_user(auth["user_id"])
+        with write_session() as session:
+            record_audit(
+                session,
+                actor=user.username if user else "?",
+                action="logout",
+                details={"reason": reason or "logout button"},
+            )
+    if reason:
+        st.session_state[LOGOUT_REASON_KEY] = reason
+
+
+def session_user(*, touch: bool = True) -> SessionUser | None:
+    """The signed-in user, read afresh from the database so a role change or a
+    deactivation takes effect at the next click; ends an idle session."""
+    auth = st.session_state.get(AUTH_KEY)
+    if not auth:
+        return None
+    timeout_minutes = get_settings().session_timeout_minutes
+    if time.time() - auth.get("last_active", 0) > timeout_minutes * 60:
+        sign_out(reason=f"Your session ended after {timeout_minutes} minutes of inactivity.")
+        return None
+    user = _load_user(auth["user_id"])
+    if user is None:
+        sign_out(reason="Your account is no longer active.")
+        return None
+    if touch:
+        auth["last_active"] = time.time()
+    return user
+
+
+def require(permission: str = "view") -> SessionUser:
+    """Stops the page unless the signed-in user holds ``permission``."""
+    user = session_user(touch=False)
+    if user is None:
+        st.warning("Please log in.")
+        st.stop()
+    if not user.can(permission):
+        st.error("Your role does not give access to this page.")
+        st.stop()
+    return user
+
+
+def guard(permission: str, *, action: str) -> SessionUser | None:
+    """Re-checks, at the moment of the action, that the user may do it.
+
+    Pages hide controls a role may not use, but the handler must not trust that: the
+    role may have changed since the page was drawn. A refusal is audited and shown.
+    """
+    user = session_user(touch=False)
+    if user is not None and user.can(permission):
+        return user
+    with write_session() as session:
+        record_audit(
+            session,
+            actor=user.username if user else "?",
+            action=action,
+            outcome="refused",
+            details={"permission": permission, "role": user.role if user else None},
+        )
+    st.error("Your role does not allow this action.")
+    return None
+
+
+# --- Company, time and money ---------------------------------------------------------------
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def company() -> CompanySettings:
+    with read_session() as session:
+        return company_settings(session)
+
+
+def tz() -> str:
+    return company().timezone
+
+
+def today() -> date:
+    return local_today(tz())
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    return format_money(to_minor(amount, currency), currency)
+
+
+def after_write() -> None:
+    """Cached reads may now be stale; the next rerun reads the database again."""
+    st.cache_data.clear()
+
+
+# --- Form errors next to their fields --------------------------------------------------------
+
+
+def set_errors(form: str, errors: dict[str, str]) -> None:
+    st.session_state.setdefault(ERRORS_KEY, {})[form] = errors
+
+
+def clear_errors(form: str) -> None:
+    st.session_state.setdefault(ERRORS_KEY, {}).pop(form, None)
+
+
+def field_error(form: str, field: str) -> None:
+    message = st.session_state.get(ERRORS_KEY, {}).get(form, {}).get(field)
+    if message:
+        st.error(message, icon=":material/error:")
+
+
+def form_errors(form: str, fields: Iterable[str]) -> None:
+    """Errors of fields the form does not show one by one (e.g. the whole form)."""
+    known = set(fields)
+    for field, message in st.session_state.get(ERRORS_KEY, {}).get(form, {}).items():
+        if field not in known:
+            st.error(message, icon=":material/error:")
+
+
+# --- Tables, paging, exports ----------------------------------------------------------------
+
+
+def frame(table: Table) -> pd.DataFrame:
+    return pd.DataFrame(list(table.rows), columns=table.labels)
+
+
+def _column_config(columns: Sequence[Column]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for column in columns:
+        if column.kind == "money":
+            config[column.label] = st.column_config.NumberColumn(column.label, format="%.2f")
+        elif column.kind == "datetime":
+            config[column.label] = st.column_config.DatetimeColumn(
+                column.label, format="YYYY-MM-DD HH:mm"
+            )
+        elif column.kind == "date":
+            config[column.label] = st.column_config.DateColumn(column.label, format="YYYY-MM-DD")
+    return config
+
+
+def _badge_style(value: Any) -> str:
+    color = STATUS_COLORS.get(str(value))
+    return f"background-color: {_CELL_COLORS[color]}" if color else ""
+
+
+def show_table(table: Table, *, key: str, empty: str, badge_columns: Sequence[str] = ()) -> None:
+    if not table.rows:
+        st.info(empty)
+        return
+    data: Any = frame(table)
+    badges = [label for label in badge_columns if label in table.labels]
+    if badges:
+        data = data.style.map(_badge_style, subset=badges)
+    st.dataframe(
+        data,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        column_config=_column_config(table.columns),
+    )
+
+
+def paging(key: str, signature: object) -> tuple[int, int]:
+    """(offset, limit) for a paged list; a new filter starts again at the first page."""
+    state = st.session_state.setdefault(f"{key}_paging", {"offset": 0, "signature": None})
+    if state["signature"] != repr(signature):
+        state.update(offset=0, signature=repr(signature))
+    limit = st.session_state.get(f"{key}_size", PAGE_SIZES[1])
+    return state["offset"], limit
+
+
+def pager(key: str, table: Table) -> None:
+    """ "Rows X–Y of N" with previous / next buttons and the page size."""
+    state = st.session_state[f"{key}_paging"]
+    limit = st.session_state.get(f"{key}_size", PAGE_SIZES[1])
+    left, middle, right, size = st.columns([2, 1, 1, 1], vertical_alignment="center")
+    if table.total:
+        left.caption(
+            f"Rows {table.first_row_number:,}–{table.last_row_number:,} of {table.total:,}"
+        )
+    else:
+        left.caption("No rows")
+    if middle.button("Previous", key=f"{key}_prev", disabled=table.offset <= 0):
+        state["offset"] = max(table.offset - limit, 0)
+        st.rerun()
+    if right.button("Next", key=f"{key}_next", disabled=table.last_row_number >= table.total):
+        state["offset"] = table.offset + limit
+        st.rerun()
+    size.selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
+
+
+def export_buttons(
+    *,
+    key: str,
+    columns: Sequence[Column],
+    rows: Callable[[], Iterable[Sequence[Any]]],
+    total: int,
+    file_stem: str,
+    user: SessionUser,
+) -> None:
+    """CSV and XLSX of exactly the columns shown and every row the filter matches.
+
+    The files are built only when a button is clicked, streamed into a temporary file.
+    """
+    if not user.can("export") or not total:
+        return
+    left, right = st.columns(2)
+    left.download_button(
+        "Download CSV",
+        data=lambda: exports.csv_file(columns, rows()),
+        file_name=f"{file_stem}.csv",
+        mime=exports.CSV_MIME,
+        key=f"{key}_csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Download XLSX",
+        data=lambda: exports.xlsx_file(columns, rows(), sheet_name=file_stem)[0],
+        file_name=f"{file_stem}.xlsx",
+        mime=exports.XLSX_MIME,
+        key=f"{key}_xlsx",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    message = exports.xlsx_cap_message(total)
+    if message:
+        st.caption(message)

@@ -1,0 +1,169 @@
+"""The company's own details: what invoices, e-mails and the payment page show about it."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlmodel import Session, select
+
+from shared.audit import record_audit
+from shared.channels import ValidationError
+from shared.config import get_settings
+from shared.models import Company, utcnow
+from shared.money import SUPPORTED_CURRENCIES
+
+MAX_LOGO_BYTES = 1024 * 1024
+_LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+EMAIL_PATTERN = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True)
+class CompanySettings:
+    """A plain copy of the company row, safe to cache and to keep between reruns."""
+
+    name: str
+    registration_number: str
+    vat_number: str
+    address: str
+    email: str
+    timezone: str
+    default_currency: str
+    logo_mime: str | None
+    has_logo: bool
+
+
+def default_settings() -> CompanySettings:
+    return CompanySettings(
+        name="",
+        registration_number="",
+        vat_number="",
+        address="",
+        email="",
+        timezone=get_settings().company_timezone,
+        default_currency="EUR",
+        logo_mime=None,
+        has_logo=False,
+    )
+
+
+def get_company(session: Session) -> Company | None:
+    return session.exec(select(Company).order_by(Company.id)).first()
+
+
+def company_settings(session: Session) -> CompanySettings:
+    company = get_company(session)
+    if company is None:
+        return default_settings()
+    return CompanySettings(
+        name=company.name,
+        registration_number=company.registration_number,
+        vat_number=company.vat_number,
+        address=company.address,
+        email=company.email,
+        timezone=company.timezone,
+        default_currency=company.default_currency,
+        logo_mime=company.logo_mime,
+        has_logo=company.logo is not None,
+    )
+
+
+def company_logo(session: Session) -> bytes | None:
+    company = get_company(session)
+    return company.logo if company else None
+
+
+def logo_mime_type(data: bytes) -> str:
+    """PNG or JPEG by their magic bytes, whatever the file name or browser claims."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationError("The logo must be 1 MB or smaller.", field="logo")
+    for signature, mime in _LOGO_SIGNATURES.items():
+        if data.startswith(signature):
+            return mime
+    raise ValidationError("The logo must be a PNG or JPEG image.", field="logo")
+
+
+def validate_timezone(name: str) -> str:
+    name = name.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone {name!r}.", field="timezone") from None
+    return name
+
+
+def timezone_choices() -> list[str]:
+    return sorted(available_timezones())
+
+
+def save_company(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    registration_number: str = "",
+    vat_number: str = "",
+    address: str = "",
+    email: str = "",
+    timezone: str = "Europe/Riga",
+    default_currency: str = "EUR",
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+) -> Company:
+    """Creates or updates the one company row; ``logo=None`` keeps the stored logo."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the company's name.", field="name")
+    email = email.strip()
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise ValidationError(f"{email!r} is not an e-mail address.", field="email")
+    if default_currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(
+            f"Currency {default_currency} is not supported.", field="default_currency"
+        )
+    timezone = validate_timezone(timezone)
+    mime = logo_mime_type(logo) if logo is not None else None
+    company = get_company(session) or Company(name=name)
+    company.name = name[:200]
+    company.registration_number = registration_number.strip()[:50]
+    company.vat_number = vat_number.strip()[:50]
+    company.address = address.strip()[:500]
+    company.email = email[:254]
+    company.timezone = timezone
+    company.default_currency = default_currency
+    if logo is not None:
+        company.logo, company.logo_mime = logo, mime
+    elif remove_logo:
+        company.logo, company.logo_mime = None, None
+    company.updated_at = utcnow()
+    session.add(company)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="company.update",
+        entity_type="company",
+        entity_id=company.id,
+        details={"logo": "replaced" if logo is not None else "removed" if remove_logo else "kept"},
+    )
+    return company
+
+
+def local_now(timezone: str) -> datetime:
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone))
+
+
+def local_today(timezone: str) -> date:
+    return local_now(timezone).date()
+
+
+def to_local(value: datetime | None, timezone: str) -> datetime | None:
+    """A stored UTC time as the company's wall-clock time (naive, for tables and files)."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def local_day_start_utc(day: date, timezone: str) -> datetime:
+    """Midnight of ``day`` in the company's zone, in UTC: the bound for "on or after day"."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone)).astimezone(UTC)

@@ -1,0 +1,134 @@
+"""Customers: who invoices go to, in which language, to which e-mail addresses."""
+
+import re
+
+from sqlmodel import Session
+
+from shared.audit import record_audit
+from shared.channels import ValidationError
+from shared.company import EMAIL_PATTERN
+from shared.models import Customer, utcnow
+
+LANGUAGES = {"lv": "Latvian", "en": "English"}
+
+
+def parse_email(text: str, *, field: str = "email") -> str:
+    email = text.strip()
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise ValidationError(f"{email!r} is not an e-mail address.", field=field)
+    return email
+
+
+def parse_cc_emails(text: str) -> str:
+    """Comma, semicolon or newline separated; stored as one comma-separated string."""
+    emails = [part for part in re.split(r"[,;\s]+", text.strip()) if part]
+    bad = [email for email in emails if not EMAIL_PATTERN.fullmatch(email)]
+    if bad:
+        raise ValidationError(
+            f"Not an e-mail address: {', '.join(bad)}. Separate addresses with commas.",
+            field="cc_emails",
+        )
+    joined = ", ".join(dict.fromkeys(emails))
+    if len(joined) > 1000:
+        raise ValidationError("Too many CC addresses (1000 characters at most).", field="cc_emails")
+    return joined
+
+
+def _apply(
+    customer: Customer,
+    *,
+    name: str,
+    registration_number: str,
+    vat_number: str,
+    email: str,
+    cc_emails: str,
+    address: str,
+    language: str,
+) -> None:
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the customer's name.", field="name")
+    if language not in LANGUAGES:
+        raise ValidationError("Language must be LV or EN.", field="language")
+    customer.name = name[:200]
+    customer.registration_number = registration_number.strip()[:50]
+    customer.vat_number = vat_number.strip()[:50]
+    customer.email = parse_email(email)[:254]
+    customer.cc_emails = parse_cc_emails(cc_emails)
+    customer.address = address.strip()[:500]
+    customer.language = language
+    customer.updated_at = utcnow()
+
+
+def create_customer(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    registration_number: str = "",
+    vat_number: str = "",
+    email: str = "",
+    cc_emails: str = "",
+    address: str = "",
+    language: str = "lv",
+) -> Customer:
+    customer = Customer(name=name)
+    _apply(
+        customer,
+        name=name,
+        registration_number=registration_number,
+        vat_number=vat_number,
+        email=email,
+        cc_emails=cc_emails,
+        address=address,
+        language=language,
+    )
+    session.add(customer)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="customer.create",
+        entity_type="customer",
+        entity_id=customer.id,
+        details={"name": customer.name},
+    )
+    return customer
+
+
+def update_customer(
+    session: Session,
+    *,
+    actor: str,
+    customer_id: int,
+    name: str,
+    registration_number: str = "",
+    vat_number: str = "",
+    email: str = "",
+    cc_emails: str = "",
+    address: str = "",
+    language: str = "lv",
+) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise ValidationError("That customer does not exist.")
+    _apply(
+        customer,
+        name=name,
+        registration_number=registration_number,
+        vat_number=vat_number,
+        email=email,
+        cc_emails=cc_emails,
+        address=address,
+        language=language,
+    )
+    session.add(customer)
+    record_audit(
+        session,
+        actor=actor,
+        action="customer.update",
+        entity_type="customer",
+        entity_id=customer.id,
+        details={"name": customer.name},
+    )
+    return customer

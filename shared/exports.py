@@ -1,0 +1,191 @@
+"""Tables as the dashboard shows them, and their CSV / XLSX exports.
+
+A ``Table`` is what a page displays: labelled columns and plain rows. Exports take the
+same columns and the same rows (from the same query), so a file holds exactly what the
+screen shows. Both formats stream: CSV comes out of a generator in chunks, XLSX is written
+by xlsxwriter in ``constant_memory`` mode (one row at a time to a temporary file).
+"""
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+import xlsxwriter
+
+# Excel's sheet has 1,048,576 rows; one is the header.
+EXCEL_MAX_DATA_ROWS = 1_048_575
+CSV_CHUNK_ROWS = 1000
+# A cell starting with one of these is run as a formula by spreadsheet programs
+# (OWASP "CSV injection"); a leading apostrophe makes it plain text again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"  # text, int, money, date, datetime, percent
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    total: int = 0  # rows that match the filter; more than len(rows) when paged
+    offset: int = 0
+    ids: tuple[int, ...] = field(default=())  # the entity id behind each row, not shown
+
+    @property
+    def labels(self) -> list[str]:
+        return [column.label for column in self.columns]
+
+    @property
+    def first_row_number(self) -> int:
+        return self.offset + 1 if self.rows else 0
+
+    @property
+    def last_row_number(self) -> int:
+        return self.offset + len(self.rows)
+
+
+@dataclass(frozen=True)
+class XlsxResult:
+    rows_written: int
+    truncated: bool
+
+    @property
+    def message(self) -> str:
+        if not self.truncated:
+            return ""
+        return (
+            f"Excel holds at most {EXCEL_MAX_DATA_ROWS:,} rows: the XLSX file has the first "
+            f"{self.rows_written:,}. Download CSV to get every row."
+        )
+
+
+def xlsx_cap_message(total_rows: int) -> str:
+    """What to tell the user before they download an XLSX of ``total_rows`` rows."""
+    if total_rows <= EXCEL_MAX_DATA_ROWS:
+        return ""
+    return (
+        f"Excel holds at most {EXCEL_MAX_DATA_ROWS:,} rows: the XLSX file has the first "
+        f"{EXCEL_MAX_DATA_ROWS:,} of {total_rows:,}. Download CSV to get every row."
+    )
+
+
+def safe_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return safe_text(str(value))
+
+
+def csv_chunks(
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, chunk_rows: int = CSV_CHUNK_ROWS
+) -> Iterator[str]:
+    """UTF-8 CSV text in chunks; the BOM lets Excel read Latvian letters correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow([safe_text(column.label) for column in columns])
+    pending = 0
+    for row in rows:
+        writer.writerow([csv_value(value) for value in row])
+        pending += 1
+        if pending >= chunk_rows:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue()
+
+
+def csv_file(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> IO[bytes]:
+    """The CSV in a temporary file, read from the start; memory stays at one chunk."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads and closes it
+    for chunk in csv_chunks(columns, rows):
+        handle.write(chunk.encode("utf-8"))
+    handle.seek(0)
+    return handle
+
+
+def write_xlsx(
+    target: str | IO[bytes],
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    sheet_name: str = "Export",
+) -> XlsxResult:
+    workbook = xlsxwriter.Workbook(
+        target, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    formats = {
+        "money": workbook.add_format({"num_format": "#,##0.00"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "percent": workbook.add_format({"num_format": "0.0"}),
+        "header": workbook.add_format({"bold": True}),
+    }
+    sheet = workbook.add_worksheet(sheet_name[:31])
+    for index, column in enumerate(columns):
+        sheet.write_string(0, index, safe_text(column.label), formats["header"])
+        sheet.set_column(index, index, 20 if column.kind in ("text", "datetime") else 14)
+    written = 0
+    truncated = False
+    for row in rows:
+        if written >= EXCEL_MAX_DATA_ROWS:
+            truncated = True
+            break
+        written += 1
+        for index, (column, value) in enumerate(zip(columns, row, strict=True)):
+            _write_cell(sheet, written, index, column, value, formats)
+    workbook.close()
+    return XlsxResult(rows_written=written, truncated=truncated)
+
+
+def _write_cell(sheet, row: int, col: int, column: Column, value: Any, formats: dict) -> None:
+    if value is None or value == "":
+        sheet.write_blank(row, col, None)
+    elif isinstance(value, bool):
+        sheet.write_string(row, col, "yes" if value else "no")
+    elif isinstance(value, datetime):
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), formats["datetime"])
+    elif isinstance(value, date):
+        sheet.write_datetime(
+            row, col, datetime(value.year, value.month, value.day), formats["date"]
+        )
+    elif isinstance(value, Decimal | int):
+        # Spreadsheet cells are binary floating point by definition; amounts have two
+        # decimals and stay exact far beyond any invoice total.
+        sheet.write_number(row, col, float(value), formats.get(column.kind))
+    else:
+        sheet.write_string(row, col, safe_text(str(value)))
+
+
+def xlsx_file(
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, sheet_name: str = "Export"
+) -> tuple[IO[bytes], XlsxResult]:
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads and closes it
+    result = write_xlsx(handle, columns, rows, sheet_name=sheet_name)
+    handle.seek(0)
+    return handle, result
+
+
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,0 +1,1176 @@
+"""The dashboard's lists: filtered, sorted, counted and paged in SQL.
+
+Every function returns plain values (``Table`` rows, frozen dataclasses), never ORM
+objects, so results can be cached and kept between Streamlit reruns. Times come back as
+the company's wall-clock time. Lists that can be exported in full have a twin ``*_rows``
+generator that streams every matching row in the same order and shape.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlmodel import Session
+
+from shared.channels import ENVIRONMENT_LABELS, callback_url, setup_checklist
+from shared.company import local_day_start_utc, to_local
+from shared.db import read_session
+from shared.exports import Column, Table
+from shared.invoicing import OPEN_STATUSES, OVERDUE, vat_breakdown
+from shared.linkpay.links import invoice_pay_link
+from shared.models import (
+    AccountType,
+    AuditLog,
+    BankAccount,
+    CallbackEvent,
+    Customer,
+    FunnelEvent,
+    FunnelStep,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    MessageLog,
+    MessageStatus,
+    PaymentAttempt,
+    PaymentChannel,
+    PaymentState,
+    ReviewItem,
+    User,
+)
+from shared.money import from_minor
+from shared.review import KIND_LABELS, can_accept_partial, can_reconcile
+from shared.security import mask_secret
+
+STATUS_LABELS = {
+    InvoiceStatus.DRAFT: "Draft",
+    InvoiceStatus.ISSUED: "Issued",
+    InvoiceStatus.SENT: "Sent",
+    InvoiceStatus.PARTIALLY_PAID: "Partially paid",
+    InvoiceStatus.PAID: "Paid",
+    InvoiceStatus.CANCELLED: "Cancelled",
+    OVERDUE: "Overdue",
+}
+PAYMENT_STATE_LABELS = {
+    PaymentState.INITIAL: "Initial",
+    PaymentState.WAITING_FOR_SCA: "Waiting for SCA",
+    PaymentState.WAITING_FOR_3DS: "Waiting for 3DS",
+    PaymentState.CONFIRMED_3DS: "3DS confirmed",
+    PaymentState.SENT_FOR_PROCESSING: "Sent for processing",
+    PaymentState.AUTHORISED: "Authorised",
+    PaymentState.SETTLED: "Settled",
+    PaymentState.FAILED: "Failed",
+    PaymentState.ABANDONED: "Abandoned",
+    PaymentState.VOIDED: "Voided",
+    PaymentState.REFUNDED: "Refunded",
+    PaymentState.CHARGEBACKED: "Charged back",
+}
+FAILED_STATES = (PaymentState.FAILED, PaymentState.ABANDONED, PaymentState.VOIDED)
+PAGE_SIZES = (25, 50, 100)
+MAX_PAGE_SIZE = 500
+STREAM_BATCH = 1000
+
+
+def _label(labels: dict, value: str | None) -> str:
+    return labels.get(value, value or "")
+
+
+def _money(minor: int | None, currency: str | None) -> Decimal | None:
+    return None if minor is None or not currency else from_minor(minor, currency)
+
+
+def _bounded(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def _prefix(column, text: str, dialect: str):
+    """ "Starts with", in a form each backend answers from the column's B-tree index."""
+    if dialect == "sqlite":
+        # SQLite's LIKE ignores case and so cannot use a binary index; a range can.
+        upper = text[:-1] + chr(ord(text[-1]) + 1)
+        return and_(column >= text, column < upper)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+def _contains(column, text: str):
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _time_range(column, date_from: date | None, date_to: date | None, tz: str) -> list:
+    """Local calendar days (inclusive) as UTC bounds, so the column's index is used."""
+    conditions = []
+    if date_from:
+        conditions.append(column >= local_day_start_utc(date_from, tz))
+    if date_to:
+        conditions.append(column < local_day_start_utc(date_to + timedelta(days=1), tz))
+    return conditions
+
+
+def _count(session: Session, table, conditions: list) -> int:
+    return session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+
+
+def _stream(stmt: Select, convert) -> Iterator[tuple[Any, ...]]:
+    with read_session() as session:
+        result = session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        for row in result:
+            yield convert(row)
+
+
+# --- Invoices ---------------------------------------------------------------------------
+
+INVOICE_COLUMNS = (
+    Column("number", "Number"),
+    Column("customer", "Customer"),
+    Column("status", "Status"),
+    Column("issue_date", "Issue date", "date"),
+    Column("due_date", "Due date", "date"),
+    Column("currency", "Currency"),
+    Column("total", "Total", "money"),
+    Column("open", "Open balance", "money"),
+    Column("channel", "Channel"),
+)
+INVOICE_SORTS = {
+    "newest": "Newest first",
+    "issue_date": "Issue date",
+    "due_date": "Due date",
+    "number": "Number",
+    "total": "Total",
+    "open": "Open balance",
+}
+INVOICE_STATUS_FILTERS = (
+    InvoiceStatus.DRAFT,
+    InvoiceStatus.ISSUED,
+    InvoiceStatus.SENT,
+    InvoiceStatus.PARTIALLY_PAID,
+    OVERDUE,
+    InvoiceStatus.PAID,
+    InvoiceStatus.CANCELLED,
+)
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    statuses: tuple[str, ...] = ()  # shown statuses, "overdue" included
+    customer: str = ""  # part of the customer's name
+    customer_id: int | None = None
+    channel_id: int | None = None
+    date_from: date | None = None  # issue date, inclusive
+    date_to: date | None = None
+    number: str = ""
+
+
+def _display_status(today: date):
+    return case(
+        (and_(Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < today), OVERDUE),
+        else_=Invoice.status,
+    )
+
+
+def _status_condition(status: str, today: date):
+    not_overdue = or_(Invoice.due_date.is_(None), Invoice.due_date >= today)
+    if status == OVERDUE:
+        return and_(Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < today)
+    if status in OPEN_STATUSES:
+        return and_(Invoice.status == status, not_overdue)
+    return Invoice.status == status
+
+
+def _invoice_conditions(flt: InvoiceFilter, *, today: date, dialect: str) -> list:
+    conditions: list = []
+    if flt.statuses:
+        conditions.append(or_(*(_status_condition(s, today) for s in flt.statuses)))
+    if flt.customer_id is not None:
+        conditions.append(Invoice.customer_id == flt.customer_id)
+    if flt.customer.strip():
+        matching = select(Customer.id).where(_contains(Customer.name, flt.customer.strip()))
+        conditions.append(Invoice.customer_id.in_(matching))
+    if flt.channel_id is not None:
+        conditions.append(Invoice.channel_id == flt.channel_id)
+    if flt.date_from:
+        conditions.append(Invoice.issue_date >= flt.date_from)
+    if flt.date_to:
+        conditions.append(Invoice.issue_date <= flt.date_to)
+    number = flt.number.strip().upper()
+    if number:
+        if any(ch.isalpha() for ch in number):
+            conditions.append(_prefix(Invoice.number, number, dialect))
+        else:
+            conditions.append(_contains(Invoice.number, number))
+    return conditions
+
+
+def _invoice_order(sort: str, descending: bool) -> list:
+    columns = {
+        "newest": Invoice.id,
+        "issue_date": Invoice.issue_date,
+        "due_date": Invoice.due_date,
+        "number": Invoice.number,
+        "total": Invoice.total_minor,
+        "open": Invoice.open_minor,
+    }
+    column = columns.get(sort, Invoice.id)
+    if sort == "newest":
+        return [column.desc() if descending else column.asc()]
+    # Ties (and drafts without a date or number) keep a stable order by id.
+    if descending:
+        return [column.desc(), Invoice.id.desc()]
+    return [column.asc(), Invoice.id.asc()]
+
+
+def _invoice_select(flt: InvoiceFilter, *, sort: str, descending: bool, today: date, dialect: str):
+    return (
+        select(
+            Invoice.id,
+            Invoice.number,
+            Customer.name,
+            _display_status(today),
+            Invoice.issue_date,
+            Invoice.due_date,
+            Invoice.currency,
+            Invoice.total_minor,
+            Invoice.open_minor,
+            PaymentChannel.name,
+        )
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(PaymentChannel, PaymentChannel.id == Invoice.channel_id)
+        .where(*_invoice_conditions(flt, today=today, dialect=dialect))
+        .order_by(*_invoice_order(sort, descending))
+    )
+
+
+def _invoice_row(row) -> tuple[Any, ...]:
+    (_, number, customer, status, issued, due, currency, total, open_, channel) = row
+    return (
+        number or "(draft)",
+        customer,
+        _label(STATUS_LABELS, status),
+        issued,
+        due,
+        currency,
+        _money(total, currency),
+        _money(open_, currency),
+        channel or "",
+    )
+
+
+def invoice_page(
+    flt: InvoiceFilter,
+    *,
+    today: date,
+    sort: str = "newest",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 50,
+) -> Table:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+        total = _count(session, Invoice, _invoice_conditions(flt, today=today, dialect=dialect))
+        stmt = _invoice_select(flt, sort=sort, descending=descending, today=today, dialect=dialect)
+        rows = session.execute(stmt.offset(max(offset, 0)).limit(_bounded(limit))).all()
+    return Table(
+        INVOICE_COLUMNS,
+        tuple(_invoice_row(row) for row in rows),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(row[0] for row in rows),
+    )
+
+
+def invoice_rows(
+    flt: InvoiceFilter, *, today: date, sort: str = "newest", descending: bool = True
+) -> Iterator[tuple[Any, ...]]:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+    stmt = _invoice_select(flt, sort=sort, descending=descending, today=today, dialect=dialect)
+    return _stream(stmt, _invoice_row)
+
+
+# --- Invoice detail ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunnelStepView:
+    label: str
+    count: int
+    first_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    id: int
+    number: str | None
+    status: str  # stored
+    shown_status: str  # label, overdue derived
+    customer_id: int
+    customer_name: str
+    customer_email: str
+    channel_id: int | None
+    channel_name: str
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    notes: str
+    reminders_enabled: bool
+    cancellation_reason: str
+    subtotal: Decimal
+    vat: Decimal
+    total: Decimal
+    paid: Decimal
+    open: Decimal
+    pay_link: str | None
+    lines: Table
+    vat_breakdown: tuple[tuple[str, Decimal, Decimal], ...]  # rate, net, VAT
+    funnel: tuple[FunnelStepView, ...]
+    attempts: Table
+    callbacks: Table
+    messages: Table
+    created_at: datetime | None
+    issued_at: datetime | None
+    paid_at: datetime | None
+
+
+LINE_COLUMNS = (
+    Column("position", "#", "int"),
+    Column("description", "Description"),
+    Column("quantity", "Quantity"),
+    Column("unit", "Unit"),
+    Column("unit_price", "Unit price", "money"),
+    Column("vat_rate", "VAT %"),
+    Column("net", "Net", "money"),
+    Column("vat", "VAT", "money"),
+    Column("gross", "Total", "money"),
+)
+ATTEMPT_COLUMNS = (
+    Column("created", "Created", "datetime"),
+    Column("updated", "Updated", "datetime"),
+    Column("invoice", "Invoice"),
+    Column("customer", "Customer"),
+    Column("channel", "Channel"),
+    Column("state", "State"),
+    Column("method", "Method"),
+    Column("card", "Card"),
+    Column("amount", "Amount", "money"),
+    Column("standing", "Standing amount", "money"),
+    Column("booked", "Booked", "money"),
+    Column("currency", "Currency"),
+    Column("reference", "Payment reference"),
+)
+CALLBACK_COLUMNS = (
+    Column("received", "Received", "datetime"),
+    Column("channel", "Channel"),
+    Column("payment_reference", "Payment reference"),
+    Column("order_reference", "Order reference"),
+    Column("event", "Event"),
+    Column("status", "Processing status"),
+    Column("attempts", "Attempts", "int"),
+    Column("outcome", "Outcome"),
+)
+MESSAGE_COLUMNS = (
+    Column("created", "Created", "datetime"),
+    Column("channel", "Sent as"),
+    Column("recipients", "Recipients"),
+    Column("subject", "Subject"),
+    Column("status", "Status"),
+    Column("sent", "Sent", "datetime"),
+    Column("by", "By"),
+    Column("error", "Error"),
+)
+
+
+def _line_rows(lines: list[InvoiceLine], currency: str) -> tuple[tuple[Any, ...], ...]:
+    return tuple(
+        (
+            line.position,
+            line.description,
+            line.quantity,
+            line.unit,
+            from_minor(line.unit_price_minor, currency),
+            line.vat_rate,
+            from_minor(line.net_minor, currency),
+            from_minor(line.vat_minor, currency),
+            from_minor(line.gross_minor, currency),
+        )
+        for line in lines
+    )
+
+
+def _funnel(session: Session, invoice: Invoice, tz: str) -> tuple[FunnelStepView, ...]:
+    sent = session.execute(
+        select(func.count(), func.min(MessageLog.sent_at)).where(
+            MessageLog.invoice_id == invoice.id, MessageLog.status == MessageStatus.SENT
+        )
+    ).one()
+    opened = session.execute(
+        select(func.count(), func.min(FunnelEvent.at)).where(
+            FunnelEvent.invoice_id == invoice.id, FunnelEvent.step == FunnelStep.LINK_OPENED
+        )
+    ).one()
+    attempts = session.execute(
+        select(
+            func.count(),
+            func.min(PaymentAttempt.created_at),
+            func.sum(case((PaymentAttempt.state == PaymentState.SETTLED, 1), else_=0)),
+            func.sum(case((PaymentAttempt.state.in_(FAILED_STATES), 1), else_=0)),
+        ).where(PaymentAttempt.invoice_id == invoice.id)
+    ).one()
+    sent_count = sent[0] or (1 if invoice.sent_at else 0)
+    return (
+        FunnelStepView("Sent", sent_count, to_local(sent[1] or invoice.sent_at, tz)),
+        FunnelStepView("Link opened", opened[0], to_local(opened[1], tz)),
+        FunnelStepView("Payment attempts", attempts[0], to_local(attempts[1], tz)),
+        FunnelStepView("Settled", attempts[2] or 0, to_local(invoice.paid_at, tz)),
+        FunnelStepView("Failed", attempts[3] or 0, None),
+    )
+
+
+def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | None:
+    with read_session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
+            return None
+        dialect = session.get_bind().dialect.name
+        customer = session.get(Customer, invoice.customer_id)
+        channel = session.get(PaymentChannel, invoice.channel_id) if invoice.channel_id else None
+        lines = list(
+            session.execute(
+                select(InvoiceLine)
+                .where(InvoiceLine.invoice_id == invoice_id)
+                .order_by(InvoiceLine.position, InvoiceLine.id)
+            ).scalars()
+        )
+        currency = invoice.currency
+        shown = invoice.status
+        if invoice.status in OPEN_STATUSES and invoice.due_date and invoice.due_date < today:
+            shown = OVERDUE
+        attempts = session.execute(
+            _payment_select(PaymentFilter(invoice_id=invoice_id), tz=tz, dialect=dialect)
+        ).all()
+        callbacks = session.execute(
+            _callback_select(CallbackFilter(invoice_id=invoice_id), tz=tz, dialect=dialect)
+        ).all()
+        messages = session.execute(
+            select(
+                MessageLog.created_at,
+                MessageLog.channel,
+                MessageLog.recipients,
+                MessageLog.subject,
+                MessageLog.status,
+                MessageLog.sent_at,
+                MessageLog.sent_by,
+                MessageLog.error,
+            )
+            .where(MessageLog.invoice_id == invoice_id)
+            .order_by(MessageLog.id.desc())
+        ).all()
+        return InvoiceDetail(
+            id=invoice.id,
+            number=invoice.number,
+            status=invoice.status,
+            shown_status=_label(STATUS_LABELS, shown),
+            customer_id=invoice.customer_id,
+            customer_name=customer.name if customer else "",
+            customer_email=customer.email if customer else "",
+            channel_id=invoice.channel_id,
+            channel_name=channel.name if channel else "",
+            currency=currency,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            notes=invoice.notes,
+            reminders_enabled=invoice.reminders_enabled,
+            cancellation_reason=invoice.cancellation_reason,
+            subtotal=from_minor(invoice.subtotal_minor, currency),
+            vat=from_minor(invoice.vat_minor, currency),
+            total=from_minor(invoice.total_minor, currency),
+            paid=from_minor(invoice.paid_minor, currency),
+            open=from_minor(invoice.open_minor, currency),
+            pay_link=invoice_pay_link(session, invoice),
+            lines=Table(LINE_COLUMNS, _line_rows(lines, currency), total=len(lines)),
+            vat_breakdown=tuple(
+                (rate, from_minor(net, currency), from_minor(vat, currency))
+                for rate, (net, vat) in (vat_breakdown(lines) if lines else {}).items()
+            ),
+            funnel=_funnel(session, invoice, tz),
+            attempts=Table(
+                ATTEMPT_COLUMNS,
+                tuple(_payment_row(row, tz) for row in attempts),
+                total=len(attempts),
+                ids=tuple(row[0] for row in attempts),
+            ),
+            callbacks=Table(
+                CALLBACK_COLUMNS,
+                tuple(_callback_row(row, tz) for row in callbacks),
+                total=len(callbacks),
+                ids=tuple(row[0] for row in callbacks),
+            ),
+            messages=Table(
+                MESSAGE_COLUMNS,
+                tuple(
+                    (
+                        to_local(m[0], tz),
+                        m[1],
+                        m[2],
+                        m[3],
+                        m[4],
+                        to_local(m[5], tz),
+                        m[6],
+                        m[7] or "",
+                    )
+                    for m in messages
+                ),
+                total=len(messages),
+            ),
+            created_at=to_local(invoice.created_at, tz),
+            issued_at=to_local(invoice.issued_at, tz),
+            paid_at=to_local(invoice.paid_at, tz),
+        )
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    description: str
+    quantity: str
+    unit_price: str
+    vat_rate: str
+    unit: str
+
+
+def draft_lines(invoice_id: int) -> tuple[DraftLine, ...]:
+    """A draft's lines as the text a person would type, to pre-fill the editor."""
+    with read_session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
+            return ()
+        lines = session.execute(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == invoice_id)
+            .order_by(InvoiceLine.position, InvoiceLine.id)
+        ).scalars()
+        return tuple(
+            DraftLine(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=f"{from_minor(line.unit_price_minor, invoice.currency):f}",
+                vat_rate=line.vat_rate,
+                unit=line.unit,
+            )
+            for line in lines
+        )
+
+
+# --- Payments ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    states: tuple[str, ...] = ()
+    channel_id: int | None = None
+    invoice_id: int | None = None
+    date_from: date | None = None  # created, local days
+    date_to: date | None = None
+    reference: str = ""  # start of the order reference (invoice number) or payment reference
+
+
+def _payment_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
+    conditions: list = []
+    if flt.states:
+        conditions.append(PaymentAttempt.state.in_(flt.states))
+    if flt.channel_id is not None:
+        conditions.append(PaymentAttempt.channel_id == flt.channel_id)
+    if flt.invoice_id is not None:
+        conditions.append(PaymentAttempt.invoice_id == flt.invoice_id)
+    conditions += _time_range(PaymentAttempt.created_at, flt.date_from, flt.date_to, tz)
+    reference = flt.reference.strip()
+    if reference:
+        conditions.append(
+            or_(
+                _prefix(PaymentAttempt.order_reference, reference.upper(), dialect),
+                _prefix(PaymentAttempt.payment_reference, reference.lower(), dialect),
+            )
+        )
+    return conditions
+
+
+def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str):
+    return (
+        select(
+            PaymentAttempt.id,
+            PaymentAttempt.created_at,
+            PaymentAttempt.updated_at,
+            Invoice.number,
+            Customer.name,
+            PaymentChannel.name,
+            PaymentAttempt.state,
+            PaymentAttempt.payment_method,
+            PaymentAttempt.card_brand,
+            PaymentAttempt.card_last4,
+            PaymentAttempt.initial_amount_minor,
+            PaymentAttempt.standing_amount_minor,
+            PaymentAttempt.booked_minor,
+            PaymentAttempt.currency,
+            PaymentAttempt.payment_reference,
+        )
+        .outerjoin(Invoice, Invoice.id == PaymentAttempt.invoice_id)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(PaymentChannel, PaymentChannel.id == PaymentAttempt.channel_id)
+        .where(*_payment_conditions(flt, tz=tz, dialect=dialect))
+        .order_by(PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc())
+    )
+
+
+def _card(brand: str | None, last4: str | None) -> str:
+    if not last4:
+        return brand or ""
+    return f"{brand or 'Card'} •••• {last4}"
+
+
+def _payment_row(row, tz: str) -> tuple[Any, ...]:
+    (_, created, updated, number, customer, channel, state, method, brand, last4) = row[:10]
+    initial, standing, booked, currency, reference = row[10:]
+    return (
+        to_local(created, tz),
+        to_local(updated, tz),
+        number or "",
+        customer or "",
+        channel or "",
+        _label(PAYMENT_STATE_LABELS, state),
+        method or "",
+        _card(brand, last4),
+        _money(initial, currency),
+        _money(standing, currency),
+        _money(booked, currency),
+        currency,
+        reference,
+    )
+
+
+def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+        total = _count(session, PaymentAttempt, _payment_conditions(flt, tz=tz, dialect=dialect))
+        stmt = _payment_select(flt, tz=tz, dialect=dialect)
+        rows = session.execute(stmt.offset(max(offset, 0)).limit(_bounded(limit))).all()
+    return Table(
+        ATTEMPT_COLUMNS,
+        tuple(_payment_row(row, tz) for row in rows),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(row[0] for row in rows),
+    )
+
+
+# --- Callbacks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackFilter:
+    statuses: tuple[str, ...] = ()
+    channel_id: int | None = None
+    invoice_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    reference: str = ""
+
+
+def _callback_conditions(flt: CallbackFilter, *, tz: str, dialect: str) -> list:
+    conditions: list = []
+    if flt.statuses:
+        conditions.append(CallbackEvent.status.in_(flt.statuses))
+    if flt.channel_id is not None:
+        conditions.append(CallbackEvent.channel_id == flt.channel_id)
+    if flt.invoice_id is not None:
+        conditions.append(CallbackEvent.invoice_id == flt.invoice_id)
+    conditions += _time_range(CallbackEvent.received_at, flt.date_from, flt.date_to, tz)
+    reference = flt.reference.strip()
+    if reference:
+        conditions.append(_prefix(CallbackEvent.payment_reference, reference.lower(), dialect))
+    return conditions
+
+
+def _callback_select(flt: CallbackFilter, *, tz: str, dialect: str):
+    return (
+        select(
+            CallbackEvent.id,
+            CallbackEvent.received_at,
+            PaymentChannel.name,
+            CallbackEvent.payment_reference,
+            CallbackEvent.order_reference,
+            CallbackEvent.event_name,
+            CallbackEvent.status,
+            CallbackEvent.attempts,
+            CallbackEvent.outcome,
+            CallbackEvent.last_error,
+        )
+        .outerjoin(PaymentChannel, PaymentChannel.id == CallbackEvent.channel_id)
+        .where(*_callback_conditions(flt, tz=tz, dialect=dialect))
+        .order_by(CallbackEvent.received_at.desc(), CallbackEvent.id.desc())
+    )
+
+
+def _callback_row(row, tz: str) -> tuple[Any, ...]:
+    (_, received, channel, payment_ref, order_ref, event, status, attempts, outcome, error) = row
+    return (
+        to_local(received, tz),
+        channel or "",
+        payment_ref or "",
+        order_ref or "",
+        event or "",
+        status,
+        attempts,
+        outcome or error or "",
+    )
+
+
+def callback_page(flt: CallbackFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+        total = _count(session, CallbackEvent, _callback_conditions(flt, tz=tz, dialect=dialect))
+        stmt = _callback_select(flt, tz=tz, dialect=dialect)
+        rows = session.execute(stmt.offset(max(offset, 0)).limit(_bounded(limit))).all()
+    return Table(
+        CALLBACK_COLUMNS,
+        tuple(_callback_row(row, tz) for row in rows),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(row[0] for row in rows),
+    )
+
+
+# --- Exceptions (review queue) ------------------------------------------------------------
+
+REVIEW_COLUMNS = (
+    Column("created", "Created", "datetime"),
+    Column("kind", "Kind"),
+    Column("reason", "Reason"),
+    Column("invoice", "Invoice"),
+    Column("amount", "Amount", "money"),
+    Column("currency", "Currency"),
+    Column("status", "Status"),
+    Column("resolution", "Resolution"),
+    Column("resolved_by", "Resolved by"),
+)
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    statuses: tuple[str, ...] = ("open",)
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    id: int
+    kind: str
+    status: str
+    reason: str
+    invoice_id: int | None
+    payment_attempt_id: int | None
+    can_accept_partial: bool
+    can_reconcile: bool
+
+
+def review_page(flt: ReviewFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    conditions: list = []
+    if flt.statuses:
+        conditions.append(ReviewItem.status.in_(flt.statuses))
+    if flt.kinds:
+        conditions.append(ReviewItem.kind.in_(flt.kinds))
+    with read_session() as session:
+        total = _count(session, ReviewItem, conditions)
+        rows = session.execute(
+            select(
+                ReviewItem.id,
+                ReviewItem.created_at,
+                ReviewItem.kind,
+                ReviewItem.reason,
+                Invoice.number,
+                ReviewItem.amount_minor,
+                ReviewItem.currency,
+                ReviewItem.status,
+                ReviewItem.resolution,
+                ReviewItem.resolved_by,
+            )
+            .outerjoin(Invoice, Invoice.id == ReviewItem.invoice_id)
+            .where(*conditions)
+            .order_by(ReviewItem.id.desc())
+            .offset(max(offset, 0))
+            .limit(_bounded(limit))
+        ).all()
+    return Table(
+        REVIEW_COLUMNS,
+        tuple(
+            (
+                to_local(r[1], tz),
+                _label(KIND_LABELS, r[2]),
+                r[3],
+                r[4] or "",
+                _money(r[5], r[6]),
+                r[6] or "",
+                r[7].capitalize(),
+                r[8],
+                r[9] or "",
+            )
+            for r in rows
+        ),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(r[0] for r in rows),
+    )
+
+
+def review_info(review_id: int) -> ReviewInfo | None:
+    with read_session() as session:
+        item = session.get(ReviewItem, review_id)
+        if item is None:
+            return None
+        return ReviewInfo(
+            id=item.id,
+            kind=item.kind,
+            status=item.status,
+            reason=item.reason,
+            invoice_id=item.invoice_id,
+            payment_attempt_id=item.payment_attempt_id,
+            can_accept_partial=can_accept_partial(session, item),
+            can_reconcile=can_reconcile(item),
+        )
+
+
+def open_review_count() -> int:
+    with read_session() as session:
+        return _count(session, ReviewItem, [ReviewItem.status == "open"])
+
+
+# --- Customers --------------------------------------------------------------------------
+
+CUSTOMER_COLUMNS = (
+    Column("name", "Name"),
+    Column("registration_number", "Registration number"),
+    Column("vat_number", "VAT number"),
+    Column("email", "E-mail"),
+    Column("cc_emails", "CC e-mails"),
+    Column("language", "Language"),
+    Column("address", "Address"),
+)
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    registration_number: str
+    vat_number: str
+    email: str
+    cc_emails: str
+    address: str
+    language: str
+
+
+def _customer_conditions(search: str) -> list:
+    search = search.strip()
+    if not search:
+        return []
+    return [
+        or_(
+            _contains(Customer.name, search),
+            _contains(Customer.email, search),
+            Customer.registration_number == search,
+            Customer.vat_number == search,
+        )
+    ]
+
+
+def customer_page(search: str = "", *, offset: int = 0, limit: int = 50) -> Table:
+    conditions = _customer_conditions(search)
+    with read_session() as session:
+        total = _count(session, Customer, conditions)
+        rows = session.execute(
+            select(
+                Customer.id,
+                Customer.name,
+                Customer.registration_number,
+                Customer.vat_number,
+                Customer.email,
+                Customer.cc_emails,
+                Customer.language,
+                Customer.address,
+            )
+            .where(*conditions)
+            .order_by(Customer.name, Customer.id)
+            .offset(max(offset, 0))
+            .limit(_bounded(limit))
+        ).all()
+    return Table(
+        CUSTOMER_COLUMNS,
+        tuple((*r[1:6], r[6].upper(), r[7]) for r in rows),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(r[0] for r in rows),
+    )
+
+
+def customer_options(search: str = "", *, limit: int = 100) -> tuple[tuple[int, str], ...]:
+    """(id, name) pairs for a picker; a search narrows thousands of customers down."""
+    with read_session() as session:
+        rows = session.execute(
+            select(Customer.id, Customer.name)
+            .where(*_customer_conditions(search))
+            .order_by(Customer.name, Customer.id)
+            .limit(limit)
+        ).all()
+    return tuple((r[0], r[1]) for r in rows)
+
+
+def customer_view(customer_id: int) -> CustomerView | None:
+    with read_session() as session:
+        c = session.get(Customer, customer_id)
+        if c is None:
+            return None
+        return CustomerView(
+            id=c.id,
+            name=c.name,
+            registration_number=c.registration_number,
+            vat_number=c.vat_number,
+            email=c.email,
+            cc_emails=c.cc_emails,
+            address=c.address,
+            language=c.language,
+        )
+
+
+# --- Bank accounts and channels ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistView:
+    label: str
+    done: bool
+    hint: str
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    id: int
+    name: str
+    environment: str
+    environment_label: str
+    linkpay_prefix: str
+    api_base: str
+    link_token: str
+    api_username: str
+    secret_masked: str
+    currency: str
+    url_fields: tuple[str, ...]
+    active: bool
+    callback_url: str
+    old_url_valid_until: datetime | None
+    connection_message: str
+    connection_ok: bool | None
+    checklist: tuple[ChecklistView, ...]
+
+
+@dataclass(frozen=True)
+class BankAccountView:
+    id: int
+    name: str
+    bank_name: str
+    iban: str
+    currency: str
+    account_type: str
+    type_label: str
+    channels: tuple[ChannelView, ...]
+
+
+ACCOUNT_TYPE_LABELS = {
+    AccountType.REGULAR: "Regular account",
+    AccountType.MERCHANT: "Merchant account",
+}
+
+
+def bank_accounts(*, tz: str) -> tuple[BankAccountView, ...]:
+    """Every account with its channels. Not cached by the dashboard: it holds Callback URLs."""
+    with read_session() as session:
+        accounts = session.execute(select(BankAccount).order_by(BankAccount.id)).scalars().all()
+        channels = session.execute(select(PaymentChannel).order_by(PaymentChannel.id)).scalars()
+        by_account: dict[int, list[ChannelView]] = {}
+        for channel in channels:
+            valid_until = channel.previous_token_valid_until
+            by_account.setdefault(channel.bank_account_id, []).append(
+                ChannelView(
+                    id=channel.id,
+                    name=channel.name,
+                    environment=channel.environment,
+                    environment_label=ENVIRONMENT_LABELS.get(
+                        channel.environment, channel.environment
+                    ),
+                    linkpay_prefix=channel.linkpay_prefix,
+                    api_base=channel.api_base,
+                    link_token=channel.link_token,
+                    api_username=channel.api_username,
+                    secret_masked=mask_secret(channel.api_secret_last4),
+                    currency=channel.currency,
+                    url_fields=tuple(channel.url_fields or ()),
+                    active=channel.active,
+                    callback_url=callback_url(channel),
+                    old_url_valid_until=to_local(valid_until, tz)
+                    if valid_until and valid_until > datetime.now(valid_until.tzinfo)
+                    else None,
+                    connection_message=channel.connection_test_message,
+                    connection_ok=channel.connection_test_ok,
+                    checklist=tuple(
+                        ChecklistView(step.label, step.done, step.hint)
+                        for step in setup_checklist(channel)
+                    ),
+                )
+            )
+        return tuple(
+            BankAccountView(
+                id=a.id,
+                name=a.name,
+                bank_name=a.bank_name,
+                iban=a.iban,
+                currency=a.currency,
+                account_type=a.account_type,
+                type_label=_label(ACCOUNT_TYPE_LABELS, a.account_type),
+                channels=tuple(by_account.get(a.id, ())),
+            )
+            for a in accounts
+        )
+
+
+def channel_options(*, active_only: bool = False) -> tuple[tuple[int, str, str], ...]:
+    """(id, label, currency) for pickers: "LinkPay — Merchant EUR (EUR)"."""
+    conditions = [PaymentChannel.active == True] if active_only else []  # noqa: E712
+    with read_session() as session:
+        rows = session.execute(
+            select(
+                PaymentChannel.id, PaymentChannel.name, BankAccount.name, PaymentChannel.currency
+            )
+            .join(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
+            .where(*conditions)
+            .order_by(PaymentChannel.id)
+        ).all()
+    return tuple((r[0], f"{r[1]} — {r[2]} ({r[3]})", r[3]) for r in rows)
+
+
+# --- Users and audit log --------------------------------------------------------------------
+
+USER_COLUMNS = (
+    Column("username", "Username"),
+    Column("full_name", "Full name"),
+    Column("role", "Role"),
+    Column("active", "Active"),
+    Column("last_login", "Last login", "datetime"),
+    Column("locked_until", "Locked until", "datetime"),
+)
+
+
+def user_table(*, tz: str) -> Table:
+    with read_session() as session:
+        rows = session.execute(
+            select(
+                User.id,
+                User.username,
+                User.full_name,
+                User.role,
+                User.active,
+                User.last_login_at,
+                User.locked_until,
+            ).order_by(User.username)
+        ).all()
+    return Table(
+        USER_COLUMNS,
+        tuple(
+            (r[1], r[2], r[3], "yes" if r[4] else "no", to_local(r[5], tz), to_local(r[6], tz))
+            for r in rows
+        ),
+        total=len(rows),
+        ids=tuple(r[0] for r in rows),
+    )
+
+
+AUDIT_COLUMNS = (
+    Column("at", "Time", "datetime"),
+    Column("actor", "Who"),
+    Column("action", "Action"),
+    Column("entity", "Entity"),
+    Column("outcome", "Outcome"),
+    Column("details", "Details"),
+)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""
+    action: str = ""  # start of the action, e.g. "invoice." or "login"
+    outcome: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _audit_conditions(flt: AuditFilter, *, tz: str, dialect: str) -> list:
+    conditions: list = []
+    if flt.actor.strip():
+        conditions.append(AuditLog.actor == flt.actor.strip().lower())
+    if flt.action.strip():
+        conditions.append(_prefix(AuditLog.action, flt.action.strip(), dialect))
+    if flt.outcome:
+        conditions.append(AuditLog.outcome == flt.outcome)
+    conditions += _time_range(AuditLog.at, flt.date_from, flt.date_to, tz)
+    return conditions
+
+
+def _audit_select(flt: AuditFilter, *, tz: str, dialect: str):
+    return (
+        select(
+            AuditLog.id,
+            AuditLog.at,
+            AuditLog.actor,
+            AuditLog.action,
+            AuditLog.entity_type,
+            AuditLog.entity_id,
+            AuditLog.outcome,
+            AuditLog.details,
+        )
+        .where(*_audit_conditions(flt, tz=tz, dialect=dialect))
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    )
+
+
+def _audit_row(row, tz: str) -> tuple[Any, ...]:
+    (_, at, actor, action, entity_type, entity_id, outcome, details) = row
+    entity = f"{entity_type} {entity_id}".strip()
+    text = json.dumps(details, ensure_ascii=False, sort_keys=True) if details else ""
+    return (to_local(at, tz), actor, action, entity, outcome, text)
+
+
+def audit_page(flt: AuditFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+        total = _count(session, AuditLog, _audit_conditions(flt, tz=tz, dialect=dialect))
+        stmt = _audit_select(flt, tz=tz, dialect=dialect)
+        rows = session.execute(stmt.offset(max(offset, 0)).limit(_bounded(limit))).all()
+    return Table(
+        AUDIT_COLUMNS,
+        tuple(_audit_row(row, tz) for row in rows),
+        total=total,
+        offset=max(offset, 0),
+        ids=tuple(row[0] for row in rows),
+    )
+
+
+def audit_rows(flt: AuditFilter, *, tz: str) -> Iterator[tuple[Any, ...]]:
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+    return _stream(_audit_select(flt, tz=tz, dialect=dialect), lambda row: _audit_row(row, tz))
+
+
+def invoice_id_by_number(number: str) -> int | None:
+    with read_session() as session:
+        return session.execute(
+            select(Invoice.id).where(Invoice.number == number.strip().upper())
+        ).scalar_one_or_none()

@@ -1,0 +1,369 @@
+"""Figures for the Overview and the Reports page, aggregated in SQL.
+
+Money "received" is what settled EveryPay payments put into invoices (``booked_minor``,
+net of refunds and chargebacks), dated by EveryPay's transaction time. Periods are
+calendar weeks (from Monday) or months in the company's time zone: SQL sums per UTC hour,
+which keeps the database work one GROUP BY on either backend, and those few hourly sums
+are then folded into local periods here.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, and_, case, cast, exists, func, or_, select
+from sqlmodel import Session
+
+from shared.company import local_day_start_utc
+from shared.db import read_session
+from shared.exports import Column, Table
+from shared.invoicing import OPEN_STATUSES
+from shared.models import (
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    PaymentAttempt,
+    PaymentChannel,
+    ReviewItem,
+    ReviewStatus,
+)
+from shared.money import from_minor
+
+AGING_BUCKETS = ("Not due yet", "1–30 days", "31–60 days", "61–90 days", "90+ days")
+RECENT_DAYS = 90  # the window for "share paid online" and "average days to pay"
+
+
+@dataclass(frozen=True)
+class Kpis:
+    currency: str
+    outstanding: Decimal
+    open_invoices: int
+    overdue: Decimal
+    overdue_invoices: int
+    received_this_month: Decimal
+    share_paid_online: Decimal | None  # percent of recent invoices paid through a pay link
+    average_days_to_pay: Decimal | None
+
+
+def _one_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _days_to_pay(session: Session):
+    """Days from the issue date (midnight UTC) to the moment of payment, per backend."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(Invoice.paid_at) - func.julianday(Invoice.issue_date)
+    return (
+        func.extract(
+            "epoch", Invoice.paid_at - func.timezone("UTC", cast(Invoice.issue_date, DateTime))
+        )
+        / 86400
+    )
+
+
+def _hour_bucket(session: Session):
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H", PaymentAttempt.transaction_time)
+    return func.to_char(func.timezone("UTC", PaymentAttempt.transaction_time), "YYYY-MM-DD HH24")
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def kpis(*, today: date, tz: str) -> tuple[Kpis, ...]:
+    """One set of figures per currency that has any invoice, the busiest currency first."""
+    month_from = local_day_start_utc(_month_start(today), tz)
+    month_to = local_day_start_utc(_next_month(today), tz)
+    recent = today - timedelta(days=RECENT_DAYS)
+    is_open = and_(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
+    is_overdue = and_(is_open, Invoice.due_date < today)
+    with read_session() as session:
+        balances = session.execute(
+            select(
+                Invoice.currency,
+                func.sum(case((is_open, Invoice.open_minor), else_=0)),
+                func.sum(case((is_open, 1), else_=0)),
+                func.sum(case((is_overdue, Invoice.open_minor), else_=0)),
+                func.sum(case((is_overdue, 1), else_=0)),
+            )
+            .where(Invoice.status.in_(OPEN_STATUSES))
+            .group_by(Invoice.currency)
+        ).all()
+        received = dict(
+            session.execute(
+                select(PaymentAttempt.currency, func.sum(PaymentAttempt.booked_minor))
+                .where(
+                    PaymentAttempt.transaction_time >= month_from,
+                    PaymentAttempt.transaction_time < month_to,
+                    PaymentAttempt.booked_minor > 0,
+                )
+                .group_by(PaymentAttempt.currency)
+            ).all()
+        )
+        paid_online = exists().where(
+            PaymentAttempt.invoice_id == Invoice.id, PaymentAttempt.booked_minor > 0
+        )
+        shares = {
+            row[0]: (row[1], row[2])
+            for row in session.execute(
+                select(Invoice.currency, func.count(), func.sum(case((paid_online, 1), else_=0)))
+                .where(
+                    Invoice.issue_date >= recent,
+                    Invoice.status.not_in((InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED)),
+                )
+                .group_by(Invoice.currency)
+            ).all()
+        }
+        days = dict(
+            session.execute(
+                select(Invoice.currency, func.avg(_days_to_pay(session)))
+                .where(
+                    Invoice.paid_at >= local_day_start_utc(recent, tz),
+                    Invoice.status == InvoiceStatus.PAID,
+                )
+                .group_by(Invoice.currency)
+            ).all()
+        )
+    currencies = {row[0] for row in balances} | set(received) | set(shares) | set(days)
+    by_currency = {row[0]: row for row in balances}
+    result = []
+    for currency in currencies:
+        _, outstanding, open_count, overdue, overdue_count = by_currency.get(
+            currency, (currency, 0, 0, 0, 0)
+        )
+        issued, online = shares.get(currency, (0, 0))
+        result.append(
+            Kpis(
+                currency=currency,
+                outstanding=from_minor(outstanding or 0, currency),
+                open_invoices=open_count or 0,
+                overdue=from_minor(overdue or 0, currency),
+                overdue_invoices=overdue_count or 0,
+                received_this_month=from_minor(received.get(currency) or 0, currency),
+                share_paid_online=_one_decimal(Decimal(online or 0) * 100 / issued)
+                if issued
+                else None,
+                average_days_to_pay=_one_decimal(days.get(currency)),
+            )
+        )
+    return tuple(sorted(result, key=lambda k: (-k.open_invoices, k.currency)))
+
+
+def open_exceptions() -> int:
+    with read_session() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(ReviewItem)
+            .where(ReviewItem.status == ReviewStatus.OPEN)
+        ).scalar_one()
+
+
+# --- Received per period and channel ----------------------------------------------------
+
+RECEIVED_COLUMNS = (
+    Column("period", "Period from", "date"),
+    Column("channel", "Channel"),
+    Column("currency", "Currency"),
+    Column("payments", "Payments", "int"),
+    Column("amount", "Received", "money"),
+)
+
+
+def _period_start(moment: datetime, granularity: str) -> date:
+    day = moment.date()
+    if granularity == "month":
+        return day.replace(day=1)
+    return day - timedelta(days=day.weekday())
+
+
+def received_per_period(
+    *, date_from: date, date_to: date, tz: str, granularity: str = "week"
+) -> Table:
+    """Settled money per week or month and channel, for local days date_from..date_to."""
+    zone = ZoneInfo(tz)
+    with read_session() as session:
+        hour = _hour_bucket(session)
+        rows = session.execute(
+            select(
+                hour,
+                PaymentAttempt.channel_id,
+                PaymentAttempt.currency,
+                func.count(),
+                func.sum(PaymentAttempt.booked_minor),
+            )
+            .where(
+                PaymentAttempt.transaction_time >= local_day_start_utc(date_from, tz),
+                PaymentAttempt.transaction_time
+                < local_day_start_utc(date_to + timedelta(days=1), tz),
+                PaymentAttempt.booked_minor > 0,
+            )
+            .group_by(hour, PaymentAttempt.channel_id, PaymentAttempt.currency)
+        ).all()
+        names = dict(session.execute(select(PaymentChannel.id, PaymentChannel.name)).all())
+    totals: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for bucket, channel_id, currency, count, amount in rows:
+        moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone)
+        key = (_period_start(moment, granularity), names.get(channel_id, "?"), currency)
+        totals[key][0] += count
+        totals[key][1] += amount or 0
+    table_rows = tuple(
+        (period, channel, currency, count, from_minor(amount, currency))
+        for (period, channel, currency), (count, amount) in sorted(totals.items())
+    )
+    return Table(RECEIVED_COLUMNS, table_rows, total=len(table_rows))
+
+
+# --- Accounts-receivable aging ----------------------------------------------------------
+
+AGING_COLUMNS = (
+    Column("bucket", "Days past due"),
+    Column("currency", "Currency"),
+    Column("invoices", "Invoices", "int"),
+    Column("open", "Open balance", "money"),
+)
+
+
+def aging(*, today: date) -> Table:
+    bucket = case(
+        (or_(Invoice.due_date.is_(None), Invoice.due_date >= today), AGING_BUCKETS[0]),
+        (Invoice.due_date >= today - timedelta(days=30), AGING_BUCKETS[1]),
+        (Invoice.due_date >= today - timedelta(days=60), AGING_BUCKETS[2]),
+        (Invoice.due_date >= today - timedelta(days=90), AGING_BUCKETS[3]),
+        else_=AGING_BUCKETS[4],
+    )
+    with read_session() as session:
+        rows = session.execute(
+            select(bucket, Invoice.currency, func.count(), func.sum(Invoice.open_minor))
+            .where(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
+            .group_by(bucket, Invoice.currency)
+        ).all()
+    found = {(row[0], row[1]): (row[2], row[3] or 0) for row in rows}
+    table_rows = []
+    # Every bucket is listed, empty ones too, so the chart's axis never changes shape.
+    for currency in sorted({row[1] for row in rows}):
+        for name in AGING_BUCKETS:
+            count, open_minor = found.get((name, currency), (0, 0))
+            table_rows.append((name, currency, count, from_minor(open_minor, currency)))
+    return Table(AGING_COLUMNS, tuple(table_rows), total=len(table_rows))
+
+
+# --- Outstanding per customer -----------------------------------------------------------
+
+OUTSTANDING_COLUMNS = (
+    Column("customer", "Customer"),
+    Column("currency", "Currency"),
+    Column("invoices", "Open invoices", "int"),
+    Column("open", "Outstanding", "money"),
+    Column("overdue", "Overdue", "money"),
+    Column("oldest_due", "Oldest due date", "date"),
+)
+
+
+def _outstanding_select(today: date):
+    is_overdue = Invoice.due_date < today
+    grouped = (
+        select(
+            Invoice.customer_id.label("customer_id"),
+            Invoice.currency.label("currency"),
+            func.count().label("invoices"),
+            func.sum(Invoice.open_minor).label("open_minor"),
+            func.sum(case((is_overdue, Invoice.open_minor), else_=0)).label("overdue_minor"),
+            func.min(Invoice.due_date).label("oldest_due"),
+        )
+        .where(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
+        .group_by(Invoice.customer_id, Invoice.currency)
+        .subquery()
+    )
+    return grouped, (
+        select(
+            Customer.name,
+            grouped.c.currency,
+            grouped.c.invoices,
+            grouped.c.open_minor,
+            grouped.c.overdue_minor,
+            grouped.c.oldest_due,
+        )
+        .join(Customer, Customer.id == grouped.c.customer_id)
+        .order_by(grouped.c.open_minor.desc(), Customer.name, grouped.c.customer_id)
+    )
+
+
+def _outstanding_row(row) -> tuple[Any, ...]:
+    name, currency, count, open_minor, overdue_minor, oldest = row
+    if isinstance(oldest, str):  # SQLite returns MIN() of a DATE column as text
+        oldest = date.fromisoformat(oldest)
+    return (
+        name,
+        currency,
+        count,
+        from_minor(open_minor, currency),
+        from_minor(overdue_minor or 0, currency),
+        oldest,
+    )
+
+
+def outstanding_per_customer(*, today: date, offset: int = 0, limit: int = 50) -> Table:
+    grouped, stmt = _outstanding_select(today)
+    with read_session() as session:
+        total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
+        rows = session.execute(stmt.offset(max(offset, 0)).limit(limit)).all()
+    return Table(
+        OUTSTANDING_COLUMNS,
+        tuple(_outstanding_row(row) for row in rows),
+        total=total,
+        offset=max(offset, 0),
+    )
+
+
+def outstanding_rows(*, today: date):
+    _, stmt = _outstanding_select(today)
+    with read_session() as session:
+        for row in session.execute(stmt.execution_options(yield_per=1000)):
+            yield _outstanding_row(row)
+
+
+# --- Days to pay ------------------------------------------------------------------------
+
+DAYS_TO_PAY_COLUMNS = (
+    Column("customer", "Customer"),
+    Column("invoices", "Invoices paid", "int"),
+    Column("average", "Average days to pay", "percent"),
+    Column("slowest", "Slowest (days)", "percent"),
+)
+
+
+def days_to_pay(*, date_from: date, date_to: date, tz: str, limit: int = 200) -> Table:
+    """Per customer, over invoices fully paid within the local days date_from..date_to."""
+    with read_session() as session:
+        days = _days_to_pay(session)
+        conditions = [
+            Invoice.status == InvoiceStatus.PAID,
+            Invoice.paid_at >= local_day_start_utc(date_from, tz),
+            Invoice.paid_at < local_day_start_utc(date_to + timedelta(days=1), tz),
+        ]
+        total = session.execute(
+            select(func.count(func.distinct(Invoice.customer_id))).where(*conditions)
+        ).scalar_one()
+        rows = session.execute(
+            select(Customer.name, func.count(), func.avg(days), func.max(days))
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(*conditions)
+            .group_by(Invoice.customer_id, Customer.name)
+            .order_by(func.avg(days).desc(), Customer.name)
+            .limit(limit)
+        ).all()
+    return Table(
+        DAYS_TO_PAY_COLUMNS,
+        tuple((r[0], r[1], _one_decimal(r[2]), _one_decimal(r[3])) for r in rows),
+        total=total,
+    )

@@ -1,0 +1,153 @@
+"""Report figures on known data, in the company's time zone (Europe/Riga, UTC+3 in May)."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from shared import reports
+from shared.exports import csv_chunks
+from tests.dashboard.conftest import make_attempt
+from tests.utils.factories import make_channel, make_customer, make_invoice
+
+TODAY = date(2026, 5, 20)
+TZ = "Europe/Riga"
+
+
+def _build_ledger():
+    """Anna: A1 overdue 5 days, A2 overdue 125 days, C1 paid just after local midnight of
+    1 May. Bob: B1 not due, 21.00 paid; B2 paid at 01:30 on Monday 11 May, Riga time."""
+    channel = make_channel()
+    anna, bob = make_customer(name="Anna SIA"), make_customer(name="Bob OÜ")
+
+    def invoice(customer, issued, due):
+        return make_invoice(channel=channel, customer=customer, issue_date=issued, due_date=due)
+
+    invoice(anna, date(2026, 5, 1), date(2026, 5, 15))
+    invoice(anna, date(2026, 1, 1), date(2026, 1, 15))
+    c1 = invoice(anna, date(2026, 4, 20), date(2026, 5, 4))
+    b1 = invoice(bob, date(2026, 5, 10), date(2026, 5, 24))
+    b2 = invoice(bob, date(2026, 4, 1), date(2026, 4, 15))
+    make_attempt(c1, at=datetime(2026, 4, 30, 22, 30, tzinfo=UTC))
+    make_attempt(b2, at=datetime(2026, 5, 10, 22, 30, tzinfo=UTC))
+    make_attempt(b1, amount_minor=2100, at=datetime(2026, 5, 11, 10, 0, tzinfo=UTC))
+    make_attempt(b1, state="failed", amount_minor=10000, at=datetime(2026, 5, 11, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def ledger(any_db):
+    """The ledger on SQLite and, where one is configured, PostgreSQL."""
+    _build_ledger()
+
+
+@pytest.fixture
+def sqlite_ledger(db):
+    _build_ledger()
+
+
+def test_kpis(ledger):
+    (kpi,) = reports.kpis(today=TODAY, tz=TZ)
+    assert kpi.currency == "EUR"
+    assert (kpi.outstanding, kpi.open_invoices) == (Decimal("342.00"), 3)
+    assert (kpi.overdue, kpi.overdue_invoices) == (Decimal("242.00"), 2)
+    assert kpi.received_this_month == Decimal("263.00")  # C1 counts in May, local time
+    assert kpi.share_paid_online == Decimal("75.0")  # 3 of the 4 issued since 19 Feb
+    assert kpi.average_days_to_pay == Decimal("25.4")  # (39.94 + 10.94) / 2
+
+
+def test_aging_buckets(ledger):
+    table = reports.aging(today=TODAY)
+    assert [c.label for c in table.columns] == [
+        "Days past due",
+        "Currency",
+        "Invoices",
+        "Open balance",
+    ]
+    assert table.rows == (
+        ("Not due yet", "EUR", 1, Decimal("100.00")),
+        ("1–30 days", "EUR", 1, Decimal("121.00")),
+        ("31–60 days", "EUR", 0, Decimal("0.00")),
+        ("61–90 days", "EUR", 0, Decimal("0.00")),
+        ("90+ days", "EUR", 1, Decimal("121.00")),
+    )
+
+
+def test_received_per_month_and_per_local_week(ledger):
+    month = reports.received_per_period(
+        date_from=date(2026, 5, 1), date_to=date(2026, 5, 31), tz=TZ, granularity="month"
+    )
+    assert month.rows == ((date(2026, 5, 1), "LinkPay", "EUR", 3, Decimal("263.00")),)
+    weeks = reports.received_per_period(
+        date_from=date(2026, 4, 27), date_to=TODAY, tz=TZ, granularity="week"
+    )
+    assert weeks.rows == (
+        (date(2026, 4, 27), "LinkPay", "EUR", 1, Decimal("121.00")),
+        (date(2026, 5, 11), "LinkPay", "EUR", 2, Decimal("142.00")),
+    )
+    april = reports.received_per_period(
+        date_from=date(2026, 4, 1), date_to=date(2026, 4, 30), tz=TZ, granularity="month"
+    )
+    assert april.rows == ()
+
+
+def test_outstanding_per_customer_pages_and_streams_the_same_rows(ledger):
+    table = reports.outstanding_per_customer(today=TODAY)
+    assert table.total == 2
+    assert table.rows == (
+        ("Anna SIA", "EUR", 2, Decimal("242.00"), Decimal("242.00"), date(2026, 1, 15)),
+        ("Bob OÜ", "EUR", 1, Decimal("100.00"), Decimal("0.00"), date(2026, 5, 24)),
+    )
+    assert tuple(reports.outstanding_rows(today=TODAY)) == table.rows
+    second = reports.outstanding_per_customer(today=TODAY, offset=1, limit=1)
+    assert second.rows == table.rows[1:]
+
+
+def test_days_to_pay_per_customer(ledger):
+    table = reports.days_to_pay(date_from=date(2026, 5, 1), date_to=TODAY, tz=TZ)
+    assert table.rows == (
+        ("Bob OÜ", 1, Decimal("39.9"), Decimal("39.9")),
+        ("Anna SIA", 1, Decimal("10.9"), Decimal("10.9")),
+    )
+
+
+def test_report_export_holds_exactly_the_table(sqlite_ledger):
+    table = reports.aging(today=TODAY)
+    text = "".join(csv_chunks(table.columns, table.rows))
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "Days past due,Currency,Invoices,Open balance"
+    assert lines[1:] == [
+        "Not due yet,EUR,1,100.00",
+        "1–30 days,EUR,1,121.00",
+        "31–60 days,EUR,0,0.00",
+        "61–90 days,EUR,0,0.00",
+        "90+ days,EUR,1,121.00",
+    ]
+
+
+def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch):
+    from dashboard import ui
+    from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+
+    monkeypatch.setattr(ui, "today", lambda: TODAY)
+    at = app_as("manager")
+    no_exceptions(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Outstanding"] == "342.00 EUR"
+    assert metrics["Overdue"] == "242.00 EUR"
+    assert metrics["Share paid online"] == "75.0 %"
+    assert metrics["Open exceptions"] == "0"
+
+    at = open_page(at, "reports")
+    no_exceptions(at)
+    frames = [frame.value for frame in at.dataframe]
+    assert list(frames[1]["Days past due"]) == [
+        "Not due yet",
+        "1–30 days",
+        "31–60 days",
+        "61–90 days",
+        "90+ days",
+    ]
+    assert list(frames[2]["Customer"]) == ["Anna SIA", "Bob OÜ"]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels.count("Download CSV") == 4 and labels.count("Download XLSX") == 4
+    assert "Rows 1–2 of 2" in texts(at)
