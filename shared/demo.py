@@ -313,8 +313,10 @@ def _seed_invoice(
         if scenario != "issued":
             _mark_sent(session, invoice, customer, _at(issue_day, 10, rng))
         plan = _payment_plan(scenario, invoice, rng)
-        for offset_days, state, amount_minor, method in plan:
-            moment = _at(min(issue_day + timedelta(days=offset_days), today), 12, rng)
+        for attempt_number, (offset_days, state, amount_minor, method) in enumerate(plan):
+            # A later attempt on the same day comes a few hours later, as a retry would.
+            day = min(issue_day + timedelta(days=offset_days), today)
+            moment = _at(day, 9 + 3 * attempt_number, rng)
             _seed_attempt(
                 session,
                 channel=channel,

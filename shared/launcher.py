@@ -63,6 +63,8 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                "--client.toolbarMode",
+                "minimal",
             ],
             settings.resolved_dashboard_base_url,
         ),

@@ -20,7 +20,8 @@ if not figures:
 for kpi in figures:
     if len(figures) > 1:
         st.subheader(kpi.currency)
-    cols = st.columns(6)
+    # Two rows of three: amounts with their currency do not fit six abreast.
+    cols = [*st.columns(3), *st.columns(3)]
     cols[0].metric(
         "Outstanding",
         ui.money(kpi.outstanding, kpi.currency),
@@ -57,7 +58,7 @@ with left:
             alt.Chart(frame)
             .mark_bar()
             .encode(
-                x=alt.X("Period from:T", title="Week from", timeUnit="yearmonthdate"),
+                x=alt.X("yearmonthdate(Period from):O", title="Week from"),
                 y=alt.Y("sum(Received):Q", title="Received"),
                 color=alt.Color("Channel:N"),
                 tooltip=["Period from:T", "Channel", "Currency", "Payments", "Received"],
