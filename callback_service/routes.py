@@ -1,0 +1,179 @@
+"""HTTP routes of the callback service: parse the request, hand over to shared.callbacks."""
+
+from typing import Literal
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from shared.callbacks.health import check_health
+from shared.callbacks.intake import FIELD_PATTERNS, MAX_PARAMS, REQUIRED, receive_callback
+from shared.config import get_settings
+
+router = APIRouter()
+
+CALLBACK_PATH = "/callbacks/linkpay/{channel_token}"
+
+
+class Received(BaseModel):
+    status: Literal["received"]
+
+
+class Rejected(BaseModel):
+    status: Literal["rejected"]
+    error: str
+    fields: list[str] = []
+
+
+class NotFound(BaseModel):
+    detail: str
+
+
+class HealthReport(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: bool
+    worker_alive: bool
+    backlog: int | None
+    oldest_pending_seconds: float | None
+    needs_attention: int | None
+
+
+_FIELD_DOCS = {
+    "payment_reference": "EveryPay payment reference (64 hex characters).",
+    "order_reference": "The order reference the payment was made for (the invoice number).",
+    "event_name": "status_updated, refunded, voided, chargebacked, abandoned, dispute_…",
+}
+_CALLBACK_RESPONSES: dict[int | str, dict] = {
+    200: {"model": Received, "description": "Stored; it is verified with EveryPay afterwards."},
+    400: {"model": Rejected, "description": "Malformed parameters (the request is recorded)."},
+    404: {"model": NotFound, "description": "No channel has this Callback URL."},
+    413: {"model": Rejected, "description": "Body larger than the configured limit."},
+}
+# Optional fields may also come empty, which counts as absent.
+_FIELD_SCHEMAS = {
+    name: {
+        "type": "string",
+        "pattern": f"^{pattern}$" if name in REQUIRED else f"^(?:{pattern})?$",
+        "description": _FIELD_DOCS[name],
+    }
+    for name, pattern in FIELD_PATTERNS.items()
+}
+_QUERY_PARAMETERS = [
+    {"name": name, "in": "query", "required": name in REQUIRED, "schema": schema}
+    for name, schema in _FIELD_SCHEMAS.items()
+]
+# POST also accepts the query string as GET does; documented as a form, the common case.
+_FORM_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": _FIELD_SCHEMAS,
+                "required": list(REQUIRED),
+            }
+        }
+    },
+}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@router.get(
+    CALLBACK_PATH,
+    response_model=Received,
+    responses=_CALLBACK_RESPONSES,
+    openapi_extra={"parameters": _QUERY_PARAMETERS},
+    summary="EveryPay callback notification (GET, as EveryPay sends it)",
+)
+async def linkpay_callback_get(channel_token: str, request: Request) -> JSONResponse:
+    return await _receive(channel_token, request)
+
+
+@router.post(
+    CALLBACK_PATH,
+    response_model=Received,
+    responses=_CALLBACK_RESPONSES,
+    openapi_extra={"requestBody": _FORM_BODY},
+    summary="EveryPay callback notification (POST, form or query parameters)",
+)
+async def linkpay_callback_post(channel_token: str, request: Request) -> JSONResponse:
+    return await _receive(channel_token, request)
+
+
+@router.get(
+    "/health",
+    response_model=HealthReport,
+    responses={503: {"model": HealthReport, "description": "Database or worker down."}},
+)
+async def health(request: Request) -> JSONResponse:
+    background = request.app.state.background
+    report = await run_in_threadpool(
+        check_health, local_worker_alive=background.worker.alive if background else None
+    )
+    return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
+
+
+async def _receive(channel_token: str, request: Request) -> JSONResponse:
+    limit = get_settings().callback_max_body_bytes
+    try:
+        body = await _read_body(request, limit=limit)
+    except BodyTooLarge:
+        return JSONResponse(
+            {"status": "rejected", "error": f"body larger than {limit} bytes", "fields": []},
+            status_code=413,
+        )
+    params = dict(request.query_params)
+    if request.method == "POST":
+        params.update(await _form_fields(request, body))
+    result = await run_in_threadpool(
+        receive_callback,
+        channel_token=channel_token,
+        params=params,
+        http_method=request.method,
+        remote_addr=request.client.host if request.client else None,
+    )
+    if result.queued and request.app.state.background:
+        request.app.state.background.worker.wake()
+    return JSONResponse(result.body, status_code=result.http_status)
+
+
+async def _read_body(request: Request, *, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    received = bytearray()
+    # Counted while streaming: a chunked body has no length to check up front.
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise BodyTooLarge
+    return bytes(received)
+
+
+async def _form_fields(request: Request, body: bytes) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return dict(pairs[:MAX_PARAMS])
+    if content_type == "multipart/form-data":
+
+        async def single_chunk():
+            yield body
+
+        parser = MultiPartParser(
+            request.headers, single_chunk(), max_files=0, max_fields=MAX_PARAMS
+        )
+        try:
+            form = await parser.parse()
+        except MultiPartException:
+            # Unreadable form: the query string may still carry the callback, and if not,
+            # intake records it as rejected with "payment_reference missing".
+            return {}
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    return {}

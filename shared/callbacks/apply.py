@@ -1,0 +1,493 @@
+"""Applies one authenticated EveryPay answer about a payment: the one place money moves.
+
+The callback worker, the reconciler and the dashboard's buttons all end here, inside one
+short write transaction, so whatever the path and however many times an answer arrives,
+the rules below are applied the same way:
+
+- the payment must be this channel's (API username) and for one of its invoices
+  (order reference = invoice number, or number plus a "-N" partial-payment suffix);
+- one ``PaymentAttempt`` per ``payment_reference``, its history in ``PaymentStateChange``;
+- ``booked_minor`` records what the attempt has put into its invoice, and only a
+  conditional UPDATE on it (``WHERE booked_minor = <what we read>``) may move money, in
+  the same transaction that updates the invoice: a duplicate or a concurrent worker finds
+  the row changed and books nothing;
+- an answer older than the one already applied is ignored, and an attempt only ever moves
+  its own money, so another attempt's failure never unpays an invoice.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from shared.audit import SYSTEM_ACTOR, record_audit
+from shared.callbacks.reviews import open_review
+from shared.invoicing import book_payment, unbook_payment
+from shared.linkpay.client import PaymentStatus
+from shared.models import (
+    Invoice,
+    InvoiceStatus,
+    PaymentAttempt,
+    PaymentChannel,
+    PaymentState,
+    PaymentStateChange,
+    ReviewKind,
+    utcnow,
+)
+from shared.money import format_money, to_minor
+
+PENDING_STATES = frozenset(
+    {
+        PaymentState.INITIAL,
+        PaymentState.WAITING_FOR_SCA,
+        PaymentState.WAITING_FOR_3DS,
+        PaymentState.SENT_FOR_PROCESSING,
+        PaymentState.AUTHORISED,
+    }
+)
+UNSUCCESSFUL_STATES = frozenset({PaymentState.FAILED, PaymentState.ABANDONED, PaymentState.VOIDED})
+# EveryPay abandons an unfinished 3-D Secure window after about 15 minutes; an attempt
+# still not final after an hour will not finish by itself.
+STUCK_AFTER = timedelta(hours=1)
+_PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
+
+
+@dataclass(frozen=True)
+class Applied:
+    ours: bool
+    outcome: str
+    attempt_id: int | None = None
+    invoice_id: int | None = None
+    changed: bool = False
+
+
+def apply_payment_status(
+    session: Session,
+    *,
+    channel_id: int,
+    asked_reference: str,
+    answer: PaymentStatus,
+    asked_at: datetime,
+    source: str,
+) -> Applied:
+    """Applies ``answer`` (fetched at ``asked_at``) in the caller's write transaction."""
+    channel = session.get(PaymentChannel, channel_id)
+    if channel is None:
+        return Applied(ours=False, outcome="not ours: the channel no longer exists")
+    invoice_id, problem = _match_invoice(
+        session, channel=channel, asked_reference=asked_reference, answer=answer
+    )
+    if invoice_id is None:
+        _flag_not_ours(session, channel_id=channel_id, answer=answer, problem=problem)
+        return Applied(ours=False, outcome=f"not ours: {problem}")
+
+    # Invoice first, then attempt: every path that books (including the exceptions queue's
+    # "accept") takes the locks in this order, so PostgreSQL never sees a lock cycle.
+    invoice = session.exec(
+        select(Invoice)
+        .where(col(Invoice.id) == invoice_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    attempt, created = _lock_attempt(
+        session, channel_id=channel_id, invoice_id=invoice_id, answer=answer
+    )
+    if attempt.channel_id != channel_id or attempt.invoice_id not in (None, invoice_id):
+        problem = "this payment reference is already recorded for another channel or invoice"
+        _flag_not_ours(session, channel_id=channel_id, answer=answer, problem=problem)
+        return Applied(ours=False, outcome=f"not ours: {problem}")
+    if not created and attempt.last_checked_at and asked_at < attempt.last_checked_at:
+        return Applied(
+            ours=True,
+            outcome=f"{attempt.state}: a newer answer from EveryPay was already applied",
+            attempt_id=attempt.id,
+            invoice_id=invoice_id,
+        )
+    state_changed = _record_answer(
+        session, attempt=attempt, answer=answer, asked_at=asked_at, created=created, source=source
+    )
+    money = _move_money(session, attempt=attempt, invoice=invoice, channel=channel, answer=answer)
+    _flag_for_review(session, attempt=attempt, invoice=invoice, answer=answer, now=asked_at)
+    if answer.payment_state == PaymentState.SETTLED:
+        session.exec(
+            update(PaymentChannel)
+            .where(col(PaymentChannel.id) == channel_id)
+            .where(col(PaymentChannel.first_settled_at).is_(None))
+            .values(first_settled_at=utcnow())
+        )
+    amount = format_money(attempt.standing_amount_minor, attempt.currency)
+    outcome = f"{invoice.number}: payment {answer.payment_state} ({amount}); {money.text}"
+    return Applied(
+        ours=True,
+        outcome=outcome,
+        attempt_id=attempt.id,
+        invoice_id=invoice.id,
+        changed=state_changed or money.moved,
+    )
+
+
+def recheck_at(*, attempt: PaymentAttempt, now: datetime) -> datetime:
+    """When the reconciler should ask again about a non-final attempt: often while the
+    payer may still be finishing, rarely once it has been sitting for a while."""
+    age = now - (attempt.gateway_created_at or attempt.created_at)
+    if age < timedelta(minutes=15):
+        delay = timedelta(seconds=30)
+    elif age < timedelta(hours=2):
+        delay = timedelta(minutes=5)
+    elif age < timedelta(days=3):
+        delay = timedelta(hours=1)
+    else:
+        delay = timedelta(days=1)
+    return now + delay
+
+
+def _match_invoice(
+    session: Session, *, channel: PaymentChannel, asked_reference: str, answer: PaymentStatus
+) -> tuple[int | None, str]:
+    if answer.api_username != channel.api_username:
+        return None, f"EveryPay says the payment belongs to API user {answer.api_username!r}"
+    if answer.payment_reference.lower() != asked_reference.lower():
+        return None, "EveryPay answered about a different payment reference"
+    reference = answer.order_reference
+    candidates = [reference]
+    partial = _PARTIAL_SUFFIX.fullmatch(reference)
+    if partial:
+        candidates.append(partial["number"])
+    rows = session.exec(
+        select(Invoice.id, Invoice.number)
+        .where(col(Invoice.number).in_(candidates))
+        .where(col(Invoice.channel_id) == channel.id)
+    ).all()
+    by_number = {number: invoice_id for invoice_id, number in rows}
+    for number in candidates:
+        if number in by_number:
+            return by_number[number], ""
+    return None, f"order reference {reference!r} is not an invoice of this channel"
+
+
+def _flag_not_ours(
+    session: Session, *, channel_id: int, answer: PaymentStatus, problem: str
+) -> None:
+    open_review(
+        session,
+        kind=ReviewKind.NOT_OURS,
+        dedupe_key=f"not_ours:{channel_id}:{answer.payment_reference}",
+        reason=(
+            f"EveryPay payment {answer.payment_reference} (order {answer.order_reference}) "
+            f"reached this channel's Callback URL but is not ours: {problem}. Nothing was "
+            "booked; usually another system's payment on the same EveryPay account."
+        ),
+        channel_id=channel_id,
+    )
+
+
+def _lock_attempt(
+    session: Session, *, channel_id: int, invoice_id: int, answer: PaymentStatus
+) -> tuple[PaymentAttempt, bool]:
+    """The attempt row for this reference, created if new, locked until commit.
+
+    Insert-if-absent then SELECT … FOR NO KEY UPDATE: two workers racing on a new
+    reference both end up on the same row (the loser's INSERT does nothing), and on
+    PostgreSQL they then take turns; SQLite's IMMEDIATE transaction already serialises them.
+    NO KEY UPDATE (here and on the invoice) because a plain FOR UPDATE also waits for the
+    KEY SHARE locks that inserting rows which reference the row take.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted = session.exec(
+        insert(PaymentAttempt)
+        .values(
+            payment_reference=answer.payment_reference,
+            channel_id=channel_id,
+            invoice_id=invoice_id,
+            order_reference=answer.order_reference[:120],
+            state=answer.payment_state,
+        )
+        .on_conflict_do_nothing(index_elements=["payment_reference"])
+        .returning(col(PaymentAttempt.id))
+    ).first()
+    attempt = session.exec(
+        select(PaymentAttempt)
+        .where(col(PaymentAttempt.payment_reference) == answer.payment_reference)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    return attempt, inserted is not None
+
+
+def _record_answer(
+    session: Session,
+    *,
+    attempt: PaymentAttempt,
+    answer: PaymentStatus,
+    asked_at: datetime,
+    created: bool,
+    source: str,
+) -> bool:
+    changed = created or attempt.state != answer.payment_state
+    if changed:
+        session.add(
+            PaymentStateChange(
+                attempt_id=attempt.id,
+                from_state=None if created else attempt.state,
+                to_state=answer.payment_state,
+                source=source[:32],
+            )
+        )
+    currency = answer.currency
+    attempt.state = answer.payment_state
+    attempt.is_final = answer.is_final
+    attempt.initial_amount_minor = to_minor(answer.initial_amount, currency)
+    attempt.standing_amount_minor = to_minor(answer.standing_amount, currency)
+    # "XXX" is ISO 4217's "no currency": a malformed code must not be cut into a valid one.
+    attempt.currency = currency if len(currency) == 3 else "XXX"
+    attempt.payment_method = _clip(answer.payment_method, 64)
+    attempt.card_brand = _clip(answer.card_brand, 32)
+    attempt.card_last4 = _clip(answer.card_last4, 4)
+    attempt.payer_name = _clip(answer.payer_name, 200)
+    attempt.payer_email = _clip(answer.payer_email, 254)
+    attempt.processing_error = _clip(answer.processing_error, 500)
+    attempt.gateway_created_at = answer.created_at or attempt.gateway_created_at
+    attempt.transaction_time = answer.transaction_time or attempt.transaction_time
+    attempt.last_api_answer = answer.raw
+    attempt.last_checked_at = asked_at
+    attempt.next_check_at = None if answer.is_final else recheck_at(attempt=attempt, now=asked_at)
+    attempt.updated_at = utcnow()
+    session.add(attempt)
+    return changed
+
+
+@dataclass(frozen=True)
+class _Money:
+    moved: bool
+    text: str
+
+
+def _move_money(
+    session: Session,
+    *,
+    attempt: PaymentAttempt,
+    invoice: Invoice,
+    channel: PaymentChannel,
+    answer: PaymentStatus,
+) -> _Money:
+    """Brings what this attempt has booked in line with what EveryPay says stays paid."""
+    state = answer.payment_state
+    if state in PENDING_STATES:
+        return _Money(False, "not paid yet; the reconciler asks again")
+    if state == PaymentState.CONFIRMED_3DS:
+        return _Money(False, "stuck at EveryPay after 3-D Secure; sent to review")
+    if state in UNSUCCESSFUL_STATES:
+        return _Money(False, f"invoice unchanged ({invoice.status})")
+    should_stay = 0 if state == PaymentState.CHARGEBACKED else attempt.standing_amount_minor
+    booked = attempt.booked_minor
+    if should_stay < booked:
+        return _unbook(session, attempt=attempt, invoice=invoice, amount=booked - should_stay)
+    if booked == 0 and should_stay > 0:
+        return _book(
+            session,
+            attempt=attempt,
+            invoice=invoice,
+            channel=channel,
+            answer=answer,
+            amount=should_stay,
+        )
+    if booked:
+        return _Money(False, f"already booked ({invoice.status})")
+    return _Money(False, f"nothing to book ({invoice.status})")
+
+
+def _book(
+    session: Session,
+    *,
+    attempt: PaymentAttempt,
+    invoice: Invoice,
+    channel: PaymentChannel,
+    answer: PaymentStatus,
+    amount: int,
+) -> _Money:
+    paid = format_money(amount, attempt.currency)
+    review = {
+        "invoice_id": invoice.id,
+        "payment_attempt_id": attempt.id,
+        "channel_id": channel.id,
+        "amount_minor": amount,
+        "currency": attempt.currency,
+    }
+    if answer.currency != channel.currency or answer.currency != invoice.currency:
+        open_review(
+            session,
+            kind=ReviewKind.CURRENCY_MISMATCH,
+            dedupe_key=f"currency_mismatch:{attempt.payment_reference}",
+            reason=(
+                f"EveryPay settled {paid} for invoice "
+                f"{invoice.number}, which is in {invoice.currency} (channel currency "
+                f"{channel.currency}). Not booked: refund it or book it by hand."
+            ),
+            **review,
+        )
+        return _Money(False, f"not booked: paid in {answer.currency!r}, sent to review")
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED):
+        open_review(
+            session,
+            kind=ReviewKind.PAID_NOT_BOOKED,
+            dedupe_key=f"paid_not_booked:{attempt.payment_reference}",
+            reason=(
+                f"{paid} was paid at EveryPay for invoice {invoice.number}, which is "
+                f"{invoice.status}. Not booked: refund the payer or reissue the invoice."
+            ),
+            **review,
+        )
+        return _Money(False, f"not booked: invoice is {invoice.status}, sent to review")
+    if amount > invoice.open_minor:
+        open_review(
+            session,
+            kind=ReviewKind.OVERPAYMENT,
+            dedupe_key=f"overpayment:{attempt.payment_reference}",
+            reason=(
+                f"{paid} was paid for invoice {invoice.number}, whose open balance is "
+                f"{format_money(invoice.open_minor, invoice.currency)}. Not booked: refund the "
+                "difference or book it by hand."
+            ),
+            **review,
+        )
+        return _Money(False, "not booked: more than the open balance, sent to review")
+    if not _swap_booked(session, attempt=attempt, expected=0, new=amount):
+        return _Money(False, f"already booked ({invoice.status})")
+    before = invoice.status
+    book_payment(invoice, amount_minor=amount)
+    session.add(invoice)
+    _audit_payment_status(
+        session, invoice=invoice, attempt=attempt, before=before, change="booked", amount=amount
+    )
+    if invoice.status == InvoiceStatus.PAID:
+        return _Money(True, f"invoice paid ({paid} booked)")
+    open_text = format_money(invoice.open_minor, invoice.currency)
+    return _Money(True, f"invoice partially paid ({paid} booked, {open_text} open)")
+
+
+def _unbook(session: Session, *, attempt: PaymentAttempt, invoice: Invoice, amount: int) -> _Money:
+    booked = attempt.booked_minor
+    if not _swap_booked(session, attempt=attempt, expected=booked, new=booked - amount):
+        return _Money(False, f"already taken back ({invoice.status})")
+    before = invoice.status
+    unbook_payment(invoice, amount_minor=amount)
+    session.add(invoice)
+    _audit_payment_status(
+        session, invoice=invoice, attempt=attempt, before=before, change="unbooked", amount=amount
+    )
+    taken = format_money(amount, invoice.currency)
+    return _Money(True, f"{taken} taken back from the invoice (now {invoice.status})")
+
+
+def _swap_booked(session: Session, *, attempt: PaymentAttempt, expected: int, new: int) -> bool:
+    """The exactly-once guard: only the transaction that still sees ``expected`` may
+    change what this attempt has booked."""
+    result = session.exec(
+        update(PaymentAttempt)
+        .where(col(PaymentAttempt.id) == attempt.id)
+        .where(col(PaymentAttempt.booked_minor) == expected)
+        .values(booked_minor=new)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    attempt.booked_minor = new
+    return True
+
+
+def _audit_payment_status(
+    session: Session,
+    *,
+    invoice: Invoice,
+    attempt: PaymentAttempt,
+    before: str,
+    change: str,
+    amount: int,
+) -> None:
+    record_audit(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="invoice.payment_status",
+        entity_type="invoice",
+        entity_id=invoice.id,
+        details={
+            "number": invoice.number,
+            "change": change,
+            "from_status": before,
+            "to_status": invoice.status,
+            "amount_minor": amount,
+            "currency": invoice.currency,
+            "paid_minor": invoice.paid_minor,
+            "open_minor": invoice.open_minor,
+            "payment_reference": attempt.payment_reference,
+            "payment_state": attempt.state,
+        },
+    )
+
+
+def _flag_for_review(
+    session: Session,
+    *,
+    attempt: PaymentAttempt,
+    invoice: Invoice,
+    answer: PaymentStatus,
+    now: datetime,
+) -> None:
+    state = answer.payment_state
+    common = {
+        "invoice_id": invoice.id,
+        "payment_attempt_id": attempt.id,
+        "channel_id": attempt.channel_id,
+        "currency": attempt.currency,
+    }
+    started = attempt.gateway_created_at or attempt.created_at
+    stuck = state == PaymentState.CONFIRMED_3DS or (
+        state in PENDING_STATES and now - started > STUCK_AFTER
+    )
+    if stuck:
+        open_review(
+            session,
+            kind=ReviewKind.STUCK_PENDING,
+            dedupe_key=f"stuck_pending:{attempt.payment_reference}",
+            reason=(
+                f"Payment for invoice {invoice.number} has been {state} since "
+                f"{started:%Y-%m-%d %H:%M} UTC. Ask EveryPay support about payment "
+                f"{attempt.payment_reference} or contact the payer."
+            ),
+            amount_minor=attempt.initial_amount_minor,
+            **common,
+        )
+    elif state == PaymentState.REFUNDED:
+        open_review(
+            session,
+            kind=ReviewKind.REFUND,
+            dedupe_key=f"refund:{attempt.payment_reference}:{attempt.standing_amount_minor}",
+            reason=(
+                f"Payment for invoice {invoice.number} was refunded at EveryPay; "
+                f"{format_money(attempt.standing_amount_minor, attempt.currency)} of "
+                f"{format_money(attempt.initial_amount_minor, attempt.currency)} stays paid. "
+                "The invoice's paid amount follows; for information."
+            ),
+            amount_minor=attempt.initial_amount_minor - attempt.standing_amount_minor,
+            **common,
+        )
+    elif state == PaymentState.CHARGEBACKED:
+        open_review(
+            session,
+            kind=ReviewKind.CHARGEBACK,
+            dedupe_key=f"chargeback:{attempt.payment_reference}",
+            reason=(
+                f"The payer disputed the payment for invoice {invoice.number} and the "
+                "card issuer took it back; the invoice is open again. Contact the payer."
+            ),
+            amount_minor=attempt.initial_amount_minor,
+            **common,
+        )
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value else None

@@ -1,0 +1,139 @@
+"""Receiving a callback: validate, persist the raw record in one short transaction, answer.
+
+Nothing in a callback is trusted (EveryPay does not sign them); it is stored as received,
+then the worker asks the API. Bad input is still recorded, as REJECTED, so the callback
+log shows every request that reached a Callback URL. The URL token itself is never stored
+or logged: it is the only secret in the URL.
+"""
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from shared.channels import find_channel_by_token
+from shared.db import write_session
+from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
+
+log = logging.getLogger(__name__)
+
+# EveryPay's references are 64 hex characters; any letters and digits are accepted so a
+# change of case or length on their side does not turn real callbacks away. The service's
+# OpenAPI schema publishes the same patterns.
+FIELD_PATTERNS = {
+    "payment_reference": r"[A-Za-z0-9]{1,64}",
+    "order_reference": r"[A-Za-z0-9/-]{1,120}",
+    "event_name": r"[a-z_]{1,64}",
+}
+_EXPECTED = {
+    "payment_reference": "1 to 64 letters and digits",
+    "order_reference": "1 to 120 of A-Z a-z 0-9 / -",
+    "event_name": "1 to 64 of a-z and _",
+}
+_RULES = {name: re.compile(pattern) for name, pattern in FIELD_PATTERNS.items()}
+REQUIRED = ("payment_reference",)
+# Bounds on what is kept of the raw parameters, so a callback row stays small.
+MAX_PARAMS = 30
+MAX_KEY = 64
+MAX_VALUE = 500
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    http_status: int
+    body: dict[str, Any]
+    event_id: int | None
+
+    @property
+    def queued(self) -> bool:
+        return self.http_status == 200
+
+
+def validation_errors(params: Mapping[str, str]) -> dict[str, str]:
+    """Field name → what is wrong with it; empty when the callback can be processed."""
+    errors: dict[str, str] = {}
+    for name, pattern in _RULES.items():
+        value = params.get(name, "")
+        if not value:
+            if name in REQUIRED:
+                errors[name] = "missing"
+            continue
+        if not pattern.fullmatch(value):
+            errors[name] = f"must be {_EXPECTED[name]}"
+    return errors
+
+
+def receive_callback(
+    *, channel_token: str, params: Mapping[str, str], http_method: str, remote_addr: str | None
+) -> IntakeResult:
+    errors = validation_errors(params)
+    now = utcnow()
+    with write_session() as session:
+        channel = find_channel_by_token(session, channel_token)
+        event = CallbackEvent(
+            channel_id=channel.id if channel else None,
+            received_at=now,
+            http_method=_clean(http_method, 8),
+            params=_raw_params(params),
+            payment_reference=_clean(params.get("payment_reference"), 64),
+            order_reference=_clean(params.get("order_reference"), 120),
+            event_name=_clean(params.get("event_name"), 64),
+            remote_addr=_clean(remote_addr, 64),
+        )
+        if channel is None:
+            event.status = CallbackStatus.REJECTED
+            event.outcome = "rejected: unknown or expired Callback URL"
+        elif errors:
+            event.status = CallbackStatus.REJECTED
+            event.outcome = "rejected: " + "; ".join(f"{k} {v}" for k, v in errors.items())
+        else:
+            event.status = CallbackStatus.PENDING
+            event.next_attempt_at = now
+        session.add(event)
+        if channel is not None:
+            # The set-up checklist's "Callback URL pasted" step.
+            session.exec(
+                update(PaymentChannel)
+                .where(col(PaymentChannel.id) == channel.id)
+                .where(col(PaymentChannel.first_callback_at).is_(None))
+                .values(first_callback_at=now)
+            )
+        session.flush()
+        event_id = event.id
+    if channel is None:
+        log.warning("callback #%s: unknown or expired Callback URL, answered 404", event_id)
+        return IntakeResult(404, {"detail": "Not Found"}, event_id)
+    if errors:
+        log.warning("callback #%s rejected: %s", event_id, "; ".join(errors))
+        message = "; ".join(f"{name} {problem}" for name, problem in errors.items())
+        return IntakeResult(
+            400,
+            {"status": "rejected", "error": message, "fields": sorted(errors)},
+            event_id,
+        )
+    log.info(
+        "callback #%s received: channel %s, %s, payment %s",
+        event_id,
+        channel.id,
+        params.get("event_name") or "no event name",
+        params.get("payment_reference", "")[:16],
+    )
+    return IntakeResult(200, {"status": "received"}, event_id)
+
+
+def _clean(value: str | None, length: int) -> str | None:
+    """Text as the database can hold it: PostgreSQL refuses NUL characters in text."""
+    if not value:
+        return None
+    return value.replace("\x00", "\ufffd")[:length]
+
+
+def _raw_params(params: Mapping[str, str]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for key, value in list(params.items())[:MAX_PARAMS]:
+        kept[_clean(key, MAX_KEY) or "?"] = _clean(value, MAX_VALUE) or ""
+    return kept

@@ -1,0 +1,227 @@
+"""Turns a stored callback into an applied payment status, after the callback was answered.
+
+A callback is only a hint: it names a payment reference, and the truth comes from asking
+EveryPay with the channel's own credentials. The steps never overlap a database write
+transaction with the API call:
+
+1. claim the event (short write transaction, lease);
+2. ask the API (no transaction open);
+3. apply the answer and close the event (one short write transaction), or schedule a
+   retry with backoff when the answer is unusable.
+
+A crash between any two steps leaves the event claimed under an expiring lease, so
+another worker (or this one after a restart) takes it over and nothing is lost.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from shared.audit import record_audit
+from shared.callbacks.apply import apply_payment_status
+from shared.callbacks.queue import (
+    ClaimedEvent,
+    claim_event,
+    schedule_retry,
+    unverified_review_key,
+    worker_name,
+)
+from shared.callbacks.reviews import open_review, resolve_review
+from shared.channels import credentials
+from shared.db import read_session, write_session
+from shared.linkpay.client import ApiResult, EveryPayClient, Outcome
+from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_REFERENCE = (
+    "unverified: EveryPay does not know this payment reference (a forged callback, or the "
+    "channel's environment or API base is wrong); nothing changed"
+)
+
+
+def process_event(event_id: int) -> str:
+    """Claims the event if it is due and applies it; returns what happened, in words."""
+    claimed = claim_event(event_id=event_id, worker=worker_name("process"))
+    if claimed is None:
+        return _why_not_claimed(event_id)
+    return run_claimed_event(claimed)
+
+
+def reprocess_event(*, event_id: int, actor: str) -> str:
+    """Re-asks EveryPay about a stored callback and applies the answer again.
+
+    Safe on any event: applying is idempotent, and money moves at most once per attempt.
+    """
+    now = utcnow()
+    with write_session() as session:
+        event = session.get(CallbackEvent, event_id)
+        if event is None:
+            return f"Callback #{event_id} does not exist."
+        if event.status == CallbackStatus.REJECTED:
+            return (
+                f"Callback #{event_id} was rejected when it arrived ({event.outcome}); there "
+                "is no payment to ask EveryPay about."
+            )
+        if event.status == CallbackStatus.PROCESSING and (
+            event.claimed_until is not None and event.claimed_until > now
+        ):
+            return f"Callback #{event_id} is being processed right now; look again in a moment."
+        record_audit(
+            session,
+            actor=actor,
+            action="callback.reprocess",
+            entity_type="callback_event",
+            entity_id=event_id,
+            details={"previous_status": event.status, "previous_outcome": event.outcome},
+        )
+        event.status = CallbackStatus.PENDING
+        event.next_attempt_at = now
+        event.claimed_by = None
+        event.claimed_until = None
+        session.add(event)
+    return process_event(event_id)
+
+
+def run_claimed_event(claimed: ClaimedEvent) -> str:
+    try:
+        return _verify_and_apply(claimed)
+    except Exception as error:
+        # A bug or a database hiccup must not drop the event: it goes back on the queue.
+        log.exception("callback #%s could not be processed", claimed.id)
+        return schedule_retry(claimed, error=f"internal error: {type(error).__name__}")
+
+
+def _verify_and_apply(claimed: ClaimedEvent) -> str:
+    with read_session() as session:
+        channel = session.get(PaymentChannel, claimed.channel_id)
+        if channel is None:
+            raise LookupError(f"channel {claimed.channel_id} is gone")
+        channel_credentials = credentials(channel)
+    asked_at = utcnow()
+    with EveryPayClient(channel_credentials) as client:
+        result = client.get_payment(claimed.payment_reference)
+
+    if result.outcome is Outcome.OK and result.status is not None:
+        with write_session() as session:
+            applied = apply_payment_status(
+                session,
+                channel_id=claimed.channel_id,
+                asked_reference=claimed.payment_reference,
+                answer=result.status,
+                asked_at=asked_at,
+                source="callback",
+            )
+            _close(
+                session,
+                claimed=claimed,
+                status=CallbackStatus.DONE if applied.ours else CallbackStatus.NOT_OURS,
+                outcome=applied.outcome,
+                asked_at=asked_at,
+                attempt_id=applied.attempt_id,
+                invoice_id=applied.invoice_id,
+            )
+        log.info("callback #%s: %s", claimed.id, applied.outcome)
+        return applied.outcome
+
+    if result.outcome is Outcome.NOT_FOUND:
+        with write_session() as session:
+            _close(
+                session,
+                claimed=claimed,
+                status=CallbackStatus.NOT_OURS,
+                outcome=UNKNOWN_REFERENCE,
+                asked_at=asked_at,
+            )
+            # One item per channel and day: forgeries must not flood the queue, but a
+            # wrong environment (every real payment "unknown") must not go unnoticed.
+            open_review(
+                session,
+                kind=ReviewKind.UNVERIFIED_CALLBACK,
+                dedupe_key=f"unknown_reference:{claimed.channel_id}:{asked_at:%Y-%m-%d}",
+                reason=(
+                    "Callbacks arrived for payment references EveryPay does not know (first: "
+                    f"{claimed.payment_reference}). Forged callbacks are harmless and ignored; "
+                    "if real payments show this, the channel's environment or API base is wrong."
+                ),
+                callback_event_id=claimed.id,
+                channel_id=claimed.channel_id,
+            )
+        log.info("callback #%s: unknown payment reference at EveryPay", claimed.id)
+        return UNKNOWN_REFERENCE
+
+    outcome = schedule_retry(
+        claimed, error=_api_error(result), retry_after=result.retry_after_seconds
+    )
+    log.warning("callback #%s: %s", claimed.id, outcome)
+    return outcome
+
+
+def _api_error(result: ApiResult) -> str:
+    if result.outcome is Outcome.AUTH_REFUSED:
+        return f"EveryPay refused the channel's API username or secret (HTTP {result.http_status})"
+    return result.error or "no answer"
+
+
+def _close(
+    session: Session,
+    *,
+    claimed: ClaimedEvent,
+    status: str,
+    outcome: str,
+    asked_at: datetime,
+    attempt_id: int | None = None,
+    invoice_id: int | None = None,
+) -> None:
+    """Closes the event and every waiting duplicate the same answer settles.
+
+    A duplicate received before we asked EveryPay told us about a state no newer than
+    the answer we hold, so asking again for it would only spend API calls (a redelivery
+    storm would otherwise cost one call per copy).
+    """
+    now = utcnow()
+    closed = {
+        "status": status,
+        "payment_attempt_id": attempt_id,
+        "invoice_id": invoice_id,
+        "processed_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "last_error": None,
+    }
+    session.exec(
+        update(CallbackEvent)
+        .where(col(CallbackEvent.id) == claimed.id)
+        .values(outcome=outcome[:1000], **closed)
+    )
+    session.exec(
+        update(CallbackEvent)
+        .where(col(CallbackEvent.channel_id) == claimed.channel_id)
+        .where(col(CallbackEvent.payment_reference) == claimed.payment_reference)
+        .where(col(CallbackEvent.id) != claimed.id)
+        .where(
+            col(CallbackEvent.status).in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION])
+        )
+        .where(col(CallbackEvent.received_at) <= asked_at)
+        .values(outcome=f"duplicate of callback #{claimed.id}: {outcome}"[:1000], **closed)
+    )
+    resolve_review(
+        session,
+        dedupe_key=unverified_review_key(claimed),
+        resolution=f"Verified with EveryPay later (callback #{claimed.id}).",
+    )
+
+
+def _why_not_claimed(event_id: int) -> str:
+    with read_session() as session:
+        event = session.get(CallbackEvent, event_id)
+    if event is None:
+        return f"Callback #{event_id} does not exist."
+    if event.status == CallbackStatus.PROCESSING:
+        return f"Callback #{event_id} is being processed by another worker."
+    if event.status == CallbackStatus.PENDING and event.next_attempt_at is not None:
+        retry = f"{event.next_attempt_at:%H:%M:%S} UTC"
+        return f"Callback #{event_id} is waiting for its next try at {retry}."
+    return f"Callback #{event_id} is already {event.status}: {event.outcome or ''}".rstrip(": ")

@@ -1,0 +1,189 @@
+"""The callback inbox as a work queue: atomic claims under a lease, retries with backoff.
+
+A claim is one conditional UPDATE whose WHERE clause re-states what "claimable" means, so
+of several workers (threads or processes, SQLite or PostgreSQL) exactly one gets a row:
+SQLite serialises the IMMEDIATE transactions, PostgreSQL re-checks the condition on the
+row version it waited for. A worker that dies leaves its claim to expire after
+``worker_lease_seconds``, and the next worker takes the event over.
+"""
+
+import os
+import random
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from shared.callbacks.reviews import open_review
+from shared.config import get_settings
+from shared.db import is_sqlite, read_session, write_session
+from shared.models import CallbackEvent, CallbackStatus, ReviewKind, utcnow
+
+RETRY_BASE_SECONDS = 2.0
+RETRY_CAP_SECONDS = 600.0
+# After giving up, keep asking now and then: an outage longer than the retry budget must
+# not leave a paid invoice unpaid once EveryPay answers again.
+GIVEN_UP_RETRY_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    id: int
+    channel_id: int
+    payment_reference: str
+    attempts: int
+    received_at: datetime
+    claimed_by: str
+
+
+def worker_name(role: str) -> str:
+    """Identifies a claimant in the event row: host, process and thread."""
+    name = f"{role}@{socket.gethostname()}:{os.getpid()}.{threading.get_native_id()}"
+    return name[:64]
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            col(CallbackEvent.status).in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION]),
+            col(CallbackEvent.next_attempt_at) <= now,
+        ),
+        and_(
+            col(CallbackEvent.status) == CallbackStatus.PROCESSING,
+            col(CallbackEvent.claimed_until) < now,
+        ),
+    )
+
+
+def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> ClaimedEvent | None:
+    lease = timedelta(seconds=get_settings().worker_lease_seconds)
+    with write_session() as session:
+        row = session.exec(
+            update(CallbackEvent)
+            .where(where, _claimable(now))
+            .values(
+                status=CallbackStatus.PROCESSING,
+                claimed_by=worker,
+                claimed_until=now + lease,
+                attempts=CallbackEvent.attempts + 1,
+            )
+            .returning(
+                col(CallbackEvent.id),
+                col(CallbackEvent.channel_id),
+                col(CallbackEvent.payment_reference),
+                col(CallbackEvent.attempts),
+                col(CallbackEvent.received_at),
+            )
+        ).first()
+    if row is None:
+        return None
+    return ClaimedEvent(
+        id=row[0],
+        channel_id=row[1],
+        payment_reference=row[2],
+        attempts=row[3],
+        received_at=row[4],
+        claimed_by=worker,
+    )
+
+
+def claim_event(*, event_id: int, worker: str) -> ClaimedEvent | None:
+    """Claims this event if it is due (or its previous claim expired)."""
+    now = utcnow()
+    return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now)
+
+
+def claim_next_event(*, worker: str) -> ClaimedEvent | None:
+    """Claims the most overdue event, or returns None when nothing is due."""
+    now = utcnow()
+    due = (
+        select(CallbackEvent.id)
+        .where(_claimable(now))
+        .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
+        .limit(1)
+    )
+    # A plain read first: an idle poll must not take SQLite's write lock every half second.
+    with read_session() as session:
+        if session.exec(due).first() is None:
+            return None
+    if not is_sqlite():
+        # Workers in other processes skip rows already being claimed instead of queueing.
+        due = due.with_for_update(skip_locked=True)
+    # "= (subquery)", not "IN (subquery)": PostgreSQL may re-run an IN subquery per row,
+    # and with SKIP LOCKED each run can pick another row, claiming several at once.
+    return _claim(col(CallbackEvent.id) == due.scalar_subquery(), worker=worker, now=now)
+
+
+def retry_delay_seconds(*, attempts: int, retry_after: float | None = None) -> float:
+    """Capped exponential backoff with jitter: about 2 s, 4 s, 8 s … at most 10 min.
+
+    The jitter (half the delay) keeps a burst of callbacks that failed together during an
+    outage from all retrying in the same second when the gateway comes back.
+    """
+    ceiling = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_CAP_SECONDS))
+    return delay
+
+
+def _gives_up(claimed: ClaimedEvent, *, now: datetime) -> bool:
+    settings = get_settings()
+    too_old = now - claimed.received_at >= timedelta(hours=settings.callback_give_up_hours)
+    return claimed.attempts >= settings.callback_max_attempts or too_old
+
+
+def schedule_retry(claimed: ClaimedEvent, *, error: str, retry_after: float | None = None) -> str:
+    """Gives the event back for a later try, or to a person once retries are exhausted."""
+    now = utcnow()
+    error = error[:1000]
+    if _gives_up(claimed, now=now):
+        status = CallbackStatus.NEEDS_ATTENTION
+        next_at = now + timedelta(seconds=GIVEN_UP_RETRY_SECONDS)
+        outcome = (
+            f"not verified after {claimed.attempts} tries ({error}); needs attention, "
+            "still re-asked hourly"
+        )
+    else:
+        status = CallbackStatus.PENDING
+        delay = retry_delay_seconds(attempts=claimed.attempts, retry_after=retry_after)
+        next_at = now + timedelta(seconds=delay)
+        outcome = (
+            f"EveryPay gave no usable answer ({error}); try {claimed.attempts + 1} in {delay:.0f} s"
+        )
+    with write_session() as session:
+        session.exec(
+            update(CallbackEvent)
+            .where(col(CallbackEvent.id) == claimed.id)
+            .where(col(CallbackEvent.claimed_by) == claimed.claimed_by)
+            .values(
+                status=status,
+                next_attempt_at=next_at,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=error,
+                outcome=outcome[:1000],
+            )
+        )
+        if status == CallbackStatus.NEEDS_ATTENTION:
+            open_review(
+                session,
+                kind=ReviewKind.UNVERIFIED_CALLBACK,
+                dedupe_key=unverified_review_key(claimed),
+                reason=(
+                    f"Callback for payment {claimed.payment_reference} could not be verified "
+                    f"with EveryPay after {claimed.attempts} tries: {error}. Check the "
+                    "channel's API username, secret and environment; it is re-asked hourly."
+                ),
+                callback_event_id=claimed.id,
+                channel_id=claimed.channel_id,
+            )
+    return outcome
+
+
+def unverified_review_key(claimed: ClaimedEvent) -> str:
+    return f"unverified_callback:{claimed.channel_id}:{claimed.payment_reference}"

@@ -1,0 +1,63 @@
+"""The exceptions queue as the callback pipeline feeds it: one open item per cause."""
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from shared.audit import SYSTEM_ACTOR
+from shared.models import ReviewItem, ReviewStatus, utcnow
+
+
+def open_review(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    reason: str,
+    invoice_id: int | None = None,
+    payment_attempt_id: int | None = None,
+    callback_event_id: int | None = None,
+    channel_id: int | None = None,
+    amount_minor: int | None = None,
+    currency: str | None = None,
+) -> bool:
+    """Adds the item unless one with the same key exists; True when it was added.
+
+    ON CONFLICT DO NOTHING rather than check-then-insert: two workers seeing the same
+    problem at once must not make the second one's transaction fail.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.exec(
+        insert(ReviewItem)
+        .values(
+            kind=kind,
+            status=ReviewStatus.OPEN,
+            dedupe_key=dedupe_key[:200],
+            reason=reason[:1000],
+            invoice_id=invoice_id,
+            payment_attempt_id=payment_attempt_id,
+            callback_event_id=callback_event_id,
+            channel_id=channel_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return result.rowcount == 1
+
+
+def resolve_review(session: Session, *, dedupe_key: str, resolution: str) -> None:
+    """Closes an open item whose cause went away on its own (e.g. verified on a retry)."""
+    session.exec(
+        update(ReviewItem)
+        .where(col(ReviewItem.dedupe_key) == dedupe_key[:200])
+        .where(col(ReviewItem.status) == ReviewStatus.OPEN)
+        .values(
+            status=ReviewStatus.RESOLVED,
+            resolution=resolution[:1000],
+            resolved_by=SYSTEM_ACTOR,
+            resolved_at=utcnow(),
+        )
+    )

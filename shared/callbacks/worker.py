@@ -1,0 +1,105 @@
+"""Worker threads that process stored callbacks inside the callback service process.
+
+Intake calls ``wake()`` right after its commit, so a callback is usually applied within
+milliseconds of the answer; a poll every ``worker_poll_seconds`` picks up what other
+processes stored. Any number of workers, in any number of processes, may run at once:
+the claim in ``queue`` hands each event to one of them.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shared.callbacks.processing import run_claimed_event
+from shared.callbacks.queue import claim_next_event, worker_name
+from shared.config import get_settings
+from shared.db import is_sqlite, write_session
+from shared.models import WorkerHeartbeat, utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_PREFIX = "callback-worker"
+HEARTBEAT_SECONDS = 5.0
+# API calls are I/O-bound; a few threads keep one slow answer from holding up the rest.
+DEFAULT_THREADS = 4
+
+
+def heartbeat_name() -> str:
+    return f"{HEARTBEAT_PREFIX}@{socket.gethostname()}"[:64]
+
+
+class CallbackWorker:
+    def __init__(self, *, threads: int = DEFAULT_THREADS) -> None:
+        self._thread_count = threads
+        self._threads: list[threading.Thread] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._beat_lock = threading.Lock()
+        self._last_beat = 0.0
+
+    def start(self) -> None:
+        for index in range(self._thread_count):
+            thread = threading.Thread(
+                target=self._run, name=f"callback-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.1))
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
+    def _run(self) -> None:
+        claimant = worker_name("worker")
+        poll = get_settings().worker_poll_seconds
+        while not self._stop.is_set():
+            # Cleared before looking, so a wake-up that arrives while we look is kept.
+            self._wake.clear()
+            try:
+                self._beat_if_due()
+                claimed = claim_next_event(worker=claimant)
+                if claimed is None:
+                    # Never sleep past a heartbeat, however long the poll interval is.
+                    self._wake.wait(min(poll, HEARTBEAT_SECONDS))
+                    continue
+                run_claimed_event(claimed)
+            except Exception:
+                # Usually the database is unreachable; the lease returns any claimed event.
+                log.exception("callback worker error; retrying in %.1f s", poll)
+                self._stop.wait(poll)
+
+    def _beat_if_due(self) -> None:
+        with self._beat_lock:
+            if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
+                return
+            self._last_beat = time.monotonic()
+        beat(detail=f"pid {os.getpid()}, {self._thread_count} threads")
+
+
+def beat(*, detail: str = "") -> None:
+    """Records that this host's worker is alive, for /health and the dashboard."""
+    insert = sqlite_insert if is_sqlite() else pg_insert
+    now = utcnow()
+    with write_session() as session:
+        session.exec(
+            insert(WorkerHeartbeat)
+            .values(name=heartbeat_name(), beat_at=now, detail=detail[:500])
+            .on_conflict_do_update(
+                index_elements=["name"], set_={"beat_at": now, "detail": detail[:500]}
+            )
+        )

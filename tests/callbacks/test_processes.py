@@ -1,0 +1,114 @@
+"""The service as real processes (``python -m callback_service``): killed mid-work, and
+several of them sharing one database. Nothing may be lost and nothing paid twice."""
+
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.models import CallbackStatus, InvoiceStatus
+from tests.callbacks.helpers import (
+    Shop,
+    attempts,
+    event,
+    invoice,
+    make_shop,
+    payment_audits,
+)
+from tests.utils.callback_service import (
+    FakeEveryPay,
+    running_fake_everypay,
+    running_service_process,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+# A short lease so the restarted service may take over the dead one's claim quickly.
+SERVICE_ENV = {"LINKPAY_WORKER_LEASE_SECONDS": "2", "LINKPAY_LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture
+def everypay(any_db: str) -> Iterator[FakeEveryPay]:
+    with running_fake_everypay() as fake:
+        yield fake
+
+
+def _callback(base_url: str, shop: Shop, reference: str) -> httpx.Response:
+    return httpx.get(
+        f"{base_url}/callbacks/linkpay/{shop.token}",
+        params={"payment_reference": reference, "order_reference": shop.invoice.number},
+        timeout=30,
+    )
+
+
+def test_killed_while_asking_everypay_the_restarted_service_pays_once(
+    everypay: FakeEveryPay, tmp_path: Path
+) -> None:
+    shop = make_shop(api_base=everypay.url)
+    reference = everypay.add(shop.answer())
+    everypay.set_mode("hang")  # EveryPay does not answer: the worker is stuck mid-call
+    log_path = tmp_path / "service.log"
+
+    with running_service_process(log_path=log_path, env=SERVICE_ENV) as service:
+        response = _callback(service.base_url, shop, reference)
+        assert response.status_code == 200
+        event_id = 1
+        wait_until(
+            lambda: event(event_id).status == CallbackStatus.PROCESSING,
+            message="a worker to claim the callback",
+        )
+        os.kill(service.process.pid, signal.SIGKILL)
+        service.process.wait(timeout=10)
+
+    assert invoice(shop.invoice.id).status == InvoiceStatus.ISSUED
+    everypay.set_mode("up")
+    with running_service_process(log_path=log_path, env=SERVICE_ENV):
+        wait_until(
+            lambda: invoice(shop.invoice.id).status == InvoiceStatus.PAID,
+            timeout=20,
+            message="the restarted service to apply the callback",
+        )
+        wait_until(lambda: event(event_id).status == CallbackStatus.DONE, message="event done")
+
+    assert invoice(shop.invoice.id).paid_minor == 12100
+    assert len(attempts()) == 1
+    assert len(payment_audits(shop.invoice.id)) == 1
+    log = log_path.read_text()
+    assert "/callbacks/linkpay/***" in log  # the access log is on…
+    assert shop.token not in log  # …and never shows the Callback URL's secret
+
+
+def test_two_service_processes_share_the_work_and_pay_once(
+    everypay: FakeEveryPay, tmp_path: Path
+) -> None:
+    shop = make_shop(api_base=everypay.url)
+    reference = everypay.add(shop.answer())
+
+    with (
+        running_service_process(log_path=tmp_path / "a.log", env=SERVICE_ENV) as first,
+        running_service_process(log_path=tmp_path / "b.log", env=SERVICE_ENV) as second,
+    ):
+        targets = [first.base_url, second.base_url] * 15
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            statuses = list(
+                pool.map(lambda url: _callback(url, shop, reference).status_code, targets)
+            )
+        wait_until(
+            lambda: all(event(i).status == CallbackStatus.DONE for i in range(1, 31)),
+            timeout=20,
+            message="all callbacks processed",
+        )
+
+    assert statuses == [200] * 30
+    paid = invoice(shop.invoice.id)
+    assert (paid.status, paid.paid_minor) == (InvoiceStatus.PAID, 12100)
+    assert len(attempts()) == 1
+    assert len(payment_audits(shop.invoice.id)) == 1
+    for log in (tmp_path / "a.log", tmp_path / "b.log"):
+        assert "database is locked" not in log.read_text()
+        assert "Traceback" not in log.read_text()

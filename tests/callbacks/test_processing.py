@@ -1,0 +1,279 @@
+"""Processing stored callbacks on both backends: money moves once however often a payment
+is reported, never for someone else's payment, never backwards; unusable answers are
+retried and handed to a person in the end. The API is mocked with respx."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import respx
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from shared.callbacks.apply import apply_payment_status
+from shared.callbacks.processing import process_event, reprocess_event
+from shared.config import get_settings
+from shared.db import read_session, write_session
+from shared.linkpay.client import parse_payment
+from shared.models import (
+    AuditLog,
+    CallbackEvent,
+    CallbackStatus,
+    InvoiceStatus,
+    ReviewKind,
+    ReviewStatus,
+    utcnow,
+)
+from tests.callbacks.helpers import (
+    Shop,
+    answer_with,
+    attempts,
+    channel,
+    event,
+    invoice,
+    payment_audits,
+    reviews,
+    state_changes,
+)
+from tests.utils.callback_service import new_reference
+
+
+def _make_due(event_id: int) -> None:
+    """Fast-forwards the backoff instead of sleeping through it."""
+    with write_session() as session:
+        session.exec(
+            update(CallbackEvent)
+            .where(col(CallbackEvent.id) == event_id)
+            .values(next_attempt_at=utcnow())
+        )
+
+
+def test_settled_payment_of_the_open_balance_marks_the_invoice_paid_once(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    answer = shop.answer(state="settled", amount="121.00")
+    answer_with(api, answer)
+    first = shop.callback(answer["payment_reference"])
+    duplicate = shop.callback(answer["payment_reference"])
+
+    outcome = process_event(first)
+    replay = shop.callback(answer["payment_reference"])
+    process_event(replay)
+
+    paid = invoice(shop.invoice.id)
+    assert "invoice paid" in outcome
+    assert (paid.status, paid.paid_minor, paid.open_minor) == (InvoiceStatus.PAID, 12100, 0)
+    assert paid.paid_at is not None
+    [attempt] = attempts()
+    assert (attempt.state, attempt.booked_minor, attempt.card_last4) == ("settled", 12100, "1002")
+    assert state_changes(attempt.id) == [(None, "settled")]
+    [audit] = payment_audits(shop.invoice.id)
+    assert audit.actor == "system"
+    assert audit.details["from_status"] == InvoiceStatus.ISSUED
+    assert audit.details["to_status"] == InvoiceStatus.PAID
+    # The duplicate waiting in the queue was settled by the same answer, without an API call.
+    assert event(duplicate).status == CallbackStatus.DONE
+    assert "duplicate of callback" in (event(duplicate).outcome or "")
+    assert event(first).payment_attempt_id == attempt.id
+    assert event(first).invoice_id == shop.invoice.id
+    assert event(first).processed_at is not None
+    assert channel(shop.channel.id).first_settled_at is not None
+    assert api.calls.call_count == 2  # the first callback and the later replay
+
+
+def test_exhausted_retries_need_attention_and_recover_when_the_api_answers(
+    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINKPAY_CALLBACK_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+    answer = shop.answer()
+    route = api.get(f"/payments/{answer['payment_reference']}").respond(401)
+    event_id = shop.callback(answer["payment_reference"])
+
+    process_event(event_id)
+    _make_due(event_id)
+    outcome = process_event(event_id)
+
+    stored = event(event_id)
+    assert stored.status == CallbackStatus.NEEDS_ATTENTION
+    assert "needs attention" in outcome
+    assert "API username or secret" in (stored.last_error or "")
+    [item] = reviews(ReviewKind.UNVERIFIED_CALLBACK)
+    assert item.status == ReviewStatus.OPEN and item.callback_event_id == event_id
+
+    # The merchant fixes the credentials; someone presses "Reprocess".
+    route.respond(json=answer)
+    outcome = reprocess_event(event_id=event_id, actor="finance")
+
+    assert "invoice paid" in outcome
+    assert event(event_id).status == CallbackStatus.DONE
+    assert invoice(shop.invoice.id).status == InvoiceStatus.PAID
+    [item] = reviews(ReviewKind.UNVERIFIED_CALLBACK)
+    assert item.status == ReviewStatus.RESOLVED
+
+
+def test_unknown_reference_at_everypay_is_recorded_as_unverified(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    forged = [new_reference() for _ in range(3)]
+    for reference in forged:
+        api.get(f"/payments/{reference}").respond(404, json={"error": {"code": 4004}})
+    event_ids = [shop.callback(reference) for reference in forged]
+
+    outcomes = [process_event(event_id) for event_id in event_ids]
+
+    assert all("unverified" in outcome for outcome in outcomes)
+    assert {event(e).status for e in event_ids} == {CallbackStatus.NOT_OURS}
+    assert invoice(shop.invoice.id).status == InvoiceStatus.ISSUED
+    assert attempts() == []
+    # One reminder per channel and day that unknown references arrive, not one per forgery.
+    assert len(reviews(ReviewKind.UNVERIFIED_CALLBACK)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"api_username": "someone-else"}, "API user 'someone-else'"),
+        ({"order_reference": "SHOP-ORDER-77"}, "not an invoice of this channel"),
+    ],
+    ids=["foreign-api-username", "foreign-order-reference"],
+)
+def test_payments_that_are_not_ours_change_nothing(
+    shop: Shop, api: respx.MockRouter, change: dict[str, str], reason: str
+) -> None:
+    answer = shop.answer(**change)
+    answer_with(api, answer)
+    first = shop.callback(answer["payment_reference"])
+    process_event(first)
+    replay = shop.callback(answer["payment_reference"])
+    outcome = process_event(replay)
+
+    assert reason in outcome
+    assert {event(first).status, event(replay).status} == {CallbackStatus.NOT_OURS}
+    assert invoice(shop.invoice.id).status == InvoiceStatus.ISSUED
+    assert attempts() == []
+    assert len(reviews(ReviewKind.NOT_OURS)) == 1
+
+
+def test_less_than_the_balance_is_a_partial_payment_and_the_rest_can_follow(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    first = shop.answer(amount="50.00")
+    answer_with(api, first)
+    outcome = process_event(shop.callback(first["payment_reference"]))
+
+    partly = invoice(shop.invoice.id)
+    assert "partially paid" in outcome
+    assert (partly.status, partly.paid_minor, partly.open_minor) == (
+        InvoiceStatus.PARTIALLY_PAID,
+        5000,
+        7100,
+    )
+    # EveryPay takes one settled payment per order reference: the next link carries "-2".
+    rest = shop.answer(amount="71.00", order_reference=f"{shop.invoice.number}-2")
+    answer_with(api, rest)
+    process_event(shop.callback(rest["payment_reference"]))
+
+    paid = invoice(shop.invoice.id)
+    assert (paid.status, paid.paid_minor, paid.open_minor) == (InvoiceStatus.PAID, 12100, 0)
+    assert [a.details["to_status"] for a in payment_audits(shop.invoice.id)] == [
+        InvoiceStatus.PARTIALLY_PAID,
+        InvoiceStatus.PAID,
+    ]
+
+
+def test_refund_takes_back_what_no_longer_stays_paid(shop: Shop, api: respx.MockRouter) -> None:
+    reference = new_reference()
+    answer_with(api, shop.answer(reference, state="settled"))
+    process_event(shop.callback(reference))
+    answer_with(api, shop.answer(reference, state="refunded", standing="21.00"))
+    outcome = process_event(shop.callback(reference, event_name="refunded"))
+
+    refunded = invoice(shop.invoice.id)
+    assert "100.00 EUR taken back" in outcome
+    assert (refunded.status, refunded.paid_minor, refunded.open_minor) == (
+        InvoiceStatus.PARTIALLY_PAID,
+        2100,
+        10000,
+    )
+    assert attempts()[0].booked_minor == 2100
+    [item] = reviews(ReviewKind.REFUND)
+    assert item.amount_minor == 10000
+    assert [a.details["change"] for a in payment_audits(shop.invoice.id)] == ["booked", "unbooked"]
+
+
+def test_an_older_failed_attempt_never_unpays_the_invoice(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    settled, failed = shop.answer(state="settled"), shop.answer(state="failed")
+    answer_with(api, settled)
+    answer_with(api, failed)
+    process_event(shop.callback(settled["payment_reference"]))
+    process_event(shop.callback(failed["payment_reference"]))
+
+    assert invoice(shop.invoice.id).status == InvoiceStatus.PAID
+    assert len(payment_audits(shop.invoice.id)) == 1
+    assert [a.state for a in attempts()] == ["settled", "failed"]
+
+
+def test_a_stale_answer_does_not_overwrite_a_newer_one(shop: Shop, api: respx.MockRouter) -> None:
+    reference = new_reference()
+    answer_with(api, shop.answer(reference, state="settled"))
+    process_event(shop.callback(reference))
+    # An answer fetched before the one already applied (a slow worker) arrives late.
+    stale_answer = shop.answer(reference, state="sent_for_processing")
+    stale = parse_payment(stale_answer, default_currency="EUR")
+    with write_session() as session:
+        applied = apply_payment_status(
+            session,
+            channel_id=shop.channel.id,
+            asked_reference=reference,
+            answer=stale,
+            asked_at=utcnow() - timedelta(minutes=1),
+            source="callback",
+        )
+
+    assert "newer answer" in applied.outcome
+    assert attempts()[0].state == "settled"
+
+
+def test_reprocessing_is_audited_and_never_books_twice(shop: Shop, api: respx.MockRouter) -> None:
+    answer = shop.answer()
+    answer_with(api, answer)
+    event_id = shop.callback(answer["payment_reference"])
+    process_event(event_id)
+
+    outcome = reprocess_event(event_id=event_id, actor="finance")
+
+    assert "already booked" in outcome
+    assert invoice(shop.invoice.id).paid_minor == 12100
+    assert len(payment_audits(shop.invoice.id)) == 1
+    with read_session() as session:
+        query = select(AuditLog).where(AuditLog.action == "callback.reprocess")
+        [entry] = session.exec(query).all()
+    assert entry.actor == "finance" and entry.entity_id == str(event_id)
+
+
+def test_concurrent_attempts_on_one_invoice_are_applied_without_conflicts(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    # The payer's card is declined, they retry at once and pay: both attempts' callbacks
+    # (and their redeliveries) are processed at the same moment by different workers.
+    failed, settled = shop.answer(state="failed"), shop.answer(state="settled")
+    answer_with(api, failed)
+    answer_with(api, settled)
+    event_ids = [shop.callback(answer["payment_reference"]) for answer in (failed, settled) * 6]
+    start = threading.Barrier(len(event_ids))
+
+    def process(event_id: int) -> str:
+        start.wait()
+        return process_event(event_id)
+
+    with ThreadPoolExecutor(max_workers=len(event_ids)) as pool:
+        outcomes = list(pool.map(process, event_ids))
+
+    assert not [outcome for outcome in outcomes if "internal error" in outcome]
+    assert invoice(shop.invoice.id).status == InvoiceStatus.PAID
+    assert len(payment_audits(shop.invoice.id)) == 1
+    assert sorted(a.state for a in attempts()) == ["failed", "settled"]

@@ -1,0 +1,49 @@
+"""The claim that hands each stored callback to exactly one worker, and the retry schedule."""
+
+import threading
+from collections import Counter
+
+from sqlmodel import col, func, select
+
+from shared.callbacks.queue import claim_next_event, retry_delay_seconds, worker_name
+from shared.db import read_session
+from shared.models import CallbackEvent, CallbackStatus
+from tests.callbacks.helpers import Shop
+from tests.utils.callback_service import new_reference
+
+
+def test_concurrent_workers_claim_each_event_exactly_once(shop: Shop) -> None:
+    stored = {shop.callback(new_reference()) for _ in range(40)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        claimant = worker_name("test")
+        start.wait()
+        while (event := claim_next_event(worker=claimant)) is not None:
+            with lock:
+                claimed.append(event.id)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert Counter(claimed).most_common(1)[0][1] == 1
+    assert set(claimed) == stored
+    # Every row the workers hold is one they were told about: none claimed and forgotten.
+    with read_session() as session:
+        processing = session.exec(
+            select(func.count()).where(col(CallbackEvent.status) == CallbackStatus.PROCESSING)
+        ).one()
+    assert processing == len(stored)
+
+
+def test_retry_delays_grow_and_stay_capped() -> None:
+    assert 1 <= retry_delay_seconds(attempts=1) <= 2
+    assert 8 <= retry_delay_seconds(attempts=4) <= 16
+    assert 300 <= retry_delay_seconds(attempts=30) <= 600
+    assert retry_delay_seconds(attempts=1, retry_after=45) >= 45
+    assert retry_delay_seconds(attempts=1, retry_after=86_400) <= 600
