@@ -66,7 +66,7 @@ DEMO_USERS = (
     ("manager", "manager-demo-1", "manager", "Marta Ozola"),
 )
 CUSTOMERS = (
-    ("SIA Kurzemes Koks", "lv", "40003000001", "grāmatvedība@kurzemes-koks.example"),
+    ("SIA Kurzemes Koks", "lv", "40003000001", "gramatvediba@kurzemes-koks.example"),
     ("AS Rīgas Piens", "lv", "40003000002", "rekini@rigas-piens.example"),
     ("Tallinna Tarkvara OÜ", "en", "12000003", "invoices@tallinna-tarkvara.example"),
     ("UAB Vilniaus Baldai", "en", "300000004", "finance@vilniaus-baldai.example"),
