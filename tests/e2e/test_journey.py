@@ -1,0 +1,294 @@
+"""The journey of the product brief, end to end, in a real browser against real processes:
+set up a merchant account and its LinkPay channel from the EveryPay (sandbox) portal,
+invoice a customer by e-mail, let the customer decline and then pay, and watch the
+dashboard turn the invoice paid.
+"""
+
+import csv
+import io
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from tests.e2e import ui_dashboard as ui
+from tests.e2e import ui_sandbox as portal
+from tests.e2e.recording import Screenshots, SoftChecks
+from tests.utils.e2e_stack import CHROMIUM, FINANCE, Stack, chromium_available, link_by_text
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(not chromium_available(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+# The callback, the worker and the reconciler (every 5 s in the stack) all have to act
+# before the dashboard can show a payment; this is the most a user should wait.
+LIVE_UPDATE_MS = 30_000
+CHECKLIST = (
+    "Fields filled",
+    "Connection tested",
+    "Callback URL pasted (first callback received)",
+    "First payment settled",
+)
+PAYMENT_METHODS = (
+    "Card (Visa, Mastercard)",
+    "Apple Pay",
+    "Google Pay",
+    "Swedbank",
+    "SEB",
+    "LHV",
+)
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    # utf-8-sig: spreadsheet programs want a BOM, and the export may well write one.
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
+
+
+def stay_on_online_payments(page: Page, checks: SoftChecks, *, after: str) -> Locator:
+    """The channel's panel after an action on it. A user expects to stay where they
+    clicked; if the page jumped back to another tab, that is recorded and the tab
+    re-opened so the journey can go on."""
+    online_tab = ui.tab(page, "Online payments")
+    with checks.soft(f"the Online payments tab stays open after {after}", page):
+        expect(online_tab).to_have_attribute("aria-selected", "true", timeout=3_000)
+    if online_tab.get_attribute("aria-selected") != "true":
+        online_tab.click()
+    return page.get_by_role("tabpanel", name="Online payments")
+
+
+def test_invoice_paid_through_linkpay_from_set_up_to_export(
+    stack: Stack,
+    context: BrowserContext,
+    page: Page,
+    shots: Screenshots,
+    checks: SoftChecks,
+    tmp_path: Path,
+) -> None:
+    suffix = secrets.token_hex(3)
+    account_name = f"Swedbank merchant {suffix}"
+    # One company: its name on the invoice e-mail and on EveryPay's page alike.
+    company_name = f"Journey Widgets {suffix} SIA"
+    customer_name = f"Journey Customer {suffix} SIA"
+    customer_email = f"ap-{suffix}@journey-customer.example"
+
+    # 1. Log in as finance; the company's name and logo are what the e-mail shows.
+    logo = portal.make_logo(tmp_path / "logo.png")
+    ui.login(page, stack, FINANCE)
+    shots(page, "logged-in", step=1)
+    ui.open_page(page, "Company")
+    ui.main(page).get_by_test_id("stFileUploaderDropzoneInput").set_input_files(logo)
+    expect(ui.main(page).get_by_text("logo.png")).to_be_visible()
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Name", exact=True).fill(company_name)
+    form.get_by_role("button", name="Save", exact=True).click()
+    expect(ui.main(page).get_by_text("Company details saved.")).to_be_visible()
+    shots(page, "company", step=1)
+
+    # 2. Money → Bank accounts → Create new bank account, type Merchant account.
+    ui.open_page(page, "Bank accounts")
+    ui.button(page, "Create new bank account").click()
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Name", exact=True).fill(account_name)
+    form.get_by_text("Merchant account", exact=True).click()
+    shots(page, "new-merchant-account", step=2)
+    form.get_by_role("button", name="Create", exact=True).click()
+    bank_account = ui.main(page).get_by_role("combobox", name="Bank account")
+    expect(bank_account).to_have_value(account_name)
+    accounts = ui.main(page).get_by_test_id("stDataFrame").first
+    expect(accounts.locator("tbody tr", has_text=account_name)).to_contain_text("Merchant account")
+    shots(page, "merchant-account-created", step=2)
+
+    # 3. Its Online payments tab → activate LinkPay; the banks offering it are named.
+    ui.tab(page, "Online payments").click()
+    panel = page.get_by_role("tabpanel", name="Online payments")
+    for bank in ("Swedbank", "SEB", "LHV"):
+        expect(panel.get_by_text(bank).first).to_be_visible()
+    ui.button(page, "Activate LinkPay", scope=panel).click()
+    expect(panel.get_by_label("Link Token", exact=True)).to_be_visible()
+    shots(page, "linkpay-activated", step=3)
+
+    # 4. In the sandbox's merchant portal: merchant with logo, ADD LINK, read the values.
+    portal_page = context.new_page()
+    portal.create_merchant(portal_page, stack.sandbox_url, name=company_name, logo=logo)
+    portal.add_link(portal_page)
+    credentials = portal.read_credentials(portal_page)
+    shots(portal_page, "portal-link-token-and-credentials", step=4)
+
+    # 5. Paste the three values (environment Sandbox), Save: the Callback URL appears
+    #    under the channel's name.
+    page.bring_to_front()
+    ui.fill(page, "Link Token", credentials.link_token, scope=panel)
+    ui.fill(page, "API username", credentials.api_username, scope=panel)
+    ui.fill(page, "API secret", credentials.api_secret, scope=panel)
+    ui.choose(page, "Environment", "Sandbox (built-in simulator)", scope=panel)
+    # The same fields the portal's link lets the URL change, as the form's help asks.
+    for field in ("Customer name", "Customer e-mail"):
+        panel.get_by_text(field, exact=True).click()
+    shots(page, "channel-fields-filled", step=5)
+    ui.button(page, "Save", scope=panel).click()
+    expect(
+        page.get_by_text("Saved. Copy the Callback URL into the EveryPay portal.")
+    ).to_be_visible()
+    panel = stay_on_online_payments(page, checks, after="Save")
+    channel_heading = panel.get_by_role("heading", name="LinkPay")
+    expect(channel_heading).to_be_visible()
+    callback_code = panel.get_by_test_id("stCode").first
+    expect(callback_code).to_contain_text(f"{stack.public_base_url}/callbacks/linkpay/")
+    callback_url = callback_code.inner_text().strip()
+    assert re.fullmatch(re.escape(stack.public_base_url) + r"/callbacks/linkpay/\S+", callback_url)
+    heading_box, code_box = channel_heading.bounding_box(), callback_code.bounding_box()
+    assert heading_box and code_box and code_box["y"] > heading_box["y"]
+    # The secret is never shown again once saved (its last four characters at most).
+    expect(page.get_by_text(credentials.api_secret)).to_have_count(0)
+    shots(page, "callback-url-shown", step=5)
+
+    # 6. Paste the Callback URL into the portal's E-Shop settings and save; test the
+    #    connection from the dashboard as the README's journey asks.
+    portal_page.bring_to_front()
+    portal.save_callback_url(portal_page, callback_url)
+    shots(portal_page, "portal-callback-url-saved", step=6)
+    page.bring_to_front()
+    ui.button(page, "Test connection", scope=panel).click()
+    ui.app_idle(page)
+    panel = stay_on_online_payments(page, checks, after="Test connection")
+    expect(
+        panel.get_by_text("Connected: EveryPay accepted the API username and secret.")
+    ).to_be_visible()
+    shots(page, "connection-tested", step=6)
+
+    # 7. A customer with the SMTP server's address, an invoice for them, issued and sent
+    #    by e-mail.
+    ui.open_page(page, "Customers")
+    ui.button(page, "Create customer").click()
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Name", exact=True).fill(customer_name)
+    form.get_by_label("E-mail", exact=True).fill(customer_email)
+    form.get_by_text("EN", exact=True).click()
+    form.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_text(f"Customer {customer_name} saved.")).to_be_visible()
+    shots(page, "customer-created", step=7)
+
+    ui.open_page(page, "Invoices")
+    ui.button(page, "Create invoice").click()
+    ui.fill(page, "Find customer", customer_name)
+    ui.choose(page, "Customer", customer_name)
+    ui.choose(page, "Online payment channel", f"LinkPay — {account_name} (EUR)")
+    ui.fill(page, "Description", "Widgets, assembled")
+    ui.fill(page, "Quantity", "2")
+    ui.fill(page, "Unit price", "50.00")
+    ui.fill(page, "VAT %", "21")
+    expect(ui.main(page).get_by_text("121.00 EUR").first).to_be_visible()
+    shots(page, "invoice-draft", step=7)
+    ui.button(page, "Save draft").click()
+    expect(ui.main(page).get_by_role("heading", name="Draft invoice")).to_be_visible()
+    ui.button(page, "Issue").click()
+    issued = ui.main(page).get_by_text(re.compile(r"Invoice INV-\d{4}-\d+ issued\."))
+    expect(issued).to_be_visible()
+    number = re.search(r"INV-\d{4}-\d+", issued.inner_text()).group(0)
+    expect(ui.main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    shots(page, "invoice-issued", step=7)
+
+    send_form = ui.main(page).get_by_test_id("stForm")
+    expect(send_form.get_by_label("To", exact=True)).to_have_value(customer_email)
+    send_form.get_by_role("button", name="Send e-mail").click()
+    expect(ui.main(page).get_by_text(f"E-mail sent to {customer_email}")).to_be_visible()
+    shots(page, "invoice-sent", step=7)
+
+    # A colleague watches the Payments page meanwhile, to see the payment come in live.
+    watcher = context.new_page()
+    ui.login(watcher, stack, FINANCE)
+    ui.open_page(watcher, "Payments")
+    ui.fill(watcher, "Invoice number or payment reference", number)
+    payments = ui.main(watcher).get_by_test_id("stDataFrame")
+    expect(ui.main(watcher).get_by_text("No payments match these filters.")).to_be_visible()
+    shots(watcher, "payments-before", step=7)
+
+    # 8. The customer's e-mail: its Pay online link opens the sandbox page with the
+    #    company's name and logo, the amount, the invoice number and the payment methods.
+    mail = stack.mailbox.wait_for(customer_email)
+    assert number in str(mail.message["Subject"])
+    assert mail.message["From"].addresses[0].display_name == company_name
+    assert "Swedbank" in mail.html and "SEB" in mail.html
+    pay_link = link_by_text(mail.html, "Pay online")
+    assert pay_link.startswith(f"{stack.sandbox_url}/lp?")
+
+    assert [kind for kind, _ in mail.inline_images().values()] == ["image/png"], "no logo"
+    assert any(name.endswith(".pdf") for name, _, _ in mail.attachments())
+
+    customer = context.new_page()
+    customer.set_content(mail.html_for_browser())
+    expect(customer.get_by_role("img", name=company_name)).to_be_visible()
+    shots(customer, "customer-email", step=8)
+    customer.goto(pay_link)
+    expect(customer.locator("#merchant_name")).to_have_text(company_name)
+    logo_image = customer.locator("#merchant_logo")
+    expect(logo_image).to_be_visible()
+    assert logo_image.evaluate("image => image.complete && image.naturalWidth > 0")
+    expect(customer.locator("#amount")).to_have_text("121.00 EUR")
+    expect(customer.locator("#invoice_number")).to_have_text(number)
+    for method in PAYMENT_METHODS:
+        expect(customer.get_by_label(method, exact=True)).to_be_visible()
+    shots(customer, "sandbox-pay-page", step=8)
+
+    # 9. Decline once, then open the link again and pay.
+    portal.choose_outcome(customer, "decline")
+    expect(customer.locator("#result_headline")).to_have_text("Payment declined")
+    expect(customer.locator("#payment_state")).to_have_text("failed")
+    shots(customer, "declined", step=9)
+    customer.goto(pay_link)
+    expect(customer.locator("#amount")).to_have_text("121.00 EUR")
+    portal.choose_outcome(customer, "pay", method_label="Swedbank")
+    expect(customer.locator("#result_headline")).to_have_text("Payment successful")
+    expect(customer.locator("#payment_state")).to_have_text("settled")
+    shots(customer, "paid", step=9)
+
+    # 10. Back in the dashboard, without reloading: Payments shows the failed and the
+    #     settled attempt, and the open invoice turns paid.
+    watcher.bring_to_front()
+    rows = payments.locator("tbody tr")
+    expect(rows.filter(has_text="Settled")).to_have_count(1, timeout=LIVE_UPDATE_MS)
+    expect(rows.filter(has_text="Failed")).to_have_count(1)
+    expect(rows).to_have_count(2)
+    shots(watcher, "payments-live", step=10)
+
+    page.bring_to_front()
+    with checks.soft("the open invoice detail turns Paid without a reload", page, step=10):
+        expect(ui.status_badge(page)).to_have_text("Paid", timeout=LIVE_UPDATE_MS)
+        shots(page, "invoice-paid", step=10)
+
+    # The channel's set-up checklist is complete.
+    ui.open_page(page, "Bank accounts")
+    ui.choose(page, "Bank account", account_name)
+    ui.tab(page, "Online payments").click()
+    panel = page.get_by_role("tabpanel", name="Online payments")
+    for label in CHECKLIST:
+        step = panel.locator("p", has_text=label)
+        expect(step).to_contain_text("check_circle")
+        expect(step).not_to_contain_text("radio_button_unchecked")
+    shots(page, "checklist-complete", step=10)
+
+    # The CSV export of the invoice list has the invoice as paid.
+    ui.open_page(page, "Invoices")
+    ui.fill(page, "Number", number)
+    grid = ui.main(page).get_by_test_id("stDataFrame")
+    expect(grid.locator("tbody tr", has_text=number)).to_contain_text("Paid")
+    shots(page, "invoice-list-paid", step=10)
+    with checks.soft("Download CSV of the invoice list downloads the invoice as paid", page):
+        with page.expect_download(timeout=15_000) as download_info:
+            ui.button(page, "Download CSV").click()
+        exported = csv_rows(Path(download_info.value.path()))
+        mine = [row for row in exported if row.get("Number") == number]
+        assert len(mine) == 1, f"{number} not once in the CSV export: {exported}"
+        assert mine[0]["Status"] == "Paid"
+        assert mine[0]["Open balance"] in ("0.00", "0")
+
+    ui.open_page(page, "Invoice detail")
+    expect(ui.main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    expect(ui.status_badge(page)).to_have_text("Paid")
+    shots(page, "invoice-paid-final", step=10)
+
+    checks.assert_all()

@@ -1,0 +1,110 @@
+"""Driving the Streamlit dashboard like a person: log in, open pages, fill widgets.
+
+Streamlit reruns the script after every interaction, so every helper finishes by waiting
+for something the user would see, never for a fixed time.
+"""
+
+import re
+import time
+
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.utils.e2e_stack import Login, Stack
+
+RETRY_SECONDS = 20.0
+
+
+def app_idle(page: Page) -> None:
+    """Waits until Streamlit says no script run is in progress.
+
+    Only a complement to waiting for visible content: right after a click the rerun may
+    not have started yet.
+    """
+    expect(page.get_by_test_id("stApp")).not_to_have_attribute("data-test-script-state", "running")
+
+
+def login(page: Page, stack: Stack, user: Login) -> None:
+    page.goto(stack.dashboard_url)
+    page.get_by_label("Username", exact=True).fill(user.username)
+    page.get_by_label("Password", exact=True).fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(sidebar(page).get_by_text(f"Signed in as {user.username}")).to_be_visible()
+
+
+def sidebar(page: Page) -> Locator:
+    return page.get_by_test_id("stSidebar")
+
+
+def nav_link(page: Page, title: str) -> Locator:
+    return sidebar(page).get_by_role("link", name=title, exact=True)
+
+
+def open_page(page: Page, title: str) -> None:
+    """Opens a page from the sidebar navigation and waits for its script to finish."""
+    link = nav_link(page, title)
+    href = link.get_attribute("href") or ""
+    link.click()
+    expect(page).to_have_url(re.compile(re.escape(href) + r"(\?.*)?$"))
+    expect(link).to_have_attribute("aria-current", "page")
+    app_idle(page)
+
+
+def main(page: Page) -> Locator:
+    return page.get_by_test_id("stMain")
+
+
+def fill(page: Page, label: str, value: str, *, scope: Locator | None = None) -> None:
+    """Types into a text input outside a form and commits it with Enter, as Streamlit's
+    "Press Enter to apply" asks. (Tab does not commit a password input: focus moves to
+    its show-password button inside the same widget, so the input never blurs.)"""
+    field = (scope or main(page)).get_by_label(label, exact=True)
+    field.fill(value)
+    field.press("Enter")
+    app_idle(page)
+
+
+def choose(page: Page, label: str, option: str, *, scope: Locator | None = None) -> None:
+    """Picks ``option`` in the selectbox labelled ``label``.
+
+    A rerun still under way from the previous input re-draws the selectbox and closes its
+    list, so opening it is retried until the option can be clicked.
+    """
+    box = (scope or main(page)).get_by_role("combobox", name=label, exact=True)
+    wanted = page.get_by_role("option", name=option, exact=True)
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        app_idle(page)
+        box.click()
+        try:
+            wanted.click(timeout=2_000)
+            break
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")
+    expect(box).to_have_value(option)
+    app_idle(page)
+
+
+def button(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
+    return (scope or main(page)).get_by_role("button", name=name, exact=True)
+
+
+def tab(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
+    return (scope or main(page)).get_by_role("tab", name=name, exact=True)
+
+
+def status_badge(page: Page) -> Locator:
+    """The status badge next to an invoice's title (``st.badge``, the page's first)."""
+    return main(page).locator(".stMarkdownBadge").first
+
+
+def open_invoice(page: Page, number: str, *, customer_name: str) -> None:
+    """Finds the invoice in the Invoices list by its number and opens its detail page."""
+    open_page(page, "Invoices")
+    fill(page, "Number", number)
+    choose(page, "Invoice", f"{number} — {customer_name}")
+    button(page, "Open invoice").click()
+    expect(main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    app_idle(page)
