@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import streamlit as st
@@ -276,6 +276,12 @@ def pager(key: str, table: Table) -> None:
     size.selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
 
 
+def _bytes_of(handle: IO[bytes]) -> bytes:
+    """Streamlit serves downloads from memory and accepts bytes, not temporary files."""
+    with handle:
+        return handle.read()
+
+
 def export_buttons(
     *,
     key: str,
@@ -294,7 +300,7 @@ def export_buttons(
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
-        data=lambda: exports.csv_file(columns, rows()),
+        data=lambda: _bytes_of(exports.csv_file(columns, rows())),
         file_name=f"{file_stem}.csv",
         mime=exports.CSV_MIME,
         key=f"{key}_csv",
@@ -303,7 +309,7 @@ def export_buttons(
     )
     right.download_button(
         "Download XLSX",
-        data=lambda: exports.xlsx_file(columns, rows(), sheet_name=file_stem)[0],
+        data=lambda: _bytes_of(exports.xlsx_file(columns, rows(), sheet_name=file_stem)[0]),
         file_name=f"{file_stem}.xlsx",
         mime=exports.XLSX_MIME,
         key=f"{key}_xlsx",

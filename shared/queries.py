@@ -1174,3 +1174,18 @@ def invoice_id_by_number(number: str) -> int | None:
         return session.execute(
             select(Invoice.id).where(Invoice.number == number.strip().upper())
         ).scalar_one_or_none()
+
+
+def payment_signature(invoice_id: int) -> tuple[Any, ...]:
+    """What the invoice detail shows about payments, in two cheap reads: when it changes,
+    the open page redraws itself."""
+    with read_session() as session:
+        invoice = session.execute(
+            select(Invoice.status, Invoice.paid_minor).where(Invoice.id == invoice_id)
+        ).first()
+        attempts = session.execute(
+            select(func.count(PaymentAttempt.id), func.max(PaymentAttempt.updated_at)).where(
+                PaymentAttempt.invoice_id == invoice_id
+            )
+        ).first()
+    return (*invoice, *attempts) if invoice else ()

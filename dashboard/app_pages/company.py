@@ -25,7 +25,16 @@ with read_session() as session:
 if logo:
     st.image(logo, caption="Current logo", width=160)
 
-editable = user.can("setup")
+if not user.can("setup"):
+    st.caption("Only finance and admin users change the company details.")
+    st.markdown(
+        f"**{current.name or '—'}**  \n"
+        f"Registration number {current.registration_number or '—'} · "
+        f"VAT number {current.vat_number or '—'}  \n"
+        f"{current.address or ''}  \n{current.email or ''}  \n"
+        f"Time zone {current.timezone} · Default currency {current.default_currency}"
+    )
+    st.stop()
 # Outside the form, so a chosen file is checked and previewed before Save; a new key
 # after each save empties the uploader once its file is stored.
 logo_nonce = st.session_state.get("co_logo_nonce", 0)
@@ -33,7 +42,6 @@ upload = st.file_uploader(
     "Logo (PNG or JPEG, at most 1 MB)",
     type=["png", "jpg", "jpeg"],
     key=f"co_logo_{logo_nonce}",
-    disabled=not editable,
     max_upload_size=1,
 )
 logo_problem = ""
@@ -45,27 +53,20 @@ if upload is not None:
         st.error(logo_problem, icon=":material/error:")
     else:
         st.image(upload.getvalue(), caption="New logo (saved with Save)", width=160)
-remove = st.checkbox(
-    "Remove the logo", key="co_logo_remove", disabled=not editable or not current.has_logo
-)
+remove = st.checkbox("Remove the logo", key="co_logo_remove", disabled=not current.has_logo)
 
 with st.form(FORM):
-    name = st.text_input("Name", value=current.name, key="co_name", disabled=not editable)
+    name = st.text_input("Name", value=current.name, key="co_name")
     ui.field_error(FORM, "name")
     left, right = st.columns(2)
     registration = left.text_input(
         "Registration number",
         value=current.registration_number,
         key="co_reg",
-        disabled=not editable,
     )
-    vat = right.text_input(
-        "VAT number", value=current.vat_number, key="co_vat", disabled=not editable
-    )
-    address = st.text_area(
-        "Address", value=current.address, key="co_address", disabled=not editable
-    )
-    email = st.text_input("E-mail", value=current.email, key="co_email", disabled=not editable)
+    vat = right.text_input("VAT number", value=current.vat_number, key="co_vat")
+    address = st.text_area("Address", value=current.address, key="co_address")
+    email = st.text_input("E-mail", value=current.email, key="co_email")
     ui.field_error(FORM, "email")
     zones = timezone_choices()
     left, right = st.columns(2)
@@ -74,7 +75,6 @@ with st.form(FORM):
         zones,
         index=zones.index(current.timezone) if current.timezone in zones else 0,
         key="co_tz",
-        disabled=not editable,
     )
     currencies = list(SUPPORTED_CURRENCIES)
     currency = right.selectbox(
@@ -82,10 +82,9 @@ with st.form(FORM):
         currencies,
         index=currencies.index(current.default_currency),
         key="co_currency",
-        disabled=not editable,
     )
     ui.form_errors(FORM, ("name", "email"))
-    submitted = st.form_submit_button("Save", type="primary", key="co_save", disabled=not editable)
+    submitted = st.form_submit_button("Save", type="primary", key="co_save")
 
 if submitted and not logo_problem and ui.guard("setup", action="company.update"):
     try:

@@ -14,7 +14,9 @@ from shared.channels import ValidationError
 from shared.db import write_session
 from shared.invoicing import cancel_invoice, delete_draft, issue_invoice
 from shared.models import InvoiceStatus
-from shared.queries import InvoiceDetail, invoice_id_by_number
+from shared.queries import InvoiceDetail, invoice_id_by_number, payment_signature
+
+LIVE_REFRESH_SECONDS = 3
 
 user = ui.require("view")
 today, tz = ui.today(), ui.tz()
@@ -190,12 +192,25 @@ if invoice_id is None:
             st.rerun()
     st.stop()
 
+
+@st.fragment(run_every=LIVE_REFRESH_SECONDS)
+def follow_payments(invoice_id: int, shown: tuple) -> None:
+    """Redraws the page when a payment arrives, so the open invoice turns paid by itself."""
+    if payment_signature(invoice_id) != shown:
+        ui.after_write()
+        st.rerun(scope="app")
+
+
 _open(invoice_id)
+shown_signature = payment_signature(invoice_id)
 invoice = data.invoice_detail(invoice_id, today=today, tz=tz)
 if invoice is None:
     st.error("That invoice does not exist (a deleted draft?).")
     st.session_state.pop("invoice_id", None)
     st.stop()
+
+if invoice.status != InvoiceStatus.DRAFT:
+    follow_payments(invoice_id, shown_signature)
 
 flash = st.session_state.pop("detail_flash", None)
 if flash:
