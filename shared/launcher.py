@@ -102,7 +102,15 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             process.kill()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def supervise(selected: list[Service], env: dict[str, str]) -> int:
+    # SIGTERM (a service manager stopping us) and SIGINT (also when started in the
+    # background, where the shell ignores it) must stop the children too, not orphan them.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     processes: dict[str, subprocess.Popen] = {}
     try:
         for service in selected:
