@@ -7,13 +7,16 @@ answer is ``TRANSIENT`` ("unknown, try again later"), never a failed payment.
 import base64
 import json
 import logging
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
+import certifi
 import httpx
 
 from shared.config import get_settings
@@ -176,6 +179,13 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
     )
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """Built once per process: loading the CA bundle costs milliseconds per client, and
+    the worker makes one client per callback."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class EveryPayClient:
     """One client per channel. Makes exactly one HTTP call per method: retries belong to
     the caller's schedule (one layer of retries only)."""
@@ -195,7 +205,7 @@ class EveryPayClient:
                 ),
                 "User-Agent": "LinkPay-Desk/0.1",
             },
-            verify=True,
+            verify=_tls_context(),
             follow_redirects=False,
             transport=transport,
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:15:00.419756
+Create Date: 2026-11-28 04:01:34.007294
 """
 
 from collections.abc import Sequence
@@ -338,10 +338,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_attempt_final_next_check", ["is_final", "next_check_at"], unique=False
         )
-        batch_op.create_index("ix_attempt_transaction_time", ["transaction_time"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_payment_attempt_channel_id"), ["channel_id"], unique=False
+            "ix_attempt_state_created", ["state", "created_at", "id"], unique=False
         )
+        batch_op.create_index("ix_attempt_transaction_time", ["transaction_time"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_payment_attempt_created_at"), ["created_at"], unique=False
         )
@@ -351,7 +351,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_payment_attempt_order_reference"), ["order_reference"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_payment_attempt_state"), ["state"], unique=False)
 
     op.create_table(
         "callback_event",
@@ -390,15 +389,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("callback_event", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_callback_event_channel_id"), ["channel_id"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_callback_event_invoice_id"), ["invoice_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_callback_event_payment_reference"), ["payment_reference"], unique=False
-        )
         batch_op.create_index("ix_callback_received", ["received_at"], unique=False)
+        batch_op.create_index(
+            "ix_callback_reference_channel", ["payment_reference", "channel_id"], unique=False
+        )
         batch_op.create_index(
             "ix_callback_status_next", ["status", "next_attempt_at"], unique=False
         )
@@ -480,19 +476,17 @@ def downgrade() -> None:
     op.drop_table("payment_state_change")
     with op.batch_alter_table("callback_event", schema=None) as batch_op:
         batch_op.drop_index("ix_callback_status_next")
+        batch_op.drop_index("ix_callback_reference_channel")
         batch_op.drop_index("ix_callback_received")
-        batch_op.drop_index(batch_op.f("ix_callback_event_payment_reference"))
         batch_op.drop_index(batch_op.f("ix_callback_event_invoice_id"))
-        batch_op.drop_index(batch_op.f("ix_callback_event_channel_id"))
 
     op.drop_table("callback_event")
     with op.batch_alter_table("payment_attempt", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_payment_attempt_state"))
         batch_op.drop_index(batch_op.f("ix_payment_attempt_order_reference"))
         batch_op.drop_index(batch_op.f("ix_payment_attempt_invoice_id"))
         batch_op.drop_index(batch_op.f("ix_payment_attempt_created_at"))
-        batch_op.drop_index(batch_op.f("ix_payment_attempt_channel_id"))
         batch_op.drop_index("ix_attempt_transaction_time")
+        batch_op.drop_index("ix_attempt_state_created")
         batch_op.drop_index("ix_attempt_final_next_check")
 
     op.drop_table("payment_attempt")
