@@ -5,8 +5,9 @@ then writes fails at once with "database is locked" when another process got the
 while an immediate one waits for the busy timeout instead.
 """
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import event
@@ -18,6 +19,11 @@ from shared.config import get_settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
+# SQLite has one writer at a time. Threads of one process queue here, woken the moment
+# the writer before them commits, instead of polling in SQLite's busy handler, which
+# sleeps up to 100 ms between tries and so turns contention into long tail latencies.
+# Only other processes still meet the busy handler.
+_sqlite_writer = threading.RLock()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -81,9 +87,13 @@ def read_session() -> Iterator[Session]:
 def write_session() -> Iterator[Session]:
     """A short write transaction: committed on success, rolled back on any error."""
     engine = get_engine()
-    if engine.dialect.name == "sqlite":
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(engine, expire_on_commit=False) as session:
+    with (
+        _sqlite_writer if sqlite else nullcontext(),
+        Session(engine, expire_on_commit=False) as session,
+    ):
         try:
             yield session
             session.commit()
