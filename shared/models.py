@@ -242,6 +242,8 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_total_id", "total_minor", "id"),
         # Average days to pay over recently paid invoices.
         Index("ix_invoice_status_paid_at", "status", "paid_at"),
+        # A status filter with an issue-date range (e.g. paid invoices of last year).
+        Index("ix_invoice_status_issue_date", "status", "issue_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -299,8 +301,15 @@ class PaymentAttempt(SQLModel, table=True):
         # Channel alone gets no index: one channel often holds every row, and SQLite would
         # still pick it over a selective one.
         Index("ix_attempt_state_created", "state", "created_at", "id"),
-        # Money received per period: reports read booked attempts by transaction time.
-        Index("ix_attempt_transaction_time", "transaction_time"),
+        # Money received per period: reports read booked attempts by transaction time,
+        # covered so the grouping never visits the table.
+        Index(
+            "ix_attempt_transaction_time",
+            "transaction_time",
+            "booked_minor",
+            "channel_id",
+            "currency",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:01:34.007294
+Create Date: 2026-11-28 05:01:29.151480
 """
 
 from collections.abc import Sequence
@@ -226,6 +226,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invoice_open_minor"), ["open_minor"], unique=False)
         batch_op.create_index("ix_invoice_status_due", ["status", "due_date"], unique=False)
         batch_op.create_index("ix_invoice_status_id", ["status", "id"], unique=False)
+        batch_op.create_index(
+            "ix_invoice_status_issue_date", ["status", "issue_date"], unique=False
+        )
         batch_op.create_index("ix_invoice_status_paid_at", ["status", "paid_at"], unique=False)
         batch_op.create_index("ix_invoice_total_id", ["total_minor", "id"], unique=False)
 
@@ -341,7 +344,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_attempt_state_created", ["state", "created_at", "id"], unique=False
         )
-        batch_op.create_index("ix_attempt_transaction_time", ["transaction_time"], unique=False)
+        batch_op.create_index(
+            "ix_attempt_transaction_time",
+            ["transaction_time", "booked_minor", "channel_id", "currency"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_payment_attempt_created_at"), ["created_at"], unique=False
         )
@@ -505,6 +512,7 @@ def downgrade() -> None:
     with op.batch_alter_table("invoice", schema=None) as batch_op:
         batch_op.drop_index("ix_invoice_total_id")
         batch_op.drop_index("ix_invoice_status_paid_at")
+        batch_op.drop_index("ix_invoice_status_issue_date")
         batch_op.drop_index("ix_invoice_status_id")
         batch_op.drop_index("ix_invoice_status_due")
         batch_op.drop_index(batch_op.f("ix_invoice_open_minor"))
