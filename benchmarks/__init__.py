@@ -1,0 +1,1 @@
+"""Speed and scale measurements of LinkPay Desk, with their own data generator."""

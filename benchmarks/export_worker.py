@@ -1,0 +1,74 @@
+"""One export of a full dashboard table, the way the pages' download buttons make it
+(``exports.csv_file`` / ``exports.xlsx_file`` over ``queries.invoice_rows`` or
+``queries.audit_rows``), in a process of its own so that its peak memory is the export's.
+Prints a JSON summary.
+
+Usage (environment as for the product): ``python -m benchmarks.export_worker --format csv``
+"""
+
+import argparse
+import json
+import os
+import time
+
+from benchmarks.common import TIMEZONE, rss_mb
+from shared import exports, queries
+from shared.company import local_today
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM). Not getrusage's ru_maxrss: Linux keeps
+    that across fork and exec, so a child would report its parent's peak."""
+    return rss_mb(os.getpid())[1]
+
+
+def _source(table: str) -> tuple:
+    """(columns, total rows, row stream) of a dashboard table, unfiltered."""
+    if table == "audit":
+        flt = queries.AuditFilter()
+        total = queries.audit_page(flt, tz=TIMEZONE, limit=1).total
+        return queries.AUDIT_COLUMNS, total, queries.audit_rows(flt, tz=TIMEZONE)
+    today = local_today(TIMEZONE)
+    flt = queries.InvoiceFilter()
+    total = queries.invoice_page(flt, today=today, limit=1).total
+    return queries.INVOICE_COLUMNS, total, queries.invoice_rows(flt, today=today)
+
+
+def export(kind: str, table: str) -> dict:
+    columns, total, rows = _source(table)
+    before = _rss_mb()
+    started = time.perf_counter()
+    message = ""
+    if kind == "csv":
+        handle = exports.csv_file(columns, rows)
+        written = total
+    else:
+        handle, result = exports.xlsx_file(columns, rows, sheet_name=table)
+        written = result.rows_written
+        message = exports.xlsx_cap_message(total) or result.message
+    seconds = time.perf_counter() - started
+    size = handle.seek(0, 2)
+    handle.close()
+    return {
+        "format": kind,
+        "table": table,
+        "seconds": seconds,
+        "rows": written,
+        "total_rows": total,
+        "bytes": size,
+        "peak_rss_mb": _rss_mb(),
+        "rss_before_export_mb": before,
+        "message": message,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.export_worker")
+    parser.add_argument("--format", choices=("csv", "xlsx"), required=True)
+    parser.add_argument("--table", choices=("invoices", "audit"), default="invoices")
+    args = parser.parse_args()
+    print(json.dumps(export(args.format, args.table)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Scenario 2 — callback → paid: payers settle invoices in the sandbox at 50/s through the
+invoices' real signed pay links; the sandbox calls the Callback URL, and the callback
+service has to ask the API and book the payment. Measured per invoice: from the moment
+the sandbox sent its first callback (its delivery log) to the moment the invoice is seen
+paid in the database by a poller (every 20 ms, raw driver, so polling adds ≤ 20 ms).
+
+The invoices are issued just before, through the product's own functions (create_draft,
+issue_invoice), numbered after the years of generated ones.
+"""
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlmodel import select
+
+from benchmarks.common import VAR_DIR, BenchDatabase, Figure, Results, percentile, use_database
+from benchmarks.explain import start_profile, summarise_profile
+from benchmarks.stack import Stack
+from shared.db import write_session
+from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.linkpay.links import pay_link_for
+from shared.models import Customer, PaymentChannel
+
+SCENARIO = "2 callback→paid"
+TARGET_P99_MS = 1000.0
+POLL_SECONDS = 0.02
+SETTLE_GRACE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class PaidSettings:
+    rate: float = 50.0
+    seconds: float = 20.0
+
+
+def issue_invoices(count: int, channel_id: int) -> list[tuple[int, str]]:
+    """(invoice id, pay link) of ``count`` new issued invoices on the channel."""
+    links = []
+    for start in range(0, count, 100):
+        with write_session() as session:
+            channel = session.get(PaymentChannel, channel_id)
+            customers = session.exec(select(Customer).order_by(Customer.id).limit(100)).all()
+            for k in range(start, min(start + 100, count)):
+                customer = customers[k % len(customers)]
+                invoice = create_draft(
+                    session,
+                    actor="bench",
+                    customer_id=customer.id,
+                    channel_id=channel_id,
+                    lines=[LineInput("Benchmark consulting", "2", f"{50 + k % 50}.25", "21")],
+                )
+                invoice = issue_invoice(session, actor="bench", invoice_id=invoice.id)
+                links.append(
+                    (invoice.id, pay_link_for(channel=channel, invoice=invoice, customer=customer))
+                )
+    return links
+
+
+class PaidPoller:
+    """Which of the invoices the database shows as paid, and since when (wall clock)."""
+
+    def __init__(self, db: BenchDatabase, invoice_ids: list[int]) -> None:
+        self.db = db
+        self.waiting = set(invoice_ids)
+        self.seen_paid: dict[int, float] = {}
+        if db.sqlite_path is not None:
+            self.conn = sqlite3.connect(db.sqlite_path, check_same_thread=False)
+            self.mark = "?"
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(db.libpq_url, autocommit=True)
+            self.mark = "%s"
+
+    def poll(self) -> None:
+        if not self.waiting:
+            return
+        ids = list(self.waiting)
+        marks = ",".join([self.mark] * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id FROM invoice WHERE status = 'paid' AND id IN ({marks})", ids
+        ).fetchall()
+        now = time.time()
+        for (invoice_id,) in rows:
+            self.seen_paid[invoice_id] = now
+            self.waiting.discard(invoice_id)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+async def _pay_all(stack: Stack, links: list[tuple[int, str]], rate: float) -> dict[int, str]:
+    """invoice id → payment reference, paying at ``rate`` per second (open loop)."""
+    references: dict[int, str] = {}
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=30) as client:
+
+        async def pay(invoice_id: int, link: str) -> None:
+            response = await client.post(
+                "/sandbox/pay", json={"url": link, "outcome": "pay", "method": "card"}
+            )
+            response.raise_for_status()
+            references[invoice_id] = response.json()["payment_reference"]
+
+        start = time.perf_counter()
+        tasks = []
+        for number, (invoice_id, link) in enumerate(links):
+            await asyncio.sleep(max(0.0, start + number / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(pay(invoice_id, link)))
+        await asyncio.gather(*tasks)
+    return references
+
+
+async def _poll_until_done(poller: PaidPoller, stop: asyncio.Event, deadline: float) -> None:
+    while time.monotonic() < deadline and (poller.waiting or not stop.is_set()):
+        await asyncio.to_thread(poller.poll)
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _run_payments(
+    stack: Stack, poller: PaidPoller, links: list, settings: PaidSettings
+) -> dict[int, str]:
+    done = asyncio.Event()
+    deadline = time.monotonic() + settings.seconds + SETTLE_GRACE_SECONDS
+    polling = asyncio.create_task(_poll_until_done(poller, done, deadline))
+    references = await _pay_all(stack, links, settings.rate)
+    done.set()
+    await polling
+    return references
+
+
+def _first_callback_sent(stack: Stack, references: dict[int, str]) -> dict[int, float]:
+    sent = {}
+    with httpx.Client(base_url=stack.sandbox_url, timeout=30) as client:
+        for invoice_id, reference in references.items():
+            deliveries = client.get(
+                "/sandbox/deliveries", params={"payment_reference": reference}
+            ).json()
+            times = [
+                datetime.fromisoformat(d["attempted_at"].replace("Z", "+00:00")).timestamp()
+                for d in deliveries
+                if d.get("attempted_at")
+            ]
+            if times:
+                sent[invoice_id] = min(times)
+    return sent
+
+
+def _profiled_payments(
+    stack: Stack, poller: PaidPoller, links: list, settings: PaidSettings, results: Results
+) -> dict[int, str]:
+    profile_path = VAR_DIR / "profile-paid.raw"
+    profiler = start_profile(stack.callback_pid, settings.seconds, profile_path)
+    references = asyncio.run(_run_payments(stack, poller, links, settings))
+    if profiler is not None and profiler.wait() == 0 and profile_path.exists():
+        results.findings.append(
+            f"### {SCENARIO}: where the callback service's time goes (py-spy)\n\n"
+            f"{summarise_profile(profile_path)}\n"
+        )
+    return references
+
+
+def _report(
+    latencies: list[float], paid: int, count: int, settings: PaidSettings, results: Results
+) -> None:
+    note = f"{paid}/{count} invoices paid"
+    if paid < count:
+        note += (
+            f"; {count - paid} not paid within {SETTLE_GRACE_SECONDS:.0f} s after the last payment"
+        )
+    label = f"at {settings.rate:.0f} payments/s for {settings.seconds:.0f} s"
+    results.add(Figure(SCENARIO, f"callback→paid p50 {label}", percentile(latencies, 50), "ms"))
+    p99 = percentile(latencies, 99)
+    results.add(
+        Figure(
+            SCENARIO,
+            f"callback→paid p99 {label}",
+            p99,
+            "ms",
+            target=f"≤ {TARGET_P99_MS:.0f} ms",
+            met=p99 is not None and p99 <= TARGET_P99_MS and paid == count,
+            note=note,
+        )
+    )
+
+
+def run(db: BenchDatabase, stack: Stack, results: Results, settings: PaidSettings) -> None:
+    use_database(db)
+    links = issue_invoices(int(settings.rate * settings.seconds), stack.channel_id)
+    poller = PaidPoller(db, [invoice_id for invoice_id, _ in links])
+    try:
+        references = _profiled_payments(stack, poller, links, settings, results)
+    finally:
+        poller.close()
+    sent = _first_callback_sent(stack, references)
+    paid_at = poller.seen_paid
+    latencies = [(paid_at[i] - sent[i]) * 1000 for i in references if i in sent and i in paid_at]
+    _report(latencies, len(paid_at), len(links), settings, results)
