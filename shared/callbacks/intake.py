@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from shared.channels import find_channel_by_token
-from shared.db import read_session, write_session
+from shared.db import write_session
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,8 @@ def receive_callback(
 ) -> IntakeResult:
     errors = validation_errors(params)
     now = utcnow()
-    # The lookup is a read: done before the write transaction, so SQLite's single write
-    # lock is held for the insert alone.
-    with read_session() as session:
-        channel = find_channel_by_token(session, channel_token)
     with write_session() as session:
+        channel = find_channel_by_token(session, channel_token)
         event = CallbackEvent(
             channel_id=channel.id if channel else None,
             received_at=now,
@@ -97,7 +94,7 @@ def receive_callback(
             event.status = CallbackStatus.PENDING
             event.next_attempt_at = now
         session.add(event)
-        if channel is not None and channel.first_callback_at is None:
+        if channel is not None:
             # The set-up checklist's "Callback URL pasted" step.
             session.exec(
                 update(PaymentChannel)
