@@ -28,10 +28,8 @@ else:
         _page("customers", "Customers", ":material/groups:"),
         _page("invoices", "Invoices", ":material/receipt_long:"),
         _page("invoice_detail", "Invoice detail", ":material/description:"),
+        _page("outbox", "Outbox", ":material/outbox:"),
     ]
-    # The Outbox belongs to the sending feature, which may not be installed yet.
-    if (PAGES_DIR / "outbox.py").exists():
-        invoicing.append(_page("outbox", "Outbox", ":material/outbox:"))
     settings = [_page("company", "Company", ":material/business:")]
     if user.can("users"):
         settings.append(_page("users", "Users", ":material/manage_accounts:"))

@@ -4,6 +4,7 @@ The invoice's stored status moves draft → issued → sent → partially_paid �
 cancelled; "overdue" is derived from the due date when shown, so it never goes stale.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -40,6 +41,7 @@ DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 OVERDUE = "overdue"
+PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
 
 
 @dataclass(frozen=True)
@@ -434,12 +436,14 @@ def order_reference(invoice: Invoice) -> str:
     return f"{invoice.number}-{invoice.settled_payments + 1}"
 
 
-def invoice_number_from_reference(reference: str) -> str:
-    """Strips a partial-payment suffix: "INV-2026-0042-2" → "INV-2026-0042"."""
-    parts = reference.split("-")
-    if len(parts) == 4 and parts[3].isdigit():
-        return "-".join(parts[:3])
-    return reference
+def invoice_number_candidates(reference: str) -> list[str]:
+    """The invoice numbers an order reference may stand for: itself, and without the
+    partial-payment suffix ``order_reference`` adds ("INV-2026-0042-2" → "INV-2026-0042")."""
+    candidates = [reference]
+    partial = PARTIAL_SUFFIX.fullmatch(reference)
+    if partial:
+        candidates.append(partial["number"])
+    return candidates
 
 
 def open_amount(invoice: Invoice) -> Decimal:

@@ -348,7 +348,6 @@ class InvoiceDetail:
     funnel: tuple[FunnelStepView, ...]
     attempts: Table
     callbacks: Table
-    messages: Table
     created_at: datetime | None
     issued_at: datetime | None
     paid_at: datetime | None
@@ -389,16 +388,6 @@ CALLBACK_COLUMNS = (
     Column("status", "Processing status"),
     Column("attempts", "Attempts", "int"),
     Column("outcome", "Outcome"),
-)
-MESSAGE_COLUMNS = (
-    Column("created", "Created", "datetime"),
-    Column("channel", "Sent as"),
-    Column("recipients", "Recipients"),
-    Column("subject", "Subject"),
-    Column("status", "Status"),
-    Column("sent", "Sent", "datetime"),
-    Column("by", "By"),
-    Column("error", "Error"),
 )
 
 
@@ -473,20 +462,6 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
         callbacks = session.execute(
             _callback_select(CallbackFilter(invoice_id=invoice_id), tz=tz, dialect=dialect)
         ).all()
-        messages = session.execute(
-            select(
-                MessageLog.created_at,
-                MessageLog.channel,
-                MessageLog.recipients,
-                MessageLog.subject,
-                MessageLog.status,
-                MessageLog.sent_at,
-                MessageLog.sent_by,
-                MessageLog.error,
-            )
-            .where(MessageLog.invoice_id == invoice_id)
-            .order_by(MessageLog.id.desc())
-        ).all()
         return InvoiceDetail(
             id=invoice.id,
             number=invoice.number,
@@ -526,23 +501,6 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
                 tuple(_callback_row(row, tz) for row in callbacks),
                 total=len(callbacks),
                 ids=tuple(row[0] for row in callbacks),
-            ),
-            messages=Table(
-                MESSAGE_COLUMNS,
-                tuple(
-                    (
-                        to_local(m[0], tz),
-                        m[1],
-                        m[2],
-                        m[3],
-                        m[4],
-                        to_local(m[5], tz),
-                        m[6],
-                        m[7] or "",
-                    )
-                    for m in messages
-                ),
-                total=len(messages),
             ),
             created_at=to_local(invoice.created_at, tz),
             issued_at=to_local(invoice.issued_at, tz),

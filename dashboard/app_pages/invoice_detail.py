@@ -3,12 +3,11 @@
 Opened from the Invoices list, or directly with ``?invoice=<id>``.
 """
 
-from importlib.util import find_spec
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from shared.channels import ValidationError
 from shared.db import write_session
@@ -140,20 +139,8 @@ def cancel_action(invoice: InvoiceDetail) -> None:
                 _written("Invoice cancelled.")
 
 
-SENDING_INSTALLED = find_spec("dashboard.app_pages.sending") is not None
-
-
 def sending(invoice: InvoiceDetail) -> None:
     st.subheader("Send")
-    if not SENDING_INSTALLED:
-        st.caption("E-mail, online link and PDF sending is not installed in this version yet.")
-        left, middle, right = st.columns(3)
-        left.button("Send by e-mail", disabled=True, key="send_email_off")
-        middle.button("Copy online link", disabled=True, key="send_link_off")
-        right.button("Download PDF", disabled=True, key="send_pdf_off")
-        return
-    from dashboard.app_pages.sending import render_sending_actions
-
     render_sending_actions(invoice.id, username=user.username, role=user.role)
 
 
@@ -236,8 +223,5 @@ if invoice.status != InvoiceStatus.DRAFT:
     )
     st.subheader("Callbacks")
     ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
-    if not SENDING_INSTALLED:  # the sending section shows the message log itself
-        st.subheader("Messages")
-        ui.show_table(invoice.messages, key="detail_messages", empty="Not sent yet.")
     if user.can("edit") and invoice.status not in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID):
         cancel_action(invoice)

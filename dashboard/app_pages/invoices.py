@@ -1,10 +1,9 @@
 """Invoicing → Invoices: the list (filtered, sorted and paged by the database) and new drafts."""
 
-from importlib.util import find_spec
-
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.app_pages.sending import render_bulk_send
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from shared import queries
 from shared.queries import INVOICE_SORTS, INVOICE_STATUS_FILTERS, STATUS_LABELS, InvoiceFilter
@@ -93,9 +92,7 @@ if go.button("Open invoice", key="inv_open", icon=":material/open_in_new:"):
     st.session_state["invoice_id"] = chosen
     st.switch_page(DETAIL_PAGE, query_params={"invoice": str(chosen)})
 
-if user.can("edit") and find_spec("dashboard.app_pages.sending") is not None:
-    from dashboard.app_pages.sending import render_bulk_send
-
+if user.can("edit"):
     with st.expander("E-mail invoices"):
         bulk = st.multiselect(
             "Invoices on this page", list(labels), format_func=labels.get, key="inv_bulk"

@@ -15,7 +15,6 @@ the rules below are applied the same way:
   its own money, so another attempt's failure never unpays an invoice.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.callbacks.reviews import open_review
-from shared.invoicing import book_payment, unbook_payment
+from shared.invoicing import book_payment, invoice_number_candidates, unbook_payment
 from shared.linkpay.client import PaymentStatus
 from shared.models import (
     Invoice,
@@ -53,7 +52,6 @@ UNSUCCESSFUL_STATES = frozenset({PaymentState.FAILED, PaymentState.ABANDONED, Pa
 # EveryPay abandons an unfinished 3-D Secure window after about 15 minutes; an attempt
 # still not final after an hour will not finish by itself.
 STUCK_AFTER = timedelta(hours=1)
-_PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
 
 
 @dataclass(frozen=True)
@@ -153,10 +151,7 @@ def _match_invoice(
     if answer.payment_reference.lower() != asked_reference.lower():
         return None, "EveryPay answered about a different payment reference"
     reference = answer.order_reference
-    candidates = [reference]
-    partial = _PARTIAL_SUFFIX.fullmatch(reference)
-    if partial:
-        candidates.append(partial["number"])
+    candidates = invoice_number_candidates(reference)
     rows = session.exec(
         select(Invoice.id, Invoice.number)
         .where(col(Invoice.number).in_(candidates))
