@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Select, and_, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
@@ -97,25 +97,54 @@ def claim_event(*, event_id: int, worker: str) -> ClaimedEvent | None:
     return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now)
 
 
-def claim_next_event(*, worker: str) -> ClaimedEvent | None:
-    """Claims the most overdue event, or returns None when nothing is due."""
-    now = utcnow()
-    due = (
-        select(CallbackEvent.id)
-        .where(_claimable(now))
+def _due_heads(now: datetime) -> list[Select]:
+    """The oldest claimable event of each kind, one query per kind.
+
+    Each is a range on ``ix_callback_status_next (status, next_attempt_at)`` read in index
+    order, so it stops at the first row. One query with the three conditions OR-ed would
+    collect every waiting row and sort them for its LIMIT 1: during a backlog of
+    thousands of callbacks that cost tens of milliseconds per claim, inside the write lock.
+    """
+    due_statuses = (CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION)
+    heads = [
+        select(CallbackEvent.id, CallbackEvent.next_attempt_at)
+        .where(col(CallbackEvent.status) == status, col(CallbackEvent.next_attempt_at) <= now)
+        .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
+        .limit(1)
+        for status in due_statuses
+    ]
+    # In-flight claims are few (one per worker thread), so no index is needed to order them.
+    heads.append(
+        select(CallbackEvent.id, CallbackEvent.next_attempt_at)
+        .where(
+            col(CallbackEvent.status) == CallbackStatus.PROCESSING,
+            col(CallbackEvent.claimed_until) < now,
+        )
         .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
         .limit(1)
     )
+    return heads
+
+
+def claim_next_event(*, worker: str) -> ClaimedEvent | None:
+    """Claims the most overdue event, or returns None when nothing is due."""
+    now = utcnow()
+    heads = _due_heads(now)
     # A plain read first: an idle poll must not take SQLite's write lock every half second.
     with read_session() as session:
-        if session.exec(due).first() is None:
-            return None
-    if not is_sqlite():
-        # Workers in other processes skip rows already being claimed instead of queueing.
-        due = due.with_for_update(skip_locked=True)
-    # "= (subquery)", not "IN (subquery)": PostgreSQL may re-run an IN subquery per row,
-    # and with SKIP LOCKED each run can pick another row, claiming several at once.
-    return _claim(col(CallbackEvent.id) == due.scalar_subquery(), worker=worker, now=now)
+        found = [(row, head) for head in heads if (row := session.exec(head).first())]
+    found.sort(key=lambda pair: (pair[0][1], pair[0][0]))
+    for _, head in found:
+        due = head.with_only_columns(col(CallbackEvent.id))
+        if not is_sqlite():
+            # Workers in other processes skip rows already being claimed instead of queueing.
+            due = due.with_for_update(skip_locked=True)
+        # "= (subquery)", not "IN (subquery)": PostgreSQL may re-run an IN subquery per
+        # row, and with SKIP LOCKED each run can pick another row, claiming several.
+        claimed = _claim(col(CallbackEvent.id) == due.scalar_subquery(), worker=worker, now=now)
+        if claimed is not None:
+            return claimed
+    return None
 
 
 def retry_delay_seconds(*, attempts: int, retry_after: float | None = None) -> float:

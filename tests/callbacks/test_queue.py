@@ -2,12 +2,14 @@
 
 import threading
 from collections import Counter
+from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from shared.callbacks.queue import claim_next_event, retry_delay_seconds, worker_name
-from shared.db import read_session
-from shared.models import CallbackEvent, CallbackStatus
+from shared.db import read_session, write_session
+from shared.models import CallbackEvent, CallbackStatus, utcnow
 from tests.callbacks.helpers import Shop
 from tests.utils.callback_service import new_reference
 
@@ -47,3 +49,43 @@ def test_retry_delays_grow_and_stay_capped() -> None:
     assert 300 <= retry_delay_seconds(attempts=30) <= 600
     assert retry_delay_seconds(attempts=1, retry_after=45) >= 45
     assert retry_delay_seconds(attempts=1, retry_after=86_400) <= 600
+
+
+def test_the_most_overdue_event_is_claimed_first_whatever_its_kind(shop: Shop) -> None:
+    now = utcnow()
+    pending, retried, abandoned = (shop.callback(new_reference()) for _ in range(3))
+    with write_session() as session:
+        for event_id, values in (
+            (pending, {"next_attempt_at": now - timedelta(minutes=1)}),
+            # Given up on and re-asked hourly: still served in turn during a backlog.
+            (
+                retried,
+                {
+                    "status": CallbackStatus.NEEDS_ATTENTION,
+                    "next_attempt_at": now - timedelta(minutes=5),
+                },
+            ),
+            # Claimed by a worker that died: its lease ran out.
+            (
+                abandoned,
+                {
+                    "status": CallbackStatus.PROCESSING,
+                    "claimed_by": "worker@gone",
+                    "claimed_until": now - timedelta(seconds=1),
+                    "next_attempt_at": now - timedelta(minutes=3),
+                },
+            ),
+        ):
+            session.exec(
+                update(CallbackEvent).where(col(CallbackEvent.id) == event_id).values(**values)
+            )
+    claimant = worker_name("test")
+
+    order = [claim_next_event(worker=claimant) for _ in range(4)]
+
+    assert [claimed.id if claimed else None for claimed in order] == [
+        retried,
+        abandoned,
+        pending,
+        None,
+    ]
