@@ -5,6 +5,8 @@ then writes fails at once with "database is locked" when another process got the
 while an immediate one waits for the busy timeout instead.
 """
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -19,11 +21,60 @@ from shared.config import get_settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
-# SQLite has one writer at a time. Threads of one process queue here, woken the moment
-# the writer before them commits, instead of polling in SQLite's busy handler, which
-# sleeps up to 100 ms between tries and so turns contention into long tail latencies.
-# Only other processes still meet the busy handler.
-_sqlite_writer = threading.RLock()
+
+
+class SqliteWriterQueue:
+    """Writers of one SQLite file take turns here, woken the moment the one before them
+    commits, instead of polling in SQLite's busy handler, which sleeps up to 100 ms
+    between tries and so turns contention into long tail latencies.
+
+    Threads of a process queue on a lock; processes (the callback service, its worker
+    process, the dashboard) on an ``flock`` of a file beside the database, which the
+    kernel hands over at once. Re-entrant: a write transaction opened inside another
+    (same thread) does not wait for itself.
+    """
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self._lock_path = lock_path
+        self._threads = threading.RLock()
+        self._depth = 0  # changed only by the thread holding ``_threads``
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            self._depth += 1
+            outermost = self._depth == 1 and self._lock_path is not None
+            try:
+                if outermost:
+                    fcntl.flock(self._file(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    if outermost:
+                        fcntl.flock(self._file(), fcntl.LOCK_UN)
+            finally:
+                self._depth -= 1
+
+    def _file(self) -> int:
+        if self._fd is None:
+            assert self._lock_path is not None
+            self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+
+_writer_queues: dict[str, SqliteWriterQueue] = {}
+_writer_queues_lock = threading.Lock()
+
+
+def _writer_queue(engine: Engine) -> SqliteWriterQueue:
+    database = engine.url.database or ""
+    with _writer_queues_lock:
+        if database not in _writer_queues:
+            on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+            lock_path = Path(f"{database}.writer-lock") if on_disk else None
+            _writer_queues[database] = SqliteWriterQueue(lock_path)
+        return _writer_queues[database]
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -91,7 +142,7 @@ def write_session() -> Iterator[Session]:
     if sqlite:
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with (
-        _sqlite_writer if sqlite else nullcontext(),
+        _writer_queue(engine).turn() if sqlite else nullcontext(),
         Session(engine, expire_on_commit=False) as session,
     ):
         try:
