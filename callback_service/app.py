@@ -7,22 +7,28 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from callback_service import public_pages, routes
-from callback_service.background import Background
+from callback_service.background import Background, BackgroundProcess
+from shared.callbacks.group_commit import IntakeWriter
 
 
-def create_app(*, start_background: bool = True) -> FastAPI:
+def create_app(*, start_background: bool = True, background_in_process: bool = False) -> FastAPI:
     """``start_background=False`` serves requests only (tests, or a second front end
-    whose callbacks another process's workers apply)."""
+    whose callbacks another process's workers apply). The background work runs in a
+    child process unless ``background_in_process`` (tests that inject faults in-process).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        background = Background() if start_background else None
+        background: Background | BackgroundProcess | None = None
+        if start_background:
+            background = Background() if background_in_process else BackgroundProcess()
         app.state.background = background
         if background is not None:
             background.start()
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.intake_writer.stop)
             if background is not None:
                 await run_in_threadpool(background.stop)
 
@@ -34,6 +40,7 @@ def create_app(*, start_background: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.background = None
+    app.state.intake_writer = IntakeWriter()
     app.include_router(routes.router)
     app.include_router(public_pages.router)
     return app

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from shared.callbacks.health import check_health
-from shared.callbacks.intake import FIELD_PATTERNS, MAX_PARAMS, REQUIRED, receive_callback
+from shared.callbacks.intake import FIELD_PATTERNS, MAX_PARAMS, REQUIRED, CallbackRequest
 from shared.config import get_settings
 
 router = APIRouter()
@@ -114,7 +114,7 @@ async def linkpay_callback_post(channel_token: str, request: Request) -> JSONRes
 async def health(request: Request) -> JSONResponse:
     background = request.app.state.background
     report = await run_in_threadpool(
-        check_health, local_worker_alive=background.worker.alive if background else None
+        check_health, local_worker_alive=background.alive if background else None
     )
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
@@ -131,15 +131,16 @@ async def _receive(channel_token: str, request: Request) -> JSONResponse:
     params = dict(request.query_params)
     if request.method == "POST":
         params.update(await _form_fields(request, body))
-    result = await run_in_threadpool(
-        receive_callback,
-        channel_token=channel_token,
-        params=params,
-        http_method=request.method,
-        remote_addr=request.client.host if request.client else None,
+    result = await request.app.state.intake_writer.submit(
+        CallbackRequest(
+            channel_token=channel_token,
+            params=params,
+            http_method=request.method,
+            remote_addr=request.client.host if request.client else None,
+        )
     )
     if result.queued and request.app.state.background:
-        request.app.state.background.worker.wake()
+        request.app.state.background.wake()
     return JSONResponse(result.body, status_code=result.http_status)
 
 

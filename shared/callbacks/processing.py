@@ -31,7 +31,7 @@ from shared.callbacks.queue import (
 from shared.callbacks.reviews import open_review, resolve_review
 from shared.channels import credentials
 from shared.db import read_session, write_session
-from shared.linkpay.client import ApiResult, EveryPayClient, Outcome
+from shared.linkpay.client import ApiResult, Outcome, client_for
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,7 @@ def _verify_and_apply(claimed: ClaimedEvent) -> str:
             raise LookupError(f"channel {claimed.channel_id} is gone")
         channel_credentials = credentials(channel)
     asked_at = utcnow()
-    with EveryPayClient(channel_credentials) as client:
-        result = client.get_payment(claimed.payment_reference)
+    result = client_for(channel_credentials).get_payment(claimed.payment_reference)
 
     if result.outcome is Outcome.OK and result.status is not None:
         with write_session() as session:

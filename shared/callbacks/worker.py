@@ -19,14 +19,25 @@ from shared.callbacks.processing import run_claimed_event
 from shared.callbacks.queue import claim_next_event, worker_name
 from shared.config import get_settings
 from shared.db import is_sqlite, write_session
+from shared.linkpay.client import close_thread_client
 from shared.models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_PREFIX = "callback-worker"
 HEARTBEAT_SECONDS = 5.0
-# API calls are I/O-bound; a few threads keep one slow answer from holding up the rest.
-DEFAULT_THREADS = 4
+# Threads mostly wait: on EveryPay's answer, and on PostgreSQL's round trips. On SQLite
+# their writes queue for the one write lock anyway, so more threads only add contention;
+# PostgreSQL takes writes in parallel, and there the round trips are the limit.
+SQLITE_THREADS = 4
+POSTGRESQL_THREADS = 12
+
+
+def default_thread_count() -> int:
+    configured = get_settings().worker_threads
+    if configured:
+        return configured
+    return SQLITE_THREADS if is_sqlite() else POSTGRESQL_THREADS
 
 
 def heartbeat_name() -> str:
@@ -34,8 +45,8 @@ def heartbeat_name() -> str:
 
 
 class CallbackWorker:
-    def __init__(self, *, threads: int = DEFAULT_THREADS) -> None:
-        self._thread_count = threads
+    def __init__(self, *, threads: int | None = None) -> None:
+        self._thread_count = threads or default_thread_count()
         self._threads: list[threading.Thread] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -82,6 +93,7 @@ class CallbackWorker:
                 # Usually the database is unreachable; the lease returns any claimed event.
                 log.exception("callback worker error; retrying in %.1f s", poll)
                 self._stop.wait(poll)
+        close_thread_client()
 
     def _beat_if_due(self) -> None:
         with self._beat_lock:

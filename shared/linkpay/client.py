@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import ssl
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -278,3 +279,30 @@ def classify_response(
     except MalformedAnswer as error:
         return ApiResult(Outcome.TRANSIENT, http_status=status, error=f"malformed answer: {error}")
     return ApiResult(Outcome.OK, status=payment, http_status=status)
+
+
+_thread_clients = threading.local()
+
+
+def client_for(credentials: ChannelCredentials) -> EveryPayClient:
+    """This thread's client for these credentials, kept between calls.
+
+    A worker asks EveryPay once per callback; a new client per call would pay a TCP and
+    TLS handshake each time. One client per thread (not shared between threads) and per
+    credentials: a changed secret or API base gets a fresh one, the old one is closed.
+    """
+    cached: EveryPayClient | None = getattr(_thread_clients, "client", None)
+    if cached is not None and cached.credentials == credentials:
+        return cached
+    if cached is not None:
+        cached.close()
+    _thread_clients.client = EveryPayClient(credentials)
+    return _thread_clients.client
+
+
+def close_thread_client() -> None:
+    """Closes this thread's kept client, for a thread that is about to end."""
+    cached: EveryPayClient | None = getattr(_thread_clients, "client", None)
+    if cached is not None:
+        cached.close()
+        _thread_clients.client = None

@@ -112,3 +112,55 @@ def test_two_service_processes_share_the_work_and_pay_once(
     for log in (tmp_path / "a.log", tmp_path / "b.log"):
         assert "database is locked" not in log.read_text()
         assert "Traceback" not in log.read_text()
+
+
+def _background_pids(service_pid: int) -> list[int]:
+    """The service's child processes (its background worker process), whichever of its
+    threads started them."""
+    pids: list[int] = []
+    for children in Path(f"/proc/{service_pid}/task").glob("*/children"):
+        try:
+            pids += [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            continue  # that thread ended meanwhile
+    return [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
+def test_a_dead_worker_process_is_replaced_and_a_killed_service_takes_it_along(
+    everypay: FakeEveryPay, tmp_path: Path
+) -> None:
+    shop = make_shop(api_base=everypay.url)
+    reference = everypay.add(shop.answer())
+
+    with running_service_process(log_path=tmp_path / "service.log", env=SERVICE_ENV) as service:
+        wait_until(lambda: len(_background_pids(service.process.pid)) == 1, message="worker")
+        [first] = _background_pids(service.process.pid)
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: _background_pids(service.process.pid) not in ([], [first]),
+            timeout=15,
+            message="a new worker process",
+        )
+        # The new worker applies callbacks as the first one did.
+        assert _callback(service.base_url, shop, reference).status_code == 200
+        wait_until(
+            lambda: invoice(shop.invoice.id).status == InvoiceStatus.PAID,
+            timeout=15,
+            message="the replacement worker to apply the callback",
+        )
+        [second] = _background_pids(service.process.pid)
+        os.kill(service.process.pid, signal.SIGKILL)
+        service.process.wait(timeout=10)
+        # No orphan keeps working (or holding claims) after its service crashed.
+        wait_until(lambda: not _alive(second), timeout=10, message="the worker to die too")
+
+    assert "starting it again" in (tmp_path / "service.log").read_text()
