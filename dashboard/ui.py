@@ -290,17 +290,19 @@ def export_buttons(
     total: int,
     file_stem: str,
     user: SessionUser,
+    csv_file: Callable[[], IO[bytes]] | None = None,
 ) -> None:
     """CSV and XLSX of exactly the columns shown and every row the filter matches.
 
     The files are built only when a button is clicked, streamed into a temporary file.
+    ``csv_file`` makes the same CSV faster, where the database can format it.
     """
     if not user.can("export") or not total:
         return
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
-        data=lambda: _bytes_of(exports.csv_file(columns, rows())),
+        data=lambda: _bytes_of(csv_file() if csv_file else exports.csv_file(columns, rows())),
         file_name=f"{file_stem}.csv",
         mime=exports.CSV_MIME,
         key=f"{key}_csv",

@@ -6,11 +6,14 @@ rounds half up (2.665 -> 2.67), the rule Baltic invoices and VAT returns use.
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import MappingProxyType
 
 ROUNDING = ROUND_HALF_UP
 
 # ISO 4217 exponents that differ from 2; every other code has two decimals.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "TND": 3}
+# Read-only, for code that formats amounts elsewhere (the database, in CSV exports).
+CURRENCY_EXPONENT_EXCEPTIONS = MappingProxyType(_EXPONENTS)
 SUPPORTED_CURRENCIES = ("EUR", "USD", "GBP", "SEK", "NOK", "DKK", "PLN", "CHF")
 
 

@@ -3,23 +3,52 @@
 Every function returns plain values (``Table`` rows, frozen dataclasses), never ORM
 objects, so results can be cached and kept between Streamlit reruns. Times come back as
 the company's wall-clock time. Lists that can be exported in full have a twin ``*_rows``
-generator that streams every matching row in the same order and shape.
+generator that streams every matching row in the same order and shape; the invoice list,
+the longest, also has its CSV written by the database (``invoice_csv_file``).
 """
 
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import IO, Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    LargeBinary,
+    Numeric,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlmodel import Session
 
 from shared.channels import ENVIRONMENT_LABELS, callback_url, setup_checklist
 from shared.company import local_day_start_utc, to_local
 from shared.db import read_session
-from shared.exports import Column, Table
+from shared.exports import (
+    CSV_LINE_END,
+    Column,
+    Table,
+    csv_cell,
+    csv_header,
+    safe_text,
+    sql_safe_text,
+    sqlite_csv_text,
+)
 from shared.invoicing import OPEN_STATUSES, OVERDUE, vat_breakdown
 from shared.linkpay.links import invoice_pay_link
 from shared.models import (
@@ -41,7 +70,12 @@ from shared.models import (
     ReviewItem,
     User,
 )
-from shared.money import from_minor
+from shared.money import (
+    CURRENCY_EXPONENT_EXCEPTIONS,
+    SUPPORTED_CURRENCIES,
+    exponent,
+    from_minor,
+)
 from shared.review import KIND_LABELS, can_accept_partial, can_reconcile
 from shared.security import mask_secret
 
@@ -308,6 +342,200 @@ def invoice_rows(
         dialect = session.get_bind().dialect.name
     stmt = _invoice_select(flt, sort=sort, descending=descending, today=today, dialect=dialect)
     return _stream(stmt, _invoice_row)
+
+
+# --- The invoice list as CSV, formatted by the database -----------------------------------
+#
+# ``exports.csv_file(INVOICE_COLUMNS, invoice_rows(...))`` spends its time per row in Python
+# (result processing, Decimal, csv_value): 5× the sqlite3 CLI for a million invoices. Here
+# the database formats the cells the same way: SQLite hands over each line finished,
+# PostgreSQL's COPY writes the rows. tests/dashboard/test_exports.py holds both to the
+# generic file, byte for byte.
+
+CSV_FETCH_ROWS = 20_000
+# ISO codes (three letters: nothing to quote or escape) whose amounts have two decimals.
+_PLAIN_CURRENCIES = tuple(code for code in SUPPORTED_CURRENCIES if exponent(code) == 2)
+
+
+def _text_cell(value: ColumnElement, dialect: str) -> ColumnElement:
+    """A text column as a cell: formula-escaped and, on SQLite, which hands over finished
+    lines, quoted. PostgreSQL's COPY quotes for itself but writes "" for an empty string,
+    where csv.writer writes nothing: NULL instead."""
+    if dialect == "sqlite":
+        return sqlite_csv_text(value)
+    return func.nullif(sql_safe_text(value), "")
+
+
+def _constant_cell(text: str, dialect: str) -> ColumnElement:
+    """A fixed text (a label) as a cell, formatted here once rather than per row."""
+    cell = safe_text(text)
+    return literal(csv_cell(cell) if dialect == "sqlite" else cell)
+
+
+def _sql_amount(minor, places: int, dialect: str) -> ColumnElement:
+    """``str(from_minor(minor, currency))`` for a currency with ``places`` decimals."""
+    if dialect != "sqlite":
+        # numeric keeps the scale of its factors: minor × 0.01 prints with two decimals.
+        factor = literal_column(str(Decimal(1).scaleb(-places)))
+        return cast(cast(minor, Numeric) * factor, String)
+    if not places:
+        return func.printf("%d", minor)
+    unit = 10**places
+    sign = case((minor < 0, "-"), else_="")
+    size = func.abs(minor, type_=Integer)
+    return func.printf(f"%s%d.%0{places}d", sign, size // unit, size % unit)
+
+
+def _sql_money(minor, currency, dialect: str) -> ColumnElement:
+    """``csv_value(_money(minor, currency))``: the exact amount, no amount without currency."""
+    return case(
+        {"": null()}
+        | {
+            code: _sql_amount(minor, places, dialect)
+            for code, places in CURRENCY_EXPONENT_EXCEPTIONS.items()
+        },
+        value=func.coalesce(func.upper(currency), ""),
+        else_=_sql_amount(minor, 2, dialect),  # every other code has two decimals
+    )
+
+
+def _invoice_csv_cells(
+    today: date, dialect: str, *, customer: ColumnElement, channel: ColumnElement
+) -> list[ColumnElement]:
+    """``csv_value`` of each of ``_invoice_row``'s values, in INVOICE_COLUMNS order."""
+    number = case(
+        (or_(Invoice.number.is_(None), Invoice.number == ""), _constant_cell("(draft)", dialect)),
+        else_=_text_cell(Invoice.number, dialect),
+    )
+    status = case(
+        {str(status): _constant_cell(label, dialect) for status, label in STATUS_LABELS.items()},
+        value=_display_status(today),
+        else_=_text_cell(Invoice.status, dialect),
+    )
+    return [
+        number,
+        customer,
+        status,
+        Invoice.issue_date,
+        Invoice.due_date,
+        _text_cell(Invoice.currency, dialect),
+        _sql_money(Invoice.total_minor, Invoice.currency, dialect),
+        _sql_money(Invoice.open_minor, Invoice.currency, dialect),
+        channel,
+    ]
+
+
+def _sqlite_invoice_lines(today: date) -> Select:
+    """One finished CSV line per invoice, as bytes.
+
+    Customer and channel names are formatted once each, in materialized CTEs, not once
+    per invoice; and the usual row (a two-decimal currency, no negative amount) is one
+    printf without a CASE per amount. Each took 0.5 s off a million invoices (2.2 s to
+    1.7 s), the difference between 1.4× and 1.1× the sqlite3 CLI.
+    """
+    customers = (
+        select(Customer.id, sqlite_csv_text(Customer.name).label("cell"))
+        .cte("customer_cell")
+        .prefix_with("MATERIALIZED")
+    )
+    channels = (
+        select(PaymentChannel.id, sqlite_csv_text(PaymentChannel.name).label("cell"))
+        .cte("channel_cell")
+        .prefix_with("MATERIALIZED")
+    )
+    cells = _invoice_csv_cells(today, "sqlite", customer=customers.c.cell, channel=channels.c.cell)
+    number, customer, status, issued, due, _, _, _, channel = cells
+    total, open_ = Invoice.total_minor, Invoice.open_minor
+    usual = and_(Invoice.currency.in_(_PLAIN_CURRENCIES), total >= 0, open_ >= 0)
+    usual_line = func.printf(
+        "%s,%s,%s,%s,%s,%s,%d.%02d,%d.%02d,%s" + CSV_LINE_END,
+        *(number, customer, status, issued, due, Invoice.currency),
+        *(total // 100, total % 100, open_ // 100, open_ % 100, channel),
+    )
+    any_line = func.printf(",".join(["%s"] * len(cells)) + CSV_LINE_END, *cells)
+    # As a BLOB the line reaches Python as its UTF-8 bytes, not decoded and encoded again.
+    line = cast(case((usual, usual_line), else_=any_line), LargeBinary)
+    return (
+        select(line)
+        .select_from(Invoice)
+        .join(customers, customers.c.id == Invoice.customer_id)
+        .outerjoin(channels, channels.c.id == Invoice.channel_id)
+    )
+
+
+def _postgres_invoice_cells(today: date) -> Select:
+    cells = _invoice_csv_cells(
+        today,
+        "postgresql",
+        customer=_text_cell(Customer.name, "postgresql"),
+        channel=_text_cell(PaymentChannel.name, "postgresql"),
+    )
+    return (
+        select(*cells)
+        .select_from(Invoice)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(PaymentChannel, PaymentChannel.id == Invoice.channel_id)
+    )
+
+
+def _write_sqlite_lines(connection: Connection, stmt: Select, handle: IO[bytes]) -> None:
+    result = connection.execute(stmt)
+    # Straight from the DBAPI cursor: the lines are final, there is nothing to process.
+    cursor = result.cursor
+    while rows := cursor.fetchmany(CSV_FETCH_ROWS):
+        handle.write(b"".join(map(itemgetter(0), rows)))
+    result.close()
+
+
+def _crlf(rows: list) -> bytes:
+    """COPY ends each row with LF, csv_chunks with CRLF. COPY hands over one row per
+    message, so a batch with no other LF (no cell spanning lines) takes one replace."""
+    chunk = b"".join(rows)
+    if chunk.count(b"\n") == len(rows):
+        return chunk.replace(b"\n", b"\r\n")
+    return b"".join(bytes(row[:-1]) + b"\r\n" for row in rows)
+
+
+def _copy_postgres_rows(connection: Connection, stmt: Select, handle: IO[bytes]) -> None:
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    with connection.connection.driver_connection.cursor() as cursor:
+        # Dates as ISO text whatever the server's DateStyle; LOCAL: this transaction only.
+        cursor.execute("SET LOCAL datestyle TO ISO")
+        copy_sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+        with cursor.copy(copy_sql, compiled.params) as copy:
+            rows = []
+            for row in copy:
+                rows.append(row)
+                if len(rows) == CSV_FETCH_ROWS:
+                    handle.write(_crlf(rows))
+                    rows.clear()
+            handle.write(_crlf(rows))
+
+
+def invoice_csv_file(
+    flt: InvoiceFilter, *, today: date, sort: str = "newest", descending: bool = True
+) -> IO[bytes]:
+    """The file ``exports.csv_file(INVOICE_COLUMNS, invoice_rows(...))`` makes, formatted by
+    the database: in a temporary file, read from the start; memory stays at one batch."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads and closes it
+    try:
+        handle.write(csv_header(INVOICE_COLUMNS).encode("utf-8"))
+        with read_session() as session:
+            connection = session.connection()
+            dialect = connection.dialect.name
+            conditions = _invoice_conditions(flt, today=today, dialect=dialect)
+            order = _invoice_order(sort, descending)
+            if dialect == "sqlite":
+                stmt = _sqlite_invoice_lines(today).where(*conditions).order_by(*order)
+                _write_sqlite_lines(connection, stmt, handle)
+            else:
+                stmt = _postgres_invoice_cells(today).where(*conditions).order_by(*order)
+                _copy_postgres_rows(connection, stmt, handle)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle
 
 
 # --- Invoice detail ----------------------------------------------------------------------

@@ -106,4 +106,5 @@ ui.export_buttons(
     total=table.total,
     file_stem="invoices",
     user=user,
+    csv_file=lambda: queries.invoice_csv_file(flt, today=today, sort=sort, descending=descending),
 )

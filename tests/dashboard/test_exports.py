@@ -8,8 +8,13 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from shared import exports
+from shared import exports, queries
+from shared.db import write_session
 from shared.exports import Column, csv_chunks, write_xlsx
+from shared.invoicing import LineInput
+from shared.models import Invoice, PaymentChannel
+from shared.queries import InvoiceFilter
+from tests.utils.factories import make_channel, make_customer, make_invoice
 
 COLUMNS = (
     Column("number", "Number"),
@@ -112,3 +117,125 @@ def test_file_builders_hand_back_a_readable_file(builder):
     handle = builder(COLUMNS, ROWS)
     assert len(handle.read()) > 100
     handle.close()
+
+
+# --- The invoice list's CSV, formatted by the database ---------------------------------------
+
+TODAY = date(2026, 5, 20)
+TRICKY_NAMES = (
+    'SIA "Koks", Rīga',
+    "Ēriks Bērziņš\nBrīvības 1",
+    '=HYPERLINK("http://evil")',
+    "+371 2000",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTab",
+    "\rReturn",
+    "",
+)
+
+
+def _edit_invoice(invoice_id: int, **values) -> None:
+    with write_session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        for name, value in values.items():
+            setattr(invoice, name, value)
+
+
+@pytest.fixture
+def tricky_invoices(any_db):
+    """Every kind of cell the invoice list can hold, including what the app itself would
+    not write (a negative total, an unknown status, a number to escape)."""
+    channel = make_channel()
+    with write_session() as session:
+        session.get(PaymentChannel, channel.id).name = '=Kanāls "A", test'
+    customers = [make_customer(name=name) for name in TRICKY_NAMES]
+    prices = ("0.05", "1234567.89", "100.00", "19.99", "7.10", "1.00", "250.00", "3.30", "12.34")
+    issued = [
+        make_invoice(
+            channel=channel,
+            customer=customer,
+            lines=[LineInput("Consulting", "1", price, "0")],
+            issue_date=date(2026, 4, 1 + index),
+            due_date=date(2026, 5, 16 + index),  # the first four are overdue on TODAY
+        )
+        for index, (customer, price) in enumerate(zip(customers, prices, strict=True))
+    ]
+    make_invoice(channel=None, customer=customers[0], issue=False)
+    yen_draft = make_invoice(
+        channel=None,
+        customer=customers[1],
+        issue=False,
+        currency="JPY",
+        lines=[LineInput("Licence", "1", "500", "0")],
+    )
+    yen = make_invoice(
+        channel=None,
+        customer=customers[2],
+        currency="JPY",
+        lines=[LineInput("Licence", "1", "1234", "0")],
+        issue_date=date(2026, 4, 20),
+        due_date=date(2026, 6, 1),
+    )
+    dinar = make_invoice(
+        channel=None,
+        customer=customers[3],
+        currency="BHD",
+        lines=[LineInput("Licence", "2", "0.617", "0")],
+        issue_date=date(2026, 4, 21),
+        due_date=date(2026, 6, 2),
+    )
+    _edit_invoice(issued[0].id, open_minor=-5)  # overpaid by 0.05
+    _edit_invoice(issued[1].id, status="paid", open_minor=0)
+    _edit_invoice(issued[2].id, number="=1+2", total_minor=-123456, open_minor=-100)
+    _edit_invoice(issued[5].id, number='INV,"7"', status="cancelled")
+    _edit_invoice(issued[6].id, status="-odd", currency="eur")
+    _edit_invoice(issued[7].id, currency="")
+    _edit_invoice(yen.id, open_minor=-7)
+    _edit_invoice(yen_draft.id, currency="jpy")  # decimals by the code, whatever its case
+    _edit_invoice(dinar.id, open_minor=-5)
+    return issued
+
+
+EXPORTS = {
+    "everything, newest first": (InvoiceFilter(), "newest", True),
+    "status filter, by total": (
+        InvoiceFilter(statuses=("overdue", "draft", "issued")),
+        "total",
+        False,
+    ),
+    "no cell on two lines, by due date": (
+        InvoiceFilter(statuses=("overdue", "issued", "cancelled")),
+        "due_date",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("export", EXPORTS.values(), ids=EXPORTS.keys())
+def test_invoice_csv_from_the_database_is_the_generic_file_byte_for_byte(tricky_invoices, export):
+    flt, sort, descending = export
+    rows = queries.invoice_rows(flt, today=TODAY, sort=sort, descending=descending)
+    with exports.csv_file(queries.INVOICE_COLUMNS, rows) as generic:
+        expected = generic.read()
+    with queries.invoice_csv_file(flt, today=TODAY, sort=sort, descending=descending) as fast:
+        produced = fast.read()
+    assert produced == expected
+    assert len(_read_csv(produced.decode("utf-8"))) > 3
+
+
+def test_invoice_csv_from_the_database_holds_every_kind_of_cell(tricky_invoices):
+    with queries.invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
+        rows = _read_csv(fast.read().decode("utf-8"))
+    assert rows[0] == [column.label for column in queries.INVOICE_COLUMNS]
+    cells = {cell for row in rows[1:] for cell in row}
+    assert {'SIA "Koks", Rīga', "Ēriks Bērziņš\nBrīvības 1", "'\rReturn", ""} <= cells
+    assert {'\'=HYPERLINK("http://evil")', "'+371 2000", "'-2+3", "'@SUM(A1)", "'\tTab"} <= cells
+    assert {'\'=Kanāls "A", test', "'=1+2", 'INV,"7"', "'-odd", "eur"} <= cells
+    assert {"Overdue", "Issued", "Paid", "Cancelled", "Draft", "(draft)"} <= cells
+    assert {"0.05", "-0.05", "1234567.89", "-1234.56", "-1.00", "1234", "-7", "1.234"} <= cells
+    assert next(row[5:8] for row in rows[1:] if row[5] == "jpy") == ["jpy", "500", "500"]
+    draft = next(row for row in rows[1:] if row[0] == "(draft)" and row[5] == "EUR")
+    assert draft[3:5] == ["", ""] and draft[8] == ""
+    assert next(row for row in rows[1:] if row[5] == "")[6:8] == ["", ""]
+    assert len(rows) == 1 + 13
