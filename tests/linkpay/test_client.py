@@ -6,7 +6,14 @@ import httpx
 import pytest
 import respx
 
-from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome
+from shared.linkpay.client import (
+    ChannelCredentials,
+    EveryPayClient,
+    Outcome,
+    basic_auth_header,
+    client_for,
+    close_thread_client,
+)
 
 API = "https://igw-demo.every-pay.com/api/v4"
 REF = "1b1ee0cad31038ab000ddd0f021487711d88db9418a3ca53672e223337037c7d"
@@ -135,3 +142,24 @@ def test_connection_check_uses_the_shops_endpoint():
         )
         with EveryPayClient(CREDS) as client:
             assert client.test_connection().outcome is Outcome.OK
+
+
+def test_a_thread_keeps_its_client_until_the_credentials_change():
+    changed = ChannelCredentials(
+        api_base=API, api_username="abc12345", api_secret="rotated-secret-2"
+    )
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.get(URL).mock(return_value=httpx.Response(200, json=ANSWER))
+        first = client_for(CREDS)
+        assert client_for(CREDS) is first  # kept: no new connection per callback
+        assert client_for(CREDS).get_payment(REF).outcome is Outcome.OK
+
+        # A secret changed in the dashboard is used from the next call on.
+        second = client_for(changed)
+        assert second is not first
+        assert second.get_payment(REF).outcome is Outcome.OK
+        sent = route.calls.last.request.headers["Authorization"]
+        assert sent == basic_auth_header("abc12345", "rotated-secret-2")
+    close_thread_client()
+    assert client_for(changed) is not second
+    close_thread_client()
