@@ -62,13 +62,14 @@ def explain(call: Callable[[], Any]) -> str:
 
 
 def start_profile(pid: int, seconds: float, target: Path) -> subprocess.Popen | None:
-    """py-spy sampling ``pid`` for ``seconds`` into collapsed stacks, or None without py-spy."""
+    """py-spy sampling ``pid`` and its child processes (the callback service's background
+    worker process) for ``seconds`` into collapsed stacks, or None without py-spy."""
     spy = shutil.which("py-spy") or shutil.which(str(Path(sys.executable).parent / "py-spy"))
     if spy is None:
         return None
     return subprocess.Popen(
         [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "--nonblocking",
-         "--format", "raw", "-o", str(target)],
+         "--subprocesses", "--format", "raw", "-o", str(target)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -3,10 +3,8 @@
 In production they run in a child process of the service (``BackgroundProcess``), not
 beside the HTTP handlers: Python runs one thread at a time per process, and workers busy
 with a backlog would otherwise take turns with the event loop that acknowledges
-callbacks, so a burst would slow every answer to EveryPay. The child runs at a lower CPU
-priority: acknowledging (which stores the callback) comes first, applying it follows a
-moment later. Intake wakes the child through a pipe right after each commit, so
-callbacks are still applied within milliseconds when the machine is not saturated.
+callbacks, so a burst would slow every answer to EveryPay. Intake wakes the child through
+a pipe right after each commit, so callbacks are still applied within milliseconds.
 """
 
 import contextlib
@@ -181,7 +179,6 @@ def main() -> None:
     logging.config.dictConfig(log_config(settings.log_level))
     if len(sys.argv) > 1:
         _die_with_parent(int(sys.argv[1]))
-    os.nice(settings.background_nice)
 
     def stop_on_signal(_signum, _frame) -> None:
         raise SystemExit(0)

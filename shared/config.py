@@ -62,9 +62,6 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     # Worker threads per callback service; 0 picks by backend (see shared/callbacks/worker.py).
     worker_threads: int = Field(default=0, ge=0, le=64)
-    # CPU priority (nice) of the callback service's background process: acknowledging
-    # callbacks comes before applying them.
-    background_nice: int = Field(default=10, ge=0, le=19)
     worker_lease_seconds: int = 60
     callback_max_attempts: int = 12
     callback_give_up_hours: int = 24

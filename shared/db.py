@@ -107,7 +107,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Room for the callback worker's threads (12 on PostgreSQL) and the periodic jobs
+    # without opening and closing overflow connections on every busy second.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -1,7 +1,8 @@
 """Scenario 4 — export of the full invoice list (N rows) to CSV and XLSX as the dashboard's
-download buttons make them (``benchmarks/export_worker.py``), each in a subprocess that reports its own peak memory; the baseline is
-the database's own command-line client writing the same columns as CSV (``sqlite3 -csv``,
-or ``psql`` with ``COPY ... TO STDOUT`` on PostgreSQL)."""
+download buttons make them (``benchmarks/export_worker.py``), each in a subprocess that
+reports its own peak memory; the baseline is the database's own command-line client
+writing the same columns as CSV (``sqlite3 -csv``, or ``psql`` with ``COPY ... TO STDOUT``
+on PostgreSQL)."""
 
 import json
 import shutil
