@@ -356,7 +356,7 @@ class CallbackEvent(SQLModel, table=True):
 
     __tablename__ = "callback_event"
     __table_args__ = (
-        Index("ix_callback_status_next", "status", "next_attempt_at"),
+        Index("ix_callback_status_next", "status", "next_attempt_at", "id"),
         # Duplicates of one payment are found by reference; with channel_id in the same
         # index SQLite never falls back to scanning a whole channel's callbacks.
         Index("ix_callback_reference_channel", "payment_reference", "channel_id"),
