@@ -92,7 +92,7 @@ class IntakeWriter:
         except Exception as error:
             if len(batch) == 1:
                 log.exception("callback could not be stored")
-                _fail(batch[0], error)
+                _settle_all([(batch[0], error)])
                 return
             # One unstorable request must not cost its neighbours their callbacks: each
             # is tried in a transaction of its own, and only the bad one fails.
@@ -103,29 +103,27 @@ class IntakeWriter:
         _settle_all(list(zip(batch, results, strict=True)))
 
 
-def _settle_all(answered: list[tuple[_Waiting, IntakeResult]]) -> None:
-    """One hand-over per event loop for the whole batch, not one per request."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, IntakeResult]]] = {}
-    for waiting, result in answered:
-        by_loop.setdefault(waiting.loop, []).append((waiting, result))
+_Answer = tuple[_Waiting, IntakeResult | BaseException]
 
-    def deliver(pairs: list[tuple[_Waiting, IntakeResult]]) -> None:
-        for waiting, result in pairs:
+
+def _settle_all(answered: list[_Answer]) -> None:
+    """Each request's result (or the error its write raised), with one hand-over per
+    event loop for the whole batch, not one per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
+    for waiting, outcome in answered:
+        by_loop.setdefault(waiting.loop, []).append((waiting, outcome))
+
+    def deliver(pairs: list[_Answer]) -> None:
+        for waiting, outcome in pairs:
             # The client may have gone away meanwhile; its row is stored all the same.
-            if not waiting.future.done():
-                waiting.future.set_result(result)
+            if waiting.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                waiting.future.set_exception(outcome)
+            else:
+                waiting.future.set_result(outcome)
 
     for loop, pairs in by_loop.items():
         # A closed event loop (shutdown) has nobody waiting any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(deliver, pairs)
-
-
-def _fail(waiting: _Waiting, error: BaseException) -> None:
-    def deliver() -> None:
-        if not waiting.future.done():
-            waiting.future.set_exception(error)
-
-    # A closed event loop (shutdown) has nobody waiting any more.
-    with contextlib.suppress(RuntimeError):
-        waiting.loop.call_soon_threadsafe(deliver)

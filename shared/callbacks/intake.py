@@ -98,8 +98,11 @@ def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResu
             token: find_channel_by_token(session, token)
             for token in {request.channel_token for request in requests}
         }
+        # Validated once: the row records the verdict, the answer repeats it.
+        problems = [validation_errors(request.params) for request in requests]
         rows = [
-            _event_row(request, channels[request.channel_token], now=now) for request in requests
+            _event_row(request, channels[request.channel_token], errors, now=now)
+            for request, errors in zip(requests, problems, strict=True)
         ]
         # A Core insert of plain rows: the ORM's per-object bookkeeping would cost more
         # than the insert itself at hundreds of callbacks per second.
@@ -124,8 +127,8 @@ def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResu
                 .values(first_callback_at=now)
             )
     results = [
-        _answer(row, event_id, request)
-        for row, event_id, request in zip(rows, event_ids, requests, strict=True)
+        _answer(row, event_id, errors)
+        for row, event_id, errors in zip(rows, event_ids, problems, strict=True)
     ]
     # One line per transaction: at hundreds of callbacks a second a line each would cost
     # intake more than the insert (each one is at DEBUG; rejections are warned about).
@@ -136,16 +139,18 @@ def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResu
 
 
 def _event_row(
-    request: CallbackRequest, channel: PaymentChannel | None, *, now: datetime
+    request: CallbackRequest,
+    channel: PaymentChannel | None,
+    errors: dict[str, str],
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
     """The callback_event row; every row of a batch has the same keys (one executemany)."""
     params = request.params
-    errors = validation_errors(params)
     if channel is None:
         status, outcome = CallbackStatus.REJECTED, "rejected: unknown or expired Callback URL"
     elif errors:
-        status = CallbackStatus.REJECTED
-        outcome = "rejected: " + "; ".join(f"{k} {v}" for k, v in errors.items())
+        status, outcome = CallbackStatus.REJECTED, f"rejected: {_describe(errors)}"
     else:
         status, outcome = CallbackStatus.PENDING, None
     return {
@@ -163,17 +168,19 @@ def _event_row(
     }
 
 
-def _answer(row: dict[str, Any], event_id: int, request: CallbackRequest) -> IntakeResult:
+def _describe(errors: dict[str, str]) -> str:
+    return "; ".join(f"{name} {problem}" for name, problem in errors.items())
+
+
+def _answer(row: dict[str, Any], event_id: int, errors: dict[str, str]) -> IntakeResult:
     if row["channel_id"] is None:
         log.warning("callback #%s: unknown or expired Callback URL, answered 404", event_id)
         return IntakeResult(404, {"detail": "Not Found"}, event_id)
-    errors = validation_errors(request.params)
     if errors:
         log.warning("callback #%s rejected: %s", event_id, "; ".join(errors))
-        message = "; ".join(f"{name} {problem}" for name, problem in errors.items())
         return IntakeResult(
             400,
-            {"status": "rejected", "error": message, "fields": sorted(errors)},
+            {"status": "rejected", "error": _describe(errors), "fields": sorted(errors)},
             event_id,
         )
     log.debug(
