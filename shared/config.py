@@ -10,8 +10,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
+    # An empty value (``LINKPAY_SECRET_KEY_FILE=`` as .env.example ships it) means "use the
+    # default", not an empty path, which would name the current directory.
     model_config = SettingsConfigDict(
-        env_prefix="LINKPAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="LINKPAY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     data_dir: Path = Field(

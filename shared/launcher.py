@@ -65,6 +65,11 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 "false",
                 "--client.toolbarMode",
                 "minimal",
+                # Per-click overhead: see .streamlit/config.toml for why these two are off.
+                "--runner.postScriptGC",
+                "false",
+                "--server.fileWatcherType",
+                "none",
             ],
             settings.resolved_dashboard_base_url,
         ),
