@@ -5,6 +5,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from shared.config import get_settings
 
@@ -119,6 +120,33 @@ def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from shared.backup import BackupError, create_backup
+
+    try:
+        manifest = create_backup(destination=args.destination)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{count} {table}" for table, count in manifest.row_counts.items())
+    print(f"Backed up to {manifest.path} (schema {manifest.schema_revision}; {counts}).")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from shared.backup import BackupError, restore_backup
+
+    try:
+        result = restore_backup(source=args.source)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Restored the backup of {result.restored.created_at} from {result.restored.path}.")
+    if result.previous is not None:
+        print(f"The data it replaced is kept in {result.previous.path}.")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -172,6 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
             _cmd_reconcile,
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
+        (
+            "backup",
+            "back the database and key file up into a new folder under DESTINATION",
+            _cmd_backup,
+        ),
+        (
+            "restore",
+            "replace the database and key file with a backup (stop the services first)",
+            _cmd_restore,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(name, help=help_text, description=help_text)
@@ -187,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="read the password from standard input",
             )
+        if name == "backup":
+            command.add_argument("destination", type=Path, metavar="DESTINATION")
+        if name == "restore":
+            command.add_argument("source", type=Path, metavar="BACKUP_FOLDER")
     return parser
 
 
