@@ -77,6 +77,15 @@ def sandbox_hosts() -> tuple[str, str]:
     return f"{base}/lp", f"{base}/api/v4"
 
 
+def channel_hosts(channel: PaymentChannel) -> tuple[str, str]:
+    """The channel's LinkPay prefix and API base as they are now. A sandbox channel follows
+    the sandbox's current address, so moving the sandbox (LINKPAY_SANDBOX_PORT) never
+    leaves "Pay online" pointing at the old port, or at another instance's sandbox."""
+    if channel.environment == Environment.SANDBOX:
+        return sandbox_hosts()
+    return channel.linkpay_prefix, channel.api_base
+
+
 def hosts_for(environment: str, *, linkpay_prefix: str = "", api_base: str = "") -> tuple[str, str]:
     if environment == Environment.SANDBOX:
         return sandbox_hosts()
@@ -248,7 +257,7 @@ def callback_url(channel: PaymentChannel) -> str:
 
 def credentials(channel: PaymentChannel) -> ChannelCredentials:
     return ChannelCredentials(
-        api_base=channel.api_base,
+        api_base=channel_hosts(channel)[1],
         api_username=channel.api_username,
         api_secret=decrypt_secret(channel.api_secret_encrypted),
         currency=channel.currency,

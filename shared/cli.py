@@ -3,6 +3,7 @@
 import argparse
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -171,11 +172,72 @@ def _cmd_sandbox(_args: argparse.Namespace) -> int:
     return run_single("sandbox")
 
 
+# Settings every command reads, and those particular to some; each --help ends with them.
+COMMON_SETTINGS = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY_FILE", "LOG_LEVEL")
+SERVICE_SETTINGS = {
+    "dashboard": ("DASHBOARD_HOST", "DASHBOARD_PORT", "SESSION_TIMEOUT_MINUTES"),
+    "callback-service": (
+        "CALLBACK_HOST",
+        "CALLBACK_PORT",
+        "PUBLIC_BASE_URL",
+        "WORKER_THREADS",
+        "RECONCILE_INTERVAL_SECONDS",
+    ),
+    "sandbox": ("SANDBOX_HOST", "SANDBOX_PORT", "SANDBOX_PUBLIC_URL"),
+}
+MAIL_SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "MAIL_FROM")
+COMMAND_SETTINGS = {
+    **SERVICE_SETTINGS,
+    "run": (
+        *(name for names in SERVICE_SETTINGS.values() for name in names),
+        "DEMO_SMTP",
+        *MAIL_SETTINGS,
+    ),
+    "channels": ("PUBLIC_BASE_URL",),
+    "send-reminders": (*MAIL_SETTINGS, "PUBLIC_BASE_URL"),
+}
+# --port on a service command, --X-port on run: which setting each flag sets.
+SERVICE_PREFIX = {"dashboard": "DASHBOARD", "callback-service": "CALLBACK", "sandbox": "SANDBOX"}
+RUN_PORT_FLAGS = {
+    "dashboard_port": "DASHBOARD_PORT",
+    "callback_port": "CALLBACK_PORT",
+    "sandbox_port": "SANDBOX_PORT",
+    "smtp_port": "SMTP_PORT",
+}
+
+
+def _settings_epilog(command: str) -> str:
+    names = (*COMMON_SETTINGS, *COMMAND_SETTINGS.get(command, ()))
+    return "settings read (environment or .env): " + ", ".join(f"LINKPAY_{n}" for n in names)
+
+
+def _apply_flags(args: argparse.Namespace) -> None:
+    """Flags are settings given on the command line: they go into the environment, so the
+    child processes that `run` starts read the same values."""
+    overrides = {"DATA_DIR": args.data_dir, "DATABASE_URL": args.database_url}
+    if args.command in SERVICE_PREFIX:
+        prefix = SERVICE_PREFIX[args.command]
+        overrides |= {f"{prefix}_HOST": args.host, f"{prefix}_PORT": args.port}
+    if args.command == "run":
+        overrides |= {setting: getattr(args, flag) for flag, setting in RUN_PORT_FLAGS.items()}
+    changed = False
+    for setting, value in overrides.items():
+        if value is not None:
+            os.environ[f"LINKPAY_{setting}"] = str(value)
+            changed = True
+    if changed:
+        get_settings.cache_clear()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linkpay-desk",
         description="LinkPay Desk: get invoices paid online through EveryPay LinkPay.",
+        epilog="Exit codes: 0 done, 1 failed, 2 wrong usage, 3 environment (port, database, "
+        "files). " + _settings_epilog(""),
     )
+    parser.add_argument("--data-dir", help="folder for the SQLite file, key and sandbox store")
+    parser.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://…")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
         (
@@ -212,10 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     ]
     for name, help_text, handler in commands:
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(
+            name, help=help_text, description=help_text, epilog=_settings_epilog(name)
+        )
         command.set_defaults(handler=handler)
+        if name in SERVICE_PREFIX:
+            command.add_argument("--host", help="address to listen on")
+            command.add_argument("--port", type=int, help="port to listen on")
         if name == "run":
             command.add_argument("--no-demo", action="store_true", help="do not seed demo data")
+            for flag in RUN_PORT_FLAGS:
+                command.add_argument(f"--{flag.replace('_', '-')}", type=int, metavar="PORT")
         if name == "create-user":
             command.add_argument("username")
             command.add_argument("--role", required=True, choices=["admin", "finance", "manager"])
@@ -234,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _apply_flags(args)
     logging.basicConfig(
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

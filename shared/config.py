@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +33,11 @@ class Settings(BaseSettings):
         description="Key that encrypts API secrets at rest; created 0600 on first use.",
     )
     public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="The callback service as EveryPay and customers reach it.",
+        default="",
+        description=(
+            "The callback service as EveryPay and customers reach it; empty means "
+            "http://CALLBACK_HOST:CALLBACK_PORT, so moving the port moves every link with it."
+        ),
     )
     dashboard_base_url: str | None = None
 
@@ -79,6 +82,15 @@ class Settings(BaseSettings):
 
     company_timezone: str = "Europe/Riga"
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _public_base_url_from_callback_address(self) -> "Settings":
+        # One source of truth: a callback service moved with CALLBACK_PORT alone must not
+        # leave Callback URLs and invoice links pointing at the old port, where EveryPay's
+        # callbacks would be lost.
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.callback_host}:{self.callback_port}"
+        return self
 
     @field_validator("data_dir", mode="after")
     @classmethod

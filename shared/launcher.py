@@ -3,6 +3,7 @@ them: if one dies, the others are stopped and the exit code says so."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,11 +18,18 @@ DEMO_LOGINS = (
 )
 
 
+# Exit codes of every command, as the README's table lists them.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
     command: list[str]
     url: str
+    host: str = ""
+    port: int = 0
+    port_setting: str = ""
 
 
 def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
@@ -41,11 +49,17 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 str(settings.data_dir / "sandbox.db"),
             ],
             settings.resolved_sandbox_public_url,
+            settings.sandbox_host,
+            settings.sandbox_port,
+            "sandbox-port",
         ),
         Service(
             "callback-service",
             [python, "-m", "callback_service"],
             settings.public_base_url,
+            settings.callback_host,
+            settings.callback_port,
+            "callback-port",
         ),
         Service(
             "dashboard",
@@ -72,6 +86,9 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 "none",
             ],
             settings.resolved_dashboard_base_url,
+            settings.dashboard_host,
+            settings.dashboard_port,
+            "dashboard-port",
         ),
     ]
     if with_demo_smtp:
@@ -89,9 +106,41 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                     str(settings.smtp_port),
                 ],
                 f"smtp://{settings.smtp_host}:{settings.smtp_port}",
+                settings.smtp_host,
+                settings.smtp_port,
+                "smtp-port",
             ),
         )
     return found
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # SO_REUSEADDR as the servers themselves bind: a port in TIME_WAIT is free to them.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def busy_ports(selected: list[Service]) -> list[str]:
+    """One line per service whose port is taken, naming the flag and setting that move it."""
+    return [
+        f"Port {service.port} on {service.host} ({service.name}) is in use: stop what uses it, "
+        f"or choose another with --{service.port_setting} "
+        f"(LINKPAY_{service.port_setting.replace('-', '_').upper()})."
+        for service in selected
+        if service.port and _port_in_use(service.host, service.port)
+    ]
+
+
+def _refuse_busy_ports(selected: list[Service]) -> bool:
+    problems = busy_ports(selected)
+    for line in problems:
+        print(line, file=sys.stderr)
+    return bool(problems)
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -143,14 +192,17 @@ def run_all(*, seed_demo: bool) -> int:
 
     settings = get_settings()
     env = dict(os.environ)
+    selected = services(settings, with_demo_smtp=seed_demo or settings.demo_smtp)
+    # Before anything is written: a run that cannot bind its ports must not leave a seeded
+    # database behind that points at addresses nobody serves.
+    if _refuse_busy_ports(selected):
+        return EXIT_ENVIRONMENT
     upgrade_to_head()
     if seed_demo:
         from shared.demo import seed_demo as seed
 
         print(seed())
         env["LINKPAY_DEMO_SMTP"] = "true"
-    demo_smtp = seed_demo or settings.demo_smtp
-    selected = services(settings, with_demo_smtp=demo_smtp)
     print("\nLinkPay Desk is starting:")
     for service in selected:
         print(f"  {service.name:<17} {service.url}")
@@ -166,8 +218,10 @@ def run_single(name: str) -> int:
     from shared.migrate import upgrade_to_head
 
     settings = get_settings()
+    selected = [s for s in services(settings, with_demo_smtp=False) if s.name == name]
+    if _refuse_busy_ports(selected):
+        return EXIT_ENVIRONMENT
     if name != "sandbox":
         upgrade_to_head()
-    selected = [s for s in services(settings, with_demo_smtp=False) if s.name == name]
     print(f"{name}: {selected[0].url}", flush=True)
     return supervise(selected, dict(os.environ))

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from shared.channels import ENVIRONMENT_LABELS, callback_url, setup_checklist
+from shared.channels import ENVIRONMENT_LABELS, callback_url, channel_hosts, setup_checklist
 from shared.company import local_day_start_utc, to_local
 from shared.db import read_session
 from shared.exports import (
@@ -1208,8 +1208,8 @@ def bank_accounts(*, tz: str) -> tuple[BankAccountView, ...]:
                     environment_label=ENVIRONMENT_LABELS.get(
                         channel.environment, channel.environment
                     ),
-                    linkpay_prefix=channel.linkpay_prefix,
-                    api_base=channel.api_base,
+                    linkpay_prefix=channel_hosts(channel)[0],
+                    api_base=channel_hosts(channel)[1],
                     link_token=channel.link_token,
                     api_username=channel.api_username,
                     secret_masked=mask_secret(channel.api_secret_last4),

@@ -5,7 +5,7 @@ import re
 
 from sqlmodel import Session
 
-from shared.channels import ValidationError
+from shared.channels import ValidationError, channel_hosts
 from shared.invoicing import order_reference
 from shared.linkpay.signing import signed_link_url
 from shared.models import Customer, Invoice, InvoiceStatus, PaymentChannel
@@ -50,7 +50,7 @@ def link_params(
 def pay_link_for(*, channel: PaymentChannel, invoice: Invoice, customer: Customer) -> str:
     secret = decrypt_secret(channel.api_secret_encrypted)
     return signed_link_url(
-        channel.linkpay_prefix,
+        channel_hosts(channel)[0],
         secret,
         link_params(channel=channel, invoice=invoice, customer=customer),
     )

@@ -81,9 +81,13 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     shots(page, "logged-in", step=1)
     ui.open_page(page, "Company")
     ui.main(page).get_by_test_id("stFileUploaderDropzoneInput").set_input_files(logo)
-    expect(ui.main(page).get_by_text("logo.png")).to_be_visible()
+    # The upload reruns the page; typing before that rerun lands is typing into a form the
+    # rerun draws anew, so wait for the preview the rerun shows.
+    expect(ui.main(page).get_by_text("New logo (saved with Save)")).to_be_visible()
     form = page.get_by_test_id("stForm")
-    form.get_by_label("Name", exact=True).fill(company_name)
+    name_field = form.get_by_label("Name", exact=True)
+    name_field.fill(company_name)
+    expect(name_field).to_have_value(company_name)
     form.get_by_role("button", name="Save", exact=True).click()
     expect(ui.main(page).get_by_text("Company details saved.")).to_be_visible()
     shots(page, "company", step=1)
