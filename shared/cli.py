@@ -172,6 +172,8 @@ def _cmd_sandbox(_args: argparse.Namespace) -> int:
     return run_single("sandbox")
 
 
+NOISY_LIBRARY_LOGGERS = ("alembic", "fontTools", "PIL", "httpx", "httpcore", "fpdf")
+
 # Settings every command reads, and those particular to some; each --help ends with them.
 COMMON_SETTINGS = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY_FILE", "LOG_LEVEL")
 SERVICE_SETTINGS = {
@@ -308,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries that narrate their routine work at INFO (font subsetting alone printed
+    # hundreds of lines per reminder run); their warnings and errors still show.
+    for noisy in NOISY_LIBRARY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return args.handler(args)
 
 
