@@ -10,6 +10,8 @@ from pathlib import Path
 
 from shared.config import get_settings
 
+EXIT_ENVIRONMENT = 3
+
 
 def _cmd_init_db(_args: argparse.Namespace) -> int:
     from shared.migrate import upgrade_to_head
@@ -314,7 +316,56 @@ def main(argv: list[str] | None = None) -> int:
     # hundreds of lines per reminder run); their warnings and errors still show.
     for noisy in NOISY_LIBRARY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except EnvironmentProblem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except Exception as error:
+        problem = explain_environment_error(error)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+
+class EnvironmentProblem(RuntimeError):
+    """Something outside the code is wrong (a setting, a server, a folder): one line says
+    what, and what to change."""
+
+
+def explain_environment_error(error: Exception) -> str | None:
+    """The one line a person needs for an error of the machine or the settings, or None
+    for an error of the code, whose traceback a developer needs."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from shared.security import SecretKeyError
+
+    settings = get_settings()
+    if isinstance(error, ArgumentError | NoSuchModuleError):
+        return (
+            f"LINKPAY_DATABASE_URL is not a database URL LinkPay Desk can use ({error}); "
+            "use sqlite:////path/to/linkpay.db or postgresql+psycopg://user@host:5432/dbname."
+        )
+    if isinstance(error, ModuleNotFoundError) and error.name and error.name.startswith("psycopg"):
+        return (
+            "PostgreSQL support is not installed: pip install 'linkpay-desk[postgres]' "
+            "(scripts/bootstrap does it)."
+        )
+    if isinstance(error, OperationalError):
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        return (
+            f"The database {_safe_url()} cannot be reached: {reason}. Check that the server "
+            "runs and that LINKPAY_DATABASE_URL names it (user, host, port, database)."
+        )
+    if isinstance(error, SecretKeyError):
+        return f"{error} (LINKPAY_SECRET_KEY_FILE: {settings.resolved_secret_key_file})"
+    if isinstance(error, OSError) and error.filename:
+        return (
+            f"Cannot use {error.filename}: {error.strerror}. Check that the folder exists and "
+            f"is writable (LINKPAY_DATA_DIR is {settings.data_dir})."
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -187,6 +187,16 @@ def supervise(selected: list[Service], env: dict[str, str]) -> int:
         return 0
 
 
+def _has_users() -> bool:
+    from sqlmodel import select
+
+    from shared.db import read_session
+    from shared.models import User
+
+    with read_session() as session:
+        return session.exec(select(User.id).limit(1)).first() is not None
+
+
 def run_all(*, seed_demo: bool) -> int:
     from shared.migrate import upgrade_to_head
 
@@ -210,6 +220,11 @@ def run_all(*, seed_demo: bool) -> int:
         print("\nDemo logins (username / password):")
         for username, password in DEMO_LOGINS:
             print(f"  {username:<8} / {password}")
+    elif not _has_users():
+        print(
+            "\nNo dashboard user yet: create the first one with\n"
+            "  linkpay-desk create-user NAME --role admin"
+        )
     print("\nPress Ctrl-C to stop everything.\n", flush=True)
     return supervise(selected, env)
 
