@@ -150,6 +150,17 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(_args: argparse.Namespace) -> int:
+    from shared.doctor import Verdict, run_checks
+
+    findings = run_checks()
+    for finding in findings:
+        print(finding)
+    failed = sum(finding.verdict is Verdict.FAILED for finding in findings)
+    print(f"\n{failed} problem(s) found." if failed else "\nNo problems found.")
+    return 1 if failed else 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -267,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
         (
+            "doctor",
+            "check settings, database, key, addresses, mail and EveryPay; say how to fix",
+            _cmd_doctor,
+        ),
+        (
             "backup",
             "back the database and key file up into a new folder under DESTINATION",
             _cmd_backup,
@@ -308,19 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _apply_flags(args)
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Libraries that narrate their routine work at INFO (font subsetting alone printed
-    # hundreds of lines per reminder run); their warnings and errors still show.
-    for noisy in NOISY_LIBRARY_LOGGERS:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        logging.basicConfig(
+            level=get_settings().log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # Libraries that narrate their routine work at INFO (font subsetting alone printed
+        # hundreds of lines per reminder run); their warnings and errors still show.
+        for noisy in NOISY_LIBRARY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         return args.handler(args)
-    except EnvironmentProblem as problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
     except Exception as error:
         problem = explain_environment_error(error)
         if problem is None:
@@ -329,18 +342,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ENVIRONMENT
 
 
-class EnvironmentProblem(RuntimeError):
-    """Something outside the code is wrong (a setting, a server, a folder): one line says
-    what, and what to change."""
-
-
 def explain_environment_error(error: Exception) -> str | None:
     """The one line a person needs for an error of the machine or the settings, or None
     for an error of the code, whose traceback a developer needs."""
+    from pydantic import ValidationError as SettingsError
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     from shared.security import SecretKeyError
 
+    if isinstance(error, SettingsError):
+        wrong = "; ".join(
+            f"LINKPAY_{'_'.join(map(str, item['loc'])).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        return f"A setting is wrong ({wrong}): correct it in the environment or .env."
     settings = get_settings()
     if isinstance(error, ArgumentError | NoSuchModuleError):
         return (

@@ -84,8 +84,9 @@ def free_port() -> int:
 
 @dataclass
 class FakeEveryPay:
-    """EveryPay's ``GET /api/v4/payments/{reference}``, checking Basic auth like the real
-    one. ``mode``: "up" answers, "down" gives 503, "hang" holds the request open."""
+    """EveryPay's ``GET /api/v4/payments/{reference}`` and ``/shops``, checking Basic auth
+    like the real one. ``mode``: "up" answers, "down" gives 503, "hang" holds the request
+    open."""
 
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     mode: str = "up"
@@ -120,6 +121,8 @@ def running_fake_everypay() -> Iterator[FakeEveryPay]:
             if self.headers.get("Authorization") != expected_auth:
                 return self._send(401, None)
             path = urlsplit(self.path).path
+            if path == "/api/v4/shops":  # the credentials check behind Test connection
+                return self._send(200, {"shops": []})
             reference = path.rsplit("/", 1)[-1]
             answer = fake.payments.get(reference)
             if not path.startswith("/api/v4/payments/") or answer is None:
