@@ -28,13 +28,12 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from shared.config import get_settings
 from shared.db import dispose_engines, get_engine
-from shared.migrate import alembic_config
+from shared.migrate import database_revision, head_revision
 from shared.security import reset_key_cache
 
 FORMAT = "linkpay-desk-backup/1"
@@ -78,19 +77,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the migrations folder has no revision"
-    return head
-
-
-def _database_revision(engine: Engine) -> str | None:
-    if "alembic_version" not in inspect(engine).get_table_names():
-        return None
-    with engine.connect() as connection:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _row_counts(engine: Engine) -> dict[str, int]:
@@ -148,7 +134,7 @@ def _dump_database(engine: Engine, target: Path) -> str:
 
 
 def _write_backup(engine: Engine, *, folder: Path, key_file: Path) -> Manifest:
-    revision = _database_revision(engine)
+    revision = database_revision()
     if revision is None:
         raise BackupError("The database has no LinkPay Desk schema yet: nothing to back up.")
     old_umask = os.umask(0o077)
@@ -279,7 +265,7 @@ def restore_backup(*, source: Path, now: datetime | None = None) -> RestoreResul
     engine = get_engine()
     _check_restorable(manifest, engine)
     previous = None
-    if _database_revision(engine) is not None:
+    if database_revision() is not None:
         previous = _write_backup(
             engine,
             folder=_new_folder_name(settings.data_dir, "before-restore", now),

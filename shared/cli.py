@@ -14,8 +14,19 @@ EXIT_ENVIRONMENT = 3
 
 
 def _cmd_init_db(_args: argparse.Namespace) -> int:
-    from shared.migrate import upgrade_to_head
+    from shared.backup import create_backup
+    from shared.migrate import (
+        database_revision,
+        head_revision,
+        is_known_revision,
+        upgrade_to_head,
+    )
 
+    current = database_revision()
+    if current is not None and current != head_revision() and is_known_revision(current):
+        # An upgrade rewrites tables; the data as it was comes first.
+        manifest = create_backup(destination=get_settings().data_dir / "backups")
+        print(f"Backed up schema {current} to {manifest.path} before upgrading.")
     upgrade_to_head()
     print(f"Database is at the latest schema: {_safe_url()}")
     return 0
@@ -348,8 +359,11 @@ def explain_environment_error(error: Exception) -> str | None:
     from pydantic import ValidationError as SettingsError
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+    from shared.migrate import SchemaTooNew
     from shared.security import SecretKeyError
 
+    if isinstance(error, SchemaTooNew):
+        return str(error)
     if isinstance(error, SettingsError):
         wrong = "; ".join(
             f"LINKPAY_{'_'.join(map(str, item['loc'])).upper()}: {item['msg']}"

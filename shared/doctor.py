@@ -39,8 +39,8 @@ class Finding:
 def _database(settings: Settings) -> Iterator[Finding]:
     from sqlalchemy.engine import make_url
 
-    from shared.backup import head_revision
     from shared.db import get_engine
+    from shared.migrate import head_revision
 
     shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     try:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from shared.db import get_engine
 
@@ -19,7 +20,41 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer LinkPay Desk: this one would misread it."""
+
+
+def database_revision(url: str | None = None) -> str | None:
+    engine = get_engine(url)
+    if "alembic_version" not in inspect(engine).get_table_names():
+        return None
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations folder has no revision"
+    return head
+
+
+def is_known_revision(revision: str) -> bool:
+    return any(
+        script.revision == revision
+        for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )
+
+
 def upgrade_to_head(url: str | None = None) -> None:
+    """Migrates up; never down. A database from a newer release is refused with what to do,
+    instead of Alembic's "can't locate revision"."""
+    current = database_revision(url)
+    if current is not None and not is_known_revision(current):
+        raise SchemaTooNew(
+            f"The database is at schema revision {current}, made by a newer LinkPay Desk than "
+            f"this one (latest known: {head_revision()}). Run the newer release, or restore "
+            "a backup made with this one (linkpay-desk restore)."
+        )
     engine = get_engine(url)
     with engine.begin() as connection:
         config = alembic_config(url)
