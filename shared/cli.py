@@ -122,7 +122,9 @@ def _cmd_reconcile(_args: argparse.Namespace) -> int:
     upgrade_to_head()
     report = reconcile_once()
     print(report)
-    return 0
+    # Scripts and schedulers read the exit code: a payment EveryPay could not tell us about
+    # is a failed run, to be looked at or retried.
+    return 1 if report.problems else 0
 
 
 def _cmd_send_reminders(_args: argparse.Namespace) -> int:
@@ -130,8 +132,9 @@ def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     from shared.reminders import send_due_reminders
 
     upgrade_to_head()
-    print(send_due_reminders())
-    return 0
+    report = send_due_reminders()
+    print(report)
+    return 1 if report.failed else 0
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
