@@ -6,8 +6,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 from shared.config import PROJECT_ROOT, Settings, get_settings
 
@@ -143,6 +145,81 @@ def _refuse_busy_ports(selected: list[Service]) -> bool:
     return bool(problems)
 
 
+def is_loopback_url(url: str) -> bool:
+    import httpx
+
+    host = httpx.URL(url).host
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def live_channels_behind_loopback(settings: Settings) -> str | None:
+    """Why the callback service must not start: live EveryPay cannot call a loopback
+    address, so every live payment's callbacks would be lost."""
+    from sqlmodel import col, select
+
+    from shared.db import read_session
+    from shared.models import Environment, PaymentChannel
+
+    if not is_loopback_url(settings.public_base_url):
+        return None
+    with read_session() as session:
+        live = session.exec(
+            select(PaymentChannel.name)
+            .where(PaymentChannel.environment == Environment.LIVE)
+            .where(col(PaymentChannel.active).is_(True))
+        ).all()
+    if not live:
+        return None
+    return (
+        f"LINKPAY_PUBLIC_BASE_URL is {settings.public_base_url}, which EveryPay cannot reach, "
+        f"and {len(live)} live channel(s) need it for their callbacks: set it to the public "
+        "HTTPS address in front of the callback service."
+    )
+
+
+def _warn_if_public_address_leads_elsewhere(settings: Settings) -> None:
+    """Once the callback service answers on its own address, its public address must lead
+    to it too; otherwise EveryPay's callbacks go nowhere and payments stay unpaid."""
+    import httpx
+
+    own = f"http://{settings.callback_host}:{settings.callback_port}/health"
+    public = f"{settings.public_base_url.rstrip('/')}/health"
+    if own == public:
+        return
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(own, timeout=2)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        return  # the service did not come up; the supervisor reports that
+    try:
+        answered = httpx.get(public, timeout=5).status_code in (200, 503)
+    except httpx.HTTPError:
+        answered = False
+    if not answered:
+        print(
+            f"\nWARNING: the callback service runs, but {public} does not reach it. "
+            "EveryPay's callbacks and the customers' invoice links use LINKPAY_PUBLIC_BASE_URL: "
+            "fix it, or payments will not be marked paid.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _check_public_address_in_background(settings: Settings) -> None:
+    threading.Thread(
+        target=_warn_if_public_address_leads_elsewhere, args=(settings,), daemon=True
+    ).start()
+
+
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
     for process in processes.values():
         if process.poll() is None:
@@ -208,6 +285,9 @@ def run_all(*, seed_demo: bool) -> int:
     if _refuse_busy_ports(selected):
         return EXIT_ENVIRONMENT
     upgrade_to_head()
+    if refusal := live_channels_behind_loopback(settings):
+        print(refusal, file=sys.stderr)
+        return EXIT_ENVIRONMENT
     if seed_demo:
         from shared.demo import seed_demo as seed
 
@@ -226,6 +306,7 @@ def run_all(*, seed_demo: bool) -> int:
             "  linkpay-desk create-user NAME --role admin"
         )
     print("\nPress Ctrl-C to stop everything.\n", flush=True)
+    _check_public_address_in_background(settings)
     return supervise(selected, env)
 
 
@@ -238,5 +319,10 @@ def run_single(name: str) -> int:
         return EXIT_ENVIRONMENT
     if name != "sandbox":
         upgrade_to_head()
+    if name == "callback-service":
+        if refusal := live_channels_behind_loopback(settings):
+            print(refusal, file=sys.stderr)
+            return EXIT_ENVIRONMENT
+        _check_public_address_in_background(settings)
     print(f"{name}: {selected[0].url}", flush=True)
     return supervise(selected, dict(os.environ))

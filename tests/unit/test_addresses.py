@@ -155,3 +155,54 @@ def test_sandbox_command_listens_where_its_port_flag_says(tmp_path: Path) -> Non
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_callback_service_refuses_to_start_for_live_channels_behind_a_loopback_address(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.launcher import run_single
+
+    _use(monkeypatch, CALLBACK_PORT=str(free_port()))
+    with write_session() as session:
+        account = create_bank_account(
+            session, actor="test", name="Merchant", account_type=AccountType.MERCHANT
+        )
+        save_linkpay_channel(
+            session,
+            actor="test",
+            bank_account_id=account.id,
+            link_token="abc123",
+            api_username="live-user",
+            api_secret="live-secret-123456",
+            environment=Environment.LIVE,
+            currency="EUR",
+            url_fields=["transaction_amount", "order_reference"],
+        )
+
+    assert run_single("callback-service") == 3
+    assert "live channel(s) need it for their callbacks" in capsys.readouterr().err
+
+
+def test_a_public_address_that_does_not_lead_to_the_callback_service_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKPAY_")}
+    env |= {
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "LINKPAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    process = subprocess.Popen(
+        [*CLI, "--data-dir", str(tmp_path), "callback-service", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stderr is not None
+        warning = next((line for line in process.stderr if line.startswith("WARNING:")), "(exited)")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "does not reach it" in warning and "LINKPAY_PUBLIC_BASE_URL" in warning
