@@ -57,8 +57,7 @@ def _amount(parent: etree._Element, name: str, value: Decimal, currency: str) ->
 
 def _decimal(value: Decimal) -> str:
     """Plain notation without trailing zeros: '21', '12.5', '0.333' (never '2.1E+1')."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def _date(value: date) -> str:

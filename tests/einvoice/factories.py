@@ -31,10 +31,10 @@ SELLER = Party(
 LATVIAN_BUYER = Party(
     name="SIA Pircejs",
     address=Address(country="LV", street="Elizabetes iela 2", city="Riga", postal_code="LV-1050"),
-    electronic_address=ElectronicAddress("9939", "LV40103000001"),
-    registration_number="40103000001",
+    electronic_address=ElectronicAddress("9939", "LV40103000009"),
+    registration_number="40103000009",
     registration_scheme="0218",
-    vat_id="LV40103000001",
+    vat_id="LV40103000009",
 )
 ESTONIAN_BUYER = Party(
     name="Ostja OU",
