@@ -428,6 +428,96 @@ def _brco19(ubl: Ubl) -> Iterator[etree._Element]:
             yield period
 
 
+@rule(
+    "BR-CO-03",
+    "Value added tax point date (BT-7) and Value added tax point date code (BT-8) are mutually exclusive.",
+)
+def _brco03(ubl: Ubl) -> Iterator[etree._Element]:
+    if ubl.has("cbc:TaxPointDate") and ubl.has("cac:InvoicePeriod/cbc:DescriptionCode"):
+        yield ubl.root
+
+
+@rule("BR-57", "Each Deliver to address (BG-15) shall contain a Deliver to country code (BT-80).")
+def _br57(ubl: Ubl) -> Iterator[etree._Element]:
+    for address in ubl.x("cac:Delivery/cac:DeliveryLocation/cac:Address"):
+        if not ubl.has("cac:Country/cbc:IdentificationCode", address):
+            yield address
+
+
+@rule("BR-66", "An Invoice shall contain maximum one Payment Card account (BG-18).")
+def _br66(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x("cac:PaymentMeans/cac:CardAccount")[1:]
+
+
+@rule("BR-67", "An Invoice shall contain maximum one Payment Mandate (BG-19).")
+def _br67(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x("cac:PaymentMeans/cac:PaymentMandate")[1:]
+
+
+def _allowance_rule(
+    rule_id: str,
+    message: str,
+    *,
+    line_level: bool,
+    charge: bool,
+    broken: Callable[[Ubl, etree._Element], bool],
+) -> None:
+    flag = "true" if charge else "false"
+    holder = "(cac:InvoiceLine | cac:CreditNoteLine)/" if line_level else ""
+
+    def check(ubl: Ubl) -> Iterator[etree._Element]:
+        for item in ubl.x(
+            f"{holder}cac:AllowanceCharge[normalize-space(cbc:ChargeIndicator)='{flag}']"
+        ):
+            if broken(ubl, item):
+                yield item
+
+    rule(rule_id, message)(check)
+
+
+def _no_amount(ubl: Ubl, item: etree._Element) -> bool:
+    return not ubl.has("cbc:Amount", item)
+
+
+def _no_vat_category(ubl: Ubl, item: etree._Element) -> bool:
+    return not ubl.text("cac:TaxCategory[cac:TaxScheme/cbc:ID='VAT']/cbc:ID", item)
+
+
+def _no_reason(ubl: Ubl, item: etree._Element) -> bool:
+    return not ubl.has("cbc:AllowanceChargeReason | cbc:AllowanceChargeReasonCode", item)
+
+
+def _amount_decimals(ubl: Ubl, item: etree._Element) -> bool:
+    return _decimals(ubl.first("cbc:Amount", item)) > 2
+
+
+def _base_decimals(ubl: Ubl, item: etree._Element) -> bool:
+    return _decimals(ubl.first("cbc:BaseAmount", item)) > 2
+
+
+for _id, _message, _line_level, _charge, _broken in (
+    ("BR-31", "Each Document level allowance (BG-20) shall have a Document level allowance amount (BT-92).", False, False, _no_amount),
+    ("BR-32", "Each Document level allowance (BG-20) shall have a Document level allowance VAT category code (BT-95).", False, False, _no_vat_category),
+    ("BR-33", "Each Document level allowance (BG-20) shall have a Document level allowance reason (BT-97) or a Document level allowance reason code (BT-98).", False, False, _no_reason),
+    ("BR-DEC-01", "The allowed maximum number of decimals for the Document level allowance amount (BT-92) is 2.", False, False, _amount_decimals),
+    ("BR-DEC-02", "The allowed maximum number of decimals for the Document level allowance base amount (BT-93) is 2.", False, False, _base_decimals),
+    ("BR-36", "Each Document level charge (BG-21) shall have a Document level charge amount (BT-99).", False, True, _no_amount),
+    ("BR-37", "Each Document level charge (BG-21) shall have a Document level charge VAT category code (BT-102).", False, True, _no_vat_category),
+    ("BR-38", "Each Document level charge (BG-21) shall have a Document level charge reason (BT-104) or a Document level charge reason code (BT-105).", False, True, _no_reason),
+    ("BR-DEC-05", "The allowed maximum number of decimals for the Document level charge amount (BT-99) is 2.", False, True, _amount_decimals),
+    ("BR-DEC-06", "The allowed maximum number of decimals for the Document level charge base amount (BT-100) is 2.", False, True, _base_decimals),
+    ("BR-41", "Each Invoice line allowance (BG-27) shall have an Invoice line allowance amount (BT-136).", True, False, _no_amount),
+    ("BR-42", "Each Invoice line allowance (BG-27) shall have an Invoice line allowance reason (BT-139) or an Invoice line allowance reason code (BT-140).", True, False, _no_reason),
+    ("BR-DEC-24", "The allowed maximum number of decimals for the Invoice line allowance amount (BT-136) is 2.", True, False, _amount_decimals),
+    ("BR-DEC-25", "The allowed maximum number of decimals for the Invoice line allowance base amount (BT-137) is 2.", True, False, _base_decimals),
+    ("BR-43", "Each Invoice line charge (BG-28) shall have an Invoice line charge amount (BT-141).", True, True, _no_amount),
+    ("BR-44", "Each Invoice line charge shall have an Invoice line charge reason or an invoice line allowance reason code.", True, True, _no_reason),
+    ("BR-DEC-27", "The allowed maximum number of decimals for the Invoice line charge amount (BT-141) is 2.", True, True, _amount_decimals),
+    ("BR-DEC-28", "The allowed maximum number of decimals for the Invoice line charge base amount (BT-142) is 2.", True, True, _base_decimals),
+):  # fmt: skip
+    _allowance_rule(_id, _message, line_level=_line_level, charge=_charge, broken=_broken)
+
+
 # -- Lines -------------------------------------------------------------------------------------
 
 
@@ -496,6 +586,33 @@ _line_rule(
     "The allowed maximum number of decimals for the Invoice line net amount (BT-131) is 2.",
     lambda ubl, line: _decimals(ubl.first("cbc:LineExtensionAmount", line)) > 2,
 )
+
+
+def _line_period_order(ubl: Ubl, period: etree._Element) -> bool:
+    start, end = ubl.text("cbc:StartDate", period), ubl.text("cbc:EndDate", period)
+    return bool(start and end and end < start)
+
+
+@rule(
+    "BR-30",
+    "If both Invoice line period start date (BT-134) and Invoice line period end date (BT-135) are given then the Invoice line period end date (BT-135) shall be later or equal to the Invoice line period start date (BT-134).",
+)
+def _br30(ubl: Ubl) -> Iterator[etree._Element]:
+    for line in ubl.lines:
+        for period in ubl.x("cac:InvoicePeriod", line):
+            if _line_period_order(ubl, period):
+                yield period
+
+
+@rule(
+    "BR-CO-20",
+    "If Invoice line period (BG-26) is used, the Invoice line period start date (BT-134) or the Invoice line period end date (BT-135) shall be filled, or both.",
+)
+def _brco20(ubl: Ubl) -> Iterator[etree._Element]:
+    for line in ubl.lines:
+        for period in ubl.x("cac:InvoicePeriod", line):
+            if not ubl.has("cbc:StartDate | cbc:EndDate", period):
+                yield period
 
 
 # -- Totals ------------------------------------------------------------------------------------

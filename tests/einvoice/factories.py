@@ -78,7 +78,7 @@ def line(
     )
 
 
-EXEMPT = Exemption("Exempt financial service, VAT Directive article 135(1)", "VATEX-EU-132")
+EXEMPT = Exemption("Exempt based on article 132 of Council Directive 2006/112/EC", "VATEX-EU-132")
 ZERO = ("Z", "0")
 
 CASES: dict[str, dict] = {

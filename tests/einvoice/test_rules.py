@@ -85,6 +85,22 @@ def allowance(indicator: str, extra: str = "") -> str:
     )
 
 
+def bare_allowance(indicator: str, inner: str) -> str:
+    return (
+        f"<cac:AllowanceCharge><cbc:ChargeIndicator>{indicator}</cbc:ChargeIndicator>"
+        f"{inner}</cac:AllowanceCharge>"
+    )
+
+
+AC_REASON = "<cbc:AllowanceChargeReason>Discount</cbc:AllowanceChargeReason>"
+AC_AMOUNT = '<cbc:Amount currencyID="EUR">1.00</cbc:Amount>'
+AC_PERCENT = "<cbc:MultiplierFactorNumeric>10</cbc:MultiplierFactorNumeric>"
+AC_VAT = (
+    "<cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>21</cbc:Percent>"
+    "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>"
+)
+
+
 def subtotal_of(category: str) -> str:
     return f"cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cbc:ID='{category}']"
 
@@ -499,6 +515,108 @@ BROKEN: dict[str, tuple[str, DocumentType, Mutation]] = {
         text("cac:BillingReference/../cbc:CreditNoteTypeCode", "380"),
     ),
 }
+BROKEN.update(
+    {
+        "BR-30": (
+            MIXED,
+            INV,
+            add(
+                LINE,
+                "<cac:InvoicePeriod><cbc:StartDate>2026-11-30</cbc:StartDate><cbc:EndDate>2026-11-01</cbc:EndDate></cac:InvoicePeriod>",
+            ),
+        ),
+        "BR-CO-20": (
+            MIXED,
+            CN,
+            add(
+                LINE,
+                "<cac:InvoicePeriod><cbc:DescriptionCode>35</cbc:DescriptionCode></cac:InvoicePeriod>",
+            ),
+        ),
+        "BR-CO-03": (
+            MIXED,
+            INV,
+            add(
+                ".",
+                "<cbc:TaxPointDate>2026-11-30</cbc:TaxPointDate><cac:InvoicePeriod><cbc:DescriptionCode>35</cbc:DescriptionCode></cac:InvoicePeriod>",
+            ),
+        ),
+        "BR-57": (
+            "intra_eu_supply",
+            INV,
+            drop("cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country"),
+        ),
+        "BR-66": (
+            MIXED,
+            INV,
+            add(
+                "cac:PaymentMeans",
+                "<cac:CardAccount><cbc:PrimaryAccountNumberID>1234</cbc:PrimaryAccountNumberID><cbc:NetworkID>VISA</cbc:NetworkID></cac:CardAccount>"
+                * 2,
+            ),
+        ),
+        "BR-67": (
+            MIXED,
+            INV,
+            add(
+                "cac:PaymentMeans",
+                "<cac:PaymentMandate><cbc:ID>M1</cbc:ID></cac:PaymentMandate>" * 2,
+            ),
+        ),
+    }
+)
+for _flag, (_amount, _category, _reason, _dec_amount, _dec_base) in {
+    "false": ("BR-31", "BR-32", "BR-33", "BR-DEC-01", "BR-DEC-02"),
+    "true": ("BR-36", "BR-37", "BR-38", "BR-DEC-05", "BR-DEC-06"),
+}.items():
+    BROKEN[_amount] = (MIXED, INV, add(".", bare_allowance(_flag, AC_REASON + AC_VAT)))
+    BROKEN[_category] = (MIXED, INV, add(".", bare_allowance(_flag, AC_REASON + AC_AMOUNT)))
+    BROKEN[_reason] = (MIXED, INV, add(".", bare_allowance(_flag, AC_AMOUNT + AC_VAT)))
+    BROKEN[_dec_amount] = (
+        MIXED,
+        INV,
+        add(".", bare_allowance(_flag, AC_REASON + AC_AMOUNT.replace("1.00", "1.000") + AC_VAT)),
+    )
+    BROKEN[_dec_base] = (
+        MIXED,
+        INV,
+        add(
+            ".",
+            bare_allowance(
+                _flag,
+                AC_REASON
+                + AC_PERCENT
+                + AC_AMOUNT
+                + '<cbc:BaseAmount currencyID="EUR">10.000</cbc:BaseAmount>'
+                + AC_VAT,
+            ),
+        ),
+    )
+for _flag, (_amount, _reason, _dec_amount, _dec_base) in {
+    "false": ("BR-41", "BR-42", "BR-DEC-24", "BR-DEC-25"),
+    "true": ("BR-43", "BR-44", "BR-DEC-27", "BR-DEC-28"),
+}.items():
+    BROKEN[_amount] = (MIXED, INV, add(LINE, bare_allowance(_flag, AC_REASON)))
+    BROKEN[_reason] = (MIXED, CN, add(LINE, bare_allowance(_flag, AC_AMOUNT)))
+    BROKEN[_dec_amount] = (
+        MIXED,
+        INV,
+        add(LINE, bare_allowance(_flag, AC_REASON + AC_AMOUNT.replace("1.00", "1.000"))),
+    )
+    BROKEN[_dec_base] = (
+        MIXED,
+        INV,
+        add(
+            LINE,
+            bare_allowance(
+                _flag,
+                AC_REASON
+                + AC_PERCENT
+                + AC_AMOUNT
+                + '<cbc:BaseAmount currencyID="EUR">10.000</cbc:BaseAmount>',
+            ),
+        ),
+    )
 for _rule_number, _code, _case in (
     ("P0104", "VATEX-EU-G", "exempt"),
     ("P0105", "VATEX-EU-O", "exempt"),
