@@ -618,6 +618,16 @@ def _brco20(ubl: Ubl) -> Iterator[etree._Element]:
 # -- Totals ------------------------------------------------------------------------------------
 
 
+def _non_numeric(ubl: Ubl, *names: str) -> etree._Element | None:
+    """The first of these totals that is present but not a number: it breaks the sum too."""
+    total = ubl.monetary_total
+    for name in names:
+        element = None if total is None else ubl.first(f"cbc:{name}", total)
+        if element is not None and dec(element) is None:
+            return element
+    return None
+
+
 def _amount_of(ubl: Ubl, name: str) -> Decimal | None:
     total = ubl.monetary_total
     return None if total is None else dec(ubl.first(f"cbc:{name}", total))
@@ -674,6 +684,16 @@ _allowance_total_rule(
     "Invoice total amount without VAT (BT-109) = Σ Invoice line net amount (BT-131) - Sum of allowances on document level (BT-107) + Sum of charges on document level (BT-108).",
 )
 def _brco13(ubl: Ubl) -> Iterator[etree._Element]:
+    bad = _non_numeric(
+        ubl,
+        "TaxExclusiveAmount",
+        "LineExtensionAmount",
+        "ChargeTotalAmount",
+        "AllowanceTotalAmount",
+    )
+    if bad is not None:
+        yield bad
+        return
     exclusive = _amount_of(ubl, "TaxExclusiveAmount")
     lines = _amount_of(ubl, "LineExtensionAmount")
     if exclusive is None or lines is None:
@@ -703,6 +723,10 @@ def _brco14(ubl: Ubl) -> Iterator[etree._Element]:
     "Invoice total amount with VAT (BT-112) = Invoice total amount without VAT (BT-109) + Invoice total VAT amount (BT-110).",
 )
 def _brco15(ubl: Ubl) -> Iterator[etree._Element]:
+    bad = _non_numeric(ubl, "TaxInclusiveAmount", "TaxExclusiveAmount")
+    if bad is not None:
+        yield bad
+        return
     inclusive = _amount_of(ubl, "TaxInclusiveAmount")
     exclusive = _amount_of(ubl, "TaxExclusiveAmount")
     if inclusive is None or exclusive is None:
@@ -717,6 +741,12 @@ def _brco15(ubl: Ubl) -> Iterator[etree._Element]:
     "Amount due for payment (BT-115) = Invoice total amount with VAT (BT-112) -Paid amount (BT-113) +Rounding amount (BT-114).",
 )
 def _brco16(ubl: Ubl) -> Iterator[etree._Element]:
+    bad = _non_numeric(
+        ubl, "PayableAmount", "TaxInclusiveAmount", "PrepaidAmount", "PayableRoundingAmount"
+    )
+    if bad is not None:
+        yield bad
+        return
     payable = _amount_of(ubl, "PayableAmount")
     inclusive = _amount_of(ubl, "TaxInclusiveAmount")
     if payable is None or inclusive is None:

@@ -681,3 +681,14 @@ def test_official_peppol_examples_pass_with_no_fatal_finding(path, ubl_schemas):
     xml = path.read_bytes()
     assert schema_errors(ubl_schemas, xml) == []
     assert fatal(validate(xml)) == []
+
+
+def test_garbage_in_every_field_gives_findings_not_a_traceback():
+    root = etree.fromstring(to_ubl(document("foreign_currency", CN)))
+    for element in root.iter(etree.Element):
+        if len(element) == 0:
+            element.text = "abc"
+        for name in element.attrib:
+            element.set(name, "zz")
+    ids = {finding.rule_id for finding in validate(etree.tostring(root))}
+    assert {"BR-CO-10", "BR-CO-13", "BR-CO-15", "BR-CO-16", "PEPPOL-EN16931-F001"} <= ids
