@@ -148,12 +148,18 @@ class Ubl:
         self.tree = root.getroottree()
         self.is_credit_note = etree.QName(root).localname == "CreditNote"
 
-    def x(self, path: str, node: etree._Element | None = None) -> list:
-        return (self.root if node is None else node).xpath(path, namespaces=NS)
+    def x(self, path: str, node: etree._Element | None = None, **variables: str) -> list:
+        """XPath with the UBL prefixes; values from the document go in as ``$variables``."""
+        return (self.root if node is None else node).xpath(path, namespaces=NS, **variables)
 
-    def first(self, path: str, node: etree._Element | None = None) -> etree._Element | None:
-        found = self.x(path, node)
+    def first(
+        self, path: str, node: etree._Element | None = None, **variables: str
+    ) -> etree._Element | None:
+        found = self.x(path, node, **variables)
         return found[0] if found else None
+
+    def tax_amounts_in(self, currency: str) -> list[etree._Element]:
+        return self.x("cac:TaxTotal/cbc:TaxAmount[@currencyID=$currency]", currency=currency)
 
     def text(self, path: str, node: etree._Element | None = None) -> str:
         element = self.first(path, node)
@@ -326,7 +332,7 @@ def _br52(ubl: Ubl) -> Iterator[etree._Element]:
 )
 def _br53(ubl: Ubl) -> Iterator[etree._Element]:
     currency = ubl.tax_currency
-    if currency and not ubl.x(f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']"):
+    if currency and not ubl.tax_amounts_in(currency):
         yield ubl.root
 
 
@@ -706,7 +712,8 @@ def _brco13(ubl: Ubl) -> Iterator[etree._Element]:
 
 def _document_tax_total(ubl: Ubl) -> etree._Element | None:
     currency = ubl.currency
-    return ubl.first(f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']")
+    amounts = ubl.tax_amounts_in(currency)
+    return amounts[0] if amounts else None
 
 
 @rule("BR-CO-14", "Invoice total VAT amount (BT-110) = Σ VAT category tax amount (BT-117).")
@@ -877,7 +884,7 @@ def _brdec13(ubl: Ubl) -> Iterator[etree._Element]:
 def _brdec15(ubl: Ubl) -> Iterator[etree._Element]:
     currency = ubl.tax_currency
     if currency:
-        for element in ubl.x(f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']"):
+        for element in ubl.tax_amounts_in(currency):
             if _decimals(element) > 2:
                 yield element
 
@@ -1343,7 +1350,8 @@ def _r055(ubl: Ubl) -> Iterator[etree._Element]:
     currency = ubl.tax_currency
     if not currency:
         return
-    in_tax = dec(ubl.first(f"cac:TaxTotal/cbc:TaxAmount[@currencyID='{currency}']"))
+    in_tax_currency = ubl.tax_amounts_in(currency)
+    in_tax = dec(in_tax_currency[0]) if in_tax_currency else None
     in_document = dec(_document_tax_total(ubl))
     if in_tax is None or in_document is None:
         return
