@@ -1,0 +1,187 @@
+"""Today's invoice tables as an e-invoice document, reading them only.
+
+The invoice, customer and company tables do not yet hold everything EN 16931 asks for, so
+the caller passes what is missing: the buyer's Peppol participant id, and optionally the
+buyer reference, the seller's country and the PDF to embed. Lines map to VAT category S,
+or Z at 0 %; exempt, reverse-charge and export lines need the VAT categories of issue 16
+in the invoice tables first.
+
+Units are free text on an invoice line; the usual ones map to UN/ECE recommendation 20
+codes and anything else to C62 ("one"), so an e-invoice never carries a made-up code.
+
+The stored totals were computed with VAT rounded per line, while EN 16931 rounds per VAT
+rate. Where the two disagree the invoice is refused with a message rather than sent with
+a total that differs from the PDF the customer already has.
+"""
+
+from decimal import Decimal
+
+from shared.einvoice.model import (
+    LATVIAN_REGISTRATION_SCHEME,
+    LATVIAN_VAT_SCHEME,
+    Address,
+    Attachment,
+    Document,
+    DocumentType,
+    ElectronicAddress,
+    Line,
+    ModelError,
+    Party,
+    PaymentMeans,
+    VatCategory,
+)
+from shared.models import BankAccount, Company, Customer, Invoice, InvoiceLine
+from shared.money import exponent, from_minor, to_minor
+
+UNIT_CODES = {
+    "": "C62",
+    "pcs": "H87",
+    "pc": "H87",
+    "gab": "H87",
+    "gab.": "H87",
+    "h": "HUR",
+    "hour": "HUR",
+    "hours": "HUR",
+    "stunda": "HUR",
+    "stundas": "HUR",
+    "day": "DAY",
+    "days": "DAY",
+    "diena": "DAY",
+    "dienas": "DAY",
+    "month": "MON",
+    "mēn.": "MON",
+    "mēnesis": "MON",
+    "kg": "KGM",
+    "m": "MTR",
+    "km": "KMT",
+    "l": "LTR",
+}
+
+
+def unit_code(unit: str) -> str:
+    return UNIT_CODES.get(unit.strip().lower(), "C62")
+
+
+def _country(vat_number: str, default: str) -> str:
+    prefix = vat_number[:2].upper()
+    if prefix == "EL":  # Greece writes EL in VAT numbers, GR in addresses
+        return "GR"
+    return prefix if len(prefix) == 2 and prefix.isalpha() else default
+
+
+def _seller(company: Company, *, country: str) -> Party:
+    if company.registration_number and country == "LV":
+        endpoint = ElectronicAddress(LATVIAN_REGISTRATION_SCHEME, company.registration_number)
+    elif company.vat_number and country == "LV":
+        endpoint = ElectronicAddress(LATVIAN_VAT_SCHEME, company.vat_number)
+    else:
+        raise ModelError("The company needs its Peppol participant id to send e-invoices.")
+    return Party(
+        name=company.name,
+        address=Address(country=country, street=company.address),
+        electronic_address=endpoint,
+        registration_number=company.registration_number,
+        registration_scheme=LATVIAN_REGISTRATION_SCHEME if country == "LV" else "",
+        vat_id=company.vat_number,
+        contact_email=company.email,
+    )
+
+
+def _buyer(customer: Customer, *, endpoint: ElectronicAddress, default_country: str) -> Party:
+    country = _country(customer.vat_number, default_country)
+    return Party(
+        name=customer.name,
+        address=Address(country=country, street=customer.address),
+        electronic_address=endpoint,
+        registration_number=customer.registration_number,
+        registration_scheme=LATVIAN_REGISTRATION_SCHEME
+        if country == "LV" and customer.registration_number
+        else "",
+        vat_id=customer.vat_number,
+        contact_email=customer.email,
+    )
+
+
+def _line(line: InvoiceLine, *, position: int, currency: str) -> Line:
+    rate = Decimal(line.vat_rate)
+    return Line(
+        id=str(position),
+        name=line.description,
+        quantity=Decimal(line.quantity),
+        unit_code=unit_code(line.unit),
+        net_price=from_minor(line.unit_price_minor, currency),
+        vat_category=VatCategory.STANDARD if rate > 0 else VatCategory.ZERO_RATED,
+        vat_rate=rate,
+    )
+
+
+def document_from_invoice(
+    *,
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    customer: Customer,
+    company: Company,
+    buyer_endpoint: ElectronicAddress,
+    bank_account: BankAccount | None = None,
+    payment_reference: str = "",
+    buyer_reference: str = "",
+    seller_country: str = "LV",
+    eur_exchange_rate: Decimal | None = None,
+    pdf: bytes | None = None,
+    pdf_filename: str = "",
+) -> Document:
+    """The e-invoice for an issued invoice; the buyer reference defaults to its number."""
+    if not invoice.number or invoice.issue_date is None:
+        raise ModelError("Only an issued invoice, with its number, becomes an e-invoice.")
+    if exponent(invoice.currency) != 2:
+        raise ModelError(f"E-invoices in {invoice.currency} are not supported.")
+    ordered = sorted(lines, key=lambda line: line.position)
+    means = None
+    if bank_account is not None and bank_account.iban:
+        means = PaymentMeans(
+            iban=bank_account.iban.replace(" ", ""),
+            account_name=bank_account.name,
+            payment_id=payment_reference,
+        )
+    attachments: tuple[Attachment, ...] = ()
+    if pdf is not None:
+        attachments = (
+            Attachment(
+                id=invoice.number,
+                filename=pdf_filename or f"{invoice.number}.pdf",
+                content=pdf,
+                description="Invoice",
+            ),
+        )
+    document = Document(
+        type=DocumentType.INVOICE,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        seller=_seller(company, country=seller_country),
+        buyer=_buyer(customer, endpoint=buyer_endpoint, default_country=seller_country),
+        lines=tuple(
+            _line(line, position=index, currency=invoice.currency)
+            for index, line in enumerate(ordered, start=1)
+        ),
+        buyer_reference=buyer_reference or invoice.number,
+        payment_means=means,
+        prepaid=from_minor(invoice.paid_minor, invoice.currency),
+        eur_exchange_rate=eur_exchange_rate,
+        attachments=attachments,
+    )
+    _check_totals(document, invoice)
+    return document
+
+
+def _check_totals(document: Document, invoice: Invoice) -> None:
+    totals = document.totals()
+    stated = to_minor(totals.tax_inclusive, invoice.currency)
+    if stated != invoice.total_minor:
+        stored = from_minor(invoice.total_minor, invoice.currency)
+        raise ModelError(
+            f"Invoice {invoice.number} totals {stored} {invoice.currency} with VAT rounded per"
+            f" line; rounded per VAT rate as e-invoices require it is {totals.tax_inclusive}."
+            " Re-total the invoice before sending it as an e-invoice."
+        )
