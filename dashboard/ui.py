@@ -118,7 +118,8 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
     ``touch``: this run is the user's own activity and restarts the idle time. A rerun
     the app asked for itself (``background_rerun``) never is, so a page left open on a
     live table or a paying invoice still times out."""
-    background = st.session_state.pop(BACKGROUND_RERUN_KEY, False)
+    # The mark is read by the run's first check, the router's, the one that touches.
+    users_own_run = touch and not st.session_state.pop(BACKGROUND_RERUN_KEY, False)
     auth = st.session_state.get(AUTH_KEY)
     if not auth:
         return None
@@ -138,7 +139,7 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
     if user is None:
         sign_out(reason="Your account is no longer active.")
         return None
-    if touch and not background:
+    if users_own_run:
         auth["last_active"] = now
     return user
 
