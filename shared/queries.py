@@ -420,7 +420,11 @@ def _invoice_csv_cells(
         status,
         Invoice.issue_date,
         Invoice.due_date,
-        _text_cell(Invoice.currency, dialect),
+        # A supported code has nothing to escape: spares PostgreSQL the check on every row.
+        case(
+            (Invoice.currency.in_(SUPPORTED_CURRENCIES), Invoice.currency),
+            else_=_text_cell(Invoice.currency, dialect),
+        ),
         _sql_money(Invoice.total_minor, Invoice.currency, dialect),
         _sql_money(Invoice.open_minor, Invoice.currency, dialect),
         channel,
