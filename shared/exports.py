@@ -40,9 +40,11 @@ CSV_CHUNK_ROWS = 1000
 # re and PostgreSQL's regular expressions; SQLite has none and calls ``safe_text``.
 FORMULA_START = '^[ "]*[-=+@\t\r]'
 FORMULA_AFTER_SEPARATOR = '([;,\t\r\n])(?=[ "]*[-=+@\t\r])'
+FORMULA_ANYWHERE = '(^|[;,\t\r\n])[ "]*[-=+@\t\r]'  # either of the two
 _FORMULA_START = re.compile(FORMULA_START)
 _FORMULA_AFTER_SEPARATOR = re.compile(FORMULA_AFTER_SEPARATOR)
-# Only a text holding one of these, or starting with one, can need an apostrophe.
+# SQLite's cheap test: only a text holding one of these, or starting with one, can need
+# an apostrophe.
 FORMULA_SUSPECT_CHARS = (";", ",", "\t", "\r", "\n")
 FORMULA_SUSPECT_STARTS = ("=", "+", "-", "@", "\t", "\r", " ", '"')
 SQLITE_CSV_CELL = "linkpay_csv_cell"
@@ -144,16 +146,13 @@ def csv_header(columns: Sequence[Column]) -> str:
 
 
 def postgres_safe_text(value: ColumnElement) -> ColumnElement:
-    """``safe_text`` done by PostgreSQL. Most texts hold no separator and start with a
-    letter or digit: the cheap test spares them the regular expressions."""
-    suspect = or_(
-        func.substr(value, 1, 1).in_(FORMULA_SUSPECT_STARTS),
-        *(func.strpos(value, char) > 0 for char in FORMULA_SUSPECT_CHARS),
-    )
+    """``safe_text`` done by PostgreSQL. One regular expression finds the rare text that
+    needs an apostrophe (measured: half the CPU of five ``strpos`` and a first-character
+    test); only those pay for placing them."""
     escaped = case((value.op("~")(FORMULA_START), literal("'")), else_="").op("||")(
         func.regexp_replace(value, FORMULA_AFTER_SEPARATOR, "\\1'", "g")
     )
-    return case((suspect, escaped), else_=value)
+    return case((value.op("~")(FORMULA_ANYWHERE), escaped), else_=value)
 
 
 def _sqlite_csv_cell(value: str) -> str:
