@@ -15,6 +15,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.common import PROJECT_ROOT, rss_mb
+from dashboard import ui
 from shared.db import read_session
 from shared.models import User
 
@@ -42,7 +43,7 @@ def _problems(at: AppTest) -> list[str]:
 
 def visit_all() -> dict:
     at = AppTest.from_file(str(APP), default_timeout=PAGE_TIMEOUT)
-    at.session_state["auth"] = {"user_id": _admin_id(), "last_active": time.time()}
+    at.session_state["auth"] = ui.new_session(_admin_id())
     at.run()
     pages = []
     for name in PAGE_ORDER:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -29,6 +29,7 @@ from shared.users import can
 
 AUTH_KEY = "auth"
 LOGOUT_REASON_KEY = "logout_reason"
+BACKGROUND_RERUN_KEY = "background_rerun"
 ERRORS_KEY = "form_errors"
 
 STATUS_COLORS = {
@@ -79,8 +80,18 @@ def _load_user(user_id: int) -> SessionUser | None:
         return SessionUser(user_id=user.id, username=user.username, role=user.role)
 
 
+# Seconds since the epoch, the clock of session ages; tests run the app on one they control.
+clock: Callable[[], float] = time.time
+
+
+def new_session(user_id: int) -> dict[str, Any]:
+    """What ``st.session_state`` keeps about a signed-in user: who, and since when."""
+    now = clock()
+    return {"user_id": user_id, "signed_in_at": now, "last_active": now}
+
+
 def sign_in(user_id: int) -> None:
-    st.session_state[AUTH_KEY] = {"user_id": user_id, "last_active": time.time()}
+    st.session_state[AUTH_KEY] = new_session(user_id)
     st.session_state.pop(LOGOUT_REASON_KEY, None)
 
 
@@ -101,21 +112,50 @@ def sign_out(*, reason: str = "") -> None:
 
 def session_user(*, touch: bool = True) -> SessionUser | None:
     """The signed-in user, read afresh from the database so a role change or a
-    deactivation takes effect at the next click; ends an idle session."""
+    deactivation takes effect at the next click. Ends a session idle for too long, and
+    any session older than its lifetime, however active.
+
+    ``touch``: this run is the user's own activity and restarts the idle time. A rerun
+    the app asked for itself (``background_rerun``) never is, so a page left open on a
+    live table or a paying invoice still times out."""
+    # The mark is read by the run's first check, the router's, the one that touches.
+    users_own_run = touch and not st.session_state.pop(BACKGROUND_RERUN_KEY, False)
     auth = st.session_state.get(AUTH_KEY)
     if not auth:
         return None
-    timeout_minutes = get_settings().session_timeout_minutes
-    if time.time() - auth.get("last_active", 0) > timeout_minutes * 60:
+    settings = get_settings()
+    now = clock()
+    if now - auth.get("signed_in_at", 0) > settings.session_max_hours * 3600:
+        sign_out(
+            reason=f"Your session ended {settings.session_max_hours} h after you logged in. "
+            "Please log in again."
+        )
+        return None
+    timeout_minutes = settings.session_timeout_minutes
+    if now - auth.get("last_active", 0) > timeout_minutes * 60:
         sign_out(reason=f"Your session ended after {timeout_minutes} minutes of inactivity.")
         return None
     user = _load_user(auth["user_id"])
     if user is None:
         sign_out(reason="Your account is no longer active.")
         return None
-    if touch:
-        auth["last_active"] = time.time()
+    if users_own_run:
+        auth["last_active"] = now
     return user
+
+
+def background_rerun() -> NoReturn:
+    """Reruns the whole app for a reason of its own (a payment arrived on the open page):
+    not the user's activity, so it does not extend the session."""
+    st.session_state[BACKGROUND_RERUN_KEY] = True
+    st.rerun(scope="app")
+
+
+def follow_session() -> None:
+    """For a fragment that reruns on a timer: such a run checks the session without
+    extending it, and once the session has ended replaces the page with the login form."""
+    if session_user(touch=False) is None:
+        st.rerun(scope="app")
 
 
 def require(permission: str = "view") -> SessionUser:

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     )
 
     session_timeout_minutes: int = 30
+    session_max_hours: int = Field(
+        default=12,
+        ge=1,
+        description="Dashboard sessions end this long after logging in, however active.",
+    )
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
 

@@ -43,10 +43,11 @@ from shared.exports import (
     CSV_LINE_END,
     Column,
     Table,
+    add_sqlite_csv_function,
     csv_cell,
     csv_header,
+    postgres_safe_text,
     safe_text,
-    sql_safe_text,
     sqlite_csv_text,
 )
 from shared.invoicing import OPEN_STATUSES, OVERDUE, vat_breakdown
@@ -364,7 +365,7 @@ def _text_cell(value: ColumnElement, dialect: str) -> ColumnElement:
     where csv.writer writes nothing: NULL instead."""
     if dialect == "sqlite":
         return sqlite_csv_text(value)
-    return func.nullif(sql_safe_text(value), "")
+    return func.nullif(postgres_safe_text(value), "")
 
 
 def _constant_cell(text: str, dialect: str) -> ColumnElement:
@@ -419,7 +420,11 @@ def _invoice_csv_cells(
         status,
         Invoice.issue_date,
         Invoice.due_date,
-        _text_cell(Invoice.currency, dialect),
+        # A supported code has nothing to escape: spares PostgreSQL the check on every row.
+        case(
+            (Invoice.currency.in_(SUPPORTED_CURRENCIES), Invoice.currency),
+            else_=_text_cell(Invoice.currency, dialect),
+        ),
         _sql_money(Invoice.total_minor, Invoice.currency, dialect),
         _sql_money(Invoice.open_minor, Invoice.currency, dialect),
         channel,
@@ -522,6 +527,7 @@ def invoice_csv_file(
             conditions = _invoice_conditions(flt, today=today, dialect=dialect)
             order = _invoice_order(sort, descending)
             if dialect == "sqlite":
+                add_sqlite_csv_function(connection.connection.driver_connection)
                 stmt = _sqlite_invoice_lines(today).where(*conditions).order_by(*order)
                 _write_sqlite_lines(connection, stmt, handle)
             else:

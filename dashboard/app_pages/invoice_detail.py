@@ -183,9 +183,10 @@ if invoice_id is None:
 @st.fragment(run_every=LIVE_REFRESH_SECONDS)
 def follow_payments(invoice_id: int, shown: tuple) -> None:
     """Redraws the page when a payment arrives, so the open invoice turns paid by itself."""
+    ui.follow_session()
     if payment_signature(invoice_id) != shown:
         ui.after_write()
-        st.rerun(scope="app")
+        ui.background_rerun()
 
 
 _open(invoice_id)

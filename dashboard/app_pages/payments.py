@@ -43,10 +43,7 @@ offset, limit = ui.paging("payments", flt)
 
 @st.fragment(run_every=REFRESH_SECONDS if auto else None)
 def payments_table() -> None:
-    # A fragment rerun is not activity: it must not keep an idle session alive, but it
-    # must stop showing data once the session has ended.
-    if ui.session_user(touch=False) is None:
-        st.rerun()
+    ui.follow_session()
     table = data.payment_page(flt, tz=tz, offset=offset, limit=limit)
     ui.show_table(
         table,

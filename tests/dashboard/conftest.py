@@ -1,6 +1,5 @@
 """AppTest helpers: the router with a signed-in user of a given role."""
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from shared.db import write_session
 from shared.users import create_user
 
@@ -38,7 +38,7 @@ def app_as(role: str | None) -> AppTest:
     """The app with a user of ``role`` signed in (None: nobody), run once."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     if role is not None:
-        at.session_state["auth"] = {"user_id": make_user(role), "last_active": time.time()}
+        at.session_state["auth"] = ui.new_session(make_user(role))
     return at.run()
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from shared.db import read_session, write_session
 from shared.models import AuditLog, Invoice, InvoiceStatus, User
 from tests.dashboard.conftest import (
@@ -173,7 +174,7 @@ def _forged_issue(invoice_id: int) -> None:
 def test_forged_action_is_refused_on_the_server_and_audited(db):
     draft = make_invoice(channel=None, issue=False)
     at = AppTest.from_function(_forged_issue, args=(draft.id,), default_timeout=TIMEOUT)
-    at.session_state["auth"] = {"user_id": make_user("manager"), "last_active": time.time()}
+    at.session_state["auth"] = ui.new_session(make_user("manager"))
     at.run()
     assert [e.value for e in at.error] == ["Your role does not allow this action."]
     with read_session() as session:

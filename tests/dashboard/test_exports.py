@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,7 +14,7 @@ from shared import exports, queries
 from shared.db import write_session
 from shared.exports import Column, csv_chunks, write_xlsx
 from shared.invoicing import LineInput
-from shared.models import Invoice, PaymentChannel
+from shared.models import Customer, Invoice, PaymentChannel
 from shared.queries import InvoiceFilter
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
@@ -239,3 +241,117 @@ def test_invoice_csv_from_the_database_holds_every_kind_of_cell(tricky_invoices)
     assert draft[3:5] == ["", ""] and draft[8] == ""
     assert next(row for row in rows[1:] if row[5] == "")[6:8] == ["", ""]
     assert len(rows) == 1 + 13
+
+
+# --- Formula injection through a spreadsheet's other list separators --------------------------
+#
+# Excel in Latvia, Lithuania and Estonia opens a .csv with ";" as the list separator, others
+# use a tab, and a line break starts a new row for any reader: every text after one of those
+# becomes a cell of its own.
+
+HOSTILE = (
+    "Acme;=1+1",
+    "Acme;=1+1;",
+    "x,=cmd|' /C calc'!A0",
+    "a\t=1",
+    "Acme; =1+1",
+    'Acme;"=1+1";',
+    "Acme\n=1+1",
+    "Acme\r\n@SUM(A1)",
+    "a;-2+3",
+    "a;+371 2000",
+    "a;\t=1",
+    "=1;=2",
+)
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _formula_cells(text: str) -> list[str]:
+    """Cells some spreadsheet would read as a formula, whatever its list separator: read
+    as CSV (quotes honoured) and split naively (quotes ignored), on each separator. A
+    negative amount the export writes as a number is a number, not a formula."""
+    text = text.removeprefix("\ufeff")
+    found = []
+    for separator in (",", ";", "\t"):
+        readings = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        readings += [re.split("[\r\n]", line) for line in text.split(separator)]
+        for cells in readings:
+            for cell in cells:
+                start = cell.lstrip(' "')
+                if start.startswith(TRIGGERS) and not PLAIN_NUMBER.fullmatch(cell):
+                    found.append(cell)
+    return found
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_no_segment_of_a_text_cell_starts_a_formula_in_any_reader(value):
+    row = ("INV-1", value, None, None, 1, Decimal("-1.00"))
+    text = "".join(csv_chunks(COLUMNS, [row]))
+    assert _formula_cells(text) == []
+    assert text.endswith(",1,-1.00\r\n")  # a negative amount stays a number
+
+
+def test_formula_escape_keeps_ordinary_text_as_it_is():
+    assert exports.safe_text("Acme;=1+1") == "Acme;'=1+1"
+    assert exports.safe_text("x,=cmd|' /C calc'!A0") == "x,'=cmd|' /C calc'!A0"
+    assert exports.safe_text("a\t=1") == "a\t'=1"
+    assert exports.safe_text("=1;=2") == "'=1;'=2"
+    for ordinary in ('SIA "Koks", Rīga', "Ēriks Bērziņš\nBrīvības 1", "A; B, C", "INV-2026-0001"):
+        assert exports.safe_text(ordinary) == ordinary
+
+
+@pytest.fixture
+def hostile_invoices(any_db):
+    """Hostile customer names, a hostile channel name and invoice number, written straight
+    to the database as a bug or another client could, and a negative open amount."""
+    channel = make_channel()
+    with write_session() as session:
+        session.get(PaymentChannel, channel.id).name = "Kanāls;=1+1;"
+    invoices = []
+    for index, name in enumerate(HOSTILE):
+        customer = make_customer(name=f"Customer {index}")
+        with write_session() as session:
+            session.get(Customer, customer.id).name = name
+        invoices.append(
+            make_invoice(
+                channel=channel,
+                customer=customer,
+                lines=[LineInput("Consulting", "1", "10.00", "0")],
+                issue_date=date(2026, 4, 1),
+                due_date=date(2026, 6, 1),
+            )
+        )
+    _edit_invoice(invoices[0].id, number="INV;=2+2", open_minor=-100)
+    return invoices
+
+
+def test_invoice_csv_has_no_formula_in_any_reader_on_either_path(hostile_invoices):
+    rows = queries.invoice_rows(InvoiceFilter(), today=TODAY)
+    with exports.csv_file(queries.INVOICE_COLUMNS, rows) as generic:
+        expected = generic.read()
+    with queries.invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
+        produced = fast.read()
+    assert produced == expected
+    text = produced.decode("utf-8")
+    assert _formula_cells(text) == []
+    assert "INV;'=2+2" in text and "Kanāls;'=1+1;" in text
+    assert ",10.00,-1.00," in text  # the negative open amount is still a number
+
+
+def test_invoice_xlsx_writes_hostile_names_as_text_never_formulas(hostile_invoices, tmp_path):
+    """Each name reads as the CSV's cell does: text, escaped by the same rule."""
+    target = tmp_path / "invoices.xlsx"
+    rows = queries.invoice_rows(InvoiceFilter(), today=TODAY)
+    write_xlsx(str(target), queries.INVOICE_COLUMNS, rows)
+    with zipfile.ZipFile(target) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    sheet = openpyxl.load_workbook(target).active
+    customers = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert {cell.data_type for cell in customers} == {"s"}
+    # xlsxwriter writes a CR as Excel's escape _x000D_, which openpyxl leaves as it is.
+    shown = {cell.value.replace("_x000D_", "\r") for cell in customers}
+    assert shown == {exports.safe_text(name) for name in HOSTILE}
+    assert "Acme;'=1+1" in shown
+    open_amounts = [row[7] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert -1 in open_amounts

@@ -1,7 +1,6 @@
 """The sending panel and the Outbox page, driven through Streamlit's AppTest."""
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.demo_smtp import start_server
@@ -36,7 +36,7 @@ def fresh_streamlit() -> Iterator[None]:
 def _signed_in(at: AppTest, role: str) -> AppTest:
     with write_session() as session:
         user = create_user(session, actor="t", username=role, password="long-enough-1", role=role)
-    at.session_state["auth"] = {"user_id": user.id, "last_active": time.time()}
+    at.session_state["auth"] = ui.new_session(user.id)
     return at.run()
 
 
