@@ -119,6 +119,35 @@ def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_statement(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shared.bank.importing import import_statement
+    from shared.channels import ValidationError
+    from shared.db import write_session
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    refused = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            print(f"{name}: refused: cannot read the file ({error.strerror}).", file=sys.stderr)
+            refused += 1
+            continue
+        try:
+            with write_session() as session:
+                report = import_statement(session, actor="cli", filename=path.name, content=content)
+        except ValidationError as error:
+            print(f"{name}: refused, nothing added: {error}", file=sys.stderr)
+            refused += 1
+            continue
+        print(report)
+    return 1 if refused else 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -172,12 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
             _cmd_reconcile,
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
+        (
+            "import-statement",
+            "import bank statement files (camt.053, camt.054, FiDAViSta), each once",
+            _cmd_import_statement,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         if name == "run":
             command.add_argument("--no-demo", action="store_true", help="do not seed demo data")
+        if name == "import-statement":
+            command.add_argument("files", nargs="+", metavar="FILE")
         if name == "create-user":
             command.add_argument("username")
             command.add_argument("--role", required=True, choices=["admin", "finance", "manager"])
