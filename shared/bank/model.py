@@ -95,7 +95,7 @@ class ParsedFile:
 
 def clean_text(value: str | None) -> str:
     """Inner whitespace collapsed, ends stripped: banks pad and wrap free text."""
-    return re.sub(r"\s+", " ", value or "").strip()
+    return " ".join(value.split()) if value else ""
 
 
 def compact_account(value: str | None) -> str:

@@ -9,6 +9,7 @@ limits on text size and nesting (``huge_tree=False``) as a second line.
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from lxml import etree
 
@@ -31,6 +32,7 @@ class Root:
     first_child: str  # local name of the first element inside the root ("" if none)
 
 
+@cache  # a file has a few dozen distinct tags, seen hundreds of thousands of times
 def split_tag(tag: str) -> tuple[str, str]:
     if tag.startswith("{"):
         namespace, _, name = tag[1:].partition("}")
@@ -68,28 +70,40 @@ def peek_root(content: bytes) -> Root:
 
 
 class SchemaViolation(Exception):
-    """The streaming pass found the file breaks its schema (lxml gives no line there)."""
+    """The file breaks its schema; ``first_schema_error`` says where."""
 
 
 def iterate(
-    content: bytes, *, schema: etree.XMLSchema | None = None, describe_position=None
+    content: bytes, *, describe_position=None, tags: list[str] | None = None
 ) -> Iterator[tuple[str, etree._Element]]:
-    """(event, element) for "start" and "end" of every element, validated as it streams.
+    """(event, element) for "start" and "end" of the elements named in ``tags`` ("{*}Ntry"
+    for any namespace), or of every element; a file that is not well-formed raises.
 
     ``describe_position`` returns where the parser is (e.g. "entry 3") for error messages.
-    A schema violation raises ``SchemaViolation``; ``first_schema_error`` then says where.
     """
     try:
-        yield from etree.iterparse(
-            io.BytesIO(content), events=("start", "end"), schema=schema, **_SAFE
-        )
+        yield from etree.iterparse(io.BytesIO(content), events=("start", "end"), tag=tags, **_SAFE)
     except etree.XMLSyntaxError as error:
-        if not error.lineno and schema is not None:
-            raise SchemaViolation(str(error.msg)) from None
         where = describe_position() if describe_position else ""
         raise StatementFileError(
             _syntax_message(error) + (f" ({where})" if where else ""), field="file"
         ) from None
+
+
+def validate(content: bytes, schema: etree.XMLSchema, *, release_tags: list[str]) -> None:
+    """Stream a well-formed file through its schema; raises ``SchemaViolation``.
+
+    A separate pass on purpose: with a schema attached (and entities unresolved) lxml's
+    iterparse can end a truncated file without any error, so well-formedness is checked
+    by ``iterate`` first, and only then the schema, dropping elements as it goes.
+    """
+    try:
+        for _event, element in etree.iterparse(
+            io.BytesIO(content), events=("end",), tag=release_tags, schema=schema, **_SAFE
+        ):
+            release(element)
+    except etree.XMLSyntaxError as error:
+        raise SchemaViolation(str(error.msg)) from None
 
 
 def first_schema_error(

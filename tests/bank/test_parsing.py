@@ -306,3 +306,10 @@ def test_real_public_sample_parses(path):
             assert entry.amount_minor > 0
             assert sum(tx.amount_minor for tx in entry.transactions) == entry.amount_minor
         assert len({entry.dedupe_key for entry in statement.entries}) == len(statement.entries)
+
+
+def test_a_truncated_file_is_refused_not_read_in_part():
+    content = camt053(entries=[customer_payment(), Entry("2.00", ref="CUT")], version="02")
+    truncated = content[: content.index(b"<AcctSvcrRef>CUT") + 20]
+    with pytest.raises(StatementFileError, match=r"not well-formed XML at line \d+.*entry 2"):
+        parse_statement_file(truncated)
