@@ -175,6 +175,33 @@ def _cmd_doctor(_args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_import_statement(args: argparse.Namespace) -> int:
+    from shared.bank.importing import import_statement
+    from shared.channels import ValidationError
+    from shared.db import write_session
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    refused = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            print(f"{name}: refused: cannot read the file ({error.strerror}).", file=sys.stderr)
+            refused += 1
+            continue
+        try:
+            with write_session() as session:
+                report = import_statement(session, actor="cli", filename=path.name, content=content)
+        except ValidationError as error:
+            print(f"{name}: refused, nothing added: {error}", file=sys.stderr)
+            refused += 1
+            continue
+        print(report)
+    return 1 if refused else 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -306,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
             "replace the database and key file with a backup (stop the services first)",
             _cmd_restore,
         ),
+        (
+            "import-statement",
+            "import bank statement files (camt.053, camt.054, FiDAViSta), each once",
+            _cmd_import_statement,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(
@@ -319,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--no-demo", action="store_true", help="do not seed demo data")
             for flag in RUN_PORT_FLAGS:
                 command.add_argument(f"--{flag.replace('_', '-')}", type=int, metavar="PORT")
+        if name == "import-statement":
+            command.add_argument("files", nargs="+", metavar="FILE")
         if name == "create-user":
             command.add_argument("username")
             command.add_argument("--role", required=True, choices=["admin", "finance", "manager"])

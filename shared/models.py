@@ -9,7 +9,16 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -464,3 +473,105 @@ class WorkerHeartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     beat_at: datetime = _ts(default_now=True)
     detail: str = Field(default="", max_length=500)
+
+
+class BankStatementFile(SQLModel, table=True):
+    """An imported statement file, kept byte for byte: the evidence behind its entries."""
+
+    __tablename__ = "bank_statement_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    filename: str = Field(max_length=255)
+    message: str = Field(max_length=40, description="camt.053.001.02, FiDAViSta 1.01, …")
+    size_bytes: int
+    content: bytes = Field(sa_type=LargeBinary)
+    imported_by: str = Field(max_length=64)
+    imported_at: datetime = _ts(default_now=True)
+
+
+class BankStatement(SQLModel, table=True):
+    """One account's statement (or camt.054 notification) for one currency and period.
+
+    Balances are 64-bit minor units: an account's balance may pass 21 million euros.
+    """
+
+    __tablename__ = "bank_statement"
+    __table_args__ = (
+        UniqueConstraint(
+            "bank_account_id", "currency", "statement_id", name="uq_bank_statement_account_id"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_account_id: int = Field(foreign_key="bank_account.id")
+    file_id: int = Field(foreign_key="bank_statement_file.id", index=True)
+    message: str = Field(max_length=40)
+    statement_id: str = Field(max_length=140, description="the bank's id of the statement")
+    currency: str = Field(max_length=3)
+    period_start: date | None = None
+    period_end: date | None = None
+    opening_balance_minor: int | None = Field(default=None, sa_type=BigInteger)
+    closing_balance_minor: int | None = Field(default=None, sa_type=BigInteger)
+    # Closing − (opening + booked entries): 0 when the statement adds up.
+    balance_difference_minor: int | None = Field(default=None, sa_type=BigInteger)
+    entry_count: int = 0
+    not_booked_count: int = 0
+    warnings: list[str] = Field(default_factory=list, sa_type=JSON)
+    imported_at: datetime = _ts(default_now=True)
+
+
+class BankStatementEntry(SQLModel, table=True):
+    """One booking on a company account, once, whatever the number of files showing it.
+
+    ``dedupe_key`` is derived from the bank's own reference (``shared.bank.model``); the
+    unique key per account is what keeps a re-import or an overlapping statement from
+    adding the same money twice, also when two imports run at once.
+    """
+
+    __tablename__ = "bank_statement_entry"
+    __table_args__ = (
+        UniqueConstraint("bank_account_id", "dedupe_key", name="uq_bank_entry_account_key"),
+        Index("ix_bank_entry_account_booking", "bank_account_id", "booking_date", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_account_id: int = Field(foreign_key="bank_account.id")
+    statement_id: int = Field(foreign_key="bank_statement.id", index=True)
+    dedupe_key: str = Field(max_length=64)
+    bank_reference: str = Field(default="", max_length=140)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    direction: str = Field(max_length=6, description="credit or debit")
+    booking_date: date | None = None
+    value_date: date | None = None
+    reversal: bool = False
+    bank_transaction_code: str = Field(default="", max_length=40)
+    batch_reference: str = Field(default="", max_length=140)
+    batch_size: int | None = None
+    created_at: datetime = _ts(default_now=True)
+
+
+class BankStatementTransaction(SQLModel, table=True):
+    """The details behind an entry: one for a plain transfer, several for a batch."""
+
+    __tablename__ = "bank_statement_transaction"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "position", name="uq_bank_transaction_entry_position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="bank_statement_entry.id")
+    position: int
+    amount_minor: int = Field(sa_type=BigInteger)
+    counterparty_name: str = Field(default="", max_length=200)
+    counterparty_iban: str = Field(default="", max_length=34, index=True)
+    counterparty_bic: str = Field(default="", max_length=11)
+    creditor_reference: str = Field(default="", max_length=35, index=True)
+    remittance_text: str = Field(default="", sa_type=Text)
+    additional_info: str = Field(default="", sa_type=Text)
+    bank_reference: str = Field(default="", max_length=140)
+    end_to_end_id: str = Field(default="", max_length=140)
+    transaction_id: str = Field(default="", max_length=140)
+    original_amount_minor: int | None = Field(default=None, sa_type=BigInteger)
+    original_currency: str = Field(default="", max_length=3)
