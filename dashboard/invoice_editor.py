@@ -231,7 +231,10 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
                 invoice = create_draft(session, **values)
             invoice_id = invoice.id
     except InvoiceLinesError as error:
-        ui.set_errors(form, {f"line{e.line}": f"Line {e.line}: {e.message}" for e in error.errors})
+        ui.set_errors(
+            form,
+            {f"line{e.line}_{e.field}": f"Line {e.line}: {e.message}" for e in error.errors},
+        )
         st.rerun()
     except ValidationError as error:
         ui.set_errors(form, {error.field or "form": str(error)})
