@@ -392,7 +392,7 @@ def issue_invoice(
 
 def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str) -> Invoice:
     invoice = _get(session, invoice_id)
-    reason = reason.strip()
+    reason = clean_single_line(reason, field="reason", label="Reason", max_length=500)
     if not reason:
         raise ValidationError("Say why the invoice is cancelled.", field="reason")
     if invoice.status == InvoiceStatus.CANCELLED:
