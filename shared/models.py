@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Index,
+    Integer,
     LargeBinary,
     Text,
     TypeDecorator,
@@ -53,15 +54,19 @@ def _ts(*, nullable: bool = True, index: bool = False, default_now: bool = False
 
 
 class MinorUnits(TypeDecorator):
-    """Money in minor units: BIGINT, because PostgreSQL's ``integer`` ends at 21 474 836.47
-    EUR (SQLite's integers are 64-bit whatever the declared type). shared.money bounds every
-    amount far below 64 bits, so sums of them fit as well.
+    """Money in minor units: BIGINT on PostgreSQL, whose ``integer`` ends at 21 474 836.47
+    EUR; INTEGER on SQLite, which stores 64 bits in it already (and whose tables are not
+    rebuilt just to rename the type, see migration 0003). shared.money bounds every amount
+    far below 64 bits, so sums of them fit as well.
 
     Values come back as ``int`` even from aggregates: PostgreSQL's ``sum(bigint)`` is
     ``numeric``, which would otherwise reach the code as Decimal."""
 
     impl = BigInteger
     cache_ok = True
+
+    def load_dialect_impl(self, dialect) -> Any:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
 
     def process_result_value(self, value: Any, dialect) -> int | None:
         return None if value is None else int(value)

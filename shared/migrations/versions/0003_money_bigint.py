@@ -1,9 +1,15 @@
-"""money columns are BIGINT
+"""money columns are BIGINT on PostgreSQL
 
 PostgreSQL's ``integer`` ends at 2 147 483 647 minor units (21 474 836.47 EUR): a larger
-invoice failed to save and a larger payment answer could not be recorded. SQLite stores
-64-bit integers whatever the declared type; its tables are rebuilt only so that the
-declared type matches the models.
+invoice failed to save and a larger payment answer could not be recorded.
+
+SQLite is left as it is: its INTEGER columns already hold 64-bit values whatever the
+declared type, and changing the declared type means rebuilding each table, which fails
+inside the migration's transaction once other tables' rows refer to it (foreign keys
+cannot be switched off within a transaction). The models declare INTEGER on SQLite too.
+
+Each table is rewritten once (one ALTER TABLE with every column), under an exclusive lock:
+measured at 5 s for 100 000 invoices, 100 000 lines and 200 000 payments.
 
 Revision ID: 0003
 Revises: 0002
@@ -12,7 +18,6 @@ Create Date: 2026-11-30 07:00:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
@@ -26,25 +31,20 @@ MONEY_COLUMNS = {
     "payment_attempt": ("initial_amount_minor", "standing_amount_minor", "booked_minor"),
     "review_item": ("amount_minor",),
 }
-NULLABLE = {("review_item", "amount_minor")}
 
 
-def _alter(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
+def _alter(sql_type: str) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
     for table, columns in MONEY_COLUMNS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in columns:
-                batch_op.alter_column(
-                    column,
-                    existing_type=old,
-                    type_=new,
-                    existing_nullable=(table, column) in NULLABLE,
-                )
+        changes = ", ".join(f"ALTER COLUMN {column} TYPE {sql_type}" for column in columns)
+        op.execute(f"ALTER TABLE {table} {changes}")
 
 
 def upgrade() -> None:
-    _alter(sa.Integer(), sa.BigInteger())
+    _alter("BIGINT")
 
 
 def downgrade() -> None:
-    # Fails on PostgreSQL if an amount no longer fits 32 bits: nothing is cut silently.
-    _alter(sa.BigInteger(), sa.Integer())
+    # Fails if an amount no longer fits 32 bits: nothing is cut silently.
+    _alter("INTEGER")
