@@ -36,6 +36,12 @@ def clean_multiline(value: str, *, field: str, label: str, max_length: int) -> s
     return _check_length(text, field=field, label=label, max_length=max_length)
 
 
+def search_text(value: str) -> str:
+    """A typed search term without control characters: no stored text contains them, and
+    PostgreSQL refuses a NUL even as a query parameter (a database error, not "no match")."""
+    return "".join(char for char in value if not _is_control(char)).strip()
+
+
 def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
     bad = next((char for char in text if _is_control(char) and char not in allowed), None)
     if bad is not None:

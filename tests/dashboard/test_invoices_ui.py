@@ -208,3 +208,13 @@ def test_a_control_character_in_a_line_or_the_notes_is_refused_with_a_message(db
     assert at.text_area(key=f"{EDITOR}_notes").value == "Thanks\x00"
     with read_session() as session:
         assert session.exec(select(Invoice)).first() is None
+
+
+def test_a_nul_in_the_customer_search_finds_the_customer_on_each_backend(any_db):
+    make_customer(name="Koks SIA")
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    at.text_input(key=f"{EDITOR}_customer_search").input("Ko\x00ks").run()
+
+    no_exceptions(at)
+    customer = at.selectbox(key=f"{EDITOR}_customer")
+    assert customer.options == ["Koks SIA"]
