@@ -22,6 +22,7 @@ from shared.invoicing import (
 )
 from shared.money import SUPPORTED_CURRENCIES, from_minor
 from shared.queries import InvoiceDetail, draft_lines
+from shared.text import search_text
 
 LINE_FIELDS = ("desc", "qty", "unit", "price", "vat")
 HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date")
@@ -133,7 +134,7 @@ def _live_totals(key: str, rows: list[int], currency: str) -> None:
 
 def _customer_picker(key: str, existing: InvoiceDetail | None) -> int | None:
     search = st.text_input("Find customer", key=f"{key}_customer_search", placeholder="Name")
-    options = dict(data.customer_options(search))
+    options = dict(data.customer_options(search_text(search)))
     if existing and existing.customer_id not in options:
         options[existing.customer_id] = existing.customer_name
     if not options:
@@ -231,7 +232,10 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
                 invoice = create_draft(session, **values)
             invoice_id = invoice.id
     except InvoiceLinesError as error:
-        ui.set_errors(form, {f"line{e.line}": f"Line {e.line}: {e.message}" for e in error.errors})
+        ui.set_errors(
+            form,
+            {f"line{e.line}_{e.field}": f"Line {e.line}: {e.message}" for e in error.errors},
+        )
         st.rerun()
     except ValidationError as error:
         ui.set_errors(form, {error.field or "form": str(error)})

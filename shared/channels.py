@@ -20,6 +20,7 @@ from shared.security import (
     token_hash,
     tokens_equal,
 )
+from shared.text import clean_single_line
 
 ENVIRONMENT_HOSTS = {
     Environment.DEMO: (
@@ -108,7 +109,8 @@ def create_bank_account(
     bank_name: str = "",
     currency: str = "EUR",
 ) -> BankAccount:
-    name = name.strip()
+    name = clean_single_line(name, field="name", label="Name", max_length=200)
+    bank_name = clean_single_line(bank_name, field="bank_name", label="Bank", max_length=200)
     if not name:
         raise ValidationError("Give the account a name.", field="name")
     if account_type not in (AccountType.REGULAR, AccountType.MERCHANT):
@@ -122,7 +124,7 @@ def create_bank_account(
         name=name,
         account_type=account_type,
         iban=compact_iban,
-        bank_name=bank_name.strip(),
+        bank_name=bank_name,
         currency=currency,
     )
     session.add(account)
@@ -169,11 +171,21 @@ def save_linkpay_channel(
             field="bank_account_id",
         )
     channel = session.get(PaymentChannel, channel_id) if channel_id else None
-    link_token, api_username, api_secret = (
-        link_token.strip(),
-        api_username.strip(),
-        api_secret.strip(),
+    name = clean_single_line(name, field="name", label="Name", max_length=200)
+    # These end up in an HTTP header (Basic auth) and in URLs as well as in the database.
+    link_token = clean_single_line(
+        link_token, field="link_token", label="Link Token", max_length=200
     )
+    api_username = clean_single_line(
+        api_username, field="api_username", label="API username", max_length=200
+    )
+    api_secret = clean_single_line(
+        api_secret, field="api_secret", label="API secret", max_length=500
+    )
+    linkpay_prefix = clean_single_line(
+        linkpay_prefix, field="linkpay_prefix", label="LinkPay prefix", max_length=500
+    )
+    api_base = clean_single_line(api_base, field="api_base", label="API base", max_length=500)
     if not link_token:
         raise ValidationError(
             "Link Token is required (EveryPay portal → Links).", field="link_token"
@@ -211,7 +223,7 @@ def save_linkpay_channel(
     credentials_changed = (
         channel.api_username != api_username or channel.api_base != base or bool(api_secret)
     )
-    channel.name = name.strip() or "LinkPay"
+    channel.name = name or "LinkPay"
     channel.environment = environment
     channel.linkpay_prefix = prefix
     channel.api_base = base

@@ -12,6 +12,7 @@ from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
+from shared.text import clean_multiline, clean_single_line
 
 MAX_LOGO_BYTES = 1024 * 1024
 _LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -111,10 +112,20 @@ def save_company(
     remove_logo: bool = False,
 ) -> Company:
     """Creates or updates the one company row; ``logo=None`` keeps the stored logo."""
-    name = name.strip()
+    name = clean_single_line(name, field="name", label="Name", max_length=200)
     if not name:
         raise ValidationError("Give the company's name.", field="name")
-    email = email.strip()
+    registration_number = clean_single_line(
+        registration_number,
+        field="registration_number",
+        label="Registration number",
+        max_length=50,
+    )
+    vat_number = clean_single_line(
+        vat_number, field="vat_number", label="VAT number", max_length=50
+    )
+    address = clean_multiline(address, field="address", label="Address", max_length=500)
+    email = clean_single_line(email, field="email", label="E-mail", max_length=254)
     if email and not EMAIL_PATTERN.fullmatch(email):
         raise ValidationError(f"{email!r} is not an e-mail address.", field="email")
     if default_currency not in SUPPORTED_CURRENCIES:
@@ -124,11 +135,11 @@ def save_company(
     timezone = validate_timezone(timezone)
     mime = logo_mime_type(logo) if logo is not None else None
     company = get_company(session) or Company(name=name)
-    company.name = name[:200]
-    company.registration_number = registration_number.strip()[:50]
-    company.vat_number = vat_number.strip()[:50]
-    company.address = address.strip()[:500]
-    company.email = email[:254]
+    company.name = name
+    company.registration_number = registration_number
+    company.vat_number = vat_number
+    company.address = address
+    company.email = email
     company.timezone = timezone
     company.default_currency = default_currency
     if logo is not None:

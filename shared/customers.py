@@ -8,12 +8,14 @@ from shared.audit import record_audit
 from shared.channels import ValidationError
 from shared.company import EMAIL_PATTERN
 from shared.models import Customer, utcnow
+from shared.text import clean_multiline, clean_single_line
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
+CC_LIMIT = 1000  # Customer.cc_emails
 
 
 def parse_email(text: str, *, field: str = "email") -> str:
-    email = text.strip()
+    email = clean_single_line(text, field=field, label="E-mail", max_length=254)
     if email and not EMAIL_PATTERN.fullmatch(email):
         raise ValidationError(f"{email!r} is not an e-mail address.", field=field)
     return email
@@ -21,7 +23,8 @@ def parse_email(text: str, *, field: str = "email") -> str:
 
 def parse_cc_emails(text: str) -> str:
     """Comma, semicolon or newline separated; stored as one comma-separated string."""
-    emails = [part for part in re.split(r"[,;\s]+", text.strip()) if part]
+    text = clean_multiline(text, field="cc_emails", label="CC", max_length=CC_LIMIT)
+    emails = [part for part in re.split(r"[,;\s]+", text) if part]
     bad = [email for email in emails if not EMAIL_PATTERN.fullmatch(email)]
     if bad:
         raise ValidationError(
@@ -29,8 +32,10 @@ def parse_cc_emails(text: str) -> str:
             field="cc_emails",
         )
     joined = ", ".join(dict.fromkeys(emails))
-    if len(joined) > 1000:
-        raise ValidationError("Too many CC addresses (1000 characters at most).", field="cc_emails")
+    if len(joined) > CC_LIMIT:
+        raise ValidationError(
+            f"Too many CC addresses ({CC_LIMIT} characters at most).", field="cc_emails"
+        )
     return joined
 
 
@@ -45,17 +50,24 @@ def _apply(
     address: str,
     language: str,
 ) -> None:
-    name = name.strip()
+    name = clean_single_line(name, field="name", label="Name", max_length=200)
     if not name:
         raise ValidationError("Give the customer's name.", field="name")
     if language not in LANGUAGES:
         raise ValidationError("Language must be LV or EN.", field="language")
-    customer.name = name[:200]
-    customer.registration_number = registration_number.strip()[:50]
-    customer.vat_number = vat_number.strip()[:50]
-    customer.email = parse_email(email)[:254]
+    customer.name = name
+    customer.registration_number = clean_single_line(
+        registration_number,
+        field="registration_number",
+        label="Registration number",
+        max_length=50,
+    )
+    customer.vat_number = clean_single_line(
+        vat_number, field="vat_number", label="VAT number", max_length=50
+    )
+    customer.email = parse_email(email)
     customer.cc_emails = parse_cc_emails(cc_emails)
-    customer.address = address.strip()[:500]
+    customer.address = clean_multiline(address, field="address", label="Address", max_length=500)
     customer.language = language
     customer.updated_at = utcnow()
 

@@ -28,6 +28,7 @@ from shared.models import (
 from shared.money import (
     LineAmounts,
     MoneyError,
+    check_amount_bound,
     from_minor,
     invoice_totals,
     line_amounts,
@@ -36,12 +37,16 @@ from shared.money import (
     parse_vat_rate,
 )
 from shared.security import new_token
+from shared.text import clean_multiline, clean_single_line
 
 DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 OVERDUE = "overdue"
 PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
+# The columns' lengths (InvoiceLine.description, InvoiceLine.unit, Invoice.notes).
+LINE_TEXT_LIMITS = {"description": 500, "unit": 16}
+NOTES_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,9 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
             [LineError(1, "description", "An invoice needs at least one line.")]
         )
     for number, line in enumerate(meaningful, start=1):
-        description = line.description.strip()
-        if not description:
+        description = _line_text(errors, number, "description", "Description", line.description)
+        unit = _line_text(errors, number, "unit", "Unit", line.unit)
+        if description == "":
             errors.append(LineError(number, "description", "Description is empty."))
         try:
             quantity = parse_quantity(line.quantity)
@@ -100,7 +106,7 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
         except MoneyError as error:
             errors.append(LineError(number, "vat_rate", str(error)))
             vat_rate = None
-        if quantity is None or unit_price_minor is None or vat_rate is None or not description:
+        if quantity is None or unit_price_minor is None or vat_rate is None:
             continue
         amounts = line_amounts(
             quantity=quantity,
@@ -108,13 +114,22 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
             vat_rate=vat_rate,
             currency=currency,
         )
+        try:
+            check_amount_bound(
+                from_minor(amounts.gross_minor, currency), currency, field="A line's total"
+            )
+        except MoneyError as error:
+            errors.append(LineError(number, "unit_price", str(error)))
+            continue
+        if not description or unit is None:
+            continue
         built.append(
             InvoiceLine(
                 invoice_id=0,
                 position=number,
-                description=description[:500],
+                description=description,
                 quantity=f"{quantity.normalize():f}",
-                unit=line.unit.strip()[:16],
+                unit=unit,
                 unit_price_minor=unit_price_minor,
                 vat_rate=f"{vat_rate.normalize():f}",
                 net_minor=amounts.net_minor,
@@ -122,9 +137,28 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
                 gross_minor=amounts.gross_minor,
             )
         )
+    if not errors:
+        try:
+            total = sum(line.gross_minor for line in built)
+            check_amount_bound(from_minor(total, currency), currency, field="The invoice total")
+        except MoneyError as error:
+            errors.append(LineError(len(meaningful), "unit_price", str(error)))
     if errors:
         raise InvoiceLinesError(errors)
     return built
+
+
+def _line_text(
+    errors: list[LineError], number: int, field: str, label: str, value: str
+) -> str | None:
+    """The line's text, or None with the reason added to ``errors``."""
+    try:
+        return clean_single_line(
+            value, field=field, label=label, max_length=LINE_TEXT_LIMITS[field]
+        )
+    except ValidationError as error:
+        errors.append(LineError(number, field, str(error)))
+        return None
 
 
 def _apply_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
@@ -145,6 +179,10 @@ def vat_breakdown(lines: list[InvoiceLine]) -> dict[str, tuple[int, int]]:
     return invoice_totals(
         [_amounts(line) for line in lines], [Decimal(line.vat_rate) for line in lines]
     ).vat_breakdown
+
+
+def _clean_notes(notes: str) -> str:
+    return clean_multiline(notes, field="notes", label="Notes", max_length=NOTES_LIMIT)
 
 
 def _check_header(
@@ -200,7 +238,7 @@ def create_draft(
         currency=currency,
         issue_date=issue_date,
         due_date=due_date,
-        notes=notes.strip()[:2000],
+        notes=_clean_notes(notes),
         series=series,
         public_token=new_token(24),
         created_by=actor,
@@ -258,7 +296,7 @@ def update_draft(
     invoice.currency = currency
     invoice.issue_date = issue_date
     invoice.due_date = due_date
-    invoice.notes = notes.strip()[:2000]
+    invoice.notes = _clean_notes(notes)
     invoice.reminders_enabled = reminders_enabled
     invoice.updated_at = utcnow()
     _apply_totals(invoice, built)
@@ -354,7 +392,7 @@ def issue_invoice(
 
 def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str) -> Invoice:
     invoice = _get(session, invoice_id)
-    reason = reason.strip()
+    reason = clean_single_line(reason, field="reason", label="Reason", max_length=500)
     if not reason:
         raise ValidationError("Say why the invoice is cancelled.", field="reason")
     if invoice.status == InvoiceStatus.CANCELLED:

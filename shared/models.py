@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Index,
+    Integer,
     LargeBinary,
     Text,
     TypeDecorator,
@@ -50,6 +51,29 @@ def _ts(*, nullable: bool = True, index: bool = False, default_now: bool = False
     if default_now:
         return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class MinorUnits(TypeDecorator):
+    """Money in minor units: BIGINT on PostgreSQL, whose ``integer`` ends at 21 474 836.47
+    EUR; INTEGER on SQLite, which stores 64 bits in it already (and whose tables are not
+    rebuilt just to rename the type, see migration 0003). shared.money bounds every amount
+    far below 64 bits, so sums of them fit as well.
+
+    Values come back as ``int`` even from aggregates: PostgreSQL's ``sum(bigint)`` is
+    ``numeric``, which would otherwise reach the code as Decimal."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect) -> Any:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
+
+    def process_result_value(self, value: Any, dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+def _money(*, index: bool = False) -> Any:
+    return Field(default=0, sa_type=MinorUnits, nullable=False, index=index)
 
 
 class Role(StrEnum):
@@ -264,11 +288,11 @@ class Invoice(SQLModel, table=True):
     issue_date: date | None = Field(default=None)
     due_date: date | None = Field(default=None)
     status: str = Field(default=InvoiceStatus.DRAFT, max_length=16)
-    subtotal_minor: int = 0
-    vat_minor: int = 0
-    total_minor: int = 0
-    paid_minor: int = 0
-    open_minor: int = Field(default=0, index=True)
+    subtotal_minor: int = _money()
+    vat_minor: int = _money()
+    total_minor: int = _money()
+    paid_minor: int = _money()
+    open_minor: int = _money(index=True)
     # Counts settled partial payments; the next pay link's order reference gets "-N+1".
     settled_payments: int = 0
     public_token: str = Field(max_length=64, unique=True)
@@ -293,11 +317,11 @@ class InvoiceLine(SQLModel, table=True):
     description: str = Field(max_length=500)
     quantity: str = Field(max_length=32, description="Decimal as text, e.g. '1.5'")
     unit: str = Field(default="", max_length=16)
-    unit_price_minor: int
+    unit_price_minor: int = Field(sa_type=MinorUnits)
     vat_rate: str = Field(default="0", max_length=8, description="Percent as text, e.g. '21'")
-    net_minor: int = 0
-    vat_minor: int = 0
-    gross_minor: int = 0
+    net_minor: int = _money()
+    vat_minor: int = _money()
+    gross_minor: int = _money()
 
 
 class PaymentAttempt(SQLModel, table=True):
@@ -328,11 +352,11 @@ class PaymentAttempt(SQLModel, table=True):
     order_reference: str = Field(default="", max_length=120, index=True)
     state: str = Field(max_length=32)
     is_final: bool = False
-    initial_amount_minor: int = 0
-    standing_amount_minor: int = 0
+    initial_amount_minor: int = _money()
+    standing_amount_minor: int = _money()
     # What this attempt has put into the invoice's paid amount: the single source of truth
     # for undoing it on refund or chargeback.
-    booked_minor: int = 0
+    booked_minor: int = _money()
     currency: str = Field(default="EUR", max_length=3)
     payment_method: str | None = Field(default=None, max_length=64)
     card_brand: str | None = Field(default=None, max_length=32)
@@ -408,7 +432,7 @@ class ReviewItem(SQLModel, table=True):
     payment_attempt_id: int | None = Field(default=None, foreign_key="payment_attempt.id")
     callback_event_id: int | None = Field(default=None, foreign_key="callback_event.id")
     channel_id: int | None = Field(default=None, foreign_key="payment_channel.id")
-    amount_minor: int | None = None
+    amount_minor: int | None = Field(default=None, sa_type=MinorUnits)
     currency: str | None = Field(default=None, max_length=3)
     resolution: str = Field(default="", max_length=1000)
     resolved_by: str | None = Field(default=None, max_length=64)

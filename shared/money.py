@@ -4,8 +4,9 @@ Every conversion from a Decimal amount to minor units goes through ``to_minor``,
 rounds half up (2.665 -> 2.67), the rule Baltic invoices and VAT returns use.
 """
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
 ROUNDING = ROUND_HALF_UP
@@ -29,33 +30,91 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-exponent(currency))
 
 
+# The largest amount a line, an invoice or a payment may carry, in minor units: 999 999 999
+# 999.99 EUR. Far above any real invoice, and far inside 64 bits (9.2e18): an invoice total
+# is a sum of lines each held to this bound and is held to it itself, and 92 000 invoices or
+# payments at the bound still sum without overflow (SQLite's SUM raises on overflow). It also
+# keeps quantity × unit price inside Decimal's 28 digits, so no rounding happens there.
+MAX_AMOUNT_MINOR = 10**14 - 1
+MAX_QUANTITY = Decimal("999999999.999")
+QUANTITY_DECIMALS = 3
+VAT_RATE_DECIMALS = 2
+# Longer than any bounded value written with grouping spaces.
+_MAX_TYPED_LENGTH = 40
+_GROUP_SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space
+# ASCII digits only ([0-9], never \d, which takes Arabic-Indic or full-width digits too).
+_TYPED_NUMBER = re.compile(
+    rf"(?P<sign>-?)(?P<whole>[0-9]{{1,3}}(?:[{_GROUP_SPACES}][0-9]{{3}})+|[0-9]+)"
+    r"(?:(?P<separator>[.,])(?P<fraction>[0-9]+))?"
+)
+
+
 def parse_decimal(text: str | int | Decimal, *, field: str = "Amount") -> Decimal:
-    """Parse what a person typed ("1 234,50", "1234.5") into a Decimal, never via float."""
+    """Parse what a person typed into a Decimal, never via float.
+
+    Accepted: ASCII digits, an optional leading minus, one decimal separator (``.`` or
+    ``,``), and spaces (also no-break and narrow no-break, as this app prints amounts)
+    grouping the whole part in threes: "1 234,50", "1234.5". Refused with a message:
+    other digits, exponents ("1E2"), underscores, a second separator ("1.234,50"), and a
+    comma followed by exactly three digits after one to three digits ("1,000", "12,500"),
+    which means a thousand to an English reader and one to a Latvian one.
+    """
     if isinstance(text, Decimal):
         value = text
     elif isinstance(text, int) and not isinstance(text, bool):
         value = Decimal(text)
     elif isinstance(text, str):
-        cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("'", "")
-        if not cleaned:
-            raise MoneyError(f"{field} is empty.")
-        if "," in cleaned and "." in cleaned:
-            # The last separator is the decimal one: "1.234,50" or "1,234.50".
-            if cleaned.rfind(",") > cleaned.rfind("."):
-                cleaned = cleaned.replace(".", "").replace(",", ".")
-            else:
-                cleaned = cleaned.replace(",", "")
-        else:
-            cleaned = cleaned.replace(",", ".")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            raise MoneyError(f"{field} '{text}' is not a number.") from None
+        value = _parse_typed(text, field=field)
     else:
         raise MoneyError(f"{field} must be typed as text, not {type(text).__name__}.")
     if not value.is_finite():
         raise MoneyError(f"{field} '{text}' is not a number.")
     return value
+
+
+def _parse_typed(text: str, *, field: str) -> Decimal:
+    typed = text.strip()
+    if not typed:
+        raise MoneyError(f"{field} is empty.")
+    if len(typed) > _MAX_TYPED_LENGTH:
+        raise MoneyError(f"{field} is too long to be a number.")
+    match = _TYPED_NUMBER.fullmatch(typed)
+    if match is None:
+        raise MoneyError(f"{field} '{typed}' is not a number.")
+    whole = re.sub(f"[{_GROUP_SPACES}]", "", match["whole"])
+    fraction = match["fraction"] or ""
+    if (
+        match["separator"] == ","
+        and len(fraction) == 3
+        and len(match["whole"]) <= 3
+        and not whole.startswith("0")
+    ):
+        raise MoneyError(
+            f"{field} '{typed}' is ambiguous (a thousand separator or a decimal comma?): "
+            f"write {whole}{fraction} or {whole}.{fraction}."
+        )
+    return Decimal(f"{match['sign']}{whole}{'.' if fraction else ''}{fraction}")
+
+
+def max_amount(currency: str) -> Decimal:
+    return from_minor(MAX_AMOUNT_MINOR, currency)
+
+
+def check_amount_bound(amount: Decimal, currency: str, *, field: str = "Amount") -> None:
+    """Refuses an amount beyond MAX_AMOUNT_MINOR, naming the bound in the currency."""
+    if abs(amount) > max_amount(currency):
+        raise MoneyError(f"{field} can be at most {format_money(MAX_AMOUNT_MINOR, currency)}.")
+
+
+def fits_currency(amount: Decimal, currency: str) -> bool:
+    """Whether the amount needs no rounding in the currency (0.005 EUR does)."""
+    return amount == round_money(amount, currency)
+
+
+def decimals(value: Decimal) -> int:
+    """Decimals the value needs: 1.50 needs one, 100 none."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(-exponent, 0)  # type: ignore[operator]
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -137,8 +196,10 @@ def parse_quantity(text: str | Decimal) -> Decimal:
     value = parse_decimal(text, field="Quantity")
     if value <= 0:
         raise MoneyError("Quantity must be more than zero.")
-    if value.as_tuple().exponent < -3:  # type: ignore[operator]
-        raise MoneyError("Quantity can have at most three decimals.")
+    if value > MAX_QUANTITY:
+        raise MoneyError(f"Quantity can be at most {MAX_QUANTITY:f}.")
+    if decimals(value) > QUANTITY_DECIMALS:
+        raise MoneyError(f"Quantity can have at most {QUANTITY_DECIMALS} decimals.")
     return value
 
 
@@ -146,12 +207,16 @@ def parse_vat_rate(text: str | Decimal) -> Decimal:
     value = parse_decimal(text, field="VAT rate")
     if value < 0 or value > 100:
         raise MoneyError("VAT rate must be between 0 and 100 percent.")
+    if decimals(value) > VAT_RATE_DECIMALS:
+        raise MoneyError(f"VAT rate can have at most {VAT_RATE_DECIMALS} decimals.")
     return value
 
 
 def parse_amount_minor(text: str, currency: str, *, field: str = "Amount") -> int:
-    """A typed amount to minor units; refuses more decimals than the currency has."""
+    """A typed amount to minor units; refuses more decimals than the currency has, and
+    amounts beyond MAX_AMOUNT_MINOR."""
     value = parse_decimal(text, field=field)
-    if value.as_tuple().exponent < -exponent(currency):  # type: ignore[operator]
+    if decimals(value) > exponent(currency):
         raise MoneyError(f"{field} '{text}' has more than {exponent(currency)} decimals.")
+    check_amount_bound(value, currency, field=field)
     return to_minor(value, currency)

@@ -17,6 +17,7 @@ from shared.models import (
     utcnow,
 )
 from shared.money import format_money
+from shared.text import clean_multiline
 
 # A settled payment for less than the invoice asked: booking it as a partial payment is
 # a fitting fix. Other kinds (overpayment, refunds, currency mismatch) need a person's
@@ -98,7 +99,7 @@ def can_reconcile(item: ReviewItem) -> bool:
 
 
 def mark_resolved(session: Session, *, actor: str, review_id: int, comment: str) -> ReviewItem:
-    comment = comment.strip()
+    comment = clean_multiline(comment, field="comment", label="Comment", max_length=1000)
     if not comment:
         raise ValidationError("Write what was done, so others can follow it.", field="comment")
     item = _open_item(session, review_id)

@@ -11,6 +11,7 @@ from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.models import Role, User, utcnow
 from shared.security import hash_password, verify_password
+from shared.text import clean_single_line
 
 MIN_PASSWORD_LENGTH = 8
 # Verifying against a real hash for unknown users keeps the answer time the same, so the
@@ -50,6 +51,7 @@ def create_user(
         raise ValidationError(
             f"Password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
         )
+    full_name = clean_single_line(full_name, field="full_name", label="Full name", max_length=200)
     if session.exec(select(User).where(User.username == username)).first():
         raise ValidationError(f"User {username} already exists.", field="username")
     user = User(

@@ -7,11 +7,12 @@ answer is ``TRANSIENT`` ("unknown, try again later"), never a failed payment.
 import base64
 import json
 import logging
+import re
 import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -22,6 +23,7 @@ import httpx
 
 from shared.config import get_settings
 from shared.models import PaymentState
+from shared.money import exponent, fits_currency, max_amount
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +105,45 @@ class MalformedAnswer(ValueError):
     pass
 
 
-def parse_amount(value: Any, name: str) -> Decimal:
+# An amount as EveryPay writes it: digits with an optional fraction. Exponents ("1e309",
+# "1E2"), NaN and Infinity are not amounts, however Decimal would read them.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def json_number(text: str) -> Decimal | str:
+    """``json.loads`` hook for numbers with a fraction or exponent and for NaN/Infinity: a
+    plain decimal becomes an exact Decimal, anything else stays the text it was, so that
+    an amount written so is refused by ``parse_amount`` instead of read or crashing."""
+    return Decimal(text) if _PLAIN_AMOUNT.fullmatch(text) else text
+
+
+def parse_amount(value: Any, name: str, *, currency: str) -> Decimal:
+    """An exact amount in ``currency``; anything else is a malformed answer, never rounded.
+
+    0.005 EUR is not 0.01 EUR: booking it as such would pay an invoice with money that was
+    never received. Amounts beyond shared.money's bound are malformed too (they would not
+    even fit the database).
+    """
     if isinstance(value, bool) or value is None:
         raise MalformedAnswer(f"{name} missing")
-    if isinstance(value, float):
-        # JSON numbers are parsed as Decimal below; a float here means a caller's bug.
-        value = repr(value)
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MalformedAnswer(f"{name} is not a number: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise MalformedAnswer(f"{name} is not a valid amount: {value!r}")
+    if not isinstance(value, int | str | Decimal):
+        # float: a JSON number is parsed as Decimal or kept as text, so a float here is a
+        # caller's bug, and its digits are not the ones EveryPay sent.
+        raise MalformedAnswer(f"{name} is not a number: {value!r}")
+    text = str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        text = f"{value:f}"
+    if not _PLAIN_AMOUNT.fullmatch(text):
+        raise MalformedAnswer(f"{name} is not a plain decimal amount: {text[:40]!r}")
+    amount = Decimal(text)
+    if amount < 0:
+        raise MalformedAnswer(f"{name} is negative: {text!r}")
+    if amount > max_amount(currency):
+        raise MalformedAnswer(f"{name} is beyond any amount LinkPay Desk accepts: {text[:40]!r}")
+    if not fits_currency(amount, currency):
+        raise MalformedAnswer(
+            f"{name} {text} has more decimals than {currency} has ({exponent(currency)})"
+        )
     return amount
 
 
@@ -153,9 +182,14 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
     state = text("payment_state", required=True)
     if state not in KNOWN_STATES:
         raise MalformedAnswer(f"unknown payment_state {state!r}")
-    initial = parse_amount(body.get("initial_amount"), "initial_amount")
+    currency = (text("currency") or default_currency).upper()
+    initial = parse_amount(body.get("initial_amount"), "initial_amount", currency=currency)
     standing_raw = body.get("standing_amount")
-    standing = initial if standing_raw is None else parse_amount(standing_raw, "standing_amount")
+    standing = (
+        initial
+        if standing_raw is None
+        else parse_amount(standing_raw, "standing_amount", currency=currency)
+    )
     card = body.get("cc_details") if isinstance(body.get("cc_details"), dict) else {}
     error = body.get("processing_error") if isinstance(body.get("processing_error"), dict) else {}
     error_text = " ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or None
@@ -166,7 +200,7 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
         api_username=text("api_username", required=True) or "",
         initial_amount=initial,
         standing_amount=standing,
-        currency=(text("currency") or default_currency).upper(),
+        currency=currency,
         payment_method=text("payment_method"),
         card_brand=card.get("type") or None,
         card_last4=(str(card["last_four_digits"])[-4:] if card.get("last_four_digits") else None),
@@ -269,7 +303,7 @@ def classify_response(
     if not parse:
         return ApiResult(Outcome.OK, http_status=status)
     try:
-        body = json.loads(response.content, parse_float=Decimal)
+        body = json.loads(response.content, parse_float=json_number, parse_constant=json_number)
     except ValueError:
         return ApiResult(Outcome.TRANSIENT, http_status=status, error="answer is not JSON")
     if not isinstance(body, dict):

@@ -159,3 +159,62 @@ def test_a_draft_can_be_deleted_after_confirmation(db):
     with read_session() as session:
         assert session.get(Invoice, draft.id) is None
     assert "No invoices yet — create one with **Create invoice**." in texts(at)
+
+
+def test_out_of_range_values_get_messages_and_the_typed_lines_stay(db):
+    make_customer()
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    at = _type_line(at, 0, desc="Consulting", qty="1e20", price="1e27", vat="1e-30")
+    at.button(key=f"{EDITOR}_add_line").click().run()
+    at = _type_line(at, 1, desc="Books", qty="1,000", price="1e309", vat="21")
+    at.button(key=f"{EDITOR}_add_line").click().run()
+    at = _type_line(at, 2, desc="Servers", qty="2", price="999 999 999 999,99", vat="0")
+    no_exceptions(at)
+    errors = [e.value for e in at.error]
+    assert "Quantity '1e20' is not a number." in errors
+    assert "Unit price '1e27' is not a number." in errors
+    assert "VAT rate '1e-30' is not a number." in errors
+    assert "Unit price '1e309' is not a number." in errors
+    assert any("'1,000' is ambiguous" in error for error in errors)
+    assert "A line's total can be at most 999\u202f999\u202f999\u202f999.99 EUR." in errors
+
+    at.button(key=f"{EDITOR}_save").click().run()
+
+    no_exceptions(at)
+    assert [at.text_input(key=f"{EDITOR}_price_{row}").value for row in range(3)] == [
+        "1e27",
+        "1e309",
+        "999 999 999 999,99",
+    ]
+    assert at.text_input(key=f"{EDITOR}_qty_1").value == "1,000"
+    assert any(e.startswith("Line 1: Quantity '1e20'") for e in (x.value for x in at.error))
+    with read_session() as session:
+        assert session.exec(select(Invoice)).first() is None
+
+
+def test_a_control_character_in_a_line_or_the_notes_is_refused_with_a_message(db):
+    make_customer()
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    at = _type_line(at, 0, desc="Consulting\x00", qty="1", price="10")
+    assert any(
+        e.value.startswith("Description contains an invisible control character") for e in at.error
+    )
+    at = _type_line(at, 0, desc="Consulting", qty="1", price="10")
+    at.text_area(key=f"{EDITOR}_notes").input("Thanks\x00").run()
+    at.button(key=f"{EDITOR}_save").click().run()
+
+    no_exceptions(at)
+    assert any(e.value.startswith("Notes contains an invisible") for e in at.error)
+    assert at.text_area(key=f"{EDITOR}_notes").value == "Thanks\x00"
+    with read_session() as session:
+        assert session.exec(select(Invoice)).first() is None
+
+
+def test_a_nul_in_the_customer_search_finds_the_customer_on_each_backend(any_db):
+    make_customer(name="Koks SIA")
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    at.text_input(key=f"{EDITOR}_customer_search").input("Ko\x00ks").run()
+
+    no_exceptions(at)
+    customer = at.selectbox(key=f"{EDITOR}_customer")
+    assert customer.options == ["Koks SIA"]

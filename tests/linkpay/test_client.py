@@ -64,7 +64,7 @@ def test_settled_answer_is_parsed_exactly():
     assert request.headers["Accept"] == "application/json"
 
 
-def test_amounts_as_strings_and_long_decimals_stay_exact():
+def test_amounts_as_strings_stay_exact():
     body = {**ANSWER, "initial_amount": "0.30", "standing_amount": 0.1}
     result, _ = _get(return_value=httpx.Response(200, json=body))
     assert result.status.initial_amount == Decimal("0.30")
@@ -73,11 +73,70 @@ def test_amounts_as_strings_and_long_decimals_stay_exact():
         200,
         content=b'{"payment_reference":"%s","payment_state":"settled",'
         b'"order_reference":"X","api_username":"abc12345",'
-        b'"initial_amount":1234567.8912345678}' % REF.encode(),
+        b'"initial_amount":30000000.00}' % REF.encode(),
     )
     result, _ = _get(return_value=raw)
-    assert result.status.initial_amount == Decimal("1234567.8912345678")
+    assert result.status.initial_amount == Decimal("30000000.00")
     assert result.status.currency == "EUR"  # the channel's, when the API leaves it out
+
+
+def _raw_answer(amount: bytes, currency: bytes = b"EUR") -> httpx.Response:
+    return httpx.Response(
+        200,
+        content=b'{"payment_reference":"%s","payment_state":"settled","order_reference":"X",'
+        b'"api_username":"abc12345","currency":"%s","initial_amount":%s}'
+        % (REF.encode(), currency, amount),
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "reason"),
+    [
+        (b"0.005", b"EUR", "more decimals than EUR has (2)"),
+        (b'"0.005"', b"EUR", "more decimals than EUR has"),
+        (b"1234567.8912345678", b"EUR", "more decimals than EUR has"),
+        (b"100.5", b"JPY", "more decimals than JPY has (0)"),
+        (b"1.2345", b"KWD", "more decimals than KWD has (3)"),
+        (b"1e309", b"EUR", "not a plain decimal amount: '1e309'"),
+        (b"1E2", b"EUR", "not a plain decimal amount"),
+        (b"1.5e1", b"EUR", "not a plain decimal amount"),
+        (b'"1e2"', b"EUR", "not a plain decimal amount"),
+        (b"NaN", b"EUR", "not a plain decimal amount: 'NaN'"),
+        (b"Infinity", b"EUR", "not a plain decimal amount"),
+        (b"-Infinity", b"EUR", "not a plain decimal amount"),
+        (b'" 12.00"', b"EUR", "not a plain decimal amount"),
+        (b'"\u0661\u0662"', b"EUR", "not a plain decimal amount"),
+        (b"-1.00", b"EUR", "is negative"),
+        (b"1000000000000.00", b"EUR", "beyond any amount"),
+        (b"1" + b"0" * 400, b"EUR", "beyond any amount"),
+    ],
+)
+def test_an_amount_that_is_not_exact_in_the_currency_is_a_malformed_answer(
+    amount: bytes, currency: bytes, reason: str
+):
+    result, _ = _get(return_value=_raw_answer(amount, currency))
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.status is None
+    assert result.error.startswith("malformed answer: initial_amount")
+    assert reason in result.error
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (b"0.01", b"EUR", "0.01"),
+        (b"125.50", b"EUR", "125.5"),  # trailing zeros need no rounding
+        (b"100", b"JPY", "100"),
+        (b"1.234", b"KWD", "1.234"),
+        (b"999999999999.99", b"EUR", "999999999999.99"),
+    ],
+)
+def test_exact_amounts_within_the_bound_are_read_exactly(
+    amount: bytes, currency: bytes, expected: str
+):
+    result, _ = _get(return_value=_raw_answer(amount, currency))
+    assert result.outcome is Outcome.OK
+    assert result.status.initial_amount == Decimal(expected)
 
 
 def test_declined_payment_is_http_200_failed():

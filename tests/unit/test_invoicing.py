@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from shared.channels import ValidationError
 from shared.db import read_session, write_session
@@ -140,3 +141,92 @@ def test_payments_move_status_and_cancel_rules(db):
 def test_partial_payment_suffix_is_stripped_back_to_the_number():
     assert invoice_number_candidates("INV-2026-0042-2") == ["INV-2026-0042-2", "INV-2026-0042"]
     assert invoice_number_candidates("INV-2026-0042")[0] == "INV-2026-0042"
+
+
+def test_lines_and_the_invoice_total_are_held_to_the_maximum_amount(db):
+    customer = make_customer()
+    price = "999 999 999 999.99"
+    with pytest.raises(InvoiceLinesError) as error, write_session() as session:
+        create_draft(
+            session, actor="t", customer_id=customer.id, lines=[LineInput("Big", "2", price, "0")]
+        )
+    [line_error] = error.value.errors
+    assert (line_error.line, line_error.field) == (1, "unit_price")
+    assert (
+        line_error.message == "A line's total can be at most 999\u202f999\u202f999\u202f999.99 EUR."
+    )
+
+    half = "500 000 000 000.00"
+    with pytest.raises(InvoiceLinesError) as error, write_session() as session:
+        create_draft(
+            session,
+            actor="t",
+            customer_id=customer.id,
+            lines=[LineInput("Half", "1", half, "0"), LineInput("Half", "1", half, "0")],
+        )
+    assert [(e.line, e.message) for e in error.value.errors] == [
+        (2, "The invoice total can be at most 999\u202f999\u202f999\u202f999.99 EUR.")
+    ]
+
+
+def test_a_large_invoice_is_stored_exactly_on_each_backend(any_db):
+    customer = make_customer()
+    with write_session() as session:
+        draft = create_draft(
+            session,
+            actor="t",
+            customer_id=customer.id,
+            lines=[LineInput("Ship", "1", "30 000 000,00", "21")],
+        )
+    with read_session() as session:
+        stored = session.get(Invoice, draft.id)
+    assert (stored.subtotal_minor, stored.total_minor) == (3_000_000_000, 3_630_000_000)
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        (
+            LineInput("x" * 501, "1", "10"),
+            "description",
+            "at most 500 characters; this one has 501",
+        ),
+        (LineInput("Two\nlines", "1", "10"), "description", "Description must be on one line."),
+        (LineInput("Null\x00", "1", "10"), "description", "invisible control character (U+0000)"),
+        (LineInput("Hours", "1", "10", unit="hours-of-work-xyz"), "unit", "at most 16 characters"),
+    ],
+)
+def test_line_text_that_cannot_be_stored_as_typed_is_refused_not_cut(
+    any_db, line: LineInput, field: str, message: str
+):
+    customer = make_customer()
+    with pytest.raises(InvoiceLinesError) as error, write_session() as session:
+        create_draft(session, actor="t", customer_id=customer.id, lines=[line])
+    [line_error] = error.value.errors
+    assert line_error.field == field and message in line_error.message
+    with read_session() as session:
+        assert session.exec(select(Invoice)).first() is None
+
+
+def test_notes_with_a_nul_or_too_long_are_refused_on_each_backend(any_db):
+    customer = make_customer()
+    for notes, message in (("Paid\x00", "control character"), ("n" * 2001, "2000 characters")):
+        with pytest.raises(ValidationError, match=message) as error, write_session() as session:
+            create_draft(
+                session,
+                actor="t",
+                customer_id=customer.id,
+                lines=[LineInput("Hours", "1", "10")],
+                notes=notes,
+            )
+        assert error.value.field == "notes"
+    with write_session() as session:
+        draft = create_draft(
+            session,
+            actor="t",
+            customer_id=customer.id,
+            lines=[LineInput("Hours", "1", "10")],
+            notes="Line one\r\nLine two",
+        )
+    with read_session() as session:
+        assert session.get(Invoice, draft.id).notes == "Line one\nLine two"
