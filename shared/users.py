@@ -98,7 +98,15 @@ class LoginResult:
 def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
     settings = get_settings()
     username = username.strip().lower()
-    user = session.exec(select(User).where(User.username == username)).first()
+    # Locked until the caller's transaction ends: parallel attempts on one account take
+    # turns, each reading the count the one before it left, so no more than
+    # ``login_max_failures`` passwords are ever checked before the lockout holds.
+    user = session.exec(
+        select(User)
+        .where(User.username == username)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     now = utcnow()
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
