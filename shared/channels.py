@@ -53,6 +53,13 @@ class ValidationError(ValueError):
         self.field = field
 
 
+def _require_setup(session: Session, *, actor: str) -> None:
+    # Imported on use: shared.users imports ValidationError from this module.
+    from shared.users import require_permission
+
+    require_permission(session, actor=actor, permission="setup")
+
+
 def normalise_iban(iban: str) -> str:
     return re.sub(r"\s+", "", iban).upper()
 
@@ -99,6 +106,7 @@ def create_bank_account(
     bank_name: str = "",
     currency: str = "EUR",
 ) -> BankAccount:
+    _require_setup(session, actor=actor)
     name = name.strip()
     if not name:
         raise ValidationError("Give the account a name.", field="name")
@@ -151,6 +159,7 @@ def save_linkpay_channel(
     channel_id: int | None = None,
 ) -> PaymentChannel:
     """Creates or updates the channel; an empty ``api_secret`` keeps the stored one."""
+    _require_setup(session, actor=actor)
     account = session.get(BankAccount, bank_account_id)
     if account is None:
         raise ValidationError("That bank account does not exist.", field="bank_account_id")
@@ -258,6 +267,7 @@ def credentials(channel: PaymentChannel) -> ChannelCredentials:
 def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> PaymentChannel:
     """New Callback URL; the old one keeps working for the grace period so no callback
     is lost while the merchant updates the EveryPay portal."""
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -283,6 +293,7 @@ def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> P
 def set_channel_active(
     session: Session, *, actor: str, channel_id: int, active: bool
 ) -> PaymentChannel:
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -363,6 +374,7 @@ def setup_checklist(channel: PaymentChannel) -> list[ChecklistStep]:
 def record_connection_test(
     session: Session, *, actor: str, channel_id: int, ok: bool, message: str
 ) -> PaymentChannel:
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -385,6 +397,7 @@ def record_connection_test(
 def check_connection(*, actor: str, channel_id: int) -> tuple[bool, str]:
     """Asks the EveryPay API whether the channel's credentials work, and records it."""
     with read_session() as session:
+        _require_setup(session, actor=actor)
         channel = session.get(PaymentChannel, channel_id)
         if channel is None:
             raise ValidationError("That channel does not exist.")

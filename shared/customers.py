@@ -8,6 +8,7 @@ from shared.audit import record_audit
 from shared.channels import ValidationError
 from shared.company import EMAIL_PATTERN
 from shared.models import Customer, utcnow
+from shared.users import require_permission
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
 
@@ -72,6 +73,7 @@ def create_customer(
     address: str = "",
     language: str = "lv",
 ) -> Customer:
+    require_permission(session, actor=actor, permission="edit")
     customer = Customer(name=name)
     _apply(
         customer,
@@ -109,6 +111,7 @@ def update_customer(
     address: str = "",
     language: str = "lv",
 ) -> Customer:
+    require_permission(session, actor=actor, permission="edit")
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise ValidationError("That customer does not exist.")

@@ -36,6 +36,7 @@ from shared.money import (
     parse_vat_rate,
 )
 from shared.security import new_token
+from shared.users import require_permission
 
 DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
@@ -185,6 +186,7 @@ def create_draft(
     series: str = DEFAULT_SERIES,
     reminders_enabled: bool = False,
 ) -> Invoice:
+    require_permission(session, actor=actor, permission="edit")
     _check_header(
         session,
         customer_id=customer_id,
@@ -237,6 +239,7 @@ def update_draft(
     notes: str = "",
     reminders_enabled: bool = False,
 ) -> Invoice:
+    require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft can be edited; this invoice is already issued.")
@@ -275,6 +278,7 @@ def update_draft(
 
 
 def delete_draft(session: Session, *, actor: str, invoice_id: int) -> None:
+    require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("An issued invoice is never deleted; cancel it instead.")
@@ -324,6 +328,7 @@ def issue_invoice(
     today: date | None = None,
     payment_days: int = DEFAULT_PAYMENT_DAYS,
 ) -> Invoice:
+    require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError(f"Invoice {invoice.number} is already issued.")
@@ -353,6 +358,7 @@ def issue_invoice(
 
 
 def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str) -> Invoice:
+    require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     reason = reason.strip()
     if not reason:

@@ -17,6 +17,7 @@ from shared.models import (
     utcnow,
 )
 from shared.money import format_money
+from shared.users import require_permission
 
 # A settled payment for less than the invoice asked: booking it as a partial payment is
 # a fitting fix. Other kinds (overpayment, refunds, currency mismatch) need a person's
@@ -118,6 +119,7 @@ def can_reconcile(item: ReviewItem) -> bool:
 
 
 def mark_resolved(session: Session, *, actor: str, review_id: int, comment: str) -> ReviewItem:
+    require_permission(session, actor=actor, permission="review")
     comment = comment.strip()
     if not comment:
         raise ValidationError("Write what was done, so others can follow it.", field="comment")
@@ -142,6 +144,7 @@ def accept_partial_payment(
     The attempt is claimed with a conditional update on ``booked_minor = 0`` so that a
     callback worker booking the same payment at the same moment cannot book it twice.
     """
+    require_permission(session, actor=actor, permission="review")
     item = _open_item(session, review_id)
     attempt, invoice = _bookable(session, item, lock=True)
     amount = attempt.standing_amount_minor
@@ -177,6 +180,7 @@ def accept_partial_payment(
 def reconcile_review_item(*, actor: str, review_id: int) -> str:
     """Asks EveryPay again about the item's payment, through the reconciler."""
     with read_session() as session:
+        require_permission(session, actor=actor, permission="review")
         item = _open_item(session, review_id)
         if not can_reconcile(item):
             raise ValidationError("This exception has no payment to ask EveryPay about.")

@@ -43,6 +43,7 @@ from shared.models import (
     MessageStatus,
     utcnow,
 )
+from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ def send_invoice_email(
     mail server failure is not raised but logged on the returned row as "failed".
     """
     with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         invoice = lock_invoice(session, invoice_id=invoice_id)
         check_sendable(invoice)
         customer = session.get(Customer, invoice.customer_id)
@@ -178,6 +180,8 @@ def send_invoice_email(
 
 def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) -> MessageLog:
     """Composes and sends the e-mail of a queued log row, then records the outcome on it."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
     subject, raw = "", None
     try:
         with read_session() as session:
@@ -234,6 +238,7 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
 def resend_message(*, log_id: int, actor: str) -> MessageLog:
     """Tries a failed e-mail again through the same log row and Message-ID."""
     with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         log = session.get(MessageLog, log_id)
         if log is None:
             raise ValidationError("That message does not exist.")
@@ -259,6 +264,7 @@ def resend_message(*, log_id: int, actor: str) -> MessageLog:
 def record_link_shared(*, invoice_id: int, actor: str) -> str:
     """The public invoice URL, logged as sent through the "online link" option."""
     with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         invoice = lock_invoice(session, invoice_id=invoice_id)
         check_sendable(invoice)
         url = public_invoice_url(invoice)
@@ -271,6 +277,7 @@ def record_link_shared(*, invoice_id: int, actor: str) -> str:
 def record_pdf_download(*, invoice_id: int, actor: str) -> bytes:
     """The invoice PDF, logged as sent through the "PDF" option (download or print)."""
     with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         invoice = _get_invoice(session, invoice_id)
         check_sendable(invoice)
         pdf = build_invoice_pdf(load_invoice_document(session, invoice=invoice))
@@ -345,6 +352,8 @@ def send_invoices_by_email(
     """E-mails each invoice to its customer; ``progress(done, total, label)`` after each."""
     ids = list(dict.fromkeys(invoice_ids))
     with read_session() as session:
+        # Refused once for the whole batch, not reported as one skip per invoice.
+        require_permission(session, actor=actor, permission="edit")
         numbers = dict(
             session.exec(select(Invoice.id, Invoice.number).where(col(Invoice.id).in_(ids))).all()
         )
