@@ -45,8 +45,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 # Names the older tests pass as ``actor`` when they call shared write functions directly,
 # standing for a trusted caller as the CLI does. A name that belongs to a user account is
-# still judged by that account's role (tests of permissions use real users).
-TEST_ACTORS = frozenset({"t", "f", "test", "worker", "someone-else", "finance", "admin"})
+# still judged by that account's role (tests of permissions use real users). A process
+# a test starts does not inherit these: it acts as SYSTEM_ACTOR.
+TEST_ACTORS = frozenset({"t", "f", "test", "someone-else", "finance", "admin"})
 
 
 @pytest.fixture(autouse=True)
