@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
+from shared.audit import SYSTEM_ACTOR
 from shared.channels import create_bank_account, save_linkpay_channel
 from shared.db import dispose_engines, get_engine
 from shared.migrate import upgrade_to_head
@@ -356,17 +357,19 @@ def seed_base(url: str, *, seed: int) -> int:
     with Session(get_engine(url)) as session:
         session.add(Company(name=COMPANY_NAME, registration_number="40103123456"))
         for username, password, role in BENCH_USERS:
-            create_user(session, actor="bench", username=username, password=password, role=role)
+            create_user(
+                session, actor=SYSTEM_ACTOR, username=username, password=password, role=role
+            )
         account = create_bank_account(
             session,
-            actor="bench",
+            actor=SYSTEM_ACTOR,
             name="LinkPay merchant account EUR",
             account_type=AccountType.MERCHANT,
             bank_name="Swedbank",
         )
         channel = save_linkpay_channel(
             session,
-            actor="bench",
+            actor=SYSTEM_ACTOR,
             bank_account_id=account.id,
             environment=Environment.CUSTOM,
             linkpay_prefix=PLACEHOLDER_PREFIX,

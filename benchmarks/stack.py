@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from benchmarks.common import VAR_DIR, BenchDatabase, child, free_port, python, use_database
+from shared.audit import SYSTEM_ACTOR
 from shared.channels import callback_token, credentials, save_linkpay_channel
 from shared.db import get_engine, read_session, write_session
 from shared.models import Environment, PaymentChannel
@@ -61,7 +62,7 @@ def _point_channel_at(channel: PaymentChannel, merchant: dict) -> None:
     with write_session() as session:
         save_linkpay_channel(
             session,
-            actor="bench",
+            actor=SYSTEM_ACTOR,
             bank_account_id=channel.bank_account_id,
             link_token=channel.link_token,
             api_username=channel.api_username,

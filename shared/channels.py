@@ -54,6 +54,13 @@ class ValidationError(ValueError):
         self.field = field
 
 
+def _require_setup(session: Session, *, actor: str) -> None:
+    # Imported on use: shared.users imports ValidationError from this module.
+    from shared.users import require_permission
+
+    require_permission(session, actor=actor, permission="setup")
+
+
 def normalise_iban(iban: str) -> str:
     return re.sub(r"\s+", "", iban).upper()
 
@@ -109,6 +116,7 @@ def create_bank_account(
     bank_name: str = "",
     currency: str = "EUR",
 ) -> BankAccount:
+    _require_setup(session, actor=actor)
     name = clean_single_line(name, field="name", label="Name", max_length=200)
     bank_name = clean_single_line(bank_name, field="bank_name", label="Bank", max_length=200)
     if not name:
@@ -162,6 +170,7 @@ def save_linkpay_channel(
     channel_id: int | None = None,
 ) -> PaymentChannel:
     """Creates or updates the channel; an empty ``api_secret`` keeps the stored one."""
+    _require_setup(session, actor=actor)
     account = session.get(BankAccount, bank_account_id)
     if account is None:
         raise ValidationError("That bank account does not exist.", field="bank_account_id")
@@ -279,6 +288,7 @@ def credentials(channel: PaymentChannel) -> ChannelCredentials:
 def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> PaymentChannel:
     """New Callback URL; the old one keeps working for the grace period so no callback
     is lost while the merchant updates the EveryPay portal."""
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -304,6 +314,7 @@ def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> P
 def set_channel_active(
     session: Session, *, actor: str, channel_id: int, active: bool
 ) -> PaymentChannel:
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -384,6 +395,7 @@ def setup_checklist(channel: PaymentChannel) -> list[ChecklistStep]:
 def record_connection_test(
     session: Session, *, actor: str, channel_id: int, ok: bool, message: str
 ) -> PaymentChannel:
+    _require_setup(session, actor=actor)
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
         raise ValidationError("That channel does not exist.")
@@ -406,6 +418,7 @@ def record_connection_test(
 def check_connection(*, actor: str, channel_id: int) -> tuple[bool, str]:
     """Asks the EveryPay API whether the channel's credentials work, and records it."""
     with read_session() as session:
+        _require_setup(session, actor=actor)
         channel = session.get(PaymentChannel, channel_id)
         if channel is None:
             raise ValidationError("That channel does not exist.")

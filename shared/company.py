@@ -13,6 +13,7 @@ from shared.config import get_settings
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
 from shared.text import clean_multiline, clean_single_line
+from shared.users import require_permission
 
 MAX_LOGO_BYTES = 1024 * 1024
 _LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -112,6 +113,7 @@ def save_company(
     remove_logo: bool = False,
 ) -> Company:
     """Creates or updates the one company row; ``logo=None`` keeps the stored logo."""
+    require_permission(session, actor=actor, permission="setup")
     name = clean_single_line(name, field="name", label="Name", max_length=200)
     if not name:
         raise ValidationError("Give the company's name.", field="name")

@@ -9,6 +9,7 @@ from shared.channels import ValidationError
 from shared.company import EMAIL_PATTERN
 from shared.models import Customer, utcnow
 from shared.text import clean_multiline, clean_single_line
+from shared.users import require_permission
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
 CC_LIMIT = 1000  # Customer.cc_emails
@@ -84,6 +85,7 @@ def create_customer(
     address: str = "",
     language: str = "lv",
 ) -> Customer:
+    require_permission(session, actor=actor, permission="edit")
     customer = Customer(name=name)
     _apply(
         customer,
@@ -121,6 +123,7 @@ def update_customer(
     address: str = "",
     language: str = "lv",
 ) -> Customer:
+    require_permission(session, actor=actor, permission="edit")
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise ValidationError("That customer does not exist.")

@@ -38,6 +38,7 @@ from shared.money import (
 )
 from shared.security import new_token
 from shared.text import clean_multiline, clean_single_line
+from shared.users import require_permission
 
 DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
@@ -223,6 +224,7 @@ def create_draft(
     series: str = DEFAULT_SERIES,
     reminders_enabled: bool = False,
 ) -> Invoice:
+    require_permission(session, actor=actor, permission="edit")
     _check_header(
         session,
         customer_id=customer_id,
@@ -275,7 +277,8 @@ def update_draft(
     notes: str = "",
     reminders_enabled: bool = False,
 ) -> Invoice:
-    invoice = _get(session, invoice_id)
+    require_permission(session, actor=actor, permission="edit")
+    invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft can be edited; this invoice is already issued.")
     _check_header(
@@ -313,7 +316,8 @@ def update_draft(
 
 
 def delete_draft(session: Session, *, actor: str, invoice_id: int) -> None:
-    invoice = _get(session, invoice_id)
+    require_permission(session, actor=actor, permission="edit")
+    invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("An issued invoice is never deleted; cancel it instead.")
     session.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
@@ -362,7 +366,8 @@ def issue_invoice(
     today: date | None = None,
     payment_days: int = DEFAULT_PAYMENT_DAYS,
 ) -> Invoice:
-    invoice = _get(session, invoice_id)
+    require_permission(session, actor=actor, permission="edit")
+    invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError(f"Invoice {invoice.number} is already issued.")
     if invoice.total_minor <= 0:
@@ -391,7 +396,8 @@ def issue_invoice(
 
 
 def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str) -> Invoice:
-    invoice = _get(session, invoice_id)
+    require_permission(session, actor=actor, permission="edit")
+    invoice = lock_invoice(session, invoice_id=invoice_id)
     reason = clean_single_line(reason, field="reason", label="Reason", max_length=500)
     if not reason:
         raise ValidationError("Say why the invoice is cancelled.", field="reason")
@@ -420,12 +426,16 @@ def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str
     return invoice
 
 
-def mark_sent(session: Session, *, invoice: Invoice) -> None:
+def mark_sent(session: Session, *, invoice_id: int) -> Invoice:
+    """Records that the invoice went out; an issued invoice becomes "sent", a paid or
+    partially paid one keeps its status (the row is locked, so that is today's status)."""
+    invoice = lock_invoice(session, invoice_id=invoice_id)
     invoice.sent_at = invoice.sent_at or utcnow()
     if invoice.status == InvoiceStatus.ISSUED:
         invoice.status = InvoiceStatus.SENT
     invoice.updated_at = utcnow()
     session.add(invoice)
+    return invoice
 
 
 def _status_after_payment(invoice: Invoice) -> str:
@@ -488,8 +498,21 @@ def open_amount(invoice: Invoice) -> Decimal:
     return from_minor(invoice.open_minor, invoice.currency)
 
 
-def _get(session: Session, invoice_id: int) -> Invoice:
-    invoice = session.get(Invoice, invoice_id)
+def lock_invoice(session: Session, *, invoice_id: int) -> Invoice:
+    """The invoice, read afresh and locked until the caller's transaction ends.
+
+    Every write to an invoice row starts here, so a decision taken on its status or
+    balances cannot be overtaken by a payment booked meanwhile: on PostgreSQL the booking
+    (``callbacks.apply``) locks the same row first, in the same order (invoice before
+    attempt); SQLite's IMMEDIATE write transactions already take turns. NO KEY UPDATE, as
+    in the booking path, so rows referencing the invoice can still be inserted.
+    """
+    invoice = session.exec(
+        select(Invoice)
+        .where(col(Invoice.id) == invoice_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     if invoice is None:
         raise ValidationError("That invoice does not exist.")
     return invoice

@@ -18,10 +18,11 @@ from shared.channels import ValidationError
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.invoicing import OPEN_STATUSES
+from shared.invoicing import OPEN_STATUSES, lock_invoice
 from shared.mail import parse_addresses
 from shared.models import Customer, Invoice, MessageChannel, MessageLog, MessageStatus, utcnow
 from shared.sending import deliver_logged_email, queue_email
+from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +70,8 @@ def company_today() -> date:
 
 def set_reminders(*, invoice_id: int, enabled: bool, actor: str) -> None:
     with write_session() as session:
-        invoice = session.get(Invoice, invoice_id)
-        if invoice is None:
-            raise ValidationError("That invoice does not exist.")
+        require_permission(session, actor=actor, permission="edit")
+        invoice = lock_invoice(session, invoice_id=invoice_id)
         invoice.reminders_enabled = enabled
         invoice.updated_at = utcnow()
         session.add(invoice)

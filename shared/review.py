@@ -1,12 +1,12 @@
 """Actions on the exceptions queue. Each one is audited with who did it and why."""
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
 from shared.channels import ValidationError
 from shared.db import read_session, write_session
-from shared.invoicing import OPEN_STATUSES, book_payment
+from shared.invoicing import OPEN_STATUSES, book_payment, lock_invoice
 from shared.models import (
     Invoice,
     PaymentAttempt,
@@ -18,6 +18,7 @@ from shared.models import (
 )
 from shared.money import format_money
 from shared.text import clean_multiline
+from shared.users import require_permission
 
 # A settled payment for less than the invoice asked: booking it as a partial payment is
 # a fitting fix. Other kinds (overpayment, refunds, currency mismatch) need a person's
@@ -47,11 +48,20 @@ def _open_item(session: Session, review_id: int) -> ReviewItem:
 
 
 def _resolve(session: Session, item: ReviewItem, *, actor: str, resolution: str) -> None:
-    item.status = ReviewStatus.RESOLVED
-    item.resolution = resolution[:1000]
-    item.resolved_by = actor
-    item.resolved_at = utcnow()
-    session.add(item)
+    """Closes the item only if it is still open: of two people acting on it at once, the
+    second is told, and its transaction (which may have booked money) rolls back."""
+    closed = session.exec(
+        update(ReviewItem)
+        .where(col(ReviewItem.id) == item.id, col(ReviewItem.status) == ReviewStatus.OPEN)
+        .values(
+            status=ReviewStatus.RESOLVED,
+            resolution=resolution[:1000],
+            resolved_by=actor,
+            resolved_at=utcnow(),
+        )
+    )
+    if closed.rowcount != 1:
+        raise ValidationError("That exception is already resolved.")
 
 
 def _bookable(
@@ -63,11 +73,22 @@ def _bookable(
     attempt = session.get(PaymentAttempt, item.payment_attempt_id or 0)
     if attempt is None or attempt.invoice_id is None:
         raise ValidationError("The payment is not linked to an invoice.")
+    if lock:
+        # Invoice before attempt, the booking path's order; the attempt is read again
+        # under its lock, so a refund applied meanwhile is seen, not a stale amount.
+        invoice = lock_invoice(session, invoice_id=attempt.invoice_id)
+        attempt = session.exec(
+            select(PaymentAttempt)
+            .where(col(PaymentAttempt.id) == attempt.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).one()
+    else:
+        invoice = session.get(Invoice, attempt.invoice_id)
     if attempt.state != PaymentState.SETTLED:
         raise ValidationError(f"The payment is {attempt.state}, not settled: nothing to book.")
     if attempt.booked_minor:
         raise ValidationError("This payment is already booked on the invoice.")
-    invoice = session.get(Invoice, attempt.invoice_id, with_for_update=lock)
     if invoice is None or invoice.status not in OPEN_STATUSES:
         raise ValidationError("The invoice is not open: the payment cannot be booked on it.")
     if attempt.currency != invoice.currency:
@@ -99,6 +120,7 @@ def can_reconcile(item: ReviewItem) -> bool:
 
 
 def mark_resolved(session: Session, *, actor: str, review_id: int, comment: str) -> ReviewItem:
+    require_permission(session, actor=actor, permission="review")
     comment = clean_multiline(comment, field="comment", label="Comment", max_length=1000)
     if not comment:
         raise ValidationError("Write what was done, so others can follow it.", field="comment")
@@ -123,6 +145,7 @@ def accept_partial_payment(
     The attempt is claimed with a conditional update on ``booked_minor = 0`` so that a
     callback worker booking the same payment at the same moment cannot book it twice.
     """
+    require_permission(session, actor=actor, permission="review")
     item = _open_item(session, review_id)
     attempt, invoice = _bookable(session, item, lock=True)
     amount = attempt.standing_amount_minor
@@ -158,6 +181,7 @@ def accept_partial_payment(
 def reconcile_review_item(*, actor: str, review_id: int) -> str:
     """Asks EveryPay again about the item's payment, through the reconciler."""
     with read_session() as session:
+        require_permission(session, actor=actor, permission="review")
         item = _open_item(session, review_id)
         if not can_reconcile(item):
             raise ValidationError("This exception has no payment to ask EveryPay about.")

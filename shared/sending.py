@@ -22,7 +22,7 @@ from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.documents import build_invoice_pdf, load_invoice_document, pdf_file_name
-from shared.invoicing import mark_sent
+from shared.invoicing import lock_invoice, mark_sent
 from shared.mail import (
     MailError,
     compose_invoice_email,
@@ -43,6 +43,7 @@ from shared.models import (
     MessageStatus,
     utcnow,
 )
+from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +118,9 @@ def default_recipients(customer: Customer) -> tuple[str, str]:
     return customer.email, customer.cc_emails
 
 
-def _record_sent(session: Session, *, invoice: Invoice, channel: str) -> None:
-    mark_sent(session, invoice=invoice)
-    session.add(FunnelEvent(invoice_id=invoice.id, step=FunnelStep.SENT, detail=channel))
+def _record_sent(session: Session, *, invoice_id: int, channel: str) -> None:
+    mark_sent(session, invoice_id=invoice_id)
+    session.add(FunnelEvent(invoice_id=invoice_id, step=FunnelStep.SENT, detail=channel))
 
 
 def queue_email(
@@ -162,7 +163,8 @@ def send_invoice_email(
     mail server failure is not raised but logged on the returned row as "failed".
     """
     with write_session() as session:
-        invoice = _get_invoice(session, invoice_id)
+        require_permission(session, actor=actor, permission="edit")
+        invoice = lock_invoice(session, invoice_id=invoice_id)
         check_sendable(invoice)
         customer = session.get(Customer, invoice.customer_id)
         default_to, default_cc = default_recipients(customer) if customer else ("", "")
@@ -178,6 +180,8 @@ def send_invoice_email(
 
 def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) -> MessageLog:
     """Composes and sends the e-mail of a queued log row, then records the outcome on it."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
     subject, raw = "", None
     try:
         with read_session() as session:
@@ -207,6 +211,9 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
         status = MessageStatus.FAILED
     with write_session() as session:
         log = session.get(MessageLog, log_id)
+        # The invoice is locked before the log row changes: the order every sending path
+        # (and the booking path, invoice first) takes locks in.
+        lock_invoice(session, invoice_id=log.invoice_id)
         log.attempts += 1
         log.status = status
         log.error = error[:1000] if error else None
@@ -214,9 +221,7 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
         log.raw_message = raw or log.raw_message
         if status == MessageStatus.SENT:
             log.sent_at = utcnow()
-            _record_sent(
-                session, invoice=_get_invoice(session, log.invoice_id), channel=log.channel
-            )
+            _record_sent(session, invoice_id=log.invoice_id, channel=log.channel)
         session.add(log)
         record_audit(
             session,
@@ -233,6 +238,7 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
 def resend_message(*, log_id: int, actor: str) -> MessageLog:
     """Tries a failed e-mail again through the same log row and Message-ID."""
     with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         log = session.get(MessageLog, log_id)
         if log is None:
             raise ValidationError("That message does not exist.")
@@ -240,7 +246,7 @@ def resend_message(*, log_id: int, actor: str) -> MessageLog:
             raise ValidationError("Only e-mails can be re-sent.")
         if log.status == MessageStatus.SENT:
             raise ValidationError("This e-mail has already been sent.")
-        invoice = _get_invoice(session, log.invoice_id)
+        invoice = lock_invoice(session, invoice_id=log.invoice_id)
         check_sendable(invoice)
         if log.channel == MessageChannel.REMINDER and invoice.open_minor <= 0:
             raise ValidationError(f"Invoice {invoice.number} is paid: no reminder is needed.")
@@ -258,7 +264,8 @@ def resend_message(*, log_id: int, actor: str) -> MessageLog:
 def record_link_shared(*, invoice_id: int, actor: str) -> str:
     """The public invoice URL, logged as sent through the "online link" option."""
     with write_session() as session:
-        invoice = _get_invoice(session, invoice_id)
+        require_permission(session, actor=actor, permission="edit")
+        invoice = lock_invoice(session, invoice_id=invoice_id)
         check_sendable(invoice)
         url = public_invoice_url(invoice)
         _log_sent_now(
@@ -270,11 +277,14 @@ def record_link_shared(*, invoice_id: int, actor: str) -> str:
 def record_pdf_download(*, invoice_id: int, actor: str) -> bytes:
     """The invoice PDF, logged as sent through the "PDF" option (download or print)."""
     with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
         invoice = _get_invoice(session, invoice_id)
         check_sendable(invoice)
         pdf = build_invoice_pdf(load_invoice_document(session, invoice=invoice))
     with write_session() as session:
-        invoice = _get_invoice(session, invoice_id)
+        # Checked again under the lock: the invoice may have been cancelled meanwhile.
+        invoice = lock_invoice(session, invoice_id=invoice_id)
+        check_sendable(invoice)
         _log_sent_now(
             session,
             invoice=invoice,
@@ -301,7 +311,7 @@ def _log_sent_now(
             sent_at=now,
         )
     )
-    _record_sent(session, invoice=invoice, channel=channel)
+    _record_sent(session, invoice_id=invoice.id, channel=channel)
     record_audit(
         session,
         actor=actor,
@@ -342,6 +352,8 @@ def send_invoices_by_email(
     """E-mails each invoice to its customer; ``progress(done, total, label)`` after each."""
     ids = list(dict.fromkeys(invoice_ids))
     with read_session() as session:
+        # Refused once for the whole batch, not reported as one skip per invoice.
+        require_permission(session, actor=actor, permission="edit")
         numbers = dict(
             session.exec(select(Invoice.id, Invoice.number).where(col(Invoice.id).in_(ids))).all()
         )

@@ -6,9 +6,11 @@ from sqlmodel import Session, select
 from shared.audit import record_audit
 from shared.channels import ValidationError
 from shared.models import Role, User
+from shared.users import require_permission
 
 
 def set_user_active(session: Session, *, actor: str, user_id: int, active: bool) -> User:
+    require_permission(session, actor=actor, permission="users")
     user = session.get(User, user_id)
     if user is None:
         raise ValidationError("That user does not exist.")

@@ -1,17 +1,20 @@
 """Local users, roles and logins with lockout after repeated failures."""
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from shared.audit import record_audit
+from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.models import Role, User, utcnow
 from shared.security import hash_password, verify_password
 from shared.text import clean_single_line
+
+logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 8
 # Verifying against a real hash for unknown users keeps the answer time the same, so the
@@ -26,8 +29,37 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Callers that act on their own, not for a signed-in person: the callback worker and the
+# reconciler ("system", also reminders), the command line ("cli"), demo seeding ("demo").
+# They may do anything.
+SYSTEM_ACTORS = frozenset({SYSTEM_ACTOR, "cli", "demo"})
+# No account may be created under a system actor's name (an account found under one is
+# judged by its role all the same).
+RESERVED_USERNAMES = SYSTEM_ACTORS
+
+
+class PermissionDenied(ValidationError):
+    """The actor may not do this. A ValidationError, so every page shows it as a message."""
+
+
 def can(role: str | None, permission: str) -> bool:
     return permission in PERMISSIONS.get(role or "", frozenset())
+
+
+def require_permission(session: Session, *, actor: str, permission: str) -> None:
+    """Refuses unless ``actor`` is an active user whose role holds ``permission``, or one
+    of the system actors; the second line behind the pages' own checks.
+
+    A user account is always judged by its role, whatever its name, so a person can never
+    pass as a system actor.
+    """
+    user = session.exec(select(User).where(User.username == actor)).first()
+    if user is None and actor in SYSTEM_ACTORS:
+        return
+    if user is not None and user.active and can(user.role, permission):
+        return
+    logger.warning("refused %r to %r (role %s)", permission, actor, user.role if user else None)
+    raise PermissionDenied("Your role does not allow this action.")
 
 
 def create_user(
@@ -39,12 +71,15 @@ def create_user(
     role: str,
     full_name: str = "",
 ) -> User:
+    require_permission(session, actor=actor, permission="users")
     username = username.strip().lower()
     if not re.fullmatch(r"[a-z0-9._-]{3,64}", username):
         raise ValidationError(
             "Username: 3–64 characters, letters, digits, dot, dash or underscore.",
             field="username",
         )
+    if username in RESERVED_USERNAMES:
+        raise ValidationError(f"{username} is reserved for the system.", field="username")
     if role not in {r.value for r in Role}:
         raise ValidationError("Role must be admin, finance or manager.", field="role")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -71,6 +106,7 @@ def create_user(
 
 
 def set_password(session: Session, *, actor: str, username: str, password: str) -> User:
+    require_permission(session, actor=actor, permission="users")
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
         raise ValidationError(f"No user {username}.", field="username")
@@ -100,7 +136,15 @@ class LoginResult:
 def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
     settings = get_settings()
     username = username.strip().lower()
-    user = session.exec(select(User).where(User.username == username)).first()
+    # Locked until the caller's transaction ends: parallel attempts on one account take
+    # turns, each reading the count the one before it left, so no more than
+    # ``login_max_failures`` passwords are ever checked before the lockout holds.
+    user = session.exec(
+        select(User)
+        .where(User.username == username)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
     now = utcnow()
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)

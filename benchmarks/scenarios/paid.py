@@ -20,6 +20,7 @@ from sqlmodel import select
 from benchmarks.common import VAR_DIR, BenchDatabase, Figure, Results, percentile, use_database
 from benchmarks.explain import start_profile, summarise_profile
 from benchmarks.stack import Stack
+from shared.audit import SYSTEM_ACTOR
 from shared.db import write_session
 from shared.invoicing import LineInput, create_draft, issue_invoice
 from shared.linkpay.links import pay_link_for
@@ -48,12 +49,12 @@ def issue_invoices(count: int, channel_id: int) -> list[tuple[int, str]]:
                 customer = customers[k % len(customers)]
                 invoice = create_draft(
                     session,
-                    actor="bench",
+                    actor=SYSTEM_ACTOR,
                     customer_id=customer.id,
                     channel_id=channel_id,
                     lines=[LineInput("Benchmark consulting", "2", f"{50 + k % 50}.25", "21")],
                 )
-                invoice = issue_invoice(session, actor="bench", invoice_id=invoice.id)
+                invoice = issue_invoice(session, actor=SYSTEM_ACTOR, invoice_id=invoice.id)
                 links.append(
                     (invoice.id, pay_link_for(channel=channel, invoice=invoice, customer=customer))
                 )

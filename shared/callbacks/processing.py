@@ -33,6 +33,7 @@ from shared.channels import credentials
 from shared.db import read_session, write_session
 from shared.linkpay.client import ApiResult, Outcome, client_for
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
+from shared.users import require_permission
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def reprocess_event(*, event_id: int, actor: str) -> str:
     """
     now = utcnow()
     with write_session() as session:
+        require_permission(session, actor=actor, permission="review")
         event = session.get(CallbackEvent, event_id)
         if event is None:
             return f"Callback #{event_id} does not exist."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.reviews import open_review
 from shared.channels import callback_url, create_bank_account, save_linkpay_channel
 from shared.customers import create_customer
@@ -22,7 +23,7 @@ from shared.money import format_money
 from shared.sending import public_invoice_url
 from tests.utils.e2e_stack import Stack
 
-ACTOR = "e2e-seed"
+ACTOR = SYSTEM_ACTOR  # seeding acts as the system, not as a person
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import os
 import pytest
 from sqlmodel import select
 
+from shared.audit import SYSTEM_ACTOR
 from shared.channels import ValidationError
 from shared.db import read_session, write_session
 from shared.invoicing import LineInput, create_draft, issue_invoice
@@ -21,7 +22,7 @@ def _issue_all(database_url: str, data_dir: str, invoice_ids: list[int], start) 
     start.wait()
     for invoice_id in invoice_ids:
         with write_session() as session:
-            issue_invoice(session, actor="worker", invoice_id=invoice_id)
+            issue_invoice(session, actor=SYSTEM_ACTOR, invoice_id=invoice_id)
 
 
 def _drafts(count: int) -> list[int]:
