@@ -110,6 +110,20 @@ def _cmd_reconcile(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_purge_callbacks(_args: argparse.Namespace) -> int:
+    from shared.callbacks.retention import purge_old_callbacks
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    days = get_settings().callback_retention_days
+    if days <= 0:
+        print("Callback retention is off (CALLBACK_RETENTION_DAYS = 0); nothing deleted.")
+        return 0
+    deleted = purge_old_callbacks()
+    print(f"Deleted {deleted} finished callbacks older than {days} days.")
+    return 0
+
+
 def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     from shared.migrate import upgrade_to_head
     from shared.reminders import send_due_reminders
@@ -172,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
             _cmd_reconcile,
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
+        (
+            "purge-callbacks",
+            "delete finished callbacks older than the retention period, once",
+            _cmd_purge_callbacks,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(name, help=help_text, description=help_text)

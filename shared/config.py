@@ -59,6 +59,17 @@ class Settings(BaseSettings):
 
     callback_token_grace_hours: int = 72
     callback_max_body_bytes: int = 16_384
+    callback_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description=(
+            "Finished callbacks (done, not ours, rejected) older than this are deleted; 0 keeps "
+            "them for ever. Unfinished ones and those a review points to are always kept."
+        ),
+    )
+    callback_retention_interval_seconds: int = Field(
+        default=3600, ge=60, description="How often the service deletes old callbacks."
+    )
     worker_poll_seconds: float = 0.5
     # Worker threads per callback service; 0 picks by backend (see shared/callbacks/worker.py).
     worker_threads: int = Field(default=0, ge=0, le=64)
