@@ -6,13 +6,15 @@ while an immediate one waits for the busy timeout instead.
 """
 
 import fcntl
+import math
 import os
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -21,6 +23,10 @@ from shared.config import get_settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
+
+
+class DatabaseBusy(Exception):
+    """The database did not take a write within the wait the caller allowed."""
 
 
 class SqliteWriterQueue:
@@ -41,26 +47,75 @@ class SqliteWriterQueue:
         self._fd: int | None = None
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._threads:
+    def turn(self, *, deadline: float | None = None) -> Iterator[None]:
+        """Waits for this thread's turn; with a ``deadline`` (``time.monotonic``) raises
+        ``DatabaseBusy`` instead of waiting past it."""
+        wait = -1 if deadline is None else max(deadline - time.monotonic(), 0)
+        if not self._threads.acquire(timeout=wait):
+            raise DatabaseBusy("another thread of this process kept the database's write lock")
+        try:
             self._depth += 1
             outermost = self._depth == 1 and self._lock_path is not None
+            held = self._lock_file(deadline) if outermost else None
             try:
-                if outermost:
-                    fcntl.flock(self._file(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    if outermost:
-                        fcntl.flock(self._file(), fcntl.LOCK_UN)
+                yield
             finally:
-                self._depth -= 1
+                if held is not None:
+                    fcntl.flock(held, fcntl.LOCK_UN)
+                    if held != self._fd:
+                        os.close(held)
+        finally:
+            self._depth -= 1
+            self._threads.release()
+
+    def _lock_file(self, deadline: float | None) -> int:
+        """Takes the file lock; returns the descriptor that holds it."""
+        if deadline is None:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+            return self._file()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._file()
+        except BlockingIOError:
+            assert self._lock_path is not None
+            return _flock_before(self._lock_path, deadline)
 
     def _file(self) -> int:
         if self._fd is None:
             assert self._lock_path is not None
             self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
+
+
+def _flock_before(path: Path, deadline: float) -> int:
+    """The file lock, taken before ``deadline`` or not at all (``DatabaseBusy``).
+
+    ``flock`` has no timeout, and polling it with LOCK_NB would lose every hand-over to
+    the processes blocked in it. So a helper thread blocks in it, on a file description
+    of its own (a lock held through the shared one could not be told apart); if the wait
+    is given up, the helper lets the lock go the moment it gets it.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    taken = threading.Event()
+    decided = threading.Lock()
+    given_up = False
+
+    def take() -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with decided:
+            if given_up:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+            else:
+                taken.set()
+
+    threading.Thread(target=take, name="sqlite-writer-lock", daemon=True).start()
+    taken.wait(max(deadline - time.monotonic(), 0))
+    with decided:
+        if taken.is_set():
+            return fd
+        given_up = True
+    raise DatabaseBusy("another process kept the database's write lock")
 
 
 _writer_queues: dict[str, SqliteWriterQueue] = {}
@@ -92,8 +147,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        # A bounded write waits for other writers no longer than its caller allows.
+        busy_ms = options.get("sqlite_busy_ms", SQLITE_BUSY_TIMEOUT_MS)
+        if connection.info.get("busy_ms", SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            connection.info["busy_ms"] = busy_ms
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -108,8 +168,18 @@ def create_db_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     # Room for the callback worker's threads (12 on PostgreSQL) and the periodic jobs
-    # without opening and closing overflow connections on every busy second.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
+    # without opening and closing overflow connections on every busy second. An
+    # unreachable server or an exhausted pool fails within the write wait instead of
+    # hanging a request for minutes.
+    wait = get_settings().database_wait_seconds
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=20,
+        max_overflow=10,
+        pool_timeout=wait,
+        connect_args={"connect_timeout": max(math.ceil(wait), 2)},
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -137,19 +207,43 @@ def read_session() -> Iterator[Session]:
 
 
 @contextmanager
-def write_session() -> Iterator[Session]:
-    """A short write transaction: committed on success, rolled back on any error."""
+def write_session(*, max_wait_seconds: float | None = None) -> Iterator[Session]:
+    """A short write transaction: committed on success, rolled back on any error.
+
+    With ``max_wait_seconds``, waiting for other writers (SQLite's writer queue and busy
+    lock; PostgreSQL's row and table locks, and each statement) is bounded: past it the
+    write fails with ``DatabaseBusy`` or the driver's OperationalError instead of waiting.
+    """
+    deadline = None if max_wait_seconds is None else time.monotonic() + max_wait_seconds
     engine = get_engine()
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite:
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with (
-        _writer_queue(engine).turn() if sqlite else nullcontext(),
-        Session(engine, expire_on_commit=False) as session,
-    ):
+    with ExitStack() as stack:
+        if sqlite:
+            stack.enter_context(_writer_queue(engine).turn(deadline=deadline))
+            options: dict[str, object] = {"sqlite_begin": "IMMEDIATE"}
+            if deadline is not None:
+                options["sqlite_busy_ms"] = _remaining_ms(deadline)
+            engine = engine.execution_options(**options)
+        session = stack.enter_context(Session(engine, expire_on_commit=False))
         try:
+            if deadline is not None and not sqlite:
+                wait = str(_remaining_ms(deadline))
+                session.execute(
+                    text(
+                        "SELECT set_config('lock_timeout', :wait, true), "
+                        "set_config('statement_timeout', :wait, true)"
+                    ),
+                    {"wait": wait},
+                )
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def _remaining_ms(deadline: float) -> int:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DatabaseBusy("no time left to wait for the database")
+    return max(int(remaining * 1000), 1)
