@@ -45,6 +45,7 @@ class SqliteWriterQueue:
         self._threads = threading.RLock()
         self._depth = 0  # changed only by the thread holding ``_threads``
         self._fd: int | None = None
+        self._taker: _FileLockTaker | None = None  # as ``_depth``
 
     @contextmanager
     def turn(self, *, deadline: float | None = None) -> Iterator[None]:
@@ -77,8 +78,19 @@ class SqliteWriterQueue:
             fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return self._file()
         except BlockingIOError:
-            assert self._lock_path is not None
-            return _flock_before(self._lock_path, deadline)
+            pass
+        assert self._lock_path is not None
+        while True:
+            if self._taker is None:
+                self._taker = _FileLockTaker(self._lock_path)
+            taken = self._taker.wait(deadline)
+            if taken is None:
+                self._taker = None
+                continue
+            if not taken:
+                raise DatabaseBusy("another process kept the database's write lock")
+            held, self._taker = self._taker.fd, None
+            return held
 
     def _file(self) -> int:
         if self._fd is None:
@@ -87,35 +99,46 @@ class SqliteWriterQueue:
         return self._fd
 
 
-def _flock_before(path: Path, deadline: float) -> int:
-    """The file lock, taken before ``deadline`` or not at all (``DatabaseBusy``).
+class _FileLockTaker:
+    """Takes the file lock for waiters with a deadline.
 
     ``flock`` has no timeout, and polling it with LOCK_NB would lose every hand-over to
-    the processes blocked in it. So a helper thread blocks in it, on a file description
-    of its own (a lock held through the shared one could not be told apart); if the wait
-    is given up, the helper lets the lock go the moment it gets it.
+    the processes blocked in it. So a thread blocks in it, on a file description of its
+    own (a lock held through the shared one could not be told apart). A waiter that gives
+    up leaves the thread blocked for the next waiter, so a long outage costs one thread,
+    not one per request; if nobody waits when the lock comes, it is let go at once.
+    Waiters of one process come one at a time (they hold the queue's thread lock).
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    taken = threading.Event()
-    decided = threading.Lock()
-    given_up = False
 
-    def take() -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with decided:
-            if given_up:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-            else:
-                taken.set()
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.closed = False
+        self._taken = threading.Event()
+        self._decided = threading.Lock()
+        self._waiting = True  # made for a waiter that waits at once
+        threading.Thread(target=self._take, name="sqlite-writer-lock", daemon=True).start()
 
-    threading.Thread(target=take, name="sqlite-writer-lock", daemon=True).start()
-    taken.wait(max(deadline - time.monotonic(), 0))
-    with decided:
-        if taken.is_set():
-            return fd
-        given_up = True
-    raise DatabaseBusy("another process kept the database's write lock")
+    def _take(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        with self._decided:
+            if self._waiting:
+                self._taken.set()
+                return
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.closed = True
+
+    def wait(self, deadline: float) -> bool | None:
+        """True: the lock is the caller's (on ``fd``); False: not by the deadline; None:
+        this taker is finished, use a new one."""
+        with self._decided:
+            if self.closed:
+                return None
+            self._waiting = True
+        self._taken.wait(max(deadline - time.monotonic(), 0))
+        with self._decided:
+            self._waiting = False
+            return self._taken.is_set()
 
 
 _writer_queues: dict[str, SqliteWriterQueue] = {}

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +23,10 @@ from callback_service.app import create_app
 from shared.callbacks.group_commit import IntakeWriter
 from shared.callbacks.intake import CallbackRequest
 from shared.config import get_settings
-from shared.db import read_session
+from shared.db import DatabaseBusy, read_session, write_session
 from shared.models import CallbackEvent
 from tests.callbacks.helpers import Shop, make_shop
-from tests.utils.callback_service import new_reference
+from tests.utils.callback_service import new_reference, wait_until
 
 WAIT_SECONDS = 1.0
 # Scheduling slack on a shared machine; the old code waited 10–40 s or for ever.
@@ -183,3 +184,17 @@ def test_a_queue_of_callbacks_behind_a_lock_is_answered_within_one_wait_not_one_
     assert took < WAIT_SECONDS + SLACK_SECONDS
     assert [result.http_status for result in stored] == [200] * 40
     assert len(_stored_references()) == 40
+
+
+def test_a_long_lock_costs_one_waiting_thread_not_one_per_attempt(db: str) -> None:
+    def lock_waiters() -> int:
+        return sum(thread.name == "sqlite-writer-lock" for thread in threading.enumerate())
+
+    with write_lock_held_elsewhere():
+        for _ in range(5):
+            with pytest.raises(DatabaseBusy), write_session(max_wait_seconds=0.05):
+                pass
+        assert lock_waiters() == 1
+    with write_session(max_wait_seconds=WAIT_SECONDS) as session:  # the lock came back
+        session.exec(text("SELECT 1"))
+    wait_until(lambda: lock_waiters() == 0, message="the waiting thread to end")
