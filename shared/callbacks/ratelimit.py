@@ -213,8 +213,8 @@ class RefusalCounts:
             return
         top = sorted(self._by_address.items(), key=lambda item: -item[1])[:REPORT_TOP]
         log.warning(
-            "callback intake turned away %s requests to unknown Callback URLs (404, not "
-            "stored) and %s over a rate limit (429) from %s addresses; most from %s",
+            "callback intake turned away: unknown Callback URL (404, not stored) %s, over a "
+            "rate limit (429) %s; addresses %s, most from %s",
             self._unknown_url,
             self._limited,
             len(self._by_address),

@@ -23,7 +23,7 @@ from callback_service.app import create_app
 from shared.callbacks.group_commit import IntakeWriter
 from shared.callbacks.intake import CallbackRequest
 from shared.config import get_settings
-from shared.db import DatabaseBusy, read_session, write_session
+from shared.db import DatabaseBusy, dispose_engines, read_session, write_session
 from shared.models import CallbackEvent
 from tests.callbacks.helpers import Shop, make_shop
 from tests.utils.callback_service import new_reference, wait_until
@@ -198,3 +198,14 @@ def test_a_long_lock_costs_one_waiting_thread_not_one_per_attempt(db: str) -> No
     with write_session(max_wait_seconds=WAIT_SECONDS) as session:  # the lock came back
         session.exec(text("SELECT 1"))
     wait_until(lambda: lock_waiters() == 0, message="the waiting thread to end")
+
+
+def test_an_unreachable_database_is_503_not_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINKPAY_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    dispose_engines()
+    with TestClient(create_app(start_background=False)) as client:
+        response = client.get("/callbacks/linkpay/any-token", params={"payment_reference": "ab"})
+
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1

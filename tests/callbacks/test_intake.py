@@ -137,7 +137,7 @@ def test_unknown_token_is_404_counted_and_not_stored(
     # Anyone can send these: a row each would let anyone fill the disk.
     assert _events() == []
     assert client.app.state.intake_guard.counts.unknown_url_total == 3
-    assert "1 requests to unknown Callback URLs" in caplog.text  # the first, at once
+    assert "unknown Callback URL (404, not stored) 1," in caplog.text  # the first, at once
     assert wrong not in caplog.text
     assert channel(shop.channel.id).first_callback_at is None
 
