@@ -47,9 +47,9 @@ _STOP = object()
 class IntakeWriter:
     """Started on first use; ``stop`` writes what is queued, then ends the thread."""
 
-    def __init__(self, *, max_batch: int = MAX_BATCH, wait_seconds: float | None = None) -> None:
+    def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
         self._max_batch = max_batch
-        self._wait = get_settings().database_wait_seconds if wait_seconds is None else wait_seconds
+        self._wait = get_settings().database_wait_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()

@@ -57,12 +57,10 @@ class TokenBuckets:
         rate: float,
         burst: int,
         clock: Callable[[], float] = time.monotonic,
-        max_keys: int = MAX_KEYS,
     ) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._clock = clock
-        self._max_keys = max_keys
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     @property
@@ -99,7 +97,7 @@ class TokenBuckets:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(self._burst, now)
-            if len(self._buckets) > self._max_keys:
+            if len(self._buckets) > MAX_KEYS:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
@@ -179,14 +177,8 @@ class RefusalCounts:
     """Requests to unknown URLs (404) and over a limit (429), per process, reported as
     one log line when the first one arrives and then at most once a minute."""
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        interval: float = REPORT_INTERVAL_SECONDS,
-    ) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._interval = interval
         self._next_report = clock()
         self.unknown_url_total = 0
         self.limited_total = 0
@@ -208,7 +200,7 @@ class RefusalCounts:
 
     def report(self) -> None:
         """Logs what was counted since the last report (if anything) and starts anew."""
-        self._next_report = self._clock() + self._interval
+        self._next_report = self._clock() + REPORT_INTERVAL_SECONDS
         if not (self._unknown_url or self._limited):
             return
         top = sorted(self._by_address.items(), key=lambda item: -item[1])[:REPORT_TOP]

@@ -2,6 +2,7 @@
 requests to unknown URLs cost memory counters, not database rows; EveryPay's real rates
 pass with the default settings."""
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from callback_service.app import create_app
-from shared.callbacks.ratelimit import IntakeGuard
+from shared.callbacks.ratelimit import IntakeGuard, RefusalCounts
 from shared.config import Settings, get_settings
 from shared.db import read_session
 from shared.models import CallbackEvent
@@ -150,3 +151,22 @@ def test_past_the_default_per_url_rate_429_says_when_to_come_back() -> None:
     assert refusal.retry_after_seconds == 1
     now[0] = 0.01  # 500/s refills a token in 2 ms
     assert guard.admit(token="real-url", address="198.51.100.1") is None
+
+
+def test_unknown_url_requests_are_logged_once_a_minute_not_once_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    now = [0.0]
+    counts = RefusalCounts(clock=lambda: now[0])
+
+    for second in range(120):  # one a second for two minutes, from two addresses
+        now[0] = float(second)
+        counts.add(f"192.0.2.{second % 2}", unknown_url=True)
+    counts.report()  # at shutdown
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 3  # the first at once, then one a minute
+    assert "unknown Callback URL (404, not stored) 60," in lines[1]
+    assert "addresses 2" in lines[1]
+    assert counts.unknown_url_total == 120
