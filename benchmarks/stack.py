@@ -126,6 +126,11 @@ def running_stack(db: BenchDatabase) -> Iterator[Stack]:
                     LINKPAY_CALLBACK_PORT=str(callback_port),
                     LINKPAY_PUBLIC_BASE_URL=f"http://127.0.0.1:{callback_port}",
                     LINKPAY_LOG_LEVEL="INFO",
+                    # The peak phases measure what intake can store, not its rate limits
+                    # (the sustained 200/s passes the defaults).
+                    LINKPAY_CALLBACK_URL_RATE="0",
+                    LINKPAY_CALLBACK_IP_RATE="0",
+                    LINKPAY_CALLBACK_UNKNOWN_RATE="0",
                 ),
                 health_url=f"http://127.0.0.1:{callback_port}/health",
             )

@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from callback_service import public_pages, routes
 from callback_service.background import Background, BackgroundProcess
 from shared.callbacks.group_commit import IntakeWriter
+from shared.callbacks.ratelimit import IntakeGuard
+from shared.config import get_settings
 
 
 def create_app(*, start_background: bool = True, background_in_process: bool = False) -> FastAPI:
@@ -29,6 +31,7 @@ def create_app(*, start_background: bool = True, background_in_process: bool = F
             yield
         finally:
             await run_in_threadpool(app.state.intake_writer.stop)
+            app.state.intake_guard.counts.report()
             if background is not None:
                 await run_in_threadpool(background.stop)
 
@@ -41,6 +44,7 @@ def create_app(*, start_background: bool = True, background_in_process: bool = F
     )
     app.state.background = None
     app.state.intake_writer = IntakeWriter()
+    app.state.intake_guard = IntakeGuard(get_settings())
     app.include_router(routes.router)
     app.include_router(public_pages.router)
     return app

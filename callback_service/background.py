@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from callback_service.logging_config import log_config
 from shared.callbacks.reconciler import reconcile_once
+from shared.callbacks.retention import purge_old_callbacks
 from shared.callbacks.worker import CallbackWorker
 from shared.config import get_settings
 
@@ -56,6 +57,12 @@ class Background:
             send_reminders,
             settings.reminder_interval_seconds,
             first=min(REMINDERS_FIRST_DELAY_SECONDS, settings.reminder_interval_seconds),
+        )
+        self._every(
+            "callback retention",
+            purge_old_callbacks,
+            settings.callback_retention_interval_seconds,
+            first=0,
         )
 
     def stop(self) -> None:

@@ -32,6 +32,11 @@ class NotFound(BaseModel):
     detail: str
 
 
+class Refused(BaseModel):
+    status: Literal["refused", "unavailable"]
+    error: str
+
+
 class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool
@@ -49,8 +54,11 @@ _FIELD_DOCS = {
 _CALLBACK_RESPONSES: dict[int | str, dict] = {
     200: {"model": Received, "description": "Stored; it is verified with EveryPay afterwards."},
     400: {"model": Rejected, "description": "Malformed parameters (the request is recorded)."},
-    404: {"model": NotFound, "description": "No channel has this Callback URL."},
+    404: {"model": NotFound, "description": "No channel has this Callback URL (not stored)."},
     413: {"model": Rejected, "description": "Body larger than the configured limit."},
+    414: {"model": Rejected, "description": "Query string longer than the configured limit."},
+    429: {"model": Refused, "description": "Over a rate limit; see Retry-After."},
+    503: {"model": Refused, "description": "Could not be stored now; see Retry-After."},
 }
 # Optional fields may also come empty, which counts as absent.
 _FIELD_SCHEMAS = {
@@ -120,14 +128,20 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def _receive(channel_token: str, request: Request) -> JSONResponse:
-    limit = get_settings().callback_max_body_bytes
+    settings = get_settings()
+    query_limit = settings.callback_max_query_bytes
+    if len(request.scope.get("query_string", b"")) > query_limit:
+        return _rejected(f"query string longer than {query_limit} bytes", status_code=414)
+    address = request.client.host if request.client else "unknown"
+    guard = request.app.state.intake_guard
+    refusal = guard.admit(token=channel_token, address=address)
+    if refusal is not None:
+        return _with_retry_after(refusal.body, refusal.http_status, refusal.retry_after_seconds)
+    body_limit = settings.callback_max_body_bytes
     try:
-        body = await _read_body(request, limit=limit)
+        body = await _read_body(request, limit=body_limit)
     except BodyTooLarge:
-        return JSONResponse(
-            {"status": "rejected", "error": f"body larger than {limit} bytes", "fields": []},
-            status_code=413,
-        )
+        return _rejected(f"body larger than {body_limit} bytes", status_code=413)
     params = dict(request.query_params)
     if request.method == "POST":
         params.update(await _form_fields(request, body))
@@ -139,9 +153,20 @@ async def _receive(channel_token: str, request: Request) -> JSONResponse:
             remote_addr=request.client.host if request.client else None,
         )
     )
+    if result.retry_after_seconds is not None:
+        return _with_retry_after(result.body, result.http_status, result.retry_after_seconds)
+    guard.record(token=channel_token, address=address, unknown_url=result.unknown_url)
     if result.queued and request.app.state.background:
         request.app.state.background.wake()
     return JSONResponse(result.body, status_code=result.http_status)
+
+
+def _rejected(error: str, *, status_code: int) -> JSONResponse:
+    return JSONResponse({"status": "rejected", "error": error, "fields": []}, status_code)
+
+
+def _with_retry_after(body: dict, status_code: int, seconds: int) -> JSONResponse:
+    return JSONResponse(body, status_code, headers={"Retry-After": str(seconds)})
 
 
 async def _read_body(request: Request, *, limit: int) -> bytes:

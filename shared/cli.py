@@ -127,6 +127,20 @@ def _cmd_reconcile(_args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def _cmd_purge_callbacks(_args: argparse.Namespace) -> int:
+    from shared.callbacks.retention import purge_old_callbacks
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    days = get_settings().callback_retention_days
+    if days <= 0:
+        print("Callback retention is off (CALLBACK_RETENTION_DAYS = 0); nothing deleted.")
+        return 0
+    deleted = purge_old_callbacks()
+    print(f"Deleted {deleted} finished callbacks older than {days} days.")
+    return 0
+
+
 def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     from shared.migrate import upgrade_to_head
     from shared.reminders import send_due_reminders
@@ -337,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
             "import-statement",
             "import bank statement files (camt.053, camt.054, FiDAViSta), each once",
             _cmd_import_statement,
+        ),
+        (
+            "purge-callbacks",
+            "delete finished callbacks older than the retention period, once",
+            _cmd_purge_callbacks,
         ),
     ]
     for name, help_text, handler in commands:

@@ -72,7 +72,64 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
 
     callback_token_grace_hours: int = 72
-    callback_max_body_bytes: int = 16_384
+    callback_max_body_bytes: int = Field(
+        default=16_384, ge=256, description="Longer callback bodies are answered 413."
+    )
+    callback_max_query_bytes: int = Field(
+        default=2_048,
+        ge=256,
+        description="Longer callback query strings are answered 414 (EveryPay's take ~200).",
+    )
+    # Token buckets per callback service process (two processes admit twice as much).
+    # A rate of 0 switches that limit off.
+    callback_url_rate: float = Field(
+        default=500.0,
+        ge=0,
+        description="Callbacks per second one Callback URL may receive before 429.",
+    )
+    callback_url_burst: int = Field(
+        default=1_000, ge=1, description="Callbacks one Callback URL may receive at once."
+    )
+    callback_ip_rate: float = Field(
+        default=500.0,
+        ge=0,
+        description="Callback requests per second one client address may send before 429.",
+    )
+    callback_ip_burst: int = Field(
+        default=1_000, ge=1, description="Callback requests one client address may send at once."
+    )
+    callback_unknown_rate: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Requests per second to unknown Callback URLs one client address may send; past "
+            "it, that address's requests to URLs not recently seen valid get 429."
+        ),
+    )
+    callback_unknown_burst: int = Field(
+        default=30,
+        ge=1,
+        description="Requests to unknown Callback URLs one address may send at once.",
+    )
+    database_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Longest wait for the database to take a callback (writer lock, locks, connection) "
+            "before intake answers 503 with Retry-After."
+        ),
+    )
+    callback_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description=(
+            "Finished callbacks (done, not ours, rejected) older than this are deleted; 0 keeps "
+            "them for ever. Unfinished ones and those a review points to are always kept."
+        ),
+    )
+    callback_retention_interval_seconds: int = Field(
+        default=3600, ge=60, description="How often the service deletes old callbacks."
+    )
     worker_poll_seconds: float = 0.5
     # Worker threads per callback service; 0 picks by backend (see shared/callbacks/worker.py).
     worker_threads: int = Field(default=0, ge=0, le=64)

@@ -6,13 +6,15 @@ while an immediate one waits for the busy timeout instead.
 """
 
 import fcntl
+import math
 import os
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -21,6 +23,10 @@ from shared.config import get_settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
+
+
+class DatabaseBusy(Exception):
+    """The database did not take a write within the wait the caller allowed."""
 
 
 class SqliteWriterQueue:
@@ -39,28 +45,100 @@ class SqliteWriterQueue:
         self._threads = threading.RLock()
         self._depth = 0  # changed only by the thread holding ``_threads``
         self._fd: int | None = None
+        self._taker: _FileLockTaker | None = None  # as ``_depth``
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._threads:
+    def turn(self, *, deadline: float | None = None) -> Iterator[None]:
+        """Waits for this thread's turn; with a ``deadline`` (``time.monotonic``) raises
+        ``DatabaseBusy`` instead of waiting past it."""
+        wait = -1 if deadline is None else max(deadline - time.monotonic(), 0)
+        if not self._threads.acquire(timeout=wait):
+            raise DatabaseBusy("another thread of this process kept the database's write lock")
+        try:
             self._depth += 1
             outermost = self._depth == 1 and self._lock_path is not None
+            held = self._lock_file(deadline) if outermost else None
             try:
-                if outermost:
-                    fcntl.flock(self._file(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    if outermost:
-                        fcntl.flock(self._file(), fcntl.LOCK_UN)
+                yield
             finally:
-                self._depth -= 1
+                if held is not None:
+                    fcntl.flock(held, fcntl.LOCK_UN)
+                    if held != self._fd:
+                        os.close(held)
+        finally:
+            self._depth -= 1
+            self._threads.release()
+
+    def _lock_file(self, deadline: float | None) -> int:
+        """Takes the file lock; returns the descriptor that holds it."""
+        if deadline is None:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+            return self._file()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._file()
+        except BlockingIOError:
+            pass
+        assert self._lock_path is not None
+        while True:
+            if self._taker is None:
+                self._taker = _FileLockTaker(self._lock_path)
+            taken = self._taker.wait(deadline)
+            if taken is None:
+                self._taker = None
+                continue
+            if not taken:
+                raise DatabaseBusy("another process kept the database's write lock")
+            held, self._taker = self._taker.fd, None
+            return held
 
     def _file(self) -> int:
         if self._fd is None:
             assert self._lock_path is not None
             self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
+
+
+class _FileLockTaker:
+    """Takes the file lock for waiters with a deadline.
+
+    ``flock`` has no timeout, and polling it with LOCK_NB would lose every hand-over to
+    the processes blocked in it. So a thread blocks in it, on a file description of its
+    own (a lock held through the shared one could not be told apart). A waiter that gives
+    up leaves the thread blocked for the next waiter, so a long outage costs one thread,
+    not one per request; if nobody waits when the lock comes, it is let go at once.
+    Waiters of one process come one at a time (they hold the queue's thread lock).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.closed = False
+        self._taken = threading.Event()
+        self._decided = threading.Lock()
+        self._waiting = True  # made for a waiter that waits at once
+        threading.Thread(target=self._take, name="sqlite-writer-lock", daemon=True).start()
+
+    def _take(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        with self._decided:
+            if self._waiting:
+                self._taken.set()
+                return
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.closed = True
+
+    def wait(self, deadline: float) -> bool | None:
+        """True: the lock is the caller's (on ``fd``); False: not by the deadline; None:
+        this taker is finished, use a new one."""
+        with self._decided:
+            if self.closed:
+                return None
+            self._waiting = True
+        self._taken.wait(max(deadline - time.monotonic(), 0))
+        with self._decided:
+            self._waiting = False
+            return self._taken.is_set()
 
 
 _writer_queues: dict[str, SqliteWriterQueue] = {}
@@ -92,8 +170,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        # A bounded write waits for other writers no longer than its caller allows.
+        busy_ms = options.get("sqlite_busy_ms", SQLITE_BUSY_TIMEOUT_MS)
+        if connection.info.get("busy_ms", SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            connection.info["busy_ms"] = busy_ms
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -108,8 +191,18 @@ def create_db_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     # Room for the callback worker's threads (12 on PostgreSQL) and the periodic jobs
-    # without opening and closing overflow connections on every busy second.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
+    # without opening and closing overflow connections on every busy second. An
+    # unreachable server or an exhausted pool fails within the write wait instead of
+    # hanging a request for minutes.
+    wait = get_settings().database_wait_seconds
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=20,
+        max_overflow=10,
+        pool_timeout=wait,
+        connect_args={"connect_timeout": max(math.ceil(wait), 2)},
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -137,19 +230,43 @@ def read_session() -> Iterator[Session]:
 
 
 @contextmanager
-def write_session() -> Iterator[Session]:
-    """A short write transaction: committed on success, rolled back on any error."""
+def write_session(*, max_wait_seconds: float | None = None) -> Iterator[Session]:
+    """A short write transaction: committed on success, rolled back on any error.
+
+    With ``max_wait_seconds``, waiting for other writers (SQLite's writer queue and busy
+    lock; PostgreSQL's row and table locks, and each statement) is bounded: past it the
+    write fails with ``DatabaseBusy`` or the driver's OperationalError instead of waiting.
+    """
+    deadline = None if max_wait_seconds is None else time.monotonic() + max_wait_seconds
     engine = get_engine()
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite:
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with (
-        _writer_queue(engine).turn() if sqlite else nullcontext(),
-        Session(engine, expire_on_commit=False) as session,
-    ):
+    with ExitStack() as stack:
+        if sqlite:
+            stack.enter_context(_writer_queue(engine).turn(deadline=deadline))
+            options: dict[str, object] = {"sqlite_begin": "IMMEDIATE"}
+            if deadline is not None:
+                options["sqlite_busy_ms"] = _remaining_ms(deadline)
+            engine = engine.execution_options(**options)
+        session = stack.enter_context(Session(engine, expire_on_commit=False))
         try:
+            if deadline is not None and not sqlite:
+                wait = str(_remaining_ms(deadline))
+                session.execute(
+                    text(
+                        "SELECT set_config('lock_timeout', :wait, true), "
+                        "set_config('statement_timeout', :wait, true)"
+                    ),
+                    {"wait": wait},
+                )
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def _remaining_ms(deadline: float) -> int:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DatabaseBusy("no time left to wait for the database")
+    return max(int(remaining * 1000), 1)

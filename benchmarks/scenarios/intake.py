@@ -65,9 +65,9 @@ def _processing_rate(stack: Stack) -> float | None:
 
 
 def _intake_without_workers(stack: Stack, settings: IntakeSettings) -> dict:
-    """Diagnostic: the same service and write path with nothing for the workers to do.
-    An unknown Callback URL token is still recorded (as rejected, answered 404), so every
-    request costs intake's transaction but no worker ever picks one up."""
+    """Diagnostic: the same service and transaction with nothing for the workers to do.
+    An unknown Callback URL token is looked up in intake's transaction and answered 404
+    (counted, not stored), so no worker ever picks one up."""
     unknown = stack.callback_path.rsplit("/", 1)[0] + "/not-a-channel-token"
     return load(
         stack.callback_port,

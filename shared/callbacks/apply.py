@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
-from shared.callbacks.reviews import open_review
+from shared.callbacks.reviews import daily_review_key, open_review
 from shared.invoicing import book_payment, invoice_number_candidates, unbook_payment
 from shared.linkpay.client import PaymentStatus
 from shared.models import (
@@ -167,14 +167,17 @@ def _match_invoice(
 def _flag_not_ours(
     session: Session, *, channel_id: int, answer: PaymentStatus, problem: str
 ) -> None:
+    # Anyone who knows a real reference can name it in a forged callback, so these fold
+    # into one item per channel and day; the callback log keeps each one (not ours).
     open_review(
         session,
         kind=ReviewKind.NOT_OURS,
-        dedupe_key=f"not_ours:{channel_id}:{answer.payment_reference}",
+        dedupe_key=daily_review_key("not_ours", channel_id=channel_id, day=utcnow().date()),
         reason=(
             f"EveryPay payment {answer.payment_reference} (order {answer.order_reference}) "
             f"reached this channel's Callback URL but is not ours: {problem}. Nothing was "
-            "booked; usually another system's payment on the same EveryPay account."
+            "booked; usually another system's payment on the same EveryPay account. Others "
+            'the same day are in the callback log as "not ours".'
         ),
         channel_id=channel_id,
     )

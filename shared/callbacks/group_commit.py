@@ -5,6 +5,10 @@ first, then 200), but requests that arrive while a batch is being committed shar
 next transaction. Nothing waits on purpose: a lone callback is written at once, and the
 batches grow only as fast as the database falls behind. This is what lets a burst of
 callbacks through SQLite's single writer (and saves PostgreSQL a round trip per step).
+
+No request waits for the database longer than ``database_wait_seconds`` from its arrival:
+past that, or when its row cannot be stored, it is answered 503 with Retry-After, and
+EveryPay delivers it again.
 """
 
 import asyncio
@@ -12,9 +16,15 @@ import contextlib
 import logging
 import queue
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-from shared.callbacks.intake import CallbackRequest, IntakeResult, receive_callbacks
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from shared.callbacks.intake import CallbackRequest, IntakeResult, receive_callbacks, unavailable
+from shared.config import get_settings
+from shared.db import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +38,7 @@ class _Waiting:
     request: CallbackRequest
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 _STOP = object()
@@ -38,12 +49,13 @@ class IntakeWriter:
 
     def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
         self._max_batch = max_batch
+        self._wait = get_settings().database_wait_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     async def submit(self, request: CallbackRequest) -> IntakeResult:
-        """Resolves once the callback is committed, or raises what the write raised."""
+        """Resolves once the callback is committed, or to a 503 when it could not be."""
         self._ensure_started()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -87,28 +99,53 @@ class IntakeWriter:
                 self._write(batch)
 
     def _write(self, batch: list[_Waiting]) -> None:
+        # The oldest request sets the bound: none is answered later than the wait allows.
+        deadline = min(waiting.queued_at for waiting in batch) + self._wait
+        remaining = deadline - time.monotonic()
         try:
-            results = receive_callbacks(requests=[waiting.request for waiting in batch])
+            if remaining <= 0:
+                raise DatabaseBusy("waited in the queue behind a write that could not finish")
+            results = receive_callbacks(
+                requests=[waiting.request for waiting in batch], max_wait_seconds=remaining
+            )
         except Exception as error:
-            if len(batch) == 1:
-                log.exception("callback could not be stored")
-                _settle_all([(batch[0], error)])
+            if len(batch) == 1 or _database_unavailable(error) or time.monotonic() >= deadline:
+                self._refuse(batch, error)
                 return
             # One unstorable request must not cost its neighbours their callbacks: each
-            # is tried in a transaction of its own, and only the bad one fails.
+            # is tried in a transaction of its own, and only the bad one fails. (A busy or
+            # unreachable database is no single row's fault; trying each would only wait
+            # once per row.)
             log.warning("%s callbacks failed together (%s); storing each alone", len(batch), error)
             for waiting in batch:
                 self._write([waiting])
             return
         _settle_all(list(zip(batch, results, strict=True)))
 
+    def _refuse(self, batch: list[_Waiting], error: Exception) -> None:
+        # A busy or unreachable database is an operating condition, not a bug: no traceback.
+        log.error(
+            "%s callbacks not stored, answered 503 (%s: %s)",
+            len(batch),
+            type(error).__name__,
+            next(iter(str(error).splitlines()), ""),
+            exc_info=not _database_unavailable(error),
+        )
+        refusal = unavailable(wait_seconds=self._wait)
+        _settle_all([(waiting, refusal) for waiting in batch])
 
-_Answer = tuple[_Waiting, IntakeResult | BaseException]
+
+def _database_unavailable(error: Exception) -> bool:
+    """Locked, timed out or unreachable (as opposed to refusing one row's data)."""
+    return isinstance(error, DatabaseBusy | OperationalError | PoolTimeout)
+
+
+_Answer = tuple[_Waiting, IntakeResult]
 
 
 def _settle_all(answered: list[_Answer]) -> None:
-    """Each request's result (or the error its write raised), with one hand-over per
-    event loop for the whole batch, not one per request."""
+    """Each request's result, with one hand-over per event loop for the whole batch, not
+    one per request."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
     for waiting, outcome in answered:
         by_loop.setdefault(waiting.loop, []).append((waiting, outcome))
@@ -116,11 +153,7 @@ def _settle_all(answered: list[_Answer]) -> None:
     def deliver(pairs: list[_Answer]) -> None:
         for waiting, outcome in pairs:
             # The client may have gone away meanwhile; its row is stored all the same.
-            if waiting.future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                waiting.future.set_exception(outcome)
-            else:
+            if not waiting.future.done():
                 waiting.future.set_result(outcome)
 
     for loop, pairs in by_loop.items():

@@ -1,12 +1,15 @@
 """Receiving a callback: validate, persist the raw record in one short transaction, answer.
 
 Nothing in a callback is trusted (EveryPay does not sign them); it is stored as received,
-then the worker asks the API. Bad input is still recorded, as REJECTED, so the callback
-log shows every request that reached a Callback URL. The URL token itself is never stored
-or logged: it is the only secret in the URL.
+then the worker asks the API. Bad input to a channel's URL is still recorded, as
+REJECTED, so the callback log shows every request that reached a Callback URL. Requests
+to unknown URLs are answered 404 and only counted (``shared.callbacks.ratelimit``): anyone
+can send them, so storing them would let anyone fill the disk. The URL token itself is
+never stored or logged: it is the only secret in the URL.
 """
 
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,10 +51,28 @@ class IntakeResult:
     http_status: int
     body: dict[str, Any]
     event_id: int | None
+    retry_after_seconds: int | None = None
 
     @property
     def queued(self) -> bool:
         return self.http_status == 200
+
+    @property
+    def unknown_url(self) -> bool:
+        return self.http_status == 404
+
+
+NOT_FOUND = IntakeResult(404, {"detail": "Not Found"}, None)
+
+
+def unavailable(*, wait_seconds: float) -> IntakeResult:
+    """The answer when the callback could not be stored: EveryPay delivers it again."""
+    return IntakeResult(
+        503,
+        {"status": "unavailable", "error": "the callback could not be stored; send it again"},
+        None,
+        retry_after_seconds=max(math.ceil(wait_seconds), 1),
+    )
 
 
 def validation_errors(params: Mapping[str, str]) -> dict[str, str]:
@@ -85,34 +106,44 @@ def receive_callback(
     return receive_callbacks(requests=[request])[0]
 
 
-def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResult]:
+def receive_callbacks(
+    *, requests: Sequence[CallbackRequest], max_wait_seconds: float | None = None
+) -> list[IntakeResult]:
     """Records a batch of callbacks in one write transaction, results in request order.
 
     The service's group commit hands over every request that arrived while the previous
     batch was being committed, so a burst costs one transaction (one fsync, one turn at
-    SQLite's write lock) per batch instead of one per callback.
+    SQLite's write lock) per batch instead of one per callback. ``max_wait_seconds``
+    bounds the wait for the database (see ``write_session``).
     """
     now = utcnow()
-    with write_session() as session:
+    with write_session(max_wait_seconds=max_wait_seconds) as session:
         channels = {
             token: find_channel_by_token(session, token)
             for token in {request.channel_token for request in requests}
         }
-        # Validated once: the row records the verdict, the answer repeats it.
-        problems = [validation_errors(request.params) for request in requests]
-        rows = [
-            _event_row(request, channels[request.channel_token], errors, now=now)
-            for request, errors in zip(requests, problems, strict=True)
+        known = [
+            (request, channel)
+            for request in requests
+            if (channel := channels[request.channel_token]) is not None
         ]
-        # A Core insert of plain rows: the ORM's per-object bookkeeping would cost more
-        # than the insert itself at hundreds of callbacks per second.
-        table = CallbackEvent.__table__
-        event_ids = (
-            session.connection()
-            .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
-        )
+        # Validated once: the row records the verdict, the answer repeats it.
+        problems = [validation_errors(request.params) for request, _ in known]
+        rows = [
+            _event_row(request, channel, errors, now=now)
+            for (request, channel), errors in zip(known, problems, strict=True)
+        ]
+        event_ids: Sequence[int] = []
+        if rows:
+            # A Core insert of plain rows: the ORM's per-object bookkeeping would cost
+            # more than the insert itself at hundreds of callbacks per second.
+            table = CallbackEvent.__table__
+            event_ids = (
+                session.connection()
+                .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
         first_seen = [
             channel.id
             for channel in channels.values()
@@ -126,9 +157,12 @@ def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResu
                 .where(col(PaymentChannel.first_callback_at).is_(None))
                 .values(first_callback_at=now)
             )
-    results = [
+    answers = (
         _answer(row, event_id, errors)
         for row, event_id, errors in zip(rows, event_ids, problems, strict=True)
+    )
+    results = [
+        next(answers) if channels[request.channel_token] else NOT_FOUND for request in requests
     ]
     # One line per transaction: at hundreds of callbacks a second a line each would cost
     # intake more than the insert (each one is at DEBUG; rejections are warned about).
@@ -140,21 +174,19 @@ def receive_callbacks(*, requests: Sequence[CallbackRequest]) -> list[IntakeResu
 
 def _event_row(
     request: CallbackRequest,
-    channel: PaymentChannel | None,
+    channel: PaymentChannel,
     errors: dict[str, str],
     *,
     now: datetime,
 ) -> dict[str, Any]:
     """The callback_event row; every row of a batch has the same keys (one executemany)."""
     params = request.params
-    if channel is None:
-        status, outcome = CallbackStatus.REJECTED, "rejected: unknown or expired Callback URL"
-    elif errors:
+    if errors:
         status, outcome = CallbackStatus.REJECTED, f"rejected: {_describe(errors)}"
     else:
         status, outcome = CallbackStatus.PENDING, None
     return {
-        "channel_id": channel.id if channel else None,
+        "channel_id": channel.id,
         "received_at": now,
         "http_method": _clean(request.http_method, 8) or "GET",
         "params": _raw_params(params),
@@ -173,9 +205,6 @@ def _describe(errors: dict[str, str]) -> str:
 
 
 def _answer(row: dict[str, Any], event_id: int, errors: dict[str, str]) -> IntakeResult:
-    if row["channel_id"] is None:
-        log.warning("callback #%s: unknown or expired Callback URL, answered 404", event_id)
-        return IntakeResult(404, {"detail": "Not Found"}, event_id)
     if errors:
         log.warning("callback #%s rejected: %s", event_id, "; ".join(errors))
         return IntakeResult(

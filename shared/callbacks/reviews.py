@@ -1,5 +1,7 @@
 """The exceptions queue as the callback pipeline feeds it: one open item per cause."""
 
+from datetime import date
+
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,6 +48,13 @@ def open_review(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     return result.rowcount == 1
+
+
+def daily_review_key(cause: str, *, channel_id: int, day: date) -> str:
+    """One item per channel and day for a cause anyone can set off by sending forged
+    callbacks to a Callback URL: thousands of forgeries must not bury the queue in
+    thousands of items, but the first one of the day is still shown to a person."""
+    return f"{cause}:{channel_id}:{day:%Y-%m-%d}"
 
 
 def resolve_review(session: Session, *, dedupe_key: str, resolution: str) -> None:

@@ -41,7 +41,7 @@ def test_a_burst_is_stored_in_shared_transactions_each_answered_for_its_own_row(
     references = [new_reference() for _ in range(300)]
     requests = [_request(shop, reference) for reference in references]
     requests[7] = _request(shop, "not a reference!")  # 400, still recorded
-    requests[11] = _request(shop, new_reference(), token="no-such-channel-token")  # 404
+    requests[11] = _request(shop, new_reference(), token="no-such-channel-token")  # 404, not kept
     writer = IntakeWriter()
     try:
         results = asyncio.run(_burst(writer, requests))
@@ -52,12 +52,14 @@ def test_a_burst_is_stored_in_shared_transactions_each_answered_for_its_own_row(
     assert statuses.count(200) == 298
     assert (statuses[7], statuses[11]) == (400, 404)
     stored = {event.id: event for event in _stored()}
-    assert len(stored) == 300
-    for request, result in zip(requests, results, strict=True):
+    assert len(stored) == 299
+    for index, (request, result) in enumerate(zip(requests, results, strict=True)):
+        if index == 11:
+            continue
         event = stored[result.event_id]  # each answer names the row holding its callback
         assert event.payment_reference == request.params["payment_reference"][:64]
     assert stored[results[7].event_id].status == CallbackStatus.REJECTED
-    assert stored[results[11].event_id].channel_id is None
+    assert results[11].event_id is None
     assert stored[results[0].event_id].status == CallbackStatus.PENDING
     # One commit time per transaction: the burst did not cost 300 of them.
     assert len({event.received_at for event in stored.values()}) < 100
@@ -71,11 +73,11 @@ def test_one_unstorable_callback_fails_alone_and_its_neighbours_are_kept(
 ) -> None:
     poison = new_reference()
 
-    def failing_on_poison(*, requests):
+    def failing_on_poison(*, requests, max_wait_seconds):
         # Fault injection: the database refuses any transaction holding this row.
         if any(request.params["payment_reference"] == poison for request in requests):
             raise RuntimeError("the database refused the row")
-        return receive_callbacks(requests=requests)
+        return receive_callbacks(requests=requests, max_wait_seconds=max_wait_seconds)
 
     monkeypatch.setattr(group_commit, "receive_callbacks", failing_on_poison)
     references = [new_reference() for _ in range(40)]
@@ -86,7 +88,9 @@ def test_one_unstorable_callback_fails_alone_and_its_neighbours_are_kept(
     finally:
         writer.stop()
 
-    assert isinstance(results[20], RuntimeError)  # answered 500: EveryPay sends it again
+    # Answered 503 with a Retry-After (not 500): EveryPay sends it again.
+    assert (results[20].http_status, results[20].event_id) == (503, None)
+    assert results[20].retry_after_seconds is not None and results[20].retry_after_seconds >= 1
     assert all(result.http_status == 200 for i, result in enumerate(results) if i != 20)
     stored_references = {event.payment_reference for event in _stored()}
     assert stored_references == set(references) - {poison}
