@@ -430,7 +430,7 @@ class ReviewItem(SQLModel, table=True):
     reason: str = Field(max_length=1000)
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
     payment_attempt_id: int | None = Field(default=None, foreign_key="payment_attempt.id")
-    callback_event_id: int | None = Field(default=None, foreign_key="callback_event.id")
+    callback_event_id: int | None = Field(default=None, foreign_key="callback_event.id", index=True)
     channel_id: int | None = Field(default=None, foreign_key="payment_channel.id")
     amount_minor: int | None = Field(default=None, sa_type=MinorUnits)
     currency: str | None = Field(default=None, max_length=3)
