@@ -35,7 +35,7 @@ from shared.money import (
     parse_quantity,
     parse_vat_rate,
 )
-from shared.security import new_token
+from shared.security import new_token, seal_token
 
 DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
@@ -194,6 +194,7 @@ def create_draft(
         due_date=due_date,
     )
     built = build_lines(lines, currency=currency)
+    public_token_hash, public_token_encrypted = seal_token(new_token(24))
     invoice = Invoice(
         customer_id=customer_id,
         channel_id=channel_id,
@@ -202,7 +203,8 @@ def create_draft(
         due_date=due_date,
         notes=notes.strip()[:2000],
         series=series,
-        public_token=new_token(24),
+        public_token_hash=public_token_hash,
+        public_token_encrypted=public_token_encrypted,
         created_by=actor,
         reminders_enabled=reminders_enabled,
     )
