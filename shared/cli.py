@@ -119,6 +119,20 @@ def _cmd_send_reminders(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rotate_key(_args: argparse.Namespace) -> int:
+    from shared.key_rotation import RotationBusyError, rotate_key
+    from shared.migrate import upgrade_to_head
+    from shared.security import SecretKeyError
+
+    upgrade_to_head()
+    try:
+        print(rotate_key())
+    except (RotationBusyError, SecretKeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -172,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
             _cmd_reconcile,
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
+        (
+            "rotate-key",
+            "new secret key; re-encrypts every stored secret under it (safe to re-run)",
+            _cmd_rotate_key,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(name, help=help_text, description=help_text)
