@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from shared.config import get_settings
+from shared.security import create_private_file, make_private
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -100,8 +101,11 @@ def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # SQLite gives the -wal and -shm files the database file's mode.
+            create_private_file(Path(database))
+            for companion in (f"{database}-wal", f"{database}-shm"):
+                make_private(Path(companion))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )

@@ -51,12 +51,19 @@ def ciphertext_prefix(key: bytes) -> str:
 
 def create_private_file(path: Path) -> None:
     """Makes sure ``path`` exists readable by its owner only: data files hold customer data
-    and credentials, and the default umask would leave them world-readable. A file made
-    before this rule existed is narrowed to 0600 too."""
+    and credentials, and the default umask would leave them world-readable."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    if path.stat().st_mode & 0o077:
-        os.chmod(path, 0o600)
+    make_private(path)
+
+
+def make_private(path: Path) -> None:
+    """Narrows an existing file, made before data files were kept private, to 0600."""
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
 
 
 def _create_key_file(path: Path) -> None:
@@ -110,6 +117,7 @@ class Keyring:
 @lru_cache(maxsize=8)
 def _keyring(path: Path, _version: tuple[int, int, int]) -> Keyring:
     try:
+        make_private(path)
         keys = read_keys(path)
         fernets = {key_id(key): Fernet(key) for key in keys}
     except (OSError, ValueError) as error:
