@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -88,13 +88,21 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        # FULL: a commit returns once the WAL is on disk. NORMAL (WAL mode's usual choice)
+        # can lose the last commits on power loss, among them callbacks EveryPay was
+        # told were received. SQLite refuses to change this inside a transaction, so each
+        # BEGIN sets what its transaction needs (see write_session's ``durable``).
+        synchronous = "FULL" if options.get("sqlite_durable", True) else "NORMAL"
+        info = connection.connection.info
+        if info.get("synchronous") != synchronous:
+            connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            info["synchronous"] = synchronous
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -141,17 +149,23 @@ def read_session() -> Iterator[Session]:
 
 
 @contextmanager
-def write_session() -> Iterator[Session]:
-    """A short write transaction: committed on success, rolled back on any error."""
+def write_session(*, durable: bool = True) -> Iterator[Session]:
+    """A short write transaction: committed on success, rolled back on any error.
+
+    Commits wait until they are on disk. ``durable=False`` is for a transaction whose loss
+    in a crash only means doing it again (a worker's claim): it commits without the fsync.
+    """
     engine = get_engine()
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE", sqlite_durable=durable)
     with (
         _writer_queue(engine).turn() if sqlite else nullcontext(),
         Session(engine, expire_on_commit=False) as session,
     ):
         try:
+            if not durable and not sqlite:
+                session.exec(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
             session.commit()
         except BaseException:
