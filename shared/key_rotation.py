@@ -4,11 +4,13 @@ The steps, each safe to crash after:
 
 1. The new key is put first in the key file, the old one kept after it. From here on every
    process encrypts with the new key and still decrypts the old ciphertexts.
-2. One transaction re-encrypts every stored secret that is not under the new key yet. A
+2. Transactions that began before step 1 may still commit a ciphertext made with the old
+   key: on PostgreSQL the rotation waits for them to end. (On SQLite every secret is
+   encrypted inside a write transaction, and step 3 waits for the write lock anyway.)
+3. One transaction re-encrypts every stored secret that is not under the new key yet. A
    crash rolls it back; the key file still holds both keys.
-3. A second look finds nothing left under an old key (a write that was already under way
-   with the old key during step 2 is re-encrypted here).
-4. The old keys leave the key file.
+4. A second look finds nothing left under an old key.
+5. The old keys leave the key file.
 
 Run again after a crash, the command sees more than one key in the file and finishes the
 rotation that was started instead of beginning another one.
@@ -16,15 +18,16 @@ rotation that was started instead of beginning another one.
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
-from sqlalchemy import bindparam, column, select, table, update
+from sqlalchemy import bindparam, column, select, table, text, update
 
 from shared.config import get_settings
-from shared.db import write_session
+from shared.db import get_engine, is_sqlite, write_session
 from shared.security import (
     ciphertext_prefix,
     decrypt_secret,
@@ -40,6 +43,9 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "invoice": ("public_token_encrypted",),
 }
 _BATCH = 1000
+# A session left idle in a transaction must not hold a rotation forever: after this long
+# the rotation goes on, and step 4 still re-encrypts what such a session has committed.
+OLDER_TRANSACTIONS_WAIT = 30.0
 
 
 class RotationBusyError(RuntimeError):
@@ -110,6 +116,27 @@ def _reencrypt_pass(prefix: str) -> int:
     return changed
 
 
+def _wait_for_older_transactions(*, timeout_seconds: float = OLDER_TRANSACTIONS_WAIT) -> None:
+    """Waits (bounded) until no PostgreSQL transaction that began before now is open."""
+    engine = get_engine()
+    if is_sqlite(engine):
+        return
+    with engine.connect() as connection:
+        since = connection.execute(text("SELECT clock_timestamp()")).scalar()
+        connection.rollback()
+        older = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND xact_start < :since"
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while connection.execute(older, {"since": since}).scalar() and (
+            time.monotonic() < deadline
+        ):
+            connection.rollback()  # each look in a fresh snapshot of pg_stat_activity
+            time.sleep(0.05)
+
+
 def rotate_key() -> RotationReport:
     path = get_settings().resolved_secret_key_file
     with _rotation_lock():
@@ -118,6 +145,7 @@ def rotate_key() -> RotationReport:
         if not resumed:
             keys = [Fernet.generate_key(), *keys]
             write_keys(path, keys)
+        _wait_for_older_transactions()
         new_key, old_keys = keys[0], keys[1:]
         prefix = ciphertext_prefix(new_key)
         reencrypted = _reencrypt_pass(prefix)

@@ -4,6 +4,8 @@ key without changing a link, a Callback URL or a credential, even after a crash.
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -13,7 +15,9 @@ from shared import key_rotation
 from shared.channels import callback_url, credentials, rotate_callback_token
 from shared.config import get_settings
 from shared.db import get_engine, read_session, write_session
+from shared.invoicing import LineInput, create_draft
 from shared.key_rotation import ENCRYPTED_COLUMNS, rotate_key
+from shared.migrate import upgrade_to_head
 from shared.models import Invoice, PaymentChannel
 from shared.security import (
     SecretKeyError,
@@ -24,7 +28,7 @@ from shared.security import (
     token_hash,
 )
 from shared.sending import invoice_by_public_token, public_invoice_url, public_token
-from tests.utils.factories import API_SECRET, make_channel, make_invoice
+from tests.utils.factories import API_SECRET, make_channel, make_customer, make_invoice
 
 
 def _key_file_keys() -> list[bytes]:
@@ -159,3 +163,65 @@ def test_rotate_key_command(db) -> None:
     assert old_key.decode() not in result.stdout + result.stderr
     assert _seen_by_users(channel.id, invoice.id) == before
     assert before["api_secret"] == API_SECRET
+
+
+@pytest.mark.postgres
+def test_a_secret_committed_by_a_transaction_open_across_the_rotation_is_reencrypted(
+    postgres_url, monkeypatch
+) -> None:
+    upgrade_to_head(postgres_url)
+    customer = make_customer()
+    rotation_waits = threading.Event()  # for transactions begun before the new key
+    reencrypted = threading.Event()
+    real_wait, real_pass = key_rotation._wait_for_older_transactions, key_rotation._reencrypt_pass
+
+    def wait(**options) -> None:
+        rotation_waits.set()
+        real_wait(**options)
+
+    def reencrypt(prefix: str) -> int:
+        changed = real_pass(prefix)
+        reencrypted.set()
+        return changed
+
+    monkeypatch.setattr(key_rotation, "_wait_for_older_transactions", wait)
+    monkeypatch.setattr(key_rotation, "_reencrypt_pass", reencrypt)
+    in_transaction = threading.Event()
+    failures: list[BaseException] = []
+
+    def slow_writer() -> None:
+        """Encrypts a new invoice's token with the old key and commits only once the
+        rotation is under way: waiting for it, or past its re-encryption."""
+        try:
+            with write_session() as session:
+                create_draft(
+                    session,
+                    actor="test",
+                    customer_id=customer.id,
+                    lines=[LineInput("Consulting", "1", "100.00", "21")],
+                )
+                session.flush()
+                in_transaction.set()
+                deadline = time.monotonic() + 30
+                while not (rotation_waits.is_set() or reencrypted.is_set()):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.005)
+        except BaseException as failure:  # reported below, not lost in the thread
+            failures.append(failure)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert in_transaction.wait(timeout=30)
+        rotate_key()
+    finally:
+        writer.join(timeout=30)
+
+    assert not failures
+    (new_key,) = _key_file_keys()
+    stored = _stored_ciphertexts(postgres_url)
+    assert len(stored) == 1
+    assert stored[0].startswith(f"k{key_id(new_key)}:")
+    with read_session() as session:
+        (invoice,) = session.scalars(select(Invoice)).all()
+        assert token_hash(public_token(invoice)) == invoice.public_token_hash
