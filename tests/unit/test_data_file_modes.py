@@ -14,7 +14,7 @@ from shared.db import dispose_engines, get_engine, write_session
 from shared.demo_smtp import save_to_outbox
 from shared.migrate import upgrade_to_head
 from shared.models import Customer
-from shared.security import encrypt_secret
+from shared.security import encrypt_secret, reset_key_cache
 
 
 def _mode(path: Path) -> int:
@@ -69,3 +69,14 @@ def test_outbox_mails_are_0600(tmp_path) -> None:
     saved = save_to_outbox(b"Subject: Invoice INV-2026-0001\r\n\r\nHello", directory=tmp_path)
 
     assert _mode(saved) == 0o600
+
+
+def test_a_key_file_made_before_the_rule_is_narrowed(isolated_settings) -> None:
+    encrypt_secret("a secret")
+    key_file = get_settings().resolved_secret_key_file
+    os.chmod(key_file, 0o644)
+    reset_key_cache()
+
+    encrypt_secret("another secret")
+
+    assert _mode(key_file) == 0o600
