@@ -36,6 +36,7 @@ from shared.db import dispose_engines, get_engine
 from shared.migrate import upgrade_to_head
 from shared.models import AccountType, Company, Environment
 from shared.reminders import REMINDER_DAYS, reminder_key
+from shared.security import seal_token
 from shared.users import create_user
 
 DAY = 86_400
@@ -63,8 +64,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "invoice": _names(
         "id number series customer_id channel_id currency issue_date due_date status "
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
-        "public_token notes cancellation_reason reminders_enabled created_by issued_at "
-        "sent_at paid_at cancelled_at created_at updated_at"
+        "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
+        "created_by issued_at sent_at paid_at cancelled_at created_at updated_at"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -574,7 +575,7 @@ class Generator:
                 paid,
                 open_minor,
                 settled,
-                f"{rng.getrandbits(128):032x}",
+                *seal_token(f"{rng.getrandbits(128):032x}"),
                 "",
                 "Issued to the wrong customer" if cancelled else "",
                 status in REMINDED_STATUSES and sent is not None,

@@ -6,6 +6,7 @@ Every state change and the callbacks it causes are written in one transaction, s
 never loses a callback that a payer's action promised.
 """
 
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -285,6 +286,8 @@ class SandboxStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path).expanduser().resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Holds merchants' API secrets: owner only. SQLite gives -wal and -shm the same mode.
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)

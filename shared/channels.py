@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from shared.audit import record_audit
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome
+from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome, api_base_problem
 from shared.models import AccountType, BankAccount, Environment, PaymentChannel, utcnow
 from shared.money import SUPPORTED_CURRENCIES
 from shared.security import (
@@ -103,6 +103,9 @@ def hosts_for(environment: str, *, linkpay_prefix: str = "", api_base: str = "")
         raise ValidationError("LinkPay prefix must be a full URL.", field="linkpay_prefix")
     if not re.match(r"^https?://[^\s/]+", api_base or ""):
         raise ValidationError("API base must be a full URL.", field="api_base")
+    problem = api_base_problem(api_base)
+    if problem:
+        raise ValidationError(problem, field="api_base")
     return linkpay_prefix.rstrip("/"), api_base.rstrip("/")
 
 

@@ -216,6 +216,20 @@ def _cmd_import_statement(args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+def _cmd_rotate_key(_args: argparse.Namespace) -> int:
+    from shared.key_rotation import RotationBusyError, rotate_key
+    from shared.migrate import upgrade_to_head
+    from shared.security import SecretKeyError
+
+    upgrade_to_head()
+    try:
+        print(rotate_key())
+    except (RotationBusyError, SecretKeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -356,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
             "purge-callbacks",
             "delete finished callbacks older than the retention period, once",
             _cmd_purge_callbacks,
+        ),
+        (
+            "rotate-key",
+            "new secret key; re-encrypts every stored secret under it (safe to re-run)",
+            _cmd_rotate_key,
         ),
     ]
     for name, help_text, handler in commands:

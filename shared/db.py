@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from shared.config import get_settings
+from shared.security import create_private_file, make_private
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -165,7 +166,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -176,6 +176,15 @@ def _configure_sqlite(engine: Engine) -> None:
         if connection.info.get("busy_ms", SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy_ms)}")
             connection.info["busy_ms"] = busy_ms
+        # FULL: a commit returns once the WAL is on disk. NORMAL (WAL mode's usual choice)
+        # can lose the last commits on power loss, among them callbacks EveryPay was
+        # told were received. SQLite refuses to change this inside a transaction, so each
+        # BEGIN sets what its transaction needs (see write_session's ``durable``).
+        synchronous = "FULL" if options.get("sqlite_durable", True) else "NORMAL"
+        info = connection.connection.info
+        if info.get("synchronous") != synchronous:
+            connection.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+            info["synchronous"] = synchronous
         connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
@@ -183,8 +192,11 @@ def create_db_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # SQLite gives the -wal and -shm files the database file's mode.
+            create_private_file(Path(database))
+            for companion in (f"{database}-wal", f"{database}-shm"):
+                make_private(Path(companion))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
@@ -230,12 +242,17 @@ def read_session() -> Iterator[Session]:
 
 
 @contextmanager
-def write_session(*, max_wait_seconds: float | None = None) -> Iterator[Session]:
+def write_session(
+    *, max_wait_seconds: float | None = None, durable: bool = True
+) -> Iterator[Session]:
     """A short write transaction: committed on success, rolled back on any error.
 
     With ``max_wait_seconds``, waiting for other writers (SQLite's writer queue and busy
     lock; PostgreSQL's row and table locks, and each statement) is bounded: past it the
     write fails with ``DatabaseBusy`` or the driver's OperationalError instead of waiting.
+
+    Commits wait until they are on disk. ``durable=False`` is for a transaction whose loss
+    in a crash only means doing it again (a worker's claim): it commits without the fsync.
     """
     deadline = None if max_wait_seconds is None else time.monotonic() + max_wait_seconds
     engine = get_engine()
@@ -243,7 +260,7 @@ def write_session(*, max_wait_seconds: float | None = None) -> Iterator[Session]
     with ExitStack() as stack:
         if sqlite:
             stack.enter_context(_writer_queue(engine).turn(deadline=deadline))
-            options: dict[str, object] = {"sqlite_begin": "IMMEDIATE"}
+            options: dict[str, object] = {"sqlite_begin": "IMMEDIATE", "sqlite_durable": durable}
             if deadline is not None:
                 options["sqlite_busy_ms"] = _remaining_ms(deadline)
             engine = engine.execution_options(**options)
@@ -258,6 +275,8 @@ def write_session(*, max_wait_seconds: float | None = None) -> Iterator[Session]
                     ),
                     {"wait": wait},
                 )
+            if not durable and not sqlite:
+                session.exec(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
             session.commit()
         except BaseException:

@@ -31,7 +31,8 @@ def save_to_outbox(raw: bytes, *, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{secrets.token_hex(6)}.eml"
     temporary = directory / f".{name}.tmp"
-    with temporary.open("wb") as handle:
+    # Mails carry invoices and customers' addresses: readable by the owner only.
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         handle.write(raw)
         handle.flush()
         os.fsync(handle.fileno())

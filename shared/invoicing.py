@@ -36,7 +36,7 @@ from shared.money import (
     parse_quantity,
     parse_vat_rate,
 )
-from shared.security import new_token
+from shared.security import new_token, seal_token
 from shared.text import clean_multiline, clean_single_line
 from shared.users import require_permission
 
@@ -234,6 +234,7 @@ def create_draft(
         due_date=due_date,
     )
     built = build_lines(lines, currency=currency)
+    public_token_hash, public_token_encrypted = seal_token(new_token(24))
     invoice = Invoice(
         customer_id=customer_id,
         channel_id=channel_id,
@@ -242,7 +243,8 @@ def create_draft(
         due_date=due_date,
         notes=_clean_notes(notes),
         series=series,
-        public_token=new_token(24),
+        public_token_hash=public_token_hash,
+        public_token_encrypted=public_token_encrypted,
         created_by=actor,
         reminders_enabled=reminders_enabled,
     )

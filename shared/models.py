@@ -295,7 +295,10 @@ class Invoice(SQLModel, table=True):
     open_minor: int = _money(index=True)
     # Counts settled partial payments; the next pay link's order reference gets "-N+1".
     settled_payments: int = 0
-    public_token: str = Field(max_length=64, unique=True)
+    # The customer's link /i/{token} is a bearer credential: looked up by its SHA-256,
+    # printed again (e-mails, reminders, "copy link") from its ciphertext.
+    public_token_hash: str = Field(max_length=64, unique=True)
+    public_token_encrypted: str = Field(sa_type=Text)
     notes: str = Field(default="", max_length=2000)
     cancellation_reason: str = Field(default="", max_length=500)
     reminders_enabled: bool = False

@@ -1,71 +1,168 @@
 """Secrets at rest, passwords and unguessable tokens.
 
-API secrets and callback tokens are encrypted with Fernet (AES-128-CBC + HMAC-SHA256)
-under a key kept in a 0600 file outside the database, so a copied database file alone
-reveals no credential.
+API secrets, callback tokens and invoice public tokens are encrypted with Fernet
+(AES-128-CBC + HMAC-SHA256) under a key kept in a 0600 file outside the database, so a
+copied database file alone reveals no credential and no customer link.
+
+Every ciphertext names its key: ``k<key id>:<Fernet token>``, the id being the first eight
+hex digits of the key's SHA-256. The key file holds one key per line; the first encrypts,
+any further line is an older key that ``linkpay-desk rotate-key`` keeps only until every
+stored secret has been re-encrypted (see shared/key_rotation.py). Ciphertexts written
+before key ids existed have no prefix and are tried against every key in the file.
+
+Each process re-reads the key file when it changes (a ``stat`` per use), so a rotation
+takes effect in running services without a restart.
 """
 
 import hashlib
 import hmac
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from shared.config import get_settings
 
 _password_hasher = PasswordHasher()
+_KEY_ID_PREFIX = re.compile(r"k([0-9a-f]{8}):")
+_WRONG_KEY = (
+    "A stored secret cannot be decrypted: the secret key file is not the one it was saved with."
+)
 
 
 class SecretKeyError(RuntimeError):
     """The key file is missing, unreadable or not the key the data was encrypted with."""
 
 
-def _load_or_create_key(path: Path) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+def ciphertext_prefix(key: bytes) -> str:
+    """What every ciphertext made under ``key`` starts with."""
+    return f"k{key_id(key)}:"
+
+
+def create_private_file(path: Path) -> None:
+    """Makes sure ``path`` exists readable by its owner only: data files hold customer data
+    and credentials, and the default umask would leave them world-readable."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    make_private(path)
+
+
+def make_private(path: Path) -> None:
+    """Narrows an existing file, made before data files were kept private, to 0600."""
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     # O_EXCL: two processes starting together must not write two different keys.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes().strip()
+        return
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+        handle.write(Fernet.generate_key() + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
-@lru_cache
-def _fernet(path: Path) -> Fernet:
+def read_keys(path: Path) -> list[bytes]:
+    """The keys in the key file, current first; the file is created on first use."""
+    if not path.exists():
+        _create_key_file(path)
+    keys = [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+    if not keys:
+        raise ValueError("the file holds no key")
+    return keys
+
+
+def write_keys(path: Path, keys: list[bytes]) -> None:
+    """Replaces the key file in one step (temporary file, fsync, rename): a crash leaves
+    either the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(b"".join(key + b"\n" for key in keys))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
     try:
-        return Fernet(_load_or_create_key(path))
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    by_id: dict[str, Fernet]
+    any_key: MultiFernet
+
+
+@lru_cache(maxsize=8)
+def _keyring(path: Path, _version: tuple[int, int, int]) -> Keyring:
+    try:
+        make_private(path)
+        keys = read_keys(path)
+        fernets = {key_id(key): Fernet(key) for key in keys}
     except (OSError, ValueError) as error:
         raise SecretKeyError(f"Secret key file {path.name} cannot be used: {error}") from None
+    return Keyring(key_id(keys[0]), fernets, MultiFernet(list(fernets.values())))
 
 
-def _current_fernet() -> Fernet:
-    return _fernet(get_settings().resolved_secret_key_file)
+def current_keyring() -> Keyring:
+    path = get_settings().resolved_secret_key_file
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        _create_key_file(path)
+        found = path.stat()
+    # A rotation replaces the file (new inode), so a changed file is a changed cache key.
+    return _keyring(path, (found.st_ino, found.st_mtime_ns, found.st_size))
 
 
 def encrypt_secret(plaintext: str) -> str:
-    return _current_fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+    keyring = current_keyring()
+    token = keyring.by_id[keyring.current_id].encrypt(plaintext.encode("utf-8"))
+    return f"k{keyring.current_id}:{token.decode('ascii')}"
 
 
 def decrypt_secret(ciphertext: str) -> str:
     if not ciphertext:
         return ""
+    keyring = current_keyring()
+    named = _KEY_ID_PREFIX.match(ciphertext)
+    if named:
+        fernet = keyring.by_id.get(named.group(1))
+        if fernet is None:
+            raise SecretKeyError(f"{_WRONG_KEY} (It was encrypted under key k{named.group(1)}.)")
+        token = ciphertext[named.end() :]
+    else:
+        fernet, token = keyring.any_key, ciphertext
     try:
-        return _current_fernet().decrypt(ciphertext.encode("ascii")).decode("utf-8")
+        return fernet.decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
-        raise SecretKeyError(
-            "A stored secret cannot be decrypted: the secret key file is not the one it was "
-            "saved with."
-        ) from None
+        raise SecretKeyError(_WRONG_KEY) from None
+
+
+def seal_token(token: str) -> tuple[str, str]:
+    """A bearer token as stored: its SHA-256 to find it by, its ciphertext to show it again."""
+    return token_hash(token), encrypt_secret(token)
 
 
 def last_four(secret: str) -> str:
@@ -101,4 +198,4 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def reset_key_cache() -> None:
-    _fernet.cache_clear()
+    _keyring.cache_clear()

@@ -43,6 +43,7 @@ from shared.models import (
     MessageStatus,
     utcnow,
 )
+from shared.security import decrypt_secret, token_hash
 from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,13 @@ EMAIL_CHANNELS = (MessageChannel.EMAIL, MessageChannel.REMINDER)
 Progress = Callable[[int, int, str], None]
 
 
+def public_token(invoice: Invoice) -> str:
+    """The token of the customer's link; the database keeps it only encrypted."""
+    return decrypt_secret(invoice.public_token_encrypted)
+
+
 def public_invoice_url(invoice: Invoice) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/i/{invoice.public_token}"
+    return f"{get_settings().public_base_url.rstrip('/')}/i/{public_token(invoice)}"
 
 
 def check_sendable(invoice: Invoice) -> None:
@@ -378,7 +384,11 @@ def invoice_by_public_token(session: Session, token: str) -> Invoice | None:
     """The invoice a customer's link points to; drafts are never public."""
     if not _PUBLIC_TOKEN.fullmatch(token or ""):
         return None
-    invoice = session.exec(select(Invoice).where(Invoice.public_token == token)).first()
+    # Looked up by hash: the index compares digests, so its timing tells nothing about
+    # how close a guessed token came to a real one.
+    invoice = session.exec(
+        select(Invoice).where(Invoice.public_token_hash == token_hash(token))
+    ).first()
     if invoice is None or invoice.status == InvoiceStatus.DRAFT:
         return None
     return invoice

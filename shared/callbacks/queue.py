@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, literal, or_, text, union_all, update
+from sqlalchemy import Select, and_, literal, or_, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
@@ -61,13 +61,10 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> ClaimedEvent | None:
     lease = timedelta(seconds=get_settings().worker_lease_seconds)
-    with write_session() as session:
-        if not is_sqlite():
-            # A claim lost in a database crash only means the callback is claimed again,
-            # so it need not wait for its own WAL flush; the answer it leads to is committed
-            # durably. Spares PostgreSQL one fsync per callback, which intake's commits
-            # would otherwise queue behind.
-            session.exec(text("SET LOCAL synchronous_commit TO OFF"))
+    # A claim lost in a database crash only means the callback is claimed again, so it
+    # need not wait for its own WAL flush; the answer it leads to is committed durably.
+    # Spares one fsync per callback, which intake's commits would otherwise queue behind.
+    with write_session(durable=False) as session:
         row = session.exec(
             update(CallbackEvent)
             .where(where, _claimable(now))

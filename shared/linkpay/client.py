@@ -5,6 +5,7 @@ answer is ``TRANSIENT`` ("unknown, try again later"), never a failed payment.
 """
 
 import base64
+import ipaddress
 import json
 import logging
 import re
@@ -16,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import certifi
 import httpx
@@ -94,6 +95,30 @@ class ChannelCredentials:
 
     def __repr__(self) -> str:  # never let the secret reach a log line or traceback
         return f"ChannelCredentials(api_base={self.api_base!r}, api_username={self.api_username!r})"
+
+
+def api_base_problem(api_base: str) -> str | None:
+    """Why the API secret must not be sent to ``api_base``, or None.
+
+    Basic auth puts the secret in every request, so plain http is acceptable only on this
+    machine (the sandbox, development).
+    """
+    parts = urlsplit(api_base)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        return None
+    return (
+        "The API base must start with https:// (http:// only for 127.0.0.1, ::1 or "
+        "localhost): over http the API secret would travel in clear."
+    )
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def basic_auth_header(api_username: str, api_secret: str) -> str:
@@ -228,6 +253,9 @@ class EveryPayClient:
     def __init__(self, credentials: ChannelCredentials, *, transport=None) -> None:
         settings = get_settings()
         self.credentials = credentials
+        # Checked here as well as when the channel is saved: a row saved before the rule
+        # existed must not send its secret in clear either.
+        self._refusal = api_base_problem(credentials.api_base)
         self._http = httpx.Client(
             base_url=credentials.api_base.rstrip("/"),
             timeout=httpx.Timeout(
@@ -263,6 +291,8 @@ class EveryPayClient:
         return self._call("/shops", parse=False)
 
     def _call(self, path: str, *, parse: bool) -> ApiResult:
+        if self._refusal:
+            return ApiResult(Outcome.TRANSIENT, error=self._refusal)
         try:
             response = self._http.get(path, params={"api_username": self.credentials.api_username})
         except httpx.TimeoutException as error:

@@ -20,7 +20,7 @@ from shared.invoicing import LineInput, create_draft, issue_invoice
 from shared.linkpay.links import invoice_pay_link
 from shared.models import AccountType, Environment, Invoice, ReviewKind
 from shared.money import format_money
-from shared.sending import public_invoice_url
+from shared.sending import public_invoice_url, public_token
 from tests.utils.e2e_stack import Stack
 
 ACTOR = SYSTEM_ACTOR  # seeding acts as the system, not as a person
@@ -119,7 +119,7 @@ def issued_invoice(
         return SeededInvoice(
             invoice_id=invoice.id,
             number=invoice.number or "",
-            public_token=invoice.public_token,
+            public_token=public_token(invoice),
             total_minor=invoice.total_minor,
             currency=invoice.currency,
             customer_name=customer_name,

@@ -12,6 +12,7 @@ from shared.db import read_session, write_session
 from shared.invoicing import book_payment, cancel_invoice
 from shared.linkpay.signing import parse_query, verify_query
 from shared.models import FunnelEvent, FunnelStep, Invoice
+from shared.sending import public_token
 from tests.sending.conftest import english_customer, issued_invoice
 from tests.utils.factories import API_SECRET, make_invoice
 
@@ -46,7 +47,7 @@ def _pay(client: TestClient, token: str) -> dict[str, str]:
 def test_unpaid_invoice_page_shows_details_and_a_pay_button(client, company):
     invoice = issued_invoice(customer=english_customer())
 
-    response = client.get(f"/i/{invoice.public_token}")
+    response = client.get(f"/i/{public_token(invoice)}")
 
     assert response.status_code == 200
     page = response.text
@@ -64,22 +65,22 @@ def test_unpaid_invoice_page_shows_details_and_a_pay_button(client, company):
         "Swedbank",
     ):
         assert expected in page, expected
-    assert f'href="{invoice.public_token}/pay"' in page
-    assert f'src="{invoice.public_token}/logo"' in page
+    assert f'href="{public_token(invoice)}/pay"' in page
+    assert f'src="{public_token(invoice)}/logo"' in page
     assert "hmac" not in page and API_SECRET not in page
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
 
-    logo = client.get(f"/i/{invoice.public_token}/logo")
+    logo = client.get(f"/i/{public_token(invoice)}/logo")
     assert logo.status_code == 200 and logo.headers["content-type"] == "image/png"
-    pdf = client.get(f"/i/{invoice.public_token}/pdf")
+    pdf = client.get(f"/i/{public_token(invoice)}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def test_latvian_customer_sees_a_latvian_page(client):
     invoice = issued_invoice()
 
-    page = client.get(f"/i/{invoice.public_token}").text
+    page = client.get(f"/i/{public_token(invoice)}").text
 
     for words in (
         "Rēķins",
@@ -96,7 +97,7 @@ def test_latvian_customer_sees_a_latvian_page(client):
 def test_pay_records_link_opened_and_redirects_to_the_current_signed_link(client):
     invoice = issued_invoice(customer=english_customer())
 
-    params = _pay(client, invoice.public_token)
+    params = _pay(client, public_token(invoice))
 
     assert params["transaction_amount"] == "121.00"
     assert params["order_reference"] == invoice.number
@@ -108,10 +109,10 @@ def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client
     with write_session() as session:
         book_payment(session.get(Invoice, invoice.id), amount_minor=5000)
 
-    page = client.get(f"/i/{invoice.public_token}").text
+    page = client.get(f"/i/{public_token(invoice)}").text
 
     assert "Partly paid" in page and "71.00 EUR" in page and "Pay online" in page
-    params = _pay(client, invoice.public_token)
+    params = _pay(client, public_token(invoice))
     assert params["transaction_amount"] == "71.00"
     assert params["order_reference"] == f"{invoice.number}-2"
 
@@ -121,12 +122,12 @@ def test_paid_invoice_page_says_paid_without_a_pay_button(client):
     with write_session() as session:
         book_payment(session.get(Invoice, invoice.id), amount_minor=invoice.total_minor)
 
-    page = client.get(f"/i/{invoice.public_token}").text
+    page = client.get(f"/i/{public_token(invoice)}").text
 
     assert "This invoice has been paid" in page and "Pay online" not in page
-    response = client.get(f"/i/{invoice.public_token}/pay")
+    response = client.get(f"/i/{public_token(invoice)}/pay")
     assert response.status_code == 303
-    assert response.headers["location"] == f"../{invoice.public_token}"
+    assert response.headers["location"] == f"../{public_token(invoice)}"
 
 
 def test_cancelled_invoice_page_says_cancelled_without_a_pay_button(client):
@@ -134,7 +135,7 @@ def test_cancelled_invoice_page_says_cancelled_without_a_pay_button(client):
     with write_session() as session:
         cancel_invoice(session, actor="t", invoice_id=invoice.id, reason="Duplicate")
 
-    page = client.get(f"/i/{invoice.public_token}").text
+    page = client.get(f"/i/{public_token(invoice)}").text
 
     assert "Atcelts" in page and "Šis rēķins ir atcelts" in page
     assert "Apmaksāt tiešsaistē" not in page
@@ -144,9 +145,9 @@ def test_unknown_token_and_drafts_get_a_404_page(client):
     draft = make_invoice(channel=None, issue=False)
     for path in (
         "/i/no-such-token-at-all-0000",
-        f"/i/{draft.public_token}",
-        f"/i/{draft.public_token}/pdf",
-        f"/i/{draft.public_token}/pay",
+        f"/i/{public_token(draft)}",
+        f"/i/{public_token(draft)}/pdf",
+        f"/i/{public_token(draft)}/pay",
         "/i/x<y>",
     ):
         response = client.get(path)
@@ -157,21 +158,21 @@ def test_unknown_token_and_drafts_get_a_404_page(client):
 def test_page_views_count_once_per_ten_minutes(client, monkeypatch):
     invoice = issued_invoice()
     for _ in range(3):
-        client.get(f"/i/{invoice.public_token}")
+        client.get(f"/i/{public_token(invoice)}")
     assert len(_opened(invoice.id)) == 1
 
     with write_session() as session:
         for event in session.exec(select(FunnelEvent)).all():
             event.at -= timedelta(minutes=11)
             session.add(event)
-    client.get(f"/i/{invoice.public_token}")
+    client.get(f"/i/{public_token(invoice)}")
     assert len(_opened(invoice.id)) == 2
 
 
 def test_page_escapes_what_customers_and_staff_typed(client):
     invoice = issued_invoice(customer=english_customer(name="<script>x</script> Ltd"))
 
-    page = client.get(f"/i/{invoice.public_token}").text
+    page = client.get(f"/i/{public_token(invoice)}").text
 
     assert "<script>x</script>" not in page and html.escape("<script>x</script>") in page
     assert re.search(r"<script", page) is None

@@ -57,6 +57,7 @@ def test_help_lists_the_subcommands():
         "channels",
         "reconcile",
         "send-reminders",
+        "rotate-key",
     ):
         assert command in result.stdout
 

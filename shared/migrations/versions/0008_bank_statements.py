@@ -4,7 +4,7 @@ Entries are unique per bank account by a key derived from the bank's own referen
 file imported twice, or statements that overlap, never add the same booking twice.
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 06:57:38
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import shared.models
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
