@@ -230,6 +230,27 @@ def _cmd_rotate_key(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reset_secrets(args: argparse.Namespace) -> int:
+    from shared.key_recovery import NothingToReset, reset_secrets
+    from shared.migrate import upgrade_to_head
+
+    if not args.yes:
+        print(
+            "reset-secrets replaces every secret the key file cannot open: API secrets are "
+            "cleared (enter them again), Callback URLs and invoice links get new tokens. "
+            "Restoring the key file from a backup is better. Run again with --yes to go on.",
+            file=sys.stderr,
+        )
+        return 1
+    upgrade_to_head()
+    try:
+        print(reset_secrets(actor="cli"))
+    except NothingToReset as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from shared.launcher import run_all
 
@@ -376,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
             "new secret key; re-encrypts every stored secret under it (safe to re-run)",
             _cmd_rotate_key,
         ),
+        (
+            "reset-secrets",
+            "after a lost key file: new key, clear the secrets it opened (needs --yes)",
+            _cmd_reset_secrets,
+        ),
     ]
     for name, help_text, handler in commands:
         command = sub.add_parser(
@@ -389,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--no-demo", action="store_true", help="do not seed demo data")
             for flag in RUN_PORT_FLAGS:
                 command.add_argument(f"--{flag.replace('_', '-')}", type=int, metavar="PORT")
+        if name == "reset-secrets":
+            command.add_argument("--yes", action="store_true", help="really replace them")
         if name == "import-statement":
             command.add_argument("files", nargs="+", metavar="FILE")
         if name == "create-user":

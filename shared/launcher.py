@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from shared.config import PROJECT_ROOT, Settings, get_settings
+from shared.security import current_keyring
 
 DEMO_LOGINS = (
     ("admin", "admin-demo-1"),
@@ -285,6 +286,7 @@ def run_all(*, seed_demo: bool) -> int:
     if _refuse_busy_ports(selected):
         return EXIT_ENVIRONMENT
     upgrade_to_head()
+    current_keyring()  # a lost key file stops the start here, with its remedies
     if refusal := live_channels_behind_loopback(settings):
         print(refusal, file=sys.stderr)
         return EXIT_ENVIRONMENT
@@ -319,6 +321,7 @@ def run_single(name: str) -> int:
         return EXIT_ENVIRONMENT
     if name != "sandbox":
         upgrade_to_head()
+        current_keyring()  # a lost key file stops the start here, with its remedies
     if name == "callback-service":
         if refusal := live_channels_behind_loopback(settings):
             print(refusal, file=sys.stderr)

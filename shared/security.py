@@ -66,7 +66,53 @@ def make_private(path: Path) -> None:
         pass
 
 
-def _create_key_file(path: Path) -> None:
+class SecretKeyMissing(SecretKeyError):
+    """The key file is gone while the database holds secrets encrypted with it."""
+
+
+def _encrypted_data_exists() -> bool:
+    """Whether the database holds any ciphertext. Asked before a new key file is made: a
+    new key over existing ciphertexts would make them unreadable for good, and would hide
+    the loss of the real key until the first payment fails."""
+    from sqlalchemy import inspect, text
+
+    from shared.db import get_engine
+
+    engine = get_engine()
+    present = set(inspect(engine).get_table_names())
+    queries = [
+        "SELECT 1 FROM payment_channel WHERE api_secret_encrypted <> '' "
+        "OR callback_token_encrypted <> '' LIMIT 1"
+        if "payment_channel" in present
+        else None,
+        "SELECT 1 FROM invoice WHERE public_token_encrypted <> '' LIMIT 1"
+        if "invoice" in present and _has_column(engine, "invoice", "public_token_encrypted")
+        else None,
+    ]
+    with engine.connect() as connection:
+        return any(
+            connection.execute(text(query)).first() is not None for query in queries if query
+        )
+
+
+def _has_column(engine, table: str, column: str) -> bool:
+    from sqlalchemy import inspect
+
+    return any(found["name"] == column for found in inspect(engine).get_columns(table))
+
+
+def key_missing_message(path: Path) -> str:
+    return (
+        f"The secret key file {path} is missing, and the database holds secrets encrypted "
+        "with it. Restore the key file from your backup (linkpay-desk restore puts back both), "
+        "or run `linkpay-desk reset-secrets --yes` to start a new key: the API secrets must "
+        "then be entered again in the dashboard and each channel gets a new Callback URL."
+    )
+
+
+def _create_key_file(path: Path, *, over_existing_data: bool = False) -> None:
+    if not over_existing_data and _encrypted_data_exists():
+        raise SecretKeyMissing(key_missing_message(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_EXCL: two processes starting together must not write two different keys.
     try:
@@ -77,6 +123,14 @@ def _create_key_file(path: Path) -> None:
         handle.write(Fernet.generate_key() + b"\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def create_key_file_over_lost_key() -> None:
+    """For reset-secrets only: a new key where the old one is lost, although the database
+    holds ciphertexts made with it (they are replaced right after)."""
+    path = get_settings().resolved_secret_key_file
+    if not path.exists():
+        _create_key_file(path, over_existing_data=True)
 
 
 def read_keys(path: Path) -> list[bytes]:

@@ -62,7 +62,9 @@ def invoice_pay_link(session: Session, invoice: Invoice) -> str | None:
         return None
     channel = session.get(PaymentChannel, invoice.channel_id)
     customer = session.get(Customer, invoice.customer_id)
-    if channel is None or customer is None:
+    # A channel whose API secret is missing (never entered, or cleared after a lost key)
+    # cannot sign a link EveryPay would accept.
+    if channel is None or customer is None or not channel.api_secret_encrypted:
         return None
     try:
         return pay_link_for(channel=channel, invoice=invoice, customer=customer)
