@@ -33,12 +33,13 @@ class NotFound(BaseModel):
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     database: bool
     worker_alive: bool
     backlog: int | None
     oldest_pending_seconds: float | None
     needs_attention: int | None
+    retrying: int | None
 
 
 _FIELD_DOCS = {
