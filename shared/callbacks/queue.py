@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, literal, or_, text, union_all, update
+from sqlalchemy import Select, Subquery, and_, literal, or_, text, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
@@ -69,6 +69,11 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> ClaimedEvent | None:
+    claimed = _claim_all(where, worker=worker, now=now)
+    return claimed[0] if claimed else None
+
+
+def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> list[ClaimedEvent]:
     lease = timedelta(seconds=get_settings().worker_lease_seconds)
     with write_session() as session:
         if not is_sqlite():
@@ -77,7 +82,7 @@ def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> Claimed
             # durably. Spares PostgreSQL one fsync per callback, which intake's commits
             # would otherwise queue behind.
             session.exec(text("SET LOCAL synchronous_commit TO OFF"))
-        row = session.exec(
+        rows = session.exec(
             update(CallbackEvent)
             .where(where, _claimable(now))
             .values(
@@ -93,17 +98,18 @@ def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> Claimed
                 col(CallbackEvent.attempts),
                 col(CallbackEvent.received_at),
             )
-        ).first()
-    if row is None:
-        return None
-    return ClaimedEvent(
-        id=row[0],
-        channel_id=row[1],
-        payment_reference=row[2],
-        attempts=row[3],
-        received_at=row[4],
-        claimed_by=worker,
-    )
+        ).all()
+    return [
+        ClaimedEvent(
+            id=row[0],
+            channel_id=row[1],
+            payment_reference=row[2],
+            attempts=row[3],
+            received_at=row[4],
+            claimed_by=worker,
+        )
+        for row in rows
+    ]
 
 
 def claim_event(*, event_id: int, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
@@ -111,8 +117,8 @@ def claim_event(*, event_id: int, worker: str, now: datetime | None = None) -> C
     return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now or utcnow())
 
 
-def _due_heads(now: datetime) -> list[Select]:
-    """The oldest claimable event of each kind, one query per kind.
+def _due_heads(now: datetime, *, limit: int = 1) -> list[Select]:
+    """The oldest claimable events of each kind (``limit`` of each), one query per kind.
 
     Each is a range on ``ix_callback_status_next (status, next_attempt_at, id)`` read in index
     order, so it stops at the first row. One query with the three conditions OR-ed would
@@ -123,7 +129,7 @@ def _due_heads(now: datetime) -> list[Select]:
         select(CallbackEvent.id, CallbackEvent.next_attempt_at)
         .where(col(CallbackEvent.status) == status, col(CallbackEvent.next_attempt_at) <= now)
         .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(1)
+        .limit(limit)
         for status in WAITING
     ]
     # In-flight claims are few (one per worker thread), so no index is needed to order them.
@@ -134,9 +140,19 @@ def _due_heads(now: datetime) -> list[Select]:
             col(CallbackEvent.claimed_until) < now,
         )
         .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(1)
+        .limit(limit)
     )
     return heads
+
+
+def _all_heads(heads: list[Select]) -> Subquery:
+    """The heads in one statement (one round trip, not three), each row with its kind."""
+    return union_all(
+        *(
+            select(head.c.id, head.c.next_attempt_at, literal(kind).label("kind"))
+            for kind, head in enumerate(query.subquery() for query in heads)
+        )
+    ).subquery()
 
 
 def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
@@ -144,15 +160,8 @@ def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEven
     now = now or utcnow()
     heads = _due_heads(now)
     # A plain read first: an idle poll must not take SQLite's write lock every half second.
-    # The three heads in one statement: one round trip per claim, not three.
-    found_heads = union_all(
-        *(
-            select(head.c.id, head.c.next_attempt_at, literal(kind).label("kind"))
-            for kind, head in enumerate(query.subquery() for query in heads)
-        )
-    )
     with read_session() as session:
-        rows = session.execute(found_heads).all()
+        rows = session.execute(select(_all_heads(heads))).all()
     found = sorted(rows, key=lambda row: (row[1] or now, row[0]))
     for _, _, kind in found:
         head = heads[kind]
@@ -166,6 +175,29 @@ def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEven
         if claimed is not None:
             return claimed
     return None
+
+
+def claim_due_events(*, worker: str, limit: int, now: datetime | None = None) -> list[ClaimedEvent]:
+    """Claims up to ``limit`` of the most overdue events (fewer when fewer are due).
+
+    On SQLite in one write transaction: its writers take turns on one lock, and a worker
+    that verifies twenty payments a second against a slow gateway would otherwise spend
+    twenty of those turns a second on claims alone. PostgreSQL writes in parallel and
+    claims one at a time, skipping rows other workers hold (``claim_next_event``).
+    """
+    if limit <= 1 or not is_sqlite():
+        claimed = claim_next_event(worker=worker, now=now)
+        return [] if claimed is None else [claimed]
+    now = now or utcnow()
+    heads = _all_heads(_due_heads(now, limit=limit))
+    with read_session() as session:  # as above: idle polls stay off the write lock
+        if not session.execute(select(heads.c.id).limit(1)).first():
+            return []
+    # The due rows are picked again inside the write: another claimer may have taken
+    # some since the read, and the claimable condition is re-checked on every row.
+    due = select(heads.c.id).order_by(heads.c.next_attempt_at, heads.c.id).limit(limit)
+    # Handed to free callers all at once, so their order among themselves does not matter.
+    return _claim_all(col(CallbackEvent.id).in_(due), worker=worker, now=now)
 
 
 def retry_delay_seconds(*, attempts: int, retry_after: float | None = None) -> float:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.callbacks.processing import run_claimed_event
-from shared.callbacks.queue import ClaimedEvent, claim_next_event, worker_name
+from shared.callbacks.queue import ClaimedEvent, claim_due_events, worker_name
 from shared.config import get_settings
 from shared.db import is_sqlite, write_session
 from shared.linkpay.client import close_thread_client
@@ -39,6 +39,8 @@ HEARTBEAT_SECONDS = 5.0
 # trips are the limit.
 SQLITE_THREADS = 4
 POSTGRESQL_THREADS = 12
+# Most events one claim takes when that many callers are free (one write on SQLite).
+CLAIM_BATCH = 20
 
 
 def default_thread_count() -> int:
@@ -111,23 +113,26 @@ class CallbackWorker:
             if not self._free_callers.acquire(timeout=min(poll, HEARTBEAT_SECONDS)):
                 self._beat_if_due()  # every caller is busy: alive, just at capacity
                 continue
-            handed_over = False
+            slots = 1
+            while slots < CLAIM_BATCH and self._free_callers.acquire(blocking=False):
+                slots += 1
+            handed_over = 0
             try:
                 self._beat_if_due()
-                claimed = claim_next_event(worker=claimant)
-                if claimed is None:
+                claimed = claim_due_events(worker=claimant, limit=slots)
+                for event in claimed:
+                    self._claimed.put(event)
+                    handed_over += 1
+                if not claimed:
                     # Never sleep past a heartbeat, however long the poll interval is.
                     self._wake.wait(min(poll, HEARTBEAT_SECONDS))
-                    continue
-                self._claimed.put(claimed)
-                handed_over = True
             except Exception:
                 # Usually the database is unreachable; the lease returns any claimed event.
                 log.exception("callback worker error; retrying in %.1f s", poll)
                 self._stop.wait(poll)
             finally:
-                if not handed_over:
-                    self._free_callers.release()
+                if slots > handed_over:
+                    self._free_callers.release(slots - handed_over)
 
     def _call(self) -> None:
         while (claimed := self._claimed.get()) is not None:

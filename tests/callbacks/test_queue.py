@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from shared.callbacks.queue import claim_next_event, retry_delay_seconds, worker_name
+from shared.callbacks.queue import (
+    claim_due_events,
+    claim_next_event,
+    retry_delay_seconds,
+    worker_name,
+)
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.models import CallbackEvent, CallbackStatus, utcnow
@@ -43,6 +48,38 @@ def test_concurrent_workers_claim_each_event_exactly_once(shop: Shop) -> None:
             select(func.count()).where(col(CallbackEvent.status) == CallbackStatus.PROCESSING)
         ).one()
     assert processing == len(stored)
+
+
+def test_batched_claims_take_each_event_exactly_once(shop: Shop) -> None:
+    stored = {shop.callback(new_reference()) for _ in range(60)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(6)
+
+    def work() -> None:
+        claimant = worker_name("test")
+        start.wait()
+        while batch := claim_due_events(worker=claimant, limit=7):
+            assert len(batch) <= 7
+            with lock:
+                claimed.extend(event.id for event in batch)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert Counter(claimed).most_common(1)[0][1] == 1
+    assert set(claimed) == stored
+    with read_session() as session:
+        claimed_by = session.exec(
+            select(CallbackEvent.claimed_by, CallbackEvent.attempts).where(
+                col(CallbackEvent.status) == CallbackStatus.PROCESSING
+            )
+        ).all()
+    assert len(claimed_by) == len(stored)
+    assert {attempts for _, attempts in claimed_by} == {1}
 
 
 def test_retry_delays_grow_and_stay_capped_at_five_minutes(

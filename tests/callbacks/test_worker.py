@@ -69,6 +69,7 @@ def test_a_slow_gateway_is_asked_about_many_callbacks_at_once(
             timeout=30,
             message="every invoice paid",
         )
+        assert worker.alive  # no thread died along the way
     finally:
         worker.stop()
 
