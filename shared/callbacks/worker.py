@@ -8,9 +8,10 @@ the claim in ``queue`` hands each event to one of them.
 Two kinds of threads: a few claimers do the database side (claiming), and a larger pool
 of callers asks EveryPay and applies the answer. A slow gateway (3 s an answer) then
 costs waiting callers, not throughput: 20 payments a second need 60 calls in flight,
-while the claims stay as few and as short as before. A claimer takes a caller's slot
-before it claims, so no event is claimed that no caller is free to run (its lease would
-tick away in a queue), and nothing is claimed at all while every caller is busy.
+while the claims stay few and short. A claimer takes free callers' slots before it
+claims (as many as are free, up to ``CLAIM_BATCH``, claimed in one write on SQLite), so no
+event is claimed that no caller is free to run (its lease would tick away in a queue),
+and nothing is claimed at all while every caller is busy.
 """
 
 import logging
