@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.common import RESULTS_DIR, VAR_DIR, BenchDatabase, Figure, Results, format_figure
 from benchmarks.generate import generate
 
-SCENARIOS = ("intake", "paid", "dashboard", "pages", "export")
+SCENARIOS = ("intake", "paid", "slow", "dashboard", "pages", "export")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/linkpay_bench"
 
 
@@ -45,12 +45,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--intake-rate", type=float, default=200.0)
     parser.add_argument("--paid-seconds", type=float, default=20.0)
     parser.add_argument("--paid-rate", type=float, default=50.0)
-    parser.add_argument("--quick", action="store_true", help="short load phases (10/5/6 s)")
+    parser.add_argument("--slow-seconds", type=float, default=45.0, help="slow gateway phase")
+    parser.add_argument("--slow-rate", type=float, default=25.0, help="payments/s offered")
+    parser.add_argument("--api-delay", type=float, default=3.0, help="slow gateway's latency")
+    parser.add_argument(
+        "--worker-api-calls", type=int, default=0, help="service's WORKER_API_CALLS; 0: default"
+    )
+    parser.add_argument("--quick", action="store_true", help="short load phases (10/5/6/20 s)")
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL db afterwards")
     parser.add_argument("--label", default="", help="suffix of the result files, e.g. what-if")
     args = parser.parse_args(argv)
     if args.quick:
         args.intake_seconds, args.max_seconds, args.paid_seconds = 10.0, 5.0, 6.0
+        args.slow_seconds = 20.0
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
@@ -164,12 +171,15 @@ def product_version() -> str:
 
 
 def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results) -> None:
-    from benchmarks.scenarios import dashboard_data, export, intake, pages, paid
+    from benchmarks.scenarios import dashboard_data, export, intake, pages, paid, slow_gateway
 
-    if {"paid", "intake"} & set(args.scenarios):
+    if {"paid", "intake", "slow"} & set(args.scenarios):
         from benchmarks.stack import discard_leftover_load, running_stack
 
-        with running_stack(db) as stack:
+        service_env = {}
+        if args.worker_api_calls:
+            service_env["LINKPAY_WORKER_API_CALLS"] = str(args.worker_api_calls)
+        with running_stack(db, service_env=service_env) as stack:
             if "intake" in args.scenarios:
                 print("Scenario 1: callback intake …", flush=True)
                 settings = intake.IntakeSettings(
@@ -183,6 +193,12 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
             if "paid" in args.scenarios:
                 print("Scenario 2: callback → paid …", flush=True)
                 paid.run(db, stack, results, paid.PaidSettings(args.paid_rate, args.paid_seconds))
+            if "slow" in args.scenarios:
+                print("Scenario 6: slow gateway …", flush=True)
+                settings = slow_gateway.SlowSettings(
+                    rate=args.slow_rate, seconds=args.slow_seconds, api_delay=args.api_delay
+                )
+                slow_gateway.run(db, stack, results, settings)
     if "dashboard" in args.scenarios:
         print("Scenario 3: dashboard data …", flush=True)
         dashboard_data.run(db, results)

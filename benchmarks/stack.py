@@ -92,7 +92,11 @@ def discard_leftover_load(db: BenchDatabase) -> int:
 
 
 @contextmanager
-def running_stack(db: BenchDatabase) -> Iterator[Stack]:
+def running_stack(
+    db: BenchDatabase, *, service_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """``service_env``: settings for the callback service beyond the database's, e.g. a
+    what-if worker size."""
     use_database(db)
     discard_leftover_load(db)
     sandbox_port, callback_port = free_port(), free_port()
@@ -131,6 +135,7 @@ def running_stack(db: BenchDatabase) -> Iterator[Stack]:
                     LINKPAY_CALLBACK_URL_RATE="0",
                     LINKPAY_CALLBACK_IP_RATE="0",
                     LINKPAY_CALLBACK_UNKNOWN_RATE="0",
+                    **(service_env or {}),
                 ),
                 health_url=f"http://127.0.0.1:{callback_port}/health",
             )

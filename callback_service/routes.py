@@ -38,12 +38,13 @@ class Refused(BaseModel):
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     database: bool
     worker_alive: bool
     backlog: int | None
     oldest_pending_seconds: float | None
     needs_attention: int | None
+    retrying: int | None
 
 
 _FIELD_DOCS = {

@@ -133,9 +133,33 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     # Worker threads per callback service; 0 picks by backend (see shared/callbacks/worker.py).
     worker_threads: int = Field(default=0, ge=0, le=64)
+    worker_api_calls: int = Field(
+        default=100,
+        ge=1,
+        le=500,
+        description=(
+            "EveryPay API calls the callback worker keeps in flight at once. A slow gateway "
+            "(3 s per answer) needs 60 of them to verify 20 payments a second; the database "
+            "work around each call stays on WORKER_THREADS."
+        ),
+    )
     worker_lease_seconds: int = 60
-    callback_max_attempts: int = 12
-    callback_give_up_hours: int = 24
+    callback_max_attempts: int = Field(
+        default=12, ge=1, description="Tries before a callback is also shown to a person."
+    )
+    callback_give_up_hours: int = Field(
+        default=24, ge=1, description="Age at which an unverified callback is shown to a person."
+    )
+    callback_retry_cap_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        le=300.0,
+        description=(
+            "Longest wait between two tries of an unverified callback, also after it was "
+            "shown to a person: a payment made during an outage is booked at most this long "
+            "after EveryPay answers again."
+        ),
+    )
     reconcile_interval_seconds: int = 60
     reminder_interval_seconds: int = 3600
 

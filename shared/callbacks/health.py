@@ -1,10 +1,11 @@
-"""What /health reports: can we store callbacks, and is someone processing them."""
+"""What /health reports: can we store callbacks, is someone processing them, and are
+payments waiting on a failing gateway or on a person."""
 
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
@@ -24,6 +25,8 @@ class Health:
     backlog: int | None = None
     oldest_pending_seconds: float | None = None
     needs_attention: int | None = None
+    # Callbacks whose last try got no usable answer from EveryPay and that wait for the next.
+    retrying: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -31,18 +34,31 @@ class Health:
         # service must stay in rotation to keep acknowledging callbacks.
         return self.database and self.worker_alive
 
+    @property
+    def status(self) -> str:
+        """ "degraded" while payments wait on EveryPay or a person: the service still takes
+        callbacks (HTTP 200), but monitoring should tell someone."""
+        if not self.ok:
+            return "unavailable"
+        if self.retrying or self.needs_attention:
+            return "degraded"
+        return "ok"
+
     def as_dict(self) -> dict[str, object]:
-        return {"status": "ok" if self.ok else "unavailable", **asdict(self)}
+        return {"status": self.status, **asdict(self)}
 
 
 def check_health(*, local_worker_alive: bool | None) -> Health:
     """``local_worker_alive`` is this process's own worker (None when it runs none)."""
     now = utcnow()
     waiting = col(CallbackEvent.status).in_([CallbackStatus.PENDING, CallbackStatus.PROCESSING])
+    failed_before = case((col(CallbackEvent.last_error).is_not(None), 1))
     try:
         with read_session() as session:
-            backlog, oldest = session.exec(
-                select(func.count(), func.min(CallbackEvent.received_at)).where(waiting)
+            backlog, oldest, retrying = session.exec(
+                select(
+                    func.count(), func.min(CallbackEvent.received_at), func.count(failed_before)
+                ).where(waiting)
             ).one()
             needs_attention = session.exec(
                 select(func.count()).where(
@@ -64,4 +80,5 @@ def check_health(*, local_worker_alive: bool | None) -> Health:
         backlog=backlog,
         oldest_pending_seconds=round((now - oldest).total_seconds(), 3) if oldest else None,
         needs_attention=needs_attention,
+        retrying=retrying,
     )

@@ -11,6 +11,9 @@ transaction with the API call:
 
 A crash between any two steps leaves the event claimed under an expiring lease, so
 another worker (or this one after a restart) takes it over and nothing is lost.
+
+``now`` (default: the wall clock) is the time every step of one run reads, so a test can
+drive the queue through a simulated outage.
 """
 
 import logging
@@ -24,6 +27,7 @@ from shared.callbacks.apply import apply_payment_status
 from shared.callbacks.queue import (
     ClaimedEvent,
     claim_event,
+    note_gateway_result,
     schedule_retry,
     unverified_review_key,
     worker_name,
@@ -87,23 +91,26 @@ def reprocess_event(*, event_id: int, actor: str) -> str:
     return process_event(event_id)
 
 
-def run_claimed_event(claimed: ClaimedEvent) -> str:
+def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> str:
     try:
-        return _verify_and_apply(claimed)
+        return _verify_and_apply(claimed, now=now)
     except Exception as error:
         # A bug or a database hiccup must not drop the event: it goes back on the queue.
         log.exception("callback #%s could not be processed", claimed.id)
-        return schedule_retry(claimed, error=f"internal error: {type(error).__name__}")
+        return schedule_retry(claimed, error=f"internal error: {type(error).__name__}", now=now)
 
 
-def _verify_and_apply(claimed: ClaimedEvent) -> str:
+def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
     with read_session() as session:
         channel = session.get(PaymentChannel, claimed.channel_id)
         if channel is None:
             raise LookupError(f"channel {claimed.channel_id} is gone")
         channel_credentials = credentials(channel)
-    asked_at = utcnow()
+    # No session or transaction is open from here until the answer is in: a slow gateway
+    # holds up only this thread, never a database connection or SQLite's write lock.
+    asked_at = now or utcnow()
     result = client_for(channel_credentials).get_payment(claimed.payment_reference)
+    note_gateway_result(channel_id=claimed.channel_id, result=result, now=now)
 
     if result.outcome is Outcome.OK and result.status is not None:
         with write_session() as session:
@@ -123,6 +130,7 @@ def _verify_and_apply(claimed: ClaimedEvent) -> str:
                 asked_at=asked_at,
                 attempt_id=applied.attempt_id,
                 invoice_id=applied.invoice_id,
+                now=now,
             )
         log.info("callback #%s: %s", claimed.id, applied.outcome)
         return applied.outcome
@@ -135,6 +143,7 @@ def _verify_and_apply(claimed: ClaimedEvent) -> str:
                 status=CallbackStatus.NOT_OURS,
                 outcome=UNKNOWN_REFERENCE,
                 asked_at=asked_at,
+                now=now,
             )
             # One item per channel and day: forgeries must not flood the queue, but a
             # wrong environment (every real payment "unknown") must not go unnoticed.
@@ -154,7 +163,7 @@ def _verify_and_apply(claimed: ClaimedEvent) -> str:
         return UNKNOWN_REFERENCE
 
     outcome = schedule_retry(
-        claimed, error=_api_error(result), retry_after=result.retry_after_seconds
+        claimed, error=_api_error(result), retry_after=result.retry_after_seconds, now=now
     )
     log.warning("callback #%s: %s", claimed.id, outcome)
     return outcome
@@ -175,6 +184,7 @@ def _close(
     asked_at: datetime,
     attempt_id: int | None = None,
     invoice_id: int | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Closes the event and every waiting duplicate the same answer settles.
 
@@ -182,7 +192,7 @@ def _close(
     the answer we hold, so asking again for it would only spend API calls (a redelivery
     storm would otherwise cost one call per copy).
     """
-    now = utcnow()
+    now = now or utcnow()
     closed = {
         "status": status,
         "payment_attempt_id": attempt_id,

@@ -5,8 +5,17 @@ of several workers (threads or processes, SQLite or PostgreSQL) exactly one gets
 SQLite serialises the IMMEDIATE transactions, PostgreSQL re-checks the condition on the
 row version it waited for. A worker that dies leaves its claim to expire after
 ``worker_lease_seconds``, and the next worker takes the event over.
+
+Retries never wait longer than ``callback_retry_cap_seconds`` (at most five minutes), also
+once a callback has been shown to a person, and the first answer EveryPay gives for a
+channel after its calls failed makes every waiting callback of that channel due at once:
+a payment made during an outage is booked within moments of the gateway's return.
+
+Functions that read the time take ``now`` (default: the wall clock), so the schedule can
+be driven through a long simulated outage in a test.
 """
 
+import logging
 import os
 import random
 import socket
@@ -14,20 +23,20 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, literal, or_, union_all, update
+from sqlalchemy import Select, Subquery, and_, literal, or_, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from shared.callbacks.reviews import open_review
 from shared.config import get_settings
-from shared.db import is_sqlite, read_session, write_session
+from shared.db import get_engine, is_sqlite, read_session, write_session
+from shared.linkpay.client import ApiResult, Outcome
 from shared.models import CallbackEvent, CallbackStatus, ReviewKind, utcnow
 
+log = logging.getLogger(__name__)
+
 RETRY_BASE_SECONDS = 2.0
-RETRY_CAP_SECONDS = 600.0
-# After giving up, keep asking now and then: an outage longer than the retry budget must
-# not leave a paid invoice unpaid once EveryPay answers again.
-GIVEN_UP_RETRY_SECONDS = 3600.0
+WAITING = (CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ def worker_name(role: str) -> str:
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(
-            col(CallbackEvent.status).in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION]),
+            col(CallbackEvent.status).in_(WAITING),
             col(CallbackEvent.next_attempt_at) <= now,
         ),
         and_(
@@ -60,12 +69,17 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> ClaimedEvent | None:
+    claimed = _claim_all(where, worker=worker, now=now)
+    return claimed[0] if claimed else None
+
+
+def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> list[ClaimedEvent]:
     lease = timedelta(seconds=get_settings().worker_lease_seconds)
     # A claim lost in a database crash only means the callback is claimed again, so it
     # need not wait for its own WAL flush; the answer it leads to is committed durably.
     # Spares one fsync per callback, which intake's commits would otherwise queue behind.
     with write_session(durable=False) as session:
-        row = session.exec(
+        rows = session.exec(
             update(CallbackEvent)
             .where(where, _claimable(now))
             .values(
@@ -81,40 +95,39 @@ def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> Claimed
                 col(CallbackEvent.attempts),
                 col(CallbackEvent.received_at),
             )
-        ).first()
-    if row is None:
-        return None
-    return ClaimedEvent(
-        id=row[0],
-        channel_id=row[1],
-        payment_reference=row[2],
-        attempts=row[3],
-        received_at=row[4],
-        claimed_by=worker,
-    )
+        ).all()
+    return [
+        ClaimedEvent(
+            id=row[0],
+            channel_id=row[1],
+            payment_reference=row[2],
+            attempts=row[3],
+            received_at=row[4],
+            claimed_by=worker,
+        )
+        for row in rows
+    ]
 
 
-def claim_event(*, event_id: int, worker: str) -> ClaimedEvent | None:
+def claim_event(*, event_id: int, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
     """Claims this event if it is due (or its previous claim expired)."""
-    now = utcnow()
-    return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now)
+    return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now or utcnow())
 
 
-def _due_heads(now: datetime) -> list[Select]:
-    """The oldest claimable event of each kind, one query per kind.
+def _due_heads(now: datetime, *, limit: int = 1) -> list[Select]:
+    """The oldest claimable events of each kind (``limit`` of each), one query per kind.
 
     Each is a range on ``ix_callback_status_next (status, next_attempt_at, id)`` read in index
     order, so it stops at the first row. One query with the three conditions OR-ed would
     collect every waiting row and sort them for its LIMIT 1: during a backlog of
     thousands of callbacks that cost tens of milliseconds per claim, inside the write lock.
     """
-    due_statuses = (CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION)
     heads = [
         select(CallbackEvent.id, CallbackEvent.next_attempt_at)
         .where(col(CallbackEvent.status) == status, col(CallbackEvent.next_attempt_at) <= now)
         .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(1)
-        for status in due_statuses
+        .limit(limit)
+        for status in WAITING
     ]
     # In-flight claims are few (one per worker thread), so no index is needed to order them.
     heads.append(
@@ -124,25 +137,28 @@ def _due_heads(now: datetime) -> list[Select]:
             col(CallbackEvent.claimed_until) < now,
         )
         .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(1)
+        .limit(limit)
     )
     return heads
 
 
-def claim_next_event(*, worker: str) -> ClaimedEvent | None:
-    """Claims the most overdue event, or returns None when nothing is due."""
-    now = utcnow()
-    heads = _due_heads(now)
-    # A plain read first: an idle poll must not take SQLite's write lock every half second.
-    # The three heads in one statement: one round trip per claim, not three.
-    found_heads = union_all(
+def _all_heads(heads: list[Select]) -> Subquery:
+    """The heads in one statement (one round trip, not three), each row with its kind."""
+    return union_all(
         *(
             select(head.c.id, head.c.next_attempt_at, literal(kind).label("kind"))
             for kind, head in enumerate(query.subquery() for query in heads)
         )
-    )
+    ).subquery()
+
+
+def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
+    """Claims the most overdue event, or returns None when nothing is due."""
+    now = now or utcnow()
+    heads = _due_heads(now)
+    # A plain read first: an idle poll must not take SQLite's write lock every half second.
     with read_session() as session:
-        rows = session.execute(found_heads).all()
+        rows = session.execute(select(_all_heads(heads))).all()
     found = sorted(rows, key=lambda row: (row[1] or now, row[0]))
     for _, _, kind in found:
         head = heads[kind]
@@ -158,16 +174,43 @@ def claim_next_event(*, worker: str) -> ClaimedEvent | None:
     return None
 
 
+def claim_due_events(*, worker: str, limit: int, now: datetime | None = None) -> list[ClaimedEvent]:
+    """Claims up to ``limit`` of the most overdue events (fewer when fewer are due).
+
+    On SQLite in one write transaction: its writers take turns on one lock, and a worker
+    that verifies twenty payments a second against a slow gateway would otherwise spend
+    twenty of those turns a second on claims alone. PostgreSQL writes in parallel and
+    claims one at a time, skipping rows other workers hold (``claim_next_event``).
+    """
+    if limit <= 1 or not is_sqlite():
+        claimed = claim_next_event(worker=worker, now=now)
+        return [] if claimed is None else [claimed]
+    now = now or utcnow()
+    heads = _all_heads(_due_heads(now, limit=limit))
+    with read_session() as session:  # as above: idle polls stay off the write lock
+        if not session.execute(select(heads.c.id).limit(1)).first():
+            return []
+    # The due rows are picked again inside the write: another claimer may have taken
+    # some since the read, and the claimable condition is re-checked on every row.
+    due = select(heads.c.id).order_by(heads.c.next_attempt_at, heads.c.id).limit(limit)
+    # Handed to free callers all at once, so their order among themselves does not matter.
+    return _claim_all(col(CallbackEvent.id).in_(due), worker=worker, now=now)
+
+
 def retry_delay_seconds(*, attempts: int, retry_after: float | None = None) -> float:
-    """Capped exponential backoff with jitter: about 2 s, 4 s, 8 s … at most 10 min.
+    """Capped exponential backoff with jitter: about 2 s, 4 s, 8 s … at most the cap
+    (``callback_retry_cap_seconds``, five minutes by default).
 
     The jitter (half the delay) keeps a burst of callbacks that failed together during an
-    outage from all retrying in the same second when the gateway comes back.
+    outage from all retrying in the same second; the gateway's return is noticed by the
+    first of them and brings the rest forward (``note_gateway_result``).
     """
-    ceiling = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
+    cap = get_settings().callback_retry_cap_seconds
+    # The exponent is bounded: a callback retried for days must not overflow a float.
+    ceiling = min(RETRY_BASE_SECONDS * 2 ** min(max(attempts - 1, 0), 32), cap)
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, RETRY_CAP_SECONDS))
+        delay = max(delay, min(retry_after, cap))
     return delay
 
 
@@ -177,21 +220,28 @@ def _gives_up(claimed: ClaimedEvent, *, now: datetime) -> bool:
     return claimed.attempts >= settings.callback_max_attempts or too_old
 
 
-def schedule_retry(claimed: ClaimedEvent, *, error: str, retry_after: float | None = None) -> str:
-    """Gives the event back for a later try, or to a person once retries are exhausted."""
-    now = utcnow()
+def schedule_retry(
+    claimed: ClaimedEvent,
+    *,
+    error: str,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Gives the event back for a later try. Once retries are exhausted a person is told
+    too, but the tries go on at the capped interval: an outage longer than the retry
+    budget must not leave a paid invoice unpaid once EveryPay answers again."""
+    now = now or utcnow()
     error = error[:1000]
+    delay = retry_delay_seconds(attempts=claimed.attempts, retry_after=retry_after)
+    next_at = now + timedelta(seconds=delay)
     if _gives_up(claimed, now=now):
         status = CallbackStatus.NEEDS_ATTENTION
-        next_at = now + timedelta(seconds=GIVEN_UP_RETRY_SECONDS)
         outcome = (
             f"not verified after {claimed.attempts} tries ({error}); needs attention, "
-            "still re-asked hourly"
+            f"still re-asked, next in {delay:.0f} s"
         )
     else:
         status = CallbackStatus.PENDING
-        delay = retry_delay_seconds(attempts=claimed.attempts, retry_after=retry_after)
-        next_at = now + timedelta(seconds=delay)
         outcome = (
             f"EveryPay gave no usable answer ({error}); try {claimed.attempts + 1} in {delay:.0f} s"
         )
@@ -217,7 +267,8 @@ def schedule_retry(claimed: ClaimedEvent, *, error: str, retry_after: float | No
                 reason=(
                     f"Callback for payment {claimed.payment_reference} could not be verified "
                     f"with EveryPay after {claimed.attempts} tries: {error}. Check the "
-                    "channel's API username, secret and environment; it is re-asked hourly."
+                    "channel's API username, secret and environment. It keeps being re-asked "
+                    "every few minutes and is booked as soon as EveryPay answers."
                 ),
                 callback_event_id=claimed.id,
                 channel_id=claimed.channel_id,
@@ -227,3 +278,51 @@ def schedule_retry(claimed: ClaimedEvent, *, error: str, retry_after: float | No
 
 def unverified_review_key(claimed: ClaimedEvent) -> str:
     return f"unverified_callback:{claimed.channel_id}:{claimed.payment_reference}"
+
+
+# Channels whose last API call from this process got an answer. A channel is missing at
+# start-up (nothing known yet) and after a call that found the gateway down or refusing
+# the credentials; the next answer for it then brings its waiting callbacks forward.
+_answering: set[tuple[str, int]] = set()
+_answering_lock = threading.Lock()
+
+
+def note_gateway_result(*, channel_id: int, result: ApiResult, now: datetime | None = None) -> int:
+    """Tracks whether EveryPay answers for this channel; returns how many waiting
+    callbacks were made due now because it answers again.
+
+    Only a channel-wide failure counts as "not answering" (no connection, a timeout, a
+    5xx, refused credentials): a malformed answer or a 429 concerns one payment or asks
+    for patience, and bringing callbacks forward after them would defeat their backoff.
+    """
+    key = (str(get_engine().url), channel_id)
+    if result.outcome in (Outcome.OK, Outcome.NOT_FOUND):
+        with _answering_lock:
+            if key in _answering:
+                return 0
+            _answering.add(key)
+        return make_waiting_callbacks_due(channel_id=channel_id, now=now or utcnow())
+    down = result.outcome is Outcome.AUTH_REFUSED or (
+        result.outcome is Outcome.TRANSIENT
+        and (result.http_status is None or result.http_status >= 500)
+    )
+    if down:
+        with _answering_lock:
+            _answering.discard(key)
+    return 0
+
+
+def make_waiting_callbacks_due(*, channel_id: int, now: datetime) -> int:
+    """One conditional UPDATE: every callback of the channel waiting for a later try is
+    due now; the claim then serves them by id, oldest first."""
+    with write_session() as session:
+        moved = session.exec(
+            update(CallbackEvent)
+            .where(col(CallbackEvent.channel_id) == channel_id)
+            .where(col(CallbackEvent.status).in_(WAITING))
+            .where(col(CallbackEvent.next_attempt_at) > now)
+            .values(next_attempt_at=now)
+        ).rowcount
+    if moved:
+        log.info("EveryPay answers for channel %s again: %s callback(s) due now", channel_id, moved)
+    return moved

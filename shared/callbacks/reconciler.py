@@ -3,11 +3,13 @@ is still waiting, so a lost callback or a crash never leaves a paid invoice unpa
 
 Runs at start-up and on a timer inside the callback service, from ``linkpay-desk
 reconcile``, and for one payment from the dashboard's "Reconcile now". It applies answers
-through the same function as the callback worker.
+through the same function as the callback worker. An answer it gets from EveryPay counts
+as the gateway's return like the worker's do: the channel's waiting callbacks are due now.
 """
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -15,7 +17,7 @@ from sqlmodel import col, select
 from shared.audit import record_audit
 from shared.callbacks.apply import apply_payment_status, recheck_at
 from shared.callbacks.processing import run_claimed_event
-from shared.callbacks.queue import claim_next_event, worker_name
+from shared.callbacks.queue import claim_next_event, note_gateway_result, worker_name
 from shared.channels import credentials
 from shared.db import read_session, write_session
 from shared.linkpay.client import EveryPayClient, Outcome
@@ -52,18 +54,19 @@ class _Check:
     ok: bool = True
 
 
-def reconcile_once() -> ReconcileReport:
+def reconcile_once(*, now: datetime | None = None) -> ReconcileReport:
+    """One pass; ``now`` (default: the wall clock) lets a test drive it on a simulated one."""
     report = ReconcileReport()
     claimant = worker_name("reconciler")
     for _ in range(BATCH):
-        claimed = claim_next_event(worker=claimant)
+        claimed = claim_next_event(worker=claimant, now=now)
         if claimed is None:
             break
         report.callbacks_processed += 1
-        report.changes.append(f"callback #{claimed.id}: {run_claimed_event(claimed)}")
-    for attempt_id in _due_attempt_ids():
+        report.changes.append(f"callback #{claimed.id}: {run_claimed_event(claimed, now=now)}")
+    for attempt_id in _due_attempt_ids(now=now or utcnow()):
         try:
-            check = _check_attempt(attempt_id=attempt_id, source="reconciler")
+            check = _check_attempt(attempt_id=attempt_id, source="reconciler", now=now)
         except Exception as error:
             # One broken payment (say, an undecryptable secret) must not stop the rest.
             log.exception("reconciling payment attempt #%s failed", attempt_id)
@@ -94,8 +97,7 @@ def reconcile_attempt(*, attempt_id: int, actor: str) -> str:
     return check.text
 
 
-def _due_attempt_ids() -> list[int]:
-    now = utcnow()
+def _due_attempt_ids(*, now: datetime) -> list[int]:
     with read_session() as session:
         return list(
             session.exec(
@@ -113,7 +115,7 @@ def _due_attempt_ids() -> list[int]:
         )
 
 
-def _check_attempt(*, attempt_id: int, source: str) -> _Check:
+def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None) -> _Check:
     with read_session() as session:
         attempt = session.get(PaymentAttempt, attempt_id)
         if attempt is None:
@@ -123,9 +125,10 @@ def _check_attempt(*, attempt_id: int, source: str) -> _Check:
             return _Check(f"Payment attempt #{attempt_id} has no channel.", ok=False)
         channel_credentials = credentials(channel)
     reference = attempt.payment_reference
-    asked_at = utcnow()
+    asked_at = now or utcnow()
     with EveryPayClient(channel_credentials) as client:
         result = client.get_payment(reference)
+    note_gateway_result(channel_id=attempt.channel_id, result=result, now=now)
     if result.outcome is Outcome.OK and result.status is not None:
         with write_session() as session:
             applied = apply_payment_status(

@@ -4,10 +4,17 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from shared.callbacks.queue import claim_next_event, retry_delay_seconds, worker_name
+from shared.callbacks.queue import (
+    claim_due_events,
+    claim_next_event,
+    retry_delay_seconds,
+    worker_name,
+)
+from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.models import CallbackEvent, CallbackStatus, utcnow
 from tests.callbacks.helpers import Shop
@@ -43,12 +50,50 @@ def test_concurrent_workers_claim_each_event_exactly_once(shop: Shop) -> None:
     assert processing == len(stored)
 
 
-def test_retry_delays_grow_and_stay_capped() -> None:
+def test_batched_claims_take_each_event_exactly_once(shop: Shop) -> None:
+    stored = {shop.callback(new_reference()) for _ in range(60)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(6)
+
+    def work() -> None:
+        claimant = worker_name("test")
+        start.wait()
+        while batch := claim_due_events(worker=claimant, limit=7):
+            assert len(batch) <= 7
+            with lock:
+                claimed.extend(event.id for event in batch)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert Counter(claimed).most_common(1)[0][1] == 1
+    assert set(claimed) == stored
+    with read_session() as session:
+        claimed_by = session.exec(
+            select(CallbackEvent.claimed_by, CallbackEvent.attempts).where(
+                col(CallbackEvent.status) == CallbackStatus.PROCESSING
+            )
+        ).all()
+    assert len(claimed_by) == len(stored)
+    assert {attempts for _, attempts in claimed_by} == {1}
+
+
+def test_retry_delays_grow_and_stay_capped_at_five_minutes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert 1 <= retry_delay_seconds(attempts=1) <= 2
     assert 8 <= retry_delay_seconds(attempts=4) <= 16
-    assert 300 <= retry_delay_seconds(attempts=30) <= 600
+    assert 150 <= retry_delay_seconds(attempts=30) <= 300
+    assert 150 <= retry_delay_seconds(attempts=100_000) <= 300
     assert retry_delay_seconds(attempts=1, retry_after=45) >= 45
-    assert retry_delay_seconds(attempts=1, retry_after=86_400) <= 600
+    assert retry_delay_seconds(attempts=1, retry_after=86_400) <= 300
+    monkeypatch.setenv("LINKPAY_CALLBACK_RETRY_CAP_SECONDS", "60")
+    get_settings.cache_clear()
+    assert 30 <= retry_delay_seconds(attempts=30) <= 60
 
 
 def test_the_most_overdue_event_is_claimed_first_whatever_its_kind(shop: Shop) -> None:
@@ -57,7 +102,7 @@ def test_the_most_overdue_event_is_claimed_first_whatever_its_kind(shop: Shop) -
     with write_session() as session:
         for event_id, values in (
             (pending, {"next_attempt_at": now - timedelta(minutes=1)}),
-            # Given up on and re-asked hourly: still served in turn during a backlog.
+            # Shown to a person and still re-asked: served in turn during a backlog.
             (
                 retried,
                 {
