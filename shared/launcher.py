@@ -241,13 +241,20 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def supervise(selected: list[Service], env: dict[str, str]) -> int:
     # SIGTERM (a service manager stopping us) and SIGINT (also when started in the
     # background, where the shell ignores it) must stop the children too, not orphan them.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    # While children are being started a stop request is only noted: raised inside Popen,
+    # it would leave the child being forked running with nobody to stop it.
+    stop_requested: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop_requested.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: stop_requested.append(signum))
     processes: dict[str, subprocess.Popen] = {}
     try:
         for service in selected:
             # The commands are built above from our own settings, never from user input.
             processes[service.name] = subprocess.Popen(service.command, env=env)  # noqa: S603
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+        if stop_requested:
+            raise KeyboardInterrupt
         while True:
             for name, process in processes.items():
                 code = process.poll()
