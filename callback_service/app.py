@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from callback_service import public_pages, routes
+from callback_service import metrics, public_pages, routes
 from callback_service.background import Background, BackgroundProcess
+from callback_service.metrics import CallbackAnswers
 from shared.callbacks.group_commit import IntakeWriter
 from shared.callbacks.ratelimit import IntakeGuard
 from shared.config import get_settings
@@ -45,6 +46,8 @@ def create_app(*, start_background: bool = True, background_in_process: bool = F
     app.state.background = None
     app.state.intake_writer = IntakeWriter()
     app.state.intake_guard = IntakeGuard(get_settings())
+    app.state.callback_answers = CallbackAnswers()
     app.include_router(routes.router)
+    app.include_router(metrics.router)
     app.include_router(public_pages.router)
     return app

@@ -101,7 +101,7 @@ class BodyTooLarge(Exception):
     summary="EveryPay callback notification (GET, as EveryPay sends it)",
 )
 async def linkpay_callback_get(channel_token: str, request: Request) -> JSONResponse:
-    return await _receive(channel_token, request)
+    return _counted(request, await _receive(channel_token, request))
 
 
 @router.post(
@@ -112,7 +112,12 @@ async def linkpay_callback_get(channel_token: str, request: Request) -> JSONResp
     summary="EveryPay callback notification (POST, form or query parameters)",
 )
 async def linkpay_callback_post(channel_token: str, request: Request) -> JSONResponse:
-    return await _receive(channel_token, request)
+    return _counted(request, await _receive(channel_token, request))
+
+
+def _counted(request: Request, response: JSONResponse) -> JSONResponse:
+    request.app.state.callback_answers.count(response.status_code)
+    return response
 
 
 @router.get(
