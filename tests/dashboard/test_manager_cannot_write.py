@@ -15,7 +15,6 @@ database, and a page whose write path skips them fails the test.
 """
 
 import logging
-import time
 from collections.abc import Callable
 
 import pytest
@@ -246,7 +245,7 @@ def _drive_everything(new_app: Callable[[], AppTest], invoice_ids: list[int]) ->
 def _signed_in(user_id: int) -> Callable[[], AppTest]:
     def new_app() -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        at.session_state["auth"] = {"user_id": user_id, "last_active": time.time()}
+        at.session_state["auth"] = ui.new_session(user_id)
         return at
 
     return new_app
