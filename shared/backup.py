@@ -112,18 +112,22 @@ def _run_pg_tool(arguments: list[str], *, env: dict[str, str]) -> None:
         raise BackupError(f"{tool} failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
+def _sqlite_copy(source_path: Path, destination_path: Path) -> None:
+    """SQLite's online backup API: a consistent copy while writers keep going."""
+    source = sqlite3.connect(source_path)
+    try:
+        destination = sqlite3.connect(destination_path)
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+
+
 def _dump_database(engine: Engine, target: Path) -> str:
     if engine.dialect.name == "sqlite":
-        file_path = target / SQLITE_FILE
-        source = sqlite3.connect(engine.url.database or "")
-        try:
-            destination = sqlite3.connect(file_path)
-            try:
-                source.backup(destination)
-            finally:
-                destination.close()
-        finally:
-            source.close()
+        _sqlite_copy(Path(engine.url.database or ""), target / SQLITE_FILE)
         return SQLITE_FILE
     file_path = target / POSTGRES_FILE
     connection, env = _libpq(engine.url.render_as_string(hide_password=False))
@@ -225,15 +229,7 @@ def _restore_database(manifest: Manifest, engine: Engine) -> None:
         dispose_engines()
         # The backup API writes through SQLite's own locking, so a WAL file left by the
         # previous database is replaced consistently instead of being replayed over it.
-        source = sqlite3.connect(manifest.path / SQLITE_FILE)
-        try:
-            destination = sqlite3.connect(database)
-            try:
-                source.backup(destination)
-            finally:
-                destination.close()
-        finally:
-            source.close()
+        _sqlite_copy(manifest.path / SQLITE_FILE, database)
         os.chmod(database, 0o600)
         return
     connection, env = _libpq(engine.url.render_as_string(hide_password=False))

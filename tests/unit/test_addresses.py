@@ -33,7 +33,7 @@ def _use(monkeypatch: pytest.MonkeyPatch, **settings: str) -> None:
     get_settings.cache_clear()
 
 
-def _sandbox_channel() -> PaymentChannel:
+def _channel(environment: str = Environment.SANDBOX) -> PaymentChannel:
     with write_session() as session:
         account = create_bank_account(
             session, actor="test", name="Merchant", account_type=AccountType.MERCHANT
@@ -45,7 +45,7 @@ def _sandbox_channel() -> PaymentChannel:
             link_token="abc123",
             api_username="demo-user",
             api_secret="demo-secret-123456",
-            environment=Environment.SANDBOX,
+            environment=environment,
             currency="EUR",
             url_fields=["transaction_amount", "order_reference"],
         )
@@ -55,7 +55,7 @@ def test_callback_urls_follow_the_callback_port_when_no_public_address_is_set(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _use(monkeypatch, CALLBACK_PORT="8123")
-    channel = _sandbox_channel()
+    channel = _channel()
 
     assert callback_url(channel).startswith("http://127.0.0.1:8123/callbacks/linkpay/")
 
@@ -67,7 +67,7 @@ def test_a_sandbox_channel_follows_the_sandbox_to_its_new_port(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _use(monkeypatch, SANDBOX_PORT="8020")
-    channel = _sandbox_channel()
+    channel = _channel()
     invoice = make_invoice(channel=channel)
 
     _use(monkeypatch, SANDBOX_PORT="8765")
@@ -163,21 +163,7 @@ def test_callback_service_refuses_to_start_for_live_channels_behind_a_loopback_a
     from shared.launcher import run_single
 
     _use(monkeypatch, CALLBACK_PORT=str(free_port()))
-    with write_session() as session:
-        account = create_bank_account(
-            session, actor="test", name="Merchant", account_type=AccountType.MERCHANT
-        )
-        save_linkpay_channel(
-            session,
-            actor="test",
-            bank_account_id=account.id,
-            link_token="abc123",
-            api_username="live-user",
-            api_secret="live-secret-123456",
-            environment=Environment.LIVE,
-            currency="EUR",
-            url_fields=["transaction_amount", "order_reference"],
-        )
+    _channel(Environment.LIVE)
 
     assert run_single("callback-service") == 3
     assert "live channel(s) need it for their callbacks" in capsys.readouterr().err
