@@ -73,9 +73,16 @@ def render_metrics(*, health: Health, answers: CallbackAnswers) -> str:
             health.needs_attention,
         ),
         *_gauge(
+            "linkpay_secrets_readable",
+            "1 when the key file opens the channels' API secrets.",
+            None if health.secrets_readable is None else int(health.secrets_readable),
+        ),
+        *_gauge(
             "linkpay_degraded",
             "1 while payments wait on a failing gateway or a person (/health's degraded).",
-            int(bool(health.retrying or health.needs_attention)),
+            int(
+                bool(health.retrying or health.needs_attention or health.secrets_readable is False)
+            ),
         ),
     ]
     return "\n".join(lines) + "\n"

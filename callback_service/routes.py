@@ -45,6 +45,7 @@ class HealthReport(BaseModel):
     oldest_pending_seconds: float | None
     needs_attention: int | None
     retrying: int | None
+    secrets_readable: bool | None
 
 
 _FIELD_DOCS = {

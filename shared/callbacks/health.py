@@ -11,7 +11,14 @@ from sqlmodel import col, select
 
 from shared.callbacks.worker import HEARTBEAT_PREFIX, HEARTBEAT_SECONDS
 from shared.db import read_session
-from shared.models import CallbackEvent, CallbackStatus, WorkerHeartbeat, utcnow
+from shared.models import (
+    CallbackEvent,
+    CallbackStatus,
+    PaymentChannel,
+    WorkerHeartbeat,
+    utcnow,
+)
+from shared.security import SecretKeyError, decrypt_secret
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,9 @@ class Health:
     needs_attention: int | None = None
     # Callbacks whose last try got no usable answer from EveryPay and that wait for the next.
     retrying: int | None = None
+    # False when the key file does not open the channels' API secrets (a replaced key):
+    # no callback can be verified until the key is restored or the secrets re-entered.
+    secrets_readable: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -35,12 +45,17 @@ class Health:
         return self.database and self.worker_alive
 
     @property
+    def payments_waiting(self) -> bool:
+        """Payments wait on a failing gateway, on a person, or on the key file."""
+        return bool(self.retrying or self.needs_attention or self.secrets_readable is False)
+
+    @property
     def status(self) -> str:
         """ "degraded" while payments wait on EveryPay or a person: the service still takes
         callbacks (HTTP 200), but monitoring should tell someone."""
         if not self.ok:
             return "unavailable"
-        if self.retrying or self.needs_attention:
+        if self.payments_waiting:
             return "degraded"
         return "ok"
 
@@ -65,6 +80,7 @@ def check_health(*, local_worker_alive: bool | None) -> Health:
                     col(CallbackEvent.status) == CallbackStatus.NEEDS_ATTENTION
                 )
             ).one()
+            api_secrets = session.exec(select(PaymentChannel.api_secret_encrypted)).all()
             last_beat = session.exec(
                 select(func.max(WorkerHeartbeat.beat_at)).where(
                     col(WorkerHeartbeat.name).startswith(HEARTBEAT_PREFIX)
@@ -74,6 +90,12 @@ def check_health(*, local_worker_alive: bool | None) -> Health:
         log.error("health check: database unreachable (%s)", type(error).__name__)
         return Health(database=False, worker_alive=False)
     beating = last_beat is not None and now - last_beat < HEARTBEAT_STALE
+    try:
+        for ciphertext in api_secrets:
+            decrypt_secret(ciphertext)
+        secrets_readable = True
+    except SecretKeyError:
+        secrets_readable = False
     return Health(
         database=True,
         worker_alive=beating and local_worker_alive is not False,
@@ -81,4 +103,5 @@ def check_health(*, local_worker_alive: bool | None) -> Health:
         oldest_pending_seconds=round((now - oldest).total_seconds(), 3) if oldest else None,
         needs_attention=needs_attention,
         retrying=retrying,
+        secrets_readable=secrets_readable,
     )

@@ -124,3 +124,19 @@ def test_reset_secrets_asks_for_yes_before_it_replaces_anything(db: str) -> None
     assert not key_file.exists()
     assert _cli("reset-secrets", "--yes").returncode == 0
     assert key_file.exists()
+
+
+def test_health_says_degraded_when_the_key_file_does_not_open_the_secrets(db: str) -> None:
+    from cryptography.fernet import Fernet
+
+    from shared.callbacks.health import check_health
+
+    make_channel()
+    assert check_health(local_worker_alive=None).secrets_readable is True
+
+    get_settings().resolved_secret_key_file.write_bytes(Fernet.generate_key() + b"\n")
+    reset_key_cache()
+
+    health = check_health(local_worker_alive=None)
+    assert health.secrets_readable is False
+    assert health.payments_waiting
