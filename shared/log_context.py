@@ -36,12 +36,16 @@ def request_id_from(header: str | None) -> str:
     return secrets.token_hex(16)
 
 
+def _with(fields: dict[str, Any]) -> MappingProxyType[str, Any]:
+    merged = dict(_context.get())
+    merged.update({name: value for name, value in fields.items() if value is not None})
+    return MappingProxyType(merged)
+
+
 @contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
     """Lines logged inside carry ``fields`` (None values are left out)."""
-    merged = dict(_context.get())
-    merged.update({name: value for name, value in fields.items() if value is not None})
-    token = _context.set(MappingProxyType(merged))
+    token = _context.set(_with(fields))
     try:
         yield
     finally:
@@ -51,13 +55,7 @@ def log_context(**fields: Any) -> Iterator[None]:
 def bind_log_context(**fields: Any) -> None:
     """Like ``log_context`` for the rest of the current task or thread: for an HTTP request,
     whose context ends with the request, including the access log line written after it."""
-    merged = dict(_context.get())
-    merged.update({name: value for name, value in fields.items() if value is not None})
-    _context.set(MappingProxyType(merged))
-
-
-def current_log_context() -> MappingProxyType[str, Any]:
-    return _context.get()
+    _context.set(_with(fields))
 
 
 class ContextFilter(logging.Filter):

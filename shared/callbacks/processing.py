@@ -93,8 +93,8 @@ def reprocess_event(*, event_id: int, actor: str) -> str:
 
 
 def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> str:
-    # Every line about this callback, here and in what it calls (booking included),
-    # carries the request id it was received under.
+    # Every line about this callback, here and in what it calls, carries the request id
+    # it was received under; the outcome line says what was booked.
     with log_context(request_id=claimed.request_id, callback_id=claimed.id):
         log.debug(
             "callback #%s claimed by %s (try %s)", claimed.id, claimed.claimed_by, claimed.attempts
