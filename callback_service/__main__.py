@@ -13,7 +13,7 @@ def main() -> None:
         create_app(),
         host=settings.callback_host,
         port=settings.callback_port,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         server_header=False,
         timeout_graceful_shutdown=10,
     )

@@ -183,7 +183,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def main() -> None:
     settings = get_settings()
-    logging.config.dictConfig(log_config(settings.log_level))
+    logging.config.dictConfig(log_config(settings.log_level, settings.log_format))
     if len(sys.argv) > 1:
         _die_with_parent(int(sys.argv[1]))
 

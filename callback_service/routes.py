@@ -12,10 +12,12 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from shared.callbacks.health import check_health
 from shared.callbacks.intake import FIELD_PATTERNS, MAX_PARAMS, REQUIRED, CallbackRequest
 from shared.config import get_settings
+from shared.log_context import bind_log_context, request_id_from
 
 router = APIRouter()
 
 CALLBACK_PATH = "/callbacks/linkpay/{channel_token}"
+REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class Received(BaseModel):
@@ -102,7 +104,8 @@ class BodyTooLarge(Exception):
     summary="EveryPay callback notification (GET, as EveryPay sends it)",
 )
 async def linkpay_callback_get(channel_token: str, request: Request) -> JSONResponse:
-    return _counted(request, await _receive(channel_token, request))
+    request_id = _bind_request_id(request)
+    return _counted(request, await _receive(channel_token, request, request_id), request_id)
 
 
 @router.post(
@@ -113,11 +116,22 @@ async def linkpay_callback_get(channel_token: str, request: Request) -> JSONResp
     summary="EveryPay callback notification (POST, form or query parameters)",
 )
 async def linkpay_callback_post(channel_token: str, request: Request) -> JSONResponse:
-    return _counted(request, await _receive(channel_token, request))
+    request_id = _bind_request_id(request)
+    return _counted(request, await _receive(channel_token, request, request_id), request_id)
 
 
-def _counted(request: Request, response: JSONResponse) -> JSONResponse:
+def _bind_request_id(request: Request) -> str:
+    """The request's id, on every line logged for it from here on (the access line too)."""
+    request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    bind_log_context(request_id=request_id)
+    return request_id
+
+
+def _counted(request: Request, response: JSONResponse, request_id: str) -> JSONResponse:
     request.app.state.callback_answers.count(response.status_code)
+    # Every answer says which id the request was logged and stored under, so a sender's
+    # support question ("what happened to this one?") leads straight to the lines.
+    response.headers[REQUEST_ID_HEADER] = request_id
     return response
 
 
@@ -134,7 +148,7 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
 
-async def _receive(channel_token: str, request: Request) -> JSONResponse:
+async def _receive(channel_token: str, request: Request, request_id: str) -> JSONResponse:
     settings = get_settings()
     query_limit = settings.callback_max_query_bytes
     if len(request.scope.get("query_string", b"")) > query_limit:
@@ -158,6 +172,7 @@ async def _receive(channel_token: str, request: Request) -> JSONResponse:
             params=params,
             http_method=request.method,
             remote_addr=request.client.host if request.client else None,
+            request_id=request_id,
         )
     )
     if result.retry_after_seconds is not None:

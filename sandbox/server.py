@@ -5,6 +5,7 @@ from pathlib import Path
 
 import uvicorn
 
+from callback_service.logging_config import log_config as service_log_config
 from shared.config import get_settings
 
 from .app import create_app, default_store_path
@@ -26,7 +27,17 @@ def serve(
         public_url=public_url,
         bank_settle_seconds=bank_settle_seconds,
     )
-    uvicorn.run(app, host=host, port=port, log_level=get_settings().log_level.lower())
+    settings = get_settings()
+    # Text keeps uvicorn's own lines, as the sandbox always printed them; JSON uses the
+    # services' format so one collector reads every process.
+    log_config = (
+        service_log_config(settings.log_level, settings.log_format)
+        if settings.log_format == "json"
+        else uvicorn.config.LOGGING_CONFIG
+    )
+    uvicorn.run(
+        app, host=host, port=port, log_level=settings.log_level.lower(), log_config=log_config
+    )
 
 
 def _schedule(text: str) -> tuple[float, ...]:

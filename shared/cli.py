@@ -439,10 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _apply_flags(args)
     try:
-        logging.basicConfig(
-            level=get_settings().log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        _configure_logging()
         # Libraries that narrate their routine work at INFO (font subsetting alone printed
         # hundreds of lines per reminder run); their warnings and errors still show.
         for noisy in NOISY_LIBRARY_LOGGERS:
@@ -454,6 +451,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_ENVIRONMENT
+
+
+def _configure_logging() -> None:
+    # The services' formatters: the same text lines as before, or JSON, secrets redacted.
+    from callback_service.logging_config import formatter
+    from shared.log_context import ContextFilter
+
+    settings = get_settings()
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(settings.log_format))
+    handler.addFilter(ContextFilter())
+    # basicConfig leaves logging alone where it is set up already (a test's capture).
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
 
 
 def explain_environment_error(error: Exception) -> str | None:

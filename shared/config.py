@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -168,6 +169,13 @@ class Settings(BaseSettings):
 
     company_timezone: str = "Europe/Riga"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "text: plain lines; json: one JSON object per line (time, level, logger, message, "
+            "request_id and callback_id where a line is about a callback), for log collectors."
+        ),
+    )
 
     @model_validator(mode="after")
     def _public_base_url_from_callback_address(self) -> "Settings":

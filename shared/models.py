@@ -408,6 +408,8 @@ class CallbackEvent(SQLModel, table=True):
     order_reference: str | None = Field(default=None, max_length=120)
     event_name: str | None = Field(default=None, max_length=64)
     remote_addr: str | None = Field(default=None, max_length=64)
+    # The X-Request-ID it was received under: the worker's log lines about it repeat it.
+    request_id: str | None = Field(default=None, max_length=64)
     status: str = Field(default=CallbackStatus.PENDING, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = _ts()

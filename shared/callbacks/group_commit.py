@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from shared.callbacks.intake import CallbackRequest, IntakeResult, receive_callbacks, unavailable
 from shared.config import get_settings
 from shared.db import DatabaseBusy
+from shared.log_context import log_context
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,13 @@ class IntakeWriter:
                 self._write(batch)
 
     def _write(self, batch: list[_Waiting]) -> None:
+        # A lone request's lines (stored, or refused) carry its id; a batch's lines are
+        # about many, and intake logs each row's own line inside the batch.
+        alone = batch[0].request.request_id if len(batch) == 1 else None
+        with log_context(request_id=alone):
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[_Waiting]) -> None:
         # The oldest request sets the bound: none is answered later than the wait allows.
         deadline = min(waiting.queued_at for waiting in batch) + self._wait
         remaining = deadline - time.monotonic()

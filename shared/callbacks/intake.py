@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from shared.channels import find_channel_by_token
 from shared.db import write_session
+from shared.log_context import log_context
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,19 @@ class CallbackRequest:
     params: Mapping[str, str]
     http_method: str
     remote_addr: str | None
+    # Stored with the row, so the worker's lines about it carry the same id.
+    request_id: str | None = None
 
 
 def receive_callback(
-    *, channel_token: str, params: Mapping[str, str], http_method: str, remote_addr: str | None
+    *,
+    channel_token: str,
+    params: Mapping[str, str],
+    http_method: str,
+    remote_addr: str | None,
+    request_id: str | None = None,
 ) -> IntakeResult:
-    request = CallbackRequest(channel_token, params, http_method, remote_addr)
+    request = CallbackRequest(channel_token, params, http_method, remote_addr, request_id)
     return receive_callbacks(requests=[request])[0]
 
 
@@ -158,7 +166,7 @@ def receive_callbacks(
                 .values(first_callback_at=now)
             )
     answers = (
-        _answer(row, event_id, errors)
+        _answer(row, event_id, errors, request_id=row["request_id"])
         for row, event_id, errors in zip(rows, event_ids, problems, strict=True)
     )
     results = [
@@ -194,6 +202,7 @@ def _event_row(
         "order_reference": _clean(params.get("order_reference"), 120),
         "event_name": _clean(params.get("event_name"), 64),
         "remote_addr": _clean(request.remote_addr, 64),
+        "request_id": _clean(request.request_id, 64),
         "status": status,
         "outcome": outcome,
         "next_attempt_at": now if status == CallbackStatus.PENDING else None,
@@ -204,7 +213,15 @@ def _describe(errors: dict[str, str]) -> str:
     return "; ".join(f"{name} {problem}" for name, problem in errors.items())
 
 
-def _answer(row: dict[str, Any], event_id: int, errors: dict[str, str]) -> IntakeResult:
+def _answer(
+    row: dict[str, Any], event_id: int, errors: dict[str, str], *, request_id: str | None
+) -> IntakeResult:
+    # The writer thread stores many requests' rows at once: each line gets its own id.
+    with log_context(request_id=request_id, callback_id=event_id):
+        return _logged_answer(row, event_id, errors)
+
+
+def _logged_answer(row: dict[str, Any], event_id: int, errors: dict[str, str]) -> IntakeResult:
     if errors:
         log.warning("callback #%s rejected: %s", event_id, "; ".join(errors))
         return IntakeResult(

@@ -36,6 +36,7 @@ from shared.callbacks.reviews import open_review, resolve_review
 from shared.channels import credentials
 from shared.db import read_session, write_session
 from shared.linkpay.client import ApiResult, Outcome, client_for
+from shared.log_context import log_context
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
 from shared.users import require_permission
 
@@ -92,12 +93,18 @@ def reprocess_event(*, event_id: int, actor: str) -> str:
 
 
 def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> str:
-    try:
-        return _verify_and_apply(claimed, now=now)
-    except Exception as error:
-        # A bug or a database hiccup must not drop the event: it goes back on the queue.
-        log.exception("callback #%s could not be processed", claimed.id)
-        return schedule_retry(claimed, error=f"internal error: {type(error).__name__}", now=now)
+    # Every line about this callback, here and in what it calls, carries the request id
+    # it was received under; the outcome line says what was booked.
+    with log_context(request_id=claimed.request_id, callback_id=claimed.id):
+        log.debug(
+            "callback #%s claimed by %s (try %s)", claimed.id, claimed.claimed_by, claimed.attempts
+        )
+        try:
+            return _verify_and_apply(claimed, now=now)
+        except Exception as error:
+            # A bug or a database hiccup must not drop the event: it goes back on the queue.
+            log.exception("callback #%s could not be processed", claimed.id)
+            return schedule_retry(claimed, error=f"internal error: {type(error).__name__}", now=now)
 
 
 def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
@@ -110,6 +117,13 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
     # holds up only this thread, never a database connection or SQLite's write lock.
     asked_at = now or utcnow()
     result = client_for(channel_credentials).get_payment(claimed.payment_reference)
+    log.debug(
+        "callback #%s: EveryPay answered %s%s (HTTP %s)",
+        claimed.id,
+        result.outcome.value,
+        f", payment {result.status.payment_state}" if result.status else "",
+        result.http_status,
+    )
     note_gateway_result(channel_id=claimed.channel_id, result=result, now=now)
 
     if result.outcome is Outcome.OK and result.status is not None:

@@ -47,6 +47,7 @@ class ClaimedEvent:
     attempts: int
     received_at: datetime
     claimed_by: str
+    request_id: str | None = None
 
 
 def worker_name(role: str) -> str:
@@ -94,6 +95,8 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
                 col(CallbackEvent.payment_reference),
                 col(CallbackEvent.attempts),
                 col(CallbackEvent.received_at),
+                # Read in the claim itself (no extra query): the worker logs under it.
+                col(CallbackEvent.request_id),
             )
         ).all()
     return [
@@ -104,6 +107,7 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
             attempts=row[3],
             received_at=row[4],
             claimed_by=worker,
+            request_id=row[5],
         )
         for row in rows
     ]

@@ -29,6 +29,7 @@ from shared.callbacks.queue import ClaimedEvent, claim_due_events, worker_name
 from shared.config import get_settings
 from shared.db import is_sqlite, write_session
 from shared.linkpay.client import close_thread_client
+from shared.log_context import log_context
 from shared.models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ class CallbackWorker:
             except Exception:
                 # run_claimed_event gives failures back to the queue; this is the database
                 # being unreachable even for that, and the lease returns the event.
-                log.exception("callback #%s: could not record the outcome", claimed.id)
+                with log_context(request_id=claimed.request_id, callback_id=claimed.id):
+                    log.exception("callback #%s: could not record the outcome", claimed.id)
             finally:
                 self._free_callers.release()
         close_thread_client()
