@@ -37,6 +37,7 @@ from shared.migrate import upgrade_to_head
 from shared.models import AccountType, Company, Environment
 from shared.reminders import REMINDER_DAYS, reminder_key
 from shared.security import seal_token
+from shared.text import search_key
 from shared.users import create_user
 
 DAY = 86_400
@@ -58,7 +59,7 @@ def _names(text: str) -> tuple[str, ...]:
 # Column order of every bulk row; checked against the models so schema drift fails loudly.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customer": _names(
-        "id name registration_number vat_number email cc_emails address language "
+        "id name search_name registration_number vat_number email cc_emails address language "
         "created_at updated_at"
     ),
     "invoice": _names(
@@ -476,6 +477,7 @@ class Generator:
                 (
                     cid,
                     name,
+                    search_key(name),
                     f"4000{cid:07d}",
                     f"LV4000{cid:07d}",
                     email,

@@ -13,7 +13,11 @@ from dashboard import ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="LinkPay Desk", page_icon=":material/payments:", layout="wide")
+# An emoji, not a ":material/...:" icon: Streamlit fetches a Material page icon from a public
+# font CDN as the favicon (an offline or strict-CSP install shows it broken, and every visit
+# is announced), while an emoji becomes an inline image. The navigation's Material icons
+# are drawn with the font Streamlit bundles, and are not used as the favicon once this is set.
+st.set_page_config(page_title="LinkPay Desk", page_icon="💳", layout="wide")
 
 
 def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:

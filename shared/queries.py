@@ -79,6 +79,7 @@ from shared.money import (
 )
 from shared.review import KIND_LABELS, can_accept_partial, can_reconcile
 from shared.security import mask_secret
+from shared.text import search_key, search_text
 
 STATUS_LABELS = {
     InvoiceStatus.DRAFT: "Draft",
@@ -131,9 +132,19 @@ def _prefix(column, text: str, dialect: str):
     return column.like(escaped + "%", escape="\\")
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _contains(column, text: str):
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return column.ilike(f"%{_escaped(text)}%", escape="\\")
+
+
+def _name_contains(text: str):
+    """Customers whose name contains ``text``, ignoring case in every alphabet: both sides
+    are casefolded in Python (see Customer.search_name), so a plain LIKE answers alike on
+    SQLite and PostgreSQL whatever the database's ctype."""
+    return Customer.search_name.like(f"%{_escaped(search_key(text))}%", escape="\\")
 
 
 def _time_range(column, date_from: date | None, date_to: date | None, tz: str) -> list:
@@ -222,8 +233,9 @@ def _invoice_conditions(flt: InvoiceFilter, *, today: date, dialect: str) -> lis
         conditions.append(or_(*(_status_condition(s, today) for s in flt.statuses)))
     if flt.customer_id is not None:
         conditions.append(Invoice.customer_id == flt.customer_id)
-    if flt.customer.strip():
-        matching = select(Customer.id).where(_contains(Customer.name, flt.customer.strip()))
+    customer = search_text(flt.customer)
+    if customer:
+        matching = select(Customer.id).where(_name_contains(customer))
         conditions.append(Invoice.customer_id.in_(matching))
     if flt.channel_id is not None:
         conditions.append(Invoice.channel_id == flt.channel_id)
@@ -231,7 +243,7 @@ def _invoice_conditions(flt: InvoiceFilter, *, today: date, dialect: str) -> lis
         conditions.append(Invoice.issue_date >= flt.date_from)
     if flt.date_to:
         conditions.append(Invoice.issue_date <= flt.date_to)
-    number = flt.number.strip().upper()
+    number = search_text(flt.number).upper()
     if number:
         if any(ch.isalpha() for ch in number):
             conditions.append(_prefix(Invoice.number, number, dialect))
@@ -792,7 +804,7 @@ def _payment_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
     if flt.invoice_id is not None:
         conditions.append(PaymentAttempt.invoice_id == flt.invoice_id)
     conditions += _time_range(PaymentAttempt.created_at, flt.date_from, flt.date_to, tz)
-    reference = flt.reference.strip()
+    reference = search_text(flt.reference)
     if reference:
         conditions.append(
             or_(
@@ -893,7 +905,7 @@ def _callback_conditions(flt: CallbackFilter, *, tz: str, dialect: str) -> list:
     if flt.invoice_id is not None:
         conditions.append(CallbackEvent.invoice_id == flt.invoice_id)
     conditions += _time_range(CallbackEvent.received_at, flt.date_from, flt.date_to, tz)
-    reference = flt.reference.strip()
+    reference = search_text(flt.reference)
     if reference:
         conditions.append(_prefix(CallbackEvent.payment_reference, reference.lower(), dialect))
     return conditions
@@ -1078,12 +1090,12 @@ class CustomerView:
 
 
 def _customer_conditions(search: str) -> list:
-    search = search.strip()
+    search = search_text(search)
     if not search:
         return []
     return [
         or_(
-            _contains(Customer.name, search),
+            _name_contains(search),
             _contains(Customer.email, search),
             Customer.registration_number == search,
             Customer.vat_number == search,
@@ -1321,10 +1333,12 @@ class AuditFilter:
 
 def _audit_conditions(flt: AuditFilter, *, tz: str, dialect: str) -> list:
     conditions: list = []
-    if flt.actor.strip():
-        conditions.append(AuditLog.actor == flt.actor.strip().lower())
-    if flt.action.strip():
-        conditions.append(_prefix(AuditLog.action, flt.action.strip(), dialect))
+    actor = search_text(flt.actor)
+    if actor:
+        conditions.append(AuditLog.actor == actor.lower())
+    action = search_text(flt.action)
+    if action:
+        conditions.append(_prefix(AuditLog.action, action, dialect))
     if flt.outcome:
         conditions.append(AuditLog.outcome == flt.outcome)
     conditions += _time_range(AuditLog.at, flt.date_from, flt.date_to, tz)

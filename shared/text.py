@@ -42,6 +42,13 @@ def search_text(value: str) -> str:
     return "".join(char for char in value if not _is_control(char)).strip()
 
 
+def search_key(value: str) -> str:
+    """The form in which text is compared by a search: casefolded (Unicode-aware, unlike
+    SQLite's LIKE, which folds ASCII only, and PostgreSQL's lower(), which follows the
+    database's ctype) and NFC-composed, so "Ē" typed as E + combining macron still matches."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).casefold())
+
+
 def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
     bad = next((char for char in text if _is_control(char) and char not in allowed), None)
     if bad is not None:
