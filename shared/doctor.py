@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import text
 from sqlmodel import select
 
 from shared.config import Settings, get_settings
@@ -39,18 +38,11 @@ class Finding:
 def _database(settings: Settings) -> Iterator[Finding]:
     from sqlalchemy.engine import make_url
 
-    from shared.db import get_engine
-    from shared.migrate import head_revision
+    from shared.migrate import database_revision, head_revision
 
     shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     try:
-        with get_engine().connect() as connection:
-            tables = connection.dialect.get_table_names(connection)
-            revision = (
-                connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-                if "alembic_version" in tables
-                else None
-            )
+        revision = database_revision()
     except Exception as error:
         yield Finding(
             "database",
