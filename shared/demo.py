@@ -26,13 +26,13 @@ from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.invoicing import (
     LineInput,
-    book_payment,
     cancel_invoice,
     create_draft,
     issue_invoice,
     order_reference,
-    unbook_payment,
 )
+from shared.ledger.linkpay import book_linkpay_payment
+from shared.ledger.posting import post_entry
 from shared.models import (
     AccountType,
     CallbackEvent,
@@ -43,6 +43,8 @@ from shared.models import (
     FunnelEvent,
     FunnelStep,
     Invoice,
+    LedgerEntryKind,
+    LedgerSource,
     MessageChannel,
     MessageLog,
     MessageStatus,
@@ -442,31 +444,44 @@ def _seed_attempt(
         )
     )
     outcome = f"payment {state}"
-    if state == PaymentState.SETTLED and amount_minor > invoice.open_minor:
-        session.add(
-            ReviewItem(
-                kind=ReviewKind.OVERPAYMENT,
-                dedupe_key=f"{ReviewKind.OVERPAYMENT}:{attempt.id}",
-                reason=f"Paid {from_minor(amount_minor, invoice.currency)} for an open balance of "
-                f"{from_minor(invoice.open_minor, invoice.currency)}: not booked automatically.",
-                invoice_id=invoice.id,
-                payment_attempt_id=attempt.id,
-                channel_id=channel.id,
-                amount_minor=amount_minor,
-                currency=invoice.currency,
-                created_at=at,
-            )
+    if state in (PaymentState.SETTLED, PaymentState.CHARGEBACKED):
+        open_before = invoice.open_minor
+        book_linkpay_payment(
+            session, attempt=attempt, invoice=invoice, amount=amount_minor, actor="demo"
         )
-        outcome = "settled, more than the open balance: sent to review"
-    elif state in (PaymentState.SETTLED, PaymentState.CHARGEBACKED):
-        book_payment(invoice, amount_minor=amount_minor)
-        attempt.booked_minor = amount_minor
         invoice.paid_at = at if invoice.status == "paid" else None
         channel_row = session.get(PaymentChannel, channel.id)
         channel_row.first_settled_at = channel_row.first_settled_at or at
+        if amount_minor > open_before:
+            surplus = from_minor(amount_minor - open_before, invoice.currency)
+            session.add(
+                ReviewItem(
+                    kind=ReviewKind.OVERPAYMENT,
+                    dedupe_key=f"{ReviewKind.OVERPAYMENT}:{attempt.id}",
+                    reason=f"Paid {from_minor(amount_minor, invoice.currency)} for an open "
+                    f"balance of {from_minor(open_before, invoice.currency)}: booked, "
+                    f"{surplus} is the customer's credit.",
+                    invoice_id=invoice.id,
+                    payment_attempt_id=attempt.id,
+                    channel_id=channel.id,
+                    amount_minor=amount_minor,
+                    currency=invoice.currency,
+                    created_at=at,
+                )
+            )
+            outcome = "settled, more than the open balance: surplus is customer credit"
         if state == PaymentState.CHARGEBACKED:
-            unbook_payment(invoice, amount_minor=amount_minor)
-            attempt.booked_minor = 0
+            post_entry(
+                session,
+                invoice=invoice,
+                kind=LedgerEntryKind.MONEY_BACK,
+                source=LedgerSource.CHARGEBACK,
+                amount_minor=amount_minor,
+                key=f"linkpay:{payment_reference}:back:0",
+                actor="demo",
+                attempt=attempt,
+                reference=payment_reference,
+            )
             session.add(
                 ReviewItem(
                     kind=ReviewKind.CHARGEBACK,
@@ -480,7 +495,7 @@ def _seed_attempt(
                     created_at=at,
                 )
             )
-            outcome = "chargeback: payment reversed, sent to review"
+            outcome = "chargeback: payment went back, sent to review"
         session.add(attempt)
     channel_row = session.get(PaymentChannel, channel.id)
     channel_row.first_callback_at = channel_row.first_callback_at or at

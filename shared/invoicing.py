@@ -440,35 +440,6 @@ def mark_sent(session: Session, *, invoice_id: int) -> Invoice:
     return invoice
 
 
-def _status_after_payment(invoice: Invoice) -> str:
-    if invoice.open_minor <= 0:
-        return InvoiceStatus.PAID
-    if invoice.paid_minor > 0:
-        return InvoiceStatus.PARTIALLY_PAID
-    return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.ISSUED
-
-
-def book_payment(invoice: Invoice, *, amount_minor: int) -> None:
-    """Adds a settled amount to the invoice (the caller guarantees once per attempt)."""
-    invoice.paid_minor += amount_minor
-    invoice.open_minor = max(invoice.total_minor - invoice.paid_minor, 0)
-    invoice.settled_payments += 1
-    invoice.status = _status_after_payment(invoice)
-    if invoice.status == InvoiceStatus.PAID:
-        invoice.paid_at = invoice.paid_at or utcnow()
-    invoice.updated_at = utcnow()
-
-
-def unbook_payment(invoice: Invoice, *, amount_minor: int) -> None:
-    """Takes back (part of) a booked amount after a refund or chargeback."""
-    invoice.paid_minor = max(invoice.paid_minor - amount_minor, 0)
-    invoice.open_minor = max(invoice.total_minor - invoice.paid_minor, 0)
-    invoice.status = _status_after_payment(invoice)
-    if invoice.status != InvoiceStatus.PAID:
-        invoice.paid_at = None
-    invoice.updated_at = utcnow()
-
-
 def display_status(invoice: Invoice, *, today: date | None = None) -> str:
     today = today or utcnow().date()
     if invoice.status in OPEN_STATUSES and invoice.due_date and invoice.due_date < today:

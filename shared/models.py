@@ -103,6 +103,8 @@ class InvoiceStatus(StrEnum):
     SENT = "sent"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
+    # Settled by credit notes for its whole total; closed like a paid invoice.
+    CREDITED = "credited"
     CANCELLED = "cancelled"
 
 
@@ -307,7 +309,12 @@ class Invoice(SQLModel, table=True):
     subtotal_minor: int = _money()
     vat_minor: int = _money()
     total_minor: int = _money()
+    # The invoice's ledger totals (shared.ledger keeps them, entry by entry):
+    # open = total - paid - credited + returned. Below zero, the customer has paid more
+    # than is owed here: that surplus is the customer's credit.
     paid_minor: int = _money()
+    credited_minor: int = _money()
+    returned_minor: int = _money()
     open_minor: int = _money(index=True)
     # Counts settled partial payments; the next pay link's order reference gets "-N+1".
     settled_payments: int = 0
@@ -373,8 +380,8 @@ class PaymentAttempt(SQLModel, table=True):
     is_final: bool = False
     initial_amount_minor: int = _money()
     standing_amount_minor: int = _money()
-    # What this attempt has put into the invoice's paid amount: the single source of truth
-    # for undoing it on refund or chargeback.
+    # What this attempt has in its invoice now: booked when settled, less what went back
+    # (refund, chargeback); the ledger's entries for the attempt add up to it.
     booked_minor: int = _money()
     currency: str = Field(default="EUR", max_length=3)
     payment_method: str | None = Field(default=None, max_length=64)
@@ -620,3 +627,79 @@ class BankStatementTransaction(SQLModel, table=True):
     transaction_id: str = Field(default="", max_length=140)
     original_amount_minor: int | None = Field(default=None, sa_type=BigInteger)
     original_currency: str = Field(default="", max_length=3)
+
+
+class LedgerEntryKind(StrEnum):
+    """How an entry moves an invoice's open balance."""
+
+    PAYMENT = "payment"  # money received (negative: a booking taken back by finance)
+    CREDIT_NOTE = "credit_note"  # the amount is no longer owed
+    MONEY_BACK = "money_back"  # money paid back to the customer: refund, chargeback
+
+
+class LedgerSource(StrEnum):
+    LINKPAY = "linkpay"
+    BANK_TRANSFER = "bank_transfer"
+    CASH = "cash"
+    SET_OFF = "set_off"
+    BANK_STATEMENT = "bank_statement"
+    CUSTOMER_CREDIT = "customer_credit"  # credit moved from one invoice to another
+    CREDIT_NOTE = "credit_note"
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+    REVERSAL = "reversal"
+
+
+class ReceivedPayment(SQLModel, table=True):
+    """Money received outside LinkPay (bank transfer, cash, set-off), as finance recorded
+    it; its allocations to invoices are ledger entries."""
+
+    __tablename__ = "received_payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    method: str = Field(max_length=32)
+    received_on: date
+    amount_minor: int = _money()
+    currency: str = Field(default="EUR", max_length=3)
+    payer: str = Field(default="", max_length=200)
+    bank_reference: str = Field(default="", max_length=140)
+    note: str = Field(default="", max_length=1000)
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = _ts(default_now=True, index=True)
+    reversed_at: datetime | None = _ts()
+    reversed_by: str | None = Field(default=None, max_length=64)
+    reversal_reason: str = Field(default="", max_length=500)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One movement of an invoice's open balance. Written only by shared.ledger.posting,
+    never changed: a correction is a new entry. ``entry_key`` is the exactly-once guard:
+    the same movement seen twice (a duplicate callback, a double click) has the same key."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        Index("ix_ledger_customer_booked", "customer_id", "booked_at", "id"),
+        Index("ix_ledger_invoice_id", "invoice_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_key: str = Field(max_length=160, unique=True)
+    invoice_id: int = Field(foreign_key="invoice.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    kind: str = Field(max_length=16)
+    source: str = Field(max_length=24)
+    amount_minor: int = Field(sa_type=MinorUnits)
+    currency: str = Field(max_length=3)
+    value_date: date
+    payment_attempt_id: int | None = Field(
+        default=None, foreign_key="payment_attempt.id", index=True
+    )
+    received_payment_id: int | None = Field(
+        default=None, foreign_key="received_payment.id", index=True
+    )
+    reverses_entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    reference: str = Field(default="", max_length=140)
+    note: str = Field(default="", max_length=500)
+    actor: str = Field(default="", max_length=64)
+    booked_at: datetime = _ts(default_now=True)

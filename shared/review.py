@@ -6,7 +6,8 @@ from sqlmodel import Session, col, select
 from shared.audit import record_audit
 from shared.channels import ValidationError
 from shared.db import read_session, write_session
-from shared.invoicing import OPEN_STATUSES, book_payment, lock_invoice
+from shared.invoicing import OPEN_STATUSES, lock_invoice
+from shared.ledger.linkpay import book_linkpay_payment
 from shared.models import (
     Invoice,
     PaymentAttempt,
@@ -142,22 +143,17 @@ def accept_partial_payment(
 ) -> ReviewItem:
     """Books a settled attempt's standing amount on its invoice and closes the item.
 
-    The attempt is claimed with a conditional update on ``booked_minor = 0`` so that a
-    callback worker booking the same payment at the same moment cannot book it twice.
+    Through the ledger's one booking key for the attempt, so a callback worker booking
+    the same payment at the same moment cannot book it twice.
     """
     require_permission(session, actor=actor, permission="review")
     item = _open_item(session, review_id)
     attempt, invoice = _bookable(session, item, lock=True)
     amount = attempt.standing_amount_minor
-    claimed = session.exec(
-        update(PaymentAttempt)
-        .where(col(PaymentAttempt.id) == attempt.id, col(PaymentAttempt.booked_minor) == 0)
-        .values(booked_minor=amount, updated_at=utcnow())
-    )
-    if claimed.rowcount != 1:
+    if not book_linkpay_payment(
+        session, attempt=attempt, invoice=invoice, amount=amount, actor=actor
+    ):
         raise ValidationError("This payment is already booked on the invoice.")
-    book_payment(invoice, amount_minor=amount)
-    session.add(invoice)
     resolution = f"Accepted as partial payment of {format_money(amount, attempt.currency)}."
     if comment.strip():
         resolution += f" {comment.strip()}"

@@ -1,4 +1,4 @@
-"""Applies one authenticated EveryPay answer about a payment: the one place money moves.
+"""Applies one authenticated EveryPay answer about a payment to its invoice.
 
 The callback worker, the reconciler and the dashboard's buttons all end here, inside one
 short write transaction, so whatever the path and however many times an answer arrives,
@@ -7,10 +7,13 @@ the rules below are applied the same way:
 - the payment must be this channel's (API username) and for one of its invoices
   (order reference = invoice number, or number plus a "-N" partial-payment suffix);
 - one ``PaymentAttempt`` per ``payment_reference``, its history in ``PaymentStateChange``;
-- ``booked_minor`` records what the attempt has put into its invoice, and only a
-  conditional UPDATE on it (``WHERE booked_minor = <what we read>``) may move money, in
-  the same transaction that updates the invoice: a duplicate or a concurrent worker finds
-  the row changed and books nothing;
+- ``booked_minor`` records what the attempt has in its invoice; money moves only through
+  ``shared.ledger.posting.post_entry`` (the one place balances move), whose unique entry
+  key per movement ("booked", then each step back) makes a duplicate or a concurrent
+  worker post nothing;
+- less than the open balance is not booked silently (amount-mismatch review); more is
+  booked and the surplus is the customer's credit; a refund or chargeback is money going
+  back, posted as such, so the invoice's history keeps both movements;
 - an answer older than the one already applied is ignored, and an attempt only ever moves
   its own money, so another attempt's failure never unpays an invoice.
 """
@@ -23,13 +26,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from shared.audit import SYSTEM_ACTOR, record_audit
+from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.reviews import daily_review_key, open_review
-from shared.invoicing import book_payment, invoice_number_candidates, unbook_payment
+from shared.invoicing import invoice_number_candidates
+from shared.ledger.linkpay import book_linkpay_payment
+from shared.ledger.posting import POSTABLE_STATUSES, post_entry
 from shared.linkpay.client import PaymentStatus
 from shared.models import (
     Invoice,
     InvoiceStatus,
+    LedgerEntryKind,
+    LedgerSource,
     PaymentAttempt,
     PaymentChannel,
     PaymentState,
@@ -283,7 +290,9 @@ def _move_money(
     should_stay = 0 if state == PaymentState.CHARGEBACKED else attempt.standing_amount_minor
     booked = attempt.booked_minor
     if should_stay < booked:
-        return _unbook(session, attempt=attempt, invoice=invoice, amount=booked - should_stay)
+        return _money_back(
+            session, attempt=attempt, invoice=invoice, amount=booked - should_stay, state=state
+        )
     if booked == 0 and should_stay > 0:
         return _book(
             session,
@@ -328,7 +337,7 @@ def _book(
             **review,
         )
         return _Money(False, f"not booked: paid in {answer.currency!r}, sent to review")
-    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED):
+    if invoice.status not in POSTABLE_STATUSES:
         open_review(
             session,
             kind=ReviewKind.PAID_NOT_BOOKED,
@@ -340,91 +349,65 @@ def _book(
             **review,
         )
         return _Money(False, f"not booked: invoice is {invoice.status}, sent to review")
-    if amount > invoice.open_minor:
+    open_before = invoice.open_minor
+    if 0 < amount < open_before:
+        # Pay links ask for the whole open balance: less than that is not a partial payment
+        # someone chose, so a person decides (accept as partial, or ask for the rest).
+        open_review(
+            session,
+            kind=ReviewKind.AMOUNT_MISMATCH,
+            dedupe_key=f"amount_mismatch:{attempt.payment_reference}",
+            reason=(
+                f"{paid} was paid for invoice {invoice.number}, whose open balance is "
+                f"{format_money(open_before, invoice.currency)}. Not booked yet: accept it "
+                "as a partial payment, or ask the customer for the rest."
+            ),
+            **review,
+        )
+        return _Money(False, "not booked: less than the open balance, sent to review")
+    if not book_linkpay_payment(session, attempt=attempt, invoice=invoice, amount=amount):
+        return _Money(False, f"already booked ({invoice.status})")
+    if amount > open_before:
+        surplus = format_money(amount - max(open_before, 0), invoice.currency)
         open_review(
             session,
             kind=ReviewKind.OVERPAYMENT,
             dedupe_key=f"overpayment:{attempt.payment_reference}",
             reason=(
-                f"{paid} was paid for invoice {invoice.number}, whose open balance is "
-                f"{format_money(invoice.open_minor, invoice.currency)}. Not booked: refund the "
-                "difference or book it by hand."
+                f"{paid} was paid for invoice {invoice.number}, whose open balance was "
+                f"{format_money(open_before, invoice.currency)}. Booked: {surplus} is now "
+                "the customer's credit. Apply it to another invoice or refund it from the "
+                "customer's page."
             ),
             **review,
         )
-        return _Money(False, "not booked: more than the open balance, sent to review")
-    if not _swap_booked(session, attempt=attempt, expected=0, new=amount):
-        return _Money(False, f"already booked ({invoice.status})")
-    before = invoice.status
-    book_payment(invoice, amount_minor=amount)
-    session.add(invoice)
-    _audit_payment_status(
-        session, invoice=invoice, attempt=attempt, before=before, change="booked", amount=amount
-    )
+        return _Money(True, f"invoice paid ({paid} booked, {surplus} customer credit)")
     if invoice.status == InvoiceStatus.PAID:
         return _Money(True, f"invoice paid ({paid} booked)")
     open_text = format_money(invoice.open_minor, invoice.currency)
     return _Money(True, f"invoice partially paid ({paid} booked, {open_text} open)")
 
 
-def _unbook(session: Session, *, attempt: PaymentAttempt, invoice: Invoice, amount: int) -> _Money:
-    booked = attempt.booked_minor
-    if not _swap_booked(session, attempt=attempt, expected=booked, new=booked - amount):
-        return _Money(False, f"already taken back ({invoice.status})")
-    before = invoice.status
-    unbook_payment(invoice, amount_minor=amount)
-    session.add(invoice)
-    _audit_payment_status(
-        session, invoice=invoice, attempt=attempt, before=before, change="unbooked", amount=amount
-    )
-    taken = format_money(amount, invoice.currency)
-    return _Money(True, f"{taken} taken back from the invoice (now {invoice.status})")
-
-
-def _swap_booked(session: Session, *, attempt: PaymentAttempt, expected: int, new: int) -> bool:
-    """The exactly-once guard: only the transaction that still sees ``expected`` may
-    change what this attempt has booked."""
-    result = session.exec(
-        update(PaymentAttempt)
-        .where(col(PaymentAttempt.id) == attempt.id)
-        .where(col(PaymentAttempt.booked_minor) == expected)
-        .values(booked_minor=new)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return False
-    attempt.booked_minor = new
-    return True
-
-
-def _audit_payment_status(
-    session: Session,
-    *,
-    invoice: Invoice,
-    attempt: PaymentAttempt,
-    before: str,
-    change: str,
-    amount: int,
-) -> None:
-    record_audit(
+def _money_back(
+    session: Session, *, attempt: PaymentAttempt, invoice: Invoice, amount: int, state: str
+) -> _Money:
+    source = LedgerSource.CHARGEBACK if state == PaymentState.CHARGEBACKED else LedgerSource.REFUND
+    entry = post_entry(
         session,
+        invoice=invoice,
+        kind=LedgerEntryKind.MONEY_BACK,
+        source=source,
+        amount_minor=amount,
+        # What stays paid only ever shrinks, so each step back has its own key.
+        key=f"linkpay:{attempt.payment_reference}:back:{attempt.booked_minor - amount}",
         actor=SYSTEM_ACTOR,
-        action="invoice.payment_status",
-        entity_type="invoice",
-        entity_id=invoice.id,
-        details={
-            "number": invoice.number,
-            "change": change,
-            "from_status": before,
-            "to_status": invoice.status,
-            "amount_minor": amount,
-            "currency": invoice.currency,
-            "paid_minor": invoice.paid_minor,
-            "open_minor": invoice.open_minor,
-            "payment_reference": attempt.payment_reference,
-            "payment_state": attempt.state,
-        },
+        attempt=attempt,
+        reference=attempt.payment_reference,
     )
+    if entry is None:
+        return _Money(False, f"already taken back ({invoice.status})")
+    returned = format_money(amount, invoice.currency)
+    return _Money(True, f"{returned} went back to the payer (invoice now {invoice.status})")
 
 
 def _flag_for_review(

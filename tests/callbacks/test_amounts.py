@@ -22,7 +22,7 @@ from tests.callbacks.helpers import (
 from tests.utils.factories import make_invoice
 
 
-def test_thirty_million_on_a_small_invoice_goes_to_the_overpayment_review(
+def test_thirty_million_on_a_small_invoice_is_booked_as_customer_credit_and_reviewed(
     shop: Shop, api: respx.MockRouter
 ) -> None:
     answer = shop.answer(amount="30000000.00")
@@ -31,13 +31,16 @@ def test_thirty_million_on_a_small_invoice_goes_to_the_overpayment_review(
 
     outcome = process_event(event_id)
 
-    assert "more than the open balance" in outcome
+    assert "customer credit" in outcome
     assert event(event_id).status == CallbackStatus.DONE
     [item] = reviews(ReviewKind.OVERPAYMENT)
     assert item.amount_minor == 3_000_000_000
     [attempt] = attempts()
-    assert (attempt.initial_amount_minor, attempt.booked_minor) == (3_000_000_000, 0)
-    assert invoice(shop.invoice.id).paid_minor == 0
+    assert (attempt.initial_amount_minor, attempt.booked_minor) == (3_000_000_000, 3_000_000_000)
+    booked = invoice(shop.invoice.id)
+    # Beyond 32 bits, exact: the surplus over the 121.00 EUR invoice is the customer's credit.
+    assert (booked.paid_minor, booked.open_minor) == (3_000_000_000, 12_100 - 3_000_000_000)
+    assert booked.status == "paid"
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,9 @@ def make_attempt(
     """A payment attempt as the callback pipeline leaves it, booked on the invoice."""
     from datetime import UTC, datetime
 
-    from shared.invoicing import book_payment
-    from shared.models import Invoice, PaymentAttempt
+    from shared.invoicing import lock_invoice
+    from shared.ledger.linkpay import book_linkpay_payment
+    from shared.models import PaymentAttempt
 
     amount = invoice.total_minor if amount_minor is None else amount_minor
     moment = at or datetime.now(UTC)
@@ -103,7 +104,6 @@ def make_attempt(
             is_final=state in ("settled", "failed"),
             initial_amount_minor=amount,
             standing_amount_minor=amount,
-            booked_minor=amount if booked and state == "settled" else 0,
             currency=invoice.currency,
             payment_method="card",
             card_brand=card[0] if card else None,
@@ -113,10 +113,11 @@ def make_attempt(
             updated_at=moment,
         )
         session.add(attempt)
-        if attempt.booked_minor:
-            stored = session.get(Invoice, invoice.id)
-            book_payment(stored, amount_minor=amount)
+        session.flush()
+        if booked and state == "settled":
+            stored = lock_invoice(session, invoice_id=invoice.id)
+            book_linkpay_payment(session, attempt=attempt, invoice=stored, amount=amount)
             stored.paid_at = moment if stored.status == "paid" else None
             session.add(stored)
-        session.flush()
+            session.flush()
         return attempt

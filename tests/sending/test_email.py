@@ -9,7 +9,7 @@ from sqlmodel import select
 from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.invoicing import LineInput, book_payment, cancel_invoice
+from shared.invoicing import LineInput, cancel_invoice
 from shared.linkpay.signing import parse_query, verify_query
 from shared.models import (
     FunnelEvent,
@@ -33,7 +33,7 @@ from tests.sending.conftest import (
     point_smtp_at,
     set_cc,
 )
-from tests.utils.factories import API_SECRET, make_invoice
+from tests.utils.factories import API_SECRET, make_invoice, post_payment
 
 PAY_LINK = re.compile(r"http://127\.0\.0\.1:9/lp\?\S+")
 
@@ -137,7 +137,7 @@ def test_latvian_customer_gets_latvian_text(smtp_server, company):
 def test_partly_paid_invoice_asks_for_the_open_balance_under_a_new_reference(smtp_server, company):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=5000)
+        post_payment(session, invoice_id=invoice.id, amount_minor=5000)
 
     send_invoice_email(invoice_id=invoice.id, actor="finance")
 
@@ -152,7 +152,7 @@ def test_partly_paid_invoice_asks_for_the_open_balance_under_a_new_reference(smt
 def test_paid_invoice_email_says_paid_and_has_no_pay_button(smtp_server, company):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=12100)
+        post_payment(session, invoice_id=invoice.id, amount_minor=12100)
 
     send_invoice_email(invoice_id=invoice.id, actor="finance")
 

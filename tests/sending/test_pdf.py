@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from shared.db import read_session, write_session
 from shared.documents import render_invoice_pdf
-from shared.invoicing import LineInput, book_payment
+from shared.invoicing import LineInput
 from shared.linkpay.signing import verify_query
 from shared.models import (
     FunnelEvent,
@@ -19,7 +19,7 @@ from shared.models import (
 )
 from shared.sending import record_pdf_download
 from tests.sending.conftest import english_customer, issued_invoice
-from tests.utils.factories import API_SECRET
+from tests.utils.factories import API_SECRET, post_payment
 
 
 def _read(invoice_id: int) -> tuple[PdfReader, str]:
@@ -78,7 +78,7 @@ def test_latvian_letters_render_in_the_pdf(db, company):
 def test_paid_invoice_pdf_says_paid_and_has_no_pay_link(db, company):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=invoice.total_minor)
+        post_payment(session, invoice_id=invoice.id, amount_minor=invoice.total_minor)
 
     _, text = _read(invoice.id)
 

@@ -9,12 +9,12 @@ from sqlmodel import select
 
 from callback_service.public_pages import router
 from shared.db import read_session, write_session
-from shared.invoicing import book_payment, cancel_invoice
+from shared.invoicing import cancel_invoice
 from shared.linkpay.signing import parse_query, verify_query
-from shared.models import FunnelEvent, FunnelStep, Invoice
+from shared.models import FunnelEvent, FunnelStep
 from shared.sending import public_token
 from tests.sending.conftest import english_customer, issued_invoice
-from tests.utils.factories import API_SECRET, make_invoice
+from tests.utils.factories import API_SECRET, make_invoice, post_payment
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_pay_records_link_opened_and_redirects_to_the_current_signed_link(client
 def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=5000)
+        post_payment(session, invoice_id=invoice.id, amount_minor=5000)
 
     page = client.get(f"/i/{public_token(invoice)}").text
 
@@ -120,7 +120,7 @@ def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client
 def test_paid_invoice_page_says_paid_without_a_pay_button(client):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=invoice.total_minor)
+        post_payment(session, invoice_id=invoice.id, amount_minor=invoice.total_minor)
 
     page = client.get(f"/i/{public_token(invoice)}").text
 

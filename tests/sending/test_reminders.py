@@ -4,11 +4,12 @@ import pytest
 from sqlmodel import select
 
 from shared.db import read_session, write_session
-from shared.invoicing import book_payment, cancel_invoice
+from shared.invoicing import cancel_invoice
 from shared.linkpay.signing import parse_query
 from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus
 from shared.reminders import reminder_day, send_due_reminders, set_reminders
 from tests.sending.conftest import english_customer, issued_invoice
+from tests.utils.factories import post_payment
 
 ISSUED = date(2026, 3, 1)
 DUE = date(2026, 3, 15)
@@ -70,7 +71,7 @@ def test_a_missed_run_sends_only_the_latest_stage(smtp_server):
 def test_reminder_carries_the_current_open_balance(smtp_server):
     invoice = _overdue(customer=english_customer())
     with write_session() as session:
-        book_payment(session.get(Invoice, invoice.id), amount_minor=2100)
+        post_payment(session, invoice_id=invoice.id, amount_minor=2100)
 
     send_due_reminders(today=DUE + timedelta(days=5))
 
@@ -84,7 +85,7 @@ def test_reminder_carries_the_current_open_balance(smtp_server):
 def test_no_reminders_for_paid_cancelled_disabled_or_not_yet_overdue(smtp_server):
     paid = _overdue()
     with write_session() as session:
-        book_payment(session.get(Invoice, paid.id), amount_minor=paid.total_minor)
+        post_payment(session, invoice_id=paid.id, amount_minor=paid.total_minor)
     cancelled = _overdue()
     with write_session() as session:
         cancel_invoice(session, actor="t", invoice_id=cancelled.id, reason="Wrong customer")

@@ -16,12 +16,12 @@ from shared.channels import (
     validate_iban,
 )
 from shared.db import read_session, write_session
-from shared.invoicing import book_payment, cancel_invoice
+from shared.invoicing import cancel_invoice
 from shared.linkpay.links import invoice_pay_link
 from shared.linkpay.signing import parse_query, verify_query
 from shared.models import AccountType, AuditLog, Environment, Invoice, PaymentChannel, utcnow
 from shared.users import authenticate, can, create_user
-from tests.utils.factories import API_SECRET, make_channel, make_invoice
+from tests.utils.factories import API_SECRET, make_channel, make_invoice, post_payment
 
 
 def test_iban_validation():
@@ -135,7 +135,7 @@ def test_pay_link_carries_the_open_balance_and_a_new_reference_after_a_partial_p
     assert params["customer_name"] == "Anna Bērziņa SIA"
     with write_session() as session:
         stored = session.get(Invoice, invoice.id)
-        book_payment(stored, amount_minor=2100)
+        post_payment(session, invoice_id=stored.id, amount_minor=2100)
     with read_session() as session:
         params = parse_query(
             urlsplit(invoice_pay_link(session, session.get(Invoice, invoice.id))).query
@@ -151,7 +151,7 @@ def test_paid_cancelled_and_draft_invoices_have_no_pay_link(db):
     cancelled = make_invoice(channel=channel)
     draft = make_invoice(channel=channel, issue=False)
     with write_session() as session:
-        book_payment(session.get(Invoice, paid.id), amount_minor=12100)
+        post_payment(session, invoice_id=paid.id, amount_minor=12100)
         cancel_invoice(session, actor="t", invoice_id=cancelled.id, reason="Duplicate")
     with read_session() as session:
         for invoice in (paid, cancelled, draft):

@@ -8,16 +8,14 @@ from shared.db import read_session, write_session
 from shared.invoicing import (
     InvoiceLinesError,
     LineInput,
-    book_payment,
     cancel_invoice,
     create_draft,
     display_status,
     invoice_number_candidates,
-    unbook_payment,
     update_draft,
 )
 from shared.models import AuditLog, Invoice, InvoiceLine, InvoiceStatus
-from tests.utils.factories import make_channel, make_customer, make_invoice
+from tests.utils.factories import make_channel, make_customer, make_invoice, post_payment
 
 
 def test_draft_totals_and_lines_are_exact(db):
@@ -118,14 +116,13 @@ def test_overdue_is_derived_from_the_due_date(db):
 def test_payments_move_status_and_cancel_rules(db):
     invoice = make_invoice(channel=None)
     with write_session() as session:
-        stored = session.get(Invoice, invoice.id)
-        book_payment(stored, amount_minor=2100)
+        stored = post_payment(session, invoice_id=invoice.id, amount_minor=2100)
         assert stored.status == InvoiceStatus.PARTIALLY_PAID and stored.open_minor == 10000
         with pytest.raises(ValidationError, match="refund them before cancelling"):
             cancel_invoice(session, actor="t", invoice_id=invoice.id, reason="x")
-        book_payment(stored, amount_minor=10000)
+        post_payment(session, invoice_id=invoice.id, amount_minor=10000)
         assert stored.status == InvoiceStatus.PAID and stored.paid_at is not None
-        unbook_payment(stored, amount_minor=10000)
+        post_payment(session, invoice_id=invoice.id, amount_minor=-10000)
         assert stored.status == InvoiceStatus.PARTIALLY_PAID and stored.paid_at is None
     other = make_invoice(channel=None)
     with write_session() as session:

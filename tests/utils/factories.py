@@ -79,3 +79,26 @@ def make_invoice(
         if issue:
             invoice = issue_invoice(session, actor="test", invoice_id=invoice.id)
         return invoice
+
+
+def post_payment(session, *, invoice_id: int, amount_minor: int, reference: str = ""):
+    """A bank transfer posted on the invoice through the ledger's one path, as recording a
+    payment by hand does; the invoice comes back locked and current."""
+    from uuid import uuid4
+
+    from shared.invoicing import lock_invoice
+    from shared.ledger.posting import post_entry
+    from shared.models import LedgerEntryKind, LedgerSource
+
+    invoice = lock_invoice(session, invoice_id=invoice_id)
+    post_entry(
+        session,
+        invoice=invoice,
+        kind=LedgerEntryKind.PAYMENT,
+        source=LedgerSource.BANK_TRANSFER,
+        amount_minor=amount_minor,
+        key=f"test:{uuid4().hex}",
+        actor="system",
+        reference=reference,
+    )
+    return invoice
