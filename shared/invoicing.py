@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import (
     Customer,
     Invoice,

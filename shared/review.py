@@ -4,8 +4,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import OPEN_STATUSES, book_payment, lock_invoice
 from shared.models import (
     Invoice,

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
 from shared.queries import ReviewFilter, review_info
 from shared.review import KIND_LABELS, accept_partial_payment, mark_resolved, reconcile_review_item
