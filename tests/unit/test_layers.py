@@ -14,6 +14,7 @@ FOUNDATION = (
     "shared.errors",
     "shared.money",
     "shared.text",
+    "shared.states",
     "shared.models",
 )
 
