@@ -9,8 +9,8 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.invoicing import (
     InvoiceLinesError,
     LineError,

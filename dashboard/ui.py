@@ -25,6 +25,7 @@ from shared.exports import Column, Table
 from shared.models import User
 from shared.money import format_money, to_minor
 from shared.queries import PAGE_SIZES
+from shared.states import badge_colours_by_label
 from shared.users import can
 
 AUTH_KEY = "auth"
@@ -32,23 +33,8 @@ LOGOUT_REASON_KEY = "logout_reason"
 BACKGROUND_RERUN_KEY = "background_rerun"
 ERRORS_KEY = "form_errors"
 
-STATUS_COLORS = {
-    "Draft": "gray",
-    "Issued": "blue",
-    "Sent": "blue",
-    "Partially paid": "orange",
-    "Paid": "green",
-    "Cancelled": "gray",
-    "Overdue": "red",
-    "Settled": "green",
-    "Failed": "red",
-    "Abandoned": "gray",
-    "Voided": "gray",
-    "Refunded": "violet",
-    "Charged back": "red",
-    "Open": "orange",
-    "Resolved": "green",
-}
+# Cells and badges show a state's label; its colour is set with the state in shared.states.
+STATUS_COLORS = badge_colours_by_label()
 _CELL_COLORS = {
     "gray": "#eef0f3",
     "blue": "#e3efff",

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from shared.linkpay.signing import parse_query, verify_query
+from shared.states import PaymentState
 
 from .store import (
     URL_FIELDS,
@@ -51,11 +52,11 @@ class Outcome:
 
 
 OUTCOMES = {
-    "pay": Outcome("settled", "status_updated"),
-    "decline": Outcome("failed", "status_updated"),
-    "abandon": Outcome("abandoned", "abandoned"),
-    "bank_pending": Outcome("sent_for_processing", "status_updated"),
-    "preauth": Outcome("authorised", "status_updated"),
+    "pay": Outcome(PaymentState.SETTLED, "status_updated"),
+    "decline": Outcome(PaymentState.FAILED, "status_updated"),
+    "abandon": Outcome(PaymentState.ABANDONED, "abandoned"),
+    "bank_pending": Outcome(PaymentState.SENT_FOR_PROCESSING, "status_updated"),
+    "preauth": Outcome(PaymentState.AUTHORISED, "status_updated"),
 }
 
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
+from shared.states import PaymentState
+
 URL_FIELDS = (
     "transaction_amount",
     "order_reference",
@@ -29,10 +31,14 @@ URL_FIELDS = (
 )
 DEFAULT_URL_FIELDS = URL_FIELDS[:4]
 
+# EveryPay's own rules, kept here rather than taken from shared.states' groups: the
+# simulator plays EveryPay, so the product's reading of the states must not shape it.
 # States that make an order reference "taken": EveryPay accepts one successful payment per
 # order reference, and a bank payment still waiting for its bank would become one.
-PAID_STATES = ("settled", "refunded", "chargebacked")
-IN_PROGRESS_STATES = ("sent_for_processing",)
+PAID_STATES = (PaymentState.SETTLED, PaymentState.REFUNDED, PaymentState.CHARGEBACKED)
+IN_PROGRESS_STATES = (PaymentState.SENT_FOR_PROCESSING,)
+# States whose standing amount can still be refunded or charged back.
+REFUNDABLE_STATES = (PaymentState.SETTLED, PaymentState.REFUNDED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS merchants (
@@ -590,7 +596,7 @@ class SandboxStore:
             row = self._payment_row(conn, payment_reference)
             if row is None:
                 raise KeyError(payment_reference)
-            if row["state"] not in ("settled", "refunded"):
+            if row["state"] not in REFUNDABLE_STATES:
                 raise ValueError(f"a {row['state']} payment cannot be refunded")
             minor = to_minor(amount)
             if minor <= 0 or minor > row["standing_minor"]:
@@ -611,7 +617,7 @@ class SandboxStore:
             row = self._payment_row(conn, payment_reference)
             if row is None:
                 raise KeyError(payment_reference)
-            if row["state"] not in ("settled", "refunded"):
+            if row["state"] not in REFUNDABLE_STATES:
                 raise ValueError(f"a {row['state']} payment cannot be charged back")
             conn.execute(
                 "UPDATE payments SET state = 'chargebacked', standing_minor = 0"

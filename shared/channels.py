@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from shared.audit import record_audit
 from shared.config import get_settings
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome, api_base_problem
 from shared.models import AccountType, BankAccount, Environment, PaymentChannel, utcnow
 from shared.money import SUPPORTED_CURRENCIES
@@ -21,6 +22,7 @@ from shared.security import (
     tokens_equal,
 )
 from shared.text import clean_single_line
+from shared.users import require_permission
 
 ENVIRONMENT_HOSTS = {
     Environment.DEMO: (
@@ -46,18 +48,7 @@ URL_CHANGEABLE_FIELDS = (
 REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
 
 
-class ValidationError(ValueError):
-    """Input a person can fix; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def _require_setup(session: Session, *, actor: str) -> None:
-    # Imported on use: shared.users imports ValidationError from this module.
-    from shared.users import require_permission
-
     require_permission(session, actor=actor, permission="setup")
 
 

@@ -58,8 +58,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _cmd_create_user(args: argparse.Namespace) -> int:
-    from shared.channels import ValidationError
     from shared.db import write_session
+    from shared.errors import ValidationError
     from shared.migrate import upgrade_to_head
     from shared.users import create_user
 
@@ -191,8 +191,8 @@ def _cmd_doctor(_args: argparse.Namespace) -> int:
 
 def _cmd_import_statement(args: argparse.Namespace) -> int:
     from shared.bank.importing import import_statement
-    from shared.channels import ValidationError
     from shared.db import write_session
+    from shared.errors import ValidationError
     from shared.migrate import upgrade_to_head
 
     upgrade_to_head()

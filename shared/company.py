@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
 from shared.config import get_settings
+from shared.errors import ValidationError
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
 from shared.text import clean_multiline, clean_single_line

@@ -5,8 +5,8 @@ import re
 from sqlmodel import Session
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
 from shared.company import EMAIL_PATTERN
+from shared.errors import ValidationError
 from shared.models import Customer, utcnow
 from shared.text import clean_multiline, clean_single_line
 from shared.users import require_permission

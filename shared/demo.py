@@ -58,6 +58,7 @@ from shared.models import (
     utcnow,
 )
 from shared.money import from_minor
+from shared.states import FINAL_PAYMENT_STATES
 from shared.users import create_user
 
 ACTOR = "demo"
@@ -414,7 +415,7 @@ def _seed_attempt(
         invoice_id=invoice.id,
         order_reference=reference,
         state=state,
-        is_final=state in (PaymentState.SETTLED, PaymentState.FAILED, PaymentState.ABANDONED),
+        is_final=state in FINAL_PAYMENT_STATES,
         initial_amount_minor=amount_minor,
         standing_amount_minor=0 if state == PaymentState.CHARGEBACKED else amount_minor,
         currency=invoice.currency,

@@ -20,10 +20,10 @@ from fpdf.fonts import FontFace
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
-from shared.channels import ValidationError
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session
+from shared.errors import ValidationError
 from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
 from shared.invoicing import display_status, vat_breakdown
 from shared.linkpay.links import invoice_pay_link

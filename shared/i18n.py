@@ -7,8 +7,7 @@ in the customer's language (``Customer.language``), English for any other code.
 from collections.abc import Callable
 from datetime import date
 
-from shared.invoicing import OVERDUE
-from shared.models import InvoiceStatus
+from shared.states import OVERDUE, InvoiceStatus
 
 LANGUAGES = ("lv", "en")
 DEFAULT_LANGUAGE = "en"

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import (
     Customer,
     Invoice,
@@ -37,13 +37,12 @@ from shared.money import (
     parse_vat_rate,
 )
 from shared.security import new_token, seal_token
+from shared.states import OPEN_STATUSES, OVERDUE
 from shared.text import clean_multiline, clean_single_line
 from shared.users import require_permission
 
 DEFAULT_SERIES = "INV"
 DEFAULT_PAYMENT_DAYS = 14
-OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
-OVERDUE = "overdue"
 PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
 # The columns' lengths (InvoiceLine.description, InvoiceLine.unit, Invoice.notes).
 LINE_TEXT_LIMITS = {"description": 500, "unit": 16}
@@ -442,9 +441,25 @@ def mark_sent(session: Session, *, invoice_id: int) -> Invoice:
 
 def display_status(invoice: Invoice, *, today: date | None = None) -> str:
     today = today or utcnow().date()
-    if invoice.status in OPEN_STATUSES and invoice.due_date and invoice.due_date < today:
+    if is_overdue(status=invoice.status, due_date=invoice.due_date, today=today):
         return OVERDUE
     return invoice.status
+
+
+# The overdue rule, once in Python and once in SQL; tests/unit/test_overdue.py holds the
+# two to the same answer on both databases.
+
+
+def is_overdue(*, status: str, due_date: date | None, today: date) -> bool:
+    """Open (issued and not fully paid) and past its due date; no due date, never."""
+    return status in OPEN_STATUSES and due_date is not None and due_date < today
+
+
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    """``is_overdue`` on the invoice table. True or false, never NULL (a missing due date
+    is spelled out, not left to NULL < today), so its negation selects exactly the rest."""
+    due_date = col(Invoice.due_date)
+    return and_(col(Invoice.status).in_(OPEN_STATUSES), due_date.is_not(None), due_date < today)
 
 
 def order_reference(invoice: Invoice) -> str:

@@ -10,7 +10,7 @@ nouns agreeing with the number ("21 cents", "58 centi", "viens tūkstotis", "div
 
 from decimal import Decimal
 
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.money import round_money
 
 _WEIGHTS = (9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1)

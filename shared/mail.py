@@ -14,9 +14,9 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
-from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.documents import InvoiceDocument, pdf_file_name, render_template, text_for
+from shared.errors import ValidationError
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 # Deliberately stricter than RFC 5322: what a finance clerk types, not every legal oddity.

@@ -23,6 +23,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# The stored states are defined, with their groups and labels, in shared.states; code
+# that reads them along with the tables imports them from here as well.
+from shared.states import CallbackStatus as CallbackStatus
+from shared.states import InvoiceStatus as InvoiceStatus
+from shared.states import PaymentState as PaymentState
+from shared.states import ReviewKind as ReviewKind
+from shared.states import ReviewStatus as ReviewStatus
 from shared.text import search_key
 
 
@@ -95,58 +102,6 @@ class Environment(StrEnum):
     DEMO = "everypay_demo"
     LIVE = "everypay_live"
     CUSTOM = "custom"
-
-
-class InvoiceStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-    SENT = "sent"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    # Settled by credit notes for its whole total; closed like a paid invoice.
-    CREDITED = "credited"
-    CANCELLED = "cancelled"
-
-
-class PaymentState(StrEnum):
-    INITIAL = "initial"
-    WAITING_FOR_SCA = "waiting_for_sca"
-    WAITING_FOR_3DS = "waiting_for_3ds_response"
-    CONFIRMED_3DS = "confirmed_3ds"
-    SENT_FOR_PROCESSING = "sent_for_processing"
-    AUTHORISED = "authorised"
-    SETTLED = "settled"
-    FAILED = "failed"
-    ABANDONED = "abandoned"
-    VOIDED = "voided"
-    REFUNDED = "refunded"
-    CHARGEBACKED = "chargebacked"
-
-
-class CallbackStatus(StrEnum):
-    PENDING = "pending"  # waiting for (another) try
-    PROCESSING = "processing"  # claimed by a worker under a lease
-    DONE = "done"  # applied (whatever the payment's state was)
-    NOT_OURS = "not_ours"  # authentic API answer about a payment that is not ours
-    REJECTED = "rejected"  # bad input, never sent to the API
-    NEEDS_ATTENTION = "needs_attention"  # retries exhausted; a person must look
-
-
-class ReviewKind(StrEnum):
-    AMOUNT_MISMATCH = "amount_mismatch"
-    CURRENCY_MISMATCH = "currency_mismatch"
-    OVERPAYMENT = "overpayment"
-    CHARGEBACK = "chargeback"
-    REFUND = "refund"
-    STUCK_PENDING = "stuck_pending"
-    UNVERIFIED_CALLBACK = "unverified_callback"
-    NOT_OURS = "not_ours"
-    PAID_NOT_BOOKED = "paid_not_booked"
-
-
-class ReviewStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
 
 
 class MessageChannel(StrEnum):

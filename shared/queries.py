@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     null,
     or_,
     select,
@@ -50,7 +51,7 @@ from shared.exports import (
     safe_text,
     sqlite_csv_text,
 )
-from shared.invoicing import OPEN_STATUSES, OVERDUE, vat_breakdown
+from shared.invoicing import is_overdue, overdue_clause, vat_breakdown
 from shared.linkpay.links import invoice_pay_link
 from shared.models import (
     AccountType,
@@ -77,34 +78,19 @@ from shared.money import (
     exponent,
     from_minor,
 )
-from shared.review import KIND_LABELS, can_accept_partial, can_reconcile
+from shared.review import can_accept_partial, can_reconcile
 from shared.security import mask_secret
+from shared.states import (
+    INVOICE_STATUS_LABELS,
+    OPEN_STATUSES,
+    OVERDUE,
+    PAYMENT_STATE_LABELS,
+    REVIEW_KIND_LABELS,
+    REVIEW_STATUS_LABELS,
+    UNSUCCESSFUL_PAYMENT_STATES,
+)
 from shared.text import search_key, search_text
 
-STATUS_LABELS = {
-    InvoiceStatus.DRAFT: "Draft",
-    InvoiceStatus.ISSUED: "Issued",
-    InvoiceStatus.SENT: "Sent",
-    InvoiceStatus.PARTIALLY_PAID: "Partially paid",
-    InvoiceStatus.PAID: "Paid",
-    InvoiceStatus.CANCELLED: "Cancelled",
-    OVERDUE: "Overdue",
-}
-PAYMENT_STATE_LABELS = {
-    PaymentState.INITIAL: "Initial",
-    PaymentState.WAITING_FOR_SCA: "Waiting for SCA",
-    PaymentState.WAITING_FOR_3DS: "Waiting for 3DS",
-    PaymentState.CONFIRMED_3DS: "3DS confirmed",
-    PaymentState.SENT_FOR_PROCESSING: "Sent for processing",
-    PaymentState.AUTHORISED: "Authorised",
-    PaymentState.SETTLED: "Settled",
-    PaymentState.FAILED: "Failed",
-    PaymentState.ABANDONED: "Abandoned",
-    PaymentState.VOIDED: "Voided",
-    PaymentState.REFUNDED: "Refunded",
-    PaymentState.CHARGEBACKED: "Charged back",
-}
-FAILED_STATES = (PaymentState.FAILED, PaymentState.ABANDONED, PaymentState.VOIDED)
 PAGE_SIZES = (25, 50, 100)
 MAX_PAGE_SIZE = 500
 STREAM_BATCH = 1000
@@ -212,18 +198,14 @@ class InvoiceFilter:
 
 
 def _display_status(today: date):
-    return case(
-        (and_(Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < today), OVERDUE),
-        else_=Invoice.status,
-    )
+    return case((overdue_clause(today), OVERDUE), else_=Invoice.status)
 
 
 def _status_condition(status: str, today: date):
-    not_overdue = or_(Invoice.due_date.is_(None), Invoice.due_date >= today)
     if status == OVERDUE:
-        return and_(Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < today)
+        return overdue_clause(today)
     if status in OPEN_STATUSES:
-        return and_(Invoice.status == status, not_overdue)
+        return and_(Invoice.status == status, not_(overdue_clause(today)))
     return Invoice.status == status
 
 
@@ -302,7 +284,7 @@ def _invoice_row(row) -> tuple[Any, ...]:
     return (
         number or "(draft)",
         customer,
-        _label(STATUS_LABELS, status),
+        _label(INVOICE_STATUS_LABELS, status),
         issued,
         due,
         currency,
@@ -422,7 +404,10 @@ def _invoice_csv_cells(
         else_=_text_cell(Invoice.number, dialect),
     )
     status = case(
-        {str(status): _constant_cell(label, dialect) for status, label in STATUS_LABELS.items()},
+        {
+            str(status): _constant_cell(label, dialect)
+            for status, label in INVOICE_STATUS_LABELS.items()
+        },
         value=_display_status(today),
         else_=_text_cell(Invoice.status, dialect),
     )
@@ -666,7 +651,7 @@ def _funnel(session: Session, invoice: Invoice, tz: str) -> tuple[FunnelStepView
             func.count(),
             func.min(PaymentAttempt.created_at),
             func.sum(case((PaymentAttempt.state == PaymentState.SETTLED, 1), else_=0)),
-            func.sum(case((PaymentAttempt.state.in_(FAILED_STATES), 1), else_=0)),
+            func.sum(case((PaymentAttempt.state.in_(UNSUCCESSFUL_PAYMENT_STATES), 1), else_=0)),
         ).where(PaymentAttempt.invoice_id == invoice.id)
     ).one()
     sent_count = sent[0] or (1 if invoice.sent_at else 0)
@@ -696,7 +681,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
         )
         currency = invoice.currency
         shown = invoice.status
-        if invoice.status in OPEN_STATUSES and invoice.due_date and invoice.due_date < today:
+        if is_overdue(status=invoice.status, due_date=invoice.due_date, today=today):
             shown = OVERDUE
         attempts = session.execute(
             _payment_select(PaymentFilter(invoice_id=invoice_id), tz=tz, dialect=dialect)
@@ -708,7 +693,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             id=invoice.id,
             number=invoice.number,
             status=invoice.status,
-            shown_status=_label(STATUS_LABELS, shown),
+            shown_status=_label(INVOICE_STATUS_LABELS, shown),
             customer_id=invoice.customer_id,
             customer_name=customer.name if customer else "",
             customer_email=customer.email if customer else "",
@@ -1025,12 +1010,12 @@ def review_page(flt: ReviewFilter, *, tz: str, offset: int = 0, limit: int = 50)
         tuple(
             (
                 to_local(r[1], tz),
-                _label(KIND_LABELS, r[2]),
+                _label(REVIEW_KIND_LABELS, r[2]),
                 r[3],
                 r[4] or "",
                 _money(r[5], r[6]),
                 r[6] or "",
-                r[7].capitalize(),
+                _label(REVIEW_STATUS_LABELS, r[7]),
                 r[8],
                 r[9] or "",
             )

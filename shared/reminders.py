@@ -14,14 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
-from shared.channels import ValidationError
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.invoicing import OPEN_STATUSES, lock_invoice
+from shared.errors import ValidationError
+from shared.invoicing import lock_invoice
 from shared.mail import parse_addresses
 from shared.models import Customer, Invoice, MessageChannel, MessageLog, MessageStatus, utcnow
 from shared.sending import deliver_logged_email, queue_email
+from shared.states import OPEN_STATUSES
 from shared.users import require_permission
 
 logger = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, case, cast, exists, func, or_, select
+from sqlalchemy import DateTime, and_, case, cast, exists, func, not_, select
 from sqlmodel import Session
 
 from shared.company import local_day_start_utc
 from shared.db import read_session
 from shared.exports import Column, Table
-from shared.invoicing import OPEN_STATUSES
+from shared.invoicing import overdue_clause
 from shared.models import (
     Customer,
     Invoice,
@@ -31,6 +31,7 @@ from shared.models import (
     ReviewStatus,
 )
 from shared.money import from_minor
+from shared.states import OPEN_STATUSES
 
 AGING_BUCKETS = ("Not due yet", "1–30 days", "31–60 days", "61–90 days", "90+ days")
 RECENT_DAYS = 90  # the window for "share paid online" and "average days to pay"
@@ -95,7 +96,7 @@ def kpis(*, today: date, tz: str) -> tuple[Kpis, ...]:
     month_to = local_day_start_utc(_next_month(today), tz)
     recent = today - timedelta(days=RECENT_DAYS)
     is_open = and_(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
-    is_overdue = and_(is_open, Invoice.due_date < today)
+    is_overdue = and_(is_open, overdue_clause(today))
     with read_session() as session:
         balances = session.execute(
             select(
@@ -244,7 +245,7 @@ AGING_COLUMNS = (
 
 def aging(*, today: date) -> Table:
     bucket = case(
-        (or_(Invoice.due_date.is_(None), Invoice.due_date >= today), AGING_BUCKETS[0]),
+        (not_(overdue_clause(today)), AGING_BUCKETS[0]),
         (Invoice.due_date >= today - timedelta(days=30), AGING_BUCKETS[1]),
         (Invoice.due_date >= today - timedelta(days=60), AGING_BUCKETS[2]),
         (Invoice.due_date >= today - timedelta(days=90), AGING_BUCKETS[3]),
@@ -279,7 +280,7 @@ OUTSTANDING_COLUMNS = (
 
 
 def _outstanding_select(today: date):
-    is_overdue = Invoice.due_date < today
+    is_overdue = overdue_clause(today)
     grouped = (
         select(
             Invoice.customer_id.label("customer_id"),

@@ -4,9 +4,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
 from shared.db import read_session, write_session
-from shared.invoicing import OPEN_STATUSES, lock_invoice
+from shared.errors import ValidationError
+from shared.invoicing import lock_invoice
 from shared.ledger.linkpay import book_linkpay_payment
 from shared.models import (
     Invoice,
@@ -18,6 +18,7 @@ from shared.models import (
     utcnow,
 )
 from shared.money import format_money
+from shared.states import OPEN_STATUSES
 from shared.text import clean_multiline
 from shared.users import require_permission
 
@@ -25,18 +26,6 @@ from shared.users import require_permission
 # a fitting fix. Other kinds (overpayment, refunds, currency mismatch) need a person's
 # decision outside the app, recorded with a comment.
 PARTIAL_PAYMENT_KINDS = (ReviewKind.AMOUNT_MISMATCH, ReviewKind.PAID_NOT_BOOKED)
-
-KIND_LABELS = {
-    ReviewKind.AMOUNT_MISMATCH: "Amount mismatch",
-    ReviewKind.CURRENCY_MISMATCH: "Currency mismatch",
-    ReviewKind.OVERPAYMENT: "Overpayment",
-    ReviewKind.CHARGEBACK: "Chargeback",
-    ReviewKind.REFUND: "Refund",
-    ReviewKind.STUCK_PENDING: "Stuck pending",
-    ReviewKind.UNVERIFIED_CALLBACK: "Callback not verified",
-    ReviewKind.NOT_OURS: "Not our payment",
-    ReviewKind.PAID_NOT_BOOKED: "Paid at EveryPay, not in the books",
-}
 
 
 def _open_item(session: Session, review_id: int) -> ReviewItem:

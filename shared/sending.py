@@ -18,10 +18,10 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.documents import build_invoice_pdf, load_invoice_document, pdf_file_name
+from shared.errors import ValidationError
 from shared.invoicing import lock_invoice, mark_sent
 from shared.mail import (
     MailError,

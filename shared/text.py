@@ -9,6 +9,8 @@ cutting it silently would store something nobody typed.
 
 import unicodedata
 
+from shared.errors import ValidationError
+
 # Besides the C0/C1 controls (category Cc), these end a line for str.splitlines() and for
 # some mail and PDF code.
 _LINE_BREAKS = frozenset("\u2028\u2029")
@@ -23,7 +25,7 @@ def clean_single_line(value: str, *, field: str, label: str, max_length: int) ->
     than ``max_length`` characters."""
     text = value.strip()
     if any(char in "\r\n" or char in _LINE_BREAKS for char in text):
-        raise _refused(f"{label} must be on one line.", field=field)
+        raise ValidationError(f"{label} must be on one line.", field=field)
     _check_controls(text, field=field, label=label, allowed="")
     return _check_length(text, field=field, label=label, max_length=max_length)
 
@@ -52,7 +54,7 @@ def search_key(value: str) -> str:
 def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
     bad = next((char for char in text if _is_control(char) and char not in allowed), None)
     if bad is not None:
-        raise _refused(
+        raise ValidationError(
             f"{label} contains an invisible control character (U+{ord(bad):04X}); "
             "retype it or paste it as plain text.",
             field=field,
@@ -61,15 +63,8 @@ def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
 
 def _check_length(text: str, *, field: str, label: str, max_length: int) -> str:
     if len(text) > max_length:
-        raise _refused(
+        raise ValidationError(
             f"{label} can be at most {max_length} characters; this one has {len(text)}.",
             field=field,
         )
     return text
-
-
-def _refused(message: str, *, field: str) -> ValueError:
-    # Imported here: shared.channels, where ValidationError lives, imports this module.
-    from shared.channels import ValidationError
-
-    return ValidationError(message, field=field)

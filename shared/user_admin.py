@@ -4,7 +4,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import Role, User
 from shared.users import require_permission
 

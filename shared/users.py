@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
-from shared.channels import ValidationError
 from shared.config import get_settings
+from shared.errors import ValidationError
 from shared.models import Role, User, utcnow
 from shared.security import hash_password, verify_password
 from shared.text import clean_single_line

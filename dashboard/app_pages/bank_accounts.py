@@ -7,7 +7,6 @@ from shared.channels import (
     ENVIRONMENT_LABELS,
     REQUIRED_URL_FIELDS,
     URL_CHANGEABLE_FIELDS,
-    ValidationError,
     check_connection,
     create_bank_account,
     rotate_callback_token,
@@ -15,6 +14,7 @@ from shared.channels import (
     set_channel_active,
 )
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.models import AccountType, Environment
 from shared.money import SUPPORTED_CURRENCIES
 from shared.queries import BankAccountView, ChannelView, bank_accounts

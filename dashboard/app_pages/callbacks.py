@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import CallbackStatus
 from shared.queries import CallbackFilter
 

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from dashboard import ui
-from shared.channels import ValidationError
 from shared.company import company_logo, logo_mime_type, save_company, timezone_choices
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.money import SUPPORTED_CURRENCIES
 
 FORM = "company_form"

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
 from shared.customers import LANGUAGES, create_customer, update_customer
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.queries import CustomerView, customer_view
 
 FORM = "customer_form"

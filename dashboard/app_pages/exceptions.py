@@ -3,11 +3,12 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
 from shared.queries import ReviewFilter, review_info
-from shared.review import KIND_LABELS, accept_partial_payment, mark_resolved, reconcile_review_item
+from shared.review import accept_partial_payment, mark_resolved, reconcile_review_item
+from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
 
 user = ui.require("view")
 tz = ui.tz()
@@ -22,11 +23,11 @@ status = left.segmented_control(
     "Show",
     [ReviewStatus.OPEN, ReviewStatus.RESOLVED, "all"],
     default=ReviewStatus.OPEN,
-    format_func=lambda s: {"open": "Open", "resolved": "Resolved", "all": "All"}[s],
+    format_func=(REVIEW_STATUS_LABELS | {"all": "All"}).get,
     key="rev_status",
 )
 kinds = right.multiselect(
-    "Kind", [k.value for k in ReviewKind], format_func=KIND_LABELS.get, key="rev_kind"
+    "Kind", [k.value for k in ReviewKind], format_func=REVIEW_KIND_LABELS.get, key="rev_kind"
 )
 flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=tuple(kinds))
 offset, limit = ui.paging("exceptions", flt)

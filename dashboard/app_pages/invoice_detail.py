@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
-from shared.channels import ValidationError
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.invoicing import cancel_invoice, delete_draft, issue_invoice
 from shared.models import InvoiceStatus
 from shared.queries import InvoiceDetail, invoice_id_by_number, payment_signature

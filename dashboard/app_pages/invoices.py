@@ -6,7 +6,8 @@ from dashboard import data, ui
 from dashboard.app_pages.sending import render_bulk_send
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from shared import queries
-from shared.queries import INVOICE_SORTS, INVOICE_STATUS_FILTERS, STATUS_LABELS, InvoiceFilter
+from shared.queries import INVOICE_SORTS, INVOICE_STATUS_FILTERS, InvoiceFilter
+from shared.states import INVOICE_STATUS_LABELS
 
 DETAIL_PAGE = "app_pages/invoice_detail.py"
 EDITOR = "new_invoice"
@@ -37,7 +38,7 @@ with st.expander("Filters", expanded=True):
     statuses = left.multiselect(
         "Status",
         INVOICE_STATUS_FILTERS,
-        format_func=STATUS_LABELS.get,
+        format_func=INVOICE_STATUS_LABELS.get,
         key="inv_status",
     )
     customer = middle.text_input("Customer", key="inv_customer", placeholder="Part of the name")

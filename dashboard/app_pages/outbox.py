@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.mail import list_outbox, read_outbox_message
 
 ui.require("view")

@@ -4,7 +4,8 @@ import streamlit as st
 
 from dashboard import data, ui
 from shared.models import PaymentState
-from shared.queries import PAYMENT_STATE_LABELS, PaymentFilter
+from shared.queries import PaymentFilter
+from shared.states import PAYMENT_STATE_LABELS
 
 REFRESH_SECONDS = 3
 

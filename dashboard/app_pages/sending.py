@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import MessageChannel, MessageStatus
 from shared.reminders import REMINDER_DAYS, set_reminders
 from shared.sending import (

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.channels import ValidationError
 from shared.db import write_session
+from shared.errors import ValidationError
 from shared.models import Role
 from shared.user_admin import set_user_active
 from shared.users import MIN_PASSWORD_LENGTH, create_user

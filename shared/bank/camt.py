@@ -60,7 +60,8 @@ from shared.bank.safexml import (
     split_tag,
     validate,
 )
-from shared.channels import ValidationError, validate_iban
+from shared.channels import validate_iban
+from shared.errors import ValidationError
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 MESSAGES = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}

@@ -39,7 +39,8 @@ from shared.bank.model import (
     parse_date,
 )
 from shared.bank.safexml import Root, iterate, release, split_tag
-from shared.channels import ValidationError, validate_iban
+from shared.channels import validate_iban
+from shared.errors import ValidationError
 
 ROOT = "FIDAVISTA"
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from shared.audit import record_audit
 from shared.bank.model import ParsedEntry, ParsedStatement
 from shared.bank.parse import parse_statement_file
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.models import (
     BankAccount,
     BankStatement,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.money import format_money, round_money, to_minor
 
 CREDIT = "credit"

@@ -14,7 +14,8 @@ import re
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from shared.channels import ValidationError, validate_iban
+from shared.channels import validate_iban
+from shared.errors import ValidationError
 from shared.money import format_plain
 
 # Room for ids up to 21 digits; zero-padded so references of young ledgers look alike.

@@ -45,17 +45,8 @@ from shared.models import (
     utcnow,
 )
 from shared.money import format_money, to_minor
+from shared.states import PENDING_PAYMENT_STATES, UNSUCCESSFUL_PAYMENT_STATES, payment_group
 
-PENDING_STATES = frozenset(
-    {
-        PaymentState.INITIAL,
-        PaymentState.WAITING_FOR_SCA,
-        PaymentState.WAITING_FOR_3DS,
-        PaymentState.SENT_FOR_PROCESSING,
-        PaymentState.AUTHORISED,
-    }
-)
-UNSUCCESSFUL_STATES = frozenset({PaymentState.FAILED, PaymentState.ABANDONED, PaymentState.VOIDED})
 # EveryPay abandons an unfinished 3-D Secure window after about 15 minutes; an attempt
 # still not final after an hour will not finish by itself.
 STUCK_AFTER = timedelta(hours=1)
@@ -190,6 +181,29 @@ def _flag_not_ours(
     )
 
 
+def _hold_unknown_state(session: Session, *, attempt: PaymentAttempt, invoice: Invoice) -> None:
+    # A state EveryPay added after this code was written may mean paid, failed or taken
+    # back: no money moves on it. The attempt is not final, so the reconciler keeps asking
+    # until EveryPay reports a state this code knows, which then books as usual.
+    open_review(
+        session,
+        kind=ReviewKind.UNKNOWN_STATE,
+        dedupe_key=f"unknown_state:{attempt.payment_reference}:{attempt.state}",
+        reason=(
+            f"EveryPay reports payment {attempt.payment_reference} for invoice "
+            f"{invoice.number} as {attempt.state!r}, a state LinkPay Desk does not know. "
+            "Nothing was booked or taken back. LinkPay Desk keeps asking EveryPay and applies "
+            "the payment once it reports a state LinkPay Desk knows; check the payment in "
+            "the EveryPay portal meanwhile."
+        ),
+        invoice_id=invoice.id,
+        payment_attempt_id=attempt.id,
+        channel_id=attempt.channel_id,
+        amount_minor=attempt.standing_amount_minor,
+        currency=attempt.currency,
+    )
+
+
 def _lock_attempt(
     session: Session, *, channel_id: int, invoice_id: int, answer: PaymentStatus
 ) -> tuple[PaymentAttempt, bool]:
@@ -280,12 +294,15 @@ def _move_money(
     answer: PaymentStatus,
 ) -> _Money:
     """Brings what this attempt has booked in line with what EveryPay says stays paid."""
+    if payment_group(answer.payment_state) is None:
+        _hold_unknown_state(session, attempt=attempt, invoice=invoice)
+        return _Money(False, "state unknown to LinkPay Desk: nothing booked, sent to review")
     state = answer.payment_state
-    if state in PENDING_STATES:
+    if state in PENDING_PAYMENT_STATES:
         return _Money(False, "not paid yet; the reconciler asks again")
     if state == PaymentState.CONFIRMED_3DS:
         return _Money(False, "stuck at EveryPay after 3-D Secure; sent to review")
-    if state in UNSUCCESSFUL_STATES:
+    if state in UNSUCCESSFUL_PAYMENT_STATES:
         return _Money(False, f"invoice unchanged ({invoice.status})")
     should_stay = 0 if state == PaymentState.CHARGEBACKED else attempt.standing_amount_minor
     booked = attempt.booked_minor
@@ -427,7 +444,7 @@ def _flag_for_review(
     }
     started = attempt.gateway_created_at or attempt.created_at
     stuck = state == PaymentState.CONFIRMED_3DS or (
-        state in PENDING_STATES and now - started > STUCK_AFTER
+        state in PENDING_PAYMENT_STATES and now - started > STUCK_AFTER
     )
     if stuck:
         open_review(

@@ -18,11 +18,11 @@ from sqlmodel import col, select
 
 from shared.config import get_settings
 from shared.db import write_session
-from shared.models import CallbackEvent, CallbackStatus, ReviewItem, utcnow
+from shared.models import CallbackEvent, ReviewItem, utcnow
+from shared.states import FINISHED_CALLBACK_STATUSES
 
 log = logging.getLogger(__name__)
 
-FINISHED = (CallbackStatus.DONE, CallbackStatus.NOT_OURS, CallbackStatus.REJECTED)
 # Rows per transaction: each batch is a short turn at the write lock (tens of ms on
 # SQLite with hundreds of reviews, whose foreign key is checked per deleted row), so
 # intake keeps storing callbacks while millions of old ones are deleted.
@@ -41,7 +41,7 @@ def purge_old_callbacks(*, batch_size: int = BATCH_SIZE) -> int:
         # Wrapped so that no index on status can serve it: SQLite then walks
         # ix_callback_received up to the cutoff (nothing to do: nothing read) instead of
         # every finished callback in ix_callback_status_next, inside the write lock.
-        (col(CallbackEvent.status) + "").in_(FINISHED),
+        (col(CallbackEvent.status) + "").in_(FINISHED_CALLBACK_STATUSES),
         col(CallbackEvent.received_at) < cutoff,
         or_(col(CallbackEvent.processed_at).is_(None), col(CallbackEvent.processed_at) < cutoff),
     )

@@ -36,17 +36,12 @@ from shared.models import (
     utcnow,
 )
 from shared.money import MAX_AMOUNT_MINOR
+from shared.states import INVOICE_STATUSES, Group, in_group
 
-# Statuses whose balance the ledger moves; drafts have no number yet and cancelled
-# invoices were closed with nothing on them.
-POSTABLE_STATUSES = frozenset(
-    {
-        InvoiceStatus.ISSUED,
-        InvoiceStatus.SENT,
-        InvoiceStatus.PARTIALLY_PAID,
-        InvoiceStatus.PAID,
-        InvoiceStatus.CREDITED,
-    }
+# Statuses whose balance the ledger moves: open and paid ones. Drafts have no number yet
+# and cancelled invoices were closed with nothing on them.
+POSTABLE_STATUSES = frozenset(in_group(INVOICE_STATUSES, Group.OPEN)) | frozenset(
+    in_group(INVOICE_STATUSES, Group.PAID)
 )
 
 

@@ -23,22 +23,14 @@ import certifi
 import httpx
 
 from shared.config import get_settings
-from shared.models import PaymentState
 from shared.money import exponent, fits_currency, max_amount
+from shared.states import FINAL_PAYMENT_STATES, payment_state_from_gateway
 
 log = logging.getLogger(__name__)
 
-FINAL_STATES = frozenset(
-    {
-        PaymentState.SETTLED,
-        PaymentState.FAILED,
-        PaymentState.ABANDONED,
-        PaymentState.VOIDED,
-        PaymentState.REFUNDED,
-    }
-)
-# chargebacked may still change with dispute events; confirmed_3ds needs a person.
-KNOWN_STATES = frozenset(state.value for state in PaymentState)
+# A state's name as EveryPay writes them, short enough for the column: anything else is a
+# garbled answer (retried), not a state EveryPay added.
+_STATE_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 
 class Outcome(StrEnum):
@@ -70,7 +62,7 @@ class PaymentStatus:
 
     @property
     def is_final(self) -> bool:
-        return self.payment_state in FINAL_STATES
+        return self.payment_state in FINAL_PAYMENT_STATES
 
 
 @dataclass(frozen=True)
@@ -204,9 +196,9 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
             raise MalformedAnswer(f"{name} is not text")
         return value
 
-    state = text("payment_state", required=True)
-    if state not in KNOWN_STATES:
-        raise MalformedAnswer(f"unknown payment_state {state!r}")
+    state = payment_state_from_gateway(text("payment_state", required=True) or "")
+    if not _STATE_NAME.fullmatch(state):
+        raise MalformedAnswer(f"payment_state is not a state name: {state[:40]!r}")
     currency = (text("currency") or default_currency).upper()
     initial = parse_amount(body.get("initial_amount"), "initial_amount", currency=currency)
     standing_raw = body.get("standing_amount")
@@ -220,7 +212,7 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
     error_text = " ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or None
     return PaymentStatus(
         payment_reference=text("payment_reference", required=True) or "",
-        payment_state=state or "",
+        payment_state=state,
         order_reference=text("order_reference", required=True) or "",
         api_username=text("api_username", required=True) or "",
         initial_amount=initial,

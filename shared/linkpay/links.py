@@ -5,7 +5,8 @@ import re
 
 from sqlmodel import Session
 
-from shared.channels import ValidationError, channel_hosts
+from shared.channels import channel_hosts
+from shared.errors import ValidationError
 from shared.invoicing import order_reference
 from shared.linkpay.signing import signed_link_url
 from shared.models import Customer, Invoice, InvoiceStatus, PaymentChannel

@@ -10,8 +10,9 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from shared.bank.importing import ImportReport, import_statement
-from shared.channels import ValidationError, create_bank_account
+from shared.channels import create_bank_account
 from shared.db import get_engine, read_session, write_session
+from shared.errors import ValidationError
 from shared.migrate import upgrade_to_head
 from shared.models import (
     AccountType,

@@ -9,7 +9,7 @@ from shared.bank.references import (
     format_creditor_reference,
     invoice_id_from_reference,
 )
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 
 IBAN = "LV80BANK0000435195001"
 

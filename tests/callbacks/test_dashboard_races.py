@@ -19,8 +19,8 @@ from sqlmodel import col, select
 
 from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.apply import apply_payment_status
-from shared.channels import ValidationError
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import LineInput, cancel_invoice, create_draft, issue_invoice
 from shared.linkpay.client import PaymentStatus
 from shared.models import (

@@ -3,7 +3,6 @@
 import pytest
 from sqlmodel import select
 
-from shared.channels import ValidationError
 from shared.company import (
     MAX_LOGO_BYTES,
     company_settings,
@@ -13,6 +12,7 @@ from shared.company import (
 )
 from shared.customers import create_customer, parse_cc_emails
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.models import AuditLog, Invoice, ReviewItem
 from shared.review import accept_partial_payment, mark_resolved
 from shared.user_admin import set_user_active

@@ -151,6 +151,14 @@ def test_declined_payment_is_http_200_failed():
     assert result.status.processing_error == "4001 Card declined"
 
 
+def test_a_state_everypay_adds_later_is_passed_on_not_retried_forever():
+    """callbacks.apply holds it for a person; refusing it would only retry it unseen."""
+    body = {**ANSWER, "payment_state": "teleported"}
+    result, _ = _get(return_value=httpx.Response(200, json=body))
+    assert result.outcome is Outcome.OK
+    assert (result.status.payment_state, result.status.is_final) == ("teleported", False)
+
+
 @pytest.mark.parametrize(
     ("response", "outcome"),
     [
@@ -170,7 +178,7 @@ def test_declined_payment_is_http_200_failed():
         (httpx.Response(200, text="not json"), Outcome.TRANSIENT),
         (httpx.Response(200, json=[1, 2]), Outcome.TRANSIENT),
         (httpx.Response(200, json={"payment_state": "settled"}), Outcome.TRANSIENT),
-        (httpx.Response(200, json={**ANSWER, "payment_state": "teleported"}), Outcome.TRANSIENT),
+        (httpx.Response(200, json={**ANSWER, "payment_state": "tele ported!"}), Outcome.TRANSIENT),
         (httpx.Response(200, json={**ANSWER, "initial_amount": "ten"}), Outcome.TRANSIENT),
     ],
 )

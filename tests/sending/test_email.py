@@ -6,9 +6,9 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
-from shared.channels import ValidationError
 from shared.config import get_settings
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import LineInput, cancel_invoice
 from shared.linkpay.signing import parse_query, verify_query
 from shared.models import (

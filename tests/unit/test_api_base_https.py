@@ -6,8 +6,9 @@ import pytest
 import respx
 from sqlalchemy import update
 
-from shared.channels import ValidationError, check_connection, credentials
+from shared.channels import check_connection, credentials
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.linkpay.client import EveryPayClient, Outcome
 from shared.models import PaymentChannel
 from tests.utils.factories import make_channel

@@ -11,6 +11,7 @@ from shared import channels, company, customers, invoicing, review, sending, use
 from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.processing import reprocess_event
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import LineInput
 from shared.models import CallbackEvent, MessageChannel, MessageLog, MessageStatus, ReviewItem
 from shared.reminders import set_reminders
@@ -213,5 +214,5 @@ def test_who_may_do_what(any_db):
 
 @pytest.mark.parametrize("name", [SYSTEM_ACTOR, "cli", "demo"])
 def test_no_account_can_take_a_system_actors_name(db, name):
-    with pytest.raises(users.ValidationError, match="reserved"):
+    with pytest.raises(ValidationError, match="reserved"):
         _user(name, "manager")

@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared.channels import (
-    ValidationError,
     callback_token,
     callback_url,
     create_bank_account,
@@ -16,6 +15,7 @@ from shared.channels import (
     validate_iban,
 )
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import cancel_invoice
 from shared.linkpay.links import invoice_pay_link
 from shared.linkpay.signing import parse_query, verify_query

@@ -3,8 +3,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from shared.channels import ValidationError
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import (
     InvoiceLinesError,
     LineInput,

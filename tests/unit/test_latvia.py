@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.channels import ValidationError
+from shared.errors import ValidationError
 from shared.latvia import amount_in_words, number_in_words, validate_registration_number
 
 

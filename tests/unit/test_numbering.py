@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from shared.audit import SYSTEM_ACTOR
-from shared.channels import ValidationError
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import LineInput, create_draft, issue_invoice
 from shared.models import Invoice
 from tests.utils.factories import make_customer

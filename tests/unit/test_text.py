@@ -6,10 +6,11 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import SQLModel, select
 
-from shared.channels import ValidationError, create_bank_account, save_linkpay_channel
+from shared.channels import create_bank_account, save_linkpay_channel
 from shared.company import get_company, save_company
 from shared.customers import create_customer
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.invoicing import cancel_invoice
 from shared.models import (
     AccountType,
