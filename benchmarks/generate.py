@@ -66,7 +66,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id number series customer_id channel_id currency issue_date due_date status "
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
         "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
-        "created_by issued_at sent_at paid_at cancelled_at created_at updated_at"
+        "created_by issued_at sent_at paid_at cancelled_at created_at updated_at "
+        "pay_link_opened_at"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -588,6 +589,8 @@ class Generator:
                 None if cancelled is None else ts(cancelled),
                 ts(created),
                 ts(min(updated, self.now)),
+                # The lost-payment watch has looked at every generated opening already.
+                None,
             )
         )
         self._audit(invoice_id, number, total, created, issued, cancelled, rows["audit_log"])

@@ -73,6 +73,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "pay_link_label": "Pay online:",
         "scan_to_pay": "Scan to pay",
         "page_title": "Invoice {number} — {company}",
+        "checking_title": "We are checking your payment",
+        "checking_text": (
+            "Thank you. We are confirming the payment with EveryPay; the invoice shows it "
+            "within a few minutes. There is no need to pay again."
+        ),
+        "return_unreadable": (
+            "If you completed the payment, there is no need to pay again: it reaches us "
+            "from EveryPay directly."
+        ),
+        "pay_unavailable": (
+            "Online payment is not available at the moment. Please try again later or "
+            "contact {company}."
+        ),
+        "back_to_invoice": "Back to the invoice",
     },
     "lv": {
         "invoice": "Rēķins",
@@ -131,6 +145,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "pay_link_label": "Apmaksāt tiešsaistē:",
         "scan_to_pay": "Skenējiet, lai apmaksātu",
         "page_title": "Rēķins {number} — {company}",
+        "checking_title": "Mēs pārbaudām jūsu maksājumu",
+        "checking_text": (
+            "Paldies! Mēs apstiprinām maksājumu ar EveryPay; rēķinā tas būs redzams dažu "
+            "minūšu laikā. Atkārtoti maksāt nav nepieciešams."
+        ),
+        "return_unreadable": (
+            "Ja maksājumu pabeidzāt, atkārtoti maksāt nav nepieciešams: tas mūs sasniegs "
+            "tieši no EveryPay."
+        ),
+        "pay_unavailable": (
+            "Tiešsaistes apmaksa šobrīd nav pieejama. Lūdzu, mēģiniet vēlāk vai sazinieties "
+            "ar {company}."
+        ),
+        "back_to_invoice": "Atpakaļ uz rēķinu",
     },
 }
 

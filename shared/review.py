@@ -35,6 +35,7 @@ KIND_LABELS = {
     ReviewKind.UNVERIFIED_CALLBACK: "Callback not verified",
     ReviewKind.NOT_OURS: "Not our payment",
     ReviewKind.PAID_NOT_BOOKED: "Paid at EveryPay, not in the books",
+    ReviewKind.LOST_PAYMENT: "Lost payment?",
 }
 
 
