@@ -30,40 +30,47 @@ if held:
 def find_payment_form() -> None:
     """Paste a payment reference from the EveryPay portal or a receipt; book it if ours."""
     channels = {c[0]: c[1] for c in data.channel_options(active_only=True)}
-    with st.expander("Find payment", expanded=held > 0), st.form("find_payment_form"):
-        reference = st.text_input(
-            "Payment reference",
-            key="find_reference",
-            help="From the EveryPay portal (Payments) or the customer's receipt: 64 letters "
-            "and digits. EveryPay cannot be searched by invoice number.",
-        )
-        channel_id = None
-        if len(channels) > 1:
-            channel_id = st.selectbox(
-                "Channel",
-                [None, *channels],
-                format_func=lambda c: "Every active channel" if c is None else channels[c],
-                key="find_channel",
+    last = st.session_state.pop("find_payment_result", None)
+    with st.expander("Find payment", expanded=held > 0 or last is not None):
+        if last is not None:
+            found, message = last
+            show = {
+                Found.BOOKED: st.success,
+                Found.KNOWN: st.info,
+                Found.NOT_OURS: st.warning,
+                Found.NOT_FOUND: st.warning,
+                Found.UNREACHABLE: st.error,
+            }[found]
+            show(message)
+        with st.form("find_payment_form"):
+            reference = st.text_input(
+                "Payment reference",
+                key="find_reference",
+                help="From the EveryPay portal (Payments) or the customer's receipt: 64 "
+                "letters and digits. EveryPay cannot be searched by invoice number.",
             )
-        submitted = st.form_submit_button("Find payment")
-    if not submitted or not ui.guard("review", action="payment.find"):
-        return
-    try:
-        result = find_payment(
-            actor=user.username, channel_id=channel_id, payment_reference=reference
-        )
-    except ValidationError as error:
-        st.error(str(error))
-        return
+            channel_id = None
+            if len(channels) > 1:
+                channel_id = st.selectbox(
+                    "Channel",
+                    [None, *channels],
+                    format_func=lambda c: "Every active channel" if c is None else channels[c],
+                    key="find_channel",
+                )
+            submitted = st.form_submit_button("Find payment")
+        if not submitted or not ui.guard("review", action="payment.find"):
+            return
+        try:
+            result = find_payment(
+                actor=user.username, channel_id=channel_id, payment_reference=reference
+            )
+        except ValidationError as error:
+            st.error(str(error))
+            return
+    # Shown after the rerun, with the table and the held count read afresh.
+    st.session_state["find_payment_result"] = (result.found, result.message)
     ui.after_write()
-    show = {
-        Found.BOOKED: st.success,
-        Found.KNOWN: st.info,
-        Found.NOT_OURS: st.warning,
-        Found.NOT_FOUND: st.warning,
-        Found.UNREACHABLE: st.error,
-    }[result.found]
-    show(result.message)
+    st.rerun()
 
 
 if user.can("review"):
