@@ -44,6 +44,7 @@ from shared.models import (
     utcnow,
 )
 from shared.public_urls import public_invoice_url
+from shared.public_urls import public_token as public_token  # re-exported: callers import it here
 from shared.security import token_hash
 from shared.users import require_permission
 
