@@ -10,7 +10,9 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from shared.callbacks.apply import UNSUCCESSFUL_STATES
 from shared.callbacks.intake import receive_customer_return
+from shared.callbacks.lookup import known_payment_state
 from shared.callbacks.lost_payments import PAY_LINK_DETAIL, watch_pay_link_opened
 from shared.company import get_company
 from shared.db import read_session
@@ -22,12 +24,17 @@ from shared.documents import (
     render_template,
 )
 from shared.i18n import language_for, translator
-from shared.models import Customer, Invoice, InvoiceStatus
+from shared.models import Customer, Invoice, InvoiceStatus, PaymentState
 from shared.sending import invoice_by_public_token, record_link_opened
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
+
+# The customer back from EveryPay: how often the "we are checking" page looks again.
+CHECKING_REFRESH_SECONDS = 5
+# States in which the money reached the merchant (a refund or chargeback came later).
+SETTLED_STATES = frozenset({PaymentState.SETTLED, PaymentState.REFUNDED})
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -68,6 +75,7 @@ def _notice_page(
     title: str,
     message: str,
     status_code: int = 200,
+    refresh: int | None = None,
     **values: object,
 ) -> HTMLResponse:
     """A short page about the invoice, in the customer's language, linking back to it."""
@@ -81,6 +89,7 @@ def _notice_page(
         number=invoice.number,
         back=f"../{token}",
         back_label=t("back_to_invoice"),
+        refresh=refresh,
     )
     return HTMLResponse(html, status_code=status_code, headers=_PAGE_HEADERS)
 
@@ -131,20 +140,42 @@ def payment_return(token: str, request: Request) -> Response:
         if invoice is None:
             return _not_found()
         customer = session.get(Customer, invoice.customer_id)
+    params = dict(request.query_params)
     stored = None
     if invoice.channel_id is not None:
         stored = receive_customer_return(
             channel_id=invoice.channel_id,
-            params=dict(request.query_params),
+            params=params,
             remote_addr=request.client.host if request.client else None,
         )
         background = getattr(request.app.state, "background", None)
         if stored is not None and background is not None:
             background.wake()
     if invoice.status == InvoiceStatus.PAID:
-        title, message = "status_paid", "paid_notice"
+        return _notice_page(
+            invoice, customer, token=token, title="status_paid", message="paid_notice"
+        )
+    if stored is None:
+        return _notice_page(
+            invoice, customer, token=token, title="checking_title", message="return_unreadable"
+        )
+    state = known_payment_state(
+        channel_id=invoice.channel_id, payment_reference=params["payment_reference"]
+    )
+    if state in SETTLED_STATES:
+        title, message = "payment_received_title", "payment_received_text"
+    elif state in UNSUCCESSFUL_STATES:
+        title, message = "payment_failed_title", "payment_failed_text"
     else:
-        title, message = "checking_title", "checking_text" if stored else "return_unreadable"
+        # Until the worker has EveryPay's answer: this page asks again by itself.
+        return _notice_page(
+            invoice,
+            customer,
+            token=token,
+            title="checking_title",
+            message="checking_text",
+            refresh=CHECKING_REFRESH_SECONDS,
+        )
     return _notice_page(invoice, customer, token=token, title=title, message=message)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 
 from shared.channels import find_channel_by_token
-from shared.db import write_session
+from shared.db import read_session, write_session
 from shared.log_context import log_context
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
 
@@ -204,16 +204,21 @@ def receive_customer_return(
     if validation_errors(params):
         return None
     payment_reference = params["payment_reference"]
+    known = (
+        select(CallbackEvent.id)
+        .where(col(CallbackEvent.payment_reference) == payment_reference)
+        .where(col(CallbackEvent.channel_id) == channel_id)
+        .limit(1)
+    )
+    # Read first: the page refreshes itself while the payment is checked, and a reload
+    # must not queue for SQLite's write lock. Two first visits at once may both store a
+    # row; the worker closes the second as a duplicate of the first.
+    with read_session() as session:
+        stored = session.exec(known).first()
+    if stored is not None:
+        return stored
     request = CallbackRequest("", params, "GET", remote_addr, request_id)
     with write_session() as session:
-        known = session.exec(
-            select(CallbackEvent.id)
-            .where(col(CallbackEvent.payment_reference) == payment_reference)
-            .where(col(CallbackEvent.channel_id) == channel_id)
-            .limit(1)
-        ).first()
-        if known is not None:
-            return known
         channel = session.get(PaymentChannel, channel_id)
         if channel is None:
             return None

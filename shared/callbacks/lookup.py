@@ -23,7 +23,7 @@ from shared.channels import ValidationError, credentials
 from shared.db import read_session, write_session
 from shared.invoicing import invoice_number_candidates
 from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome, PaymentStatus
-from shared.models import Invoice, PaymentChannel, utcnow
+from shared.models import Invoice, PaymentAttempt, PaymentChannel, utcnow
 from shared.users import require_permission
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,16 @@ def find_payment(*, actor: str, channel_id: int | None, payment_reference: str) 
             details={"payment_reference": reference, "result": result.message[:300]},
         )
     return result
+
+
+def known_payment_state(*, channel_id: int, payment_reference: str) -> str | None:
+    """The state last recorded for one of the channel's payments; None while unknown."""
+    with read_session() as session:
+        return session.exec(
+            select(PaymentAttempt.state)
+            .where(col(PaymentAttempt.payment_reference) == payment_reference)
+            .where(col(PaymentAttempt.channel_id) == channel_id)
+        ).first()
 
 
 def _channels(session: Session, *, channel_id: int | None) -> list[PaymentChannel]:

@@ -53,10 +53,6 @@ class ReconcileReport:
     problems: list[str] = field(default_factory=list)
     lost_payments: LostPaymentReport = field(default_factory=LostPaymentReport)
 
-    @property
-    def changes(self) -> list[str]:
-        return list(self.changed_payments.values())
-
     def __str__(self) -> str:
         lines = [
             f"Reconciled: {self.callbacks_processed} waiting callback(s) processed, "

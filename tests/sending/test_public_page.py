@@ -17,6 +17,7 @@ from shared.models import (
     FunnelEvent,
     FunnelStep,
     Invoice,
+    PaymentAttempt,
     PaymentChannel,
 )
 from shared.public_urls import public_token
@@ -139,11 +140,11 @@ def test_the_customer_back_from_everypay_is_told_we_check_and_the_reference_is_q
     reference = "a" * 64
     query = f"payment_reference={reference}&order_reference={invoice.number}"
 
-    for _ in range(2):  # a reload stores nothing more
+    for _ in range(2):  # a reload (the page refreshes itself) stores nothing more
         response = client.get(f"/i/{public_token(invoice)}/return?{query}")
         assert response.status_code == 200
         assert "We are checking your payment" in response.text
-        assert "There is no need to pay again" in response.text
+        assert '<meta http-equiv="refresh" content="5">' in response.text
 
     with read_session() as session:
         [event] = session.exec(select(CallbackEvent)).all()
@@ -154,6 +155,28 @@ def test_the_customer_back_from_everypay_is_told_we_check_and_the_reference_is_q
     assert bad.status_code == 200 and "If you completed the payment" in bad.text
     with read_session() as session:
         assert len(session.exec(select(CallbackEvent)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("failed", "The payment did not go through"), ("settled", "Payment received")],
+)
+def test_once_everypay_answered_the_returning_customer_reads_the_outcome(client, state, expected):
+    invoice = issued_invoice(customer=english_customer())
+    reference = "b" * 64
+    with write_session() as session:
+        session.add(
+            PaymentAttempt(
+                payment_reference=reference,
+                channel_id=invoice.channel_id,
+                invoice_id=invoice.id,
+                state=state,
+            )
+        )
+
+    page = client.get(f"/i/{public_token(invoice)}/return?payment_reference={reference}").text
+
+    assert expected in page and 'http-equiv="refresh"' not in page
 
 
 def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client):
