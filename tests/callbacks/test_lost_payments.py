@@ -1,6 +1,7 @@
 """The lost-payment watch: a pay link opened long ago with no payment known since goes on
 the exceptions queue once, and the item closes itself when the payment turns up."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -127,3 +128,26 @@ def test_the_item_closes_itself_when_the_payment_turns_up(
     assert item.status == ReviewStatus.RESOLVED and item.resolved_by == "system"
     assert shop.invoice.number in item.resolution and "paid" in item.resolution
     assert report.resolved and count_held_invoices() == 0
+
+
+def test_two_checks_at_once_file_one_item_and_neither_fails(shop: Shop) -> None:
+    _opened(shop, hours_ago=25)
+    start = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        start.wait()
+        try:
+            results.append(len(check_lost_payments().flagged))
+        except BaseException as error:  # reported below, with the test's failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == [] and sorted(results) == [0, 1]
+    assert len(reviews(ReviewKind.LOST_PAYMENT)) == 1
