@@ -116,6 +116,7 @@ def _ask(
     *, actor: str, reference: str, asked: list[tuple[_Channel, ChannelCredentials]]
 ) -> FindResult:
     unreachable: list[str] = []
+    elsewhere: list[str] = []
     for channel, channel_credentials in asked:
         asked_at = utcnow()
         with EveryPayClient(channel_credentials) as client:
@@ -128,7 +129,9 @@ def _ask(
             continue
         status = answer.status
         if status.api_username != channel.api_username:
-            continue  # another merchant account's payment; another channel may hold it
+            # Another merchant account's payment: another channel may hold it.
+            elsewhere.append(status.api_username)
+            continue
         problem = _not_for_an_invoice(channel=channel, status=status)
         if problem:
             return FindResult(Found.NOT_OURS, problem)
@@ -138,6 +141,12 @@ def _ask(
             Found.UNREACHABLE,
             f"EveryPay could not be asked ({'; '.join(unreachable)}). Nothing changed; try "
             "again later.",
+        )
+    if elsewhere:
+        return FindResult(
+            Found.NOT_OURS,
+            f"Payment {reference} belongs to EveryPay API user {elsewhere[0]!r}, which is not "
+            "one of our channels'. Nothing was booked.",
         )
     return FindResult(
         Found.NOT_FOUND,

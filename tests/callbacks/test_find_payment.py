@@ -107,3 +107,15 @@ def test_find_payment_command_books_and_exits_1_only_when_everypay_is_unreachabl
     route.respond(503)
     assert main(["find-payment", reference, "--channel", str(shop.channel.id)]) == 1
     assert "try again later" in capsys.readouterr().out
+
+
+def test_a_payment_of_another_merchant_account_is_named_as_such(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    reference = new_reference()
+    answer_with(api, shop.answer(reference, state="settled", api_username="someone9"))
+
+    result = _find(shop, reference)
+
+    assert result.found is Found.NOT_OURS and "'someone9'" in result.message
+    assert attempts() == [] and reviews(ReviewKind.NOT_OURS) == []
