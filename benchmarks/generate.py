@@ -66,7 +66,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id number series customer_id channel_id currency issue_date due_date status "
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
         "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
-        "created_by issued_at sent_at paid_at cancelled_at created_at updated_at"
+        "created_by issued_at sent_at paid_at cancelled_at created_at updated_at "
+        "pay_link_opened_at"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -134,6 +135,7 @@ RARE_SCENARIOS = (
     "overpayment",
     "currency_mismatch",
     "paid_not_booked",
+    "lost_payment",
     "cancelled",
     "partial",
     "open",
@@ -517,6 +519,7 @@ class Generator:
                 (0.065, "overpayment"),
                 (0.0652, "currency_mismatch"),
                 (0.0655, "paid_not_booked"),
+                (0.0657, "lost_payment"),
             )
         for threshold, scenario in table:
             if r < threshold:
@@ -548,8 +551,11 @@ class Generator:
         issued = None if draft else created + 60 + rng.randrange(600)
         number = None if draft else self._number(day)
         send = not draft and scenario not in ("issued", "cancelled") and rng.random() < 0.97
+        # A lost payment needs a pay link the customer was sent and opened.
+        send = send or scenario == "lost_payment"
         sent = issued + 1800 if send else None
-        plan = [] if draft or scenario in ("cancelled", "issued") else self._plan(scenario, total)
+        no_attempts = draft or scenario in ("cancelled", "issued", "lost_payment")
+        plan = [] if no_attempts else self._plan(scenario, total)
         attempts = self._attempts(invoice_id, number, customer_id, issued, plan, rows)
         paid = sum(a.booked for a in plan)
         settled = sum(1 for a in plan if a.booked)
@@ -588,12 +594,27 @@ class Generator:
                 None if cancelled is None else ts(cancelled),
                 ts(created),
                 ts(min(updated, self.now)),
+                # The lost-payment watch has looked at every generated opening already.
+                None,
             )
         )
         self._audit(invoice_id, number, total, created, issued, cancelled, rows["audit_log"])
         if sent is not None:
             self._messages(invoice_id, number, customer_id, sent, due, status, rows)
+        if scenario == "lost_payment":
+            self._lost_payment(invoice_id, total, sent, rows)
         self._callback_extras(extra, invoice_id, number, issued or created, rows)
+
+    def _lost_payment(
+        self, invoice_id: int, total: int, sent: int, rows: dict[str, list[tuple]]
+    ) -> None:
+        """The pay link opened and no payment heard of: the lost-payment check's item."""
+        opened = min(sent + DAY, self.now - 2 * DAY)
+        rows["funnel_event"].append(
+            (self.ids.take("funnel_event"), invoice_id, "link_opened", "pay", self.clock.ts(opened))
+        )
+        lost = Attempt("initial", total, review="lost_payment")
+        self._review(lost, invoice_id, None, None, opened + DAY, rows)
 
     def _number(self, day: int) -> str:
         year = int(self.clock.days[day][:4])
@@ -848,7 +869,10 @@ class Generator:
         review_id = self.ids.take("review_item")
         resolved = self.now - moment > 30 * DAY
         ts = self.clock.ts
-        key_owner = attempt_id if attempt_id is not None else f"cb{callback_id}"
+        if attempt_id is not None:
+            key_owner = str(attempt_id)
+        else:
+            key_owner = f"cb{callback_id}" if callback_id is not None else f"invoice{invoice_id}"
         rows["review_item"].append(
             (
                 review_id,

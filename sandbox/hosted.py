@@ -68,10 +68,10 @@ def choose_outcome(
     method: Annotated[str | None, Form()] = None,
 ) -> Response:
     try:
-        payment = sandbox_of(request).attempt(_raw_query(request), outcome, method)
+        payment, return_to = sandbox_of(request).attempt(_raw_query(request), outcome, method)
     except SandboxError as error:
         return _error_page(request, error)
-    return RedirectResponse(f"/lp/result/{payment.payment_reference}", status_code=303)
+    return RedirectResponse(return_to or f"/lp/result/{payment.payment_reference}", status_code=303)
 
 
 @router.get("/lp/result/{payment_reference}", response_class=HTMLResponse)

@@ -62,11 +62,13 @@ class MerchantBody(BaseModel):
         return fields
 
 
-def _attempt_summary(payment: Payment) -> dict[str, str]:
+def _attempt_summary(payment: Payment, return_to: str | None) -> dict[str, str | None]:
     return {
         "payment_reference": payment.payment_reference,
         "payment_state": payment.state,
         "order_reference": payment.order_reference,
+        # Where the hosted page would send the payer: the link's customer_url, if any.
+        "return_url": return_to,
     }
 
 
@@ -90,9 +92,9 @@ def _delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 
 @router.post("/pay")
-def pay(body: PayBody, request: Request) -> dict[str, str]:
-    payment = sandbox_of(request).attempt(query_of(body.url), body.outcome, body.method)
-    return _attempt_summary(payment)
+def pay(body: PayBody, request: Request) -> dict[str, str | None]:
+    payment, return_to = sandbox_of(request).attempt(query_of(body.url), body.outcome, body.method)
+    return _attempt_summary(payment, return_to)
 
 
 @router.post("/payments/{payment_reference}/refund")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from shared.linkpay.signing import parse_query, verify_query
 from shared.states import PaymentState
@@ -80,6 +80,19 @@ class PaymentRequest:
     invoice_number: str
     customer_name: str
     customer_email: str
+    customer_url: str
+
+
+def return_address(customer_url: str, payment: Payment) -> str:
+    """Where the hosted page sends the payer after an attempt: the link's customer_url with
+    the payment's references added to its query, as EveryPay does for API payments."""
+    references = urlencode(
+        {
+            "payment_reference": payment.payment_reference,
+            "order_reference": payment.order_reference,
+        }
+    )
+    return f"{customer_url}{'&' if urlsplit(customer_url).query else '?'}{references}"
 
 
 def parse_amount(text: str, *, field: str = "transaction_amount") -> Decimal:
@@ -152,6 +165,10 @@ class Sandbox:
                 400,
                 "order_reference must be 1 to 120 characters of A-Z, a-z, 0-9, '-' and '/'.",
             )
+        customer_url = params.get("customer_url", "")
+        address = urlsplit(customer_url)
+        if customer_url and (address.scheme not in ("http", "https") or not address.netloc):
+            raise SandboxError(400, "customer_url must be an http:// or https:// address.")
         return PaymentRequest(
             merchant=merchant,
             link=link,
@@ -160,6 +177,7 @@ class Sandbox:
             invoice_number=params.get("invoice_number", ""),
             customer_name=params.get("customer_name", ""),
             customer_email=params.get("customer_email", ""),
+            customer_url=customer_url,
         )
 
     def _refuse_taken_order(self, request: PaymentRequest) -> None:
@@ -169,8 +187,11 @@ class Sandbox:
         if status is not None:
             raise _taken_order_error(in_progress=status == "in_progress")
 
-    def attempt(self, raw_query: str, outcome: str, method: str | None = None) -> Payment:
-        """One press of an outcome button: a new payment (new reference) and its callback."""
+    def attempt(
+        self, raw_query: str, outcome: str, method: str | None = None
+    ) -> tuple[Payment, str | None]:
+        """One press of an outcome button: a new payment (new reference) and its callback,
+        with the address the payer is sent back to (None when the link names none)."""
         if outcome not in OUTCOMES:
             raise SandboxError(400, f"outcome must be one of {', '.join(OUTCOMES)}.")
         if method is not None and method not in PAYMENT_METHODS:
@@ -197,7 +218,9 @@ class Sandbox:
             # Another attempt won the race between opening the page and pressing the button.
             raise _taken_order_error(in_progress=taken.in_progress) from None
         self.wake()
-        return payment
+        if not request.customer_url:
+            return payment, None
+        return payment, return_address(request.customer_url, payment)
 
     def refund(self, payment_reference: str, amount: Decimal | None = None) -> Payment:
         payment = self._payment(payment_reference)

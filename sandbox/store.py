@@ -28,6 +28,9 @@ URL_FIELDS = (
     "reference_number",
     "custom_field_1",
     "custom_field_2",
+    # Where the hosted page sends the payer after paying, with payment_reference and
+    # order_reference in the query (as EveryPay does for API payments' customer_url).
+    "customer_url",
 )
 DEFAULT_URL_FIELDS = URL_FIELDS[:4]
 

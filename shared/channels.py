@@ -44,6 +44,7 @@ URL_CHANGEABLE_FIELDS = (
     "customer_email",
     "invoice_number",
     "reference_number",
+    "customer_url",
 )
 REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
 

@@ -115,16 +115,34 @@ def _cmd_channels(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_reconcile(_args: argparse.Namespace) -> int:
+def _cmd_reconcile(args: argparse.Namespace) -> int:
     from shared.callbacks.reconciler import reconcile_once
     from shared.migrate import upgrade_to_head
 
     upgrade_to_head()
-    report = reconcile_once()
+    report = reconcile_once(due_only=args.due_only)
     print(report)
-    # Scripts and schedulers read the exit code: a payment EveryPay could not tell us about
-    # is a failed run, to be looked at or retried.
+    # Scripts and schedulers read the exit code: a payment or callback EveryPay could not
+    # tell us about is a failed run, to be looked at or retried.
     return 1 if report.problems else 0
+
+
+def _cmd_find_payment(args: argparse.Namespace) -> int:
+    from shared.callbacks.lookup import Found, find_payment
+    from shared.errors import ValidationError
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    try:
+        result = find_payment(
+            actor="cli", channel_id=args.channel, payment_reference=args.reference
+        )
+    except ValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(result.message)
+    # Not found or not ours is an answer; only "ask again later" is a failed run.
+    return 1 if result.found is Found.UNREACHABLE else 0
 
 
 def _cmd_purge_callbacks(_args: argparse.Namespace) -> int:
@@ -300,6 +318,7 @@ COMMAND_SETTINGS = {
     ),
     "channels": ("PUBLIC_BASE_URL",),
     "send-reminders": (*MAIL_SETTINGS, "PUBLIC_BASE_URL"),
+    "reconcile": ("LOST_PAYMENT_AFTER_HOURS",),
 }
 # --port on a service command, --X-port on run: which setting each flag sets.
 SERVICE_PREFIX = {"dashboard": "DASHBOARD", "callback-service": "CALLBACK", "sandbox": "SANDBOX"}
@@ -363,8 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("channels", "list payment channels with their state and Callback URL", _cmd_channels),
         (
             "reconcile",
-            "ask EveryPay about every unfinished payment once, print changes",
+            "ask EveryPay about every unfinished payment once, run the lost-payment check, "
+            "print what changed",
             _cmd_reconcile,
+        ),
+        (
+            "find-payment",
+            "ask EveryPay about one payment reference (from the portal or a receipt) and "
+            "book it if it is for one of our invoices",
+            _cmd_find_payment,
         ),
         ("send-reminders", "send the payment reminders due today, once", _cmd_send_reminders),
         (
@@ -415,6 +441,23 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--no-demo", action="store_true", help="do not seed demo data")
             for flag in RUN_PORT_FLAGS:
                 command.add_argument(f"--{flag.replace('_', '-')}", type=int, metavar="PORT")
+        if name == "reconcile":
+            command.add_argument(
+                "--due-only",
+                action="store_true",
+                help="only payments whose next scheduled check has come (as the service's "
+                "timer does)",
+            )
+        if name == "find-payment":
+            command.add_argument(
+                "reference", metavar="REFERENCE", help="EveryPay payment reference"
+            )
+            command.add_argument(
+                "--channel",
+                type=int,
+                metavar="ID",
+                help="the channel to ask (see `channels`); default: every active channel",
+            )
         if name == "reset-secrets":
             command.add_argument("--yes", action="store_true", help="really replace them")
         if name == "import-statement":

@@ -163,6 +163,14 @@ class Settings(BaseSettings):
     )
     reconcile_interval_seconds: int = 60
     reminder_interval_seconds: int = 3600
+    lost_payment_after_hours: float = Field(
+        default=24,
+        gt=0,
+        description=(
+            "Hours after a customer opened an invoice's pay link with no payment known since, "
+            "after which the invoice goes on the exceptions queue and its reminders are held."
+        ),
+    )
 
     api_connect_timeout_seconds: float = 3.0
     api_total_timeout_seconds: float = 10.0

@@ -141,7 +141,13 @@ def _register_in_sandbox(channel: PaymentChannel) -> None:
         api_username=creds.api_username,
         name="Invoice Payment",
         link_token=channel.link_token,
-        url_fields=["transaction_amount", "order_reference", "customer_name", "customer_email"],
+        url_fields=[
+            "transaction_amount",
+            "order_reference",
+            "customer_name",
+            "customer_email",
+            "customer_url",
+        ],
     )
     store.set_callback_url(api_username=creds.api_username, url=callback_url(channel))
 
@@ -242,7 +248,7 @@ def _seed_channel(session: Session) -> PaymentChannel:
         api_secret=secrets.token_hex(16),
         currency="EUR",
         name="LinkPay",
-        url_fields=["customer_name", "customer_email"],
+        url_fields=["customer_name", "customer_email", "customer_url"],
     )
     now = utcnow()
     channel.connection_tested_at = now

@@ -29,6 +29,7 @@ from shared.invoicing import display_status, vat_breakdown
 from shared.linkpay.links import invoice_pay_link
 from shared.models import Company, Customer, Invoice, InvoiceLine, InvoiceStatus
 from shared.money import format_money
+from shared.public_urls import public_pay_url
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,10 @@ class InvoiceDocument:
     lines: list[InvoiceLine]
     customer: Customer
     company: Company
+    # The signed EveryPay link, and the address customers are given for it: our own
+    # /i/{token}/pay, which counts the opening and redirects to a freshly signed link.
     pay_link: str | None
+    pay_url: str | None
     today: date
 
     @property
@@ -118,12 +122,14 @@ def load_invoice_document(
         .order_by(InvoiceLine.position, InvoiceLine.id)
     ).all()
     company = current_company(session)
+    pay_link = invoice_pay_link(session, invoice)
     return InvoiceDocument(
         invoice=invoice,
         lines=list(lines),
         customer=customer,
         company=company,
-        pay_link=invoice_pay_link(session, invoice),
+        pay_link=pay_link,
+        pay_url=public_pay_url(invoice) if pay_link else None,
         today=today or local_today(company.timezone),
     )
 
@@ -385,13 +391,13 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     if document.is_paid:
         _pdf_text(pdf, t("paid_notice"), size=11, bold=True, color=(20, 120, 60))
         return
-    if document.pay_link is None:
+    if document.pay_url is None:
         return
     qr_size = 34.0
     if pdf.get_y() + qr_size + 8 > pdf.h - _MARGIN:
         pdf.add_page()
     top = pdf.get_y()
-    pdf.image(_qr_image(document.pay_link), x=_MARGIN, y=top, w=qr_size, h=qr_size)
+    pdf.image(_qr_image(document.pay_url), x=_MARGIN, y=top, w=qr_size, h=qr_size)
     pdf.set_xy(_MARGIN, top + qr_size)
     _pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
     text_x = _MARGIN + qr_size + 6
@@ -408,10 +414,10 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     _pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
     pdf.set_x(text_x)
     link_top = pdf.get_y()
-    _pdf_text(pdf, document.pay_link, size=7, width=text_width, color=_ACCENT)
+    _pdf_text(pdf, document.pay_url, size=7, width=text_width, color=_ACCENT)
     # One clickable area over the whole wrapped link: per-line links would make a reader
     # (and a mail scanner) see the same link three times.
-    pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_link)
+    pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_url)
     pdf.set_x(text_x)
     methods = ", ".join(
         (

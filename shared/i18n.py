@@ -72,6 +72,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "pay_link_label": "Pay online:",
         "scan_to_pay": "Scan to pay",
         "page_title": "Invoice {number} — {company}",
+        "checking_title": "We are checking your payment",
+        "checking_text": (
+            "Thank you. We are confirming the payment with EveryPay; this page updates by "
+            "itself, and the invoice shows the result within a few minutes."
+        ),
+        "payment_received_title": "Payment received",
+        "payment_received_text": "Thank you, the payment has been received.",
+        "payment_failed_title": "The payment did not go through",
+        "payment_failed_text": "No money was taken. You can try again from the invoice.",
+        "return_unreadable": (
+            "If you completed the payment, there is no need to pay again: it reaches us "
+            "from EveryPay directly."
+        ),
+        "pay_unavailable": (
+            "Online payment is not available at the moment. Please try again later or "
+            "contact {company}."
+        ),
+        "back_to_invoice": "Back to the invoice",
     },
     "lv": {
         "invoice": "Rēķins",
@@ -130,6 +148,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "pay_link_label": "Apmaksāt tiešsaistē:",
         "scan_to_pay": "Skenējiet, lai apmaksātu",
         "page_title": "Rēķins {number} — {company}",
+        "checking_title": "Mēs pārbaudām jūsu maksājumu",
+        "checking_text": (
+            "Paldies! Mēs apstiprinām maksājumu ar EveryPay; šī lapa atjaunosies pati, un "
+            "rēķinā rezultāts būs redzams dažu minūšu laikā."
+        ),
+        "payment_received_title": "Maksājums saņemts",
+        "payment_received_text": "Paldies, maksājums ir saņemts.",
+        "payment_failed_title": "Maksājums netika veikts",
+        "payment_failed_text": "Nauda netika noņemta. Varat mēģināt vēlreiz rēķina lapā.",
+        "return_unreadable": (
+            "Ja maksājumu pabeidzāt, atkārtoti maksāt nav nepieciešams: tas mūs sasniegs "
+            "tieši no EveryPay."
+        ),
+        "pay_unavailable": (
+            "Tiešsaistes apmaksa šobrīd nav pieejama. Lūdzu, mēģiniet vēlāk vai sazinieties "
+            "ar {company}."
+        ),
+        "back_to_invoice": "Atpakaļ uz rēķinu",
     },
 }
 

@@ -250,6 +250,8 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_status_paid_at", "status", "paid_at"),
         # A status filter with an issue-date range (e.g. paid invoices of last year).
         Index("ix_invoice_status_issue_date", "status", "issue_date"),
+        # The lost-payment watch reads only invoices whose pay link waits to be looked at.
+        Index("ix_invoice_pay_link_opened", "pay_link_opened_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -287,6 +289,9 @@ class Invoice(SQLModel, table=True):
     cancelled_at: datetime | None = _ts()
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
+    # The first opening of the pay link that the lost-payment watch has not looked at yet
+    # (shared.callbacks.lost_payments); empty when there is nothing to watch.
+    pay_link_opened_at: datetime | None = _ts()
 
 
 class InvoiceLine(SQLModel, table=True):

@@ -4,6 +4,10 @@ Each reminder's log row carries the unique key "reminder:<invoice id>:<day>", so
 many processes run the job, and however often, one day's reminder goes out once. A run
 that was missed sends only the latest stage that is due: a customer never gets three
 reminders at once.
+
+Reminders are held for an invoice with an open lost-payment exception
+(``shared.callbacks.lost_payments``): the customer may have paid already, and a reminder
+would ask them to pay twice. They go out again once someone resolves it.
 """
 
 import logging
@@ -14,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
+from shared.callbacks.lost_payments import held_invoice_ids
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session, write_session
@@ -40,14 +45,17 @@ class ReminderReport:
     already_sent: int = 0
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
             f"Reminders for {self.today.isoformat()}: {self.sent} sent, {self.failed} failed, "
-            f"{len(self.skipped)} skipped, {self.already_sent} already sent."
+            f"{len(self.skipped)} skipped, {self.already_sent} already sent, "
+            f"{len(self.held)} held."
         ]
         lines += [f"  failed: {error}" for error in self.errors]
         lines += [f"  skipped: {reason}" for reason in self.skipped]
+        lines += [f"  held: {reason}" for reason in self.held]
         return "\n".join(lines)
 
 
@@ -85,8 +93,9 @@ def set_reminders(*, invoice_id: int, enabled: bool, actor: str) -> None:
         )
 
 
-def _due_reminders(today: date) -> list[tuple[int, str, int]]:
-    """(invoice id, number, day) of every reminder that should go out today and has not."""
+def _due_reminders(today: date) -> tuple[list[tuple[int, str, int]], list[str]]:
+    """(invoice id, number, day) of every reminder that should go out today and has not,
+    and why each one held back is held."""
     latest_due = today - timedelta(days=REMINDER_DAYS[0])
     with read_session() as session:
         candidates = session.exec(
@@ -117,7 +126,15 @@ def _due_reminders(today: date) -> list[tuple[int, str, int]]:
                 for key, status, attempts in rows
                 if status != MessageStatus.FAILED or attempts >= MAX_REMINDER_ATTEMPTS
             }
-    return [value for key, value in wanted.items() if key not in done]
+        due = [value for key, value in wanted.items() if key not in done]
+        held = held_invoice_ids(session, invoice_ids=[invoice_id for invoice_id, _, _ in due])
+    reasons = [
+        f"{number} (day {day}): the pay link was opened and no payment is known since; "
+        f"resolve exception #{held[invoice_id]} (lost payment) to send it"
+        for invoice_id, number, day in due
+        if invoice_id in held
+    ]
+    return [value for value in due if value[0] not in held], reasons
 
 
 def _claim_reminder(*, invoice_id: int, day: int) -> int | None:
@@ -162,7 +179,7 @@ def _claim_reminder(*, invoice_id: int, day: int) -> int | None:
 def send_due_reminders(*, today: date | None = None) -> ReminderReport:
     today = today or company_today()
     report = ReminderReport(today=today)
-    due = _due_reminders(today)
+    due, report.held = _due_reminders(today)
     for invoice_id, number, day in due:
         try:
             log_id = _claim_reminder(invoice_id=invoice_id, day=day)
@@ -180,6 +197,6 @@ def send_due_reminders(*, today: date | None = None) -> ReminderReport:
         else:
             report.failed += 1
             report.errors.append(f"{number} (day {day}): {log.error}")
-    if due:
+    if due or report.held:
         logger.info("%s", report)
     return report

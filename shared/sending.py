@@ -18,7 +18,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
-from shared.config import get_settings
+from shared.callbacks.lost_payments import held_invoice_ids
 from shared.db import read_session, write_session
 from shared.documents import build_invoice_pdf, load_invoice_document, pdf_file_name
 from shared.errors import ValidationError
@@ -43,7 +43,9 @@ from shared.models import (
     MessageStatus,
     utcnow,
 )
-from shared.security import decrypt_secret, token_hash
+from shared.public_urls import public_invoice_url
+from shared.public_urls import public_token as public_token  # re-exported: callers import it here
+from shared.security import token_hash
 from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
@@ -54,15 +56,6 @@ _RECIPIENTS_MAX = 2000  # MessageLog.recipients
 EMAIL_CHANNELS = (MessageChannel.EMAIL, MessageChannel.REMINDER)
 
 Progress = Callable[[int, int, str], None]
-
-
-def public_token(invoice: Invoice) -> str:
-    """The token of the customer's link; the database keeps it only encrypted."""
-    return decrypt_secret(invoice.public_token_encrypted)
-
-
-def public_invoice_url(invoice: Invoice) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/i/{public_token(invoice)}"
 
 
 def check_sendable(invoice: Invoice) -> None:
@@ -92,6 +85,8 @@ class SendingOverview:
     pdf_name: str
     reminders_enabled: bool
     blocked: str | None  # why the invoice cannot be sent, if it cannot
+    # The open lost-payment exception holding the invoice's reminders back, if any.
+    reminders_held_by: int | None = None
 
 
 def sending_overview(*, invoice_id: int) -> SendingOverview | None:
@@ -100,6 +95,7 @@ def sending_overview(*, invoice_id: int) -> SendingOverview | None:
         if invoice is None:
             return None
         customer = session.get(Customer, invoice.customer_id)
+        held = held_invoice_ids(session, invoice_ids=[invoice_id])
     try:
         check_sendable(invoice)
         blocked = None
@@ -116,6 +112,7 @@ def sending_overview(*, invoice_id: int) -> SendingOverview | None:
         pdf_name=pdf_file_name(invoice),
         reminders_enabled=invoice.reminders_enabled,
         blocked=blocked,
+        reminders_held_by=held.get(invoice_id),
     )
 
 

@@ -63,6 +63,7 @@ class ReviewKind(StrEnum):
     NOT_OURS = "not_ours"
     PAID_NOT_BOOKED = "paid_not_booked"
     UNKNOWN_STATE = "unknown_state"
+    LOST_PAYMENT = "lost_payment"
 
 
 class ReviewStatus(StrEnum):
@@ -174,6 +175,9 @@ REVIEW_KINDS: dict[str, StateInfo] = {
     ),
     ReviewKind.UNKNOWN_STATE: StateInfo(
         Group.UNCLEAR, "Unknown payment state", "Nezināms maksājuma statuss", "orange"
+    ),
+    ReviewKind.LOST_PAYMENT: StateInfo(
+        Group.UNCLEAR, "Lost payment?", "Pazudis maksājums?", "orange"
     ),
 }
 

@@ -39,6 +39,7 @@ URL_FIELD_LABELS = {
     "customer_email": "Customer e-mail",
     "invoice_number": "Invoice number",
     "reference_number": "Reference number",
+    "customer_url": "Return address after paying (customer_url)",
 }
 
 user = ui.require("view")

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from dashboard import data, ui
+from shared.callbacks.lookup import Found, find_payment
+from shared.callbacks.lost_payments import count_held_invoices
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
@@ -17,6 +19,63 @@ st.title("Exceptions")
 flash = st.session_state.pop("exceptions_flash", None)
 if flash:
     st.success(flash)
+
+held = count_held_invoices()
+if held:
+    st.warning(
+        f"Reminders are held for {held} invoice(s): their pay link was opened and no payment "
+        "is known since (Lost payment below). They go out again once the exception is resolved."
+    )
+
+
+def find_payment_form() -> None:
+    """Paste a payment reference from the EveryPay portal or a receipt; book it if ours."""
+    channels = {c[0]: c[1] for c in data.channel_options(active_only=True)}
+    last = st.session_state.pop("find_payment_result", None)
+    with st.expander("Find payment", expanded=held > 0 or last is not None):
+        if last is not None:
+            found, message = last
+            show = {
+                Found.BOOKED: st.success,
+                Found.KNOWN: st.info,
+                Found.NOT_OURS: st.warning,
+                Found.NOT_FOUND: st.warning,
+                Found.UNREACHABLE: st.error,
+            }[found]
+            show(message)
+        with st.form("find_payment_form"):
+            reference = st.text_input(
+                "Payment reference",
+                key="find_reference",
+                help="From the EveryPay portal (Payments) or the customer's receipt: 64 "
+                "letters and digits. EveryPay cannot be searched by invoice number.",
+            )
+            channel_id = None
+            if len(channels) > 1:
+                channel_id = st.selectbox(
+                    "Channel",
+                    [None, *channels],
+                    format_func=lambda c: "Every active channel" if c is None else channels[c],
+                    key="find_channel",
+                )
+            submitted = st.form_submit_button("Find payment")
+        if not submitted or not ui.guard("review", action="payment.find"):
+            return
+        try:
+            result = find_payment(
+                actor=user.username, channel_id=channel_id, payment_reference=reference
+            )
+        except ValidationError as error:
+            st.error(str(error))
+            return
+    # Shown after the rerun, with the table and the held count read afresh.
+    st.session_state["find_payment_result"] = (result.found, result.message)
+    ui.after_write()
+    st.rerun()
+
+
+if user.can("review"):
+    find_payment_form()
 
 left, right = st.columns(2)
 status = left.segmented_control(

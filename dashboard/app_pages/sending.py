@@ -218,6 +218,12 @@ def _reminders_toggle(overview: SendingOverview, *, may_send: bool) -> None:
         disabled=not may_send or overview.blocked is not None,
         help="Each reminder carries the current pay link and goes out once.",
     )
+    if overview.reminders_enabled and overview.reminders_held_by is not None:
+        st.caption(
+            "Reminders are held: the pay link was opened and no payment is known since. "
+            f"Resolve exception #{overview.reminders_held_by} (Payments → Exceptions, "
+            "Find payment) to let them go out again."
+        )
 
 
 def render_bulk_send(invoice_ids: list[int], *, username: str, role: str) -> None:

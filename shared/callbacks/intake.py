@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from shared.channels import find_channel_by_token
-from shared.db import write_session
+from shared.db import read_session, write_session
 from shared.log_context import log_context
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
 
@@ -178,6 +178,60 @@ def receive_callbacks(
     if received:
         log.info("stored %s callbacks, #%s to #%s", len(received), received[0], received[-1])
     return results
+
+
+# The event name a customer's return from EveryPay is stored under, so the callback log
+# tells it apart from EveryPay's own callbacks.
+CUSTOMER_RETURN_EVENT = "customer_return"
+
+
+def receive_customer_return(
+    *,
+    channel_id: int,
+    params: Mapping[str, str],
+    remote_addr: str | None,
+    request_id: str | None = None,
+) -> int | None:
+    """Stores the references a customer's browser brought back from EveryPay after paying,
+    as a callback of the invoice's channel: the worker then asks the API about it, with
+    the same retries as a callback. A second way to learn of a payment whose every
+    callback was lost.
+
+    Returns the callback's id, the id of one already stored for the same payment (asking
+    twice tells nothing new, and a reloaded page must not fill the queue), or None when
+    the references cannot be a payment's.
+    """
+    if validation_errors(params):
+        return None
+    payment_reference = params["payment_reference"]
+    known = (
+        select(CallbackEvent.id)
+        .where(col(CallbackEvent.payment_reference) == payment_reference)
+        .where(col(CallbackEvent.channel_id) == channel_id)
+        .limit(1)
+    )
+    # Read first: the page refreshes itself while the payment is checked, and a reload
+    # must not queue for SQLite's write lock. Two first visits at once may both store a
+    # row; the worker closes the second as a duplicate of the first.
+    with read_session() as session:
+        stored = session.exec(known).first()
+    if stored is not None:
+        return stored
+    request = CallbackRequest("", params, "GET", remote_addr, request_id)
+    with write_session() as session:
+        channel = session.get(PaymentChannel, channel_id)
+        if channel is None:
+            return None
+        row = _event_row(request, channel, {}, now=utcnow())
+        row["event_name"] = CUSTOMER_RETURN_EVENT
+        table = CallbackEvent.__table__
+        event_id = session.connection().execute(insert(table).returning(table.c.id), row).scalar()
+    log.info(
+        "customer came back from EveryPay: payment %s stored as callback #%s",
+        payment_reference[:16],
+        event_id,
+    )
+    return event_id
 
 
 def _event_row(

@@ -3,11 +3,13 @@ is still waiting, so a lost callback or a crash never leaves a paid invoice unpa
 
 Runs at start-up and on a timer inside the callback service, from ``linkpay-desk
 reconcile``, and for one payment from the dashboard's "Reconcile now". It applies answers
-through the same function as the callback worker. An answer it gets from EveryPay counts
+through the same function as the callback worker. Each pass ends with the lost-payment
+check (``shared.callbacks.lost_payments``). An answer it gets from EveryPay counts
 as the gateway's return like the worker's do: the channel's waiting callbacks are due now.
 """
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,12 +18,24 @@ from sqlmodel import col, select
 
 from shared.audit import record_audit
 from shared.callbacks.apply import apply_payment_status, recheck_at
+from shared.callbacks.lost_payments import LostPaymentReport, check_lost_payments
 from shared.callbacks.processing import run_claimed_event
-from shared.callbacks.queue import claim_next_event, note_gateway_result, worker_name
+from shared.callbacks.queue import (
+    ClaimedEvent,
+    claim_next_event,
+    note_gateway_result,
+    worker_name,
+)
 from shared.channels import credentials
 from shared.db import read_session, write_session
 from shared.linkpay.client import EveryPayClient, Outcome
-from shared.models import PaymentAttempt, PaymentChannel, utcnow
+from shared.models import (
+    CallbackEvent,
+    CallbackStatus,
+    PaymentAttempt,
+    PaymentChannel,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,29 +47,41 @@ BATCH = 500
 class ReconcileReport:
     callbacks_processed: int = 0
     payments_checked: int = 0
-    changes: list[str] = field(default_factory=list)
+    # One line per payment whose state or booking changed, by payment reference: a
+    # payment changed by its callback and then re-checked is listed once, as it ended.
+    changed_payments: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    lost_payments: LostPaymentReport = field(default_factory=LostPaymentReport)
 
     def __str__(self) -> str:
         lines = [
             f"Reconciled: {self.callbacks_processed} waiting callback(s) processed, "
             f"{self.payments_checked} unfinished payment(s) re-checked, "
-            f"{len(self.changes)} change(s), {len(self.problems)} problem(s)."
+            f"{len(self.changed_payments)} payment(s) changed, "
+            f"{len(self.problems)} problem(s)."
         ]
-        lines += [f"  changed: {change}" for change in self.changes]
+        lines += [f"  changed: {change}" for change in self.changed_payments.values()]
         lines += [f"  problem: {problem}" for problem in self.problems]
+        if self.lost_payments.flagged or self.lost_payments.resolved:
+            lines.append(str(self.lost_payments))
         return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class _Check:
     text: str
+    reference: str = ""
     changed: bool = False
     ok: bool = True
 
 
-def reconcile_once(*, now: datetime | None = None) -> ReconcileReport:
-    """One pass; ``now`` (default: the wall clock) lets a test drive it on a simulated one."""
+def reconcile_once(*, now: datetime | None = None, due_only: bool = True) -> ReconcileReport:
+    """One pass; ``now`` (default: the wall clock) lets a test drive it on a simulated one.
+
+    ``due_only`` (the timer's pass) asks only about payments whose next check has come, at
+    most ``BATCH`` of them; otherwise (``linkpay-desk reconcile``) about every unfinished
+    payment, however recently it was asked about.
+    """
     report = ReconcileReport()
     claimant = worker_name("reconciler")
     for _ in range(BATCH):
@@ -63,8 +89,8 @@ def reconcile_once(*, now: datetime | None = None) -> ReconcileReport:
         if claimed is None:
             break
         report.callbacks_processed += 1
-        report.changes.append(f"callback #{claimed.id}: {run_claimed_event(claimed, now=now)}")
-    for attempt_id in _due_attempt_ids(now=now or utcnow()):
+        _run_callback(claimed, report=report, now=now)
+    for attempt_id in _attempt_ids(now=now or utcnow(), due_only=due_only):
         try:
             check = _check_attempt(attempt_id=attempt_id, source="reconciler", now=now)
         except Exception as error:
@@ -75,10 +101,40 @@ def reconcile_once(*, now: datetime | None = None) -> ReconcileReport:
         if not check.ok:
             report.problems.append(check.text)
         elif check.changed:
-            report.changes.append(check.text)
-    if report.changes or report.problems:
+            report.changed_payments[check.reference] = check.text
+    try:
+        report.lost_payments = check_lost_payments(now=now)
+    except Exception as error:
+        log.exception("the lost-payment check failed")
+        report.problems.append(f"lost-payment check: {type(error).__name__}")
+    if report.changed_payments or report.problems or report.lost_payments.flagged:
         log.info("%s", report)
     return report
+
+
+def _run_callback(claimed: ClaimedEvent, *, report: ReconcileReport, now: datetime | None) -> None:
+    reference = claimed.payment_reference
+    before = _payment_snapshot(reference)
+    outcome = run_claimed_event(claimed, now=now)
+    with read_session() as session:
+        status = session.exec(
+            select(CallbackEvent.status).where(col(CallbackEvent.id) == claimed.id)
+        ).one()
+    if status in (CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION):
+        report.problems.append(f"callback #{claimed.id}: {outcome}")
+    elif _payment_snapshot(reference) != before:
+        report.changed_payments[reference] = f"payment {reference[:12]}…: {outcome}"
+
+
+def _payment_snapshot(reference: str) -> tuple[str, int] | None:
+    """What a callback may change of its payment: the state and the money booked."""
+    with read_session() as session:
+        row = session.exec(
+            select(PaymentAttempt.state, PaymentAttempt.booked_minor).where(
+                col(PaymentAttempt.payment_reference) == reference
+            )
+        ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def reconcile_attempt(*, attempt_id: int, actor: str) -> str:
@@ -97,10 +153,10 @@ def reconcile_attempt(*, attempt_id: int, actor: str) -> str:
     return check.text
 
 
-def _due_attempt_ids(*, now: datetime) -> list[int]:
-    with read_session() as session:
-        return list(
-            session.exec(
+def _attempt_ids(*, now: datetime, due_only: bool) -> Iterator[int]:
+    if due_only:
+        with read_session() as session:
+            due = session.exec(
                 select(PaymentAttempt.id)
                 .where(col(PaymentAttempt.is_final).is_(False))
                 .where(
@@ -112,7 +168,25 @@ def _due_attempt_ids(*, now: datetime) -> list[int]:
                 .order_by(col(PaymentAttempt.next_check_at))
                 .limit(BATCH)
             ).all()
-        )
+        # Yielded after the session is closed: no transaction stays open over API calls.
+        yield from due
+        return
+    # Every unfinished payment, a batch at a time in id order: re-checking one pushes its
+    # next check later, so an order by next check would visit some twice and others never.
+    last_id = 0
+    while True:
+        with read_session() as session:
+            batch = session.exec(
+                select(PaymentAttempt.id)
+                .where(col(PaymentAttempt.is_final).is_(False))
+                .where(col(PaymentAttempt.id) > last_id)
+                .order_by(col(PaymentAttempt.id))
+                .limit(BATCH)
+            ).all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1]
 
 
 def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None) -> _Check:
@@ -139,7 +213,11 @@ def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None)
                 asked_at=asked_at,
                 source=source,
             )
-        return _Check(f"payment {reference[:12]}…: {applied.outcome}", changed=applied.changed)
+        return _Check(
+            f"payment {reference[:12]}…: {applied.outcome}",
+            reference=reference,
+            changed=applied.changed,
+        )
     # Unknown for now: ask again later, on the same slowing schedule as a pending state.
     with write_session() as session:
         session.exec(
@@ -148,4 +226,8 @@ def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None)
             .values(next_check_at=recheck_at(attempt=attempt, now=asked_at))
         )
     error = result.error or result.outcome.value
-    return _Check(f"payment {reference[:12]}…: EveryPay gave no usable answer ({error})", ok=False)
+    return _Check(
+        f"payment {reference[:12]}…: EveryPay gave no usable answer ({error})",
+        reference=reference,
+        ok=False,
+    )

@@ -11,6 +11,7 @@ from shared.invoicing import order_reference
 from shared.linkpay.signing import signed_link_url
 from shared.models import Customer, Invoice, InvoiceStatus, PaymentChannel
 from shared.money import format_plain
+from shared.public_urls import public_return_url
 from shared.security import decrypt_secret
 
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9/\-]{1,120}")
@@ -42,6 +43,9 @@ def link_params(
         "customer_email": customer.email,
         "invoice_number": invoice.number or "",
         "reference_number": invoice.number or "",
+        # Where EveryPay sends the customer after paying, with the payment's reference:
+        # a second way to learn of a payment whose every callback was lost.
+        "customer_url": public_return_url(invoice),
     }
     params = [(name, values[name]) for name in channel.url_fields if values.get(name)]
     params.append(("linkpay_token", channel.link_token))

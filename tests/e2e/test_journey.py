@@ -211,14 +211,15 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     expect(ui.main(watcher).get_by_text("No payments match these filters.")).to_be_visible()
     shots(watcher, "payments-before", step=7)
 
-    # 8. The customer's e-mail: its Pay online link opens the sandbox page with the
-    #    company's name and logo, the amount, the invoice number and the payment methods.
+    # 8. The customer's e-mail: its Pay online link (ours, so the opening is counted)
+    #    opens the sandbox page with the company's name and logo, the amount, the invoice
+    #    number and the payment methods.
     mail = stack.mailbox.wait_for(customer_email)
     assert number in str(mail.message["Subject"])
     assert mail.message["From"].addresses[0].display_name == company_name
     assert "Swedbank" in mail.html and "SEB" in mail.html
     pay_link = link_by_text(mail.html, "Pay online")
-    assert pay_link.startswith(f"{stack.sandbox_url}/lp?")
+    assert pay_link.startswith(f"{stack.public_base_url}/i/") and pay_link.endswith("/pay")
 
     assert [kind for kind, _ in mail.inline_images().values()] == ["image/png"], "no logo"
     assert any(name.endswith(".pdf") for name, _, _ in mail.attachments())

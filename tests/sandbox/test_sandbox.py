@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -511,3 +512,39 @@ def test_restart_keeps_merchants_payments_and_pending_callbacks(
             lambda: (d := second.deliveries(reference)) and d[0]["attempt"] == 2 and d
         )
         assert latest[0]["status_code"] == 200
+
+
+def test_a_link_with_customer_url_sends_the_payer_back_with_the_payment_s_references(
+    sandbox: SandboxHandle, receiver: CallbackReceiver, callback_path: str, merchant: dict
+) -> None:
+    returning = sandbox.create_merchant(
+        name="Return SIA",
+        callback_url=receiver.url(callback_path),
+        url_fields=["transaction_amount", "order_reference", "customer_url"],
+    )
+
+    def link(customer_url: str) -> str:
+        params = {
+            "transaction_amount": "10.00",
+            "order_reference": f"INV-{uuid.uuid4().hex[:8]}",
+            "customer_url": customer_url,
+            "linkpay_token": returning["link_token"],
+        }
+        return signed_link_url(returning["lp_prefix"], returning["api_secret"], params)
+
+    back = "https://shop.example/i/token/return"
+    url = link(back)
+    response = httpx.post(url, data={"outcome": "decline"}, timeout=10.0)
+
+    assert response.status_code == 303
+    location = response.headers["location"]
+    [reference] = re.findall(r"payment_reference=([0-9a-f]{64})", location)
+    order = parse_qs(urlsplit(url).query)["order_reference"][0]
+    assert location == f"{back}?payment_reference={reference}&order_reference={order}"
+    assert sandbox.pay(link(back), outcome="pay")["return_url"].startswith(f"{back}?")
+    # Only a web address: the hosted page must not send payers to javascript: or a file.
+    refused = httpx.get(link("javascript:alert(1)"), timeout=10.0)
+    assert refused.status_code == 400 and "customer_url" in refused.text
+    # A link that does not let the URL change customer_url refuses it, like any field.
+    other = httpx.get(pay_link(merchant, "INV-R-1", customer_url=back), timeout=10.0)
+    assert other.status_code == 400 and "customer_url" in html.unescape(other.text)

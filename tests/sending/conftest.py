@@ -5,15 +5,20 @@ import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from callback_service import public_pages
 from shared.config import get_settings
 from shared.db import write_session
+from shared.linkpay.signing import parse_query, verify_query
 from shared.models import Company, Customer, Invoice
-from tests.utils.factories import make_channel, make_customer, make_invoice
+from tests.utils.factories import API_SECRET, make_channel, make_customer, make_invoice
 
 
 def free_port() -> int:
@@ -94,3 +99,15 @@ def set_cc(customer: Customer, cc: str) -> None:
         row = session.get(Customer, customer.id)
         row.cc_emails = cc
         session.add(row)
+
+
+def follow_pay_link(url: str) -> dict[str, str]:
+    """Opens the pay link an e-mail or PDF carries (our /i/{token}/pay) as the customer
+    would; returns the parameters of the signed EveryPay link it redirects to."""
+    app = FastAPI()
+    app.include_router(public_pages.router)
+    response = TestClient(app, follow_redirects=False).get(urlsplit(url).path)
+    assert response.status_code == 303, response.text
+    query = response.headers["location"].split("?", 1)[1]
+    assert verify_query(query, API_SECRET)
+    return parse_query(query)

@@ -15,7 +15,8 @@ from shared.db import read_session, write_session
 from shared.demo_smtp import start_server
 from shared.mail import outbox_dir
 from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus
-from shared.sending import public_token, send_invoice_email
+from shared.public_urls import public_token
+from shared.sending import send_invoice_email
 from shared.users import create_user
 from tests.sending.conftest import english_customer, free_port, issued_invoice, point_smtp_at
 

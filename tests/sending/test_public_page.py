@@ -5,14 +5,22 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from callback_service.public_pages import router
 from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
 from shared.linkpay.signing import parse_query, verify_query
-from shared.models import FunnelEvent, FunnelStep
-from shared.sending import public_token
+from shared.models import (
+    CallbackEvent,
+    CallbackStatus,
+    FunnelEvent,
+    FunnelStep,
+    Invoice,
+    PaymentAttempt,
+    PaymentChannel,
+)
+from shared.public_urls import public_token
 from tests.sending.conftest import english_customer, issued_invoice
 from tests.utils.factories import API_SECRET, make_invoice, post_payment
 
@@ -102,6 +110,73 @@ def test_pay_records_link_opened_and_redirects_to_the_current_signed_link(client
     assert params["transaction_amount"] == "121.00"
     assert params["order_reference"] == invoice.number
     assert [e.detail for e in _opened(invoice.id)] == ["pay"]
+    # The lost-payment watch starts from this first opening; a second one keeps it.
+    with read_session() as session:
+        first_opened = session.get(Invoice, invoice.id).pay_link_opened_at
+    assert first_opened is not None
+    with write_session() as session:
+        session.exec(delete(FunnelEvent))  # as if ten minutes had passed
+    _pay(client, public_token(invoice))
+    with read_session() as session:
+        assert session.get(Invoice, invoice.id).pay_link_opened_at == first_opened
+
+
+def test_a_pay_link_that_cannot_be_signed_now_gets_a_clear_page_not_an_error(client):
+    invoice = issued_invoice(customer=english_customer())
+    with write_session() as session:
+        channel = session.get(PaymentChannel, invoice.channel_id)
+        channel.api_secret_encrypted = "k1:not-a-ciphertext"
+        session.add(channel)
+
+    response = client.get(f"/i/{public_token(invoice)}/pay")
+
+    assert response.status_code == 503
+    assert "Online payment is not available at the moment" in response.text
+    assert invoice.number in response.text and "Back to the invoice" in response.text
+
+
+def test_the_customer_back_from_everypay_is_told_we_check_and_the_reference_is_queued(client):
+    invoice = issued_invoice(customer=english_customer())
+    reference = "a" * 64
+    query = f"payment_reference={reference}&order_reference={invoice.number}"
+
+    for _ in range(2):  # a reload (the page refreshes itself) stores nothing more
+        response = client.get(f"/i/{public_token(invoice)}/return?{query}")
+        assert response.status_code == 200
+        assert "We are checking your payment" in response.text
+        assert '<meta http-equiv="refresh" content="5">' in response.text
+
+    with read_session() as session:
+        [event] = session.exec(select(CallbackEvent)).all()
+    assert (event.payment_reference, event.channel_id) == (reference, invoice.channel_id)
+    assert (event.event_name, event.status) == ("customer_return", CallbackStatus.PENDING)
+
+    bad = client.get(f"/i/{public_token(invoice)}/return?payment_reference=x%27%3B")
+    assert bad.status_code == 200 and "If you completed the payment" in bad.text
+    with read_session() as session:
+        assert len(session.exec(select(CallbackEvent)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("failed", "The payment did not go through"), ("settled", "Payment received")],
+)
+def test_once_everypay_answered_the_returning_customer_reads_the_outcome(client, state, expected):
+    invoice = issued_invoice(customer=english_customer())
+    reference = "b" * 64
+    with write_session() as session:
+        session.add(
+            PaymentAttempt(
+                payment_reference=reference,
+                channel_id=invoice.channel_id,
+                invoice_id=invoice.id,
+                state=state,
+            )
+        )
+
+    page = client.get(f"/i/{public_token(invoice)}/return?payment_reference={reference}").text
+
+    assert expected in page and 'http-equiv="refresh"' not in page
 
 
 def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client):
@@ -148,6 +223,7 @@ def test_unknown_token_and_drafts_get_a_404_page(client):
         f"/i/{public_token(draft)}",
         f"/i/{public_token(draft)}/pdf",
         f"/i/{public_token(draft)}/pay",
+        f"/i/{public_token(draft)}/return?payment_reference={'a' * 64}",
         "/i/x<y>",
     ):
         response = client.get(path)

@@ -3,12 +3,14 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from shared.callbacks.lost_payments import check_lost_payments, watch_pay_link_opened
 from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
-from shared.linkpay.signing import parse_query
-from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus
+from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus, ReviewItem, utcnow
 from shared.reminders import reminder_day, send_due_reminders, set_reminders
-from tests.sending.conftest import english_customer, issued_invoice
+from shared.review import mark_resolved
+from shared.sending import sending_overview
+from tests.sending.conftest import english_customer, follow_pay_link, issued_invoice
 from tests.utils.factories import post_payment
 
 ISSUED = date(2026, 3, 1)
@@ -76,8 +78,8 @@ def test_reminder_carries_the_current_open_balance(smtp_server):
     send_due_reminders(today=DUE + timedelta(days=5))
 
     text = smtp_server.messages[0].get_body(preferencelist=("plain",)).get_content()
-    link = next(line for line in text.splitlines() if line.startswith("http://127.0.0.1:9/lp?"))
-    params = parse_query(link.split("?", 1)[1])
+    link = next(line for line in text.splitlines() if line.endswith("/pay"))
+    params = follow_pay_link(link)
     assert params["transaction_amount"] == "100.00"
     assert params["order_reference"] == f"{invoice.number}-2"
 
@@ -113,3 +115,29 @@ def test_failed_reminder_is_retried_on_the_next_run_through_the_same_row(smtp_se
     assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
     assert smtp_server.messages[0]["Message-ID"] == row.message_id
     assert "1 sent" in str(second)
+
+
+def test_reminders_are_held_while_a_lost_payment_is_open_and_resume_once_resolved(
+    smtp_server, company
+):
+    invoice = _overdue(customer=english_customer())
+    # The customer opened the pay link two days ago; no payment has been heard of since.
+    watch_pay_link_opened(invoice_id=invoice.id, at=utcnow() - timedelta(hours=48))
+    check_lost_payments()
+    with read_session() as session:
+        item = session.exec(select(ReviewItem).where(ReviewItem.kind == "lost_payment")).one()
+
+    report = send_due_reminders(today=DUE + timedelta(days=5))
+
+    assert report.sent == 0 and smtp_server.messages == []
+    [reason] = report.held
+    assert invoice.number in reason and f"exception #{item.id}" in reason
+    assert "0 sent" in str(report) and "1 held" in str(report)
+    assert sending_overview(invoice_id=invoice.id).reminders_held_by == item.id
+
+    with write_session() as session:
+        mark_resolved(session, actor="finance", review_id=item.id, comment="Customer did not pay")
+    report = send_due_reminders(today=DUE + timedelta(days=6))
+
+    assert report.sent == 1 and report.held == []
+    assert sending_overview(invoice_id=invoice.id).reminders_held_by is None

@@ -54,7 +54,7 @@ EXPECTED_GROUPS = {
         },
         Group.CUSTOMER_CREDIT: {"overpayment"},
         Group.MONEY_BACK: {"chargeback", "refund"},
-        Group.UNCLEAR: {"stuck_pending", "unverified_callback", "unknown_state"},
+        Group.UNCLEAR: {"stuck_pending", "unverified_callback", "unknown_state", "lost_payment"},
         Group.NOT_OURS: {"not_ours"},
     },
     ReviewStatus: {

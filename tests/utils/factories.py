@@ -20,6 +20,7 @@ def make_channel(
     api_secret: str = API_SECRET,
     link_token: str = LINK_TOKEN,
     currency: str = "EUR",
+    url_fields: tuple[str, ...] = ("customer_name", "customer_email"),
 ) -> PaymentChannel:
     with write_session() as session:
         account = create_bank_account(
@@ -40,7 +41,7 @@ def make_channel(
             linkpay_prefix=linkpay_prefix,
             api_base=api_base,
             currency=currency,
-            url_fields=["customer_name", "customer_email"],
+            url_fields=list(url_fields),
         )
 
 
