@@ -134,7 +134,9 @@ def status_for_balance(invoice: Invoice) -> str:
         if invoice.total_minor > 0 and invoice.credited_minor >= invoice.total_minor:
             return InvoiceStatus.CREDITED
         return InvoiceStatus.PAID
-    if invoice.paid_minor > 0 or invoice.credited_minor > 0:
+    # Judged on what is still owed, not on the paid total: a payment that all went back
+    # (chargeback) leaves the invoice as unpaid as before.
+    if invoice.open_minor < invoice.total_minor:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.ISSUED
 

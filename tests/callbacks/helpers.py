@@ -96,7 +96,7 @@ def payment_audits(invoice_id: int) -> list[AuditLog]:
         return list(
             session.exec(
                 select(AuditLog)
-                .where(AuditLog.action == "invoice.payment_status")
+                .where(AuditLog.action == "invoice.ledger")
                 .where(AuditLog.entity_id == str(invoice_id))
                 .order_by(col(AuditLog.id))
             ).all()

@@ -128,15 +128,29 @@ def test_missing_currency_means_the_channels_currency(shop: Shop, api: respx.Moc
     assert invoice(shop.invoice.id).status == InvoiceStatus.PAID
 
 
-def test_more_than_the_balance_goes_to_review_unbooked(shop: Shop, api: respx.MockRouter) -> None:
+def test_more_than_the_balance_is_booked_and_the_surplus_is_customer_credit(
+    shop: Shop, api: respx.MockRouter
+) -> None:
     answer = shop.answer(amount="121.01")
     answer_with(api, answer)
     outcome = process_event(shop.callback(answer["payment_reference"]))
 
-    assert "more than the open balance" in outcome
-    assert invoice(shop.invoice.id).paid_minor == 0
+    assert "0.01 EUR customer credit" in outcome
+    paid = invoice(shop.invoice.id)
+    assert (paid.status, paid.paid_minor, paid.open_minor) == (InvoiceStatus.PAID, 12101, -1)
     [item] = reviews(ReviewKind.OVERPAYMENT)
-    assert item.amount_minor == 12101
+    assert item.amount_minor == 12101 and "customer's credit" in item.reason
+
+
+def test_less_than_the_balance_goes_to_review_unbooked(shop: Shop, api: respx.MockRouter) -> None:
+    answer = shop.answer(amount="50.00")
+    answer_with(api, answer)
+    outcome = process_event(shop.callback(answer["payment_reference"]))
+
+    assert "less than the open balance" in outcome
+    assert invoice(shop.invoice.id).paid_minor == 0
+    [item] = reviews(ReviewKind.AMOUNT_MISMATCH)
+    assert item.amount_minor == 5000
 
 
 @pytest.mark.parametrize(
@@ -210,11 +224,13 @@ def test_chargeback_reopens_the_invoice(shop: Shop, api: respx.MockRouter) -> No
     process_event(shop.callback(reference, event_name="chargebacked"))
 
     reopened = invoice(shop.invoice.id)
-    assert (reopened.status, reopened.paid_minor, reopened.paid_at) == (
+    # The payment and its return both stay on the invoice's ledger.
+    assert (reopened.status, reopened.open_minor, reopened.paid_at) == (
         InvoiceStatus.ISSUED,
-        0,
+        12100,
         None,
     )
+    assert (reopened.paid_minor, reopened.returned_minor) == (12100, 12100)
     assert len(reviews(ReviewKind.CHARGEBACK)) == 1
     assert len(payment_audits(shop.invoice.id)) == 2
 
