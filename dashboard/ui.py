@@ -46,6 +46,8 @@ STATUS_COLORS = {
     "Voided": "gray",
     "Refunded": "violet",
     "Charged back": "red",
+    "Received": "green",
+    "Reversed": "gray",
     "Open": "orange",
     "Resolved": "green",
 }
