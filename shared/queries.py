@@ -119,6 +119,8 @@ PAYMENT_STATE_LABELS = {
     PaymentState.REFUNDED: "Refunded",
     PaymentState.CHARGEBACKED: "Charged back",
 }
+# A payment finance recorded by hand: standing, or taken back off its invoices.
+RECEIVED_STATE_LABELS = {"received": "Received", "reversed": "Reversed"}
 FAILED_STATES = (PaymentState.FAILED, PaymentState.ABANDONED, PaymentState.VOIDED)
 PAGE_SIZES = (25, 50, 100)
 MAX_PAGE_SIZE = 500
@@ -751,7 +753,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
                 ATTEMPT_COLUMNS,
                 tuple(_payment_row(row, tz) for row in attempts),
                 total=len(attempts),
-                ids=tuple(row[0] for row in attempts),
+                ids=tuple(row.id for row in attempts),
             ),
             callbacks=Table(
                 CALLBACK_COLUMNS,
@@ -831,33 +833,6 @@ def _payment_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
     return conditions
 
 
-def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str):
-    return (
-        select(
-            PaymentAttempt.id,
-            PaymentAttempt.created_at,
-            PaymentAttempt.updated_at,
-            Invoice.number,
-            Customer.name,
-            PaymentChannel.name,
-            PaymentAttempt.state,
-            PaymentAttempt.payment_method,
-            PaymentAttempt.card_brand,
-            PaymentAttempt.card_last4,
-            PaymentAttempt.initial_amount_minor,
-            PaymentAttempt.standing_amount_minor,
-            PaymentAttempt.booked_minor,
-            PaymentAttempt.currency,
-            PaymentAttempt.payment_reference,
-        )
-        .outerjoin(Invoice, Invoice.id == PaymentAttempt.invoice_id)
-        .outerjoin(Customer, Customer.id == Invoice.customer_id)
-        .outerjoin(PaymentChannel, PaymentChannel.id == PaymentAttempt.channel_id)
-        .where(*_payment_conditions(flt, tz=tz, dialect=dialect))
-        .order_by(PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc())
-    )
-
-
 def _card(brand: str | None, last4: str | None) -> str:
     if not last4:
         return brand or ""
@@ -865,22 +840,21 @@ def _card(brand: str | None, last4: str | None) -> str:
 
 
 def _payment_row(row, tz: str) -> tuple[Any, ...]:
-    (_, created, updated, number, customer, channel, state, method, brand, last4) = row[:10]
-    initial, standing, booked, currency, reference = row[10:]
+    """A payment as the invoice page lists its attempts; the merged list adds the source."""
     return (
-        to_local(created, tz),
-        to_local(updated, tz),
-        number or "",
-        customer or "",
-        channel or "",
-        _label(PAYMENT_STATE_LABELS, state),
-        method or "",
-        _card(brand, last4),
-        _money(initial, currency),
-        _money(standing, currency),
-        _money(booked, currency),
-        currency,
-        reference,
+        to_local(row.created_at, tz),
+        to_local(row.updated_at, tz),
+        row.invoice or "",
+        row.customer or "",
+        row.channel or "",
+        _label(PAYMENT_STATE_LABELS | RECEIVED_STATE_LABELS, row.state),
+        row.method or "",
+        _card(row.card_brand, row.card_last4),
+        _money(row.amount, row.currency),
+        _money(row.standing, row.currency),
+        _money(row.booked, row.currency),
+        row.currency,
+        row.reference,
     )
 
 
@@ -889,12 +863,11 @@ PAYMENT_COLUMNS = (
     Column("source", "Source"),
     *ATTEMPT_COLUMNS[4:],
 )
-RECEIVED_STATE_LABELS = {"received": "Received", "reversed": "Reversed"}
 PAYMENT_SOURCES = (LedgerSource.LINKPAY, *METHOD_LABELS)
 
 
-def _attempt_branch(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
-    """The LinkPay attempts of the merged payments list, in its column order."""
+def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
+    """LinkPay attempts, newest first, in the column order of the merged payments list."""
     return (
         select(
             literal_column("'linkpay'", String).label("source"),
@@ -1009,25 +982,12 @@ def _received_branch(conditions: list) -> Select:
 
 
 def _merged_payment_row(row, tz: str) -> tuple[Any, ...]:
-    invoice = row.invoice or ""
+    """A row of the merged list: a payment paying several invoices names the lowest
+    number and how many more."""
+    created, updated, invoice, customer, *rest = _payment_row(row, tz)
     if row.invoices and row.invoices > 1:
         invoice = f"{invoice} +{row.invoices - 1}"
-    return (
-        to_local(row.created_at, tz),
-        to_local(row.updated_at, tz),
-        invoice,
-        row.customer or "",
-        SOURCE_LABELS.get(row.source, row.source),
-        row.channel or "",
-        _label(PAYMENT_STATE_LABELS | RECEIVED_STATE_LABELS, row.state),
-        row.method or "",
-        _card(row.card_brand, row.card_last4),
-        _money(row.amount, row.currency),
-        _money(row.standing, row.currency),
-        _money(row.booked, row.currency),
-        row.currency,
-        row.reference,
-    )
+    return (created, updated, invoice, customer, _label(SOURCE_LABELS, row.source), *rest)
 
 
 def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
@@ -1045,7 +1005,7 @@ def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 5
         if not flt.sources or LedgerSource.LINKPAY in flt.sources:
             conditions = _payment_conditions(flt, tz=tz, dialect=dialect)
             total += _count(session, PaymentAttempt, conditions)
-            branches.append(_attempt_branch(flt, tz=tz, dialect=dialect))
+            branches.append(_payment_select(flt, tz=tz, dialect=dialect))
         received = _received_conditions(flt, tz=tz, dialect=dialect)
         if received is not None:
             total += _count(session, ReceivedPayment, received)

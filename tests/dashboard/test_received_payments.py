@@ -241,7 +241,7 @@ def test_each_side_of_the_payments_list_is_read_from_its_created_at_index(db):
     engine = get_engine()
     plans = []
     for branch in (
-        queries._attempt_branch(flt, tz=TZ, dialect="sqlite"),
+        queries._payment_select(flt, tz=TZ, dialect="sqlite"),
         queries._received_branch(received),
     ):
         sql = str(branch.limit(50).compile(engine, compile_kwargs={"literal_binds": True}))
