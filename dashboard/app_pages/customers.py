@@ -201,8 +201,11 @@ def _refund_credit(customer_id: int, currency: str, credit_minor: int) -> None:
 def _customer_credit_section() -> None:
     """Customers who paid more than they owe, and what finance can do with that credit."""
     st.subheader("Customer credit")
-    credit = data.customer_credit_page(limit=100)
+    offset, limit = ui.paging("credit_holders", None)
+    credit = data.customer_credit_page(offset=offset, limit=limit)
     ui.show_table(credit, key="credit_table", empty="No customer holds credit.")
+    if credit.total:
+        ui.pager("credit_holders", credit)
     if not credit.rows or not user.can("edit"):
         return
     holders = {
