@@ -237,38 +237,21 @@ def record_received_payment(
     customer = session.get(Customer, customer_id) if customer_id is not None else None
     if customer is None:
         raise ValidationError("Choose the customer who paid.", field="customer")
-    if received_on is None:
-        raise ValidationError("Enter the date the money arrived.", field="received_on")
-    if received_on > local_today(company_settings(session).timezone):
-        raise ValidationError("The payment date cannot be in the future.", field="received_on")
+    _check_day(
+        session, received_on, field="received_on", missing="Enter the date the money arrived."
+    )
     amount_minor = _positive_amount(amount, currency, field="amount", label="Amount")
     texts = {"payer": payer.strip(), "bank_reference": bank_reference.strip(), "note": note.strip()}
     for field, text in texts.items():
         if len(text) > _TEXT_LIMITS[field]:
             raise ValidationError(f"At most {_TEXT_LIMITS[field]} characters, please.", field=field)
-    wanted = _parse_allocations(allocations, currency)
-    if not wanted:
-        wanted = suggest_allocation(
-            session, customer_id=customer.id, currency=currency, amount_minor=amount_minor
-        )
-        if not wanted:
-            raise ValidationError(
-                f"{customer.name} has no open invoice in {currency}: choose the invoice "
-                "the payment belongs to.",
-                field="allocations",
-            )
-    allocated = sum(share for _, share in wanted)
-    if allocated > amount_minor:
-        raise ValidationError(
-            f"The allocations add up to {format_money(allocated, currency)}, more than the "
-            f"payment of {format_money(amount_minor, currency)}.",
-            field="allocations",
-        )
-    # The surplus rides on the last allocated invoice: it becomes the customer's credit.
-    last_id, last_share = wanted[-1]
-    shares = dict(wanted[:-1])
-    shares[last_id] = last_share + amount_minor - allocated
-
+    shares = _shares(
+        session,
+        customer=customer,
+        currency=currency,
+        amount_minor=amount_minor,
+        allocations=allocations,
+    )
     invoices = _lock_all(session, shares)
     for invoice in invoices.values():
         _check_payable(invoice, customer_id=customer.id, currency=currency)
@@ -477,10 +460,7 @@ def refund_customer_credit(
     require_permission(session, actor=actor, permission="edit")
     currency = (currency or "").strip().upper()
     amount_minor = _positive_amount(amount, currency, field="amount", label="Amount")
-    if paid_on is None:
-        raise ValidationError("Enter the date the money was paid back.", field="paid_on")
-    if paid_on > local_today(company_settings(session).timezone):
-        raise ValidationError("The date cannot be in the future.", field="paid_on")
+    _check_day(session, paid_on, field="paid_on", missing="Enter the date the money was paid back.")
     note = note.strip()
     if len(note) > 500:
         raise ValidationError("At most 500 characters, please.", field="note")
@@ -531,6 +511,45 @@ def refund_customer_credit(
 
 
 # --- Helpers ------------------------------------------------------------------------------
+
+
+def _shares(
+    session: Session,
+    *,
+    customer: Customer,
+    currency: str,
+    amount_minor: int,
+    allocations: Sequence[tuple[int, str | int]],
+) -> dict[int, int]:
+    """What the payment books on each invoice: the allocations typed (or the suggested
+    ones), the surplus riding on the last, where it becomes the customer's credit."""
+    wanted = _parse_allocations(allocations, currency) or suggest_allocation(
+        session, customer_id=customer.id, currency=currency, amount_minor=amount_minor
+    )
+    if not wanted:
+        raise ValidationError(
+            f"{customer.name} has no open invoice in {currency}: choose the invoice "
+            "the payment belongs to.",
+            field="allocations",
+        )
+    allocated = sum(share for _, share in wanted)
+    if allocated > amount_minor:
+        raise ValidationError(
+            f"The allocations add up to {format_money(allocated, currency)}, more than the "
+            f"payment of {format_money(amount_minor, currency)}.",
+            field="allocations",
+        )
+    last_id, last_share = wanted[-1]
+    shares = dict(wanted[:-1])
+    shares[last_id] = last_share + amount_minor - allocated
+    return shares
+
+
+def _check_day(session: Session, day: date | None, *, field: str, missing: str) -> None:
+    if day is None:
+        raise ValidationError(missing, field=field)
+    if day > local_today(company_settings(session).timezone):
+        raise ValidationError("The date cannot be in the future.", field=field)
 
 
 def _positive_amount(amount: str | int, currency: str, *, field: str, label: str) -> int:
