@@ -26,6 +26,8 @@ user_table = _list(queries.user_table)
 payment_page = _live(queries.payment_page)
 callback_page = _live(queries.callback_page)
 invoice_detail = _live(queries.invoice_detail)
+invoice_ledger = _live(queries.invoice_ledger)
+customer_credit_page = _list(queries.customer_credit_page)
 
 kpis = _report(reports.kpis)
 open_exceptions = _list(reports.open_exceptions)

@@ -34,6 +34,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 from sqlmodel import Session
 
@@ -52,6 +53,16 @@ from shared.exports import (
     sqlite_csv_text,
 )
 from shared.invoicing import is_overdue, overdue_clause, vat_breakdown
+from shared.ledger.received import KIND_LABELS as LEDGER_KIND_LABELS
+from shared.ledger.received import (
+    METHOD_LABELS,
+    SOURCE_LABELS,
+    OpenInvoice,
+    customer_credit,
+    invoice_entries,
+    open_invoices,
+    suggest_allocation,
+)
 from shared.linkpay.links import invoice_pay_link
 from shared.models import (
     AccountType,
@@ -64,11 +75,14 @@ from shared.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    LedgerEntry,
+    LedgerSource,
     MessageLog,
     MessageStatus,
     PaymentAttempt,
     PaymentChannel,
     PaymentState,
+    ReceivedPayment,
     ReviewItem,
     User,
 )
@@ -76,6 +90,7 @@ from shared.money import (
     CURRENCY_EXPONENT_EXCEPTIONS,
     SUPPORTED_CURRENCIES,
     exponent,
+    format_money,
     from_minor,
 )
 from shared.review import can_accept_partial, can_reconcile
@@ -85,6 +100,7 @@ from shared.states import (
     OPEN_STATUSES,
     OVERDUE,
     PAYMENT_STATE_LABELS,
+    RECEIVED_STATE_LABELS,
     REVIEW_KIND_LABELS,
     REVIEW_STATUS_LABELS,
     UNSUCCESSFUL_PAYMENT_STATES,
@@ -721,7 +737,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
                 ATTEMPT_COLUMNS,
                 tuple(_payment_row(row, tz) for row in attempts),
                 total=len(attempts),
-                ids=tuple(row[0] for row in attempts),
+                ids=tuple(row.id for row in attempts),
             ),
             callbacks=Table(
                 CALLBACK_COLUMNS,
@@ -778,6 +794,7 @@ class PaymentFilter:
     date_from: date | None = None  # created, local days
     date_to: date | None = None
     reference: str = ""  # start of the order reference (invoice number) or payment reference
+    sources: tuple[str, ...] = ()  # LedgerSource values: LinkPay and the ways money is recorded
 
 
 def _payment_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
@@ -800,24 +817,60 @@ def _payment_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
     return conditions
 
 
-def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str):
+def _card(brand: str | None, last4: str | None) -> str:
+    if not last4:
+        return brand or ""
+    return f"{brand or 'Card'} •••• {last4}"
+
+
+def _payment_row(row, tz: str) -> tuple[Any, ...]:
+    """A payment as the invoice page lists its attempts; the merged list adds the source."""
+    return (
+        to_local(row.created_at, tz),
+        to_local(row.updated_at, tz),
+        row.invoice or "",
+        row.customer or "",
+        row.channel or "",
+        _label(PAYMENT_STATE_LABELS | RECEIVED_STATE_LABELS, row.state),
+        row.method or "",
+        _card(row.card_brand, row.card_last4),
+        _money(row.amount, row.currency),
+        _money(row.standing, row.currency),
+        _money(row.booked, row.currency),
+        row.currency,
+        row.reference,
+    )
+
+
+PAYMENT_COLUMNS = (
+    *ATTEMPT_COLUMNS[:4],
+    Column("source", "Source"),
+    *ATTEMPT_COLUMNS[4:],
+)
+PAYMENT_SOURCES = (LedgerSource.LINKPAY, *METHOD_LABELS)
+
+
+def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
+    """LinkPay attempts, newest first, in the column order of the merged payments list."""
     return (
         select(
-            PaymentAttempt.id,
-            PaymentAttempt.created_at,
-            PaymentAttempt.updated_at,
-            Invoice.number,
-            Customer.name,
-            PaymentChannel.name,
-            PaymentAttempt.state,
-            PaymentAttempt.payment_method,
-            PaymentAttempt.card_brand,
-            PaymentAttempt.card_last4,
-            PaymentAttempt.initial_amount_minor,
-            PaymentAttempt.standing_amount_minor,
-            PaymentAttempt.booked_minor,
-            PaymentAttempt.currency,
-            PaymentAttempt.payment_reference,
+            literal_column("'linkpay'", String).label("source"),
+            PaymentAttempt.id.label("id"),
+            PaymentAttempt.created_at.label("created_at"),
+            PaymentAttempt.updated_at.label("updated_at"),
+            Invoice.number.label("invoice"),
+            literal_column("1", Integer).label("invoices"),
+            Customer.name.label("customer"),
+            PaymentChannel.name.label("channel"),
+            PaymentAttempt.state.label("state"),
+            PaymentAttempt.payment_method.label("method"),
+            PaymentAttempt.card_brand.label("card_brand"),
+            PaymentAttempt.card_last4.label("card_last4"),
+            PaymentAttempt.initial_amount_minor.label("amount"),
+            PaymentAttempt.standing_amount_minor.label("standing"),
+            PaymentAttempt.booked_minor.label("booked"),
+            PaymentAttempt.currency.label("currency"),
+            PaymentAttempt.payment_reference.label("reference"),
         )
         .outerjoin(Invoice, Invoice.id == PaymentAttempt.invoice_id)
         .outerjoin(Customer, Customer.id == Invoice.customer_id)
@@ -827,44 +880,271 @@ def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str):
     )
 
 
-def _card(brand: str | None, last4: str | None) -> str:
-    if not last4:
-        return brand or ""
-    return f"{brand or 'Card'} •••• {last4}"
-
-
-def _payment_row(row, tz: str) -> tuple[Any, ...]:
-    (_, created, updated, number, customer, channel, state, method, brand, last4) = row[:10]
-    initial, standing, booked, currency, reference = row[10:]
+def _allocated(*columns) -> Select:
+    """The received payment's own entries (its reversal's left out), for a subquery
+    correlated with the outer query's payment."""
     return (
-        to_local(created, tz),
-        to_local(updated, tz),
-        number or "",
-        customer or "",
-        channel or "",
-        _label(PAYMENT_STATE_LABELS, state),
-        method or "",
-        _card(brand, last4),
-        _money(initial, currency),
-        _money(standing, currency),
-        _money(booked, currency),
-        currency,
-        reference,
+        select(*columns)
+        .where(
+            LedgerEntry.received_payment_id == ReceivedPayment.id,
+            LedgerEntry.reverses_entry_id.is_(None),
+        )
+        .correlate(ReceivedPayment)
     )
 
 
+def _received_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list | None:
+    """Conditions on received payments, or None when the filter leaves none of them in (a
+    channel, a LinkPay state, or only LinkPay as source)."""
+    methods = [source for source in flt.sources if source in METHOD_LABELS]
+    if flt.channel_id is not None or (flt.sources and not methods):
+        return None
+    conditions: list = [ReceivedPayment.method.in_(methods)] if methods else []
+    if flt.states:
+        wanted = set(flt.states) & set(RECEIVED_STATE_LABELS)
+        if not wanted:
+            return None
+        if wanted == {"received"}:
+            conditions.append(ReceivedPayment.reversed_at.is_(None))
+        elif wanted == {"reversed"}:
+            conditions.append(ReceivedPayment.reversed_at.is_not(None))
+    if flt.invoice_id is not None:
+        conditions.append(
+            _allocated(LedgerEntry.id).where(LedgerEntry.invoice_id == flt.invoice_id).exists()
+        )
+    conditions += _time_range(ReceivedPayment.created_at, flt.date_from, flt.date_to, tz)
+    reference = search_text(flt.reference)
+    if reference:
+        numbers = select(Invoice.id).where(_prefix(Invoice.number, reference.upper(), dialect))
+        conditions.append(
+            or_(
+                _prefix(ReceivedPayment.bank_reference, reference, dialect),
+                _allocated(LedgerEntry.id).where(LedgerEntry.invoice_id.in_(numbers)).exists(),
+            )
+        )
+    return conditions
+
+
+def _received_branch(conditions: list) -> Select:
+    """Payments finance recorded, in the merged list's column order: the first invoice
+    they pay and how many, and nothing left of them once reversed."""
+    first_invoice = (
+        _allocated(func.min(Invoice.number))
+        .join_from(LedgerEntry, Invoice, Invoice.id == LedgerEntry.invoice_id)
+        .scalar_subquery()
+    )
+    count = _allocated(func.count(LedgerEntry.id)).scalar_subquery()
+    kept = case((ReceivedPayment.reversed_at.is_(None), ReceivedPayment.amount_minor), else_=0)
+    return (
+        select(
+            ReceivedPayment.method.label("source"),
+            ReceivedPayment.id.label("id"),
+            ReceivedPayment.created_at.label("created_at"),
+            func.coalesce(ReceivedPayment.reversed_at, ReceivedPayment.created_at).label(
+                "updated_at"
+            ),
+            first_invoice.label("invoice"),
+            count.label("invoices"),
+            Customer.name.label("customer"),
+            cast(null(), String).label("channel"),
+            case((ReceivedPayment.reversed_at.is_(None), "received"), else_="reversed").label(
+                "state"
+            ),
+            cast(null(), String).label("method"),
+            cast(null(), String).label("card_brand"),
+            cast(null(), String).label("card_last4"),
+            ReceivedPayment.amount_minor.label("amount"),
+            kept.label("standing"),
+            kept.label("booked"),
+            ReceivedPayment.currency.label("currency"),
+            ReceivedPayment.bank_reference.label("reference"),
+        )
+        .join(Customer, Customer.id == ReceivedPayment.customer_id)
+        .where(*conditions)
+        .order_by(ReceivedPayment.created_at.desc(), ReceivedPayment.id.desc())
+    )
+
+
+def _merged_payment_row(row, tz: str) -> tuple[Any, ...]:
+    """A row of the merged list: a payment paying several invoices names the lowest
+    number and how many more."""
+    created, updated, invoice, customer, *rest = _payment_row(row, tz)
+    if row.invoices and row.invoices > 1:
+        invoice = f"{invoice} +{row.invoices - 1}"
+    return (created, updated, invoice, customer, _label(SOURCE_LABELS, row.source), *rest)
+
+
 def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    """LinkPay attempts and payments recorded by hand, newest first, in one paged list.
+
+    Each side is cut to the rows the page can need (its newest ``offset + limit``, read
+    from its created-at index) before the two are merged, so a page never sorts either
+    table whole. ``ids`` are attempt ids on LinkPay rows, received payment ids on the
+    others (the Source column tells which)."""
+    offset, limit = max(offset, 0), _bounded(limit)
     with read_session() as session:
         dialect = session.get_bind().dialect.name
-        total = _count(session, PaymentAttempt, _payment_conditions(flt, tz=tz, dialect=dialect))
-        stmt = _payment_select(flt, tz=tz, dialect=dialect)
-        rows = session.execute(stmt.offset(max(offset, 0)).limit(_bounded(limit))).all()
+        branches = []
+        total = 0
+        if not flt.sources or LedgerSource.LINKPAY in flt.sources:
+            conditions = _payment_conditions(flt, tz=tz, dialect=dialect)
+            total += _count(session, PaymentAttempt, conditions)
+            branches.append(_payment_select(flt, tz=tz, dialect=dialect))
+        received = _received_conditions(flt, tz=tz, dialect=dialect)
+        if received is not None:
+            total += _count(session, ReceivedPayment, received)
+            branches.append(_received_branch(received))
+        if not branches:
+            return Table(PAYMENT_COLUMNS, (), total=0, offset=offset)
+        cut = [select(branch.limit(offset + limit).subquery()) for branch in branches]
+        merged = union_all(*cut).subquery() if len(cut) > 1 else cut[0].subquery()
+        rows = session.execute(
+            select(merged)
+            .order_by(merged.c.created_at.desc(), merged.c.source, merged.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
     return Table(
-        ATTEMPT_COLUMNS,
-        tuple(_payment_row(row, tz) for row in rows),
+        PAYMENT_COLUMNS,
+        tuple(_merged_payment_row(row, tz) for row in rows),
+        total=total,
+        offset=offset,
+        ids=tuple(row.id for row in rows),
+    )
+
+
+# --- Received payments and customer credit ------------------------------------------------
+
+LEDGER_COLUMNS = (
+    Column("booked", "Booked", "datetime"),
+    Column("value_date", "Date", "date"),
+    Column("kind", "Kind"),
+    Column("source", "Source"),
+    Column("amount", "Amount", "money"),
+    Column("reference", "Reference"),
+    Column("note", "Note"),
+    Column("actor", "By"),
+)
+CREDIT_COLUMNS = (
+    Column("customer", "Customer"),
+    Column("currency", "Currency"),
+    Column("credit", "Credit", "money"),
+)
+
+
+def invoice_ledger(invoice_id: int, *, tz: str) -> Table:
+    """The invoice's payments and credits: every movement of its balance, oldest first."""
+    with read_session() as session:
+        entries = invoice_entries(session, invoice_id=invoice_id)
+    return Table(
+        LEDGER_COLUMNS,
+        tuple(
+            (
+                to_local(entry.booked_at, tz),
+                entry.value_date,
+                _label(LEDGER_KIND_LABELS, entry.kind),
+                _label(SOURCE_LABELS, entry.source),
+                from_minor(entry.amount_minor, entry.currency),
+                entry.reference,
+                entry.note,
+                entry.actor,
+            )
+            for entry in entries
+        ),
+        total=len(entries),
+        ids=tuple(entry.id for entry in entries),
+    )
+
+
+def customer_credit_page(*, offset: int = 0, limit: int = 50) -> Table:
+    """Customers holding credit (what their invoices hold below zero), per currency."""
+    credit = func.sum(-Invoice.open_minor)
+    with read_session() as session:
+        grouped = (
+            select(Invoice.customer_id, Invoice.currency, credit.label("credit"))
+            .where(Invoice.open_minor < 0)
+            .group_by(Invoice.customer_id, Invoice.currency)
+            .subquery()
+        )
+        total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
+        rows = session.execute(
+            select(grouped.c.customer_id, Customer.name, grouped.c.currency, grouped.c.credit)
+            .join(Customer, Customer.id == grouped.c.customer_id)
+            .order_by(Customer.name, Customer.id, grouped.c.currency)
+            .offset(max(offset, 0))
+            .limit(_bounded(limit))
+        ).all()
+    return Table(
+        CREDIT_COLUMNS,
+        tuple((name, currency, from_minor(amount, currency)) for _, name, currency, amount in rows),
         total=total,
         offset=max(offset, 0),
         ids=tuple(row[0] for row in rows),
+    )
+
+
+def customer_credit_of(customer_id: int) -> dict[str, int]:
+    with read_session() as session:
+        return customer_credit(session, customer_id=customer_id)
+
+
+def open_invoice_options(customer_id: int, currency: str) -> tuple[OpenInvoice, ...]:
+    """The customer's invoices a payment or credit can go to, oldest due first."""
+    with read_session() as session:
+        return tuple(open_invoices(session, customer_id=customer_id, currency=currency))
+
+
+def suggested_allocation(customer_id: int, currency: str, amount_minor: int) -> dict[int, int]:
+    with read_session() as session:
+        return dict(
+            suggest_allocation(
+                session, customer_id=customer_id, currency=currency, amount_minor=amount_minor
+            )
+        )
+
+
+def reversible_payments(search: str = "", *, limit: int = 100) -> tuple[tuple[int, str], ...]:
+    """(id, label) of the newest payments recorded by hand and not reversed, for a picker;
+    ``search`` narrows them to a customer name or a bank reference."""
+    search = search_text(search)
+    conditions = [ReceivedPayment.reversed_at.is_(None)]
+    if search:
+        conditions.append(
+            or_(_name_contains(search), _contains(ReceivedPayment.bank_reference, search))
+        )
+    with read_session() as session:
+        rows = session.execute(
+            select(
+                ReceivedPayment.id,
+                ReceivedPayment.received_on,
+                ReceivedPayment.method,
+                ReceivedPayment.amount_minor,
+                ReceivedPayment.currency,
+                ReceivedPayment.bank_reference,
+                Customer.name,
+            )
+            .join(Customer, Customer.id == ReceivedPayment.customer_id)
+            .where(*conditions)
+            .order_by(ReceivedPayment.created_at.desc(), ReceivedPayment.id.desc())
+            .limit(limit)
+        ).all()
+    return tuple(
+        (
+            row.id,
+            " · ".join(
+                part
+                for part in (
+                    f"#{row.id}",
+                    row.received_on.isoformat(),
+                    METHOD_LABELS.get(row.method, row.method),
+                    format_money(row.amount_minor, row.currency),
+                    row.name,
+                    row.bank_reference,
+                )
+                if part
+            ),
+        )
+        for row in rows
     )
 
 

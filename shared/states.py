@@ -181,6 +181,13 @@ REVIEW_KINDS: dict[str, StateInfo] = {
     ),
 }
 
+# A payment finance recorded by hand (shared.ledger.received): standing, or taken back off
+# its invoices. Not stored as a status: derived from the payment's reversal.
+RECEIVED_PAYMENT_STATES: dict[str, StateInfo] = {
+    "received": StateInfo(Group.MONEY_STAYS, "Received", "Saņemts", "green"),
+    "reversed": StateInfo(Group.MONEY_BACK, "Reversed", "Stornēts", "gray"),
+}
+
 REVIEW_STATUSES: dict[str, StateInfo] = {
     ReviewStatus.OPEN: StateInfo(Group.NEEDS_A_PERSON, "Open", "Atvērts", "orange"),
     ReviewStatus.RESOLVED: StateInfo(Group.FINISHED, "Resolved", "Atrisināts", "green"),
@@ -197,6 +204,7 @@ def labels(table: Mapping[str, StateInfo], *, language: str = "en") -> dict[str,
 
 
 OPEN_STATUSES = in_group(INVOICE_STATUSES, Group.OPEN)
+RECEIVED_STATE_LABELS = labels(RECEIVED_PAYMENT_STATES)
 PENDING_PAYMENT_STATES = in_group(PAYMENT_STATES, Group.PENDING)
 UNSUCCESSFUL_PAYMENT_STATES = in_group(PAYMENT_STATES, Group.UNSUCCESSFUL)
 FINISHED_CALLBACK_STATUSES = in_group(CALLBACK_STATUSES, Group.FINISHED)
@@ -253,6 +261,7 @@ def badge_colours_by_label() -> dict[str, str]:
         CALLBACK_STATUSES,
         REVIEW_KINDS,
         REVIEW_STATUSES,
+        RECEIVED_PAYMENT_STATES,
     )
     return {
         label: info.colour

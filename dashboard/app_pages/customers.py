@@ -6,7 +6,9 @@ from dashboard import data, ui
 from shared.customers import LANGUAGES, create_customer, update_customer
 from shared.db import write_session
 from shared.errors import ValidationError
-from shared.queries import CustomerView, customer_view
+from shared.ledger.received import apply_customer_credit, refund_customer_credit
+from shared.money import format_money, format_plain, to_minor
+from shared.queries import CustomerView, customer_view, open_invoice_options
 
 FORM = "customer_form"
 FIELDS = ("name", "email", "cc_emails", "language")
@@ -122,3 +124,106 @@ ui.show_table(
 )
 if table.total:
     ui.pager("customers", table)
+
+
+def _credit_done(message: str) -> None:
+    st.session_state["customers_flash"] = message
+    ui.after_write()
+    st.rerun()
+
+
+def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
+    invoices = {invoice.id: invoice for invoice in open_invoice_options(customer_id, currency)}
+    if not invoices:
+        st.caption(f"No open invoice in {currency} to apply the credit to.")
+        return
+    target = st.selectbox(
+        "Invoice",
+        list(invoices),
+        format_func=lambda i: (
+            f"{invoices[i].number} · open {format_money(invoices[i].open_minor, currency)}"
+        ),
+        key=f"credit_target_{customer_id}_{currency}",
+    )
+    amount = st.text_input(
+        f"Amount to apply ({currency})",
+        value=format_plain(min(credit_minor, invoices[target].open_minor), currency),
+        key=f"credit_amount_{customer_id}_{currency}_{target}_{credit_minor}",
+    )
+    if st.button("Apply credit to invoice", key="credit_apply", type="primary") and ui.guard(
+        "edit", action="credit.apply"
+    ):
+        try:
+            with write_session() as session:
+                result = apply_customer_credit(
+                    session,
+                    actor=user.username,
+                    customer_id=customer_id,
+                    invoice_id=target,
+                    amount=amount,
+                )
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            _credit_done(f"Credit applied: {result.describe()}.")
+
+
+def _refund_credit(customer_id: int, currency: str, credit_minor: int) -> None:
+    amount = st.text_input(
+        f"Amount paid back ({currency})",
+        value=format_plain(credit_minor, currency),
+        key=f"refund_amount_{customer_id}_{currency}_{credit_minor}",
+    )
+    paid_on = st.date_input("Paid back on", value=ui.today(), key="refund_date")
+    note = st.text_input("Note", key="refund_note", placeholder="e.g. the account it went to")
+    if st.button("Mark credit refunded", key="credit_refund") and ui.guard(
+        "edit", action="credit.refund"
+    ):
+        try:
+            with write_session() as session:
+                result = refund_customer_credit(
+                    session,
+                    actor=user.username,
+                    customer_id=customer_id,
+                    currency=currency,
+                    amount=amount,
+                    paid_on=paid_on,
+                    note=note,
+                )
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            _credit_done(
+                f"{format_money(result.total_minor, currency)} credit marked as paid back."
+            )
+
+
+def _customer_credit_section() -> None:
+    """Customers who paid more than they owe, and what finance can do with that credit."""
+    st.subheader("Customer credit")
+    offset, limit = ui.paging("credit_holders", None)
+    credit = data.customer_credit_page(offset=offset, limit=limit)
+    ui.show_table(credit, key="credit_table", empty="No customer holds credit.")
+    if credit.total:
+        ui.pager("credit_holders", credit)
+    if not credit.rows or not user.can("edit"):
+        return
+    holders = {
+        index: (customer_id, row[1], to_minor(row[2], row[1]))
+        for index, (customer_id, row) in enumerate(zip(credit.ids, credit.rows, strict=True))
+    }
+    chosen = st.selectbox(
+        "Customer with credit",
+        list(holders),
+        format_func=lambda i: f"{credit.rows[i][0]} · {ui.money(credit.rows[i][2], holders[i][1])}",
+        key="credit_holder",
+    )
+    customer_id, currency, credit_minor = holders[chosen]
+    apply_tab, refund_tab = st.tabs(["Apply credit to invoice", "Mark credit refunded"])
+    with apply_tab:
+        _apply_credit(customer_id, currency, credit_minor)
+    with refund_tab:
+        _refund_credit(customer_id, currency, credit_minor)
+
+
+_customer_credit_section()

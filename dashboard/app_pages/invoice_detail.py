@@ -9,9 +9,11 @@ import streamlit as st
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
+from dashboard.payment_forms import record_payment_form
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.invoicing import cancel_invoice, delete_draft, issue_invoice
+from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus
 from shared.queries import InvoiceDetail, invoice_id_by_number, payment_signature
 
@@ -157,6 +159,34 @@ def pay_link(invoice: InvoiceDetail) -> None:
         st.caption("No pay link: the invoice is not open for payment, or its channel is off.")
 
 
+def _payments_and_credits_section(invoice: InvoiceDetail) -> None:
+    """The invoice's ledger, its customer's credit, and recording a payment by hand."""
+    st.subheader("Payments and credits")
+    if invoice.open < 0:
+        st.info(
+            f"Customer credit: {ui.money(-invoice.open, invoice.currency)} — paid more than "
+            "this invoice asks. Apply it to another invoice or mark it refunded on Customers."
+        )
+    ui.show_table(
+        data.invoice_ledger(invoice.id, tz=tz),
+        key="detail_ledger",
+        empty="No payments or credits yet.",
+    )
+    if not user.can("edit") or invoice.status not in POSTABLE_STATUSES:
+        return
+    with st.expander("Record payment", icon=":material/add_card:"):
+        record_payment_form(
+            key=f"detail_rp_{invoice.id}",
+            username=user.username,
+            today=today,
+            on_done=_written,
+            invoice_id=invoice.id,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            amount=f"{invoice.open:f}" if invoice.open > 0 else "",
+        )
+
+
 def funnel(invoice: InvoiceDetail) -> None:
     st.subheader("Payment funnel")
     for column, step in zip(st.columns(len(invoice.funnel)), invoice.funnel, strict=True):
@@ -214,6 +244,7 @@ if invoice.status != InvoiceStatus.DRAFT:
     pay_link(invoice)
     if invoice.status != InvoiceStatus.CANCELLED:
         sending(invoice)
+    _payments_and_credits_section(invoice)
     funnel(invoice)
     st.subheader("Payment attempts")
     ui.show_table(

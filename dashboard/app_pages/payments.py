@@ -1,10 +1,21 @@
-"""Payments → Payments: every EveryPay payment attempt, refreshed every few seconds."""
+"""Payments → Payments: every EveryPay payment attempt and every payment recorded by hand,
+refreshed every few seconds; finance records and reverses payments received outside
+LinkPay here."""
 
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.payment_forms import record_payment_form
+from shared.db import write_session
+from shared.errors import ValidationError
+from shared.ledger.received import SOURCE_LABELS, reverse_received_payment
 from shared.models import PaymentState
-from shared.queries import PaymentFilter
+from shared.queries import (
+    PAYMENT_SOURCES,
+    RECEIVED_STATE_LABELS,
+    PaymentFilter,
+    reversible_payments,
+)
 from shared.states import PAYMENT_STATE_LABELS
 
 REFRESH_SECONDS = 3
@@ -13,9 +24,65 @@ user = ui.require("view")
 tz = ui.tz()
 st.title("Payments")
 
+flash = st.session_state.pop("payments_flash", None)
+if flash:
+    st.success(flash)
+
+
+def _done(message: str) -> None:
+    st.session_state["payments_flash"] = message
+    ui.after_write()
+    st.rerun()
+
+
+def _record_payment_section() -> None:
+    with st.expander("Record payment", icon=":material/add_card:"):
+        record_payment_form(key="rp", username=user.username, today=ui.today(), on_done=_done)
+
+
+def _reverse_payment_section() -> None:
+    with st.expander("Reverse a recorded payment", icon=":material/undo:"):
+        search = st.text_input(
+            "Find payment", key="payrev_find", placeholder="Customer or reference"
+        )
+        choices = dict(reversible_payments(search))
+        if not choices:
+            st.caption("No recorded payment to reverse.")
+            return
+        payment_id = st.selectbox(
+            "Payment", list(choices), format_func=choices.get, key="payrev_payment"
+        )
+        reason = st.text_input("Reason", key="payrev_reason", placeholder="Why it was wrong")
+        confirm = st.checkbox(
+            "Take this payment back off its invoices (they ask for the money again).",
+            key="payrev_confirm",
+        )
+        if st.button("Reverse", key="payrev_go", disabled=not confirm) and ui.guard(
+            "edit", action="payment.reverse"
+        ):
+            try:
+                with write_session() as session:
+                    result = reverse_received_payment(
+                        session, actor=user.username, received_payment_id=payment_id, reason=reason
+                    )
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                for name in ("payrev_reason", "payrev_confirm"):
+                    st.session_state.pop(name, None)
+                _done(f"Payment #{payment_id} reversed: {result.describe()}.")
+
+
+if user.can("edit"):
+    _record_payment_section()
+    _reverse_payment_section()
+
 left, middle, right = st.columns(3)
 states = left.multiselect(
-    "State", [s.value for s in PaymentState], format_func=PAYMENT_STATE_LABELS.get, key="pay_state"
+    "State",
+    [*(s.value for s in PaymentState), *RECEIVED_STATE_LABELS],
+    format_func=lambda s: PAYMENT_STATE_LABELS.get(s) or RECEIVED_STATE_LABELS[s],
+    key="pay_state",
 )
 channels = {c[0]: c[1] for c in data.channel_options()}
 channel_id = middle.selectbox(
@@ -27,9 +94,12 @@ channel_id = middle.selectbox(
 reference = right.text_input(
     "Invoice number or payment reference", key="pay_reference", placeholder="INV-2026-…"
 )
-left, right, live = st.columns([1, 1, 1], vertical_alignment="bottom")
+left, middle, right, live = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
 date_from = left.date_input("Created from", value=None, key="pay_from")
-date_to = right.date_input("Created to", value=None, key="pay_to")
+date_to = middle.date_input("Created to", value=None, key="pay_to")
+sources = right.multiselect(
+    "Source", list(PAYMENT_SOURCES), format_func=SOURCE_LABELS.get, key="pay_source"
+)
 auto = live.toggle("Live", value=True, key="pay_live", help=f"Refresh every {REFRESH_SECONDS} s")
 
 flt = PaymentFilter(
@@ -38,6 +108,7 @@ flt = PaymentFilter(
     date_from=date_from,
     date_to=date_to,
     reference=reference,
+    sources=tuple(sources),
 )
 offset, limit = ui.paging("payments", flt)
 
@@ -51,7 +122,8 @@ def payments_table() -> None:
         key="payments_table",
         empty="No payments match these filters."
         if flt != PaymentFilter()
-        else "No payments yet — they appear here as soon as a customer opens a pay link and pays.",
+        else "No payments yet — they appear here as soon as a customer pays through a pay "
+        "link, or finance records a payment.",
         badge_columns=("State",),
     )
     if table.total:
