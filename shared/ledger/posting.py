@@ -63,6 +63,7 @@ def post_entry(
     attempt: PaymentAttempt | None = None,
     received_payment_id: int | None = None,
     reverses_entry_id: int | None = None,
+    credit_note_id: int | None = None,
     reference: str = "",
     note: str = "",
 ) -> LedgerEntry | None:
@@ -89,6 +90,7 @@ def post_entry(
             payment_attempt_id=attempt.id if attempt else None,
             received_payment_id=received_payment_id,
             reverses_entry_id=reverses_entry_id,
+            credit_note_id=credit_note_id,
             reference=reference[:140],
             note=note[:500],
             actor=actor[:64],
@@ -139,7 +141,9 @@ def status_for_balance(invoice: Invoice) -> str:
         if invoice.total_minor > 0 and invoice.credited_minor >= invoice.total_minor:
             return InvoiceStatus.CREDITED
         return InvoiceStatus.PAID
-    if invoice.paid_minor > 0 or invoice.credited_minor > 0:
+    # Money that went back (refund, chargeback) no longer counts as paid: an invoice
+    # whose whole payment was charged back is unpaid again, not "partially paid".
+    if invoice.paid_minor - invoice.returned_minor > 0 or invoice.credited_minor > 0:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.ISSUED
 

@@ -210,11 +210,14 @@ def test_chargeback_reopens_the_invoice(shop: Shop, api: respx.MockRouter) -> No
     process_event(shop.callback(reference, event_name="chargebacked"))
 
     reopened = invoice(shop.invoice.id)
-    assert (reopened.status, reopened.paid_minor, reopened.paid_at) == (
-        InvoiceStatus.ISSUED,
-        0,
-        None,
-    )
+    # Both movements stay on the ledger: received, then all of it gone back.
+    assert (
+        reopened.status,
+        reopened.paid_minor,
+        reopened.returned_minor,
+        reopened.open_minor,
+        reopened.paid_at,
+    ) == (InvoiceStatus.ISSUED, 12100, 12100, 12100, None)
     assert len(reviews(ReviewKind.CHARGEBACK)) == 1
     assert len(payment_audits(shop.invoice.id)) == 2
 
