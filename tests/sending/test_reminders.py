@@ -6,8 +6,16 @@ from sqlmodel import select
 from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
 from shared.linkpay.signing import parse_query
-from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus
+from shared.models import (
+    Invoice,
+    MessageChannel,
+    MessageLog,
+    MessageStatus,
+    ReviewItem,
+    ReviewKind,
+)
 from shared.reminders import reminder_day, send_due_reminders, set_reminders
+from shared.review import dispute_chargeback
 from tests.sending.conftest import english_customer, issued_invoice
 from tests.utils.factories import post_payment
 
@@ -113,3 +121,33 @@ def test_failed_reminder_is_retried_on_the_next_run_through_the_same_row(smtp_se
     assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
     assert smtp_server.messages[0]["Message-ID"] == row.message_id
     assert "1 sent" in str(second)
+
+
+def test_reminders_wait_while_a_chargeback_is_reviewed_and_resume_when_disputed(smtp_server):
+    invoice = _overdue()
+    with write_session() as session:
+        item = ReviewItem(
+            kind=ReviewKind.CHARGEBACK,
+            dedupe_key="chargeback:test",
+            reason="The card issuer took 121.00 EUR back.",
+            invoice_id=invoice.id,
+            amount_minor=12100,
+            currency="EUR",
+        )
+        session.add(item)
+        session.flush()
+        item_id = item.id
+
+    held = send_due_reminders(today=DUE + timedelta(days=5))
+    assert held.sent == 0 and smtp_server.messages == []
+    assert held.skipped == [
+        f"{invoice.number}: reminder held while a chargeback of 121.00 EUR is under review "
+        f"(exception #{item_id})"
+    ]
+
+    with write_session() as session:
+        dispute_chargeback(
+            session, actor="finance", review_id=item_id, comment="Service was delivered."
+        )
+    resumed = send_due_reminders(today=DUE + timedelta(days=5))
+    assert resumed.sent == 1 and len(smtp_server.messages) == 1
