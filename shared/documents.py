@@ -553,6 +553,15 @@ def load_credit_note_document(session: Session, *, note: CreditNote) -> CreditNo
     )
 
 
+def render_credit_note_pdf(*, credit_note_id: int) -> bytes:
+    with read_session() as session:
+        note = session.get(CreditNote, credit_note_id)
+        if note is None:
+            raise ValidationError("That credit note does not exist.")
+        document = load_credit_note_document(session, note=note)
+    return build_credit_note_pdf(document)
+
+
 def credit_note_pdf_name(note: CreditNote) -> str:
     return f"{note.number}.pdf"
 

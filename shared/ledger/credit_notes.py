@@ -36,10 +36,12 @@ from shared.models import (
 )
 from shared.money import (
     LineAmounts,
+    MoneyError,
     format_money,
     from_minor,
     invoice_totals,
     line_amounts,
+    parse_amount_minor,
     to_minor,
 )
 from shared.text import clean_single_line
@@ -149,6 +151,14 @@ def credit_amount(
     ]
     _check_fits(invoice, built=built, remaining=remaining)
     return _issue(session, actor=actor, invoice=invoice, reason=reason, built=built, today=today)
+
+
+def parse_credit_amount(typed: str, *, currency: str) -> int:
+    """A typed amount including VAT, in minor units, or why it cannot be used."""
+    try:
+        return parse_amount_minor(typed, currency, field="Amount")
+    except MoneyError as error:
+        raise ValidationError(str(error), field="amount") from None
 
 
 def credit_notes_of(session: Session, *, invoice_id: int) -> list[CreditNote]:

@@ -3,6 +3,7 @@ customer is not asked for it (no reminder, no pay button) until finance decides.
 
 from sqlmodel import Session, col, select
 
+from shared.db import read_session
 from shared.models import ReviewItem, ReviewKind, ReviewStatus
 from shared.money import format_money
 
@@ -33,3 +34,9 @@ def collection_held_reason(session: Session, *, invoice_id: int) -> str | None:
         else ""
     )
     return f"held while {what}{amount} is under review (exception #{item.id})"
+
+
+def held_reason(*, invoice_id: int) -> str | None:
+    """``collection_held_reason`` in a session of its own, for a page to show."""
+    with read_session() as session:
+        return collection_held_reason(session, invoice_id=invoice_id)
