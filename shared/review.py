@@ -36,8 +36,9 @@ from shared.text import clean_multiline
 from shared.users import require_permission
 
 # A settled payment for less than the invoice asked: booking it as a partial payment is
-# a fitting fix. Other kinds (overpayment, refunds, currency mismatch) need a person's
-# decision outside the app, recorded with a comment.
+# a fitting fix. Refunds and chargebacks have their own (MONEY_BACK_KINDS below); other
+# kinds (overpayment, currency mismatch) need a person's decision outside the app,
+# recorded with a comment.
 PARTIAL_PAYMENT_KINDS = (ReviewKind.AMOUNT_MISMATCH, ReviewKind.PAID_NOT_BOOKED)
 
 KIND_LABELS = {

@@ -2,6 +2,7 @@
 the amount, the customer is not dunned for it while it is under review, and finance
 settles it with a credit note (or says the customer still owes it)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,33 @@ def test_a_refund_of_money_never_booked_asks_for_no_credit_note(shop):
     assert options is not None and not options.can_credit
     with write_session() as session, pytest.raises(ValidationError, match="no credit note"):
         credit_money_back(session, actor="finance", review_id=item.id)
+
+
+def test_two_people_crediting_one_refund_at_once_issue_one_credit_note(shop):
+    reference = new_reference()
+    _answer(shop, reference, state="settled")
+    _answer(shop, reference, state="refunded", standing="81.00")
+    item = _item(ReviewKind.REFUND)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        barrier.wait(timeout=30)
+        try:
+            with write_session() as session:
+                outcomes.append(
+                    credit_money_back(session, actor="finance", review_id=item.id).number
+                )
+        except ValidationError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    number, refused = sorted(outcomes)
+    assert number.startswith("KR-") and number.endswith("-0001")
+    assert refused == "That exception is already resolved."
+    assert (_invoice(shop).credited_minor, _invoice(shop).open_minor) == (4000, 0)
