@@ -6,9 +6,11 @@ cached and never send a Referer, so the token does not leak to the payment page.
 """
 
 import logging
+import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import select
 
 from shared.callbacks.intake import receive_customer_return
 from shared.callbacks.lookup import known_payment_state
@@ -16,14 +18,17 @@ from shared.callbacks.lost_payments import PAY_LINK_DETAIL, watch_pay_link_opene
 from shared.company import get_company
 from shared.db import read_session
 from shared.documents import (
+    build_credit_note_pdf,
     build_invoice_pdf,
+    credit_note_pdf_name,
     current_company,
+    load_credit_note_document,
     load_invoice_document,
     pdf_file_name,
     render_template,
 )
 from shared.i18n import language_for, translator
-from shared.models import Customer, Invoice, InvoiceStatus, PaymentState
+from shared.models import CreditNote, Customer, Invoice, InvoiceStatus, PaymentState
 from shared.sending import invoice_by_public_token, record_link_opened
 from shared.states import UNSUCCESSFUL_PAYMENT_STATES
 
@@ -192,6 +197,37 @@ def invoice_pdf(token: str) -> Response:
         headers={
             **_HEADERS,
             "Content-Disposition": f'inline; filename="{pdf_file_name(invoice)}"',
+        },
+    )
+
+
+_CREDIT_NOTE_NUMBER = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
+@router.get("/i/{token}/credit-notes/{number}")
+def credit_note_pdf(token: str, number: str) -> Response:
+    """A credit note of the invoice, reached through the invoice's own link: the token is
+    the key, the number only picks one of that invoice's credit notes."""
+    if not _CREDIT_NOTE_NUMBER.fullmatch(number):
+        return _not_found()
+    with read_session() as session:
+        invoice = invoice_by_public_token(session, token)
+        if invoice is None:
+            return _not_found()
+        note = session.exec(
+            select(CreditNote).where(
+                CreditNote.number == number, CreditNote.invoice_id == invoice.id
+            )
+        ).first()
+        if note is None:
+            return _not_found()
+        document = load_credit_note_document(session, note=note)
+    return Response(
+        build_credit_note_pdf(document),
+        media_type="application/pdf",
+        headers={
+            **_HEADERS,
+            "Content-Disposition": f'inline; filename="{credit_note_pdf_name(note)}"',
         },
     )
 

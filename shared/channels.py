@@ -377,7 +377,9 @@ def setup_checklist(channel: PaymentChannel) -> list[ChecklistStep]:
         ChecklistStep(
             "Callback URL pasted (first callback received)",
             channel.first_callback_at is not None,
-            "Paste the Callback URL into E-Shop settings → Callback Notification URL.",
+            "Paste the Callback URL into E-Shop settings → Callback Notification URL and "
+            "turn on “Additional notifications via callback”: without it EveryPay sends no "
+            "refund, void or chargeback callbacks.",
         ),
         ChecklistStep(
             "First payment settled",

@@ -26,8 +26,18 @@ from shared.db import read_session
 from shared.errors import ValidationError
 from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
 from shared.invoicing import display_status, vat_breakdown
+from shared.ledger.credit_notes import credit_note_lines, credit_notes_of
+from shared.ledger.holds import collection_held_reason
 from shared.linkpay.links import invoice_pay_link
-from shared.models import Company, Customer, Invoice, InvoiceLine, InvoiceStatus
+from shared.models import (
+    Company,
+    CreditNote,
+    CreditNoteLine,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
 from shared.money import format_money
 from shared.public_urls import public_pay_url
 
@@ -51,6 +61,10 @@ class InvoiceDocument:
     pay_link: str | None
     pay_url: str | None
     today: date
+    credit_notes: tuple[CreditNote, ...] = ()
+    # Money that went back is under review: the customer is asked to get in touch
+    # rather than pay (shared.ledger.holds), so there is no pay link meanwhile.
+    collection_held: bool = False
 
     @property
     def language(self) -> str:
@@ -70,6 +84,34 @@ class InvoiceDocument:
         return self.invoice.status == InvoiceStatus.CANCELLED
 
     @property
+    def is_credited(self) -> bool:
+        return self.invoice.status == InvoiceStatus.CREDITED
+
+    @property
+    def contact(self) -> str:
+        """How the customer reaches the seller, for the "contact us" notice."""
+        ways = [way for way in (self.company.email, self.company.phone) if way]
+        return f" ({', '.join(ways)})" if ways else ""
+
+    def balance_rows(self) -> list[tuple[str, str, bool]]:
+        """(label, amount, strong) from the total down to the open balance, each ledger
+        total shown when it is not zero; below zero the balance is the customer's credit."""
+        invoice, t = self.invoice, translator(self.language)
+        rows = [(t("total"), self.money(invoice.total_minor), True)]
+        for key, minor in (
+            ("paid_so_far", invoice.paid_minor),
+            ("credited", invoice.credited_minor),
+            ("returned", invoice.returned_minor),
+        ):
+            if minor:
+                rows.append((t(key), self.money(minor), False))
+        if invoice.open_minor < 0:
+            rows.append((t("credit_balance"), self.money(-invoice.open_minor), True))
+        else:
+            rows.append((t("amount_due"), self.money(invoice.open_minor), True))
+        return rows
+
+    @property
     def number(self) -> str:
         return self.invoice.number or text_for(self, "status_draft")
 
@@ -78,6 +120,10 @@ class InvoiceDocument:
 
     def date(self, value: date | None) -> str:
         return format_date(value, self.language)
+
+    @property
+    def subtotal_minor(self) -> int:
+        return self.invoice.subtotal_minor
 
     def vat_rows(self) -> list[tuple[str, int, int]]:
         """(rate, taxable net, VAT) per VAT rate, lowest rate first."""
@@ -122,7 +168,8 @@ def load_invoice_document(
         .order_by(InvoiceLine.position, InvoiceLine.id)
     ).all()
     company = current_company(session)
-    pay_link = invoice_pay_link(session, invoice)
+    held = collection_held_reason(session, invoice_id=invoice.id) is not None
+    pay_link = None if held else invoice_pay_link(session, invoice)
     return InvoiceDocument(
         invoice=invoice,
         lines=list(lines),
@@ -131,6 +178,8 @@ def load_invoice_document(
         pay_link=pay_link,
         pay_url=public_pay_url(invoice) if pay_link else None,
         today=today or local_today(company.timezone),
+        credit_notes=tuple(credit_notes_of(session, invoice_id=invoice.id)),
+        collection_held=held,
     )
 
 
@@ -182,11 +231,31 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
     pdf.set_creator("LinkPay Desk")
     pdf.set_lang(document.language)
     pdf.add_page()
-    _pdf_header(pdf, document, t)
+    _pdf_header(
+        pdf,
+        document.company,
+        t("invoice"),
+        [
+            (t("invoice_number"), document.number),
+            (t("issue_date"), document.date(document.invoice.issue_date)),
+            (t("due_date"), document.date(document.invoice.due_date)),
+            (t("status"), status_label(document.language, document.status)),
+        ],
+    )
     _pdf_parties(pdf, document, t)
     _pdf_lines(pdf, document, t)
-    _pdf_totals(pdf, document, t)
+    _pdf_totals(pdf, document, document.balance_rows(), t)
     _pdf_payment(pdf, document, t)
+    if document.credit_notes:
+        pdf.ln(2)
+        _pdf_text(pdf, t("credit_notes"), size=9, bold=True)
+        for note in document.credit_notes:
+            _pdf_text(
+                pdf,
+                f"{note.number} · {document.date(note.issue_date)} · "
+                f"{document.money(note.total_minor)} · {note.reason}",
+                size=9,
+            )
     if document.invoice.notes:
         pdf.ln(4)
         _pdf_text(pdf, t("notes"), size=9, bold=True)
@@ -217,13 +286,13 @@ def _pdf_text(
     pdf.set_text_color(0, 0, 0)
 
 
-def _pdf_header(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+def _pdf_header(pdf: FPDF, company: Company, title: str, rows: list[tuple[str, str]]) -> None:
     top = pdf.get_y()
     logo_bottom = top
-    if document.company.logo:
+    if company.logo:
         try:
             pdf.image(
-                io.BytesIO(document.company.logo),
+                io.BytesIO(company.logo),
                 x=_MARGIN,
                 y=top,
                 w=60,
@@ -236,18 +305,12 @@ def _pdf_header(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> 
             logger.warning("company logo could not be placed in the PDF", exc_info=True)
     pdf.set_xy(_MARGIN, logo_bottom)
     if logo_bottom == top:
-        _pdf_text(pdf, document.company.name, size=15, bold=True, width=95)
+        _pdf_text(pdf, company.name, size=15, bold=True, width=95)
     left_bottom = pdf.get_y()
 
     right_x = _MARGIN + 100
     pdf.set_xy(right_x, top)
-    _pdf_text(pdf, t("invoice"), size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
-    rows = [
-        (t("invoice_number"), document.number),
-        (t("issue_date"), document.date(document.invoice.issue_date)),
-        (t("due_date"), document.date(document.invoice.due_date)),
-        (t("status"), status_label(document.language, document.status)),
-    ]
+    _pdf_text(pdf, title, size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
     for label, value in rows:
         pdf.set_x(right_x)
         pdf.set_font(FONT, "", 9)
@@ -271,7 +334,7 @@ def _party_lines(
     return lines
 
 
-def _pdf_parties(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
     company, customer = document.company, document.customer
     seller = _party_lines(
         company.name,
@@ -302,11 +365,11 @@ def _pdf_parties(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     pdf.set_xy(_MARGIN, max(bottoms) + 6)
 
 
-def _quantity_text(line: InvoiceLine) -> str:
+def _quantity_text(line: InvoiceLine | CreditNoteLine) -> str:
     return f"{line.quantity} {line.unit}".strip()
 
 
-def _pdf_lines(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
+def _pdf_lines(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
     pdf.set_font(FONT, "", 9)
     pdf.set_draw_color(210, 210, 210)
     headings = (t("description"), t("quantity"), t("unit_price"), t("vat_percent"), t("net"))
@@ -337,8 +400,10 @@ def _headings_style() -> FontFace:
     return FontFace(family=FONT, emphasis="BOLD", color=(255, 255, 255), fill_color=_ACCENT)
 
 
-def _pdf_totals(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
-    invoice = document.invoice
+def _pdf_totals(
+    pdf: FPDF, document: "Document", totals: list[tuple[str, str, bool]], t: Callable[..., str]
+) -> None:
+    """The VAT breakdown, and beside it the subtotal, VAT per rate and ``totals``."""
     top = pdf.get_y()
     # VAT breakdown on the left, totals on the right, side by side.
     pdf.set_font(FONT, "", 8.5)
@@ -358,15 +423,12 @@ def _pdf_totals(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> 
     left_bottom = pdf.get_y()
 
     rows: list[tuple[str, str, bool]] = [
-        (t("subtotal"), document.money(invoice.subtotal_minor), False)
+        (t("subtotal"), document.money(document.subtotal_minor), False)
     ]
     rows += [
         (f"{t('vat')} {rate}%", document.money(vat), False) for rate, _, vat in document.vat_rows()
     ]
-    rows.append((t("total"), document.money(invoice.total_minor), True))
-    if invoice.paid_minor:
-        rows.append((t("paid_so_far"), document.money(invoice.paid_minor), False))
-    rows.append((t("amount_due"), document.money(invoice.open_minor), True))
+    rows += totals
     pdf.set_y(top)
     for label, value, strong in rows:
         pdf.set_x(_MARGIN + 95)
@@ -390,6 +452,12 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
         return
     if document.is_paid:
         _pdf_text(pdf, t("paid_notice"), size=11, bold=True, color=(20, 120, 60))
+        return
+    if document.is_credited:
+        _pdf_text(pdf, t("credited_notice"), size=11, bold=True, color=(20, 120, 60))
+        return
+    if document.collection_held:
+        _pdf_text(pdf, t("held_notice", contact=document.contact), size=10, bold=True)
         return
     if document.pay_url is None:
         return
@@ -428,3 +496,109 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     )
     _pdf_text(pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED)
     pdf.set_y(max(pdf.get_y(), top + qr_size + 5))
+
+
+@dataclass(frozen=True)
+class CreditNoteDocument:
+    """A credit note as the customer reads it: its lines, and the invoice it credits."""
+
+    note: CreditNote
+    lines: list[CreditNoteLine]
+    invoice: Invoice
+    customer: Customer
+    company: Company
+
+    @property
+    def language(self) -> str:
+        return language_for(self.customer.language)
+
+    @property
+    def number(self) -> str:
+        return self.note.number
+
+    @property
+    def subtotal_minor(self) -> int:
+        return self.note.subtotal_minor
+
+    def money(self, minor: int) -> str:
+        return format_money(minor, self.note.currency)
+
+    def date(self, value: date | None) -> str:
+        return format_date(value, self.language)
+
+    def vat_rows(self) -> list[tuple[str, int, int]]:
+        return [(rate, net, vat) for rate, (net, vat) in vat_breakdown(self.lines).items()]
+
+    def template_context(self) -> dict[str, object]:
+        return {
+            "doc": self,
+            "note": self.note,
+            "invoice": self.invoice,
+            "company": self.company,
+            "customer": self.customer,
+            "t": translator(self.language),
+            "lang": self.language,
+        }
+
+
+# Either document: the PDF helpers above read only what both have.
+Document = InvoiceDocument | CreditNoteDocument
+
+
+def load_credit_note_document(session: Session, *, note: CreditNote) -> CreditNoteDocument:
+    invoice = session.get(Invoice, note.invoice_id)
+    customer = session.get(Customer, note.customer_id)
+    if invoice is None or customer is None:
+        raise ValidationError(f"Credit note {note.number} has no invoice or customer.")
+    return CreditNoteDocument(
+        note=note,
+        lines=credit_note_lines(session, credit_note_id=note.id),
+        invoice=invoice,
+        customer=customer,
+        company=current_company(session),
+    )
+
+
+def render_credit_note_pdf(*, credit_note_id: int) -> bytes:
+    with read_session() as session:
+        note = session.get(CreditNote, credit_note_id)
+        if note is None:
+            raise ValidationError("That credit note does not exist.")
+        document = load_credit_note_document(session, note=note)
+    return build_credit_note_pdf(document)
+
+
+def credit_note_pdf_name(note: CreditNote) -> str:
+    return f"{note.number}.pdf"
+
+
+def build_credit_note_pdf(document: CreditNoteDocument) -> bytes:
+    t = translator(document.language)
+    note, invoice = document.note, document.invoice
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+    pdf.set_auto_page_break(auto=True, margin=_MARGIN)
+    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+    pdf.set_title(t("credit_page_title", number=note.number, company=document.company.name))
+    pdf.set_author(document.company.name)
+    pdf.set_creator("LinkPay Desk")
+    pdf.set_lang(document.language)
+    pdf.add_page()
+    _pdf_header(
+        pdf,
+        document.company,
+        t("credit_note"),
+        [
+            (t("credit_note_number"), note.number),
+            (t("issue_date"), document.date(note.issue_date)),
+            (t("credits_invoice"), invoice.number or ""),
+            (t("invoice_date"), document.date(invoice.issue_date)),
+        ],
+    )
+    _pdf_parties(pdf, document, t)
+    _pdf_text(pdf, f"{t('reason')}: {note.reason}", size=10)
+    pdf.ln(3)
+    _pdf_lines(pdf, document, t)
+    _pdf_totals(pdf, document, [(t("credit_total"), document.money(note.total_minor), True)], t)
+    return bytes(pdf.output())

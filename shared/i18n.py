@@ -90,6 +90,33 @@ TEXTS: dict[str, dict[str, str]] = {
             "contact {company}."
         ),
         "back_to_invoice": "Back to the invoice",
+        "credited": "Credited",
+        "returned": "Paid back to you",
+        "credit_balance": "Your credit",
+        "status_credited": "Credited",
+        "credited_notice": "This invoice has been credited in full. Nothing is to be paid.",
+        "held_notice": (
+            "Part of the payment for this invoice was returned and we are looking into it. "
+            "Please do not pay it again now: contact us{contact}."
+        ),
+        "credit_note": "Credit note",
+        "credit_notes": "Credit notes",
+        "credit_note_number": "Credit note number",
+        "credits_invoice": "Credits invoice",
+        "invoice_date": "Invoice date",
+        "reason": "Reason",
+        "credit_total": "Total credited",
+        "subject_credit_note": "Credit note {number} for invoice {invoice} from {company}",
+        "intro_credit_note": (
+            "{company} has issued credit note {number} for invoice {invoice}: "
+            "{amount} is no longer to be paid."
+        ),
+        "credit_note_attached": "The credit note is attached as a PDF.",
+        "invoice_open_after": "Invoice {invoice} now",
+        "line_refund": "Refund of payment {reference}",
+        "line_chargeback": "Chargeback of payment {reference}",
+        "line_remainder": "Remaining amount of invoice {number}",
+        "credit_page_title": "Credit note {number} — {company}",
     },
     "lv": {
         "invoice": "Rēķins",
@@ -166,6 +193,33 @@ TEXTS: dict[str, dict[str, str]] = {
             "ar {company}."
         ),
         "back_to_invoice": "Atpakaļ uz rēķinu",
+        "credited": "Kreditēts",
+        "returned": "Atmaksāts Jums",
+        "credit_balance": "Jūsu kredīts",
+        "status_credited": "Kreditēts",
+        "credited_notice": "Šis rēķins ir pilnībā kreditēts. Nekas nav jāmaksā.",
+        "held_notice": (
+            "Daļa šī rēķina maksājuma tika atgriezta, un mēs to pārbaudām. Lūdzu, "
+            "pagaidām nemaksājiet to atkārtoti: sazinieties ar mums{contact}."
+        ),
+        "credit_note": "Kredītrēķins",
+        "credit_notes": "Kredītrēķini",
+        "credit_note_number": "Kredītrēķina numurs",
+        "credits_invoice": "Kreditē rēķinu",
+        "invoice_date": "Rēķina datums",
+        "reason": "Pamatojums",
+        "credit_total": "Kopā kreditēts",
+        "subject_credit_note": "Kredītrēķins {number} rēķinam {invoice} no {company}",
+        "intro_credit_note": (
+            "{company} ir izrakstījis kredītrēķinu {number} rēķinam {invoice}: "
+            "{amount} vairs nav jāmaksā."
+        ),
+        "credit_note_attached": "Kredītrēķins pievienots PDF formātā.",
+        "invoice_open_after": "Rēķins {invoice} tagad",
+        "line_refund": "Atmaksāts maksājums {reference}",
+        "line_chargeback": "Apstrīdēts maksājums {reference}",
+        "line_remainder": "Rēķina {number} atlikusī summa",
+        "credit_page_title": "Kredītrēķins {number} — {company}",
     },
 }
 
@@ -175,6 +229,7 @@ _STATUS_KEYS = {
     InvoiceStatus.SENT: "status_unpaid",
     InvoiceStatus.PARTIALLY_PAID: "status_partially_paid",
     InvoiceStatus.PAID: "status_paid",
+    InvoiceStatus.CREDITED: "status_credited",
     InvoiceStatus.CANCELLED: "status_cancelled",
     OVERDUE: "status_overdue",
 }

@@ -406,9 +406,11 @@ def cancel_invoice(session: Session, *, actor: str, invoice_id: int, reason: str
         raise ValidationError("The invoice is already cancelled.")
     if invoice.status == InvoiceStatus.DRAFT:
         raise ValidationError("A draft is not cancelled; delete it instead.")
-    if invoice.paid_minor > 0:
+    if invoice.paid_minor or invoice.credited_minor or invoice.returned_minor:
+        # Cancelling would drop the ledger's record of that money; a credit note keeps it.
         raise ValidationError(
-            "Payments have been received on this invoice: refund them before cancelling."
+            "Money has moved on this invoice (payments, credit notes or refunds): "
+            "issue a credit note for it instead of cancelling."
         )
     invoice.status = InvoiceStatus.CANCELLED
     invoice.cancellation_reason = reason[:500]

@@ -15,8 +15,17 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from shared.config import get_settings
-from shared.documents import InvoiceDocument, pdf_file_name, render_template, text_for
+from shared.documents import (
+    CreditNoteDocument,
+    InvoiceDocument,
+    credit_note_pdf_name,
+    pdf_file_name,
+    render_template,
+    text_for,
+)
 from shared.errors import ValidationError
+from shared.i18n import translator
+from shared.models import Company
 
 SECURITY_MODES = ("none", "starttls", "ssl")
 # Deliberately stricter than RFC 5322: what a finance clerk types, not every legal oddity.
@@ -82,17 +91,66 @@ def compose_invoice_email(
     reminder: bool = False,
 ) -> EmailMessage:
     """multipart/mixed: [alternative: [text, related: [html, logo]], invoice PDF]."""
-    company = document.company
+    return _compose(
+        company=document.company,
+        language=document.language,
+        subject=invoice_subject(document, reminder=reminder),
+        context={**document.template_context(), "public_url": public_url, "reminder": reminder},
+        template="email",
+        to=to,
+        cc=cc,
+        message_id=message_id,
+        pdf=pdf,
+        pdf_name=pdf_file_name(document.invoice),
+    )
+
+
+def compose_credit_note_email(
+    *,
+    document: CreditNoteDocument,
+    to: list[str],
+    cc: list[str],
+    message_id: str,
+    public_url: str,
+    pdf: bytes,
+) -> EmailMessage:
+    """The credit note, saying which invoice it credits, with its PDF attached."""
+    subject = translator(document.language)(
+        "subject_credit_note",
+        number=document.number,
+        invoice=document.invoice.number or "",
+        company=document.company.name,
+    )
+    return _compose(
+        company=document.company,
+        language=document.language,
+        subject=subject,
+        context={**document.template_context(), "public_url": public_url},
+        template="credit_note_email",
+        to=to,
+        cc=cc,
+        message_id=message_id,
+        pdf=pdf,
+        pdf_name=credit_note_pdf_name(document.note),
+    )
+
+
+def _compose(
+    *,
+    company: Company,
+    language: str,
+    subject: str,
+    context: dict[str, object],
+    template: str,
+    to: list[str],
+    cc: list[str],
+    message_id: str,
+    pdf: bytes,
+    pdf_name: str,
+) -> EmailMessage:
     has_logo = bool(company.logo) and (company.logo_mime or "").startswith("image/")
     logo_cid = make_msgid(idstring="logo", domain="linkpay.local")[1:-1] if has_logo else None
-    subject = invoice_subject(document, reminder=reminder)
-    context = {
-        **document.template_context(),
-        "subject": subject,
-        "public_url": public_url,
-        "reminder": reminder,
-        "logo_cid": logo_cid,
-    }
+    context = {**context, "subject": subject, "logo_cid": logo_cid}
     message = EmailMessage(policy=_POLICY)
     message["Subject"] = subject
     # The customer should see who bills them; the address stays the configured sender's.
@@ -107,19 +165,17 @@ def compose_invoice_email(
         message["Reply-To"] = company.email
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id
-    message["Content-Language"] = document.language
+    message["Content-Language"] = language
     # Quoted-printable keeps the mail 7-bit clean for servers that do not announce 8BITMIME.
-    message.set_content(render_template("email.txt", **context), cte="quoted-printable")
+    message.set_content(render_template(f"{template}.txt", **context), cte="quoted-printable")
     message.add_alternative(
-        render_template("email.html", **context), subtype="html", cte="quoted-printable"
+        render_template(f"{template}.html", **context), subtype="html", cte="quoted-printable"
     )
     if logo_cid:
         maintype, _, subtype = (company.logo_mime or "").partition("/")
         html_part = message.get_payload()[1]
         html_part.add_related(company.logo, maintype, subtype, cid=f"<{logo_cid}>")
-    message.add_attachment(
-        pdf, maintype="application", subtype="pdf", filename=pdf_file_name(document.invoice)
-    )
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
     return message
 
 

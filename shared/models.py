@@ -109,6 +109,7 @@ class MessageChannel(StrEnum):
     LINK = "link"
     PDF = "pdf"
     REMINDER = "reminder"
+    CREDIT_NOTE = "credit_note"
 
 
 class MessageStatus(StrEnum):
@@ -610,6 +611,51 @@ class LedgerSource(StrEnum):
     REVERSAL = "reversal"
 
 
+class CreditNoteStatus(StrEnum):
+    # A credit note is issued with its number and never changed or deleted afterwards; a
+    # mistaken one is corrected by invoicing again.
+    ISSUED = "issued"
+
+
+class CreditNote(SQLModel, table=True):
+    """Says that part (or all) of an invoice is no longer owed: its own gapless series
+    ("KR-2026-0001"), lines with VAT like the invoice's, one ledger entry. The customer
+    sees it on the invoice's public page, whose link already reaches them, so it has no
+    link of its own."""
+
+    __tablename__ = "credit_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, unique=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    currency: str = Field(max_length=3)
+    issue_date: date
+    reason: str = Field(max_length=500)
+    subtotal_minor: int = _money()
+    vat_minor: int = _money()
+    total_minor: int = _money()
+    status: str = Field(default=CreditNoteStatus.ISSUED, max_length=16)
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = _ts(default_now=True)
+
+
+class CreditNoteLine(SQLModel, table=True):
+    __tablename__ = "credit_note_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_note_id: int = Field(foreign_key="credit_note.id", index=True)
+    position: int = 0
+    description: str = Field(max_length=500)
+    quantity: str = Field(max_length=32, description="Decimal as text, e.g. '1.5'")
+    unit: str = Field(default="", max_length=16)
+    unit_price_minor: int = Field(sa_type=MinorUnits)
+    vat_rate: str = Field(default="0", max_length=8, description="Percent as text, e.g. '21'")
+    net_minor: int = _money()
+    vat_minor: int = _money()
+    gross_minor: int = _money()
+
+
 class ReceivedPayment(SQLModel, table=True):
     """Money received outside LinkPay (bank transfer, cash, set-off), as finance recorded
     it; its allocations to invoices are ledger entries."""
@@ -659,6 +705,7 @@ class LedgerEntry(SQLModel, table=True):
         default=None, foreign_key="received_payment.id", index=True
     )
     reverses_entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    credit_note_id: int | None = Field(default=None, foreign_key="credit_note.id", index=True)
     reference: str = Field(default="", max_length=140)
     note: str = Field(default="", max_length=500)
     actor: str = Field(default="", max_length=64)

@@ -24,6 +24,7 @@ from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.invoicing import lock_invoice
+from shared.ledger.holds import collection_held_reason
 from shared.mail import parse_addresses
 from shared.models import Customer, Invoice, MessageChannel, MessageLog, MessageStatus, utcnow
 from shared.sending import deliver_logged_email, queue_email
@@ -141,7 +142,8 @@ def _claim_reminder(*, invoice_id: int, day: int) -> int | None:
     """The log row to send the reminder through: a new one, or a failed one to retry.
 
     None when another run got there first or the invoice no longer qualifies. Raises
-    ValidationError when the customer's addresses cannot be used.
+    ValidationError when the customer's addresses cannot be used, or while money that
+    went back on the invoice is under review (the customer is not dunned for it).
     """
     key = reminder_key(invoice_id=invoice_id, day=day)
     with write_session() as session:
@@ -153,6 +155,9 @@ def _claim_reminder(*, invoice_id: int, day: int) -> int | None:
             or invoice.open_minor <= 0
         ):
             return None
+        held = collection_held_reason(session, invoice_id=invoice_id)
+        if held:
+            raise ValidationError(f"reminder {held}")
         existing = session.exec(select(MessageLog).where(MessageLog.dedupe_key == key)).first()
         if existing is not None:
             if (

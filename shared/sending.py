@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import update
 from sqlalchemy.orm import defer
@@ -20,11 +21,18 @@ from sqlmodel import Session, col, select
 from shared.audit import record_audit
 from shared.callbacks.lost_payments import held_invoice_ids
 from shared.db import read_session, write_session
-from shared.documents import build_invoice_pdf, load_invoice_document, pdf_file_name
+from shared.documents import (
+    build_credit_note_pdf,
+    build_invoice_pdf,
+    load_credit_note_document,
+    load_invoice_document,
+    pdf_file_name,
+)
 from shared.errors import ValidationError
 from shared.invoicing import lock_invoice, mark_sent
 from shared.mail import (
     MailError,
+    compose_credit_note_email,
     compose_invoice_email,
     deliver,
     format_recipients,
@@ -33,6 +41,7 @@ from shared.mail import (
     split_recipients,
 )
 from shared.models import (
+    CreditNote,
     Customer,
     FunnelEvent,
     FunnelStep,
@@ -185,14 +194,13 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
     """Composes and sends the e-mail of a queued log row, then records the outcome on it."""
     with read_session() as session:
         require_permission(session, actor=actor, permission="edit")
-    subject, raw = "", None
-    try:
+
+    def compose(log: MessageLog) -> EmailMessage:
         with read_session() as session:
-            log = session.get(MessageLog, log_id)
             invoice = _get_invoice(session, log.invoice_id)
             document = load_invoice_document(session, invoice=invoice, today=today)
         to, cc = split_recipients(log.recipients)
-        message = compose_invoice_email(
+        return compose_invoice_email(
             document=document,
             to=to,
             cc=cc,
@@ -201,6 +209,58 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
             pdf=build_invoice_pdf(document),
             reminder=log.channel == MessageChannel.REMINDER,
         )
+
+    return _deliver(log_id=log_id, actor=actor, compose=compose)
+
+
+def send_credit_note_email(
+    *, credit_note_id: int, actor: str, to: str | None = None, cc: str | None = None
+) -> MessageLog:
+    """E-mails a credit note (PDF attached) to the customer; logged with its invoice's
+    sendings. The invoice itself is not marked sent by it."""
+    with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        note = session.get(CreditNote, credit_note_id)
+        if note is None:
+            raise ValidationError("That credit note does not exist.")
+        invoice = lock_invoice(session, invoice_id=note.invoice_id)
+        customer = session.get(Customer, invoice.customer_id)
+        default_to, default_cc = default_recipients(customer) if customer else ("", "")
+        log = queue_email(
+            session,
+            invoice=invoice,
+            actor=actor,
+            to=parse_addresses(default_to if to is None else to, field="to"),
+            cc=parse_addresses(default_cc if cc is None else cc, field="cc"),
+            channel=MessageChannel.CREDIT_NOTE,
+        )
+
+    def compose(log: MessageLog) -> EmailMessage:
+        with read_session() as session:
+            note = session.get(CreditNote, credit_note_id)
+            document = load_credit_note_document(session, note=note)
+        to, cc = split_recipients(log.recipients)
+        return compose_credit_note_email(
+            document=document,
+            to=to,
+            cc=cc,
+            message_id=log.message_id,
+            public_url=public_invoice_url(document.invoice),
+            pdf=build_credit_note_pdf(document),
+        )
+
+    return _deliver(log_id=log.id, actor=actor, compose=compose)
+
+
+def _deliver(
+    *, log_id: int, actor: str, compose: Callable[[MessageLog], EmailMessage]
+) -> MessageLog:
+    """Sends what ``compose`` makes of the queued log row, then records the outcome."""
+    subject, raw = "", None
+    try:
+        with read_session() as session:
+            log = session.get(MessageLog, log_id)
+        message = compose(log)
         subject, raw = str(message["Subject"]), message.as_string()
         refused = deliver(message)
         error = f"Refused by the mail server: {'; '.join(refused)}" if refused else None
@@ -224,7 +284,8 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
         log.raw_message = raw or log.raw_message
         if status == MessageStatus.SENT:
             log.sent_at = utcnow()
-            _record_sent(session, invoice_id=log.invoice_id, channel=log.channel)
+            if log.channel in EMAIL_CHANNELS:
+                _record_sent(session, invoice_id=log.invoice_id, channel=log.channel)
         session.add(log)
         record_audit(
             session,

@@ -204,7 +204,10 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
         st.code(channel.callback_url, language=None)
         st.caption(
             "Copy it, open the EveryPay merchant portal → E-Shop settings, paste it into "
-            "**Callback Notification URL** and save."
+            "**Callback Notification URL**, turn on **Additional notifications via "
+            "callback** and save. Without that option EveryPay calls only for payments, "
+            "never for refunds, voids or chargebacks, and the invoice would not learn that "
+            "money went back."
         )
         if channel.old_url_valid_until:
             st.caption(

@@ -9,7 +9,15 @@ from shared.db import write_session
 from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
 from shared.queries import ReviewFilter, review_info
-from shared.review import accept_partial_payment, mark_resolved, reconcile_review_item
+from shared.review import (
+    accept_partial_payment,
+    credit_money_back,
+    dispute_chargeback,
+    link_credit_note,
+    mark_resolved,
+    money_back_options,
+    reconcile_review_item,
+)
 from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
 
 user = ui.require("view")
@@ -113,6 +121,70 @@ def _done(message: str) -> None:
     st.rerun()
 
 
+def money_back_actions(review_id: int, comment: str) -> None:
+    """Refunds and chargebacks: money went back to the payer. A credit note for it settles
+    the invoice again; otherwise the customer still owes it (and reminders resume)."""
+    options = money_back_options(review_id=review_id)
+    if options is None:
+        return
+    refund = options.kind == ReviewKind.REFUND
+    credit, other = st.columns(2)
+    if not options.can_credit:
+        credit.caption(options.why_not)
+    elif credit.button(
+        "Issue credit note for the refunded amount" if refund else "Accept (credit note)",
+        key="rev_credit",
+        type="primary",
+        help=f"One credit note of {options.amount} on the invoice; resolves this exception.",
+    ) and ui.guard("review", action="review.credit_note"):
+        try:
+            with write_session() as session:
+                note = credit_money_back(
+                    session, actor=user.username, review_id=review_id, comment=comment
+                )
+                number = note.number
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            _done(f"Credit note {number} issued for {options.amount}; exception resolved.")
+    if not refund:
+        if other.button("Dispute (customer still owes)", key="rev_dispute") and ui.guard(
+            "review", action="review.dispute_chargeback"
+        ):
+            try:
+                with write_session() as session:
+                    dispute_chargeback(
+                        session, actor=user.username, review_id=review_id, comment=comment
+                    )
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                _done("Chargeback disputed: the invoice stays open and reminders resume.")
+        return
+    if not options.credit_notes:
+        other.caption("No credit note on this invoice yet to link.")
+        return
+    notes = dict(options.credit_notes)
+    with other:
+        note_id = st.selectbox("Credit note", list(notes), format_func=notes.get, key="rev_note")
+        if st.button("Link existing credit note", key="rev_link") and ui.guard(
+            "review", action="review.link_credit_note"
+        ):
+            try:
+                with write_session() as session:
+                    link_credit_note(
+                        session,
+                        actor=user.username,
+                        review_id=review_id,
+                        credit_note_id=note_id,
+                        comment=comment,
+                    )
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                _done(f"Refund linked to credit note {notes[note_id]}; exception resolved.")
+
+
 labels = {
     item_id: f"#{item_id} · {row[1]} · {row[3] or 'no invoice'}"
     for item_id, row in zip(table.ids, table.rows, strict=True)
@@ -124,6 +196,7 @@ if info is None or info.status != ReviewStatus.OPEN:
     st.stop()
 st.markdown(f"**Reason:** {info.reason}")
 comment = st.text_area("Comment", key="rev_comment", placeholder="What was checked or done")
+money_back_actions(info.id, comment)
 accept, resolve, reconcile = st.columns(3)
 if (
     info.can_accept_partial

@@ -11,11 +11,21 @@ from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.db import write_session
+from shared.documents import render_credit_note_pdf
 from shared.errors import ValidationError
-from shared.invoicing import cancel_invoice, delete_draft, issue_invoice
+from shared.invoicing import LineInput, cancel_invoice, delete_draft, issue_invoice
+from shared.ledger.credit_notes import (
+    CreditingOverview,
+    credit_amount,
+    crediting_overview,
+    issue_credit_note,
+    parse_credit_amount,
+)
+from shared.ledger.holds import held_reason
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus
 from shared.queries import InvoiceDetail, invoice_id_by_number, payment_signature
+from shared.sending import send_credit_note_email
 
 LIVE_REFRESH_SECONDS = 3
 
@@ -187,6 +197,148 @@ def _payments_and_credits_section(invoice: InvoiceDetail) -> None:
         )
 
 
+CREDIT_MODES = {
+    "full": "The whole invoice (all that is left)",
+    "lines": "Chosen lines",
+    "amount": "An amount including VAT",
+}
+
+
+def credit_notes(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
+    """The invoice's credit notes and, for finance, issuing one: how an invoice with money
+    on it is settled when it is not owed after all (it is never cancelled then)."""
+    held = held_reason(invoice_id=invoice.id)
+    if held:
+        st.info(f"Reminders and the customer's pay button are {held}.")
+    may_issue = crediting.can_credit and user.can("edit")
+    if not crediting.notes and not may_issue:
+        return
+    st.subheader("Credit notes")
+    if crediting.notes:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Number": note.number,
+                        "Date": note.issue_date.isoformat(),
+                        "Reason": note.reason,
+                        "Total": ui.money(note.total, crediting.currency),
+                    }
+                    for note in crediting.notes
+                ]
+            ),
+            hide_index=True,
+            key="detail_credit_notes",
+        )
+        _credit_note_actions(crediting)
+    if may_issue:
+        _issue_credit_note_form(invoice, crediting)
+
+
+def _credit_note_actions(crediting: CreditingOverview) -> None:
+    numbers = {note.id: note.number for note in crediting.notes}
+    pdf, send = st.columns([3, 2], vertical_alignment="bottom")
+    with pdf:
+        note_id = st.selectbox("Credit note", list(numbers), format_func=numbers.get, key="cn_pick")
+        st.download_button(
+            "Download credit note PDF",
+            data=lambda: render_credit_note_pdf(credit_note_id=note_id),
+            file_name=f"{numbers[note_id]}.pdf",
+            mime="application/pdf",
+            key="cn_pdf",
+        )
+    if (
+        user.can("edit")
+        and send.button("E-mail it to the customer", key="cn_send")
+        and ui.guard("edit", action="credit_note.send_email")
+    ):
+        try:
+            log = send_credit_note_email(credit_note_id=note_id, actor=user.username)
+        except ValidationError as error:
+            st.error(str(error))
+        else:
+            if log.error:
+                st.error(f"Not sent: {log.error}")
+            else:
+                _written(f"Credit note {numbers[note_id]} e-mailed to {log.recipients}.")
+
+
+def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
+    currency = crediting.currency
+    with st.expander("Issue credit note"):
+        st.caption(
+            f"Left to credit: {ui.money(crediting.creditable, currency)} "
+            f"(credited so far {ui.money(crediting.credited, currency)}). A credit note is "
+            "numbered in its own series and never deleted; on a paid invoice it becomes "
+            "the customer's credit."
+        )
+        mode = st.radio("Credit", list(CREDIT_MODES), format_func=CREDIT_MODES.get, key="cn_mode")
+        chosen: list[LineInput] = []
+        typed_amount = ""
+        if mode == "lines":
+            edited = st.data_editor(
+                pd.DataFrame(
+                    [
+                        {
+                            "Credit": False,
+                            "Description": line.description,
+                            "Quantity": line.quantity,
+                            "Unit price": line.unit_price,
+                            "VAT %": line.vat_rate,
+                        }
+                        for line in crediting.lines
+                    ]
+                ),
+                hide_index=True,
+                disabled=["VAT %"],
+                key="cn_lines",
+            )
+            st.caption("Tick the lines to credit; lower the quantity or price for a part.")
+            chosen = [
+                LineInput(
+                    description=row["Description"],
+                    quantity=str(row["Quantity"]),
+                    unit_price=str(row["Unit price"]),
+                    vat_rate=str(row["VAT %"]),
+                )
+                for row in edited.to_dict("records")
+                if row["Credit"]
+            ]
+        elif mode == "amount":
+            typed_amount = st.text_input(
+                f"Amount including VAT ({currency})", key="cn_amount", placeholder="40.00"
+            )
+        reason = st.text_input("Reason", key="cn_reason", placeholder="Returned goods")
+        if st.button("Issue credit note", key="cn_issue", type="primary") and ui.guard(
+            "edit", action="credit_note.issue"
+        ):
+            try:
+                with write_session() as session:
+                    if mode == "amount":
+                        note = credit_amount(
+                            session,
+                            actor=user.username,
+                            invoice_id=invoice.id,
+                            reason=reason,
+                            amount_minor=parse_credit_amount(typed_amount, currency=currency),
+                            description=reason,
+                        )
+                    else:
+                        note = issue_credit_note(
+                            session,
+                            actor=user.username,
+                            invoice_id=invoice.id,
+                            reason=reason,
+                            lines=chosen,
+                            full=mode == "full",
+                        )
+                    number = note.number
+            except ValidationError as error:
+                st.error(str(error))
+            else:
+                _written(f"Credit note {number} issued.")
+
+
 def funnel(invoice: InvoiceDetail) -> None:
     st.subheader("Payment funnel")
     for column, step in zip(st.columns(len(invoice.funnel)), invoice.funnel, strict=True):
@@ -241,10 +393,13 @@ if invoice.status == InvoiceStatus.DRAFT and user.can("edit"):
 
 lines_and_totals(invoice)
 if invoice.status != InvoiceStatus.DRAFT:
+    crediting = crediting_overview(invoice_id=invoice.id)
     pay_link(invoice)
     if invoice.status != InvoiceStatus.CANCELLED:
         sending(invoice)
     _payments_and_credits_section(invoice)
+    if crediting is not None:
+        credit_notes(invoice, crediting)
     funnel(invoice)
     st.subheader("Payment attempts")
     ui.show_table(
@@ -255,5 +410,11 @@ if invoice.status != InvoiceStatus.DRAFT:
     )
     st.subheader("Callbacks")
     ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
-    if user.can("edit") and invoice.status not in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID):
+    # Once money moved on the invoice, cancel_invoice refuses: a credit note settles it.
+    if (
+        user.can("edit")
+        and invoice.status not in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID)
+        and crediting is not None
+        and not crediting.has_money
+    ):
         cancel_action(invoice)

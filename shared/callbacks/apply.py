@@ -107,7 +107,14 @@ def apply_payment_status(
         session, attempt=attempt, answer=answer, asked_at=asked_at, created=created, source=source
     )
     money = _move_money(session, attempt=attempt, invoice=invoice, channel=channel, answer=answer)
-    _flag_for_review(session, attempt=attempt, invoice=invoice, answer=answer, now=asked_at)
+    _flag_for_review(
+        session,
+        attempt=attempt,
+        invoice=invoice,
+        answer=answer,
+        now=asked_at,
+        returned=money.returned,
+    )
     if answer.payment_state == PaymentState.SETTLED:
         session.exec(
             update(PaymentChannel)
@@ -283,6 +290,7 @@ def _record_answer(
 class _Money:
     moved: bool
     text: str
+    returned: int = 0  # what this answer took back from the invoice (refund, chargeback)
 
 
 def _move_money(
@@ -424,7 +432,7 @@ def _money_back(
     if entry is None:
         return _Money(False, f"already taken back ({invoice.status})")
     returned = format_money(amount, invoice.currency)
-    return _Money(True, f"{returned} went back to the payer (invoice now {invoice.status})")
+    return _Money(True, f"{returned} went back to the payer (invoice now {invoice.status})", amount)
 
 
 def _flag_for_review(
@@ -434,6 +442,7 @@ def _flag_for_review(
     invoice: Invoice,
     answer: PaymentStatus,
     now: datetime,
+    returned: int,
 ) -> None:
     state = answer.payment_state
     common = {
@@ -460,17 +469,13 @@ def _flag_for_review(
             **common,
         )
     elif state == PaymentState.REFUNDED:
+        refunded = attempt.initial_amount_minor - attempt.standing_amount_minor
         open_review(
             session,
             kind=ReviewKind.REFUND,
             dedupe_key=f"refund:{attempt.payment_reference}:{attempt.standing_amount_minor}",
-            reason=(
-                f"Payment for invoice {invoice.number} was refunded at EveryPay; "
-                f"{format_money(attempt.standing_amount_minor, attempt.currency)} of "
-                f"{format_money(attempt.initial_amount_minor, attempt.currency)} stays paid. "
-                "The invoice's paid amount follows; for information."
-            ),
-            amount_minor=attempt.initial_amount_minor - attempt.standing_amount_minor,
+            reason=_refund_reason(attempt, invoice, returned=returned),
+            amount_minor=returned or refunded,
             **common,
         )
     elif state == PaymentState.CHARGEBACKED:
@@ -478,13 +483,46 @@ def _flag_for_review(
             session,
             kind=ReviewKind.CHARGEBACK,
             dedupe_key=f"chargeback:{attempt.payment_reference}",
-            reason=(
-                f"The payer disputed the payment for invoice {invoice.number} and the "
-                "card issuer took it back; the invoice is open again. Contact the payer."
-            ),
-            amount_minor=attempt.initial_amount_minor,
+            reason=_chargeback_reason(attempt, invoice, returned=returned),
+            amount_minor=returned or attempt.initial_amount_minor,
             **common,
         )
+
+
+# Both reasons say what the exceptions queue offers, and that the customer is not asked
+# for the money meanwhile (shared.ledger.holds): a refund must not turn into a new debt.
+def _refund_reason(attempt: PaymentAttempt, invoice: Invoice, *, returned: int) -> str:
+    standing = format_money(attempt.standing_amount_minor, attempt.currency)
+    initial = format_money(attempt.initial_amount_minor, attempt.currency)
+    if not returned:
+        return (
+            f"Payment for invoice {invoice.number} was refunded at EveryPay; {standing} of "
+            f"{initial} stays paid. None of the refund was booked on the invoice, so its "
+            "balance is unchanged; for information."
+        )
+    back = format_money(returned, invoice.currency)
+    return (
+        f"{back} of the payment for invoice {invoice.number} went back to the payer "
+        f"(refunded at EveryPay; {standing} of {initial} stays paid). The invoice is open "
+        f"again for {back} until a credit note is issued for it (proposed: issue a credit "
+        "note for the refunded amount, or link one already issued) or finance decides the "
+        "customer owes it (mark resolved). Reminders and the pay button are held meanwhile."
+    )
+
+
+def _chargeback_reason(attempt: PaymentAttempt, invoice: Invoice, *, returned: int) -> str:
+    if not returned:
+        return (
+            f"The payer disputed the payment for invoice {invoice.number} and the card issuer "
+            "took it back. None of it was booked on the invoice; for information."
+        )
+    back = format_money(returned, invoice.currency)
+    return (
+        f"The payer disputed the payment for invoice {invoice.number} and the card issuer "
+        f"took {back} back; the invoice is open again for it. Accept the chargeback with a "
+        "credit note, or dispute it if the customer still owes the money. Reminders and the "
+        "pay button are held meanwhile."
+    )
 
 
 def _clip(value: str | None, length: int) -> str | None:

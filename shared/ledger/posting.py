@@ -58,6 +58,7 @@ def post_entry(
     attempt: PaymentAttempt | None = None,
     received_payment_id: int | None = None,
     reverses_entry_id: int | None = None,
+    credit_note_id: int | None = None,
     reference: str = "",
     note: str = "",
 ) -> LedgerEntry | None:
@@ -84,6 +85,7 @@ def post_entry(
             payment_attempt_id=attempt.id if attempt else None,
             received_payment_id=received_payment_id,
             reverses_entry_id=reverses_entry_id,
+            credit_note_id=credit_note_id,
             reference=reference[:140],
             note=note[:500],
             actor=actor[:64],

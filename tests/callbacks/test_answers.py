@@ -7,13 +7,15 @@ from datetime import timedelta
 import httpx
 import pytest
 import respx
+from sqlmodel import col, select
 
 from shared.callbacks.processing import process_event
-from shared.db import write_session
+from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
 from shared.models import (
     CallbackStatus,
     InvoiceStatus,
+    LedgerEntry,
     ReviewKind,
     utcnow,
 )
@@ -224,15 +226,22 @@ def test_chargeback_reopens_the_invoice(shop: Shop, api: respx.MockRouter) -> No
     process_event(shop.callback(reference, event_name="chargebacked"))
 
     reopened = invoice(shop.invoice.id)
-    # The payment and its return both stay on the invoice's ledger.
-    assert (reopened.status, reopened.open_minor, reopened.paid_at) == (
-        InvoiceStatus.ISSUED,
-        12100,
-        None,
-    )
-    assert (reopened.paid_minor, reopened.returned_minor) == (12100, 12100)
+    # Both movements stay on the ledger: received, then all of it gone back.
+    assert (
+        reopened.status,
+        reopened.paid_minor,
+        reopened.returned_minor,
+        reopened.open_minor,
+        reopened.paid_at,
+    ) == (InvoiceStatus.ISSUED, 12100, 12100, 12100, None)
     assert len(reviews(ReviewKind.CHARGEBACK)) == 1
-    assert len(payment_audits(shop.invoice.id)) == 2
+    with read_session() as session:
+        entries = session.exec(
+            select(LedgerEntry.kind, LedgerEntry.source, LedgerEntry.amount_minor)
+            .where(LedgerEntry.invoice_id == shop.invoice.id)
+            .order_by(col(LedgerEntry.id))
+        ).all()
+    assert entries == [("payment", "linkpay", 12100), ("money_back", "chargeback", 12100)]
 
 
 def test_a_cancelled_invoice_is_not_paid_but_the_payment_goes_to_review(

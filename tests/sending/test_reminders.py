@@ -6,9 +6,17 @@ from sqlmodel import select
 from shared.callbacks.lost_payments import check_lost_payments, watch_pay_link_opened
 from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
-from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus, ReviewItem, utcnow
+from shared.models import (
+    Invoice,
+    MessageChannel,
+    MessageLog,
+    MessageStatus,
+    ReviewItem,
+    ReviewKind,
+    utcnow,
+)
 from shared.reminders import reminder_day, send_due_reminders, set_reminders
-from shared.review import mark_resolved
+from shared.review import dispute_chargeback, mark_resolved
 from shared.sending import sending_overview
 from tests.sending.conftest import english_customer, follow_pay_link, issued_invoice
 from tests.utils.factories import post_payment
@@ -141,3 +149,33 @@ def test_reminders_are_held_while_a_lost_payment_is_open_and_resume_once_resolve
 
     assert report.sent == 1 and report.held == []
     assert sending_overview(invoice_id=invoice.id).reminders_held_by is None
+
+
+def test_reminders_wait_while_a_chargeback_is_reviewed_and_resume_when_disputed(smtp_server):
+    invoice = _overdue()
+    with write_session() as session:
+        item = ReviewItem(
+            kind=ReviewKind.CHARGEBACK,
+            dedupe_key="chargeback:test",
+            reason="The card issuer took 121.00 EUR back.",
+            invoice_id=invoice.id,
+            amount_minor=12100,
+            currency="EUR",
+        )
+        session.add(item)
+        session.flush()
+        item_id = item.id
+
+    held = send_due_reminders(today=DUE + timedelta(days=5))
+    assert held.sent == 0 and smtp_server.messages == []
+    assert held.skipped == [
+        f"{invoice.number}: reminder held while a chargeback of 121.00 EUR is under review "
+        f"(exception #{item_id})"
+    ]
+
+    with write_session() as session:
+        dispute_chargeback(
+            session, actor="finance", review_id=item_id, comment="Service was delivered."
+        )
+    resumed = send_due_reminders(today=DUE + timedelta(days=5))
+    assert resumed.sent == 1 and len(smtp_server.messages) == 1

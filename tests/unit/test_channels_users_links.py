@@ -120,6 +120,8 @@ def test_setup_checklist_follows_the_channel(db):
     channel = make_channel()
     steps = setup_checklist(channel)
     assert [s.done for s in steps] == [True, False, False, False]
+    # Refund, void and chargeback callbacks come only with this portal option.
+    assert "Additional notifications via callback" in steps[2].hint
 
 
 def test_pay_link_carries_the_open_balance_and_a_new_reference_after_a_partial_payment(db):
