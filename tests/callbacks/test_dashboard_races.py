@@ -186,7 +186,8 @@ def _inconsistencies(invoice_ids: list[int]) -> list[str]:
             )
     for invoice in invoices:
         label = f"{invoice.number} ({invoice.status}, paid {invoice.paid_minor})"
-        if invoice.paid_minor != booked.get(invoice.id, 0):
+        # What stays paid on the invoice: received less what went back to the payer.
+        if invoice.paid_minor - invoice.returned_minor != booked.get(invoice.id, 0):
             problems.append(f"{label}: its payments booked {booked.get(invoice.id, 0)}")
         if invoice.status == InvoiceStatus.CANCELLED:
             if invoice.paid_minor:
@@ -198,16 +199,15 @@ def _inconsistencies(invoice_ids: list[int]) -> list[str]:
             continue
         expected = (
             InvoiceStatus.PAID
-            if invoice.open_minor == 0
+            if invoice.open_minor <= 0
             else InvoiceStatus.PARTIALLY_PAID
-            if invoice.paid_minor
+            if invoice.open_minor < invoice.total_minor
             else InvoiceStatus.SENT
             if invoice.sent_at
             else InvoiceStatus.ISSUED
         )
-        if invoice.status != expected or invoice.open_minor != max(
-            invoice.total_minor - invoice.paid_minor, 0
-        ):
+        owed = invoice.total_minor - invoice.paid_minor + invoice.returned_minor
+        if invoice.status != expected or invoice.open_minor != owed - invoice.credited_minor:
             problems.append(f"{label}: open {invoice.open_minor}, expected status {expected}")
     return problems
 

@@ -25,6 +25,7 @@ from shared.models import (
     ReviewStatus,
     utcnow,
 )
+from shared.review import accept_partial_payment
 from tests.callbacks.helpers import (
     Shop,
     answer_with,
@@ -156,15 +157,19 @@ def test_payments_that_are_not_ours_change_nothing(
     assert len(reviews(ReviewKind.NOT_OURS)) == 1
 
 
-def test_less_than_the_balance_is_a_partial_payment_and_the_rest_can_follow(
+def test_less_than_the_balance_accepted_as_partial_payment_and_the_rest_can_follow(
     shop: Shop, api: respx.MockRouter
 ) -> None:
     first = shop.answer(amount="50.00")
     answer_with(api, first)
     outcome = process_event(shop.callback(first["payment_reference"]))
+    assert "less than the open balance, sent to review" in outcome
+    assert invoice(shop.invoice.id).paid_minor == 0
+    [item] = reviews(ReviewKind.AMOUNT_MISMATCH)
+    with write_session() as session:
+        accept_partial_payment(session, actor="finance", review_id=item.id)
 
     partly = invoice(shop.invoice.id)
-    assert "partially paid" in outcome
     assert (partly.status, partly.paid_minor, partly.open_minor) == (
         InvoiceStatus.PARTIALLY_PAID,
         5000,
@@ -191,16 +196,22 @@ def test_refund_takes_back_what_no_longer_stays_paid(shop: Shop, api: respx.Mock
     outcome = process_event(shop.callback(reference, event_name="refunded"))
 
     refunded = invoice(shop.invoice.id)
-    assert "100.00 EUR taken back" in outcome
-    assert (refunded.status, refunded.paid_minor, refunded.open_minor) == (
-        InvoiceStatus.PARTIALLY_PAID,
-        2100,
-        10000,
-    )
+    assert "100.00 EUR went back to the payer" in outcome
+    # Received and paid back are both on the ledger; the 100.00 is open until finance
+    # credits it or decides the customer owes it (the refund review).
+    assert (
+        refunded.status,
+        refunded.paid_minor,
+        refunded.returned_minor,
+        refunded.open_minor,
+    ) == (InvoiceStatus.PARTIALLY_PAID, 12100, 10000, 10000)
     assert attempts()[0].booked_minor == 2100
     [item] = reviews(ReviewKind.REFUND)
     assert item.amount_minor == 10000
-    assert [a.details["change"] for a in payment_audits(shop.invoice.id)] == ["booked", "unbooked"]
+    assert [a.details["kind"] for a in payment_audits(shop.invoice.id)] == [
+        "payment",
+        "money_back",
+    ]
 
 
 def test_an_older_failed_attempt_never_unpays_the_invoice(

@@ -63,7 +63,7 @@ def test_an_unknown_state_after_settling_takes_nothing_back(
     paid = invoice(shop.invoice.id)
     assert (paid.status, paid.paid_minor) == (InvoiceStatus.PAID, 12100)
     assert attempts()[0].booked_minor == 12100
-    assert [a.details["change"] for a in payment_audits(shop.invoice.id)] == ["booked"]
+    assert [a.details["kind"] for a in payment_audits(shop.invoice.id)] == ["payment"]
     assert len(reviews(ReviewKind.UNKNOWN_STATE)) == 1
 
 
@@ -77,7 +77,11 @@ def test_other_integrations_spellings_are_read_as_the_documented_states(
     process_event(shop.callback(reference, event_name="chargebacked"))
 
     reopened = invoice(shop.invoice.id)
-    assert (reopened.status, reopened.paid_minor) == (InvoiceStatus.ISSUED, 0)
+    assert (reopened.status, reopened.open_minor, reopened.returned_minor) == (
+        InvoiceStatus.ISSUED,
+        12100,
+        12100,
+    )
     [attempt] = attempts()
     assert attempt.state == "chargebacked"
     assert len(reviews(ReviewKind.CHARGEBACK)) == 1

@@ -33,7 +33,7 @@ from tests.sending.conftest import (
     point_smtp_at,
     set_cc,
 )
-from tests.utils.factories import make_invoice, post_payment
+from tests.utils.factories import make_invoice, post_payment, settle_linkpay
 
 PAY_LINK = re.compile(r"https://pay\.example\.lv/i/[A-Za-z0-9_-]+/pay")
 
@@ -139,7 +139,7 @@ def test_latvian_customer_gets_latvian_text(smtp_server, company):
 def test_partly_paid_invoice_asks_for_the_open_balance_under_a_new_reference(smtp_server, company):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        post_payment(session, invoice_id=invoice.id, amount_minor=5000)
+        settle_linkpay(session, invoice_id=invoice.id, amount_minor=5000)
 
     send_invoice_email(invoice_id=invoice.id, actor="finance")
 

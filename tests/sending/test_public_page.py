@@ -22,7 +22,7 @@ from shared.models import (
 )
 from shared.public_urls import public_token
 from tests.sending.conftest import english_customer, issued_invoice
-from tests.utils.factories import API_SECRET, make_invoice, post_payment
+from tests.utils.factories import API_SECRET, make_invoice, post_payment, settle_linkpay
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_once_everypay_answered_the_returning_customer_reads_the_outcome(client,
 def test_partly_paid_page_and_pay_ask_for_the_open_balance_under_suffix_2(client):
     invoice = issued_invoice(customer=english_customer())
     with write_session() as session:
-        post_payment(session, invoice_id=invoice.id, amount_minor=5000)
+        settle_linkpay(session, invoice_id=invoice.id, amount_minor=5000)
 
     page = client.get(f"/i/{public_token(invoice)}").text
 

@@ -19,7 +19,7 @@ from shared.reminders import reminder_day, send_due_reminders, set_reminders
 from shared.review import dispute_chargeback, mark_resolved
 from shared.sending import sending_overview
 from tests.sending.conftest import english_customer, follow_pay_link, issued_invoice
-from tests.utils.factories import post_payment
+from tests.utils.factories import post_payment, settle_linkpay
 
 ISSUED = date(2026, 3, 1)
 DUE = date(2026, 3, 15)
@@ -81,7 +81,7 @@ def test_a_missed_run_sends_only_the_latest_stage(smtp_server):
 def test_reminder_carries_the_current_open_balance(smtp_server):
     invoice = _overdue(customer=english_customer())
     with write_session() as session:
-        post_payment(session, invoice_id=invoice.id, amount_minor=2100)
+        settle_linkpay(session, invoice_id=invoice.id, amount_minor=2100)
 
     send_due_reminders(today=DUE + timedelta(days=5))
 

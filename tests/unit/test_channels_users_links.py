@@ -21,7 +21,13 @@ from shared.linkpay.links import invoice_pay_link
 from shared.linkpay.signing import parse_query, verify_query
 from shared.models import AccountType, AuditLog, Environment, Invoice, PaymentChannel, utcnow
 from shared.users import authenticate, can, create_user
-from tests.utils.factories import API_SECRET, make_channel, make_invoice, post_payment
+from tests.utils.factories import (
+    API_SECRET,
+    make_channel,
+    make_invoice,
+    post_payment,
+    settle_linkpay,
+)
 
 
 def test_iban_validation():
@@ -137,7 +143,7 @@ def test_pay_link_carries_the_open_balance_and_a_new_reference_after_a_partial_p
     assert params["customer_name"] == "Anna Bērziņa SIA"
     with write_session() as session:
         stored = session.get(Invoice, invoice.id)
-        post_payment(session, invoice_id=stored.id, amount_minor=2100)
+        settle_linkpay(session, invoice_id=stored.id, amount_minor=2100)
     with read_session() as session:
         params = parse_query(
             urlsplit(invoice_pay_link(session, session.get(Invoice, invoice.id))).query

@@ -103,3 +103,30 @@ def post_payment(session, *, invoice_id: int, amount_minor: int, reference: str 
         reference=reference,
     )
     return invoice
+
+
+def settle_linkpay(session, *, invoice_id: int, amount_minor: int):
+    """A settled LinkPay payment booked on the invoice as the callback pipeline books it,
+    so the next pay link's order reference carries the "-N" suffix."""
+    from uuid import uuid4
+
+    from shared.invoicing import lock_invoice
+    from shared.ledger.linkpay import book_linkpay_payment
+    from shared.models import PaymentAttempt
+
+    invoice = lock_invoice(session, invoice_id=invoice_id)
+    attempt = PaymentAttempt(
+        payment_reference=uuid4().hex,
+        channel_id=invoice.channel_id,
+        invoice_id=invoice.id,
+        order_reference=invoice.number or "",
+        state="settled",
+        is_final=True,
+        initial_amount_minor=amount_minor,
+        standing_amount_minor=amount_minor,
+        currency=invoice.currency,
+    )
+    session.add(attempt)
+    session.flush()
+    book_linkpay_payment(session, attempt=attempt, invoice=invoice, amount=amount_minor)
+    return invoice
