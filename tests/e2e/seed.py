@@ -13,13 +13,20 @@ import httpx
 
 from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.reviews import open_review
-from shared.channels import callback_url, create_bank_account, save_linkpay_channel
+from shared.channels import (
+    callback_url,
+    channel_hosts,
+    create_bank_account,
+    save_linkpay_channel,
+)
 from shared.customers import create_customer
 from shared.db import read_session, write_session
 from shared.invoicing import LineInput, create_draft, issue_invoice
-from shared.linkpay.links import invoice_pay_link
-from shared.models import AccountType, Environment, Invoice, ReviewKind
+from shared.linkpay.links import invoice_pay_link, link_params
+from shared.linkpay.signing import signed_link_url
+from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel, ReviewKind
 from shared.money import format_money
+from shared.security import decrypt_secret
 from shared.sending import public_invoice_url, public_token
 from tests.utils.e2e_stack import Stack
 
@@ -134,6 +141,23 @@ def pay_link(invoice_id: int) -> str:
         link = invoice_pay_link(session, invoice)
     assert link, f"invoice {invoice_id} has no pay link"
     return link
+
+
+def pay_link_for_amount(invoice_id: int, amount: str) -> str:
+    """A correctly signed link for the invoice asking for ``amount`` instead of its open
+    balance, as one made by hand in the EveryPay portal would."""
+    with read_session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None and invoice.channel_id is not None
+        channel = session.get(PaymentChannel, invoice.channel_id)
+        customer = session.get(Customer, invoice.customer_id)
+        params = [
+            (name, amount if name == "transaction_amount" else value)
+            for name, value in link_params(channel=channel, invoice=invoice, customer=customer)
+        ]
+        return signed_link_url(
+            channel_hosts(channel)[0], decrypt_secret(channel.api_secret_encrypted), params
+        )
 
 
 def invoice_status(invoice_id: int) -> str:
