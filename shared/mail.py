@@ -71,6 +71,32 @@ def invoice_subject(document: InvoiceDocument, *, reminder: bool = False) -> str
     return text_for(document, key, number=document.number, company=document.company.name)
 
 
+def new_customer_message(
+    *,
+    company_name: str,
+    company_email: str,
+    subject: str,
+    to: list[str],
+    cc: list[str],
+    message_id: str,
+    language: str,
+) -> EmailMessage:
+    """An empty e-mail from the company to a customer, its headers set."""
+    message = EmailMessage(policy=_POLICY)
+    message["Subject"] = subject
+    # The customer should see who bills them; the address stays the configured sender's.
+    message["From"] = Address(display_name=company_name, addr_spec=_sender_address())
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if company_email and _EMAIL.fullmatch(company_email):
+        message["Reply-To"] = company_email
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id
+    message["Content-Language"] = language
+    return message
+
+
 def compose_invoice_email(
     *,
     document: InvoiceDocument,
@@ -93,21 +119,15 @@ def compose_invoice_email(
         "reminder": reminder,
         "logo_cid": logo_cid,
     }
-    message = EmailMessage(policy=_POLICY)
-    message["Subject"] = subject
-    # The customer should see who bills them; the address stays the configured sender's.
-    message["From"] = Address(
-        display_name=company.name,
-        addr_spec=_sender_address(),
+    message = new_customer_message(
+        company_name=company.name,
+        company_email=company.email,
+        subject=subject,
+        to=to,
+        cc=cc,
+        message_id=message_id,
+        language=document.language,
     )
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if company.email and _EMAIL.fullmatch(company.email):
-        message["Reply-To"] = company.email
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = message_id
-    message["Content-Language"] = document.language
     # Quoted-printable keeps the mail 7-bit clean for servers that do not announce 8BITMIME.
     message.set_content(render_template("email.txt", **context), cte="quoted-printable")
     message.add_alternative(
