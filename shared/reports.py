@@ -239,6 +239,28 @@ def aging(*, today: date) -> Table:
     return Table(AGING_COLUMNS, table_rows, total=len(table_rows))
 
 
+CUSTOMER_AGING_COLUMNS = (
+    Column("currency", "Currency"),
+    *(Column(f"bucket_{i}", name, "money") for i, name in enumerate(AGING_BUCKETS)),
+    Column("outstanding", "Outstanding", "money"),
+)
+
+
+def customer_aging(*, customer_id: int, today: date) -> Table:
+    """One customer's outstanding balances by days past due, a row per currency."""
+    with read_session() as session:
+        page = ledger_balances.customer_aging(session, as_of=today, customer_id=customer_id)
+    table_rows = tuple(
+        (
+            row.currency,
+            *(from_minor(bucket.open_minor, row.currency) for bucket in row.buckets),
+            from_minor(row.outstanding_minor, row.currency),
+        )
+        for row in page.rows
+    )
+    return Table(CUSTOMER_AGING_COLUMNS, table_rows, total=len(table_rows))
+
+
 # --- Outstanding per customer -----------------------------------------------------------
 
 OUTSTANDING_COLUMNS = (

@@ -92,8 +92,8 @@ def balance_sentence(statement: Statement, figures: CurrencyStatement, language:
     return t("statement_nothing_owed", **values)
 
 
-def statement_file_name(statement: Statement) -> str:
-    return f"statement-{statement.customer_id}-{statement.date_from}-{statement.date_to}.pdf"
+def statement_file_name(*, customer_id: int, date_from: date, date_to: date) -> str:
+    return f"statement-{customer_id}-{date_from}-{date_to}.pdf"
 
 
 # --- The table on the Customers page ----------------------------------------------------
@@ -374,21 +374,24 @@ def _signatures(pdf: FPDF, statement: Statement, t: Callable[..., str]) -> None:
 # --- Downloading and sending ------------------------------------------------------------
 
 
-def _load(*, customer_id: int, date_from: date, date_to: date) -> tuple[Statement, date]:
+def load_statement(*, customer_id: int, date_from: date, date_to: date) -> Statement:
     with read_session() as session:
-        statement = customer_statement(
+        return customer_statement(
             session, customer_id=customer_id, date_from=date_from, date_to=date_to
         )
-        today = local_today(company_settings(session).timezone)
-    return statement, today
+
+
+def _company_today() -> date:
+    with read_session() as session:
+        return local_today(company_settings(session).timezone)
 
 
 def statement_pdf(*, customer_id: int, date_from: date, date_to: date, actor: str) -> bytes:
     """The statement's PDF for a person to download; who made it is audited."""
     with read_session() as session:
         require_permission(session, actor=actor, permission="view")
-    statement, today = _load(customer_id=customer_id, date_from=date_from, date_to=date_to)
-    pdf = build_statement_pdf(statement, today=today)
+    statement = load_statement(customer_id=customer_id, date_from=date_from, date_to=date_to)
+    pdf = build_statement_pdf(statement, today=_company_today())
     with write_session() as session:
         record_audit(
             session,
@@ -441,7 +444,14 @@ def compose_statement_email(
         render_template("statement_email.html", **context), subtype="html", cte="quoted-printable"
     )
     message.add_attachment(
-        pdf, maintype="application", subtype="pdf", filename=statement_file_name(statement)
+        pdf,
+        maintype="application",
+        subtype="pdf",
+        filename=statement_file_name(
+            customer_id=statement.customer_id,
+            date_from=statement.date_from,
+            date_to=statement.date_to,
+        ),
     )
     return message
 
@@ -467,7 +477,7 @@ def send_statement_email(
     server's refusal is returned in ``error`` and audited as a failure."""
     with read_session() as session:
         require_permission(session, actor=actor, permission="edit")
-    statement, today = _load(customer_id=customer_id, date_from=date_from, date_to=date_to)
+    statement = load_statement(customer_id=customer_id, date_from=date_from, date_to=date_to)
     to_list = parse_mail_addresses(statement.email if to is None else to, field="to")
     cc_list = parse_mail_addresses(statement.cc_emails if cc is None else cc, field="cc")
     if not to_list:
@@ -476,7 +486,7 @@ def send_statement_email(
         statement=statement,
         to=to_list,
         cc=cc_list,
-        pdf=build_statement_pdf(statement, today=today),
+        pdf=build_statement_pdf(statement, today=_company_today()),
     )
     recipients = format_recipients(to_list, cc_list)
     try:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.customer_statement import statement_section
 from shared.channels import ValidationError
 from shared.customers import LANGUAGES, create_customer, update_customer
 from shared.db import write_session
@@ -122,3 +123,5 @@ ui.show_table(
 )
 if table.total:
     ui.pager("customers", table)
+
+statement_section(user, search=search)
