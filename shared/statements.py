@@ -30,8 +30,13 @@ from shared.ledger.statement import (
     StatementLine,
     customer_statement,
 )
-from shared.mail import MailError, deliver, format_recipients, new_customer_message
-from shared.mail import parse_addresses as parse_mail_addresses
+from shared.mail import (
+    MailError,
+    deliver,
+    format_recipients,
+    new_customer_message,
+    parse_addresses,
+)
 from shared.models import LedgerEntryKind, LedgerSource
 from shared.money import format_money, from_minor
 from shared.users import require_permission
@@ -131,8 +136,8 @@ def statement_table(statement: Statement) -> Table:
                 currency,
                 line.document,
                 line_description(line, "en"),
-                from_minor(line.debit_minor, currency),
-                from_minor(line.credit_minor, currency),
+                from_minor(line.debit_minor, currency) if line.debit_minor else None,
+                from_minor(line.credit_minor, currency) if line.credit_minor else None,
                 from_minor(line.balance_minor, currency),
             )
             for line in figures.lines
@@ -478,8 +483,8 @@ def send_statement_email(
     with read_session() as session:
         require_permission(session, actor=actor, permission="edit")
     statement = load_statement(customer_id=customer_id, date_from=date_from, date_to=date_to)
-    to_list = parse_mail_addresses(statement.email if to is None else to, field="to")
-    cc_list = parse_mail_addresses(statement.cc_emails if cc is None else cc, field="cc")
+    to_list = parse_addresses(statement.email if to is None else to, field="to")
+    cc_list = parse_addresses(statement.cc_emails if cc is None else cc, field="cc")
     if not to_list:
         raise ValidationError("The customer has no e-mail address: give a recipient.", field="to")
     message = compose_statement_email(
