@@ -8,31 +8,35 @@ An invoice is *outstanding* when it is issued (not a draft, not cancelled) and i
 balance is above zero. An open balance below zero is the customer's credit, not a negative
 debt: it never lowers what is outstanding.
 
-The conditions are written for the indexes a million invoices need: the status is
-compared with NOT IN, which no index serves, so SQLite (which runs without ANALYZE
-statistics) walks the ``open_minor`` index over the few open invoices instead of the
-status index over every paid one; for one customer, the (customer, status) index.
+The ledger sets an invoice's status from its balance (``posting.status_for_balance``), so
+an issued invoice with a positive open balance is always issued, sent or partially paid
+(the property test in tests/ledger checks it after every movement). Naming those statuses
+lets the status indexes pick the few open invoices out of a million paid ones and read
+them in row order. Measured on 300,000 invoices: walking the open_minor index instead
+made outstanding per customer half again as slow; naming every issued status, most of
+them paid, made the aging four times as slow.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlmodel import Session
 
-from shared.ledger.posting import POSTABLE_STATUSES
-from shared.models import Customer, Invoice, InvoiceStatus
+from shared.invoicing import OPEN_STATUSES
+from shared.models import Customer, Invoice
 
 AGING_BUCKETS = ("Not due yet", "1–30 days", "31–60 days", "61–90 days", "90+ days")
 # Days past due where each past-due bucket ends; the last bucket has no end.
 _BUCKET_ENDS = (30, 60, 90)
-_NOT_POSTABLE = tuple(sorted(set(InvoiceStatus) - POSTABLE_STATUSES))
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(NamedTuple):
+    """A tuple, not a dataclass: an export builds five per customer, and tuples are
+    several times cheaper to make."""
+
     invoices: int
     open_minor: int
 
@@ -77,7 +81,7 @@ class CustomerAgingPage:
 
 def is_outstanding() -> ColumnElement[bool]:
     """The SQL condition for an invoice that counts towards what is outstanding."""
-    return and_(Invoice.open_minor > 0, Invoice.status.not_in(_NOT_POSTABLE))
+    return and_(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
 
 
 def _conditions(customer_id: int | None, currency: str | None = None) -> list:
@@ -140,7 +144,8 @@ def aging(session: Session, *, as_of: date, customer_id: int | None = None) -> t
     )
 
 
-def _customer_aging_select(as_of: date, customer_id: int | None) -> tuple[Any, Select]:
+def _customer_aging_select(as_of: date, customer_id: int | None) -> tuple[Select, Select]:
+    """(how many customer and currency pairs owe anything, their aging largest first)."""
     sums = []
     for index in range(len(AGING_BUCKETS)):
         inside = in_bucket(index, as_of=as_of)
@@ -160,26 +165,34 @@ def _customer_aging_select(as_of: date, customer_id: int | None) -> tuple[Any, S
         .group_by(Invoice.customer_id, Invoice.currency)
         .subquery()
     )
+    pairs = (
+        select(Invoice.customer_id, Invoice.currency)
+        .where(*_conditions(customer_id))
+        .group_by(Invoice.customer_id, Invoice.currency)
+        .subquery()
+    )
     stmt = (
         select(grouped, Customer.name)
         .join(Customer, Customer.id == grouped.c.customer_id)
         .order_by(grouped.c.outstanding.desc(), Customer.name, grouped.c.customer_id)
     )
-    return grouped, stmt
+    return select(func.count()).select_from(pairs), stmt
 
 
 def _customer_aging_row(row: Any) -> CustomerAging:
-    oldest = row.oldest_due
+    # By position, not by name: an export reads every row, and named access costs more
+    # than the query.
+    customer_id, currency, _, oldest, *sums, name = row
     if isinstance(oldest, str):  # SQLite returns MIN() of a DATE column as text
         oldest = date.fromisoformat(oldest)
     return CustomerAging(
-        currency=row.currency,
+        currency=currency,
         buckets=tuple(
-            Bucket(int(getattr(row, f"invoices_{i}") or 0), int(getattr(row, f"open_{i}") or 0))
-            for i in range(len(AGING_BUCKETS))
+            Bucket(int(invoices or 0), int(open_minor or 0))
+            for invoices, open_minor in zip(sums[::2], sums[1::2], strict=True)
         ),
-        customer_id=row.customer_id,
-        customer_name=row.name,
+        customer_id=customer_id,
+        customer_name=name,
         oldest_due=oldest,
     )
 
@@ -193,9 +206,9 @@ def customer_aging(
     limit: int = 50,
 ) -> CustomerAgingPage:
     """Aging per customer and currency, the largest outstanding first, one page of it."""
-    grouped, stmt = _customer_aging_select(as_of, customer_id)
+    count, stmt = _customer_aging_select(as_of, customer_id)
     offset = max(offset, 0)
-    total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
+    total = session.execute(count).scalar_one()
     rows = session.execute(stmt.offset(offset).limit(limit)).all()
     return CustomerAgingPage(
         rows=tuple(_customer_aging_row(row) for row in rows), total=total, offset=offset
