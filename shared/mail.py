@@ -62,8 +62,12 @@ def _sender_address() -> str:
 
 
 def new_message_id(*, log_id: int) -> str:
-    domain = _sender_address().rpartition("@")[2] or "localhost"
-    return make_msgid(idstring=f"linkpay.{log_id}", domain=domain)
+    return make_msgid(idstring=f"linkpay.{log_id}", domain=_sender_domain())
+
+
+def _sender_domain() -> str:
+    # Never the machine's host name, which make_msgid would otherwise put in every mail.
+    return _sender_address().rpartition("@")[2] or "localhost"
 
 
 def invoice_subject(document: InvoiceDocument, *, reminder: bool = False) -> str:
@@ -78,10 +82,11 @@ def new_customer_message(
     subject: str,
     to: list[str],
     cc: list[str],
-    message_id: str,
+    message_id: str | None,
     language: str,
 ) -> EmailMessage:
-    """An empty e-mail from the company to a customer, its headers set."""
+    """An empty e-mail from the company to a customer, its headers set; without a
+    ``message_id`` (a mail with no message log row), a new one."""
     message = EmailMessage(policy=_POLICY)
     message["Subject"] = subject
     # The customer should see who bills them; the address stays the configured sender's.
@@ -92,7 +97,7 @@ def new_customer_message(
     if company_email and _EMAIL.fullmatch(company_email):
         message["Reply-To"] = company_email
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = message_id
+    message["Message-ID"] = message_id or make_msgid(idstring="linkpay", domain=_sender_domain())
     message["Content-Language"] = language
     return message
 

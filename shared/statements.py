@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from fpdf import FPDF
@@ -426,7 +425,7 @@ def compose_statement_email(
         subject=subject,
         to=to,
         cc=cc,
-        message_id=make_msgid(idstring=f"statement.{statement.customer_id}"),
+        message_id=None,
         language=language,
     )
     context = {

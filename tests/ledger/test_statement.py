@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from shared.channels import ValidationError
+from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.invoicing import cancel_invoice
 from shared.ledger.statement import INVOICE_LINE, customer_statement
@@ -177,7 +178,9 @@ def test_english_pdf_says_the_company_owes_a_customer_in_credit(db):
     assert "Baltic Widgets SIA owes you 2.50 EUR (your credit)" in text
 
 
-def test_statement_email_goes_to_the_customer_in_latvian_with_the_pdf(smtp_inbox):
+def test_statement_email_goes_to_the_customer_in_latvian_with_the_pdf(smtp_inbox, monkeypatch):
+    monkeypatch.setenv("LINKPAY_MAIL_FROM", "Baltic Widgets <invoices@balticwidgets.lv>")
+    get_settings.cache_clear()
     make_company()
     anna, _, _ = _history()
 
@@ -190,6 +193,7 @@ def test_statement_email_goes_to_the_customer_in_latvian_with_the_pdf(smtp_inbox
     )
     assert message["To"] == "anna@example.lv"
     assert message["Reply-To"] == "billing@balticwidgets.lv"
+    assert message["Message-ID"].endswith("@balticwidgets.lv>")  # not the machine's name
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "Beigu atlikums uz 31.03.2026: 189.00 EUR" in body
     [attachment] = list(message.iter_attachments())
