@@ -39,6 +39,7 @@ def statement_section(user: ui.SessionUser, *, search: str) -> None:
         format_func=names.get,
         index=None,
         placeholder="Choose a customer",
+        help="Lists the customers matching the search above, the first 100 by name.",
         key="stmt_customer",
     )
     if customer_id is None:
