@@ -58,6 +58,59 @@ TEXTS: dict[str, dict[str, str]] = {
         "paid_so_far": "Paid",
         "status": "Status",
         "notes": "Notes",
+        # The customer statement (shared.statements).
+        "statement": "Statement of account",
+        "statement_period": "for {date_from} – {date_to}",
+        "subject_statement": "Statement of account from {company}, {date_from} – {date_to}",
+        "intro_statement": (
+            "{company} sends you the statement of your account for {date_from} – {date_to}. "
+            "Please check it and confirm the closing balance."
+        ),
+        "statement_attached": (
+            "The statement is attached as a PDF: please sign it and send a copy back."
+        ),
+        "statement_date": "Date",
+        "statement_document": "Document",
+        "statement_debit": "Debit",
+        "statement_credit": "Credit",
+        "statement_balance": "Balance",
+        "statement_currency": "Currency: {currency}",
+        "statement_opening": "Opening balance on {day}",
+        "statement_turnover": "Turnover in the period",
+        "statement_closing": "Closing balance on {day}",
+        "statement_no_movements": "No invoices or payments in this period.",
+        "statement_owed_to_us": "According to our records, on {day} you owe {company} {amount}.",
+        "statement_owed_to_you": (
+            "According to our records, on {day} {company} owes you {amount} (your credit)."
+        ),
+        "statement_nothing_owed": (
+            "According to our records, on {day} there is no balance between you and {company}."
+        ),
+        "statement_confirm_request": (
+            "Please check this statement and confirm the balance by signing it and returning "
+            "a copy within 10 days. If we receive no reply by then, we will consider the "
+            "balance confirmed."
+        ),
+        "statement_agree": "☐ We confirm the balance above.",
+        "statement_disagree": "☐ We do not agree. Our balance: ______________",
+        "statement_signature": "Signature",
+        "statement_signer": "Name, position",
+        "statement_sign_date": "Date",
+        "statement_prepared": "Prepared on {day}",
+        "line_invoice": "Invoice",
+        "line_payment": "Payment",
+        "line_linkpay": "Payment online (LinkPay)",
+        "line_bank_transfer": "Payment by bank transfer",
+        "line_bank_statement": "Payment by bank transfer",
+        "line_cash": "Payment in cash",
+        "line_set_off": "Set-off",
+        "line_customer_credit": "Credit from an earlier payment applied",
+        "line_credit_moved": "Credit moved to another invoice",
+        "line_credit_note": "Credit note",
+        "line_money_back": "Money paid back",
+        "line_refund_back": "Refund",
+        "line_chargeback_back": "Chargeback (payment disputed)",
+        "line_reversal": "Payment reversed",
         "status_draft": "Draft",
         "status_unpaid": "Unpaid",
         "status_overdue": "Overdue",
@@ -161,6 +214,63 @@ TEXTS: dict[str, dict[str, str]] = {
         "paid_so_far": "Samaksāts",
         "status": "Statuss",
         "notes": "Piezīmes",
+        "statement": "Salīdzināšanās akts",
+        "statement_period": "par periodu no {date_from} līdz {date_to}",
+        "subject_statement": "Salīdzināšanās akts no {company} par {date_from}–{date_to}",
+        "intro_statement": (
+            "{company} nosūta Jums savstarpējo norēķinu salīdzināšanās aktu par periodu no "
+            "{date_from} līdz {date_to}. Lūdzam to pārbaudīt un apstiprināt beigu atlikumu."
+        ),
+        "statement_attached": (
+            "Akts pievienots PDF formātā: lūdzam to parakstīt un nosūtīt vienu eksemplāru atpakaļ."
+        ),
+        "statement_date": "Datums",
+        "statement_document": "Dokuments",
+        "statement_debit": "Debets",
+        "statement_credit": "Kredīts",
+        "statement_balance": "Saldo",
+        "statement_currency": "Valūta: {currency}",
+        "statement_opening": "Sākuma atlikums uz {day}",
+        "statement_turnover": "Apgrozījums periodā",
+        "statement_closing": "Beigu atlikums uz {day}",
+        "statement_no_movements": "Šajā periodā nav rēķinu un maksājumu.",
+        "statement_owed_to_us": (
+            "Saskaņā ar mūsu grāmatvedības datiem uz {day} Jūsu parāds uzņēmumam {company} "
+            "ir {amount}."
+        ),
+        "statement_owed_to_you": (
+            "Saskaņā ar mūsu grāmatvedības datiem uz {day} uzņēmuma {company} parāds Jums "
+            "ir {amount} (Jūsu priekšapmaksa)."
+        ),
+        "statement_nothing_owed": (
+            "Saskaņā ar mūsu grāmatvedības datiem uz {day} savstarpējo norēķinu atlikuma ar "
+            "uzņēmumu {company} nav."
+        ),
+        "statement_confirm_request": (
+            "Lūdzam pārbaudīt šo aktu un apstiprināt atlikumu, parakstot to un nosūtot vienu "
+            "eksemplāru atpakaļ 10 dienu laikā. Ja atbilde šajā laikā netiks saņemta, "
+            "atlikums tiks uzskatīts par saskaņotu."
+        ),
+        "statement_agree": "☐ Apstiprinām norādīto atlikumu.",
+        "statement_disagree": "☐ Nepiekrītam. Mūsu atlikums: ______________",
+        "statement_signature": "Paraksts",
+        "statement_signer": "Vārds, uzvārds, amats",
+        "statement_sign_date": "Datums",
+        "statement_prepared": "Sagatavots {day}",
+        "line_invoice": "Rēķins",
+        "line_payment": "Maksājums",
+        "line_linkpay": "Maksājums tiešsaistē (LinkPay)",
+        "line_bank_transfer": "Maksājums ar pārskaitījumu",
+        "line_bank_statement": "Maksājums ar pārskaitījumu",
+        "line_cash": "Maksājums skaidrā naudā",
+        "line_set_off": "Savstarpējais ieskaits",
+        "line_customer_credit": "Izmantota iepriekšējā maksājuma pārmaksa",
+        "line_credit_moved": "Pārmaksa pārcelta uz citu rēķinu",
+        "line_credit_note": "Kredītrēķins",
+        "line_money_back": "Atmaksāta nauda",
+        "line_refund_back": "Atmaksa",
+        "line_chargeback_back": "Maksājuma apstrīdēšana (chargeback)",
+        "line_reversal": "Maksājuma atcelšana",
         "status_draft": "Melnraksts",
         "status_unpaid": "Neapmaksāts",
         "status_overdue": "Kavēts",

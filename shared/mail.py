@@ -71,13 +71,44 @@ def _sender_address() -> str:
 
 
 def new_message_id(*, log_id: int) -> str:
-    domain = _sender_address().rpartition("@")[2] or "localhost"
-    return make_msgid(idstring=f"linkpay.{log_id}", domain=domain)
+    return make_msgid(idstring=f"linkpay.{log_id}", domain=_sender_domain())
+
+
+def _sender_domain() -> str:
+    # Never the machine's host name, which make_msgid would otherwise put in every mail.
+    return _sender_address().rpartition("@")[2] or "localhost"
 
 
 def invoice_subject(document: InvoiceDocument, *, reminder: bool = False) -> str:
     key = "subject_reminder" if reminder else "subject_invoice"
     return text_for(document, key, number=document.number, company=document.company.name)
+
+
+def new_customer_message(
+    *,
+    company_name: str,
+    company_email: str,
+    subject: str,
+    to: list[str],
+    cc: list[str],
+    message_id: str | None,
+    language: str,
+) -> EmailMessage:
+    """An empty e-mail from the company to a customer, its headers set; without a
+    ``message_id`` (a mail with no message log row), a new one."""
+    message = EmailMessage(policy=_POLICY)
+    message["Subject"] = subject
+    # The customer should see who bills them; the address stays the configured sender's.
+    message["From"] = Address(display_name=company_name, addr_spec=_sender_address())
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if company_email and _EMAIL.fullmatch(company_email):
+        message["Reply-To"] = company_email
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id or make_msgid(idstring="linkpay", domain=_sender_domain())
+    message["Content-Language"] = language
+    return message
 
 
 def compose_invoice_email(
@@ -151,21 +182,15 @@ def _compose(
     has_logo = bool(company.logo) and (company.logo_mime or "").startswith("image/")
     logo_cid = make_msgid(idstring="logo", domain="linkpay.local")[1:-1] if has_logo else None
     context = {**context, "subject": subject, "logo_cid": logo_cid}
-    message = EmailMessage(policy=_POLICY)
-    message["Subject"] = subject
-    # The customer should see who bills them; the address stays the configured sender's.
-    message["From"] = Address(
-        display_name=company.name,
-        addr_spec=_sender_address(),
+    message = new_customer_message(
+        company_name=company.name,
+        company_email=company.email,
+        subject=subject,
+        to=to,
+        cc=cc,
+        message_id=message_id,
+        language=language,
     )
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if company.email and _EMAIL.fullmatch(company.email):
-        message["Reply-To"] = company.email
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = message_id
-    message["Content-Language"] = language
     # Quoted-printable keeps the mail 7-bit clean for servers that do not announce 8BITMIME.
     message.set_content(render_template(f"{template}.txt", **context), cte="quoted-printable")
     message.add_alternative(

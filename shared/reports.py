@@ -14,13 +14,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, case, cast, exists, func, not_, select
+from sqlalchemy import DateTime, case, cast, exists, func, select
 from sqlmodel import Session
 
 from shared.company import local_day_start_utc
 from shared.db import read_session
 from shared.exports import Column, Table
-from shared.invoicing import overdue_clause
+from shared.ledger import balances as ledger_balances
+from shared.ledger.balances import AGING_BUCKETS
 from shared.models import (
     Customer,
     Invoice,
@@ -31,9 +32,7 @@ from shared.models import (
     ReviewStatus,
 )
 from shared.money import from_minor
-from shared.states import OPEN_STATUSES
 
-AGING_BUCKETS = ("Not due yet", "1–30 days", "31–60 days", "61–90 days", "90+ days")
 RECENT_DAYS = 90  # the window for "share paid online" and "average days to pay"
 
 
@@ -95,20 +94,8 @@ def kpis(*, today: date, tz: str) -> tuple[Kpis, ...]:
     month_from = local_day_start_utc(_month_start(today), tz)
     month_to = local_day_start_utc(_next_month(today), tz)
     recent = today - timedelta(days=RECENT_DAYS)
-    is_open = and_(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
-    is_overdue = and_(is_open, overdue_clause(today))
     with read_session() as session:
-        balances = session.execute(
-            select(
-                Invoice.currency,
-                func.sum(case((is_open, Invoice.open_minor), else_=0)),
-                func.sum(case((is_open, 1), else_=0)),
-                func.sum(case((is_overdue, Invoice.open_minor), else_=0)),
-                func.sum(case((is_overdue, 1), else_=0)),
-            )
-            .where(Invoice.status.in_(OPEN_STATUSES))
-            .group_by(Invoice.currency)
-        ).all()
+        balances = {row.currency: row for row in ledger_balances.aging(session, as_of=today)}
         received = dict(
             session.execute(
                 select(PaymentAttempt.currency, func.sum(PaymentAttempt.booked_minor))
@@ -144,21 +131,18 @@ def kpis(*, today: date, tz: str) -> tuple[Kpis, ...]:
                 .group_by(Invoice.currency)
             ).all()
         )
-    currencies = {row[0] for row in balances} | set(received) | set(shares) | set(days)
-    by_currency = {row[0]: row for row in balances}
+    currencies = set(balances) | set(received) | set(shares) | set(days)
     result = []
     for currency in currencies:
-        _, outstanding, open_count, overdue, overdue_count = by_currency.get(
-            currency, (currency, 0, 0, 0, 0)
-        )
+        owed = balances.get(currency)
         issued, online = shares.get(currency, (0, 0))
         result.append(
             Kpis(
                 currency=currency,
-                outstanding=from_minor(outstanding or 0, currency),
-                open_invoices=open_count or 0,
-                overdue=from_minor(overdue or 0, currency),
-                overdue_invoices=overdue_count or 0,
+                outstanding=from_minor(owed.outstanding_minor if owed else 0, currency),
+                open_invoices=owed.open_invoices if owed else 0,
+                overdue=from_minor(owed.overdue_minor if owed else 0, currency),
+                overdue_invoices=owed.overdue_invoices if owed else 0,
                 received_this_month=from_minor(received.get(currency) or 0, currency),
                 share_paid_online=_one_decimal(Decimal(online or 0) * 100 / issued)
                 if issued
@@ -244,27 +228,37 @@ AGING_COLUMNS = (
 
 
 def aging(*, today: date) -> Table:
-    bucket = case(
-        (not_(overdue_clause(today)), AGING_BUCKETS[0]),
-        (Invoice.due_date >= today - timedelta(days=30), AGING_BUCKETS[1]),
-        (Invoice.due_date >= today - timedelta(days=60), AGING_BUCKETS[2]),
-        (Invoice.due_date >= today - timedelta(days=90), AGING_BUCKETS[3]),
-        else_=AGING_BUCKETS[4],
-    )
     with read_session() as session:
-        rows = session.execute(
-            select(bucket, Invoice.currency, func.count(), func.sum(Invoice.open_minor))
-            .where(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
-            .group_by(bucket, Invoice.currency)
-        ).all()
-    found = {(row[0], row[1]): (row[2], row[3] or 0) for row in rows}
-    table_rows = []
+        per_currency = ledger_balances.aging(session, as_of=today)
     # Every bucket is listed, empty ones too, so the chart's axis never changes shape.
-    for currency in sorted({row[1] for row in rows}):
-        for name in AGING_BUCKETS:
-            count, open_minor = found.get((name, currency), (0, 0))
-            table_rows.append((name, currency, count, from_minor(open_minor, currency)))
-    return Table(AGING_COLUMNS, tuple(table_rows), total=len(table_rows))
+    table_rows = tuple(
+        (name, figures.currency, bucket.invoices, from_minor(bucket.open_minor, figures.currency))
+        for figures in per_currency
+        for name, bucket in zip(AGING_BUCKETS, figures.buckets, strict=True)
+    )
+    return Table(AGING_COLUMNS, table_rows, total=len(table_rows))
+
+
+CUSTOMER_AGING_COLUMNS = (
+    Column("currency", "Currency"),
+    *(Column(f"bucket_{i}", name, "money") for i, name in enumerate(AGING_BUCKETS)),
+    Column("outstanding", "Outstanding", "money"),
+)
+
+
+def customer_aging(*, customer_id: int, today: date) -> Table:
+    """One customer's outstanding balances by days past due, a row per currency."""
+    with read_session() as session:
+        page = ledger_balances.customer_aging(session, as_of=today, customer_id=customer_id)
+    table_rows = tuple(
+        (
+            row.currency,
+            *(from_minor(bucket.open_minor, row.currency) for bucket in row.buckets),
+            from_minor(row.outstanding_minor, row.currency),
+        )
+        for row in page.rows
+    )
+    return Table(CUSTOMER_AGING_COLUMNS, table_rows, total=len(table_rows))
 
 
 # --- Outstanding per customer -----------------------------------------------------------
@@ -279,66 +273,31 @@ OUTSTANDING_COLUMNS = (
 )
 
 
-def _outstanding_select(today: date):
-    is_overdue = overdue_clause(today)
-    grouped = (
-        select(
-            Invoice.customer_id.label("customer_id"),
-            Invoice.currency.label("currency"),
-            func.count().label("invoices"),
-            func.sum(Invoice.open_minor).label("open_minor"),
-            func.sum(case((is_overdue, Invoice.open_minor), else_=0)).label("overdue_minor"),
-            func.min(Invoice.due_date).label("oldest_due"),
-        )
-        .where(Invoice.status.in_(OPEN_STATUSES), Invoice.open_minor > 0)
-        .group_by(Invoice.customer_id, Invoice.currency)
-        .subquery()
-    )
-    return grouped, (
-        select(
-            Customer.name,
-            grouped.c.currency,
-            grouped.c.invoices,
-            grouped.c.open_minor,
-            grouped.c.overdue_minor,
-            grouped.c.oldest_due,
-        )
-        .join(Customer, Customer.id == grouped.c.customer_id)
-        .order_by(grouped.c.open_minor.desc(), Customer.name, grouped.c.customer_id)
-    )
-
-
-def _outstanding_row(row) -> tuple[Any, ...]:
-    name, currency, count, open_minor, overdue_minor, oldest = row
-    if isinstance(oldest, str):  # SQLite returns MIN() of a DATE column as text
-        oldest = date.fromisoformat(oldest)
+def _outstanding_row(row: ledger_balances.CustomerAging) -> tuple[Any, ...]:
     return (
-        name,
-        currency,
-        count,
-        from_minor(open_minor, currency),
-        from_minor(overdue_minor or 0, currency),
-        oldest,
+        row.customer_name,
+        row.currency,
+        row.open_invoices,
+        from_minor(row.outstanding_minor, row.currency),
+        from_minor(row.overdue_minor, row.currency),
+        row.oldest_due,
     )
 
 
 def outstanding_per_customer(*, today: date, offset: int = 0, limit: int = 50) -> Table:
-    grouped, stmt = _outstanding_select(today)
     with read_session() as session:
-        total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
-        rows = session.execute(stmt.offset(max(offset, 0)).limit(limit)).all()
+        page = ledger_balances.customer_aging(session, as_of=today, offset=offset, limit=limit)
     return Table(
         OUTSTANDING_COLUMNS,
-        tuple(_outstanding_row(row) for row in rows),
-        total=total,
-        offset=max(offset, 0),
+        tuple(_outstanding_row(row) for row in page.rows),
+        total=page.total,
+        offset=page.offset,
     )
 
 
 def outstanding_rows(*, today: date):
-    _, stmt = _outstanding_select(today)
     with read_session() as session:
-        for row in session.execute(stmt.execution_options(yield_per=1000)):
+        for row in ledger_balances.customer_aging_rows(session, as_of=today):
             yield _outstanding_row(row)
 
 

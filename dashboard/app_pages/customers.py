@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.customer_statement import statement_section
 from shared.customers import LANGUAGES, create_customer, update_customer
 from shared.db import write_session
 from shared.errors import ValidationError
@@ -227,3 +228,4 @@ def _customer_credit_section() -> None:
 
 
 _customer_credit_section()
+statement_section(user, search=search)

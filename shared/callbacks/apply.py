@@ -41,7 +41,9 @@ from shared.models import (
     PaymentChannel,
     PaymentState,
     PaymentStateChange,
+    ReviewItem,
     ReviewKind,
+    ReviewStatus,
     utcnow,
 )
 from shared.money import format_money, to_minor
@@ -374,6 +376,10 @@ def _book(
             **review,
         )
         return _Money(False, f"not booked: invoice is {invoice.status}, sent to review")
+    if _awaits_amount_decision(session, attempt=attempt):
+        # A person is deciding about this under-payment; a later answer about the same
+        # payment (duplicate, reconciler) must not book it behind their back.
+        return _Money(False, "not booked: the amount-mismatch review decides")
     open_before = invoice.open_minor
     if 0 < amount < open_before:
         # Pay links ask for the whole open balance: less than that is not a partial payment
@@ -411,6 +417,18 @@ def _book(
         return _Money(True, f"invoice paid ({paid} booked)")
     open_text = format_money(invoice.open_minor, invoice.currency)
     return _Money(True, f"invoice partially paid ({paid} booked, {open_text} open)")
+
+
+def _awaits_amount_decision(session: Session, *, attempt: PaymentAttempt) -> bool:
+    return (
+        session.exec(
+            select(ReviewItem.id)
+            .where(col(ReviewItem.payment_attempt_id) == attempt.id)
+            .where(col(ReviewItem.kind) == ReviewKind.AMOUNT_MISMATCH)
+            .where(col(ReviewItem.status) == ReviewStatus.OPEN)
+        ).first()
+        is not None
+    )
 
 
 def _money_back(

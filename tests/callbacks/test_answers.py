@@ -31,6 +31,7 @@ from tests.callbacks.helpers import (
     state_changes,
 )
 from tests.utils.callback_service import new_reference
+from tests.utils.factories import post_payment
 
 
 @pytest.fixture
@@ -153,6 +154,14 @@ def test_less_than_the_balance_goes_to_review_unbooked(shop: Shop, api: respx.Mo
     assert invoice(shop.invoice.id).paid_minor == 0
     [item] = reviews(ReviewKind.AMOUNT_MISMATCH)
     assert item.amount_minor == 5000
+
+    # The rest arrives by bank transfer meanwhile; the same answer again (a duplicate, the
+    # reconciler) must still leave the decision to the person reviewing it.
+    with write_session() as session:
+        post_payment(session, invoice_id=shop.invoice.id, amount_minor=9000)
+    outcome = process_event(shop.callback(answer["payment_reference"]))
+    assert "review decides" in outcome
+    assert invoice(shop.invoice.id).paid_minor == 9000
 
 
 @pytest.mark.parametrize(

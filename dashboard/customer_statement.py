@@ -1,0 +1,134 @@
+"""The Customers page's Statement section: a customer's statement (salīdzināšanās akts)
+for a period as a table, its PDF, sending it by e-mail, and the customer's aging."""
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import data, ui
+from shared import reports
+from shared.errors import ValidationError
+from shared.money import from_minor
+from shared.statements import (
+    load_statement,
+    send_statement_email,
+    statement_file_name,
+    statement_pdf,
+    statement_table,
+)
+from shared.users import can
+
+_statement = st.cache_data(ttl=data.LIST_TTL, show_spinner=False)(load_statement)
+_aging = st.cache_data(ttl=data.REPORT_TTL, show_spinner=False)(reports.customer_aging)
+
+
+def statement_section(user: ui.SessionUser, *, search: str) -> None:
+    st.subheader("Statement")
+    st.caption(
+        "What the customer owed at the start of the period, every invoice, payment, credit "
+        "note and refund in it, and what they owe at its end: the salīdzināšanās akts they "
+        "sign and send back."
+    )
+    names = dict(data.customer_options(search))
+    if not names:
+        st.info("No customers to show a statement for.")
+        return
+    customer_id = st.selectbox(
+        "Customer",
+        list(names),
+        format_func=names.get,
+        index=None,
+        placeholder="Choose a customer",
+        help="Lists the customers matching the search above, the first 100 by name.",
+        key="stmt_customer",
+    )
+    if customer_id is None:
+        return
+    today = ui.today()
+    left, right = st.columns(2)
+    date_from = left.date_input("From", value=date(today.year, 1, 1), key="stmt_from")
+    date_to = right.date_input("To", value=today, key="stmt_to")
+    if date_from > date_to:
+        st.error("“From” must be on or before “To”.")
+        return
+
+    st.markdown("**Aging today**")
+    ui.show_table(
+        _aging(customer_id=customer_id, today=today),
+        key="stmt_aging",
+        empty="Nothing outstanding.",
+    )
+
+    statement = _statement(customer_id=customer_id, date_from=date_from, date_to=date_to)
+    st.markdown(f"**Statement {date_from} – {date_to}**")
+    ui.show_table(
+        statement_table(statement),
+        key="stmt_table",
+        empty="No invoices or payments for this customer up to the end of the period.",
+    )
+    for figures in statement.currencies:
+        owed = figures.closing_minor
+        st.metric(
+            f"Closing balance on {date_to} ({figures.currency})",
+            ui.money(from_minor(owed, figures.currency), figures.currency),
+            help="Below zero: the customer's credit, what the company owes them.",
+        )
+    _pdf_download(user, customer_id=customer_id, date_from=date_from, date_to=date_to)
+    if user.can("edit"):
+        _send_form(statement.email, statement.cc_emails, customer_id, date_from, date_to)
+
+
+def _pdf_download(
+    user: ui.SessionUser, *, customer_id: int, date_from: date, date_to: date
+) -> None:
+    username, role = user.username, user.role
+
+    def pdf_bytes() -> bytes:
+        # Runs on its own thread when clicked, where Streamlit calls are ignored, so the
+        # role is checked here as well.
+        if not can(role, "view"):
+            raise PermissionError("role may not see statements")
+        return statement_pdf(
+            customer_id=customer_id, date_from=date_from, date_to=date_to, actor=username
+        )
+
+    st.download_button(
+        "Download PDF",
+        data=pdf_bytes,
+        file_name=statement_file_name(
+            customer_id=customer_id, date_from=date_from, date_to=date_to
+        ),
+        mime="application/pdf",
+        icon=":material/download:",
+        key="stmt_pdf",
+    )
+
+
+def _send_form(to: str, cc: str, customer_id: int, date_from: date, date_to: date) -> None:
+    with st.form("stmt_send"):
+        st.markdown("**Send by e-mail**")
+        to = st.text_input("To", value=to, key=f"stmt_to_{customer_id}")
+        cc = st.text_input("CC", value=cc, key=f"stmt_cc_{customer_id}")
+        submitted = st.form_submit_button("Send by e-mail", icon=":material/send:")
+    if not submitted:
+        return
+    user = ui.guard("edit", action="customer.statement_email")
+    if user is None:
+        return
+    try:
+        with st.spinner("Sending…"):
+            sent = send_statement_email(
+                customer_id=customer_id,
+                date_from=date_from,
+                date_to=date_to,
+                actor=user.username,
+                to=to,
+                cc=cc,
+            )
+    except ValidationError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if sent.error:
+        st.error(f"The statement was not sent: {sent.error}", icon=":material/error:")
+    else:
+        st.success(f"Statement sent to {sent.recipients}.")
