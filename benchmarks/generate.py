@@ -67,7 +67,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
         "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
         "created_by issued_at sent_at paid_at cancelled_at created_at updated_at "
-        "pay_link_opened_at"
+        "pay_link_opened_at credited_minor returned_minor"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -78,6 +78,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "initial_amount_minor standing_amount_minor booked_minor currency payment_method "
         "card_brand card_last4 payer_name payer_email processing_error gateway_created_at "
         "transaction_time last_api_answer last_checked_at next_check_at created_at updated_at"
+    ),
+    "ledger_entry": _names(
+        "id entry_key invoice_id customer_id kind source amount_minor currency value_date "
+        "payment_attempt_id received_payment_id reverses_entry_id credit_note_id reference "
+        "note actor booked_at"
     ),
     "payment_state_change": _names("id attempt_id from_state to_state source changed_at"),
     "callback_event": _names(
@@ -135,6 +140,7 @@ RARE_SCENARIOS = (
     "overpayment",
     "currency_mismatch",
     "paid_not_booked",
+    "unknown_state",
     "lost_payment",
     "cancelled",
     "partial",
@@ -596,6 +602,8 @@ class Generator:
                 ts(min(updated, self.now)),
                 # The lost-payment watch has looked at every generated opening already.
                 None,
+                0,
+                0,
             )
         )
         self._audit(invoice_id, number, total, created, issued, cancelled, rows["audit_log"])
@@ -701,6 +709,9 @@ class Generator:
                 return Attempt("settled", total, currency="USD", review="currency_mismatch")
             case "paid_not_booked":
                 return Attempt("settled", total, review="paid_not_booked")
+            case "unknown_state":
+                # EveryPay named a state the app does not know; it stays as last understood.
+                return Attempt("authorised", total, review="unknown_state")
         return Attempt("settled", total, booked=total)
 
     def _attempts(
@@ -732,6 +743,7 @@ class Generator:
             )
             if attempt.booked:
                 settled_before += 1
+                self._ledger_row(attempt, invoice_id, attempt_id, customer_id, moment, rows)
             self._state_change(attempt_id, attempt.state, moment, rows["payment_state_change"])
             callback_id = self._callback_row(
                 invoice_id, attempt_id, attempt, reference, moment, rows["callback_event"]
@@ -740,6 +752,39 @@ class Generator:
                 self._review(attempt, invoice_id, attempt_id, callback_id, moment, rows)
             times.append(moment)
         return times
+
+    def _ledger_row(
+        self,
+        attempt: Attempt,
+        invoice_id: int,
+        attempt_id: int,
+        customer_id: int,
+        moment: int,
+        rows: dict[str, list[tuple]],
+    ) -> None:
+        """The booking's ledger entry, under the key the booking path gives it."""
+        reference = attempt.payment_reference
+        rows["ledger_entry"].append(
+            (
+                self.ids.take("ledger_entry"),
+                f"linkpay:{reference}:in",
+                invoice_id,
+                customer_id,
+                "payment",
+                "linkpay",
+                attempt.booked,
+                "EUR",
+                self.clock.day(moment),
+                attempt_id,
+                None,
+                None,
+                None,
+                reference,
+                "",
+                "system",
+                self.clock.ts(moment),
+            )
+        )
 
     def _attempt_row(
         self,
