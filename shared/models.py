@@ -687,6 +687,8 @@ class LedgerEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_customer_booked", "customer_id", "booked_at", "id"),
         Index("ix_ledger_invoice_id", "invoice_id", "id"),
+        # Money received per day: the reports read payment entries by value date.
+        Index("ix_ledger_value_date", "value_date", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

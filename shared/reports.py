@@ -1,18 +1,17 @@
 """Figures for the Overview and the Reports page, aggregated in SQL.
 
-Money "received" is what settled EveryPay payments put into invoices (``booked_minor``,
-net of refunds and chargebacks), dated by EveryPay's transaction time. Periods are
-calendar weeks (from Monday) or months in the company's time zone: SQL sums per UTC hour,
-which keeps the database work one GROUP BY on either backend, and those few hourly sums
-are then folded into local periods here.
+Money "received" is what the ledger's payment entries put into invoices, whatever the way
+(LinkPay, bank transfer, cash, set-off, bank statement), dated by their value date: the
+company's local day the money arrived (for LinkPay, EveryPay's transaction time). Money
+paid back is money going out, not less received. Periods are calendar weeks (from Monday)
+or months: SQL sums per day, folded into periods here.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, case, cast, exists, func, select
 from sqlmodel import Session
@@ -22,6 +21,7 @@ from shared.db import read_session
 from shared.exports import Column, Table
 from shared.ledger import balances as ledger_balances
 from shared.ledger.balances import AGING_BUCKETS
+from shared.ledger.received import SOURCE_LABELS
 from shared.models import (
     Customer,
     Invoice,
@@ -66,21 +66,6 @@ def _days_to_pay(session: Session):
     )
 
 
-def _hour_bucket(session: Session):
-    """The UTC hour a payment settled in; weeks and months are cut from it in the company's
-    time zone afterwards, so a day's DST shift never moves a payment between periods."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H", PaymentAttempt.transaction_time)
-    # date_trunc, not to_char: half the time over a year of payments.
-    return func.date_trunc("hour", func.timezone("UTC", PaymentAttempt.transaction_time))
-
-
-def _utc_hour(bucket: str | datetime) -> datetime:
-    if isinstance(bucket, str):
-        return datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
-    return bucket.replace(tzinfo=UTC)
-
-
 def _month_start(day: date) -> date:
     return day.replace(day=1)
 
@@ -91,22 +76,14 @@ def _next_month(day: date) -> date:
 
 def kpis(*, today: date, tz: str) -> tuple[Kpis, ...]:
     """One set of figures per currency that has any invoice, the busiest currency first."""
-    month_from = local_day_start_utc(_month_start(today), tz)
-    month_to = local_day_start_utc(_next_month(today), tz)
     recent = today - timedelta(days=RECENT_DAYS)
     with read_session() as session:
         balances = {row.currency: row for row in ledger_balances.aging(session, as_of=today)}
-        received = dict(
-            session.execute(
-                select(PaymentAttempt.currency, func.sum(PaymentAttempt.booked_minor))
-                .where(
-                    PaymentAttempt.transaction_time >= month_from,
-                    PaymentAttempt.transaction_time < month_to,
-                    PaymentAttempt.booked_minor > 0,
-                )
-                .group_by(PaymentAttempt.currency)
-            ).all()
-        )
+        received: dict[str, int] = defaultdict(int)
+        for day in ledger_balances.received_by_day(
+            session, date_from=_month_start(today), date_to=_next_month(today) - timedelta(days=1)
+        ):
+            received[day.currency] += day.amount_minor
         paid_online = exists().where(
             PaymentAttempt.invoice_id == Invoice.id, PaymentAttempt.booked_minor > 0
         )
@@ -173,8 +150,7 @@ RECEIVED_COLUMNS = (
 )
 
 
-def _period_start(moment: datetime, granularity: str) -> date:
-    day = moment.date()
+def _period_start(day: date, granularity: str) -> date:
     if granularity == "month":
         return day.replace(day=1)
     return day - timedelta(days=day.weekday())
@@ -183,33 +159,22 @@ def _period_start(moment: datetime, granularity: str) -> date:
 def received_per_period(
     *, date_from: date, date_to: date, tz: str, granularity: str = "week"
 ) -> Table:
-    """Settled money per week or month and channel, for local days date_from..date_to."""
-    zone = ZoneInfo(tz)
+    """Money received per week or month and channel (a LinkPay channel's name, or how
+    it was paid: bank transfer, cash, …), for local days date_from..date_to; from the
+    ledger, whose value dates are the company's local days already."""
     with read_session() as session:
-        hour = _hour_bucket(session)
-        rows = session.execute(
-            select(
-                hour,
-                PaymentAttempt.channel_id,
-                PaymentAttempt.currency,
-                func.count(),
-                func.sum(PaymentAttempt.booked_minor),
-            )
-            .where(
-                PaymentAttempt.transaction_time >= local_day_start_utc(date_from, tz),
-                PaymentAttempt.transaction_time
-                < local_day_start_utc(date_to + timedelta(days=1), tz),
-                PaymentAttempt.booked_minor > 0,
-            )
-            .group_by(hour, PaymentAttempt.channel_id, PaymentAttempt.currency)
-        ).all()
+        days = ledger_balances.received_by_day(session, date_from=date_from, date_to=date_to)
         names = dict(session.execute(select(PaymentChannel.id, PaymentChannel.name)).all())
     totals: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for bucket, channel_id, currency, count, amount in rows:
-        moment = _utc_hour(bucket).astimezone(zone)
-        key = (_period_start(moment, granularity), names.get(channel_id, "?"), currency)
-        totals[key][0] += count
-        totals[key][1] += amount or 0
+    for day in days:
+        channel = (
+            names.get(day.channel_id, "?")
+            if day.channel_id is not None
+            else SOURCE_LABELS.get(day.source, day.source)
+        )
+        key = (_period_start(day.day, granularity), channel, day.currency)
+        totals[key][0] += day.payments
+        totals[key][1] += day.amount_minor
     table_rows = tuple(
         (period, channel, currency, count, from_minor(amount, currency))
         for (period, channel, currency), (count, amount) in sorted(totals.items())

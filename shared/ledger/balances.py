@@ -26,7 +26,14 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, not_, select
 from sqlmodel import Session
 
 from shared.invoicing import OPEN_STATUSES, overdue_clause
-from shared.models import Customer, Invoice
+from shared.models import (
+    Customer,
+    Invoice,
+    LedgerEntry,
+    LedgerEntryKind,
+    LedgerSource,
+    PaymentAttempt,
+)
 
 AGING_BUCKETS = ("Not due yet", "1–30 days", "31–60 days", "61–90 days", "90+ days")
 # Days past due where each past-due bucket ends; the last bucket has no end.
@@ -221,3 +228,55 @@ def customer_aging_rows(session: Session, *, as_of: date) -> Iterator[CustomerAg
     _, stmt = _customer_aging_select(as_of, None)
     for row in session.execute(stmt.execution_options(yield_per=1000)):
         yield _customer_aging_row(row)
+
+
+class ReceivedDay(NamedTuple):
+    day: date
+    source: str
+    channel_id: int | None  # the LinkPay channel; None for money recorded by hand
+    currency: str
+    payments: int
+    amount_minor: int
+
+
+def received_by_day(session: Session, *, date_from: date, date_to: date) -> list[ReceivedDay]:
+    """Money received per value date (the company's local day), source, LinkPay channel
+    and currency, for ``date_from``..``date_to``: the ledger's payment entries, reversals
+    included (they correct what was received), credit moved between a customer's
+    invoices not (no money arrived). Money paid back is not subtracted here: it is money
+    going out, reported as such."""
+    positive = case((LedgerEntry.amount_minor > 0, 1), else_=0)
+    rows = session.execute(
+        select(
+            LedgerEntry.value_date,
+            LedgerEntry.source,
+            PaymentAttempt.channel_id,
+            LedgerEntry.currency,
+            func.sum(positive),
+            func.sum(LedgerEntry.amount_minor),
+        )
+        .outerjoin(PaymentAttempt, PaymentAttempt.id == LedgerEntry.payment_attempt_id)
+        .where(
+            LedgerEntry.kind == LedgerEntryKind.PAYMENT,
+            LedgerEntry.source != LedgerSource.CUSTOMER_CREDIT,
+            LedgerEntry.value_date >= date_from,
+            LedgerEntry.value_date <= date_to,
+        )
+        .group_by(
+            LedgerEntry.value_date,
+            LedgerEntry.source,
+            PaymentAttempt.channel_id,
+            LedgerEntry.currency,
+        )
+    ).all()
+    return [
+        ReceivedDay(
+            day=date.fromisoformat(day) if isinstance(day, str) else day,
+            source=source,
+            channel_id=channel_id,
+            currency=currency,
+            payments=int(count or 0),
+            amount_minor=int(amount or 0),
+        )
+        for day, source, channel_id, currency, count, amount in rows
+    ]

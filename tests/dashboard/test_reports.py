@@ -151,3 +151,36 @@ def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch)
     labels = [b.label for b in at.get("download_button")]
     assert labels.count("Download CSV") == 4 and labels.count("Download XLSX") == 4
     assert "Rows 1–2 of 2" in texts(at)
+
+
+def test_money_recorded_by_hand_is_received_too(any_db):
+    """A bank transfer counts in the month's received money beside LinkPay, under its own
+    name; credit moved between a customer's invoices is no money received."""
+    from shared.db import write_session
+    from shared.ledger.received import apply_customer_credit, record_received_payment
+
+    customer = make_customer(name="Transfer Payer SIA")
+    first = make_invoice(channel=None, customer=customer, issue_date=date(2026, 5, 2))
+    second = make_invoice(channel=None, customer=customer, issue_date=date(2026, 5, 3))
+    with write_session() as session:
+        record_received_payment(
+            session,
+            actor="finance",
+            customer_id=customer.id,
+            method="bank_transfer",
+            received_on=date(2026, 5, 12),
+            amount="150.00",
+            currency="EUR",
+            allocations=[(first.id, "150.00")],
+        )
+    with write_session() as session:
+        apply_customer_credit(
+            session, actor="finance", customer_id=customer.id, invoice_id=second.id, amount="29.00"
+        )
+
+    (kpi,) = reports.kpis(today=TODAY, tz=TZ)
+    assert kpi.received_this_month == Decimal("150.00")
+    month = reports.received_per_period(
+        date_from=date(2026, 5, 1), date_to=date(2026, 5, 31), tz=TZ, granularity="month"
+    )
+    assert month.rows == ((date(2026, 5, 1), "Bank transfer", "EUR", 1, Decimal("150.00")),)
