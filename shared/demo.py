@@ -31,8 +31,10 @@ from shared.invoicing import (
     issue_invoice,
     order_reference,
 )
+from shared.ledger.credit_notes import issue_credit_note
 from shared.ledger.linkpay import book_linkpay_payment
 from shared.ledger.posting import post_entry
+from shared.ledger.received import record_received_payment
 from shared.models import (
     AccountType,
     CallbackEvent,
@@ -105,6 +107,8 @@ SCENARIOS = (
     ("bank_pending", 1),
     ("chargeback", 1),
     ("overpaid", 1),
+    ("paid_transfer", 2),
+    ("credited", 1),
 )
 
 
@@ -321,6 +325,30 @@ def _seed_invoice(
             return 0
         if scenario != "issued":
             _mark_sent(session, invoice, customer, _at(issue_day, 10, rng))
+        if scenario == "credited":
+            issue_credit_note(
+                session,
+                actor=ACTOR,
+                invoice_id=invoice.id,
+                reason="The order was called off",
+                full=True,
+                today=issue_day + timedelta(days=3),
+            )
+            return 0
+        if scenario == "paid_transfer":
+            record_received_payment(
+                session,
+                actor=ACTOR,
+                customer_id=customer.id,
+                method=LedgerSource.BANK_TRANSFER,
+                received_on=min(issue_day + timedelta(days=rng.randint(3, 12)), today),
+                amount=invoice.total_minor,
+                currency=invoice.currency,
+                payer=customer.name,
+                bank_reference=f"LV{rng.randint(10**8, 10**9 - 1)}",
+                allocations=[(invoice.id, invoice.total_minor)],
+            )
+            return 0
         plan = _payment_plan(scenario, invoice, rng)
         for attempt_number, (offset_days, state, amount_minor, method) in enumerate(plan):
             # A later attempt on the same day comes a few hours later, as a retry would.

@@ -3,12 +3,15 @@ part of it through LinkPay, finance accepts that part and records the rest as a 
 transfer, the invoice turns paid; then part of the card payment is refunded in the
 EveryPay (sandbox) portal and finance settles the refund with a credit note."""
 
+import io
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from pypdf import PdfReader
 
 from tests.e2e import seed
 from tests.e2e import ui_dashboard as ui
@@ -23,6 +26,10 @@ pytestmark = [
 
 # The callback, the worker and the reconciler all act before the dashboard can show it.
 LIVE_UPDATE_SECONDS = 30.0
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def open_exception(page: Page, *, number: str, kind: str) -> None:
@@ -114,3 +121,19 @@ def test_partial_linkpay_payment_bank_transfer_refund_and_credit_note(
     expect(tables.filter(has_text=credit_note)).not_to_have_count(0)
     shots(page, "invoice-with-credit-note")
     assert seed.invoice_status(invoice.invoice_id) == "paid"
+
+    # 6. The customer's statement shows the invoice, both payments, the refund and the
+    #    credit note, and closes at zero; its PDF says the same.
+    ui.open_page(page, "Customers")
+    search = ui.main(page).get_by_role("textbox", name="Search", exact=True)
+    search.fill(invoice.customer_name)
+    search.press("Enter")
+    ui.app_idle(page)
+    ui.choose(page, "Customer", invoice.customer_name)
+    expect(ui.main(page).get_by_test_id("stMetricValue").first).to_have_text("0.00 EUR")
+    with page.expect_download() as download_info:
+        ui.button(page, "Download PDF").click()
+    text = pdf_text(Path(download_info.value.path()).read_bytes())
+    for expected in (invoice.number, credit_note, "SWEDBANK-2026-001", "71.00", "40.00"):
+        assert expected in text, f"{expected} missing from the statement PDF"
+    shots(page, "customer-statement")

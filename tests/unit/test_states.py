@@ -105,6 +105,7 @@ def test_the_english_labels_are_the_ones_the_screens_show() -> None:
         "sent": "Sent",
         "partially_paid": "Partially paid",
         "paid": "Paid",
+        "credited": "Credited",
         "cancelled": "Cancelled",
         "overdue": "Overdue",
     }
@@ -121,6 +122,7 @@ def test_latvian_labels_keep_their_diacritics() -> None:
         "sent": "Nosūtīts",
         "partially_paid": "Daļēji apmaksāts",
         "paid": "Apmaksāts",
+        "credited": "Kreditēts",
         "cancelled": "Atcelts",
         "overdue": "Kavēts",
     }
