@@ -327,6 +327,11 @@ COMMAND_SETTINGS = {
     "channels": ("PUBLIC_BASE_URL",),
     "send-reminders": (*MAIL_SETTINGS, "PUBLIC_BASE_URL"),
     "reconcile": ("LOST_PAYMENT_AFTER_HOURS",),
+    "import-statement": (
+        "EVERYPAY_PAYOUT_IBANS",
+        "EVERYPAY_PAYOUT_NAMES",
+        "EVERYPAY_PAYOUT_PATTERN",
+    ),
 }
 # --port on a service command, --X-port on run: which setting each flag sets.
 SERVICE_PREFIX = {"dashboard": "DASHBOARD", "callback-service": "CALLBACK", "sandbox": "SANDBOX"}

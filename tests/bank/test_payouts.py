@@ -190,6 +190,31 @@ def test_a_payout_naming_no_day_covers_the_payments_settled_before_its_value_dat
     assert rows[same_day].payout_id is None
 
 
+def test_consecutive_payouts_each_cover_only_what_the_earlier_ones_left(any_db):
+    add_company_account()
+    channel = make_channel()
+    monday = settled(channel.id, 4000, at="2026-11-01T08:00:00")
+    tuesday = settled(channel.id, 6000, at="2026-11-02T08:00:00")
+    entries = [
+        payout_entry("40.00", text="Izmaksa", ref="P-1"),
+        Entry(
+            "60.00",
+            ref="P-2",
+            booking="2026-11-03",
+            value="2026-11-03",
+            txs=[Tx(name="EveryPay AS", iban=EVERYPAY_PAYOUT_IBAN, text="Izmaksa")],
+        ),
+    ]
+    results = import_and_explain(camt053(entries=entries))
+    assert [(r.status, r.net_minor, r.payment_count) for r in results] == [
+        (PayoutStatus.EXPLAINED, 4000, 1),
+        (PayoutStatus.EXPLAINED, 6000, 1),
+    ]
+    rows = attempts()
+    assert rows[monday].payout_id == results[0].payout_id
+    assert rows[tuesday].payout_id == results[1].payout_id
+
+
 def test_explaining_again_or_importing_the_statement_again_adds_nothing(channel):
     settled(channel.id, 10000)
     content = camt053(entries=[payout_entry("123.40")])
