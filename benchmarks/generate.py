@@ -77,7 +77,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id payment_reference channel_id invoice_id order_reference state is_final "
         "initial_amount_minor standing_amount_minor booked_minor currency payment_method "
         "card_brand card_last4 payer_name payer_email processing_error gateway_created_at "
-        "transaction_time last_api_answer last_checked_at next_check_at created_at updated_at"
+        "transaction_time last_api_answer last_checked_at next_check_at created_at updated_at "
+        "in_bank_at payout_id"
     ),
     "ledger_entry": _names(
         "id entry_key invoice_id customer_id kind source amount_minor currency value_date "
@@ -849,6 +850,8 @@ class Generator:
                 None if final else ts(self.now + 6 * 3600),
                 ts(moment - 120),
                 ts(moment + 2),
+                None,
+                None,
             )
         )
         return attempt_id

@@ -1,5 +1,6 @@
 """The merchant portal: where a merchant finds credentials, links, callback URL and payments."""
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
@@ -8,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .api import sandbox_of
 from .pages import templates
-from .scripting import public_url
-from .service import SandboxError, parse_amount
-from .store import DEFAULT_URL_FIELDS, URL_FIELDS, Merchant
+from .scripting import make_due_payouts, public_url
+from .service import SandboxError, parse_amount, payout_terms_from
+from .store import DEFAULT_URL_FIELDS, URL_FIELDS, Merchant, from_minor, utcnow
 
 router = APIRouter(tags=["merchant portal"])
 
@@ -95,8 +96,11 @@ def merchant_page(
     new_link: str = "",
 ) -> Response:
     merchant = _merchant_or_404(request, api_username)
-    store = sandbox_of(request).store
+    sandbox = sandbox_of(request)
+    store = sandbox.store
+    make_due_payouts(sandbox, api_username)
     links = store.list_links(api_username)
+    today = utcnow().date()
     context = {
         "merchant": merchant,
         "public_url": public_url(request),
@@ -106,6 +110,11 @@ def merchant_page(
         "default_url_fields": DEFAULT_URL_FIELDS,
         "payments": store.list_payments(api_username, limit=200),
         "deliveries": store.list_deliveries(api_username=api_username, limit=100),
+        "payout_terms": store.get_payout_terms(api_username),
+        "payouts": list(reversed(store.list_payouts(api_username))),
+        "from_minor": from_minor,
+        "statement_from": today - timedelta(days=30),
+        "statement_to": today,
         "notice": notice,
         "error": error,
     }
@@ -146,6 +155,39 @@ def save_callback_url(
         )
     sandbox_of(request).store.set_callback_url(api_username=api_username, url=url)
     return _back_to(api_username, "eshop_settings", notice="Callback Notification URL saved.")
+
+
+@router.post("/portal/{api_username}/payout-terms")
+def save_payout_terms(
+    request: Request,
+    api_username: str,
+    fee_percent: Annotated[str, Form()] = "",
+    fee_fixed: Annotated[str, Form()] = "",
+    bank_iban: Annotated[str, Form()] = "",
+) -> Response:
+    _merchant_or_404(request, api_username)
+    store = sandbox_of(request).store
+    try:
+        terms = payout_terms_from(
+            fee_percent=fee_percent,
+            fee_fixed=fee_fixed,
+            bank_iban=bank_iban,
+            current=store.get_payout_terms(api_username),
+        )
+    except SandboxError as error:
+        return _back_to(api_username, "payouts", error=error.message)
+    store.set_payout_terms(api_username, terms)
+    return _back_to(api_username, "payouts", notice="Payout settings saved.")
+
+
+@router.post("/portal/{api_username}/payouts")
+def pay_out_today(request: Request, api_username: str) -> Response:
+    """Pays out today's settled payments now instead of tomorrow (for trying things out)."""
+    _merchant_or_404(request, api_username)
+    today = utcnow().date()
+    made = sandbox_of(request).store.make_payouts(api_username, through=today, today=today)
+    notice = f"{len(made)} payout(s) made." if made else "Nothing settled to pay out."
+    return _back_to(api_username, "payouts", notice=notice)
 
 
 @router.post("/portal/{api_username}/payments/{payment_reference}/refund")

@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
+from shared.channels import validate_iban
+from shared.errors import ValidationError
 from shared.linkpay.signing import parse_query, verify_query
 from shared.states import PaymentState
 
@@ -20,7 +22,9 @@ from .store import (
     Merchant,
     OrderAlreadyPaid,
     Payment,
+    PayoutTerms,
     SandboxStore,
+    to_minor,
     utcnow,
 )
 
@@ -108,6 +112,34 @@ def parse_amount(text: str, *, field: str = "transaction_amount") -> Decimal:
     if amount <= 0:
         raise SandboxError(400, f"{field} must be more than zero.")
     return amount
+
+
+def parse_iban(text: str, *, field: str) -> str:
+    try:
+        return validate_iban(text)
+    except ValidationError as error:
+        raise SandboxError(400, f"{field}: {error}") from None
+
+
+def payout_terms_from(
+    *, fee_percent: str, fee_fixed: str, bank_iban: str, current: PayoutTerms
+) -> PayoutTerms:
+    """New payout terms from typed values; an empty value keeps the current one."""
+    percent = current.fee_percent
+    if fee_percent.strip():
+        try:
+            percent = Decimal(fee_percent.strip())
+        except InvalidOperation:
+            raise SandboxError(400, "fee_percent must be a number such as 1.5.") from None
+        if not 0 <= percent < 100 or percent != percent.quantize(Decimal("0.01")):
+            raise SandboxError(400, "fee_percent must be from 0 to below 100, two decimals.")
+    fixed = current.fee_fixed_minor
+    if fee_fixed.strip():
+        if not _AMOUNT.fullmatch(fee_fixed.strip()):
+            raise SandboxError(400, "fee_fixed must be an amount such as 0.10.")
+        fixed = to_minor(Decimal(fee_fixed.strip()))
+    iban = parse_iban(bank_iban, field="bank_iban") if bank_iban.strip() else current.bank_iban
+    return PayoutTerms(fee_percent=percent, fee_fixed_minor=fixed, bank_iban=iban)
 
 
 def query_of(url: str) -> str:

@@ -6,14 +6,15 @@ Every state change and the callbacks it causes are written in one transaction, s
 never loses a callback that a payer's action promised.
 """
 
+import hashlib
 import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -111,6 +112,43 @@ CREATE TABLE IF NOT EXISTS faults (
     duplicate_count INTEGER NOT NULL DEFAULT 2
 );
 INSERT OR IGNORE INTO faults (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS payout_terms (
+    api_username TEXT PRIMARY KEY REFERENCES merchants(api_username),
+    fee_percent TEXT NOT NULL,
+    fee_fixed_minor INTEGER NOT NULL,
+    bank_iban TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payouts (
+    id INTEGER PRIMARY KEY,
+    api_username TEXT NOT NULL REFERENCES merchants(api_username),
+    settlement_day TEXT NOT NULL,
+    value_date TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    gross_minor INTEGER NOT NULL,
+    fee_minor INTEGER NOT NULL,
+    net_minor INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payouts_by_merchant ON payouts(api_username, value_date);
+CREATE TABLE IF NOT EXISTS payout_payments (
+    payment_reference TEXT PRIMARY KEY REFERENCES payments(payment_reference),
+    payout_id INTEGER NOT NULL REFERENCES payouts(id),
+    amount_minor INTEGER NOT NULL,
+    fee_minor INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payout_payments_by_payout ON payout_payments(payout_id);
+CREATE TABLE IF NOT EXISTS bank_transfers (
+    id INTEGER PRIMARY KEY,
+    api_username TEXT NOT NULL REFERENCES merchants(api_username),
+    booking_date TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    payer_name TEXT NOT NULL,
+    payer_iban TEXT NOT NULL,
+    remittance TEXT NOT NULL,
+    creditor_reference TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bank_transfers_by_merchant ON bank_transfers(api_username, booking_date);
 """
 
 _CENT = Decimal("0.01")
@@ -193,6 +231,45 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class PayoutTerms:
+    """EveryPay's fee per payment (a percentage plus a fixed amount) and the merchant's
+    own bank account, where payouts are paid to."""
+
+    fee_percent: Decimal
+    fee_fixed_minor: int
+    bank_iban: str
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: int
+    api_username: str
+    settlement_day: date
+    value_date: date
+    currency: str
+    gross_minor: int
+    fee_minor: int
+    net_minor: int
+    payment_references: tuple[str, ...]
+
+    @property
+    def reference(self) -> str:
+        return f"EVERYPAY PAYOUT {self.api_username} {self.settlement_day} {self.id}"
+
+
+@dataclass(frozen=True)
+class BankTransfer:
+    id: int
+    api_username: str
+    booking_date: date
+    amount_minor: int
+    payer_name: str
+    payer_iban: str
+    remittance: str
+    creditor_reference: str
+
+
+@dataclass(frozen=True)
 class Faults:
     api_status: int | None = None
     api_delay_seconds: float = 0.0
@@ -221,6 +298,26 @@ def to_minor(amount: Decimal) -> int:
 
 def from_minor(minor: int) -> Decimal:
     return Decimal(minor).scaleb(-2).quantize(_CENT)
+
+
+def iban_with_check_digits(country: str, bban: str) -> str:
+    """An IBAN whose ISO 13616 check digits are right for ``bban``."""
+    digits = "".join(str(int(char, 36)) for char in f"{bban}{country}00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+def default_bank_iban(api_username: str) -> str:
+    """An invented Latvian IBAN, the same for a merchant every time (demo reruns)."""
+    number = int(hashlib.sha256(api_username.encode()).hexdigest(), 16) % 10**13
+    return iban_with_check_digits("LV", f"HABA{number:013d}")
+
+
+def payout_fee(amount_minor: int, terms: PayoutTerms) -> int:
+    # EveryPay's rule as the sandbox plays it, kept apart from the product's reading of it.
+    share = (Decimal(amount_minor) * terms.fee_percent / 100).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    return int(share) + terms.fee_fixed_minor
 
 
 def new_payment_reference() -> str:
@@ -809,3 +906,198 @@ class SandboxStore:
                     faults.duplicate_count,
                 ),
             )
+
+    # Payouts and the merchant's bank account
+
+    def get_payout_terms(self, api_username: str) -> PayoutTerms:
+        with self._connect() as conn:
+            return self._payout_terms(conn, api_username)
+
+    @staticmethod
+    def _payout_terms(conn: sqlite3.Connection, api_username: str) -> PayoutTerms:
+        row = conn.execute(
+            "SELECT * FROM payout_terms WHERE api_username = ?", (api_username,)
+        ).fetchone()
+        if row is None:
+            return PayoutTerms(Decimal(0), 0, default_bank_iban(api_username))
+        return PayoutTerms(Decimal(row["fee_percent"]), row["fee_fixed_minor"], row["bank_iban"])
+
+    def set_payout_terms(self, api_username: str, terms: PayoutTerms) -> PayoutTerms:
+        """Terms apply to payouts made from now on; payouts made keep their fee."""
+        with self._connect(write=True) as conn:
+            conn.execute(
+                "INSERT INTO payout_terms (api_username, fee_percent, fee_fixed_minor,"
+                " bank_iban) VALUES (?, ?, ?, ?) ON CONFLICT (api_username) DO UPDATE SET"
+                " fee_percent = excluded.fee_percent,"
+                " fee_fixed_minor = excluded.fee_fixed_minor, bank_iban = excluded.bank_iban",
+                (api_username, str(terms.fee_percent), terms.fee_fixed_minor, terms.bank_iban),
+            )
+            return self._payout_terms(conn, api_username)
+
+    def make_payouts(self, api_username: str, *, through: date, today: date) -> list[Payout]:
+        """Pay out, one payout per settlement day up to ``through`` (UTC), every payment
+        settled that day and not paid out yet, with what still stands after refunds, less
+        the fee. A payout's value date is the next day, or today for a day closed early.
+        Refunds and chargebacks after a payout are not taken back from later payouts."""
+        with self._connect(write=True) as conn:
+            merchant = conn.execute(
+                "SELECT currency FROM merchants WHERE api_username = ?", (api_username,)
+            ).fetchone()
+            if merchant is None:
+                raise KeyError(api_username)
+            terms = self._payout_terms(conn, api_username)
+            due = conn.execute(
+                "SELECT payment_reference, standing_minor, substr(transaction_time, 1, 10) AS day"
+                " FROM payments WHERE api_username = ? AND state IN ('settled', 'refunded')"
+                " AND standing_minor > 0 AND transaction_time IS NOT NULL"
+                " AND substr(transaction_time, 1, 10) <= ? AND payment_reference NOT IN"
+                " (SELECT payment_reference FROM payout_payments)"
+                " ORDER BY transaction_time, payment_reference",
+                (api_username, through.isoformat()),
+            ).fetchall()
+            by_day: dict[str, list[sqlite3.Row]] = {}
+            for row in due:
+                by_day.setdefault(row["day"], []).append(row)
+            made = []
+            for day, rows in sorted(by_day.items()):
+                fees = [payout_fee(row["standing_minor"], terms) for row in rows]
+                gross = sum(row["standing_minor"] for row in rows)
+                if gross - sum(fees) <= 0:
+                    continue  # nothing to pay: the fees eat it; EveryPay keeps it for later
+                settled_on = date.fromisoformat(day)
+                value_date = min(settled_on + timedelta(days=1), today)
+                payout_id = conn.execute(
+                    "INSERT INTO payouts (api_username, settlement_day, value_date, currency,"
+                    " gross_minor, fee_minor, net_minor, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        api_username,
+                        day,
+                        value_date.isoformat(),
+                        merchant["currency"],
+                        gross,
+                        sum(fees),
+                        gross - sum(fees),
+                        _ts(utcnow()),
+                    ),
+                ).lastrowid
+                conn.executemany(
+                    "INSERT INTO payout_payments (payment_reference, payout_id, amount_minor,"
+                    " fee_minor) VALUES (?, ?, ?, ?)",
+                    [
+                        (row["payment_reference"], payout_id, row["standing_minor"], fee)
+                        for row, fee in zip(rows, fees, strict=True)
+                    ],
+                )
+                made.append(payout_id)
+            return [self._payout(conn, payout_id) for payout_id in made]
+
+    @staticmethod
+    def _payout(conn: sqlite3.Connection, payout_id: int) -> Payout:
+        row = conn.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)).fetchone()
+        references = tuple(
+            item["payment_reference"]
+            for item in conn.execute(
+                "SELECT payment_reference FROM payout_payments WHERE payout_id = ?"
+                " ORDER BY payment_reference",
+                (payout_id,),
+            )
+        )
+        return Payout(
+            id=row["id"],
+            api_username=row["api_username"],
+            settlement_day=date.fromisoformat(row["settlement_day"]),
+            value_date=date.fromisoformat(row["value_date"]),
+            currency=row["currency"],
+            gross_minor=row["gross_minor"],
+            fee_minor=row["fee_minor"],
+            net_minor=row["net_minor"],
+            payment_references=references,
+        )
+
+    def list_payouts(
+        self, api_username: str, *, start: date | None = None, end: date | None = None
+    ) -> list[Payout]:
+        """Payouts by value date (oldest first), optionally within [start, end]."""
+        with self._connect() as conn:
+            ids = [
+                row["id"]
+                for row in conn.execute(
+                    "SELECT id FROM payouts WHERE api_username = :user"
+                    " AND (:start IS NULL OR value_date >= :start)"
+                    " AND (:end IS NULL OR value_date <= :end) ORDER BY value_date, id",
+                    {
+                        "user": api_username,
+                        "start": start.isoformat() if start else None,
+                        "end": end.isoformat() if end else None,
+                    },
+                )
+            ]
+            return [self._payout(conn, payout_id) for payout_id in ids]
+
+    def add_bank_transfer(
+        self,
+        *,
+        api_username: str,
+        booking_date: date,
+        amount_minor: int,
+        payer_name: str,
+        payer_iban: str,
+        remittance: str = "",
+        creditor_reference: str = "",
+    ) -> BankTransfer:
+        """A customer's transfer to the merchant's bank account, for its statement."""
+        with self._connect(write=True) as conn:
+            transfer_id = conn.execute(
+                "INSERT INTO bank_transfers (api_username, booking_date, amount_minor,"
+                " payer_name, payer_iban, remittance, creditor_reference, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    api_username,
+                    booking_date.isoformat(),
+                    amount_minor,
+                    payer_name,
+                    payer_iban,
+                    remittance,
+                    creditor_reference,
+                    _ts(utcnow()),
+                ),
+            ).lastrowid
+        return BankTransfer(
+            id=transfer_id,
+            api_username=api_username,
+            booking_date=booking_date,
+            amount_minor=amount_minor,
+            payer_name=payer_name,
+            payer_iban=payer_iban,
+            remittance=remittance,
+            creditor_reference=creditor_reference,
+        )
+
+    def list_bank_transfers(
+        self, api_username: str, *, start: date | None = None, end: date | None = None
+    ) -> list[BankTransfer]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM bank_transfers WHERE api_username = :user"
+                " AND (:start IS NULL OR booking_date >= :start)"
+                " AND (:end IS NULL OR booking_date <= :end) ORDER BY booking_date, id",
+                {
+                    "user": api_username,
+                    "start": start.isoformat() if start else None,
+                    "end": end.isoformat() if end else None,
+                },
+            ).fetchall()
+        return [
+            BankTransfer(
+                id=row["id"],
+                api_username=row["api_username"],
+                booking_date=date.fromisoformat(row["booking_date"]),
+                amount_minor=row["amount_minor"],
+                payer_name=row["payer_name"],
+                payer_iban=row["payer_iban"],
+                remittance=row["remittance"],
+                creditor_reference=row["creditor_reference"],
+            )
+            for row in rows
+        ]

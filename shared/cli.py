@@ -209,6 +209,7 @@ def _cmd_doctor(_args: argparse.Namespace) -> int:
 
 def _cmd_import_statement(args: argparse.Namespace) -> int:
     from shared.bank.importing import import_statement
+    from shared.bank.payouts import explain_payouts
     from shared.db import write_session
     from shared.errors import ValidationError
     from shared.migrate import upgrade_to_head
@@ -226,11 +227,18 @@ def _cmd_import_statement(args: argparse.Namespace) -> int:
         try:
             with write_session() as session:
                 report = import_statement(session, actor="cli", filename=path.name, content=content)
+                payouts = [
+                    payout
+                    for result in report.statements
+                    for payout in explain_payouts(session, statement_id=result.bank_statement_id)
+                ]
         except ValidationError as error:
             print(f"{name}: refused, nothing added: {error}", file=sys.stderr)
             refused += 1
             continue
         print(report)
+        for payout in payouts:
+            print(f"  {payout.line()}")
     return 1 if refused else 0
 
 
@@ -319,6 +327,11 @@ COMMAND_SETTINGS = {
     "channels": ("PUBLIC_BASE_URL",),
     "send-reminders": (*MAIL_SETTINGS, "PUBLIC_BASE_URL"),
     "reconcile": ("LOST_PAYMENT_AFTER_HOURS",),
+    "import-statement": (
+        "EVERYPAY_PAYOUT_IBANS",
+        "EVERYPAY_PAYOUT_NAMES",
+        "EVERYPAY_PAYOUT_PATTERN",
+    ),
 }
 # --port on a service command, --X-port on run: which setting each flag sets.
 SERVICE_PREFIX = {"dashboard": "DASHBOARD", "callback-service": "CALLBACK", "sandbox": "SANDBOX"}

@@ -9,6 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# How EveryPay's payouts show on a bank statement. No public EveryPay source names the
+# account it pays out from, so the IBAN is the sandbox's; add the one your statements show.
+EVERYPAY_PAYOUT_NAME = "EveryPay AS"
+EVERYPAY_PAYOUT_IBAN = "EE352200221012345678"
+
 
 class Settings(BaseSettings):
     # An empty value (``LINKPAY_SECRET_KEY_FILE=`` as .env.example ships it) means "use the
@@ -170,6 +175,19 @@ class Settings(BaseSettings):
             "Hours after a customer opened an invoice's pay link with no payment known since, "
             "after which the invoice goes on the exceptions queue and its reminders are held."
         ),
+    )
+
+    everypay_payout_ibans: list[str] = Field(
+        default=[EVERYPAY_PAYOUT_IBAN],
+        description="Counterparty IBANs whose credits are EveryPay payouts (a JSON list).",
+    )
+    everypay_payout_names: list[str] = Field(
+        default=[EVERYPAY_PAYOUT_NAME],
+        description="Counterparty names whose credits are EveryPay payouts (a JSON list).",
+    )
+    everypay_payout_pattern: str = Field(
+        default=r"\bEVERY\s?PAY\b.*\bPAYOUT\b",
+        description="Regular expression (any case) for the remittance text of a payout.",
     )
 
     api_connect_timeout_seconds: float = 3.0

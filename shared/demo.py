@@ -65,6 +65,11 @@ from shared.users import create_user
 
 ACTOR = "demo"
 COMPANY_NAME = "Baltic Widgets SIA"
+# EveryPay pays out to the regular account, whose statement the sandbox exports, with the
+# same fee per payment on both sides so that the demo's payouts explain themselves.
+REGULAR_IBAN = "LV80BANK0000435195001"
+PAYOUT_FEE_PERCENT = "1.5"
+PAYOUT_FEE_FIXED_MINOR = 10
 DEMO_USERS = (
     ("admin", "admin-demo-1", "admin", "Alise Admina"),
     ("finance", "finance-demo-1", "finance", "Jānis Kalniņš"),
@@ -129,7 +134,7 @@ def sandbox_store_path() -> Path:
 
 def _register_in_sandbox(channel: PaymentChannel) -> None:
     """(Re-)registers the demo merchant in the sandbox with the channel's credentials."""
-    from sandbox.store import SandboxStore
+    from sandbox.store import PayoutTerms, SandboxStore
 
     store = SandboxStore(sandbox_store_path())
     creds = credentials(channel)
@@ -154,6 +159,10 @@ def _register_in_sandbox(channel: PaymentChannel) -> None:
         ],
     )
     store.set_callback_url(api_username=creds.api_username, url=callback_url(channel))
+    store.set_payout_terms(
+        creds.api_username,
+        PayoutTerms(Decimal(PAYOUT_FEE_PERCENT), PAYOUT_FEE_FIXED_MINOR, REGULAR_IBAN),
+    )
 
 
 @dataclass
@@ -233,7 +242,7 @@ def _seed_channel(session: Session) -> PaymentChannel:
         name="Swedbank current account",
         account_type=AccountType.REGULAR,
         bank_name="Swedbank",
-        iban="LV80BANK0000435195001",
+        iban=REGULAR_IBAN,
     )
     merchant = create_bank_account(
         session,
@@ -258,6 +267,8 @@ def _seed_channel(session: Session) -> PaymentChannel:
     channel.connection_tested_at = now
     channel.connection_test_ok = True
     channel.connection_test_message = "Connected: EveryPay accepted the API username and secret."
+    channel.payout_fee_percent = PAYOUT_FEE_PERCENT
+    channel.payout_fee_fixed_minor = PAYOUT_FEE_FIXED_MINOR
     session.add(channel)
     return channel
 

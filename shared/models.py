@@ -199,6 +199,11 @@ class PaymentChannel(SQLModel, table=True):
     first_settled_at: datetime | None = _ts()
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
+    # EveryPay's fee per payment from the merchant contract ("1.5" percent of the amount,
+    # plus a fixed amount in minor units). Unset: a payout's fee is taken to be whatever
+    # the payments exceed it by (shared.bank.payouts).
+    payout_fee_percent: str | None = Field(default=None, max_length=8)
+    payout_fee_fixed_minor: int | None = Field(default=None, sa_type=MinorUnits)
 
 
 class Customer(SQLModel, table=True):
@@ -358,6 +363,10 @@ class PaymentAttempt(SQLModel, table=True):
     next_check_at: datetime | None = _ts()
     created_at: datetime = _ts(default_now=True, index=True)
     updated_at: datetime = _ts(default_now=True)
+    # The EveryPay payout that brought this payment's money to the bank account
+    # (shared.bank.payouts): empty until a bank statement shows it.
+    in_bank_at: datetime | None = _ts()
+    payout_id: int | None = Field(default=None, foreign_key="everypay_payout.id", index=True)
 
 
 class PaymentStateChange(SQLModel, table=True):
@@ -712,3 +721,35 @@ class LedgerEntry(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     actor: str = Field(default="", max_length=64)
     booked_at: datetime = _ts(default_now=True)
+
+
+class PayoutStatus(StrEnum):
+    EXPLAINED = "explained"  # the covered payments less the fee make exactly the payout
+    DIFFERENCE = "difference"  # they do not: an exception holds the difference
+
+
+class EveryPayPayout(SQLModel, table=True):
+    """An EveryPay payout found on a bank statement, with the payments it was explained
+    by (``PaymentAttempt.payout_id``). One per statement transaction: the unique key is
+    what makes explaining a statement twice, or two imports at once, add nothing twice."""
+
+    __tablename__ = "everypay_payout"
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_transaction_id: int = Field(foreign_key="bank_statement_transaction.id", unique=True)
+    bank_account_id: int = Field(foreign_key="bank_account.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="payment_channel.id", index=True)
+    currency: str = Field(max_length=3)
+    value_date: date | None = None
+    reference: str = Field(default="", max_length=500)
+    status: str = Field(max_length=16)
+    # net: the credit on the statement; gross: the covered payments' standing amounts;
+    # fee: gross - net when explained, else the fee the channel's terms expect.
+    net_minor: int = _money()
+    gross_minor: int = _money()
+    fee_minor: int = _money()
+    # net - (gross - fee): above zero, money from payments LinkPay Desk never heard of.
+    difference_minor: int = Field(default=0, sa_type=MinorUnits)
+    payment_count: int = 0
+    review_item_id: int | None = Field(default=None, foreign_key="review_item.id")
+    created_at: datetime = _ts(default_now=True)

@@ -64,6 +64,9 @@ class ReviewKind(StrEnum):
     PAID_NOT_BOOKED = "paid_not_booked"
     UNKNOWN_STATE = "unknown_state"
     LOST_PAYMENT = "lost_payment"
+    # An EveryPay payout on the bank statement that the known settled payments, less the
+    # fee, do not add up to (shared.bank.payouts).
+    PAYOUT_DIFFERENCE = "payout_difference"
 
 
 class ReviewStatus(StrEnum):
@@ -178,6 +181,9 @@ REVIEW_KINDS: dict[str, StateInfo] = {
     ),
     ReviewKind.LOST_PAYMENT: StateInfo(
         Group.UNCLEAR, "Lost payment?", "Pazudis maksājums?", "orange"
+    ),
+    ReviewKind.PAYOUT_DIFFERENCE: StateInfo(
+        Group.MONEY_UNBOOKED, "Payout difference", "Izmaksas starpība", "orange"
     ),
 }
 

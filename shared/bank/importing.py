@@ -40,6 +40,7 @@ CHUNK = 200
 
 @dataclass
 class StatementResult:
+    bank_statement_id: int  # BankStatement.id, for what runs after the import
     iban: str
     currency: str
     statement_id: str
@@ -290,6 +291,7 @@ def import_statement(
         )
         report.statements.append(
             StatementResult(
+                bank_statement_id=statement_id,
                 iban=statement.iban,
                 currency=statement.currency,
                 statement_id=statement.statement_id,

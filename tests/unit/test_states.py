@@ -51,6 +51,7 @@ EXPECTED_GROUPS = {
             "amount_mismatch",
             "currency_mismatch",
             "paid_not_booked",
+            "payout_difference",
         },
         Group.CUSTOMER_CREDIT: {"overpayment"},
         Group.MONEY_BACK: {"chargeback", "refund"},
