@@ -142,6 +142,7 @@ RARE_SCENARIOS = (
     "currency_mismatch",
     "paid_not_booked",
     "unknown_state",
+    "payout_difference",
     "lost_payment",
     "cancelled",
     "partial",
@@ -710,6 +711,9 @@ class Generator:
                 return Attempt("settled", total, currency="USD", review="currency_mismatch")
             case "paid_not_booked":
                 return Attempt("settled", total, review="paid_not_booked")
+            case "payout_difference":
+                # Paid, and the EveryPay payout holding it did not add up.
+                return Attempt("settled", total, booked=total, review="payout_difference")
             case "unknown_state":
                 # EveryPay named a state the app does not know; it stays as last understood.
                 return Attempt("authorised", total, review="unknown_state")
