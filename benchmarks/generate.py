@@ -33,8 +33,8 @@ from sqlmodel import Session, SQLModel
 from shared.audit import SYSTEM_ACTOR
 from shared.channels import create_bank_account, save_linkpay_channel
 from shared.db import dispose_engines, get_engine
-from shared.migrate import upgrade_to_head
 from shared.models import AccountType, Company, Environment
+from shared.operations.migrate import upgrade_to_head
 from shared.reminders import REMINDER_DAYS, reminder_key
 from shared.security import seal_token
 from shared.text import search_key

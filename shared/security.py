@@ -7,7 +7,7 @@ copied database file alone reveals no credential and no customer link.
 Every ciphertext names its key: ``k<key id>:<Fernet token>``, the id being the first eight
 hex digits of the key's SHA-256. The key file holds one key per line; the first encrypts,
 any further line is an older key that ``linkpay-desk rotate-key`` keeps only until every
-stored secret has been re-encrypted (see shared/key_rotation.py). Ciphertexts written
+stored secret has been re-encrypted (see shared/operations/key_rotation.py). Ciphertexts written
 before key ids existed have no prefix and are tried against every key in the file.
 
 Each process re-reads the key file when it changes (a ``stat`` per use), so a rotation

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from shared import users
 from shared.config import get_settings
 from shared.db import dispose_engines
-from shared.migrate import upgrade_to_head
+from shared.operations.migrate import upgrade_to_head
 from shared.security import reset_key_cache
 
 POSTGRES_URL_ENV = "LINKPAY_TEST_POSTGRES_URL"

@@ -13,7 +13,6 @@ from shared.bank.importing import ImportReport, import_statement
 from shared.channels import create_bank_account
 from shared.db import get_engine, read_session, write_session
 from shared.errors import ValidationError
-from shared.migrate import upgrade_to_head
 from shared.models import (
     AccountType,
     AuditLog,
@@ -22,6 +21,7 @@ from shared.models import (
     BankStatementFile,
     BankStatementTransaction,
 )
+from shared.operations.migrate import upgrade_to_head
 from tests.bank.builders import (
     COMPANY_IBAN,
     OTHER_IBAN,
@@ -255,7 +255,10 @@ def test_two_imports_of_overlapping_statements_at_once_add_each_booking_once(pos
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "shared.operations.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -5,9 +5,9 @@ import respx
 from sqlalchemy import update
 
 from shared.callbacks.processing import process_event
-from shared.cli import main
 from shared.db import write_session
 from shared.models import InvoiceStatus, PaymentAttempt, utcnow
+from shared.operations.cli import main
 from tests.callbacks.helpers import Shop, answer_with, invoice
 from tests.utils.callback_service import new_reference
 

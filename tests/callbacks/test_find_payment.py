@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from shared.callbacks.lookup import Found, find_payment
 from shared.callbacks.lost_payments import check_lost_payments, watch_pay_link_opened
-from shared.cli import main
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.models import AuditLog, InvoiceStatus, ReviewKind, ReviewStatus, utcnow
+from shared.operations.cli import main
 from shared.users import PermissionDenied, create_user
 from tests.callbacks.helpers import Shop, answer_with, attempts, invoice, reviews
 from tests.utils.callback_service import new_reference

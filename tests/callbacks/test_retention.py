@@ -7,10 +7,10 @@ from sqlmodel import select
 
 from callback_service.background import Background
 from shared.callbacks.retention import purge_old_callbacks
-from shared.cli import main as cli_main
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.models import CallbackEvent, CallbackStatus, ReviewItem, ReviewKind, utcnow
+from shared.operations.cli import main as cli_main
 from tests.callbacks.helpers import Shop
 from tests.utils.callback_service import new_reference, wait_until
 

@@ -9,8 +9,8 @@ from alembic import command
 
 from shared import queries
 from shared.db import get_engine, write_session
-from shared.migrate import alembic_config, upgrade_to_head
 from shared.models import Customer
+from shared.operations.migrate import alembic_config, upgrade_to_head
 from shared.queries import AuditFilter, CallbackFilter, InvoiceFilter, PaymentFilter
 from tests.utils.factories import make_channel, make_customer, make_invoice
 

@@ -230,7 +230,7 @@ def test_a_manager_cannot_issue_a_credit_note(any_db):
 
 @pytest.mark.postgres
 def test_two_concurrent_issuers_get_gapless_numbers_on_postgresql(postgres_url):
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head(postgres_url)
     invoices = [make_invoice(channel=None) for _ in range(2)]

@@ -3,7 +3,7 @@ notices; the next run retries it and exits 0."""
 
 from datetime import date
 
-from shared.cli import main
+from shared.operations.cli import main
 from shared.reminders import set_reminders
 from tests.sending.conftest import Inbox, issued_invoice
 

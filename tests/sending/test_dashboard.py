@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard import ui
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.demo_smtp import start_server
 from shared.mail import outbox_dir
 from shared.models import Invoice, MessageChannel, MessageLog, MessageStatus
+from shared.operations.demo_smtp import start_server
 from shared.public_urls import public_token
 from shared.sending import send_invoice_email
 from shared.users import create_user

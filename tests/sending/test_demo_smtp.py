@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.config import PROJECT_ROOT
-from shared.demo_smtp import save_to_outbox, start_server
 from shared.mail import list_outbox, outbox_dir, read_outbox_message
+from shared.operations.demo_smtp import save_to_outbox, start_server
 from shared.sending import send_invoice_email
 from tests.sending.conftest import english_customer, free_port, issued_invoice, point_smtp_at
 
@@ -70,7 +70,15 @@ def test_launcher_command_runs_the_demo_server_and_stops_on_sigterm(tmp_path: Pa
     port = free_port()
     env = {**os.environ, "LINKPAY_DATA_DIR": str(tmp_path / "demo-data")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.demo_smtp", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "shared.operations.demo_smtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

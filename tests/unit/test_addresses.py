@@ -80,7 +80,7 @@ def test_a_sandbox_channel_follows_the_sandbox_to_its_new_port(
     assert channel_hosts(stored) == ("http://127.0.0.1:8765/lp", "http://127.0.0.1:8765/api/v4")
 
 
-CLI = (sys.executable, "-m", "shared.cli")
+CLI = (sys.executable, "-m", "shared.operations.cli")
 
 
 @contextmanager
@@ -160,7 +160,7 @@ def test_sandbox_command_listens_where_its_port_flag_says(tmp_path: Path) -> Non
 def test_callback_service_refuses_to_start_for_live_channels_behind_a_loopback_address(
     db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared.launcher import run_single
+    from shared.operations.launcher import run_single
 
     _use(monkeypatch, CALLBACK_PORT=str(free_port()))
     _channel(Environment.LIVE)

@@ -19,11 +19,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from shared.backup import BackupError, create_backup, restore_backup
 from shared.config import PROJECT_ROOT, get_settings
 from shared.db import dispose_engines, read_session
-from shared.migrate import upgrade_to_head
 from shared.models import CallbackEvent, Customer
+from shared.operations.backup import BackupError, create_backup, restore_backup
+from shared.operations.migrate import upgrade_to_head
 from shared.security import reset_key_cache
 from tests.callbacks.helpers import make_shop
 from tests.conftest import postgres_base_url
@@ -188,7 +188,7 @@ def test_cli_backup_and_restore_say_what_they_did_and_fail_with_one_line(
 ) -> None:
     make_customer(name="SIA Command Line")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "shared.cli"]
+    command = [sys.executable, "-m", "shared.operations.cli"]
 
     made = subprocess.run(
         [*command, "backup", str(tmp_path / "b")], env=env, capture_output=True, text=True

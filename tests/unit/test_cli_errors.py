@@ -15,7 +15,7 @@ from tests.utils.callback_service import free_port
 def _cli(*arguments: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKPAY_")}
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *arguments],
+        [sys.executable, "-m", "shared.operations.cli", *arguments],
         env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,
@@ -68,7 +68,7 @@ def test_run_without_demo_on_a_fresh_folder_says_how_to_create_the_first_user(
     }
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "shared.cli", "--data-dir", str(tmp_path / "d")),
+            *(sys.executable, "-m", "shared.operations.cli", "--data-dir", str(tmp_path / "d")),
             *("run", "--no-demo", *(item for pair in ports.items() for item in pair)),
         ],
         env={**env, "PYTHONPATH": str(PROJECT_ROOT)},

@@ -11,9 +11,9 @@ import pytest
 from sandbox.store import SandboxStore
 from shared.config import get_settings
 from shared.db import dispose_engines, get_engine, write_session
-from shared.demo_smtp import save_to_outbox
-from shared.migrate import upgrade_to_head
 from shared.models import Customer
+from shared.operations.demo_smtp import save_to_outbox
+from shared.operations.migrate import upgrade_to_head
 from shared.security import encrypt_secret, reset_key_cache
 
 

@@ -2,8 +2,8 @@ from sqlmodel import func, select
 
 from sandbox.store import SandboxStore
 from shared.db import read_session
-from shared.demo import sandbox_store_path, seed_demo
 from shared.models import Invoice, InvoiceStatus, PaymentAttempt, PaymentChannel, ReviewItem
+from shared.operations.demo import sandbox_store_path, seed_demo
 
 
 def test_demo_covers_every_status_and_is_idempotent(db):

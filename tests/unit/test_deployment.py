@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from shared.cli import build_parser
 from shared.config import PROJECT_ROOT, Settings
+from shared.operations.cli import build_parser
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text().splitlines()

@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 
 from callback_service.app import create_app
 from shared.config import get_settings
-from shared.doctor import Finding, Verdict, run_checks
+from shared.operations.doctor import Finding, Verdict, run_checks
 from shared.security import reset_key_cache
 from tests.sending.conftest import Inbox, free_port
 from tests.utils.callback_service import FakeEveryPay, running_app, running_fake_everypay

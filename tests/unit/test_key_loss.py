@@ -11,9 +11,9 @@ import pytest
 from shared.channels import callback_token, find_channel_by_token, save_linkpay_channel
 from shared.config import PROJECT_ROOT, get_settings
 from shared.db import read_session, write_session
-from shared.key_recovery import NothingToReset, reset_secrets
 from shared.linkpay.links import invoice_pay_link
 from shared.models import Invoice, PaymentChannel
+from shared.operations.key_recovery import NothingToReset, reset_secrets
 from shared.security import SecretKeyMissing, decrypt_secret, reset_key_cache
 from shared.sending import invoice_by_public_token, public_token
 from tests.utils.factories import API_SECRET, make_channel, make_invoice
@@ -28,7 +28,7 @@ def _lose_the_key() -> Path:
 
 def _cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *arguments],
+        [sys.executable, "-m", "shared.operations.cli", *arguments],
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,

@@ -11,14 +11,14 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import column, select, table
 
-from shared import key_rotation
 from shared.channels import callback_url, credentials, rotate_callback_token
 from shared.config import get_settings
 from shared.db import get_engine, read_session, write_session
 from shared.invoicing import LineInput, create_draft
-from shared.key_rotation import ENCRYPTED_COLUMNS, rotate_key
-from shared.migrate import upgrade_to_head
 from shared.models import Invoice, PaymentChannel
+from shared.operations import key_rotation
+from shared.operations.key_rotation import ENCRYPTED_COLUMNS, rotate_key
+from shared.operations.migrate import upgrade_to_head
 from shared.security import (
     SecretKeyError,
     decrypt_secret,
@@ -150,7 +150,7 @@ def test_rotate_key_command(db) -> None:
     (old_key,) = _key_file_keys()
 
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "rotate-key"],
+        [sys.executable, "-m", "shared.operations.cli", "rotate-key"],
         capture_output=True,
         text=True,
         timeout=120,

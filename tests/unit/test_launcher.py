@@ -46,7 +46,7 @@ def stack(isolated_settings, monkeypatch):
         env[f"LINKPAY_{name}_PORT"] = str(port)
     env["LINKPAY_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports['CALLBACK']}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "run"],
+        [sys.executable, "-m", "shared.operations.cli", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -151,7 +151,7 @@ def test_the_cli_logs_json_with_the_stored_callbacks_request_id(any_db: str) -> 
     )
 
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "reconcile"],
+        [sys.executable, "-m", "shared.operations.cli", "reconcile"],
         env=_env(log_format="json"),
         capture_output=True,
         text=True,

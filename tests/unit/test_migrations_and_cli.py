@@ -4,8 +4,8 @@ import sys
 from sqlalchemy import inspect, text
 
 from shared.db import get_engine
-from shared.migrate import upgrade_to_head
 from shared.models import SQLModel
+from shared.operations.migrate import upgrade_to_head
 
 EXPECTED_TABLES = set(SQLModel.metadata.tables)
 
@@ -35,7 +35,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(db):
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "shared.operations.cli", *args],
         capture_output=True,
         text=True,
         input=stdin,

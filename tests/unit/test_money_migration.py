@@ -12,8 +12,8 @@ from sqlmodel import func, select
 
 from shared.config import get_settings
 from shared.db import get_engine, read_session, write_session
-from shared.migrate import alembic_config, upgrade_to_head
 from shared.models import Invoice, InvoiceLine, PaymentAttempt, ReviewItem
+from shared.operations.migrate import alembic_config, upgrade_to_head
 
 MONEY_COLUMNS = {
     "invoice": ("subtotal_minor", "vat_minor", "total_minor", "paid_minor", "open_minor"),

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from callback_service.public_pages import router
 from shared.config import get_settings
 from shared.db import dispose_engines, get_engine, read_session
-from shared.migrate import upgrade_to, upgrade_to_head
 from shared.models import Company, InvoiceLine
+from shared.operations.migrate import upgrade_to, upgrade_to_head
 from shared.security import new_token
 from shared.sending import invoice_by_public_token, public_invoice_url, public_token
 from tests.utils.factories import make_invoice

@@ -12,12 +12,12 @@ from sqlalchemy import text
 
 from shared.config import PROJECT_ROOT, get_settings
 from shared.db import get_engine
-from shared.migrate import alembic_config, database_revision, head_revision
+from shared.operations.migrate import alembic_config, database_revision, head_revision
 
 
 def _init_db() -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "init-db"],
+        [sys.executable, "-m", "shared.operations.cli", "init-db"],
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,

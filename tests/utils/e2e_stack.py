@@ -230,7 +230,9 @@ class Stack:
     def linkpay_desk(self, *args: str, stdin: str | None = None) -> str:
         """Runs the ``linkpay-desk`` console script against this stack's settings."""
         script = Path(sys.executable).with_name("linkpay-desk")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
+        command = (
+            [str(script)] if script.exists() else [sys.executable, "-m", "shared.operations.cli"]
+        )
         result = subprocess.run(
             [*command, *args],
             input=stdin,

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from shared.db import get_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:

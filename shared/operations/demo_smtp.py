@@ -1,7 +1,7 @@
 """A local SMTP server for demos: every message it receives becomes an .eml file in the
 Outbox (``<data_dir>/outbox``) instead of going anywhere, and the dashboard shows it.
 
-Run as ``python -m shared.demo_smtp --host 127.0.0.1 --port 8025``.
+Run as ``python -m shared.operations.demo_smtp --host 127.0.0.1 --port 8025``.
 """
 
 import argparse
@@ -61,7 +61,7 @@ def start_server(*, host: str, port: int, directory: Path) -> Controller:
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(
-        prog="python -m shared.demo_smtp",
+        prog="python -m shared.operations.demo_smtp",
         description="Demo SMTP server: keeps every received mail in the Outbox.",
     )
     parser.add_argument("--host", default=settings.smtp_host)

@@ -14,8 +14,8 @@ EXIT_ENVIRONMENT = 3
 
 
 def _cmd_init_db(_args: argparse.Namespace) -> int:
-    from shared.backup import create_backup
-    from shared.migrate import (
+    from shared.operations.backup import create_backup
+    from shared.operations.migrate import (
         database_revision,
         head_revision,
         is_known_revision,
@@ -39,8 +39,8 @@ def _safe_url() -> str:
 
 
 def _cmd_demo(_args: argparse.Namespace) -> int:
-    from shared.demo import seed_demo
-    from shared.migrate import upgrade_to_head
+    from shared.operations.demo import seed_demo
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     report = seed_demo()
@@ -60,7 +60,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def _cmd_create_user(args: argparse.Namespace) -> int:
     from shared.db import write_session
     from shared.errors import ValidationError
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
     from shared.users import create_user
 
     upgrade_to_head()
@@ -87,8 +87,8 @@ def _cmd_channels(_args: argparse.Namespace) -> int:
 
     from shared.channels import ENVIRONMENT_LABELS, callback_url, setup_checklist
     from shared.db import read_session
-    from shared.migrate import upgrade_to_head
     from shared.models import BankAccount, PaymentChannel
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     with read_session() as session:
@@ -117,7 +117,7 @@ def _cmd_channels(_args: argparse.Namespace) -> int:
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     from shared.callbacks.reconciler import reconcile_once
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     report = reconcile_once(due_only=args.due_only)
@@ -130,7 +130,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 def _cmd_find_payment(args: argparse.Namespace) -> int:
     from shared.callbacks.lookup import Found, find_payment
     from shared.errors import ValidationError
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     try:
@@ -147,7 +147,7 @@ def _cmd_find_payment(args: argparse.Namespace) -> int:
 
 def _cmd_purge_callbacks(_args: argparse.Namespace) -> int:
     from shared.callbacks.retention import purge_old_callbacks
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     days = get_settings().callback_retention_days
@@ -160,7 +160,7 @@ def _cmd_purge_callbacks(_args: argparse.Namespace) -> int:
 
 
 def _cmd_send_reminders(_args: argparse.Namespace) -> int:
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
     from shared.reminders import send_due_reminders
 
     upgrade_to_head()
@@ -170,7 +170,7 @@ def _cmd_send_reminders(_args: argparse.Namespace) -> int:
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
-    from shared.backup import BackupError, create_backup
+    from shared.operations.backup import BackupError, create_backup
 
     try:
         manifest = create_backup(destination=args.destination)
@@ -183,7 +183,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    from shared.backup import BackupError, restore_backup
+    from shared.operations.backup import BackupError, restore_backup
 
     try:
         result = restore_backup(source=args.source)
@@ -197,7 +197,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(_args: argparse.Namespace) -> int:
-    from shared.doctor import Verdict, run_checks
+    from shared.operations.doctor import Verdict, run_checks
 
     findings = run_checks()
     for finding in findings:
@@ -212,7 +212,7 @@ def _cmd_import_statement(args: argparse.Namespace) -> int:
     from shared.bank.payouts import explain_payouts
     from shared.db import write_session
     from shared.errors import ValidationError
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     upgrade_to_head()
     refused = 0
@@ -243,8 +243,8 @@ def _cmd_import_statement(args: argparse.Namespace) -> int:
 
 
 def _cmd_rotate_key(_args: argparse.Namespace) -> int:
-    from shared.key_rotation import RotationBusyError, rotate_key
-    from shared.migrate import upgrade_to_head
+    from shared.operations.key_rotation import RotationBusyError, rotate_key
+    from shared.operations.migrate import upgrade_to_head
     from shared.security import SecretKeyError
 
     upgrade_to_head()
@@ -257,8 +257,8 @@ def _cmd_rotate_key(_args: argparse.Namespace) -> int:
 
 
 def _cmd_reset_secrets(args: argparse.Namespace) -> int:
-    from shared.key_recovery import NothingToReset, reset_secrets
-    from shared.migrate import upgrade_to_head
+    from shared.operations.key_recovery import NothingToReset, reset_secrets
+    from shared.operations.migrate import upgrade_to_head
 
     if not args.yes:
         print(
@@ -278,25 +278,25 @@ def _cmd_reset_secrets(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from shared.launcher import run_all
+    from shared.operations.launcher import run_all
 
     return run_all(seed_demo=not args.no_demo)
 
 
 def _cmd_dashboard(_args: argparse.Namespace) -> int:
-    from shared.launcher import run_single
+    from shared.operations.launcher import run_single
 
     return run_single("dashboard")
 
 
 def _cmd_callback_service(_args: argparse.Namespace) -> int:
-    from shared.launcher import run_single
+    from shared.operations.launcher import run_single
 
     return run_single("callback-service")
 
 
 def _cmd_sandbox(_args: argparse.Namespace) -> int:
-    from shared.launcher import run_single
+    from shared.operations.launcher import run_single
 
     return run_single("sandbox")
 
@@ -528,7 +528,7 @@ def explain_environment_error(error: Exception) -> str | None:
     from pydantic import ValidationError as SettingsError
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-    from shared.migrate import SchemaTooNew
+    from shared.operations.migrate import SchemaTooNew
     from shared.security import SecretKeyError
 
     if isinstance(error, SchemaTooNew):

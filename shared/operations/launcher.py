@@ -102,7 +102,7 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 [
                     python,
                     "-m",
-                    "shared.demo_smtp",
+                    "shared.operations.demo_smtp",
                     "--host",
                     settings.smtp_host,
                     "--port",
@@ -283,7 +283,7 @@ def _has_users() -> bool:
 
 
 def run_all(*, seed_demo: bool) -> int:
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     settings = get_settings()
     env = dict(os.environ)
@@ -298,7 +298,7 @@ def run_all(*, seed_demo: bool) -> int:
         print(refusal, file=sys.stderr)
         return EXIT_ENVIRONMENT
     if seed_demo:
-        from shared.demo import seed_demo as seed
+        from shared.operations.demo import seed_demo as seed
 
         print(seed())
         env["LINKPAY_DEMO_SMTP"] = "true"
@@ -320,7 +320,7 @@ def run_all(*, seed_demo: bool) -> int:
 
 
 def run_single(name: str) -> int:
-    from shared.migrate import upgrade_to_head
+    from shared.operations.migrate import upgrade_to_head
 
     settings = get_settings()
     selected = [s for s in services(settings, with_demo_smtp=False) if s.name == name]

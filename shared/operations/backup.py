@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from shared.config import get_settings
 from shared.db import dispose_engines, get_engine
-from shared.migrate import database_revision, head_revision
+from shared.operations.migrate import database_revision, head_revision
 from shared.security import reset_key_cache
 
 FORMAT = "linkpay-desk-backup/1"

@@ -38,7 +38,7 @@ class Finding:
 def _database(settings: Settings) -> Iterator[Finding]:
     from sqlalchemy.engine import make_url
 
-    from shared.migrate import database_revision, head_revision
+    from shared.operations.migrate import database_revision, head_revision
 
     shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     try:
