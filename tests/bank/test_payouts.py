@@ -14,7 +14,6 @@ from shared.bank.payouts import explain_payouts, is_everypay_payout, set_payout_
 from shared.config import EVERYPAY_PAYOUT_IBAN, get_settings
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
-from shared.migrate import upgrade_to_head
 from shared.models import (
     BankStatementTransaction,
     EveryPayPayout,
@@ -23,6 +22,7 @@ from shared.models import (
     ReviewItem,
     ReviewKind,
 )
+from shared.operations.migrate import upgrade_to_head
 from tests.bank.builders import PAYER_IBAN, Entry, Trx, Tx, camt053, fidavista
 from tests.bank.test_importing import _cli, _waiting_for_a_lock, add_company_account
 from tests.utils.factories import API_USERNAME, make_channel
