@@ -592,7 +592,8 @@ class MatchSummary:
                 self.counts.items(), key=lambda item: list(MatchState).index(item[0])
             )
         )
-        return f"Matched {sum(self.counts.values())} transactions: {parts}."
+        total = sum(self.counts.values())
+        return f"Matched {total} transaction{'' if total == 1 else 's'}: {parts}."
 
 
 def run_matching(
@@ -766,7 +767,7 @@ SET_ASIDE_FROM = (MatchState.NEW, MatchState.SUGGESTED, MatchState.UNMATCHED, Ma
 
 def mark_not_customer_payment(
     session: Session, *, actor: str, transaction_id: int, note: str
-) -> None:
+) -> str:
     """Sets a transaction aside as no customer's payment (a loan, a supplier's refund…)."""
     require_permission(session, actor=actor, permission="edit")
     note = note.strip()
@@ -785,6 +786,7 @@ def mark_not_customer_payment(
     ):
         raise _refused(tx)
     _audit(session, actor=actor, action="bank_statement.not_customer", tx_id=tx.id, note=note)
+    return "Marked as not a customer payment."
 
 
 def undo_booking(session: Session, *, actor: str, transaction_id: int, reason: str) -> str:

@@ -1,6 +1,8 @@
 """Matching statement transactions to invoices: each rule with its reason, exact matches
 booked once (also when two matchers race), suggestions, manual matches and undo."""
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -375,3 +377,23 @@ def test_two_undos_at_once_take_the_booking_back_once(account):
     assert len(refused) == 1
     stored = invoice(target.id)
     assert (stored.paid_minor, stored.open_minor) == (0, 12100)
+
+
+def test_the_cli_matches_what_it_imported(db, tmp_path):
+    add_company_account()
+    target = make_invoice(channel=None)
+    statement = tmp_path / "day.xml"
+    statement.write_bytes(
+        camt053(
+            entries=[transfer("121.00", ref="B-1", rf=creditor_reference(invoice_id=target.id))]
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "import-statement", str(statement)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Matched 1 transaction: booked automatically 1." in result.stdout
+    assert invoice(target.id).status == InvoiceStatus.PAID
