@@ -20,6 +20,12 @@ from shared.bank.matching import (
     undo_booking,
 )
 from shared.bank.references import creditor_reference, format_creditor_reference
+from shared.bank.statements import (
+    reconciliation_summary,
+    statement_table,
+    transaction_rows,
+    transaction_table,
+)
 from shared.db import read_session, write_session
 from shared.documents import load_invoice_document
 from shared.errors import ValidationError
@@ -397,3 +403,52 @@ def test_the_cli_matches_what_it_imported(db, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Matched 1 transaction: booked automatically 1." in result.stdout
     assert invoice(target.id).status == InvoiceStatus.PAID
+
+
+def test_two_imports_of_one_file_at_once_book_it_once(account):
+    targets = [make_invoice(channel=None) for _ in range(3)]
+    content = camt053(
+        entries=[
+            transfer("121.00", ref=f"B-{i.id}", rf=creditor_reference(invoice_id=i.id))
+            for i in targets
+        ]
+    )
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def importer() -> None:
+        try:
+            barrier.wait(timeout=30)
+            import_and_match(actor="finance", filename="day.xml", content=content)
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=importer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(payments()) == 3
+    assert [invoice(i.id).paid_minor for i in targets] == [12100] * 3
+
+
+def test_statement_views_count_and_sum_each_state(account):
+    paid = make_invoice(channel=None)
+    import_and_match_entries(
+        transfer("121.00", ref="B-1", rf=creditor_reference(invoice_id=paid.id)),
+        transfer("40.00", ref="B-2", name="Owner"),
+        Entry("80.00", direction="DBIT", ref="B-3", txs=[Tx(name="Elektrum")]),
+    )
+    [statement] = statement_table(tz="Europe/Riga").rows
+    assert statement[5:] == (3, 1, 0, 0, 1)  # transactions, auto, by hand, suggested, unmatched
+    summary = reconciliation_summary(date_from=None, date_to=None).rows
+    assert [(row[2], row[3], str(row[4])) for row in summary] == [
+        ("Booked automatically", 1, "121.00"),
+        ("Unmatched", 1, "40.00"),
+        ("Outgoing payment", 1, "-80.00"),
+    ]
+    statement_id = statement_table(tz="Europe/Riga").ids[0]
+    unmatched = transaction_table(statement_id=statement_id, states=[MatchState.UNMATCHED])
+    assert [row[4] for row in unmatched.rows] == ["Owner"]
+    assert len(list(transaction_rows(statement_id=statement_id))) == 3
