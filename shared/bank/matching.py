@@ -112,10 +112,11 @@ _FULL_NUMBER = re.compile(
     r"(?<![a-z0-9])([a-z]{1,10})[\s\-/_.#:]*((?:19|20)\d{2})[\s\-/_.#:]*(\d{1,9})"
     r"(?!\d|[\-/.]\d)"
 )
-# A number after one of those words: "rēķins Nr. 34".
+# A number after one of those words: "rēķins Nr. 34". Not after a bare "no", which in
+# Latvian means "from" ("no 01.11"), and never a number that runs on into a date.
 _SHORT_NUMBER = re.compile(
-    r"(?<![a-z0-9])(?:" + "|".join(_INVOICE_WORDS) + r")\.?\s*"
-    r"(?:nr|no|num|number)?\.?\s*[:#]?\s*(\d{1,9})(?![\d/-])"
+    r"(?<![a-z0-9])(?:" + "|".join(word for word in _INVOICE_WORDS if word != "no") + r")"
+    r"\.?\s*(?:nr|no|num|number)?\.?\s*[:#]?\s*(\d{1,9})(?!\d|[/.\-]\d)"
 )
 
 

@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 
 from shared.bank.importing import import_statement
 from shared.bank.matching import (
+    NumberMention,
     accept_suggestion,
     import_and_match,
     invoice_numbers_in_text,
@@ -130,6 +131,9 @@ def test_invoice_number_written_loosely_books_it(account, written):
 
 
 def test_tolerant_numbers_never_take_a_date_or_a_foreign_word():
+    assert invoice_numbers_in_text("Apmaksa no 01.11 līdz 30.11, rēķins Nr. 7.") == [
+        NumberMention(number=7)
+    ]
     mentions = invoice_numbers_in_text("Payment 2026-11-02 for goods 2026 5, inv2026/34")
     # The date is no number; "goods" is read but is no series of ours (next test).
     assert [(m.series, m.year, m.number) for m in mentions] == [
