@@ -106,7 +106,7 @@ def _accept(view: TransactionView) -> None:
         shares = ", ".join(f"{amount} on {number}" for number, amount in view.suggested_invoices)
         st.markdown(f"**Suggested:** {view.suggested_customer} — {shares}")
     else:
-        st.markdown(f"**Suggested:** credit of {view.suggested_customer} paid back")
+        st.markdown(f"**Suggested:** {view.suggested_customer}'s credit paid back")
     if st.button("Accept suggestion", type="primary", key="bs_accept"):
         _act(accept_suggestion, permission_action="bank_statement.accept", transaction_id=view.id)
 

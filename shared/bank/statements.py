@@ -57,8 +57,6 @@ SUMMARY_COLUMNS = (
     Column("transactions", "Transactions", "int"),
     Column("amount", "Amount", "money"),
 )
-# The states a person acts on, in the order the page offers them.
-NEEDS_A_PERSON = (MatchState.SUGGESTED, MatchState.UNMATCHED, MatchState.NEW)
 
 
 def _count(state: str):

@@ -115,3 +115,18 @@ def test_the_invoice_page_tells_finance_why_there_is_no_sepa_qr_code(db):
     at = at.run()
     assert "No SEPA QR code" not in texts(at)
     assert "Bank transfer reference (RF): **RF" in texts(at)
+
+
+def test_a_suggestion_is_accepted_with_one_click(db):
+    add_company_account()
+    invoice = make_invoice(channel=None)  # customer "Anna Bērziņa SIA"
+    content = camt053(entries=[Entry("121.00", ref="B-1", txs=[Tx(name="ANNA BERZINA SIA")])])
+    at = _import(open_page(app_as("finance"), "bank_statements"), content)
+    [tx] = _transactions()
+    assert tx.match_state == MatchState.SUGGESTED
+    assert f"**Suggested:** Anna Bērziņa SIA — 121.00 on {invoice.number}" in texts(at)
+    at.button(key="bs_accept").click().run()
+    no_exceptions(at)
+    assert "Booked 121.00 EUR as suggested." in texts(at)
+    with read_session() as session:
+        assert session.get(Invoice, invoice.id).status == InvoiceStatus.PAID
