@@ -42,7 +42,10 @@ else:
     navigation = st.navigation(
         {
             "Overview": [_page("overview", "Overview", ":material/dashboard:", default=True)],
-            "Money": [_page("bank_accounts", "Bank accounts", ":material/account_balance:")],
+            "Money": [
+                _page("bank_accounts", "Bank accounts", ":material/account_balance:"),
+                _page("bank_statements", "Bank statements", ":material/receipt:"),
+            ],
             "Invoicing": invoicing,
             "Payments": [
                 _page("payments", "Payments", ":material/credit_card:"),

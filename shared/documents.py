@@ -14,12 +14,18 @@ from functools import cache
 from pathlib import Path
 
 import qrcode
+import qrcode.image.svg
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from shared.bank.references import (
+    creditor_reference,
+    epc_qr_payload,
+    format_creditor_reference,
+)
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session
@@ -30,6 +36,8 @@ from shared.ledger.credit_notes import credit_note_lines, credit_notes_of
 from shared.ledger.holds import collection_held_reason
 from shared.linkpay.links import invoice_pay_link
 from shared.models import (
+    AccountType,
+    BankAccount,
     Company,
     CreditNote,
     CreditNoteLine,
@@ -65,6 +73,74 @@ class InvoiceDocument:
     # Money that went back is under review: the customer is asked to get in touch
     # rather than pay (shared.ledger.holds), so there is no pay link meanwhile.
     collection_held: bool = False
+    # Paying by bank transfer: the seller's regular account (None when the company has
+    # none with an IBAN: no SEPA QR code then, the RF reference is printed all the same).
+    seller_account: BankAccount | None = None
+
+    @property
+    def reference(self) -> str:
+        """The invoice's RF creditor reference, in groups of four ("" for a draft)."""
+        if self.invoice.number is None or self.invoice.id is None:
+            return ""
+        return format_creditor_reference(creditor_reference(invoice_id=self.invoice.id))
+
+    @property
+    def asks_for_payment(self) -> bool:
+        return not (
+            self.is_cancelled
+            or self.is_paid
+            or self.is_credited
+            or self.collection_held
+            or self.invoice.number is None
+            or self.invoice.open_minor <= 0
+        )
+
+    @property
+    def bank_transfer_text(self) -> str:
+        """How to pay by transfer, or "" without a seller account to pay to."""
+        account = self.seller_account
+        if account is None or not self.reference:
+            return ""
+        return text_for(
+            self,
+            "bank_transfer_details",
+            company=self.company.name,
+            iban=account.iban,
+            bank=f" ({account.bank_name})" if account.bank_name else "",
+            reference=self.reference,
+        )
+
+    @property
+    def epc_payload(self) -> str | None:
+        """The SEPA credit-transfer QR code's text for the open amount, or None when it
+        cannot be made (no seller IBAN, not euros, nothing to pay)."""
+        account = self.seller_account
+        if account is None or not self.asks_for_payment or self.invoice.currency != "EUR":
+            return None
+        try:
+            return epc_qr_payload(
+                beneficiary_name=self.company.name[:70],
+                iban=account.iban,
+                amount_minor=self.invoice.open_minor,
+                currency=self.invoice.currency,
+                creditor_reference=self.reference,
+            )
+        except ValidationError:
+            logger.warning("no SEPA QR code for invoice %s", self.invoice.number, exc_info=True)
+            return None
+
+    def epc_qr_svg(self) -> str:
+        """The SEPA QR code as inline SVG for the public page (its CSP loads no images
+        from elsewhere, and an inline SVG is not one)."""
+        payload = self.epc_payload
+        if payload is None:
+            return ""
+        image = qrcode.make(
+            payload,
+            image_factory=qrcode.image.svg.SvgPathImage,
+            error_correction=qrcode.constants.ERROR_CORRECT_M,
+        )
+        return image.to_string(encoding="unicode")
 
     @property
     def language(self) -> str:
@@ -156,6 +232,37 @@ def current_company(session: Session) -> Company:
     )
 
 
+def seller_bank_account(session: Session) -> BankAccount | None:
+    """The company's regular account customers pay transfers to: the first active one
+    with an IBAN."""
+    return session.exec(
+        select(BankAccount)
+        .where(
+            col(BankAccount.account_type) == AccountType.REGULAR,
+            col(BankAccount.active).is_(True),
+            col(BankAccount.iban) != "",
+        )
+        .order_by(col(BankAccount.id))
+    ).first()
+
+
+@dataclass(frozen=True)
+class TransferDetails:
+    """What finance sees of an invoice's bank-transfer details."""
+
+    reference: str
+    seller_iban: str | None
+
+
+def transfer_details(*, invoice_id: int) -> TransferDetails:
+    with read_session() as session:
+        account = seller_bank_account(session)
+    return TransferDetails(
+        reference=format_creditor_reference(creditor_reference(invoice_id=invoice_id)),
+        seller_iban=account.iban if account else None,
+    )
+
+
 def load_invoice_document(
     session: Session, *, invoice: Invoice, today: date | None = None
 ) -> InvoiceDocument:
@@ -180,6 +287,7 @@ def load_invoice_document(
         today=today or local_today(company.timezone),
         credit_notes=tuple(credit_notes_of(session, invoice_id=invoice.id)),
         collection_held=held,
+        seller_account=seller_bank_account(session),
     )
 
 
@@ -240,6 +348,7 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
             (t("issue_date"), document.date(document.invoice.issue_date)),
             (t("due_date"), document.date(document.invoice.due_date)),
             (t("status"), status_label(document.language, document.status)),
+            *([(t("payment_reference"), document.reference)] if document.reference else []),
         ],
     )
     _pdf_parties(pdf, document, t)
@@ -459,17 +568,31 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     if document.collection_held:
         _pdf_text(pdf, t("held_notice", contact=document.contact), size=10, bold=True)
         return
-    if document.pay_url is None:
+    epc = document.epc_payload
+    if document.pay_url is None and epc is None:
+        if document.asks_for_payment and document.bank_transfer_text:
+            _pdf_text(pdf, document.bank_transfer_text, size=9)
         return
     qr_size = 34.0
     if pdf.get_y() + qr_size + 8 > pdf.h - _MARGIN:
         pdf.add_page()
     top = pdf.get_y()
-    pdf.image(_qr_image(document.pay_url), x=_MARGIN, y=top, w=qr_size, h=qr_size)
-    pdf.set_xy(_MARGIN, top + qr_size)
-    _pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
-    text_x = _MARGIN + qr_size + 6
-    text_width = _WIDTH - qr_size - 6
+    text_x = _MARGIN
+    text_width = _WIDTH
+    if document.pay_url is not None:
+        pdf.image(_qr_image(document.pay_url), x=_MARGIN, y=top, w=qr_size, h=qr_size)
+        pdf.set_xy(_MARGIN, top + qr_size)
+        _pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        text_x += qr_size + 6
+        text_width -= qr_size + 6
+    if epc is not None:
+        # The SEPA QR code beside the LinkPay one: a banking app fills in IBAN, amount
+        # and reference from it, so the transfer matches its invoice by itself.
+        epc_x = _MARGIN + _WIDTH - qr_size
+        pdf.image(_qr_image(epc), x=epc_x, y=top, w=qr_size, h=qr_size)
+        pdf.set_xy(epc_x, top + qr_size)
+        _pdf_text(pdf, t("scan_in_bank_app"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        text_width -= qr_size + 6
     pdf.set_xy(text_x, top + 2)
     _pdf_text(
         pdf,
@@ -478,23 +601,27 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
         bold=True,
         width=text_width,
     )
-    pdf.set_xy(text_x, pdf.get_y() + 2)
-    _pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
-    pdf.set_x(text_x)
-    link_top = pdf.get_y()
-    _pdf_text(pdf, document.pay_url, size=7, width=text_width, color=_ACCENT)
-    # One clickable area over the whole wrapped link: per-line links would make a reader
-    # (and a mail scanner) see the same link three times.
-    pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_url)
-    pdf.set_x(text_x)
-    methods = ", ".join(
-        (
-            t("methods_cards"),
-            t("methods_wallets"),
-            t("methods_banks", banks=", ".join(PAYMENT_BANKS)),
+    if document.pay_url is not None:
+        pdf.set_xy(text_x, pdf.get_y() + 2)
+        _pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
+        pdf.set_x(text_x)
+        link_top = pdf.get_y()
+        _pdf_text(pdf, document.pay_url, size=7, width=text_width, color=_ACCENT)
+        # One clickable area over the whole wrapped link: per-line links would make a
+        # reader (and a mail scanner) see the same link three times.
+        pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_url)
+        pdf.set_x(text_x)
+        methods = ", ".join(
+            (
+                t("methods_cards"),
+                t("methods_wallets"),
+                t("methods_banks", banks=", ".join(PAYMENT_BANKS)),
+            )
         )
-    )
-    _pdf_text(pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED)
+        _pdf_text(pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED)
+    if document.bank_transfer_text:
+        pdf.set_xy(text_x, pdf.get_y() + 2)
+        _pdf_text(pdf, document.bank_transfer_text, size=8, width=text_width)
     pdf.set_y(max(pdf.get_y(), top + qr_size + 5))
 
 

@@ -170,6 +170,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "line_chargeback": "Chargeback of payment {reference}",
         "line_remainder": "Remaining amount of invoice {number}",
         "credit_page_title": "Credit note {number} — {company}",
+        "payment_reference": "Payment reference",
+        "bank_transfer": "Bank transfer",
+        "bank_transfer_details": (
+            "Pay by bank transfer to {company}, IBAN {iban}{bank}, with the payment "
+            "reference {reference}."
+        ),
+        "scan_in_bank_app": "Scan in your banking app",
     },
     "lv": {
         "invoice": "Rēķins",
@@ -330,6 +337,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "line_chargeback": "Apstrīdēts maksājums {reference}",
         "line_remainder": "Rēķina {number} atlikusī summa",
         "credit_page_title": "Kredītrēķins {number} — {company}",
+        "payment_reference": "Maksājuma references numurs",
+        "bank_transfer": "Bankas pārskaitījums",
+        "bank_transfer_details": (
+            "Apmaksājiet ar pārskaitījumu saņēmējam {company}, IBAN {iban}{bank}, norādot "
+            "maksājuma references numuru {reference}."
+        ),
+        "scan_in_bank_app": "Skenējiet bankas lietotnē",
     },
 }
 

@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 # that reads them along with the tables imports them from here as well.
 from shared.states import CallbackStatus as CallbackStatus
 from shared.states import InvoiceStatus as InvoiceStatus
+from shared.states import MatchState as MatchState
 from shared.states import PaymentState as PaymentState
 from shared.states import ReviewKind as ReviewKind
 from shared.states import ReviewStatus as ReviewStatus
@@ -575,11 +576,16 @@ class BankStatementEntry(SQLModel, table=True):
 
 
 class BankStatementTransaction(SQLModel, table=True):
-    """The details behind an entry: one for a plain transfer, several for a batch."""
+    """The details behind an entry: one for a plain transfer, several for a batch.
+
+    Each is matched to invoices once (``shared.bank.matching``): ``match_state`` moves
+    only by a conditional UPDATE from the state its mover expects, so two matchers or two
+    clicks racing on it book it once. ``received_payment_id`` is the booking it made."""
 
     __tablename__ = "bank_statement_transaction"
     __table_args__ = (
         UniqueConstraint("entry_id", "position", name="uq_bank_transaction_entry_position"),
+        Index("ix_bank_transaction_match_state", "match_state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -597,6 +603,18 @@ class BankStatementTransaction(SQLModel, table=True):
     transaction_id: str = Field(default="", max_length=140)
     original_amount_minor: int | None = Field(default=None, sa_type=BigInteger)
     original_currency: str = Field(default="", max_length=3)
+    match_state: str = Field(default=MatchState.NEW, max_length=16)
+    # Why it stands where it stands, as the statements page shows it; for "not a customer
+    # payment" the note finance wrote.
+    match_reason: str = Field(default="", max_length=500)
+    # A suggestion (or the booking made): whose money, and [invoice id, minor] shares.
+    match_customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    match_allocations: list[list[int]] = Field(default_factory=list, sa_type=JSON)
+    received_payment_id: int | None = Field(
+        default=None, foreign_key="received_payment.id", index=True
+    )
+    matched_by: str = Field(default="", max_length=64)
+    matched_at: datetime | None = _ts()
 
 
 class LedgerEntryKind(StrEnum):

@@ -56,6 +56,7 @@ from shared.invoicing import is_overdue, overdue_clause, vat_breakdown
 from shared.ledger.received import KIND_LABELS as LEDGER_KIND_LABELS
 from shared.ledger.received import (
     METHOD_LABELS,
+    RECORDED_METHODS,
     SOURCE_LABELS,
     OpenInvoice,
     customer_credit,
@@ -847,7 +848,7 @@ PAYMENT_COLUMNS = (
     Column("source", "Source"),
     *ATTEMPT_COLUMNS[4:],
 )
-PAYMENT_SOURCES = (LedgerSource.LINKPAY, *METHOD_LABELS)
+PAYMENT_SOURCES = (LedgerSource.LINKPAY, *METHOD_LABELS, LedgerSource.BANK_STATEMENT)
 
 
 def _payment_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
@@ -896,7 +897,7 @@ def _allocated(*columns) -> Select:
 def _received_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list | None:
     """Conditions on received payments, or None when the filter leaves none of them in (a
     channel, a LinkPay state, or only LinkPay as source)."""
-    methods = [source for source in flt.sources if source in METHOD_LABELS]
+    methods = [source for source in flt.sources if source in RECORDED_METHODS]
     if flt.channel_id is not None or (flt.sources and not methods):
         return None
     conditions: list = [ReceivedPayment.method.in_(methods)] if methods else []

@@ -74,6 +74,19 @@ class ReviewStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class MatchState(StrEnum):
+    """Where a bank-statement transaction stands against the invoices (shared.bank.matching)."""
+
+    NEW = "new"  # imported, not matched yet
+    BOOKED_AUTO = "booked_auto"  # an exact match, booked by the matcher
+    BOOKED_MANUAL = "booked_manual"  # booked by a person: a suggestion accepted, a manual match
+    SUGGESTED = "suggested"  # a probable match waiting for one click
+    UNMATCHED = "unmatched"  # nothing found: a person matches it or sets it aside
+    NOT_CUSTOMER = "not_customer"  # a person said it is not a customer payment, with a note
+    PAYOUT = "payout"  # EveryPay paying settled LinkPay money out: the payout match explains it
+    OUTGOING = "outgoing"  # money going out that is not a customer's credit paid back
+
+
 class Group(StrEnum):
     # Invoices
     DRAFT = "draft"
@@ -194,6 +207,25 @@ RECEIVED_PAYMENT_STATES: dict[str, StateInfo] = {
     "reversed": StateInfo(Group.MONEY_BACK, "Reversed", "Stornēts", "gray"),
 }
 
+MATCH_STATES: dict[str, StateInfo] = {
+    MatchState.NEW: StateInfo(Group.PENDING, "Not matched yet", "Vēl nav salīdzināts", "blue"),
+    MatchState.BOOKED_AUTO: StateInfo(
+        Group.FINISHED, "Booked automatically", "Grāmatots automātiski", "green"
+    ),
+    MatchState.BOOKED_MANUAL: StateInfo(
+        Group.FINISHED, "Booked by hand", "Grāmatots manuāli", "green"
+    ),
+    MatchState.SUGGESTED: StateInfo(
+        Group.NEEDS_A_PERSON, "Suggested match", "Ieteikta sasaiste", "orange"
+    ),
+    MatchState.UNMATCHED: StateInfo(Group.NEEDS_A_PERSON, "Unmatched", "Nav sasaistīts", "red"),
+    MatchState.NOT_CUSTOMER: StateInfo(
+        Group.NOT_OURS, "Not a customer payment", "Nav klienta maksājums", "gray"
+    ),
+    MatchState.PAYOUT: StateInfo(Group.FINISHED, "EveryPay payout", "EveryPay izmaksa", "violet"),
+    MatchState.OUTGOING: StateInfo(Group.NOT_OURS, "Outgoing payment", "Izejošs maksājums", "gray"),
+}
+
 REVIEW_STATUSES: dict[str, StateInfo] = {
     ReviewStatus.OPEN: StateInfo(Group.NEEDS_A_PERSON, "Open", "Atvērts", "orange"),
     ReviewStatus.RESOLVED: StateInfo(Group.FINISHED, "Resolved", "Atrisināts", "green"),
@@ -231,6 +263,7 @@ INVOICE_STATUS_LABELS = labels(SHOWN_INVOICE_STATUSES)
 PAYMENT_STATE_LABELS = labels(PAYMENT_STATES)
 REVIEW_KIND_LABELS = labels(REVIEW_KINDS)
 REVIEW_STATUS_LABELS = labels(REVIEW_STATUSES)
+MATCH_STATE_LABELS = labels(MATCH_STATES)
 
 
 def payment_group(state: str) -> Group | None:
@@ -268,6 +301,7 @@ def badge_colours_by_label() -> dict[str, str]:
         REVIEW_KINDS,
         REVIEW_STATUSES,
         RECEIVED_PAYMENT_STATES,
+        MATCH_STATES,
     )
     return {
         label: info.colour

@@ -11,7 +11,7 @@ from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.db import write_session
-from shared.documents import render_credit_note_pdf
+from shared.documents import render_credit_note_pdf, transfer_details
 from shared.errors import ValidationError
 from shared.invoicing import LineInput, cancel_invoice, delete_draft, issue_invoice
 from shared.ledger.credit_notes import (
@@ -167,6 +167,15 @@ def pay_link(invoice: InvoiceDetail) -> None:
         st.caption("No online payment channel on this invoice.")
     else:
         st.caption("No pay link: the invoice is not open for payment, or its channel is off.")
+    transfer = transfer_details(invoice_id=invoice.id)
+    st.caption(f"Bank transfer reference (RF): **{transfer.reference}**")
+    if transfer.seller_iban is None:
+        st.info(
+            "No SEPA QR code on this invoice's PDF and page: the company has no regular bank "
+            "account with an IBAN. Add one under Money → Bank accounts; the RF reference is "
+            "printed all the same.",
+            icon=":material/qr_code:",
+        )
 
 
 def _payments_and_credits_section(invoice: InvoiceDetail) -> None:

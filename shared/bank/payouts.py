@@ -108,7 +108,12 @@ def fee_for(amount_minor: int, *, percent: Decimal, fixed_minor: int) -> int:
 def is_everypay_payout(session: Session, *, transaction: BankStatementTransaction) -> bool:
     """Whether this statement transaction is an EveryPay payout (the rule above)."""
     entry = session.get(BankStatementEntry, transaction.entry_id)
-    if entry is None or entry.direction != "credit" or entry.reversal:
+    return entry is not None and looks_like_payout(transaction, entry)
+
+
+def looks_like_payout(transaction: BankStatementTransaction, entry: BankStatementEntry) -> bool:
+    """The rule above on a transaction and its entry already read."""
+    if entry.direction != "credit" or entry.reversal:
         return False
     settings = get_settings()
     ibans = {re.sub(r"\s+", "", iban).upper() for iban in settings.everypay_payout_ibans}

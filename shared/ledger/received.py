@@ -39,6 +39,9 @@ METHOD_LABELS = {
     LedgerSource.CASH: "Cash",
     LedgerSource.SET_OFF: "Set-off",
 }
+# What a payment can be recorded as: the methods finance picks from, and the bank statement,
+# whose transactions shared.bank.matching books (never offered in the form).
+RECORDED_METHODS = frozenset({*METHOD_LABELS, LedgerSource.BANK_STATEMENT})
 SOURCE_LABELS = {
     LedgerSource.LINKPAY: "LinkPay",
     **METHOD_LABELS,
@@ -232,7 +235,7 @@ def record_received_payment(
         raise ValidationError(
             f"Currency {currency or '(none)'} is not supported.", field="currency"
         )
-    if method not in METHOD_LABELS:
+    if method not in RECORDED_METHODS:
         raise ValidationError("Choose bank transfer, cash or set-off.", field="method")
     customer = session.get(Customer, customer_id) if customer_id is not None else None
     if customer is None:

@@ -208,9 +208,7 @@ def _cmd_doctor(_args: argparse.Namespace) -> int:
 
 
 def _cmd_import_statement(args: argparse.Namespace) -> int:
-    from shared.bank.importing import import_statement
-    from shared.bank.payouts import explain_payouts
-    from shared.db import write_session
+    from shared.bank.matching import import_and_match
     from shared.errors import ValidationError
     from shared.operations.migrate import upgrade_to_head
 
@@ -225,20 +223,15 @@ def _cmd_import_statement(args: argparse.Namespace) -> int:
             refused += 1
             continue
         try:
-            with write_session() as session:
-                report = import_statement(session, actor="cli", filename=path.name, content=content)
-                payouts = [
-                    payout
-                    for result in report.statements
-                    for payout in explain_payouts(session, statement_id=result.bank_statement_id)
-                ]
+            report, matched = import_and_match(actor="cli", filename=path.name, content=content)
         except ValidationError as error:
             print(f"{name}: refused, nothing added: {error}", file=sys.stderr)
             refused += 1
             continue
         print(report)
-        for payout in payouts:
-            print(f"  {payout.line()}")
+        print(f"  {matched.describe()}")
+        for line in matched.payouts:
+            print(f"  {line}")
     return 1 if refused else 0
 
 
@@ -423,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         (
             "import-statement",
-            "import bank statement files (camt.053, camt.054, FiDAViSta), each once",
+            "import bank statement files (camt.053, camt.054, FiDAViSta) once each, and match them",
             _cmd_import_statement,
         ),
         (

@@ -12,6 +12,7 @@ from shared.states import (
     CallbackStatus,
     Group,
     InvoiceStatus,
+    MatchState,
     PaymentState,
     ReviewKind,
     ReviewStatus,
@@ -62,6 +63,12 @@ EXPECTED_GROUPS = {
         Group.NEEDS_A_PERSON: {"open"},
         Group.FINISHED: {"resolved"},
     },
+    MatchState: {
+        Group.PENDING: {"new"},
+        Group.FINISHED: {"booked_auto", "booked_manual", "payout"},
+        Group.NEEDS_A_PERSON: {"suggested", "unmatched"},
+        Group.NOT_OURS: {"not_customer", "outgoing"},
+    },
 }
 TABLES = {
     InvoiceStatus: states.INVOICE_STATUSES,
@@ -69,6 +76,7 @@ TABLES = {
     CallbackStatus: states.CALLBACK_STATUSES,
     ReviewKind: states.REVIEW_KINDS,
     ReviewStatus: states.REVIEW_STATUSES,
+    MatchState: states.MATCH_STATES,
 }
 
 

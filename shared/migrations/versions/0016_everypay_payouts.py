@@ -5,7 +5,7 @@ explained by points at it and says since when its money is in the bank. Channels
 carry EveryPay's fee terms, against which a payout's fee is checked.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import shared.models
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,829 @@
+"""Matching bank-statement transactions to invoices, and booking the sure ones.
+
+Each transaction of an imported statement is looked at once, rules in this order, and
+keeps the reason the rule gives:
+
+1. a payout (``classify``): left to the EveryPay payout match, never booked here;
+2. the RF creditor reference of an invoice (structured, or written in the payment
+   details): exact, booked on that invoice;
+3. invoice numbers in the payment details, written the way people write them
+   ("INV-2026-0034", "INV 2026 34", "inv2026/34", "rēķins Nr. 34"): exact when they are
+   one customer's and the amount is at most what that customer owes, booked on the named
+   invoices first (several named: each gets its share); otherwise a suggestion;
+4. the amount equals what is open on an invoice of the payer (known by an IBAN that paid
+   them before, or by name): a suggestion, accepted with one click;
+5. nothing: unmatched, for a person to match by hand or mark "not a customer payment".
+
+Money going out is matched only to a customer's credit being paid back, as a suggestion.
+
+Exact matches are booked through ``record_received_payment`` (the ledger's one path). A
+transaction moves between states only by a conditional UPDATE from the state its mover
+expects, in the same transaction as the booking, so two imports, two matchers or two
+clicks racing on it book it once: the loser's UPDATE finds the state moved (PostgreSQL
+re-reads the row once the winner commits; SQLite runs the writers one after the other).
+"""
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from shared.audit import record_audit
+from shared.bank.importing import ImportReport, import_statement
+from shared.bank.model import CREDIT, DEBIT
+from shared.bank.payouts import explain_payouts, looks_like_payout
+from shared.bank.references import format_creditor_reference, invoice_id_from_reference
+from shared.db import read_session, write_session
+from shared.errors import ValidationError
+from shared.invoicing import OPEN_STATUSES
+from shared.ledger.posting import POSTABLE_STATUSES
+from shared.ledger.received import (
+    open_invoices,
+    record_received_payment,
+    refund_customer_credit,
+    reverse_received_payment,
+)
+from shared.models import (
+    BankStatementEntry,
+    BankStatementTransaction,
+    Customer,
+    Invoice,
+    InvoiceNumberSequence,
+    LedgerSource,
+    MatchState,
+    ReceivedPayment,
+    utcnow,
+)
+from shared.money import SUPPORTED_CURRENCIES, format_money
+from shared.states import MATCH_STATE_LABELS
+from shared.text import search_key
+from shared.users import require_permission
+
+# --- Classifying: customer money or an EveryPay payout -------------------------------------
+
+CUSTOMER = "customer"
+PAYOUT = "payout"
+
+
+def classify(tx: BankStatementTransaction, entry: BankStatementEntry) -> str:
+    """``PAYOUT`` for EveryPay paying settled LinkPay money out (explained against the
+    payments by shared.bank.payouts, never booked on an invoice), else ``CUSTOMER``."""
+    return PAYOUT if looks_like_payout(tx, entry) else CUSTOMER
+
+
+Classifier = Callable[[BankStatementTransaction, BankStatementEntry], str]
+
+# --- Text as banks and payers write it -----------------------------------------------------
+
+# Letters NFKD does not take apart into a base letter and a mark.
+_PLAIN_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae"})
+_LEGAL_FORMS = frozenset({"sia", "as", "ik", "ou", "uab", "ab", "oy", "ltd", "llc", "gmbh"})
+
+
+def fold(text: str) -> str:
+    """Casefolded (``search_key``) and without diacritics: banks often drop "ē" and "ņ"
+    ("BERZINA"), payers type them or not."""
+    decomposed = unicodedata.normalize("NFKD", search_key(text or ""))
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return plain.translate(_PLAIN_LETTERS)
+
+
+def name_key(name: str) -> str:
+    """A payer's or customer's name as compared: folded words in any order, quotes and
+    legal forms left out ("SIA “Bērziņš”" and "BERZINS SIA" are one name)."""
+    words = re.findall(r"[a-z0-9]+", fold(name))
+    return " ".join(sorted(word for word in words if word not in _LEGAL_FORMS))
+
+
+# An RF reference as written in free text, possibly in groups of four.
+_RF_IN_TEXT = re.compile(r"RF\d{2}(?: ?[0-9A-Z]){1,21}")
+# Words that say "invoice" (Latvian, English, Estonian) or "number".
+_INVOICE_WORDS = ("rekins", "rekina", "rek", "invoice", "inv", "arve", "nr", "no")
+# Series (or one of those words), year and number, with any separators or none:
+# "INV-2026-0034", "INV 2026 34", "inv2026/34", "Nr. 2026/34". Never a date ("2026-11-02").
+_FULL_NUMBER = re.compile(
+    r"(?<![a-z0-9])([a-z]{1,10})[\s\-/_.#:]*((?:19|20)\d{2})[\s\-/_.#:]*(\d{1,9})"
+    r"(?!\d|[\-/.]\d)"
+)
+# A number after one of those words: "rēķins Nr. 34". Not after a bare "no", which in
+# Latvian means "from" ("no 01.11"), and never a number that runs on into a date.
+_SHORT_NUMBER = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(word for word in _INVOICE_WORDS if word != "no") + r")"
+    r"\.?\s*(?:nr|no|num|number)?\.?\s*[:#]?\s*(\d{1,9})(?!\d|[/.\-]\d)"
+)
+
+
+def references_in_text(text: str) -> list[str]:
+    """Creditor references written in free text, compact, the valid ones only."""
+    found = []
+    for match in _RF_IN_TEXT.finditer((text or "").upper()):
+        candidate = match.group().replace(" ", "")
+        # A reference run together with the digits after it: drop digits until it checks.
+        while len(candidate) > 4 and invoice_id_from_reference(candidate) is None:
+            candidate = candidate[:-1]
+        if len(candidate) > 4:
+            found.append(candidate)
+    return found
+
+
+@dataclass(frozen=True)
+class NumberMention:
+    """An invoice number as a payer wrote it: series and year when they wrote them."""
+
+    number: int
+    year: int | None = None
+    series: str | None = None
+
+
+def invoice_numbers_in_text(text: str) -> list[NumberMention]:
+    """The invoice numbers a payer wrote, in the order written."""
+    folded = fold(text)
+    mentions: list[NumberMention] = []
+    taken: list[tuple[int, int]] = []
+    for match in _FULL_NUMBER.finditer(folded):
+        word, year, number = match.groups()
+        mentions.append(NumberMention(number=int(number), year=int(year), series=word.upper()))
+        taken.append(match.span())
+    for match in _SHORT_NUMBER.finditer(folded):
+        if any(start <= match.start(1) < end for start, end in taken):
+            continue
+        mentions.append(NumberMention(number=int(match.group(1))))
+    return [mention for mention in mentions if mention.number > 0]
+
+
+# --- Deciding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    state: MatchState
+    reason: str
+    customer_id: int | None = None
+    allocations: tuple[tuple[int, int], ...] = ()
+
+
+def _money(minor: int, currency: str) -> str:
+    return format_money(minor, currency)
+
+
+def _numbers(invoices: Sequence[Invoice]) -> str:
+    return ", ".join(invoice.number or f"#{invoice.id}" for invoice in invoices)
+
+
+def _by_reference(session: Session, tx: BankStatementTransaction, currency: str) -> Match | None:
+    written = [tx.creditor_reference] if tx.creditor_reference else []
+    written += references_in_text(f"{tx.remittance_text} {tx.additional_info}")
+    reference = next((ref for ref in written if invoice_id_from_reference(ref)), None)
+    if reference is None:
+        return None
+    shown = format_creditor_reference(reference.replace(" ", "").upper())
+    invoice = session.get(Invoice, invoice_id_from_reference(reference))
+    if invoice is None or invoice.status not in POSTABLE_STATUSES:
+        return Match(
+            MatchState.UNMATCHED, f"RF reference {shown} is not one of our issued invoices."
+        )
+    if invoice.currency != currency:
+        return Match(
+            MatchState.UNMATCHED,
+            f"RF reference {shown} is invoice {invoice.number} in {invoice.currency}; "
+            f"the transfer is in {currency}.",
+        )
+    share = ((invoice.id, tx.amount_minor),)
+    if invoice.open_minor <= 0:
+        return Match(
+            MatchState.SUGGESTED,
+            f"RF reference {shown} of invoice {invoice.number}, which has nothing open: "
+            "booking it makes the amount the customer's credit.",
+            invoice.customer_id,
+            share,
+        )
+    return Match(
+        MatchState.BOOKED_AUTO,
+        f"RF reference {shown} of invoice {invoice.number}.",
+        invoice.customer_id,
+        share,
+    )
+
+
+def _candidate_numbers(session: Session, mention: NumberMention, *, booked_in: int) -> list[str]:
+    series_by_year = session.exec(
+        select(InvoiceNumberSequence.series, InvoiceNumberSequence.year)
+    ).all()
+    years = {mention.year} if mention.year else {booked_in, booked_in - 1}
+    known = {series for series, _ in series_by_year}
+    if mention.series in known:
+        series = {mention.series}
+    elif mention.series is None or mention.series.lower() in _INVOICE_WORDS:
+        series = known
+    else:
+        return []  # "Payment 2026 5": a word that is no series of ours
+    return [
+        f"{name}-{year}-{mention.number:04d}"
+        for name, year in series_by_year
+        if name in series and year in years
+    ]
+
+
+def _named_invoices(session: Session, text: str, *, booked_in: int) -> list[Invoice]:
+    """The invoices the payment details name, in the order named; a short "Nr. 34" only
+    when it fits one invoice."""
+    named: list[Invoice] = []
+    for mention in invoice_numbers_in_text(text):
+        numbers = _candidate_numbers(session, mention, booked_in=booked_in)
+        if not numbers:
+            continue
+        found = session.exec(
+            select(Invoice).where(col(Invoice.number).in_(numbers)).order_by(col(Invoice.id))
+        ).all()
+        if len(found) == 1 and found[0] not in named:
+            named.append(found[0])
+    return named
+
+
+def _customer_open_total(session: Session, *, customer_id: int, currency: str) -> int:
+    return session.exec(
+        select(func.coalesce(func.sum(Invoice.open_minor), 0)).where(
+            col(Invoice.customer_id) == customer_id,
+            col(Invoice.currency) == currency,
+            col(Invoice.status).in_(OPEN_STATUSES),
+            col(Invoice.open_minor) > 0,
+        )
+    ).one()
+
+
+def _allocate(
+    session: Session, *, named: Sequence[Invoice], amount_minor: int, currency: str
+) -> tuple[tuple[int, int], ...]:
+    """The named invoices first, each up to what is open on it; what is left settles the
+    customer's other open invoices oldest due first, and beyond that rides on the last
+    named invoice (where the ledger makes it the customer's credit)."""
+    shares: dict[int, int] = {}
+    left = amount_minor
+    for invoice in named:
+        if left == 0:
+            break
+        share = min(left, max(invoice.open_minor, 0))
+        if share:
+            shares[invoice.id] = share
+            left -= share
+    if left:
+        others = open_invoices(session, customer_id=named[0].customer_id, currency=currency)
+        for other in others:
+            if left == 0:
+                break
+            if other.id in shares:
+                continue
+            share = min(left, other.open_minor)
+            shares[other.id] = share
+            left -= share
+    if left:
+        last = next((i.id for i in reversed(named) if i.id in shares), named[-1].id)
+        shares[last] = shares.get(last, 0) + left
+    return tuple(shares.items())
+
+
+def _by_invoice_number(
+    session: Session, tx: BankStatementTransaction, entry: BankStatementEntry
+) -> Match | None:
+    booked_in = (entry.booking_date or entry.value_date or utcnow().date()).year
+    named = _named_invoices(
+        session, f"{tx.remittance_text} {tx.additional_info}", booked_in=booked_in
+    )
+    if not named:
+        return None
+    listed = _numbers(named)
+    if len({invoice.customer_id for invoice in named}) > 1:
+        return Match(
+            MatchState.UNMATCHED,
+            f"The payment details name invoices {listed} of different customers.",
+        )
+    if any(invoice.currency != entry.currency for invoice in named):
+        return Match(
+            MatchState.UNMATCHED,
+            f"The payment details name invoice {listed}, not in {entry.currency}.",
+        )
+    payable = [i for i in named if i.status in OPEN_STATUSES and i.open_minor > 0]
+    if not payable:
+        return Match(
+            MatchState.UNMATCHED,
+            f"The payment details name invoice {listed}, which has nothing open.",
+        )
+    customer_id = payable[0].customer_id
+    allocations = _allocate(
+        session, named=payable, amount_minor=tx.amount_minor, currency=entry.currency
+    )
+    owed = _customer_open_total(session, customer_id=customer_id, currency=entry.currency)
+    found = "Invoice number" if len(payable) == 1 else "Invoice numbers"
+    reason = f"{found} {_numbers(payable)} in the payment details"
+    if tx.amount_minor <= owed:
+        return Match(MatchState.BOOKED_AUTO, f"{reason}.", customer_id, allocations)
+    return Match(
+        MatchState.SUGGESTED,
+        f"{reason}, but {_money(tx.amount_minor, entry.currency)} is more than the "
+        f"{_money(owed, entry.currency)} the customer owes: the rest would become credit.",
+        customer_id,
+        allocations,
+    )
+
+
+def _customers_paying_from(session: Session, iban: str) -> set[int]:
+    """Customers an earlier transfer from ``iban`` was booked to (and not taken back)."""
+    if not iban:
+        return set()
+    return set(
+        session.exec(
+            select(ReceivedPayment.customer_id)
+            .join(
+                BankStatementTransaction,
+                col(BankStatementTransaction.received_payment_id) == col(ReceivedPayment.id),
+            )
+            .where(
+                col(BankStatementTransaction.counterparty_iban) == iban,
+                col(ReceivedPayment.reversed_at).is_(None),
+            )
+            .distinct()
+        ).all()
+    )
+
+
+def _payer_is(customer: Customer, *, tx: BankStatementTransaction, by_iban: set[int]) -> str | None:
+    """How the payer is known to be ``customer`` ("IBAN", "name"), or None."""
+    if customer.id in by_iban:
+        return f"IBAN {tx.counterparty_iban}"
+    payer = name_key(tx.counterparty_name)
+    if payer and payer == name_key(customer.name):
+        return "name"
+    return None
+
+
+def _by_amount_and_payer(
+    session: Session, tx: BankStatementTransaction, currency: str
+) -> Match | None:
+    rows = session.exec(
+        select(Invoice, Customer)
+        .join(Customer, col(Customer.id) == col(Invoice.customer_id))
+        .where(
+            col(Invoice.open_minor) == tx.amount_minor,
+            col(Invoice.currency) == currency,
+            col(Invoice.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Invoice.due_date).is_(None), col(Invoice.due_date), col(Invoice.id))
+        .limit(200)
+    ).all()
+    if not rows:
+        return None
+    by_iban = _customers_paying_from(session, tx.counterparty_iban)
+    fitting = [
+        (invoice, customer, how)
+        for invoice, customer in rows
+        if (how := _payer_is(customer, tx=tx, by_iban=by_iban))
+    ]
+    if not fitting:
+        return None
+    invoice, customer, how = fitting[0]
+    others = f" (the oldest due of {len(fitting)})" if len(fitting) > 1 else ""
+    return Match(
+        MatchState.SUGGESTED,
+        f"{_money(tx.amount_minor, currency)} is what is open on invoice {invoice.number}"
+        f"{others}, and the payer's {how} is {customer.name}'s.",
+        customer.id,
+        ((invoice.id, tx.amount_minor),),
+    )
+
+
+def _credit_paid_back(
+    session: Session, tx: BankStatementTransaction, currency: str
+) -> Match | None:
+    """Money going out to a customer holding at least that much credit."""
+    rows = session.exec(
+        select(Customer, func.sum(-col(Invoice.open_minor)))
+        .join(Invoice, col(Invoice.customer_id) == col(Customer.id))
+        .where(col(Invoice.open_minor) < 0, col(Invoice.currency) == currency)
+        .group_by(col(Customer.id))
+        .order_by(col(Customer.id))
+        .limit(500)
+    ).all()
+    by_iban = _customers_paying_from(session, tx.counterparty_iban)
+    for customer, credit in rows:
+        how = _payer_is(customer, tx=tx, by_iban=by_iban)
+        if how and int(credit) >= tx.amount_minor:
+            return Match(
+                MatchState.SUGGESTED,
+                f"Paid to {customer.name} (by {how}), who has "
+                f"{_money(int(credit), currency)} credit: record it as credit paid back.",
+                customer.id,
+            )
+    return None
+
+
+def decide(
+    session: Session,
+    *,
+    tx: BankStatementTransaction,
+    entry: BankStatementEntry,
+    classify: Classifier = classify,
+) -> Match:
+    """What the rules make of one transaction (nothing is written)."""
+    if classify(tx, entry) == PAYOUT:
+        return Match(
+            MatchState.PAYOUT, "EveryPay payout: explained by the payouts, not by invoices."
+        )
+    if entry.reversal:
+        return Match(
+            MatchState.UNMATCHED, "The bank reversed an earlier booking: check it by hand."
+        )
+    if entry.currency not in SUPPORTED_CURRENCIES:
+        return Match(MatchState.UNMATCHED, f"No invoice is in {entry.currency}.")
+    if entry.direction == DEBIT:
+        return _credit_paid_back(session, tx, entry.currency) or Match(
+            MatchState.OUTGOING, "Outgoing payment, to no customer holding credit."
+        )
+    return (
+        _by_reference(session, tx, entry.currency)
+        or _by_invoice_number(session, tx, entry)
+        or _by_amount_and_payer(session, tx, entry.currency)
+        or Match(
+            MatchState.UNMATCHED,
+            "No RF reference or invoice number in the payment details, and no open "
+            f"invoice of {_money(tx.amount_minor, entry.currency)} from this payer.",
+        )
+    )
+
+
+# --- Moving a transaction's state, once ------------------------------------------------------
+
+
+def _move(
+    session: Session,
+    *,
+    transaction_id: int,
+    expected: Sequence[str],
+    actor: str,
+    state: str,
+    reason: str,
+    customer_id: int | None = None,
+    allocations: Sequence[tuple[int, int]] = (),
+    received_payment_id: int | None = None,
+) -> bool:
+    """Sets the transaction's state if it still is in one of ``expected``; False when
+    someone else moved it first."""
+    moved = session.exec(
+        update(BankStatementTransaction)
+        .where(
+            col(BankStatementTransaction.id) == transaction_id,
+            col(BankStatementTransaction.match_state).in_(list(expected)),
+        )
+        .values(
+            match_state=state,
+            match_reason=reason[:500],
+            match_customer_id=customer_id,
+            match_allocations=[list(pair) for pair in allocations],
+            received_payment_id=received_payment_id,
+            matched_by=actor[:64],
+            matched_at=utcnow(),
+        )
+    ).rowcount
+    return moved == 1
+
+
+def _load(
+    session: Session, transaction_id: int
+) -> tuple[BankStatementTransaction, BankStatementEntry]:
+    tx = session.get(BankStatementTransaction, transaction_id)
+    if tx is None:
+        raise ValidationError("That statement transaction does not exist.")
+    session.refresh(tx)
+    return tx, session.get(BankStatementEntry, tx.entry_id)
+
+
+def _book(
+    session: Session,
+    *,
+    actor: str,
+    tx: BankStatementTransaction,
+    entry: BankStatementEntry,
+    customer_id: int | None,
+    allocations: Sequence[tuple[int, str | int]],
+    note: str,
+) -> int:
+    """Records the transfer as received on the invoices; returns the received payment."""
+    result = record_received_payment(
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        method=LedgerSource.BANK_STATEMENT,
+        received_on=entry.booking_date or entry.value_date,
+        amount=tx.amount_minor,
+        currency=entry.currency,
+        payer=tx.counterparty_name[:200],
+        bank_reference=(entry.bank_reference or tx.bank_reference or tx.end_to_end_id)[:140],
+        note=note[:1000],
+        allocations=allocations,
+    )
+    return result.received_payment_id
+
+
+def _audit(session: Session, *, actor: str, action: str, tx_id: int, **details) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="bank_statement_transaction",
+        entity_id=tx_id,
+        details=details,
+    )
+
+
+def match_transaction(
+    session: Session, *, actor: str, transaction_id: int, classify: Classifier = classify
+) -> MatchState | None:
+    """Matches one new transaction and books it when the match is exact; None when it was
+    matched already (by another run). The caller commits."""
+    tx, entry = _load(session, transaction_id)
+    if tx.match_state != MatchState.NEW:
+        return None
+    match = decide(session, tx=tx, entry=entry, classify=classify)
+    if not _move(
+        session,
+        transaction_id=tx.id,
+        expected=(MatchState.NEW,),
+        actor=actor,
+        state=match.state,
+        reason=match.reason,
+        customer_id=match.customer_id,
+        allocations=match.allocations,
+    ):
+        return None
+    if match.state == MatchState.BOOKED_AUTO:
+        payment_id = _book(
+            session,
+            actor=actor,
+            tx=tx,
+            entry=entry,
+            customer_id=match.customer_id,
+            allocations=match.allocations,
+            note=match.reason,
+        )
+        session.exec(
+            update(BankStatementTransaction)
+            .where(col(BankStatementTransaction.id) == tx.id)
+            .values(received_payment_id=payment_id)
+        )
+    _audit(session, actor=actor, action="bank_statement.match", tx_id=tx.id, state=match.state)
+    return match.state
+
+
+@dataclass
+class MatchSummary:
+    counts: Counter = field(default_factory=Counter)
+    payouts: tuple[str, ...] = ()  # one line per EveryPay payout explained
+
+    def describe(self) -> str:
+        if not self.counts:
+            return "No new transactions to match."
+        parts = ", ".join(
+            f"{MATCH_STATE_LABELS[state].lower()} {count}"
+            for state, count in sorted(
+                self.counts.items(), key=lambda item: list(MatchState).index(item[0])
+            )
+        )
+        total = sum(self.counts.values())
+        return f"Matched {total} transaction{'' if total == 1 else 's'}: {parts}."
+
+
+def run_matching(
+    *, actor: str, statement_id: int | None = None, classify: Classifier = classify
+) -> MatchSummary:
+    """Matches every new transaction (of one statement, or all), each in its own short
+    write transaction: a transfer that cannot be booked (an invoice cancelled meanwhile)
+    goes to Unmatched with the reason instead of undoing the others."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        query = (
+            select(BankStatementTransaction.id)
+            .join(
+                BankStatementEntry,
+                col(BankStatementEntry.id) == col(BankStatementTransaction.entry_id),
+            )
+            .where(col(BankStatementTransaction.match_state) == MatchState.NEW)
+            .order_by(col(BankStatementTransaction.id))
+        )
+        if statement_id is not None:
+            query = query.where(col(BankStatementEntry.statement_id) == statement_id)
+        ids = list(session.exec(query).all())
+    summary = MatchSummary()
+    for transaction_id in ids:
+        try:
+            with write_session() as session:
+                state = match_transaction(
+                    session, actor=actor, transaction_id=transaction_id, classify=classify
+                )
+        except ValidationError as error:
+            with write_session() as session:
+                moved = _move(
+                    session,
+                    transaction_id=transaction_id,
+                    expected=(MatchState.NEW,),
+                    actor=actor,
+                    state=MatchState.UNMATCHED,
+                    reason=f"Not booked automatically: {error}",
+                )
+            state = MatchState.UNMATCHED if moved else None
+        if state is not None:
+            summary.counts[state] += 1
+    return summary
+
+
+def import_and_match(
+    *, actor: str, filename: str, content: bytes
+) -> tuple[ImportReport, MatchSummary]:
+    """Imports a statement file (all or nothing) and, in the same transaction, explains
+    the EveryPay payouts on it; then matches the customers' transfers it brought."""
+    with write_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        report = import_statement(session, actor=actor, filename=filename, content=content)
+        payouts = tuple(
+            payout.line()
+            for result in report.statements
+            for payout in explain_payouts(session, statement_id=result.bank_statement_id)
+        )
+    summary = run_matching(actor=actor)
+    summary.payouts = payouts
+    return report, summary
+
+
+# --- What a person does ---------------------------------------------------------------------
+
+
+def _refused(tx: BankStatementTransaction) -> ValidationError:
+    return ValidationError(
+        f"This transaction is {MATCH_STATE_LABELS.get(tx.match_state, tx.match_state).lower()} "
+        "now (someone else acted on it); reload the list."
+    )
+
+
+def accept_suggestion(session: Session, *, actor: str, transaction_id: int) -> str:
+    """Books a suggested match as suggested; returns what was done, for the page."""
+    require_permission(session, actor=actor, permission="edit")
+    tx, entry = _load(session, transaction_id)
+    if tx.match_state != MatchState.SUGGESTED or tx.match_customer_id is None:
+        raise _refused(tx)
+    reason = f"Suggestion accepted: {tx.match_reason}"
+    allocations = [(invoice_id, minor) for invoice_id, minor in tx.match_allocations]
+    customer_id = tx.match_customer_id
+    if not _move(
+        session,
+        transaction_id=tx.id,
+        expected=(MatchState.SUGGESTED,),
+        actor=actor,
+        state=MatchState.BOOKED_MANUAL,
+        reason=reason,
+        customer_id=customer_id,
+        allocations=allocations,
+    ):
+        raise _refused(tx)
+    payment_id = None
+    if entry.direction == CREDIT:
+        payment_id = _book(
+            session,
+            actor=actor,
+            tx=tx,
+            entry=entry,
+            customer_id=customer_id,
+            allocations=allocations,
+            note=reason,
+        )
+        done = f"Booked {_money(tx.amount_minor, entry.currency)} as suggested."
+    else:
+        refund_customer_credit(
+            session,
+            actor=actor,
+            customer_id=customer_id,
+            currency=entry.currency,
+            amount=tx.amount_minor,
+            paid_on=entry.booking_date or entry.value_date,
+            note=reason[:500],
+        )
+        done = f"Recorded {_money(tx.amount_minor, entry.currency)} of credit paid back."
+    session.exec(
+        update(BankStatementTransaction)
+        .where(col(BankStatementTransaction.id) == tx.id)
+        .values(received_payment_id=payment_id)
+    )
+    _audit(session, actor=actor, action="bank_statement.accept", tx_id=tx.id)
+    return done
+
+
+MANUAL_FROM = (MatchState.NEW, MatchState.SUGGESTED, MatchState.UNMATCHED)
+
+
+def match_by_hand(
+    session: Session,
+    *,
+    actor: str,
+    transaction_id: int,
+    customer_id: int | None,
+    allocations: Sequence[tuple[int, str | int]] = (),
+) -> str:
+    """Books a transfer on the invoices a person chose (split as allocated; without
+    allocations, the customer's oldest-due invoices first)."""
+    require_permission(session, actor=actor, permission="edit")
+    tx, entry = _load(session, transaction_id)
+    if tx.match_state not in MANUAL_FROM:
+        raise _refused(tx)
+    if entry.direction != CREDIT:
+        raise ValidationError("Money going out is not booked on invoices.")
+    customer = session.get(Customer, customer_id) if customer_id is not None else None
+    if customer is None:
+        raise ValidationError("Choose the customer who paid.", field="customer")
+    reason = f"Matched by hand to {customer.name}."
+    if not _move(
+        session,
+        transaction_id=tx.id,
+        expected=MANUAL_FROM,
+        actor=actor,
+        state=MatchState.BOOKED_MANUAL,
+        reason=reason,
+        customer_id=customer.id,
+    ):
+        raise _refused(tx)
+    payment_id = _book(
+        session,
+        actor=actor,
+        tx=tx,
+        entry=entry,
+        customer_id=customer.id,
+        allocations=allocations,
+        note=reason,
+    )
+    session.exec(
+        update(BankStatementTransaction)
+        .where(col(BankStatementTransaction.id) == tx.id)
+        .values(received_payment_id=payment_id)
+    )
+    _audit(session, actor=actor, action="bank_statement.match_by_hand", tx_id=tx.id)
+    return f"Booked {_money(tx.amount_minor, entry.currency)} for {customer.name}."
+
+
+SET_ASIDE_FROM = (MatchState.NEW, MatchState.SUGGESTED, MatchState.UNMATCHED, MatchState.OUTGOING)
+
+
+def mark_not_customer_payment(
+    session: Session, *, actor: str, transaction_id: int, note: str
+) -> str:
+    """Sets a transaction aside as no customer's payment (a loan, a supplier's refund…)."""
+    require_permission(session, actor=actor, permission="edit")
+    note = note.strip()
+    if not note:
+        raise ValidationError("Write what the money is, so others can follow it.", field="note")
+    if len(note) > 500:
+        raise ValidationError("At most 500 characters, please.", field="note")
+    tx, _ = _load(session, transaction_id)
+    if not _move(
+        session,
+        transaction_id=tx.id,
+        expected=SET_ASIDE_FROM,
+        actor=actor,
+        state=MatchState.NOT_CUSTOMER,
+        reason=note,
+    ):
+        raise _refused(tx)
+    _audit(session, actor=actor, action="bank_statement.not_customer", tx_id=tx.id, note=note)
+    return "Marked as not a customer payment."
+
+
+def undo_booking(session: Session, *, actor: str, transaction_id: int, reason: str) -> str:
+    """Takes a statement booking back off its invoices, with the reason; the transaction
+    goes back to Unmatched."""
+    require_permission(session, actor=actor, permission="edit")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the booking is undone.", field="reason")
+    tx, entry = _load(session, transaction_id)
+    payment_id = tx.received_payment_id
+    if payment_id is None or tx.match_state not in (
+        MatchState.BOOKED_AUTO,
+        MatchState.BOOKED_MANUAL,
+    ):
+        raise ValidationError("This transaction has no booking to undo.")
+    if not _move(
+        session,
+        transaction_id=tx.id,
+        expected=(MatchState.BOOKED_AUTO, MatchState.BOOKED_MANUAL),
+        actor=actor,
+        state=MatchState.UNMATCHED,
+        reason=f"Booking undone by {actor}: {reason}",
+    ):
+        raise _refused(tx)
+    payment = session.get(ReceivedPayment, payment_id)
+    # Reversed already on the Payments page: only the statement's side is left to undo.
+    if payment is not None and payment.reversed_at is None:
+        reverse_received_payment(
+            session, actor=actor, received_payment_id=payment_id, reason=reason
+        )
+    _audit(session, actor=actor, action="bank_statement.undo", tx_id=tx.id, reason=reason)
+    return f"Booking of {_money(tx.amount_minor, entry.currency)} undone; back to Unmatched."
