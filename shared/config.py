@@ -181,8 +181,9 @@ class Settings(BaseSettings):
         default=[EVERYPAY_PAYOUT_IBAN],
         description="Counterparty IBANs whose credits are EveryPay payouts (a JSON list).",
     )
+    # EveryPay's company is registered as AS Maksekeskus; banks print either name.
     everypay_payout_names: list[str] = Field(
-        default=[EVERYPAY_PAYOUT_NAME],
+        default=[EVERYPAY_PAYOUT_NAME, "AS EveryPay", "AS Maksekeskus", "Maksekeskus AS"],
         description="Counterparty names whose credits are EveryPay payouts (a JSON list).",
     )
     everypay_payout_pattern: str = Field(
