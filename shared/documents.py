@@ -357,9 +357,9 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
     _pdf_payment(pdf, document, t)
     if document.credit_notes:
         pdf.ln(2)
-        _pdf_text(pdf, t("credit_notes"), size=9, bold=True)
+        write_pdf_text(pdf, t("credit_notes"), size=9, bold=True)
         for note in document.credit_notes:
-            _pdf_text(
+            write_pdf_text(
                 pdf,
                 f"{note.number} · {document.date(note.issue_date)} · "
                 f"{document.money(note.total_minor)} · {note.reason}",
@@ -367,12 +367,12 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
             )
     if document.invoice.notes:
         pdf.ln(4)
-        _pdf_text(pdf, t("notes"), size=9, bold=True)
-        _pdf_text(pdf, document.invoice.notes, size=9)
+        write_pdf_text(pdf, t("notes"), size=9, bold=True)
+        write_pdf_text(pdf, document.invoice.notes, size=9)
     return bytes(pdf.output())
 
 
-def _pdf_text(
+def write_pdf_text(
     pdf: FPDF,
     value: str,
     *,
@@ -414,12 +414,12 @@ def _pdf_header(pdf: FPDF, company: Company, title: str, rows: list[tuple[str, s
             logger.warning("company logo could not be placed in the PDF", exc_info=True)
     pdf.set_xy(_MARGIN, logo_bottom)
     if logo_bottom == top:
-        _pdf_text(pdf, company.name, size=15, bold=True, width=95)
+        write_pdf_text(pdf, company.name, size=15, bold=True, width=95)
     left_bottom = pdf.get_y()
 
     right_x = _MARGIN + 100
     pdf.set_xy(right_x, top)
-    _pdf_text(pdf, title, size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
+    write_pdf_text(pdf, title, size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
     for label, value in rows:
         pdf.set_x(right_x)
         pdf.set_font(FONT, "", 9)
@@ -466,10 +466,12 @@ def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None
     for index, (title, lines) in enumerate(((t("seller"), seller), (t("buyer"), buyer))):
         x = _MARGIN + index * (_WIDTH / 2)
         pdf.set_xy(x, top)
-        _pdf_text(pdf, title.upper(), size=8, bold=True, width=_WIDTH / 2 - 5, color=_MUTED)
+        write_pdf_text(pdf, title.upper(), size=8, bold=True, width=_WIDTH / 2 - 5, color=_MUTED)
         for number, line in enumerate(lines):
             pdf.set_x(x)
-            _pdf_text(pdf, line, size=10 if number else 11, bold=number == 0, width=_WIDTH / 2 - 5)
+            write_pdf_text(
+                pdf, line, size=10 if number else 11, bold=number == 0, width=_WIDTH / 2 - 5
+            )
         bottoms.append(pdf.get_y())
     pdf.set_xy(_MARGIN, max(bottoms) + 6)
 
@@ -557,21 +559,21 @@ def _qr_image(data: str):
 
 def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) -> None:
     if document.is_cancelled:
-        _pdf_text(pdf, t("cancelled_notice"), size=11, bold=True, color=(160, 30, 30))
+        write_pdf_text(pdf, t("cancelled_notice"), size=11, bold=True, color=(160, 30, 30))
         return
     if document.is_paid:
-        _pdf_text(pdf, t("paid_notice"), size=11, bold=True, color=(20, 120, 60))
+        write_pdf_text(pdf, t("paid_notice"), size=11, bold=True, color=(20, 120, 60))
         return
     if document.is_credited:
-        _pdf_text(pdf, t("credited_notice"), size=11, bold=True, color=(20, 120, 60))
+        write_pdf_text(pdf, t("credited_notice"), size=11, bold=True, color=(20, 120, 60))
         return
     if document.collection_held:
-        _pdf_text(pdf, t("held_notice", contact=document.contact), size=10, bold=True)
+        write_pdf_text(pdf, t("held_notice", contact=document.contact), size=10, bold=True)
         return
     epc = document.epc_payload
     if document.pay_url is None and epc is None:
         if document.asks_for_payment and document.bank_transfer_text:
-            _pdf_text(pdf, document.bank_transfer_text, size=9)
+            write_pdf_text(pdf, document.bank_transfer_text, size=9)
         return
     qr_size = 34.0
     if pdf.get_y() + qr_size + 8 > pdf.h - _MARGIN:
@@ -582,7 +584,7 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     if document.pay_url is not None:
         pdf.image(_qr_image(document.pay_url), x=_MARGIN, y=top, w=qr_size, h=qr_size)
         pdf.set_xy(_MARGIN, top + qr_size)
-        _pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        write_pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
         text_x += qr_size + 6
         text_width -= qr_size + 6
     if epc is not None:
@@ -591,10 +593,10 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
         epc_x = _MARGIN + _WIDTH - qr_size
         pdf.image(_qr_image(epc), x=epc_x, y=top, w=qr_size, h=qr_size)
         pdf.set_xy(epc_x, top + qr_size)
-        _pdf_text(pdf, t("scan_in_bank_app"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        write_pdf_text(pdf, t("scan_in_bank_app"), size=7.5, width=qr_size, align="C", color=_MUTED)
         text_width -= qr_size + 6
     pdf.set_xy(text_x, top + 2)
-    _pdf_text(
+    write_pdf_text(
         pdf,
         f"{t('amount_due')}: {document.money(document.invoice.open_minor)}",
         size=12,
@@ -603,10 +605,10 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     )
     if document.pay_url is not None:
         pdf.set_xy(text_x, pdf.get_y() + 2)
-        _pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
+        write_pdf_text(pdf, t("pay_link_label"), size=9, bold=True, width=text_width, color=_ACCENT)
         pdf.set_x(text_x)
         link_top = pdf.get_y()
-        _pdf_text(pdf, document.pay_url, size=7, width=text_width, color=_ACCENT)
+        write_pdf_text(pdf, document.pay_url, size=7, width=text_width, color=_ACCENT)
         # One clickable area over the whole wrapped link: per-line links would make a
         # reader (and a mail scanner) see the same link three times.
         pdf.link(text_x, link_top, text_width, pdf.get_y() - link_top, document.pay_url)
@@ -618,10 +620,12 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
                 t("methods_banks", banks=", ".join(PAYMENT_BANKS)),
             )
         )
-        _pdf_text(pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED)
+        write_pdf_text(
+            pdf, f"{t('payment_methods')}: {methods}", size=8, width=text_width, color=_MUTED
+        )
     if document.bank_transfer_text:
         pdf.set_xy(text_x, pdf.get_y() + 2)
-        _pdf_text(pdf, document.bank_transfer_text, size=8, width=text_width)
+        write_pdf_text(pdf, document.bank_transfer_text, size=8, width=text_width)
     pdf.set_y(max(pdf.get_y(), top + qr_size + 5))
 
 
@@ -724,7 +728,7 @@ def build_credit_note_pdf(document: CreditNoteDocument) -> bytes:
         ],
     )
     _pdf_parties(pdf, document, t)
-    _pdf_text(pdf, f"{t('reason')}: {note.reason}", size=10)
+    write_pdf_text(pdf, f"{t('reason')}: {note.reason}", size=10)
     pdf.ln(3)
     _pdf_lines(pdf, document, t)
     _pdf_totals(pdf, document, [(t("credit_total"), document.money(note.total_minor), True)], t)

@@ -11,13 +11,12 @@ from email.message import EmailMessage
 from typing import Any
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from shared.audit import record_audit
 from shared.company import company_settings, local_today
 from shared.db import read_session, write_session
-from shared.documents import FONT, FONT_DIR, render_template
+from shared.documents import FONT, FONT_DIR, render_template, write_pdf_text
 from shared.errors import ValidationError
 from shared.exports import Column, Table
 from shared.i18n import format_date, language_for, translator
@@ -181,9 +180,9 @@ def build_statement_pdf(statement: Statement, *, today: date) -> bytes:
     _header(pdf, statement, t, language, today)
     _parties(pdf, statement, t)
     if not statement.currencies:
-        _text(pdf, t("statement_no_movements"), size=10)
+        write_pdf_text(pdf, t("statement_no_movements"), size=10)
         pdf.ln(2)
-        _text(
+        write_pdf_text(
             pdf,
             t(
                 "statement_nothing_owed",
@@ -196,43 +195,22 @@ def build_statement_pdf(statement: Statement, *, today: date) -> bytes:
     for figures in statement.currencies:
         _currency_table(pdf, statement, figures, t, language)
     pdf.ln(4)
-    _text(pdf, t("statement_confirm_request"), size=9)
+    write_pdf_text(pdf, t("statement_confirm_request"), size=9)
     _signatures(pdf, statement, t)
     return bytes(pdf.output())
-
-
-def _text(
-    pdf: FPDF,
-    value: str,
-    *,
-    size: float = 10,
-    bold: bool = False,
-    width: float = 0,
-    align: str = "L",
-    color: tuple[int, int, int] = (0, 0, 0),
-) -> None:
-    pdf.set_font(FONT, "B" if bold else "", size)
-    pdf.set_text_color(*color)
-    pdf.multi_cell(
-        width,
-        size * 0.45,
-        value,
-        align=align,
-        new_x=XPos.LMARGIN if not width else XPos.RIGHT,
-        new_y=YPos.NEXT,
-    )
-    pdf.set_text_color(0, 0, 0)
 
 
 def _header(
     pdf: FPDF, statement: Statement, t: Callable[..., str], language: str, today: date
 ) -> None:
     top = pdf.get_y()
-    _text(pdf, statement.company.name, size=15, bold=True, width=95)
+    write_pdf_text(pdf, statement.company.name, size=15, bold=True, width=95)
     left_bottom = pdf.get_y()
     right_x = _MARGIN + 95
     pdf.set_xy(right_x, top)
-    _text(pdf, t("statement"), size=18, bold=True, width=_WIDTH - 95, align="R", color=_ACCENT)
+    write_pdf_text(
+        pdf, t("statement"), size=18, bold=True, width=_WIDTH - 95, align="R", color=_ACCENT
+    )
     period = t(
         "statement_period",
         date_from=format_date(statement.date_from, language),
@@ -240,7 +218,7 @@ def _header(
     )
     for value in (period, t("statement_prepared", day=format_date(today, language))):
         pdf.set_x(right_x)
-        _text(pdf, value, size=9, width=_WIDTH - 95, align="R", color=_MUTED)
+        write_pdf_text(pdf, value, size=9, width=_WIDTH - 95, align="R", color=_MUTED)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
 
 
@@ -259,10 +237,12 @@ def _two_columns(pdf: FPDF, blocks: list[tuple[str, list[str]]]) -> None:
     for index, (title, lines) in enumerate(blocks):
         x = _MARGIN + index * (_WIDTH / 2)
         pdf.set_xy(x, top)
-        _text(pdf, title.upper(), size=8, bold=True, width=_WIDTH / 2 - 5, color=_MUTED)
+        write_pdf_text(pdf, title.upper(), size=8, bold=True, width=_WIDTH / 2 - 5, color=_MUTED)
         for number, line in enumerate(lines):
             pdf.set_x(x)
-            _text(pdf, line, size=10 if number else 11, bold=number == 0, width=_WIDTH / 2 - 5)
+            write_pdf_text(
+                pdf, line, size=10 if number else 11, bold=number == 0, width=_WIDTH / 2 - 5
+            )
         bottoms.append(pdf.get_y())
     pdf.set_xy(_MARGIN, max(bottoms) + 6)
 
@@ -289,7 +269,7 @@ def _currency_table(
     def money(minor: int) -> str:
         return format_money(minor, currency)
 
-    _text(pdf, t("statement_currency", currency=currency), size=10, bold=True)
+    write_pdf_text(pdf, t("statement_currency", currency=currency), size=10, bold=True)
     pdf.ln(1)
     pdf.set_font(FONT, "", 8.5)
     pdf.set_draw_color(210, 210, 210)
@@ -342,7 +322,7 @@ def _currency_table(
         closing = t("statement_closing", day=format_date(statement.date_to, language))
         table.row(("", "", closing, "", "", money(figures.closing_minor)), style=bold)
     pdf.ln(2)
-    _text(pdf, balance_sentence(statement, figures, language), size=10, bold=True)
+    write_pdf_text(pdf, balance_sentence(statement, figures, language), size=10, bold=True)
     pdf.ln(4)
 
 
