@@ -327,18 +327,28 @@ _ACCENT = (11, 92, 173)
 _MUTED = (90, 90, 90)
 
 
-def build_invoice_pdf(document: InvoiceDocument) -> bytes:
-    t = translator(document.language)
+def new_pdf(*, title: str, author: str, language: str) -> FPDF:
+    """An A4 page in the documents' margins and font (DejaVu: every Latvian letter)."""
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(auto=True, margin=_MARGIN)
     pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-    pdf.set_title(t("page_title", number=document.number, company=document.company.name))
-    pdf.set_author(document.company.name)
+    pdf.set_title(title)
+    pdf.set_author(author)
     pdf.set_creator("LinkPay Desk")
-    pdf.set_lang(document.language)
+    pdf.set_lang(language)
     pdf.add_page()
+    return pdf
+
+
+def build_invoice_pdf(document: InvoiceDocument) -> bytes:
+    t = translator(document.language)
+    pdf = new_pdf(
+        title=t("page_title", number=document.number, company=document.company.name),
+        author=document.company.name,
+        language=document.language,
+    )
     _pdf_header(
         pdf,
         document.company,
@@ -706,16 +716,11 @@ def credit_note_pdf_name(note: CreditNote) -> str:
 def build_credit_note_pdf(document: CreditNoteDocument) -> bytes:
     t = translator(document.language)
     note, invoice = document.note, document.invoice
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(auto=True, margin=_MARGIN)
-    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
-    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-    pdf.set_title(t("credit_page_title", number=note.number, company=document.company.name))
-    pdf.set_author(document.company.name)
-    pdf.set_creator("LinkPay Desk")
-    pdf.set_lang(document.language)
-    pdf.add_page()
+    pdf = new_pdf(
+        title=t("credit_page_title", number=note.number, company=document.company.name),
+        author=document.company.name,
+        language=document.language,
+    )
     _pdf_header(
         pdf,
         document.company,

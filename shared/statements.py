@@ -16,7 +16,7 @@ from fpdf.fonts import FontFace
 from shared.audit import record_audit
 from shared.company import company_settings, local_today
 from shared.db import read_session, write_session
-from shared.documents import FONT, FONT_DIR, render_template, write_pdf_text
+from shared.documents import FONT, new_pdf, render_template, write_pdf_text
 from shared.errors import ValidationError
 from shared.exports import Column, Table
 from shared.i18n import format_date, language_for, translator
@@ -167,16 +167,11 @@ _MUTED = (90, 90, 90)
 def build_statement_pdf(statement: Statement, *, today: date) -> bytes:
     language = language_for(statement.language)
     t = translator(language)
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(auto=True, margin=_MARGIN)
-    pdf.add_font(FONT, "", FONT_DIR / "DejaVuSans.ttf")
-    pdf.add_font(FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
-    pdf.set_title(f"{t('statement')} — {statement.customer.name}")
-    pdf.set_author(statement.company.name)
-    pdf.set_creator("LinkPay Desk")
-    pdf.set_lang(language)
-    pdf.add_page()
+    pdf = new_pdf(
+        title=f"{t('statement')} — {statement.customer.name}",
+        author=statement.company.name,
+        language=language,
+    )
     _header(pdf, statement, t, language, today)
     _parties(pdf, statement, t)
     if not statement.currencies:
