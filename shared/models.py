@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -769,5 +770,10 @@ class EveryPayPayout(SQLModel, table=True):
     # net - (gross - fee): above zero, money from payments LinkPay Desk never heard of.
     difference_minor: int = Field(default=0, sa_type=MinorUnits)
     payment_count: int = 0
-    review_item_id: int | None = Field(default=None, foreign_key="review_item.id")
+    # payment_attempt → everypay_payout → review_item → payment_attempt is a cycle; marking
+    # this edge lets create_all/drop_all order the tables (SQLite still declares it inline).
+    review_item_id: int | None = Field(
+        default=None,
+        sa_column_args=(ForeignKey("review_item.id", use_alter=True),),
+    )
     created_at: datetime = _ts(default_now=True)
