@@ -196,6 +196,9 @@ def test_statement_email_goes_to_the_customer_in_latvian_with_the_pdf(smtp_inbox
     assert message["Message-ID"].endswith("@balticwidgets.lv>")  # not the machine's name
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "Beigu atlikums uz 31.03.2026: 189.00 EUR" in body
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Salīdzināšanās akts" in html and "189.00 EUR" in html
+    assert html.lstrip().startswith("<!DOCTYPE html>") and "billing@balticwidgets.lv" in html
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == f"statement-{anna.id}-{FROM}-{TO}.pdf"
     assert "Salīdzināšanās akts" in _pdf_text(attachment.get_payload(decode=True))

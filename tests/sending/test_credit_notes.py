@@ -147,6 +147,10 @@ def test_credit_note_email_carries_its_pdf_and_names_the_invoice(smtp_server, co
     )
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert invoice.number in text and "24.20 EUR" in text and "vairs nav jāmaksā" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert note.number in html and invoice.number in html  # its own card, in the shared frame
+    assert html.lstrip().startswith("<!DOCTYPE html>") and '<html lang="lv">' in html
+    assert "billing@balticwidgets.lv" in html  # the frame's footer: the company's contacts
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == f"{note.number}.pdf"
     assert note.number in _pdf_text(attachment.get_content())
