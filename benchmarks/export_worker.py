@@ -1,6 +1,6 @@
 """One export of a full dashboard table, the way the pages' download buttons make it
-(the invoice list's CSV with ``queries.invoice_csv_file``; otherwise ``exports.csv_file`` /
-``exports.xlsx_file`` over ``queries.invoice_rows`` or ``queries.audit_rows``), in a
+(the invoice list's CSV with ``invoices.invoice_csv_file``; otherwise ``exports.csv_file`` /
+``exports.xlsx_file`` over ``invoices.invoice_rows`` or ``audit_log.audit_rows``), in a
 process of its own so that its peak memory is the export's. Prints a JSON summary.
 
 Usage (environment as for the product): ``python -m benchmarks.export_worker --format csv``
@@ -12,8 +12,9 @@ import os
 import time
 
 from benchmarks.common import TIMEZONE, rss_mb
-from shared import exports, queries
+from shared import exports
 from shared.company import local_today
+from shared.views import audit_log, invoices
 
 
 def _rss_mb() -> float:
@@ -26,17 +27,17 @@ def _source(table: str) -> tuple:
     """(columns, total rows, row stream, CSV maker or None) of a dashboard table, unfiltered;
     the CSV maker is the one its page's "Download CSV" uses instead of the row stream."""
     if table == "audit":
-        flt = queries.AuditFilter()
-        total = queries.audit_page(flt, tz=TIMEZONE, limit=1).total
-        return queries.AUDIT_COLUMNS, total, queries.audit_rows(flt, tz=TIMEZONE), None
+        flt = audit_log.AuditFilter()
+        total = audit_log.audit_page(flt, tz=TIMEZONE, limit=1).total
+        return audit_log.AUDIT_COLUMNS, total, audit_log.audit_rows(flt, tz=TIMEZONE), None
     today = local_today(TIMEZONE)
-    flt = queries.InvoiceFilter()
-    total = queries.invoice_page(flt, today=today, limit=1).total
+    flt = invoices.InvoiceFilter()
+    total = invoices.invoice_page(flt, today=today, limit=1).total
     return (
-        queries.INVOICE_COLUMNS,
+        invoices.INVOICE_COLUMNS,
         total,
-        queries.invoice_rows(flt, today=today),
-        lambda: queries.invoice_csv_file(flt, today=today),
+        invoices.invoice_rows(flt, today=today),
+        lambda: invoices.invoice_csv_file(flt, today=today),
     )
 
 

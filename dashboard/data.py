@@ -6,7 +6,18 @@ at the Overview cost the database one query. Payments are live, so their cache i
 
 import streamlit as st
 
-from shared import queries, reports
+from shared import reports
+from shared.views import (
+    audit_log,
+    bank_accounts,
+    callbacks,
+    customers,
+    exceptions,
+    invoices,
+    payments,
+    users,
+)
+from shared.views import invoice_detail as detail
 
 LIST_TTL = 30
 LIVE_TTL = 2
@@ -16,18 +27,18 @@ _list = st.cache_data(ttl=LIST_TTL, show_spinner=False)
 _live = st.cache_data(ttl=LIVE_TTL, show_spinner=False)
 _report = st.cache_data(ttl=REPORT_TTL, show_spinner=False)
 
-invoice_page = _list(queries.invoice_page)
-customer_page = _list(queries.customer_page)
-customer_options = _list(queries.customer_options)
-channel_options = _list(queries.channel_options)
-review_page = _list(queries.review_page)
-audit_page = _list(queries.audit_page)
-user_table = _list(queries.user_table)
-payment_page = _live(queries.payment_page)
-callback_page = _live(queries.callback_page)
-invoice_detail = _live(queries.invoice_detail)
-invoice_ledger = _live(queries.invoice_ledger)
-customer_credit_page = _list(queries.customer_credit_page)
+invoice_page = _list(invoices.invoice_page)
+customer_page = _list(customers.customer_page)
+customer_options = _list(customers.customer_options)
+channel_options = _list(bank_accounts.channel_options)
+review_page = _list(exceptions.review_page)
+audit_page = _list(audit_log.audit_page)
+user_table = _list(users.user_table)
+payment_page = _live(payments.payment_page)
+callback_page = _live(callbacks.callback_page)
+invoice_detail = _live(detail.invoice_detail)
+invoice_ledger = _live(detail.invoice_ledger)
+customer_credit_page = _list(customers.customer_credit_page)
 
 kpis = _report(reports.kpis)
 open_exceptions = _list(reports.open_exceptions)

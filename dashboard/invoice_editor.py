@@ -21,8 +21,9 @@ from shared.invoicing import (
     vat_breakdown,
 )
 from shared.money import SUPPORTED_CURRENCIES, from_minor
-from shared.queries import InvoiceDetail, draft_lines
 from shared.text import search_text
+from shared.views.bank_accounts import ChannelOption
+from shared.views.invoice_detail import InvoiceDetail, draft_lines
 
 LINE_FIELDS = ("desc", "qty", "unit", "price", "vat")
 HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date")
@@ -156,20 +157,22 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
     rows = _init_rows(key, existing)
     customer_id = _customer_picker(key, existing)
     ui.field_error(form, "customer_id")
-    channels = {c[0]: c for c in data.channel_options(active_only=True)}
+    channels = {c.id: c for c in data.channel_options(active_only=True)}
     if existing and existing.channel_id and existing.channel_id not in channels:
-        channels[existing.channel_id] = (existing.channel_id, existing.channel_name, "")
+        channels[existing.channel_id] = ChannelOption(
+            existing.channel_id, existing.channel_name, ""
+        )
     channel_ids: list[int | None] = [None, *channels]
     left, right = st.columns(2)
     channel_id = left.selectbox(
         "Online payment channel",
         channel_ids,
         index=channel_ids.index(existing.channel_id) if existing else min(1, len(channels)),
-        format_func=lambda i: "No online payment" if i is None else channels[i][1],
+        format_func=lambda i: "No online payment" if i is None else channels[i].label,
         key=f"{key}_channel",
     )
     ui.field_error(form, "channel_id")
-    channel_currency = channels[channel_id][2] if channel_id is not None else ""
+    channel_currency = channels[channel_id].currency if channel_id is not None else ""
     currencies = list(SUPPORTED_CURRENCIES)
     default_currency = existing.currency if existing else ui.company().default_currency
     currency = right.selectbox(

@@ -21,7 +21,7 @@ from shared.money import (
     format_plain,
     parse_amount_minor,
 )
-from shared.queries import open_invoice_options, suggested_allocation
+from shared.views.payments import open_invoice_options, suggested_allocation
 
 FORM = "record_payment"
 FIELDS = ("customer", "method", "received_on", "amount", "currency", "payer", "bank_reference")

@@ -24,9 +24,9 @@ from shared.db import read_session, write_session
 from shared.exports import Column, Table
 from shared.models import User
 from shared.money import format_money, to_minor
-from shared.queries import PAGE_SIZES
 from shared.states import badge_colours_by_label
 from shared.users import can
+from shared.views.common import PAGE_SIZES
 
 AUTH_KEY = "auth"
 LOGOUT_REASON_KEY = "logout_reason"

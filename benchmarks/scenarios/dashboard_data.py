@@ -1,5 +1,5 @@
 """Scenario 3 — dashboard data at N invoices: every page's queries through the product's own
-functions (shared/queries.py, shared/reports.py), each against the same answer from
+functions (shared/views/, shared/reports.py), each against the same answer from
 hand-written SQL through the raw driver (sqlite3 / psycopg), timed in the same process.
 
 Each case is timed as the median of three runs after one warm-up run, both sides alike, and
@@ -15,8 +15,9 @@ from typing import Any
 
 from benchmarks.common import TIMEZONE, BenchDatabase, Figure, Results, timed, use_database
 from benchmarks.explain import explain
-from shared import queries, reports
+from shared import reports
 from shared.company import local_day_start_utc, local_today
+from shared.views import callbacks, exceptions, invoices, payments
 
 SCENARIO = "3 dashboard data"
 TARGET_MS = 300.0
@@ -259,17 +260,17 @@ def cases(invoice_count: int) -> list[Case]:
     today = local_today(TIMEZONE)
     tz = TIMEZONE
     deep = (invoice_count // 2) // PAGE * PAGE
-    inv = queries.InvoiceFilter
+    inv = invoices.InvoiceFilter
     return [
         Case(
             "invoices: first page, newest first",
-            lambda: queries.invoice_page(inv(), today=today),
+            lambda: invoices.invoice_page(inv(), today=today),
             _page_answer,
             _invoice_list("1 = 1", "i.id DESC"),
         ),
         Case(
             "invoices: overdue, by due date",
-            lambda: queries.invoice_page(
+            lambda: invoices.invoice_page(
                 inv(statuses=("overdue",)), today=today, sort="due_date", descending=False
             ),
             _page_answer,
@@ -277,7 +278,7 @@ def cases(invoice_count: int) -> list[Case]:
         ),
         Case(
             "invoices: paid, issued last year, by number",
-            lambda: queries.invoice_page(
+            lambda: invoices.invoice_page(
                 inv(statuses=("paid",), date_from=today - timedelta(days=365), date_to=today),
                 today=today,
                 sort="number",
@@ -293,7 +294,7 @@ def cases(invoice_count: int) -> list[Case]:
         ),
         Case(
             f"invoices: customer name contains '{CUSTOMER_SEARCH}'",
-            lambda: queries.invoice_page(inv(customer=CUSTOMER_SEARCH), today=today),
+            lambda: invoices.invoice_page(inv(customer=CUSTOMER_SEARCH), today=today),
             _page_answer,
             _invoice_list(
                 "i.customer_id IN (SELECT id FROM customer WHERE lower(name) LIKE :pattern)",
@@ -303,13 +304,13 @@ def cases(invoice_count: int) -> list[Case]:
         ),
         Case(
             "invoices: sorted by total, largest first",
-            lambda: queries.invoice_page(inv(), today=today, sort="total", descending=True),
+            lambda: invoices.invoice_page(inv(), today=today, sort="total", descending=True),
             _page_answer,
             _invoice_list("1 = 1", "i.total_minor DESC, i.id DESC"),
         ),
         Case(
             f"invoices: deep page (offset {deep:,})",
-            lambda: queries.invoice_page(inv(), today=today, offset=deep),
+            lambda: invoices.invoice_page(inv(), today=today, offset=deep),
             _page_answer,
             _deep_page(deep),
         ),
@@ -346,33 +347,33 @@ def cases(invoice_count: int) -> list[Case]:
         ),
         Case(
             "payments: first page",
-            lambda: queries.payment_page(queries.PaymentFilter(), tz=tz),
+            lambda: payments.payment_page(payments.PaymentFilter(), tz=tz),
             _page_answer,
             _payments("1 = 1"),
         ),
         Case(
             "payments: settled only",
-            lambda: queries.payment_page(queries.PaymentFilter(states=("settled",)), tz=tz),
+            lambda: payments.payment_page(payments.PaymentFilter(states=("settled",)), tz=tz),
             _page_answer,
             _payments("a.state = 'settled'"),
         ),
         Case(
             "callback log: first page",
-            lambda: queries.callback_page(queries.CallbackFilter(), tz=tz),
+            lambda: callbacks.callback_page(callbacks.CallbackFilter(), tz=tz),
             _page_answer,
             _callbacks("1 = 1"),
         ),
         Case(
             "callback log: needs attention",
-            lambda: queries.callback_page(
-                queries.CallbackFilter(statuses=("needs_attention",)), tz=tz
+            lambda: callbacks.callback_page(
+                callbacks.CallbackFilter(statuses=("needs_attention",)), tz=tz
             ),
             _page_answer,
             _callbacks("e.status = 'needs_attention'"),
         ),
         Case(
             "exceptions: open",
-            lambda: queries.review_page(queries.ReviewFilter(), tz=tz),
+            lambda: exceptions.review_page(exceptions.ReviewFilter(), tz=tz),
             _page_answer,
             _reviews_baseline,
         ),

@@ -3,8 +3,7 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared import queries
-from shared.queries import AuditFilter
+from shared.views.audit_log import AuditFilter, audit_rows
 
 user = ui.require("audit")
 tz = ui.tz()
@@ -32,7 +31,7 @@ if table.rows:
 ui.export_buttons(
     key="audit_export",
     columns=table.columns,
-    rows=lambda: queries.audit_rows(flt, tz=tz),
+    rows=lambda: audit_rows(flt, tz=tz),
     total=table.total,
     file_stem="audit-log",
     user=user,

@@ -17,7 +17,7 @@ from shared.db import write_session
 from shared.errors import ValidationError
 from shared.models import AccountType, Environment
 from shared.money import SUPPORTED_CURRENCIES
-from shared.queries import BankAccountView, ChannelView, bank_accounts
+from shared.views.bank_accounts import BankAccountView, ChannelView, bank_accounts
 
 ACCOUNT_FORM = "account_form"
 BANKS_NOTE = (

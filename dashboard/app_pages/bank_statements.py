@@ -29,8 +29,8 @@ from shared.db import write_session
 from shared.errors import ValidationError
 from shared.models import MatchState
 from shared.money import format_money, format_plain
-from shared.queries import open_invoice_options
 from shared.states import MATCH_STATE_LABELS
+from shared.views.payments import open_invoice_options
 
 user = ui.require("view")
 tz = ui.tz()

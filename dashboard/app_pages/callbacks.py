@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import data, ui
 from shared.errors import ValidationError
 from shared.models import CallbackStatus
-from shared.queries import CallbackFilter
+from shared.views.callbacks import CallbackFilter
 
 user = ui.require("view")
 tz = ui.tz()
@@ -13,7 +13,7 @@ st.title("Callbacks")
 
 left, middle, right = st.columns(3)
 statuses = left.multiselect("Processing status", [s.value for s in CallbackStatus], key="cb_status")
-channels = {c[0]: c[1] for c in data.channel_options()}
+channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
     "Channel",
     [None, *channels],
@@ -48,7 +48,8 @@ ui.pager("callbacks", table)
 
 if user.can("review"):
     labels = {
-        event_id: f"#{event_id} · {row[0]:%Y-%m-%d %H:%M} · {row[2][:16] or row[3]} · {row[5]}"
+        event_id: f"#{event_id} · {row.received:%Y-%m-%d %H:%M} · "
+        f"{row.payment_reference[:16] or row.order_reference} · {row.status}"
         for event_id, row in zip(table.ids, table.rows, strict=True)
     }
     pick, go = st.columns([3, 1], vertical_alignment="bottom")

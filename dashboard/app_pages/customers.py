@@ -9,7 +9,8 @@ from shared.db import write_session
 from shared.errors import ValidationError
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
-from shared.queries import CustomerView, customer_view, open_invoice_options
+from shared.views.customers import CustomerView, customer_view
+from shared.views.payments import open_invoice_options
 
 FORM = "customer_form"
 FIELDS = ("name", "email", "cc_emails", "language")
@@ -101,7 +102,7 @@ if user.can("edit"):
         st.session_state["customer_mode"] = "new"
         ui.clear_errors(FORM)
     if table.ids:
-        names = dict(zip(table.ids, (row[0] for row in table.rows), strict=True))
+        names = dict(zip(table.ids, (row.name for row in table.rows), strict=True))
         chosen = edit.selectbox(
             "Edit customer", list(names), format_func=names.get, key="customer_pick", index=None
         )
@@ -209,17 +210,18 @@ def _customer_credit_section() -> None:
         ui.pager("credit_holders", credit)
     if not credit.rows or not user.can("edit"):
         return
-    holders = {
-        index: (customer_id, row[1], to_minor(row[2], row[1]))
-        for index, (customer_id, row) in enumerate(zip(credit.ids, credit.rows, strict=True))
-    }
+    # A customer holds credit per currency, so the same customer may be on several rows.
+    holders = dict(enumerate(credit.rows))
     chosen = st.selectbox(
         "Customer with credit",
         list(holders),
-        format_func=lambda i: f"{credit.rows[i][0]} · {ui.money(credit.rows[i][2], holders[i][1])}",
+        format_func=lambda i: (
+            f"{holders[i].customer} · {ui.money(holders[i].credit, holders[i].currency)}"
+        ),
         key="credit_holder",
     )
-    customer_id, currency, credit_minor = holders[chosen]
+    customer_id, holder = credit.ids[chosen], holders[chosen]
+    currency, credit_minor = holder.currency, to_minor(holder.credit, holder.currency)
     apply_tab, refund_tab = st.tabs(["Apply credit to invoice", "Mark credit refunded"])
     with apply_tab:
         _apply_credit(customer_id, currency, credit_minor)

@@ -8,7 +8,6 @@ from shared.callbacks.lost_payments import count_held_invoices
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
-from shared.queries import ReviewFilter, review_info
 from shared.review import (
     accept_partial_payment,
     credit_money_back,
@@ -19,6 +18,7 @@ from shared.review import (
     reconcile_review_item,
 )
 from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
+from shared.views.exceptions import ReviewFilter, review_info
 
 user = ui.require("view")
 tz = ui.tz()
@@ -38,7 +38,7 @@ if held:
 
 def find_payment_form() -> None:
     """Paste a payment reference from the EveryPay portal or a receipt; book it if ours."""
-    channels = {c[0]: c[1] for c in data.channel_options(active_only=True)}
+    channels = {c.id: c.label for c in data.channel_options(active_only=True)}
     last = st.session_state.pop("find_payment_result", None)
     with st.expander("Find payment", expanded=held > 0 or last is not None):
         if last is not None:
@@ -186,7 +186,7 @@ def money_back_actions(review_id: int, comment: str) -> None:
 
 
 labels = {
-    item_id: f"#{item_id} · {row[1]} · {row[3] or 'no invoice'}"
+    item_id: f"#{item_id} · {row.kind} · {row.invoice or 'no invoice'}"
     for item_id, row in zip(table.ids, table.rows, strict=True)
 }
 item_id = st.selectbox("Exception", list(labels), format_func=labels.get, key="rev_pick")

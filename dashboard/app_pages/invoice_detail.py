@@ -24,8 +24,8 @@ from shared.ledger.credit_notes import (
 from shared.ledger.holds import held_reason
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus
-from shared.queries import InvoiceDetail, invoice_id_by_number, payment_signature
 from shared.sending import send_credit_note_email
+from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
 
 LIVE_REFRESH_SECONDS = 3
 

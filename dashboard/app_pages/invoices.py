@@ -5,9 +5,14 @@ import streamlit as st
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_bulk_send
 from dashboard.invoice_editor import invoice_editor, reset_editor
-from shared import queries
-from shared.queries import INVOICE_SORTS, INVOICE_STATUS_FILTERS, InvoiceFilter
 from shared.states import INVOICE_STATUS_LABELS
+from shared.views.invoices import (
+    INVOICE_SORTS,
+    INVOICE_STATUS_FILTERS,
+    InvoiceFilter,
+    invoice_csv_file,
+    invoice_rows,
+)
 
 DETAIL_PAGE = "app_pages/invoice_detail.py"
 EDITOR = "new_invoice"
@@ -43,7 +48,7 @@ with st.expander("Filters", expanded=True):
     )
     customer = middle.text_input("Customer", key="inv_customer", placeholder="Part of the name")
     number = right.text_input("Number", key="inv_number", placeholder="INV-2026-00…")
-    channels = {c[0]: c[1] for c in data.channel_options()}
+    channels = {c.id: c.label for c in data.channel_options()}
     channel_id = left.selectbox(
         "Channel",
         [None, *channels],
@@ -84,7 +89,7 @@ if not table.rows:
 ui.pager("invoices", table)
 
 labels = {
-    invoice_id: f"{row[0]} — {row[1]}"
+    invoice_id: f"{row.number} — {row.customer}"
     for invoice_id, row in zip(table.ids, table.rows, strict=True)
 }
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
@@ -103,9 +108,9 @@ if user.can("edit"):
 ui.export_buttons(
     key="invoices_export",
     columns=table.columns,
-    rows=lambda: queries.invoice_rows(flt, today=today, sort=sort, descending=descending),
+    rows=lambda: invoice_rows(flt, today=today, sort=sort, descending=descending),
     total=table.total,
     file_stem="invoices",
     user=user,
-    csv_file=lambda: queries.invoice_csv_file(flt, today=today, sort=sort, descending=descending),
+    csv_file=lambda: invoice_csv_file(flt, today=today, sort=sort, descending=descending),
 )

@@ -10,13 +10,8 @@ from shared.db import write_session
 from shared.errors import ValidationError
 from shared.ledger.received import SOURCE_LABELS, reverse_received_payment
 from shared.models import PaymentState
-from shared.queries import (
-    PAYMENT_SOURCES,
-    RECEIVED_STATE_LABELS,
-    PaymentFilter,
-    reversible_payments,
-)
-from shared.states import PAYMENT_STATE_LABELS
+from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
+from shared.views.payments import PAYMENT_SOURCES, PaymentFilter, reversible_payments
 
 REFRESH_SECONDS = 3
 
@@ -84,7 +79,7 @@ states = left.multiselect(
     format_func=lambda s: PAYMENT_STATE_LABELS.get(s) or RECEIVED_STATE_LABELS[s],
     key="pay_state",
 )
-channels = {c[0]: c[1] for c in data.channel_options()}
+channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
     "Channel",
     [None, *channels],

@@ -69,10 +69,10 @@ if table.ids:
     chosen = pick.selectbox(
         "User",
         list(rows),
-        format_func=lambda i: f"{rows[i][0]} ({rows[i][2]}, active: {rows[i][3]})",
+        format_func=lambda i: f"{rows[i].username} ({rows[i].role}, active: {rows[i].active})",
         key="user_pick",
     )
-    active = rows[chosen][3] == "yes"
+    active = rows[chosen].active == "yes"
     if go.button("Deactivate" if active else "Reactivate", key="user_toggle") and ui.guard(
         "users", action="user.deactivate" if active else "user.activate"
     ):
@@ -83,7 +83,7 @@ if table.ids:
             st.error(str(error))
         else:
             st.session_state["users_flash"] = (
-                f"User {rows[chosen][0]} {'deactivated' if active else 'reactivated'}."
+                f"User {rows[chosen].username} {'deactivated' if active else 'reactivated'}."
             )
             ui.after_write()
             st.rerun()

@@ -10,12 +10,12 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from shared import exports, queries
+from shared import exports
 from shared.db import write_session
 from shared.exports import Column, csv_chunks, write_xlsx
 from shared.invoicing import LineInput
 from shared.models import Customer, Invoice, PaymentChannel
-from shared.queries import InvoiceFilter
+from shared.views.invoices import INVOICE_COLUMNS, InvoiceFilter, invoice_csv_file, invoice_rows
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 COLUMNS = (
@@ -217,19 +217,19 @@ EXPORTS = {
 @pytest.mark.parametrize("export", EXPORTS.values(), ids=EXPORTS.keys())
 def test_invoice_csv_from_the_database_is_the_generic_file_byte_for_byte(tricky_invoices, export):
     flt, sort, descending = export
-    rows = queries.invoice_rows(flt, today=TODAY, sort=sort, descending=descending)
-    with exports.csv_file(queries.INVOICE_COLUMNS, rows) as generic:
+    rows = invoice_rows(flt, today=TODAY, sort=sort, descending=descending)
+    with exports.csv_file(INVOICE_COLUMNS, rows) as generic:
         expected = generic.read()
-    with queries.invoice_csv_file(flt, today=TODAY, sort=sort, descending=descending) as fast:
+    with invoice_csv_file(flt, today=TODAY, sort=sort, descending=descending) as fast:
         produced = fast.read()
     assert produced == expected
     assert len(_read_csv(produced.decode("utf-8"))) > 3
 
 
 def test_invoice_csv_from_the_database_holds_every_kind_of_cell(tricky_invoices):
-    with queries.invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
+    with invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
         rows = _read_csv(fast.read().decode("utf-8"))
-    assert rows[0] == [column.label for column in queries.INVOICE_COLUMNS]
+    assert rows[0] == [column.label for column in INVOICE_COLUMNS]
     cells = {cell for row in rows[1:] for cell in row}
     assert {'SIA "Koks", Rīga', "Ēriks Bērziņš\nBrīvības 1", "'\rReturn", ""} <= cells
     assert {'\'=HYPERLINK("http://evil")', "'+371 2000", "'-2+3", "'@SUM(A1)", "'\tTab"} <= cells
@@ -327,10 +327,10 @@ def hostile_invoices(any_db):
 
 
 def test_invoice_csv_has_no_formula_in_any_reader_on_either_path(hostile_invoices):
-    rows = queries.invoice_rows(InvoiceFilter(), today=TODAY)
-    with exports.csv_file(queries.INVOICE_COLUMNS, rows) as generic:
+    rows = invoice_rows(InvoiceFilter(), today=TODAY)
+    with exports.csv_file(INVOICE_COLUMNS, rows) as generic:
         expected = generic.read()
-    with queries.invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
+    with invoice_csv_file(InvoiceFilter(), today=TODAY) as fast:
         produced = fast.read()
     assert produced == expected
     text = produced.decode("utf-8")
@@ -342,8 +342,8 @@ def test_invoice_csv_has_no_formula_in_any_reader_on_either_path(hostile_invoice
 def test_invoice_xlsx_writes_hostile_names_as_text_never_formulas(hostile_invoices, tmp_path):
     """Each name reads as the CSV's cell does: text, escaped by the same rule."""
     target = tmp_path / "invoices.xlsx"
-    rows = queries.invoice_rows(InvoiceFilter(), today=TODAY)
-    write_xlsx(str(target), queries.INVOICE_COLUMNS, rows)
+    rows = invoice_rows(InvoiceFilter(), today=TODAY)
+    write_xlsx(str(target), INVOICE_COLUMNS, rows)
     with zipfile.ZipFile(target) as archive:
         assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
     sheet = openpyxl.load_workbook(target).active

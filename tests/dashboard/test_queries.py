@@ -5,18 +5,17 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shared import queries
 from shared.db import get_engine
 from shared.models import Invoice
-from shared.queries import (
-    AuditFilter,
+from shared.views.audit_log import AuditFilter, _audit_select
+from shared.views.invoices import (
     InvoiceFilter,
-    PaymentFilter,
-    _audit_select,
     _invoice_conditions,
     _invoice_select,
-    _payment_select,
+    invoice_page,
+    invoice_rows,
 )
+from shared.views.payments import PaymentFilter, attempt_select, payment_page
 from tests.dashboard.conftest import make_attempt
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
@@ -42,7 +41,7 @@ def invoices(any_db):
 
 
 def test_invoice_page_counts_all_and_returns_one_page(invoices):
-    first = queries.invoice_page(InvoiceFilter(), today=TODAY, offset=0, limit=5)
+    first = invoice_page(InvoiceFilter(), today=TODAY, offset=0, limit=5)
     assert (first.total, len(first.rows), first.first_row_number, first.last_row_number) == (
         13,
         5,
@@ -50,44 +49,44 @@ def test_invoice_page_counts_all_and_returns_one_page(invoices):
         5,
     )
     assert first.rows[0][0] == "(draft)"  # newest first
-    last = queries.invoice_page(InvoiceFilter(), today=TODAY, offset=10, limit=5)
+    last = invoice_page(InvoiceFilter(), today=TODAY, offset=10, limit=5)
     assert (len(last.rows), last.first_row_number, last.last_row_number) == (3, 11, 13)
     assert not set(first.ids) & set(last.ids)
 
 
 def test_invoice_filters(invoices):
     def numbers(flt, **kwargs):
-        return [row[0] for row in queries.invoice_page(flt, today=TODAY, **kwargs).rows]
+        return [row[0] for row in invoice_page(flt, today=TODAY, **kwargs).rows]
 
-    overdue = queries.invoice_page(InvoiceFilter(statuses=("overdue",)), today=TODAY)
+    overdue = invoice_page(InvoiceFilter(statuses=("overdue",)), today=TODAY)
     assert overdue.total == 10  # due 10–19 May; due 20 and 21 May are not late yet
     assert {row[2] for row in overdue.rows} == {"Overdue"}
-    assert queries.invoice_page(InvoiceFilter(statuses=("issued",)), today=TODAY).total == 2
+    assert invoice_page(InvoiceFilter(statuses=("issued",)), today=TODAY).total == 2
     both = InvoiceFilter(statuses=("issued", "overdue"))
-    assert queries.invoice_page(both, today=TODAY).total == 12
+    assert invoice_page(both, today=TODAY).total == 12
     assert numbers(InvoiceFilter(customer="bob"), sort="number", descending=False)[0] == (
         invoices[0].number
     )
-    assert queries.invoice_page(InvoiceFilter(customer="ANNA"), today=TODAY).total == 7
-    assert queries.invoice_page(InvoiceFilter(statuses=("draft",)), today=TODAY).total == 1
+    assert invoice_page(InvoiceFilter(customer="ANNA"), today=TODAY).total == 7
+    assert invoice_page(InvoiceFilter(statuses=("draft",)), today=TODAY).total == 1
     in_range = InvoiceFilter(date_from=date(2026, 4, 3), date_to=date(2026, 4, 5))
-    assert queries.invoice_page(in_range, today=TODAY).total == 3
+    assert invoice_page(in_range, today=TODAY).total == 3
     assert numbers(InvoiceFilter(number=invoices[3].number.lower())) == [invoices[3].number]
     assert numbers(InvoiceFilter(number="0004")) == [invoices[3].number]
     channel_id = invoices[0].channel_id
-    assert queries.invoice_page(InvoiceFilter(channel_id=channel_id), today=TODAY).total == 12
+    assert invoice_page(InvoiceFilter(channel_id=channel_id), today=TODAY).total == 12
 
 
 def test_invoice_export_streams_the_same_rows_in_the_same_order(invoices):
     flt = InvoiceFilter(customer="anna")
-    page = queries.invoice_page(flt, today=TODAY, sort="due_date", limit=100)
-    assert tuple(queries.invoice_rows(flt, today=TODAY, sort="due_date")) == page.rows
+    page = invoice_page(flt, today=TODAY, sort="due_date", limit=100)
+    assert tuple(invoice_rows(flt, today=TODAY, sort="due_date")) == page.rows
 
 
 def test_payments_show_card_invoice_and_customer(invoices):
     make_attempt(invoices[0], at=datetime(2026, 5, 2, 9, 0, tzinfo=UTC))
     make_attempt(invoices[1], state="failed", card=None, at=datetime(2026, 5, 3, tzinfo=UTC))
-    table = queries.payment_page(PaymentFilter(), tz=TZ)
+    table = payment_page(PaymentFilter(), tz=TZ)
     assert table.total == 2
     newest, oldest = (dict(zip(table.labels, row, strict=True)) for row in table.rows)
     assert (newest["State"], newest["Card"]) == ("Failed", "")
@@ -95,12 +94,12 @@ def test_payments_show_card_invoice_and_customer(invoices):
     assert oldest["Invoice"] == invoices[0].number
     assert oldest["Customer"] == "Bob OÜ"
     assert oldest["Created"] == datetime(2026, 5, 2, 12, 0)  # Riga time
-    by_state = queries.payment_page(PaymentFilter(states=("settled",)), tz=TZ)
+    by_state = payment_page(PaymentFilter(states=("settled",)), tz=TZ)
     assert by_state.total == 1
-    by_reference = queries.payment_page(PaymentFilter(reference=invoices[1].number), tz=TZ)
+    by_reference = payment_page(PaymentFilter(reference=invoices[1].number), tz=TZ)
     assert [row[2] for row in by_reference.rows] == [invoices[1].number]
     in_may_2 = PaymentFilter(date_from=date(2026, 5, 2), date_to=date(2026, 5, 2))
-    assert queries.payment_page(in_may_2, tz=TZ).total == 1
+    assert payment_page(in_may_2, tz=TZ).total == 1
 
 
 def _plan(stmt) -> str:
@@ -142,7 +141,7 @@ def test_default_lists_need_no_sort_of_the_whole_table(db):
             InvoiceFilter(), sort="newest", descending=True, today=TODAY, dialect="sqlite"
         ).limit(50)
     )
-    payments = _plan(_payment_select(PaymentFilter(), tz=TZ, dialect="sqlite").limit(50))
+    payments = _plan(attempt_select(PaymentFilter(), tz=TZ, dialect="sqlite").limit(50))
     audit = _plan(_audit_select(AuditFilter(), tz=TZ, dialect="sqlite").limit(50))
     for plan in (newest, payments, audit):
         assert "TEMP B-TREE" not in plan, plan

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from shared import queries
 from shared.db import get_engine, read_session, write_session
 from shared.invoicing import LineInput
 from shared.ledger.received import record_received_payment
 from shared.models import AuditLog, Invoice, InvoiceStatus, ReceivedPayment
-from shared.queries import PaymentFilter
+from shared.views import payments
+from shared.views.payments import PaymentFilter
 from tests.dashboard.conftest import app_as, make_attempt, no_exceptions, open_page, texts
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
@@ -211,18 +211,18 @@ def test_payments_list_merges_linkpay_and_recorded_payments_paged_in_sql(any_db)
     _record(customer, "150.00", [(first.id, "71.00"), (second.id, "79.00")], method="cash")
     _record(customer, "42.00", [(second.id, "42.00")])
 
-    every = queries.payment_page(PaymentFilter(), tz=TZ)
+    every = payments.payment_page(PaymentFilter(), tz=TZ)
     assert every.total == 3
     assert [dict(zip(every.labels, row, strict=True))["Source"] for row in every.rows] == [
         "Bank transfer",
         "Cash",
         "LinkPay",
     ]
-    second_page = queries.payment_page(PaymentFilter(), tz=TZ, offset=1, limit=1)
+    second_page = payments.payment_page(PaymentFilter(), tz=TZ, offset=1, limit=1)
     assert (second_page.total, [row[4] for row in second_page.rows]) == (3, ["Cash"])
 
     def sources(flt: PaymentFilter) -> list[str]:
-        return [row[4] for row in queries.payment_page(flt, tz=TZ).rows]
+        return [row[4] for row in payments.payment_page(flt, tz=TZ).rows]
 
     assert sources(PaymentFilter(sources=("cash",))) == ["Cash"]
     assert sources(PaymentFilter(sources=("linkpay",))) == ["LinkPay"]
@@ -238,12 +238,12 @@ def test_each_side_of_the_payments_list_is_read_from_its_created_at_index(db):
     """Two million attempts: a page reads each side's newest rows from its index and
     sorts only those, never a whole table."""
     flt = PaymentFilter()
-    received = queries._received_conditions(flt, tz=TZ, dialect="sqlite")
+    received = payments._received_conditions(flt, tz=TZ, dialect="sqlite")
     engine = get_engine()
     plans = []
     for branch in (
-        queries._payment_select(flt, tz=TZ, dialect="sqlite"),
-        queries._received_branch(received),
+        payments.attempt_select(flt, tz=TZ, dialect="sqlite"),
+        payments._received_branch(received),
     ):
         sql = str(branch.limit(50).compile(engine, compile_kwargs={"literal_binds": True}))
         with engine.connect() as connection:

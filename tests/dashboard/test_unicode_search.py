@@ -7,11 +7,14 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from shared import queries
 from shared.db import get_engine, write_session
 from shared.models import Customer
 from shared.operations.migrate import alembic_config, upgrade_to_head
-from shared.queries import AuditFilter, CallbackFilter, InvoiceFilter, PaymentFilter
+from shared.views.audit_log import AuditFilter, audit_page
+from shared.views.callbacks import CallbackFilter, callback_page
+from shared.views.customers import customer_options, customer_page
+from shared.views.invoices import InvoiceFilter, invoice_page
+from shared.views.payments import PaymentFilter, payment_page
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 TODAY = date(2026, 5, 20)
@@ -30,11 +33,11 @@ def ednica(any_db):
 
 
 def _customer_names(search: str) -> list[str]:
-    return [row[0] for row in queries.customer_page(search).rows]
+    return [row[0] for row in customer_page(search).rows]
 
 
 def _invoice_numbers(customer: str) -> list[str]:
-    table = queries.invoice_page(InvoiceFilter(customer=customer), today=TODAY)
+    table = invoice_page(InvoiceFilter(customer=customer), today=TODAY)
     return [row[0] for row in table.rows]
 
 
@@ -46,7 +49,7 @@ SEARCHES = ["ēdnīca", "ĒDNĪCA", "jūrmalas", "Ēdnīca & co", "E\u0304DNI\u0
 def test_latvian_letters_match_in_any_case(ednica, search):
     _, invoice = ednica
     assert _customer_names(search) == [EDNICA]
-    assert [name for _, name in queries.customer_options(search)] == [EDNICA]
+    assert [name for _, name in customer_options(search)] == [EDNICA]
     assert _invoice_numbers(search) == [invoice.number]
 
 
@@ -72,13 +75,13 @@ def test_control_characters_in_search_boxes_are_no_database_error(ednica):
     typed = "\x00\x07\u2028"
     assert _customer_names(f"ēd{typed}nīca") == [EDNICA]
     assert _invoice_numbers(f"ēd{typed}nīca") == [invoice.number]
-    assert queries.invoice_page(InvoiceFilter(number=typed), today=TODAY).total == 2
-    number = queries.invoice_page(InvoiceFilter(number=f"{invoice.number}\x00"), today=TODAY)
+    assert invoice_page(InvoiceFilter(number=typed), today=TODAY).total == 2
+    number = invoice_page(InvoiceFilter(number=f"{invoice.number}\x00"), today=TODAY)
     assert number.ids == (invoice.id,)
-    assert queries.invoice_page(InvoiceFilter(number="0\x00"), today=TODAY).total == 2
-    assert queries.payment_page(PaymentFilter(reference=f"x{typed}"), tz=TZ).total == 0
-    assert queries.callback_page(CallbackFilter(reference=f"x{typed}"), tz=TZ).total == 0
-    audit = queries.audit_page(AuditFilter(actor=f"x{typed}", action=f"x{typed}"), tz=TZ)
+    assert invoice_page(InvoiceFilter(number="0\x00"), today=TODAY).total == 2
+    assert payment_page(PaymentFilter(reference=f"x{typed}"), tz=TZ).total == 0
+    assert callback_page(CallbackFilter(reference=f"x{typed}"), tz=TZ).total == 0
+    audit = audit_page(AuditFilter(actor=f"x{typed}", action=f"x{typed}"), tz=TZ)
     assert audit.total == 0
 
 

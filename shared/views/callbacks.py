@@ -1,0 +1,105 @@
+"""Payments → Callbacks: every callback EveryPay sent, newest first; also an invoice's own."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
+
+from sqlalchemy import Row, Select, select
+
+from shared.company import to_local
+from shared.exports import Column, Table
+from shared.models import CallbackEvent, PaymentChannel
+from shared.text import search_text
+from shared.views.common import Window, count, local_days, page, starts_with
+
+CALLBACK_COLUMNS = (
+    Column("received", "Received", "datetime"),
+    Column("channel", "Channel"),
+    Column("payment_reference", "Payment reference"),
+    Column("order_reference", "Order reference"),
+    Column("event", "Event"),
+    Column("status", "Processing status"),
+    Column("attempts", "Attempts", "int"),
+    Column("outcome", "Outcome"),
+)
+
+
+class CallbackRow(NamedTuple):
+    received: datetime | None
+    channel: str
+    payment_reference: str
+    order_reference: str
+    event: str
+    status: str
+    attempts: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class CallbackFilter:
+    statuses: tuple[str, ...] = ()
+    channel_id: int | None = None
+    invoice_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    reference: str = ""
+
+
+def _callback_conditions(flt: CallbackFilter, *, tz: str, dialect: str) -> list:
+    conditions: list = []
+    if flt.statuses:
+        conditions.append(CallbackEvent.status.in_(flt.statuses))
+    if flt.channel_id is not None:
+        conditions.append(CallbackEvent.channel_id == flt.channel_id)
+    if flt.invoice_id is not None:
+        conditions.append(CallbackEvent.invoice_id == flt.invoice_id)
+    conditions += local_days(CallbackEvent.received_at, flt.date_from, flt.date_to, tz)
+    reference = search_text(flt.reference)
+    if reference:
+        conditions.append(starts_with(CallbackEvent.payment_reference, reference.lower(), dialect))
+    return conditions
+
+
+def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
+    return (
+        select(
+            CallbackEvent.id,
+            CallbackEvent.received_at,
+            PaymentChannel.name,
+            CallbackEvent.payment_reference,
+            CallbackEvent.order_reference,
+            CallbackEvent.event_name,
+            CallbackEvent.status,
+            CallbackEvent.attempts,
+            CallbackEvent.outcome,
+            CallbackEvent.last_error,
+        )
+        .outerjoin(PaymentChannel, PaymentChannel.id == CallbackEvent.channel_id)
+        .where(*_callback_conditions(flt, tz=tz, dialect=dialect))
+        .order_by(CallbackEvent.received_at.desc(), CallbackEvent.id.desc())
+    )
+
+
+def callback_row(row: Row, tz: str) -> CallbackRow:
+    (_, received, channel, payment_ref, order_ref, event, status, attempts, outcome, error) = row
+    return CallbackRow(
+        received=to_local(received, tz),
+        channel=channel or "",
+        payment_reference=payment_ref or "",
+        order_reference=order_ref or "",
+        event=event or "",
+        status=status,
+        attempts=attempts,
+        outcome=outcome or error or "",
+    )
+
+
+def callback_page(flt: CallbackFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    def query(session, dialect: str, window: Window):
+        conditions = _callback_conditions(flt, tz=tz, dialect=dialect)
+        stmt = callback_select(flt, tz=tz, dialect=dialect)
+        return count(session, CallbackEvent, conditions), window.apply(stmt)
+
+    return page(
+        CALLBACK_COLUMNS, query, lambda row: callback_row(row, tz), offset=offset, limit=limit
+    )

@@ -1,0 +1,396 @@
+"""Payments → Payments: LinkPay attempts and payments recorded by hand in one list, and
+what recording or reversing a payment needs (open invoices, a suggested allocation)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+
+from shared.company import to_local
+from shared.db import read_session
+from shared.exports import Column, Table
+from shared.ledger.received import (
+    METHOD_LABELS,
+    RECORDED_METHODS,
+    SOURCE_LABELS,
+    OpenInvoice,
+    customer_credit,
+    open_invoices,
+    suggest_allocation,
+)
+from shared.models import (
+    Customer,
+    Invoice,
+    LedgerEntry,
+    LedgerSource,
+    PaymentAttempt,
+    PaymentChannel,
+    ReceivedPayment,
+)
+from shared.money import format_money
+from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
+from shared.text import search_text
+from shared.views.common import (
+    Window,
+    contains,
+    count,
+    label,
+    local_days,
+    money,
+    name_contains,
+    page,
+    starts_with,
+)
+
+ATTEMPT_COLUMNS = (
+    Column("created", "Created", "datetime"),
+    Column("updated", "Updated", "datetime"),
+    Column("invoice", "Invoice"),
+    Column("customer", "Customer"),
+    Column("channel", "Channel"),
+    Column("state", "State"),
+    Column("method", "Method"),
+    Column("card", "Card"),
+    Column("amount", "Amount", "money"),
+    Column("standing", "Standing amount", "money"),
+    Column("booked", "Booked", "money"),
+    Column("currency", "Currency"),
+    Column("reference", "Payment reference"),
+)
+PAYMENT_COLUMNS = (
+    *ATTEMPT_COLUMNS[:4],
+    Column("source", "Source"),
+    *ATTEMPT_COLUMNS[4:],
+)
+PAYMENT_SOURCES = (LedgerSource.LINKPAY, *METHOD_LABELS, LedgerSource.BANK_STATEMENT)
+
+
+class AttemptRow(NamedTuple):
+    created: datetime | None
+    updated: datetime | None
+    invoice: str
+    customer: str
+    channel: str
+    state: str
+    method: str
+    card: str
+    amount: Decimal | None
+    standing: Decimal | None
+    booked: Decimal | None
+    currency: str
+    reference: str
+
+
+class PaymentRow(NamedTuple):
+    created: datetime | None
+    updated: datetime | None
+    invoice: str
+    customer: str
+    source: str
+    channel: str
+    state: str
+    method: str
+    card: str
+    amount: Decimal | None
+    standing: Decimal | None
+    booked: Decimal | None
+    currency: str
+    reference: str
+
+
+class PaymentOption(NamedTuple):
+    id: int
+    label: str  # number, date, method, amount, customer and bank reference
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    states: tuple[str, ...] = ()
+    channel_id: int | None = None
+    invoice_id: int | None = None
+    date_from: date | None = None  # created, local days
+    date_to: date | None = None
+    reference: str = ""  # start of the order reference (invoice number) or payment reference
+    sources: tuple[str, ...] = ()  # LedgerSource values: LinkPay and the ways money is recorded
+
+
+def _attempt_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list:
+    conditions: list = []
+    if flt.states:
+        conditions.append(PaymentAttempt.state.in_(flt.states))
+    if flt.channel_id is not None:
+        conditions.append(PaymentAttempt.channel_id == flt.channel_id)
+    if flt.invoice_id is not None:
+        conditions.append(PaymentAttempt.invoice_id == flt.invoice_id)
+    conditions += local_days(PaymentAttempt.created_at, flt.date_from, flt.date_to, tz)
+    reference = search_text(flt.reference)
+    if reference:
+        conditions.append(
+            or_(
+                starts_with(PaymentAttempt.order_reference, reference.upper(), dialect),
+                starts_with(PaymentAttempt.payment_reference, reference.lower(), dialect),
+            )
+        )
+    return conditions
+
+
+def _card(brand: str | None, last4: str | None) -> str:
+    if not last4:
+        return brand or ""
+    return f"{brand or 'Card'} •••• {last4}"
+
+
+def attempt_row(row: Row, tz: str) -> AttemptRow:
+    """A payment as the invoice page lists its attempts; the merged list adds the source."""
+    return AttemptRow(
+        created=to_local(row.created_at, tz),
+        updated=to_local(row.updated_at, tz),
+        invoice=row.invoice or "",
+        customer=row.customer or "",
+        channel=row.channel or "",
+        state=label(PAYMENT_STATE_LABELS | RECEIVED_STATE_LABELS, row.state),
+        method=row.method or "",
+        card=_card(row.card_brand, row.card_last4),
+        amount=money(row.amount, row.currency),
+        standing=money(row.standing, row.currency),
+        booked=money(row.booked, row.currency),
+        currency=row.currency,
+        reference=row.reference,
+    )
+
+
+def attempt_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
+    """LinkPay attempts, newest first, in the column order of the merged payments list."""
+    return (
+        select(
+            literal_column("'linkpay'", String).label("source"),
+            PaymentAttempt.id.label("id"),
+            PaymentAttempt.created_at.label("created_at"),
+            PaymentAttempt.updated_at.label("updated_at"),
+            Invoice.number.label("invoice"),
+            literal_column("1", Integer).label("invoices"),
+            Customer.name.label("customer"),
+            PaymentChannel.name.label("channel"),
+            PaymentAttempt.state.label("state"),
+            PaymentAttempt.payment_method.label("method"),
+            PaymentAttempt.card_brand.label("card_brand"),
+            PaymentAttempt.card_last4.label("card_last4"),
+            PaymentAttempt.initial_amount_minor.label("amount"),
+            PaymentAttempt.standing_amount_minor.label("standing"),
+            PaymentAttempt.booked_minor.label("booked"),
+            PaymentAttempt.currency.label("currency"),
+            PaymentAttempt.payment_reference.label("reference"),
+        )
+        .outerjoin(Invoice, Invoice.id == PaymentAttempt.invoice_id)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(PaymentChannel, PaymentChannel.id == PaymentAttempt.channel_id)
+        .where(*_attempt_conditions(flt, tz=tz, dialect=dialect))
+        .order_by(PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc())
+    )
+
+
+def _allocated(*columns) -> Select:
+    """The received payment's own entries (its reversal's left out), for a subquery
+    correlated with the outer query's payment."""
+    return (
+        select(*columns)
+        .where(
+            LedgerEntry.received_payment_id == ReceivedPayment.id,
+            LedgerEntry.reverses_entry_id.is_(None),
+        )
+        .correlate(ReceivedPayment)
+    )
+
+
+def _received_conditions(flt: PaymentFilter, *, tz: str, dialect: str) -> list | None:
+    """Conditions on received payments, or None when the filter leaves none of them in (a
+    channel, a LinkPay state, or only LinkPay as source)."""
+    methods = [source for source in flt.sources if source in RECORDED_METHODS]
+    if flt.channel_id is not None or (flt.sources and not methods):
+        return None
+    conditions: list = [ReceivedPayment.method.in_(methods)] if methods else []
+    if flt.states:
+        wanted = set(flt.states) & set(RECEIVED_STATE_LABELS)
+        if not wanted:
+            return None
+        if wanted == {"received"}:
+            conditions.append(ReceivedPayment.reversed_at.is_(None))
+        elif wanted == {"reversed"}:
+            conditions.append(ReceivedPayment.reversed_at.is_not(None))
+    if flt.invoice_id is not None:
+        conditions.append(
+            _allocated(LedgerEntry.id).where(LedgerEntry.invoice_id == flt.invoice_id).exists()
+        )
+    conditions += local_days(ReceivedPayment.created_at, flt.date_from, flt.date_to, tz)
+    reference = search_text(flt.reference)
+    if reference:
+        numbers = select(Invoice.id).where(starts_with(Invoice.number, reference.upper(), dialect))
+        conditions.append(
+            or_(
+                starts_with(ReceivedPayment.bank_reference, reference, dialect),
+                _allocated(LedgerEntry.id).where(LedgerEntry.invoice_id.in_(numbers)).exists(),
+            )
+        )
+    return conditions
+
+
+def _received_branch(conditions: list) -> Select:
+    """Payments finance recorded, in the merged list's column order: the first invoice
+    they pay and how many, and nothing left of them once reversed."""
+    first_invoice = (
+        _allocated(func.min(Invoice.number))
+        .join_from(LedgerEntry, Invoice, Invoice.id == LedgerEntry.invoice_id)
+        .scalar_subquery()
+    )
+    paid_invoices = _allocated(func.count(LedgerEntry.id)).scalar_subquery()
+    kept = case((ReceivedPayment.reversed_at.is_(None), ReceivedPayment.amount_minor), else_=0)
+    return (
+        select(
+            ReceivedPayment.method.label("source"),
+            ReceivedPayment.id.label("id"),
+            ReceivedPayment.created_at.label("created_at"),
+            func.coalesce(ReceivedPayment.reversed_at, ReceivedPayment.created_at).label(
+                "updated_at"
+            ),
+            first_invoice.label("invoice"),
+            paid_invoices.label("invoices"),
+            Customer.name.label("customer"),
+            cast(null(), String).label("channel"),
+            case((ReceivedPayment.reversed_at.is_(None), "received"), else_="reversed").label(
+                "state"
+            ),
+            cast(null(), String).label("method"),
+            cast(null(), String).label("card_brand"),
+            cast(null(), String).label("card_last4"),
+            ReceivedPayment.amount_minor.label("amount"),
+            kept.label("standing"),
+            kept.label("booked"),
+            ReceivedPayment.currency.label("currency"),
+            ReceivedPayment.bank_reference.label("reference"),
+        )
+        .join(Customer, Customer.id == ReceivedPayment.customer_id)
+        .where(*conditions)
+        .order_by(ReceivedPayment.created_at.desc(), ReceivedPayment.id.desc())
+    )
+
+
+def _payment_row(row: Row, tz: str) -> PaymentRow:
+    """A row of the merged list: a payment paying several invoices names the lowest
+    number and how many more."""
+    attempt = attempt_row(row, tz)
+    if row.invoices and row.invoices > 1:
+        attempt = attempt._replace(invoice=f"{attempt.invoice} +{row.invoices - 1}")
+    return PaymentRow(**attempt._asdict(), source=label(SOURCE_LABELS, row.source))
+
+
+def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    """LinkPay attempts and payments recorded by hand, newest first, in one paged list.
+
+    Each side is cut to the rows the page can need (its newest ``offset + limit``, read
+    from its created-at index) before the two are merged, so a page never sorts either
+    table whole. ``ids`` are attempt ids on LinkPay rows, received payment ids on the
+    others (the Source column tells which)."""
+
+    def query(session, dialect: str, window: Window):
+        branches = []
+        total = 0
+        if not flt.sources or LedgerSource.LINKPAY in flt.sources:
+            conditions = _attempt_conditions(flt, tz=tz, dialect=dialect)
+            total += count(session, PaymentAttempt, conditions)
+            branches.append(attempt_select(flt, tz=tz, dialect=dialect))
+        received = _received_conditions(flt, tz=tz, dialect=dialect)
+        if received is not None:
+            total += count(session, ReceivedPayment, received)
+            branches.append(_received_branch(received))
+        if not branches:
+            return 0, None
+        cut = [select(branch.limit(window.offset + window.limit).subquery()) for branch in branches]
+        merged = union_all(*cut).subquery() if len(cut) > 1 else cut[0].subquery()
+        stmt = select(merged).order_by(
+            merged.c.created_at.desc(), merged.c.source, merged.c.id.desc()
+        )
+        return total, window.apply(stmt)
+
+    return page(
+        PAYMENT_COLUMNS, query, lambda row: _payment_row(row, tz), offset=offset, limit=limit
+    )
+
+
+def customer_credit_of(customer_id: int) -> dict[str, int]:
+    with read_session() as session:
+        return customer_credit(session, customer_id=customer_id)
+
+
+def open_invoice_options(customer_id: int, currency: str) -> tuple[OpenInvoice, ...]:
+    """The customer's invoices a payment or credit can go to, oldest due first."""
+    with read_session() as session:
+        return tuple(open_invoices(session, customer_id=customer_id, currency=currency))
+
+
+def suggested_allocation(customer_id: int, currency: str, amount_minor: int) -> dict[int, int]:
+    with read_session() as session:
+        return dict(
+            suggest_allocation(
+                session, customer_id=customer_id, currency=currency, amount_minor=amount_minor
+            )
+        )
+
+
+def reversible_payments(search: str = "", *, limit: int = 100) -> tuple[PaymentOption, ...]:
+    """The newest payments recorded by hand and not reversed, for a picker;
+    ``search`` narrows them to a customer name or a bank reference."""
+    search = search_text(search)
+    conditions = [ReceivedPayment.reversed_at.is_(None)]
+    if search:
+        conditions.append(
+            or_(name_contains(search), contains(ReceivedPayment.bank_reference, search))
+        )
+    with read_session() as session:
+        rows = session.execute(
+            select(
+                ReceivedPayment.id,
+                ReceivedPayment.received_on,
+                ReceivedPayment.method,
+                ReceivedPayment.amount_minor,
+                ReceivedPayment.currency,
+                ReceivedPayment.bank_reference,
+                Customer.name,
+            )
+            .join(Customer, Customer.id == ReceivedPayment.customer_id)
+            .where(*conditions)
+            .order_by(ReceivedPayment.created_at.desc(), ReceivedPayment.id.desc())
+            .limit(limit)
+        ).all()
+    return tuple(
+        PaymentOption(
+            id=row.id,
+            label=" · ".join(
+                part
+                for part in (
+                    f"#{row.id}",
+                    row.received_on.isoformat(),
+                    METHOD_LABELS.get(row.method, row.method),
+                    format_money(row.amount_minor, row.currency),
+                    row.name,
+                    row.bank_reference,
+                )
+                if part
+            ),
+        )
+        for row in rows
+    )
