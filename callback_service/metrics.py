@@ -3,16 +3,20 @@ monitoring tools read, plus this process's callback answers by HTTP status.
 
 The callback figures (backlog, oldest waiting, retrying, needs a person) come from the
 database and so describe the whole installation, whichever replica is asked; the request
-counters are this process's own since it started, as Prometheus counters are.
+counters are this process's own since it started, as Prometheus counters are. The workers'
+counters (callbacks finished, EveryPay calls and their time, bookings) are each live worker
+process's own, labelled ``worker="host:pid"``: workers run in other processes, and write
+them beside their heartbeat.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from shared.callbacks.health import Health, check_health
+from shared.callbacks.health import Health, WorkerReport, check_health, live_worker_counters
 
 router = APIRouter()
 
@@ -37,7 +41,58 @@ def _gauge(name: str, help_text: str, value: float | int | None) -> list[str]:
     return lines
 
 
-def render_metrics(*, health: Health, answers: CallbackAnswers) -> str:
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _counter(
+    name: str, help_text: str, samples: list[tuple[dict[str, str], float | int]]
+) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+    for labels, value in samples:
+        text = ",".join(f'{key}="{_label(label)}"' for key, label in labels.items())
+        lines.append(f"{name}{{{text}}} {value}")
+    return lines
+
+
+def _worker_lines(workers: Sequence[WorkerReport]) -> list[str]:
+    def each(key: str) -> list[tuple[dict[str, str], float | int]]:
+        return [({"worker": report.worker}, report.counters.get(key, 0)) for report in workers]
+
+    def by(key: str, label: str) -> list[tuple[dict[str, str], float | int]]:
+        return [
+            ({"worker": report.worker, label: name}, count)
+            for report in workers
+            for name, count in sorted(report.counters.get(key, {}).items())
+        ]
+
+    return [
+        *_counter(
+            "linkpay_worker_callbacks_total",
+            "Callbacks each live worker process finished since it started, by result.",
+            by("callbacks", "result"),
+        ),
+        *_counter(
+            "linkpay_worker_bookings_total",
+            "EveryPay answers a worker process applied that booked or took back money.",
+            each("bookings"),
+        ),
+        *_counter(
+            "linkpay_everypay_api_calls_total",
+            "Payment look-ups a worker process asked EveryPay's API, by outcome.",
+            by("api_calls", "outcome"),
+        ),
+        *_counter(
+            "linkpay_everypay_api_seconds_total",
+            "Time a worker process waited for EveryPay's API; over the calls, the mean latency.",
+            each("api_seconds"),
+        ),
+    ]
+
+
+def render_metrics(
+    *, health: Health, answers: CallbackAnswers, workers: Sequence[WorkerReport] = ()
+) -> str:
     lines = [
         "# HELP linkpay_callback_requests_total Callback requests this process answered, "
         "by HTTP status.",
@@ -84,6 +139,7 @@ def render_metrics(*, health: Health, answers: CallbackAnswers) -> str:
                 bool(health.retrying or health.needs_attention or health.secrets_readable is False)
             ),
         ),
+        *_worker_lines(workers),
     ]
     return "\n".join(lines) + "\n"
 
@@ -94,5 +150,8 @@ async def metrics(request: Request) -> PlainTextResponse:
     health = await run_in_threadpool(
         check_health, local_worker_alive=background.alive if background else None
     )
-    text = render_metrics(health=health, answers=request.app.state.callback_answers)
+    workers = await run_in_threadpool(live_worker_counters) if health.database else []
+    text = render_metrics(
+        health=health, answers=request.app.state.callback_answers, workers=workers
+    )
     return PlainTextResponse(text, media_type=PROMETHEUS_TEXT)

@@ -490,13 +490,17 @@ class AuditLog(SQLModel, table=True):
 
 
 class WorkerHeartbeat(SQLModel, table=True):
-    """Lets /health and the dashboard tell whether the callback worker is alive."""
+    """One row per callback worker process: lets /health tell whether a worker is alive and
+    /metrics what each has done."""
 
     __tablename__ = "worker_heartbeat"
 
     name: str = Field(primary_key=True, max_length=64)
     beat_at: datetime = _ts(default_now=True)
     detail: str = Field(default="", max_length=500)
+    # What this worker process has done since it started (shared/callbacks/counters.py),
+    # so /metrics in another process can report it.
+    counters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class BankStatementFile(SQLModel, table=True):

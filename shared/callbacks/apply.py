@@ -61,6 +61,7 @@ class Applied:
     attempt_id: int | None = None
     invoice_id: int | None = None
     changed: bool = False
+    money_moved: bool = False  # this answer booked or took back money on the invoice
 
 
 def apply_payment_status(
@@ -132,6 +133,7 @@ def apply_payment_status(
         attempt_id=attempt.id,
         invoice_id=invoice.id,
         changed=state_changed or money.moved,
+        money_moved=money.moved,
     )
 
 

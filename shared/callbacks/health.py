@@ -4,6 +4,7 @@ payments waiting on a failing gateway or on a person."""
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlalchemy.exc import SQLAlchemyError
@@ -105,3 +106,26 @@ def check_health(*, local_worker_alive: bool | None) -> Health:
         retrying=retrying,
         secrets_readable=secrets_readable,
     )
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    worker: str  # host:pid
+    counters: dict[str, Any]
+
+
+def live_worker_counters() -> list[WorkerReport]:
+    """Each live worker process's counters, as its last heartbeat wrote them."""
+    since = utcnow() - HEARTBEAT_STALE
+    try:
+        with read_session() as session:
+            rows = session.exec(
+                select(WorkerHeartbeat.name, WorkerHeartbeat.counters)
+                .where(col(WorkerHeartbeat.name).startswith(HEARTBEAT_PREFIX))
+                .where(col(WorkerHeartbeat.beat_at) >= since)
+                .order_by(col(WorkerHeartbeat.name))
+            ).all()
+    except SQLAlchemyError as error:
+        log.error("worker counters: database unreachable (%s)", type(error).__name__)
+        return []
+    return [WorkerReport(name.partition("@")[2], counters or {}) for name, counters in rows]

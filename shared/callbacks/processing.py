@@ -17,12 +17,14 @@ drive the queue through a simulated outage.
 """
 
 import logging
+import time
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from shared.audit import record_audit
+from shared.callbacks import counters
 from shared.callbacks.apply import apply_payment_status
 from shared.callbacks.queue import (
     ClaimedEvent,
@@ -104,6 +106,7 @@ def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> 
         except Exception as error:
             # A bug or a database hiccup must not drop the event: it goes back on the queue.
             log.exception("callback #%s could not be processed", claimed.id)
+            counters.WORKER_COUNTERS.callback_done(counters.ERROR)
             return schedule_retry(claimed, error=f"internal error: {type(error).__name__}", now=now)
 
 
@@ -116,7 +119,9 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
     # No session or transaction is open from here until the answer is in: a slow gateway
     # holds up only this thread, never a database connection or SQLite's write lock.
     asked_at = now or utcnow()
+    started = time.perf_counter()
     result = client_for(channel_credentials).get_payment(claimed.payment_reference)
+    counters.WORKER_COUNTERS.api_call(result.outcome.value, seconds=time.perf_counter() - started)
     log.debug(
         "callback #%s: EveryPay answered %s%s (HTTP %s)",
         claimed.id,
@@ -147,6 +152,10 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
                 now=now,
             )
         log.info("callback #%s: %s", claimed.id, applied.outcome)
+        counters.WORKER_COUNTERS.callback_done(
+            counters.APPLIED if applied.ours else counters.NOT_OURS,
+            money_moved=applied.money_moved,
+        )
         return applied.outcome
 
     if result.outcome is Outcome.NOT_FOUND:
@@ -174,12 +183,14 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
                 channel_id=claimed.channel_id,
             )
         log.info("callback #%s: unknown payment reference at EveryPay", claimed.id)
+        counters.WORKER_COUNTERS.callback_done(counters.UNKNOWN_REFERENCE)
         return UNKNOWN_REFERENCE
 
     outcome = schedule_retry(
         claimed, error=_api_error(result), retry_after=result.retry_after_seconds, now=now
     )
     log.warning("callback #%s: %s", claimed.id, outcome)
+    counters.WORKER_COUNTERS.callback_done(counters.RETRY)
     return outcome
 
 

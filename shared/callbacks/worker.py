@@ -20,10 +20,14 @@ import queue
 import socket
 import threading
 import time
+from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
+from shared.callbacks.counters import WORKER_COUNTERS
 from shared.callbacks.processing import run_claimed_event
 from shared.callbacks.queue import ClaimedEvent, claim_due_events, worker_name
 from shared.config import get_settings
@@ -52,8 +56,13 @@ def default_thread_count() -> int:
     return SQLITE_THREADS if is_sqlite() else POSTGRESQL_THREADS
 
 
+# A process that stopped beating this long ago is gone: its row (and its counters) go too.
+HEARTBEAT_FORGET = timedelta(hours=1)
+
+
 def heartbeat_name() -> str:
-    return f"{HEARTBEAT_PREFIX}@{socket.gethostname()}"[:64]
+    """One row per worker process, so each one's counters stand on their own."""
+    return f"{HEARTBEAT_PREFIX}@{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 class CallbackWorker:
@@ -158,14 +167,19 @@ class CallbackWorker:
 
 
 def beat(*, detail: str = "") -> None:
-    """Records that this host's worker is alive, for /health and the dashboard."""
+    """Records that this worker process is alive, for /health, with what it has done so
+    far, for /metrics."""
     insert = sqlite_insert if is_sqlite() else pg_insert
     now = utcnow()
+    values = {"beat_at": now, "detail": detail[:500], "counters": WORKER_COUNTERS.snapshot()}
     with write_session() as session:
         session.exec(
             insert(WorkerHeartbeat)
-            .values(name=heartbeat_name(), beat_at=now, detail=detail[:500])
-            .on_conflict_do_update(
-                index_elements=["name"], set_={"beat_at": now, "detail": detail[:500]}
-            )
+            .values(name=heartbeat_name(), **values)
+            .on_conflict_do_update(index_elements=["name"], set_=values)
+        )
+        session.exec(
+            delete(WorkerHeartbeat)
+            .where(col(WorkerHeartbeat.name).startswith(HEARTBEAT_PREFIX))
+            .where(col(WorkerHeartbeat.beat_at) < now - HEARTBEAT_FORGET)
         )
