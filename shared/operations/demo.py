@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session, select
 
 from shared.channels import (
+    ChannelInput,
     callback_url,
     create_bank_account,
     credentials,
@@ -255,13 +256,15 @@ def _seed_channel(session: Session) -> PaymentChannel:
         session,
         actor=ACTOR,
         bank_account_id=merchant.id,
-        environment=Environment.SANDBOX,
-        link_token=secrets.token_hex(10),
-        api_username=secrets.token_hex(4),
-        api_secret=secrets.token_hex(16),
-        currency="EUR",
-        name="LinkPay",
-        url_fields=["customer_name", "customer_email", "customer_url"],
+        data=ChannelInput(
+            environment=Environment.SANDBOX,
+            link_token=secrets.token_hex(10),
+            api_username=secrets.token_hex(4),
+            api_secret=secrets.token_hex(16),
+            currency="EUR",
+            name="LinkPay",
+            url_fields=["customer_name", "customer_email", "customer_url"],
+        ),
     )
     now = utcnow()
     channel.connection_tested_at = now

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from shared.channels import create_bank_account, save_linkpay_channel
+from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
 from shared.db import write_session
 from shared.invoicing import LineInput, create_draft, issue_invoice
 from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel
@@ -34,14 +34,16 @@ def make_channel(
             session,
             actor="test",
             bank_account_id=account.id,
-            link_token=link_token,
-            api_username=api_username,
-            api_secret=api_secret,
-            environment=Environment.CUSTOM,
-            linkpay_prefix=linkpay_prefix,
-            api_base=api_base,
-            currency=currency,
-            url_fields=list(url_fields),
+            data=ChannelInput(
+                link_token=link_token,
+                api_username=api_username,
+                api_secret=api_secret,
+                environment=Environment.CUSTOM,
+                linkpay_prefix=linkpay_prefix,
+                api_base=api_base,
+                currency=currency,
+                url_fields=list(url_fields),
+            ),
         )
 
 
