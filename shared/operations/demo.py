@@ -26,6 +26,7 @@ from shared.channels import (
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.invoicing import (
+    DraftInput,
     LineInput,
     cancel_invoice,
     create_draft,
@@ -321,12 +322,14 @@ def _seed_invoice(
         invoice = create_draft(
             session,
             actor=ACTOR,
-            customer_id=customer.id,
-            channel_id=channel.id,
-            lines=lines,
-            issue_date=None if scenario == "draft" else issue_day,
-            due_date=None if scenario == "draft" else issue_day + timedelta(days=14),
-            reminders_enabled=overdue,
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id,
+                lines=lines,
+                issue_date=None if scenario == "draft" else issue_day,
+                due_date=None if scenario == "draft" else issue_day + timedelta(days=14),
+                reminders_enabled=overdue,
+            ),
         )
         if scenario == "draft":
             return 0

@@ -22,7 +22,7 @@ from shared.channels import (
 )
 from shared.customers import CustomerInput, create_customer
 from shared.db import read_session, write_session
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.linkpay.links import invoice_pay_link, link_params
 from shared.linkpay.signing import signed_link_url
 from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel, ReviewKind
@@ -122,9 +122,11 @@ def issued_invoice(
         invoice = create_draft(
             session,
             actor=ACTOR,
-            customer_id=customer.id,
-            channel_id=channel_id,
-            lines=[LineInput("Consulting, hours", "1", unit_price, vat_rate)],
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel_id,
+                lines=[LineInput("Consulting, hours", "1", unit_price, vat_rate)],
+            ),
         )
         if issue:
             invoice = issue_invoice(session, actor=ACTOR, invoice_id=invoice.id)

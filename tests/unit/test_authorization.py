@@ -82,12 +82,12 @@ def _write_paths() -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
         session.flush()
         ids = {"log": log.id, "item": item.id, "event": event.id, "account": account.id}
     lines = [LineInput("Consulting", "1", "100.00", "21")]
-    header = {"customer_id": customer.id, "lines": lines, "channel_id": channel.id}
+    header = invoicing.DraftInput(customer_id=customer.id, lines=lines, channel_id=channel.id)
     return {
-        "create_draft": (_in_session(invoicing.create_draft), header),
+        "create_draft": (_in_session(invoicing.create_draft), {"data": header}),
         "update_draft": (
             _in_session(invoicing.update_draft),
-            {**header, "invoice_id": draft.id, "currency": "EUR"},
+            {"invoice_id": draft.id, "data": header},
         ),
         "delete_draft": (_in_session(invoicing.delete_draft), {"invoice_id": draft.id}),
         "issue_invoice": (_in_session(invoicing.issue_invoice), {"invoice_id": draft.id}),

@@ -2,6 +2,7 @@
 form has always shown, next to the field it belongs to; a caller's typo is a bug that
 fails loudly instead of dropping what the person typed."""
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from shared.customers import CustomerInput, create_customer, update_customer
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.inputs import FormInput
+from shared.invoicing import DraftInput, LineInput
 from shared.models import Customer, Environment
 
 CHANNEL = {"link_token": "tok123", "api_username": "abc", "api_secret": "secret-1234"}
@@ -20,6 +22,7 @@ CUSTOM = {**CHANNEL, "environment": Environment.CUSTOM}
 LP = "https://igw-demo.every-pay.com/lp"
 API = "https://igw-demo.every-pay.com/api/v4"
 CONTROL = "retype it or paste it as plain text."
+DRAFT = {"customer_id": 1, "lines": [LineInput("Hours", "1", "10")]}
 
 CASES: list[tuple[type[FormInput], dict[str, Any], str, str]] = [
     (CustomerInput, {"name": "  "}, "name", "Give the customer's name."),
@@ -138,6 +141,18 @@ CASES: list[tuple[type[FormInput], dict[str, Any], str, str]] = [
         "api_base",
         f"API base contains an invisible control character (U+0000); {CONTROL}",
     ),
+    (
+        DraftInput,
+        {**DRAFT, "issue_date": date(2026, 3, 2), "due_date": date(2026, 3, 1)},
+        "due_date",
+        "Due date cannot be before the issue date.",
+    ),
+    (
+        DraftInput,
+        {**DRAFT, "notes": "n" * 2001},
+        "notes",
+        "Notes can be at most 2000 characters; this one has 2001.",
+    ),
 ]
 
 
@@ -162,7 +177,12 @@ def test_with_two_bad_values_the_form_shows_the_first_it_always_showed() -> None
 
 @pytest.mark.parametrize(
     ("model", "values"),
-    [(CustomerInput, {"name": "A"}), (CompanyInput, {"name": "K"}), (ChannelInput, CHANNEL)],
+    [
+        (CustomerInput, {"name": "A"}),
+        (CompanyInput, {"name": "K"}),
+        (ChannelInput, CHANNEL),
+        (DraftInput, DRAFT),
+    ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
 def test_a_misspelt_field_is_refused_not_dropped(

@@ -4,7 +4,7 @@ from datetime import date
 
 from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
 from shared.db import write_session
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel
 
 API_USERNAME = "abc12345"
@@ -72,12 +72,14 @@ def make_invoice(
         invoice = create_draft(
             session,
             actor="test",
-            customer_id=customer.id,
-            channel_id=channel.id if channel else None,
-            currency=currency,
-            lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
-            issue_date=issue_date,
-            due_date=due_date,
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id if channel else None,
+                currency=currency,
+                lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
+                issue_date=issue_date,
+                due_date=due_date,
+            ),
         )
         if issue:
             invoice = issue_invoice(session, actor="test", invoice_id=invoice.id)
