@@ -8,6 +8,12 @@ that. A mistake in the calling code (an unknown or misspelt field, a missing req
 field, a value of the wrong type) raises ``TypeError``, just as an unknown keyword
 argument did: it is a bug to fix, not a message for the user, and no value is dropped
 silently.
+
+An input model lives next to the function that takes it (CustomerInput in customers,
+DraftInput in invoicing, ...): its checks are that module's rules, and those modules
+import ``shared.models``, which holds the tables only. Inputs are plain pydantic models,
+not SQLModel ones: they are not tables, and their defaults are the form's, not the
+column's (a new customer's language is LV, a row without one is EN).
 """
 
 from typing import Any
@@ -20,6 +26,8 @@ from shared.text import clean_multiline, clean_single_line
 
 
 class FormInput(BaseModel):
+    """Built by calling it with keywords: that is where pydantic's error becomes ours."""
+
     model_config = ConfigDict(
         extra="forbid",
         validate_default=True,
