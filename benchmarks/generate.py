@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from shared.audit import SYSTEM_ACTOR
-from shared.channels import create_bank_account, save_linkpay_channel
+from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
 from shared.db import dispose_engines, get_engine
 from shared.models import AccountType, Company, Environment
 from shared.operations.migrate import upgrade_to_head
@@ -383,13 +383,15 @@ def seed_base(url: str, *, seed: int) -> int:
             session,
             actor=SYSTEM_ACTOR,
             bank_account_id=account.id,
-            environment=Environment.CUSTOM,
-            linkpay_prefix=PLACEHOLDER_PREFIX,
-            api_base=PLACEHOLDER_API_BASE,
-            link_token=f"bench{rng.getrandbits(48):012x}",
-            api_username=f"bench{rng.getrandbits(32):08x}",
-            api_secret=f"{rng.getrandbits(128):032x}",
-            url_fields=["customer_name", "customer_email"],
+            data=ChannelInput(
+                environment=Environment.CUSTOM,
+                linkpay_prefix=PLACEHOLDER_PREFIX,
+                api_base=PLACEHOLDER_API_BASE,
+                link_token=f"bench{rng.getrandbits(48):012x}",
+                api_username=f"bench{rng.getrandbits(32):08x}",
+                api_secret=f"{rng.getrandbits(128):032x}",
+                url_fields=["customer_name", "customer_email"],
+            ),
         )
         session.commit()
         channel_id = channel.id

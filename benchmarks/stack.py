@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from benchmarks.common import VAR_DIR, BenchDatabase, child, free_port, python, use_database
 from shared.audit import SYSTEM_ACTOR
-from shared.channels import callback_token, credentials, save_linkpay_channel
+from shared.channels import ChannelInput, callback_token, credentials, save_linkpay_channel
 from shared.db import get_engine, read_session, write_session
 from shared.models import Environment, PaymentChannel
 
@@ -64,16 +64,18 @@ def _point_channel_at(channel: PaymentChannel, merchant: dict) -> None:
             session,
             actor=SYSTEM_ACTOR,
             bank_account_id=channel.bank_account_id,
-            link_token=channel.link_token,
-            api_username=channel.api_username,
-            api_secret="",  # keeps the stored secret
-            environment=Environment.CUSTOM,
-            currency=channel.currency,
-            url_fields=list(channel.url_fields),
-            linkpay_prefix=merchant["lp_prefix"],
-            api_base=merchant["api_base"],
-            name=channel.name,
             channel_id=channel.id,
+            data=ChannelInput(
+                link_token=channel.link_token,
+                api_username=channel.api_username,
+                api_secret="",  # keeps the stored secret
+                environment=Environment.CUSTOM,
+                currency=channel.currency,
+                url_fields=list(channel.url_fields),
+                linkpay_prefix=merchant["lp_prefix"],
+                api_base=merchant["api_base"],
+                name=channel.name,
+            ),
         )
 
 

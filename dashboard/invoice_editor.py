@@ -12,6 +12,7 @@ from dashboard import data, ui
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.invoicing import (
+    DraftInput,
     InvoiceLinesError,
     LineError,
     LineInput,
@@ -219,7 +220,6 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
     try:
         with write_session() as session:
             values = {
-                "actor": username,
                 "customer_id": customer_id,
                 "lines": lines,
                 "currency": currency,
@@ -230,9 +230,11 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
                 "reminders_enabled": reminders,
             }
             if existing:
-                invoice = update_draft(session, invoice_id=existing.id, **values)
+                invoice = update_draft(
+                    session, actor=username, invoice_id=existing.id, data=DraftInput(**values)
+                )
             else:
-                invoice = create_draft(session, **values)
+                invoice = create_draft(session, actor=username, data=DraftInput(**values))
             invoice_id = invoice.id
     except InvoiceLinesError as error:
         ui.set_errors(

@@ -3,13 +3,16 @@
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Self
 
+from pydantic import AfterValidator, Field, model_validator
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
+from shared.inputs import FormInput, single_line
 from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome, api_base_problem
 from shared.models import AccountType, BankAccount, Environment, PaymentChannel, utcnow
 from shared.money import SUPPORTED_CURRENCIES
@@ -148,20 +151,84 @@ def _new_callback_token() -> tuple[str, str, str]:
     return token, token_hash(token), encrypt_secret(token)
 
 
+def _default_name(name: str) -> str:
+    return name or "LinkPay"
+
+
+def _link_token(token: str) -> str:
+    if not token:
+        raise ValidationError(
+            "Link Token is required (EveryPay portal → Links).", field="link_token"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{3,200}", token):
+        raise ValidationError("Link Token has characters a token never has.", field="link_token")
+    return token
+
+
+def _required_api_username(username: str) -> str:
+    if not username:
+        raise ValidationError(
+            "API username is required (EveryPay portal → General Settings).", field="api_username"
+        )
+    return username
+
+
+def _channel_currency(currency: str) -> str:
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
+    return currency
+
+
+def _known_environment(environment: str) -> str:
+    if environment not in ENVIRONMENT_LABELS:
+        raise ValidationError("Choose the environment.", field="environment")
+    return environment
+
+
+def _url_fields(chosen: list[str]) -> list[str]:
+    fields = list(dict.fromkeys([*REQUIRED_URL_FIELDS, *chosen]))
+    unknown = [f for f in fields if f not in URL_CHANGEABLE_FIELDS]
+    if unknown:
+        raise ValidationError(f"Unknown URL field: {', '.join(unknown)}.", field="url_fields")
+    return fields
+
+
+class ChannelInput(FormInput):
+    """The LinkPay channel form; fields in the order their checks run."""
+
+    name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_default_name)] = (
+        "LinkPay"
+    )
+    # These end up in an HTTP header (Basic auth) and in URLs as well as in the database.
+    link_token: Annotated[
+        str, single_line("Link Token", max_length=200), AfterValidator(_link_token)
+    ]
+    api_username: Annotated[
+        str, single_line("API username", max_length=200), AfterValidator(_required_api_username)
+    ]
+    api_secret: Annotated[str, single_line("API secret", max_length=500)] = Field(repr=False)
+    linkpay_prefix: Annotated[str, single_line("LinkPay prefix", max_length=500)] = ""
+    api_base: Annotated[str, single_line("API base", max_length=500)] = ""
+    currency: Annotated[str, AfterValidator(_channel_currency)] = "EUR"
+    environment: Annotated[str, AfterValidator(_known_environment)] = Environment.SANDBOX
+    url_fields: Annotated[list[str], AfterValidator(_url_fields)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resolve_hosts(self) -> Self:
+        """The prefix and API base the channel will use: fixed ones for a known
+        environment, the typed ones (checked) for a custom one."""
+        self.linkpay_prefix, self.api_base = hosts_for(
+            self.environment, linkpay_prefix=self.linkpay_prefix, api_base=self.api_base
+        )
+        return self
+
+
 def save_linkpay_channel(
     session: Session,
     *,
     actor: str,
     bank_account_id: int,
-    link_token: str,
-    api_username: str,
-    api_secret: str,
-    environment: str = Environment.SANDBOX,
-    currency: str = "EUR",
-    url_fields: list[str] | None = None,
-    linkpay_prefix: str = "",
-    api_base: str = "",
-    name: str = "LinkPay",
+    data: ChannelInput,
     channel_id: int | None = None,
 ) -> PaymentChannel:
     """Creates or updates the channel; an empty ``api_secret`` keeps the stored one."""
@@ -175,71 +242,32 @@ def save_linkpay_channel(
             field="bank_account_id",
         )
     channel = session.get(PaymentChannel, channel_id) if channel_id else None
-    name = clean_single_line(name, field="name", label="Name", max_length=200)
-    # These end up in an HTTP header (Basic auth) and in URLs as well as in the database.
-    link_token = clean_single_line(
-        link_token, field="link_token", label="Link Token", max_length=200
-    )
-    api_username = clean_single_line(
-        api_username, field="api_username", label="API username", max_length=200
-    )
-    api_secret = clean_single_line(
-        api_secret, field="api_secret", label="API secret", max_length=500
-    )
-    linkpay_prefix = clean_single_line(
-        linkpay_prefix, field="linkpay_prefix", label="LinkPay prefix", max_length=500
-    )
-    api_base = clean_single_line(api_base, field="api_base", label="API base", max_length=500)
-    if not link_token:
-        raise ValidationError(
-            "Link Token is required (EveryPay portal → Links).", field="link_token"
-        )
-    if not re.fullmatch(r"[A-Za-z0-9_\-]{3,200}", link_token):
-        raise ValidationError("Link Token has characters a token never has.", field="link_token")
-    if not api_username:
-        raise ValidationError(
-            "API username is required (EveryPay portal → General Settings).", field="api_username"
-        )
-    if not api_secret and (channel is None or not channel.api_secret_encrypted):
+    if not data.api_secret and (channel is None or not channel.api_secret_encrypted):
         raise ValidationError(
             "API secret is required (EveryPay portal → General Settings).", field="api_secret"
         )
-    if currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
-    if environment not in ENVIRONMENT_LABELS:
-        raise ValidationError("Choose the environment.", field="environment")
-    fields = list(dict.fromkeys([*REQUIRED_URL_FIELDS, *(url_fields or [])]))
-    unknown = [f for f in fields if f not in URL_CHANGEABLE_FIELDS]
-    if unknown:
-        raise ValidationError(f"Unknown URL field: {', '.join(unknown)}.", field="url_fields")
-    prefix, base = hosts_for(environment, linkpay_prefix=linkpay_prefix, api_base=api_base)
 
     created = channel is None
     if channel is None:
         _, hashed, encrypted = _new_callback_token()
         channel = PaymentChannel(
             bank_account_id=bank_account_id,
-            linkpay_prefix=prefix,
-            api_base=base,
+            linkpay_prefix=data.linkpay_prefix,
+            api_base=data.api_base,
             callback_token_hash=hashed,
             callback_token_encrypted=encrypted,
         )
     credentials_changed = (
-        channel.api_username != api_username or channel.api_base != base or bool(api_secret)
+        channel.api_username != data.api_username
+        or channel.api_base != data.api_base
+        or bool(data.api_secret)
     )
-    channel.name = name or "LinkPay"
-    channel.environment = environment
-    channel.linkpay_prefix = prefix
-    channel.api_base = base
-    channel.link_token = link_token
-    channel.api_username = api_username
-    if api_secret:
-        channel.api_secret_encrypted = encrypt_secret(api_secret)
-        channel.api_secret_last4 = last_four(api_secret)
-    channel.currency = currency
-    channel.url_fields = fields
-    channel.active = True
-    channel.updated_at = utcnow()
+    channel.sqlmodel_update(
+        {**data.model_dump(exclude={"api_secret"}), "active": True, "updated_at": utcnow()}
+    )
+    if data.api_secret:
+        channel.api_secret_encrypted = encrypt_secret(data.api_secret)
+        channel.api_secret_last4 = last_four(data.api_secret)
     if credentials_changed:
         channel.connection_tested_at = None
         channel.connection_test_ok = None
@@ -253,10 +281,10 @@ def save_linkpay_channel(
         entity_type="payment_channel",
         entity_id=channel.id,
         details={
-            "environment": environment,
-            "api_username": api_username,
-            "secret_changed": bool(api_secret),
-            "currency": currency,
+            "environment": data.environment,
+            "api_username": data.api_username,
+            "secret_changed": bool(data.api_secret),
+            "currency": data.currency,
         },
     )
     return channel

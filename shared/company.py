@@ -3,16 +3,19 @@
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from pydantic import AfterValidator
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
 from shared.config import get_settings
 from shared.errors import ValidationError
+from shared.inputs import FormInput, multiline, single_line
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
-from shared.text import clean_multiline, clean_single_line
+from shared.text import clean_single_line
 from shared.users import require_permission
 
 MAX_LOGO_BYTES = 1024 * 1024
@@ -75,6 +78,13 @@ def company_logo(session: Session) -> bytes | None:
     return company.logo if company else None
 
 
+def parse_email(text: str, *, field: str = "email") -> str:
+    email = clean_single_line(text, field=field, label="E-mail", max_length=254)
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise ValidationError(f"{email!r} is not an e-mail address.", field=field)
+    return email
+
+
 def logo_mime_type(data: bytes) -> str:
     """PNG or JPEG by their magic bytes, whatever the file name or browser claims."""
     if len(data) > MAX_LOGO_BYTES:
@@ -98,57 +108,47 @@ def timezone_choices() -> list[str]:
     return sorted(available_timezones())
 
 
+def _required_name(name: str) -> str:
+    if not name:
+        raise ValidationError("Give the company's name.", field="name")
+    return name
+
+
+def _supported_currency(currency: str) -> str:
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError(f"Currency {currency} is not supported.", field="default_currency")
+    return currency
+
+
+class CompanyInput(FormInput):
+    """The company form's details; fields in the order their checks run."""
+
+    name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
+    registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
+    vat_number: Annotated[str, single_line("VAT number", max_length=50)] = ""
+    address: Annotated[str, multiline("Address", max_length=500)] = ""
+    email: Annotated[str, AfterValidator(parse_email)] = ""
+    default_currency: Annotated[str, AfterValidator(_supported_currency)] = "EUR"
+    timezone: Annotated[str, AfterValidator(validate_timezone)] = "Europe/Riga"
+
+
 def save_company(
     session: Session,
     *,
     actor: str,
-    name: str,
-    registration_number: str = "",
-    vat_number: str = "",
-    address: str = "",
-    email: str = "",
-    timezone: str = "Europe/Riga",
-    default_currency: str = "EUR",
+    data: CompanyInput,
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> Company:
     """Creates or updates the one company row; ``logo=None`` keeps the stored logo."""
     require_permission(session, actor=actor, permission="setup")
-    name = clean_single_line(name, field="name", label="Name", max_length=200)
-    if not name:
-        raise ValidationError("Give the company's name.", field="name")
-    registration_number = clean_single_line(
-        registration_number,
-        field="registration_number",
-        label="Registration number",
-        max_length=50,
-    )
-    vat_number = clean_single_line(
-        vat_number, field="vat_number", label="VAT number", max_length=50
-    )
-    address = clean_multiline(address, field="address", label="Address", max_length=500)
-    email = clean_single_line(email, field="email", label="E-mail", max_length=254)
-    if email and not EMAIL_PATTERN.fullmatch(email):
-        raise ValidationError(f"{email!r} is not an e-mail address.", field="email")
-    if default_currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(
-            f"Currency {default_currency} is not supported.", field="default_currency"
-        )
-    timezone = validate_timezone(timezone)
     mime = logo_mime_type(logo) if logo is not None else None
-    company = get_company(session) or Company(name=name)
-    company.name = name
-    company.registration_number = registration_number
-    company.vat_number = vat_number
-    company.address = address
-    company.email = email
-    company.timezone = timezone
-    company.default_currency = default_currency
+    company = get_company(session) or Company(name=data.name)
+    company.sqlmodel_update({**data.model_dump(), "updated_at": utcnow()})
     if logo is not None:
         company.logo, company.logo_mime = logo, mime
     elif remove_logo:
         company.logo, company.logo_mime = None, None
-    company.updated_at = utcnow()
     session.add(company)
     session.flush()
     record_audit(

@@ -1,25 +1,21 @@
 """Customers: who invoices go to, in which language, to which e-mail addresses."""
 
 import re
+from typing import Annotated
 
+from pydantic import AfterValidator
 from sqlmodel import Session
 
 from shared.audit import record_audit
-from shared.company import EMAIL_PATTERN
+from shared.company import EMAIL_PATTERN, parse_email
 from shared.errors import ValidationError
+from shared.inputs import FormInput, multiline, single_line
 from shared.models import Customer, utcnow
-from shared.text import clean_multiline, clean_single_line
+from shared.text import clean_multiline
 from shared.users import require_permission
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
 CC_LIMIT = 1000  # Customer.cc_emails
-
-
-def parse_email(text: str, *, field: str = "email") -> str:
-    email = clean_single_line(text, field=field, label="E-mail", max_length=254)
-    if email and not EMAIL_PATTERN.fullmatch(email):
-        raise ValidationError(f"{email!r} is not an e-mail address.", field=field)
-    return email
 
 
 def parse_cc_emails(text: str) -> str:
@@ -40,63 +36,33 @@ def parse_cc_emails(text: str) -> str:
     return joined
 
 
-def _apply(
-    customer: Customer,
-    *,
-    name: str,
-    registration_number: str,
-    vat_number: str,
-    email: str,
-    cc_emails: str,
-    address: str,
-    language: str,
-) -> None:
-    name = clean_single_line(name, field="name", label="Name", max_length=200)
+def _required_name(name: str) -> str:
     if not name:
         raise ValidationError("Give the customer's name.", field="name")
+    return name
+
+
+def _known_language(language: str) -> str:
     if language not in LANGUAGES:
         raise ValidationError("Language must be LV or EN.", field="language")
-    customer.name = name
-    customer.registration_number = clean_single_line(
-        registration_number,
-        field="registration_number",
-        label="Registration number",
-        max_length=50,
-    )
-    customer.vat_number = clean_single_line(
-        vat_number, field="vat_number", label="VAT number", max_length=50
-    )
-    customer.email = parse_email(email)
-    customer.cc_emails = parse_cc_emails(cc_emails)
-    customer.address = clean_multiline(address, field="address", label="Address", max_length=500)
-    customer.language = language
-    customer.updated_at = utcnow()
+    return language
 
 
-def create_customer(
-    session: Session,
-    *,
-    actor: str,
-    name: str,
-    registration_number: str = "",
-    vat_number: str = "",
-    email: str = "",
-    cc_emails: str = "",
-    address: str = "",
-    language: str = "lv",
-) -> Customer:
+class CustomerInput(FormInput):
+    """The customer form; fields in the order their checks run."""
+
+    name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
+    language: Annotated[str, AfterValidator(_known_language)] = "lv"
+    registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
+    vat_number: Annotated[str, single_line("VAT number", max_length=50)] = ""
+    email: Annotated[str, AfterValidator(parse_email)] = ""
+    cc_emails: Annotated[str, AfterValidator(parse_cc_emails)] = ""
+    address: Annotated[str, multiline("Address", max_length=500)] = ""
+
+
+def create_customer(session: Session, *, actor: str, data: CustomerInput) -> Customer:
     require_permission(session, actor=actor, permission="edit")
-    customer = Customer(name=name)
-    _apply(
-        customer,
-        name=name,
-        registration_number=registration_number,
-        vat_number=vat_number,
-        email=email,
-        cc_emails=cc_emails,
-        address=address,
-        language=language,
-    )
+    customer = Customer(**data.model_dump())
     session.add(customer)
     session.flush()
     record_audit(
@@ -111,32 +77,13 @@ def create_customer(
 
 
 def update_customer(
-    session: Session,
-    *,
-    actor: str,
-    customer_id: int,
-    name: str,
-    registration_number: str = "",
-    vat_number: str = "",
-    email: str = "",
-    cc_emails: str = "",
-    address: str = "",
-    language: str = "lv",
+    session: Session, *, actor: str, customer_id: int, data: CustomerInput
 ) -> Customer:
     require_permission(session, actor=actor, permission="edit")
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise ValidationError("That customer does not exist.")
-    _apply(
-        customer,
-        name=name,
-        registration_number=registration_number,
-        vat_number=vat_number,
-        email=email,
-        cc_emails=cc_emails,
-        address=address,
-        language=language,
-    )
+    customer.sqlmodel_update({**data.model_dump(), "updated_at": utcnow()})
     session.add(customer)
     record_audit(
         session,

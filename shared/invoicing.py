@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Annotated, Self
 
+from pydantic import model_validator
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -16,6 +18,7 @@ from sqlmodel import Session, col, delete, select
 
 from shared.audit import record_audit
 from shared.errors import ValidationError
+from shared.inputs import FormInput, multiline
 from shared.models import (
     Customer,
     Invoice,
@@ -38,7 +41,7 @@ from shared.money import (
 )
 from shared.security import new_token, seal_token
 from shared.states import OPEN_STATUSES, OVERDUE
-from shared.text import clean_multiline, clean_single_line
+from shared.text import clean_single_line
 from shared.users import require_permission
 
 DEFAULT_SERIES = "INV"
@@ -181,71 +184,58 @@ def vat_breakdown(lines: list[InvoiceLine]) -> dict[str, tuple[int, int]]:
     ).vat_breakdown
 
 
-def _clean_notes(notes: str) -> str:
-    return clean_multiline(notes, field="notes", label="Notes", max_length=NOTES_LIMIT)
+class DraftInput(FormInput):
+    """The invoice editor's header and lines. What needs the database (the customer, the
+    channel and its currency) and the lines' amounts are checked when the draft is saved."""
+
+    customer_id: int
+    lines: list[LineInput]
+    currency: str = "EUR"
+    channel_id: int | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    notes: Annotated[str, multiline("Notes", max_length=NOTES_LIMIT)] = ""
+    reminders_enabled: bool = False
+
+    @model_validator(mode="after")
+    def _due_not_before_issue(self) -> Self:
+        if self.issue_date and self.due_date and self.due_date < self.issue_date:
+            raise ValidationError("Due date cannot be before the issue date.", field="due_date")
+        return self
 
 
-def _check_header(
-    session: Session,
-    *,
-    customer_id: int,
-    channel_id: int | None,
-    currency: str,
-    issue_date: date | None,
-    due_date: date | None,
-) -> None:
-    if session.get(Customer, customer_id) is None:
+def _checked_lines(session: Session, data: DraftInput) -> list[InvoiceLine]:
+    """The draft's lines, built once its customer and channel are known to fit."""
+    if session.get(Customer, data.customer_id) is None:
         raise ValidationError("Choose a customer.", field="customer_id")
-    if channel_id is not None:
-        channel = session.get(PaymentChannel, channel_id)
+    if data.channel_id is not None:
+        channel = session.get(PaymentChannel, data.channel_id)
         if channel is None:
             raise ValidationError("That payment channel does not exist.", field="channel_id")
-        if channel.currency != currency:
+        if channel.currency != data.currency:
             raise ValidationError(
-                f"The channel takes {channel.currency} only; the invoice is in {currency}.",
+                f"The channel takes {channel.currency} only; the invoice is in {data.currency}.",
                 field="currency",
             )
-    if issue_date and due_date and due_date < issue_date:
-        raise ValidationError("Due date cannot be before the issue date.", field="due_date")
+    return build_lines(data.lines, currency=data.currency)
 
 
 def create_draft(
     session: Session,
     *,
     actor: str,
-    customer_id: int,
-    lines: list[LineInput],
-    currency: str = "EUR",
-    channel_id: int | None = None,
-    issue_date: date | None = None,
-    due_date: date | None = None,
-    notes: str = "",
+    data: DraftInput,
     series: str = DEFAULT_SERIES,
-    reminders_enabled: bool = False,
 ) -> Invoice:
     require_permission(session, actor=actor, permission="edit")
-    _check_header(
-        session,
-        customer_id=customer_id,
-        channel_id=channel_id,
-        currency=currency,
-        issue_date=issue_date,
-        due_date=due_date,
-    )
-    built = build_lines(lines, currency=currency)
+    built = _checked_lines(session, data)
     public_token_hash, public_token_encrypted = seal_token(new_token(24))
     invoice = Invoice(
-        customer_id=customer_id,
-        channel_id=channel_id,
-        currency=currency,
-        issue_date=issue_date,
-        due_date=due_date,
-        notes=_clean_notes(notes),
+        **data.model_dump(exclude={"lines"}),
         series=series,
         public_token_hash=public_token_hash,
         public_token_encrypted=public_token_encrypted,
         created_by=actor,
-        reminders_enabled=reminders_enabled,
     )
     _apply_totals(invoice, built)
     session.add(invoice)
@@ -259,50 +249,22 @@ def create_draft(
         action="invoice.create_draft",
         entity_type="invoice",
         entity_id=invoice.id,
-        details={"total_minor": invoice.total_minor, "currency": currency},
+        details={"total_minor": invoice.total_minor, "currency": data.currency},
     )
     return invoice
 
 
-def update_draft(
-    session: Session,
-    *,
-    actor: str,
-    invoice_id: int,
-    customer_id: int,
-    lines: list[LineInput],
-    currency: str,
-    channel_id: int | None,
-    issue_date: date | None = None,
-    due_date: date | None = None,
-    notes: str = "",
-    reminders_enabled: bool = False,
-) -> Invoice:
+def update_draft(session: Session, *, actor: str, invoice_id: int, data: DraftInput) -> Invoice:
     require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft can be edited; this invoice is already issued.")
-    _check_header(
-        session,
-        customer_id=customer_id,
-        channel_id=channel_id,
-        currency=currency,
-        issue_date=issue_date,
-        due_date=due_date,
-    )
-    built = build_lines(lines, currency=currency)
+    built = _checked_lines(session, data)
     session.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
     for line in built:
         line.invoice_id = invoice_id
         session.add(line)
-    invoice.customer_id = customer_id
-    invoice.channel_id = channel_id
-    invoice.currency = currency
-    invoice.issue_date = issue_date
-    invoice.due_date = due_date
-    invoice.notes = _clean_notes(notes)
-    invoice.reminders_enabled = reminders_enabled
-    invoice.updated_at = utcnow()
+    invoice.sqlmodel_update({**data.model_dump(exclude={"lines"}), "updated_at": utcnow()})
     _apply_totals(invoice, built)
     session.add(invoice)
     record_audit(

@@ -22,7 +22,7 @@ from benchmarks.explain import start_profile, summarise_profile
 from benchmarks.stack import Stack
 from shared.audit import SYSTEM_ACTOR
 from shared.db import write_session
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.linkpay.links import pay_link_for
 from shared.models import Customer, PaymentChannel
 
@@ -50,9 +50,11 @@ def issue_invoices(count: int, channel_id: int) -> list[tuple[int, str]]:
                 invoice = create_draft(
                     session,
                     actor=SYSTEM_ACTOR,
-                    customer_id=customer.id,
-                    channel_id=channel_id,
-                    lines=[LineInput("Benchmark consulting", "2", f"{50 + k % 50}.25", "21")],
+                    data=DraftInput(
+                        customer_id=customer.id,
+                        channel_id=channel_id,
+                        lines=[LineInput("Benchmark consulting", "2", f"{50 + k % 50}.25", "21")],
+                    ),
                 )
                 invoice = issue_invoice(session, actor=SYSTEM_ACTOR, invoice_id=invoice.id)
                 links.append(

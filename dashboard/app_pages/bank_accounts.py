@@ -7,6 +7,7 @@ from shared.channels import (
     ENVIRONMENT_LABELS,
     REQUIRED_URL_FIELDS,
     URL_CHANGEABLE_FIELDS,
+    ChannelInput,
     check_connection,
     create_bank_account,
     rotate_callback_token,
@@ -177,14 +178,16 @@ def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
                     actor=user.username,
                     bank_account_id=account.id,
                     channel_id=channel.id if channel else None,
-                    link_token=link_token,
-                    api_username=api_username,
-                    api_secret=api_secret,
-                    environment=environment,
-                    currency=currency,
-                    url_fields=chosen,
-                    linkpay_prefix=linkpay_prefix,
-                    api_base=api_base,
+                    data=ChannelInput(
+                        link_token=link_token,
+                        api_username=api_username,
+                        api_secret=api_secret,
+                        environment=environment,
+                        currency=currency,
+                        url_fields=chosen,
+                        linkpay_prefix=linkpay_prefix,
+                        api_base=api_base,
+                    ),
                 )
         except ValidationError as error:
             ui.set_errors(form, {error.field or "form": str(error)})

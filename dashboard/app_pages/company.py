@@ -3,7 +3,13 @@
 import streamlit as st
 
 from dashboard import ui
-from shared.company import company_logo, logo_mime_type, save_company, timezone_choices
+from shared.company import (
+    CompanyInput,
+    company_logo,
+    logo_mime_type,
+    save_company,
+    timezone_choices,
+)
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.money import SUPPORTED_CURRENCIES
@@ -92,13 +98,15 @@ if submitted and not logo_problem and ui.guard("setup", action="company.update")
             save_company(
                 session,
                 actor=user.username,
-                name=name,
-                registration_number=registration,
-                vat_number=vat,
-                address=address,
-                email=email,
-                timezone=timezone,
-                default_currency=currency,
+                data=CompanyInput(
+                    name=name,
+                    registration_number=registration,
+                    vat_number=vat,
+                    address=address,
+                    email=email,
+                    timezone=timezone,
+                    default_currency=currency,
+                ),
                 logo=upload.getvalue() if upload is not None else None,
                 remove_logo=remove,
             )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
-from shared.customers import LANGUAGES, create_customer, update_customer
+from shared.customers import LANGUAGES, CustomerInput, create_customer, update_customer
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
@@ -79,9 +79,14 @@ def customer_form(existing: CustomerView | None) -> None:
     try:
         with write_session() as session:
             if existing:
-                update_customer(session, actor=user.username, customer_id=existing.id, **values)
+                update_customer(
+                    session,
+                    actor=user.username,
+                    customer_id=existing.id,
+                    data=CustomerInput(**values),
+                )
             else:
-                create_customer(session, actor=user.username, **values)
+                create_customer(session, actor=user.username, data=CustomerInput(**values))
     except ValidationError as error:
         ui.set_errors(FORM, {error.field or "form": str(error)})
         st.rerun()

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session, select
 
 from shared.channels import (
+    ChannelInput,
     callback_url,
     create_bank_account,
     credentials,
@@ -25,6 +26,7 @@ from shared.channels import (
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.invoicing import (
+    DraftInput,
     LineInput,
     cancel_invoice,
     create_draft,
@@ -255,13 +257,15 @@ def _seed_channel(session: Session) -> PaymentChannel:
         session,
         actor=ACTOR,
         bank_account_id=merchant.id,
-        environment=Environment.SANDBOX,
-        link_token=secrets.token_hex(10),
-        api_username=secrets.token_hex(4),
-        api_secret=secrets.token_hex(16),
-        currency="EUR",
-        name="LinkPay",
-        url_fields=["customer_name", "customer_email", "customer_url"],
+        data=ChannelInput(
+            environment=Environment.SANDBOX,
+            link_token=secrets.token_hex(10),
+            api_username=secrets.token_hex(4),
+            api_secret=secrets.token_hex(16),
+            currency="EUR",
+            name="LinkPay",
+            url_fields=["customer_name", "customer_email", "customer_url"],
+        ),
     )
     now = utcnow()
     channel.connection_tested_at = now
@@ -318,12 +322,14 @@ def _seed_invoice(
         invoice = create_draft(
             session,
             actor=ACTOR,
-            customer_id=customer.id,
-            channel_id=channel.id,
-            lines=lines,
-            issue_date=None if scenario == "draft" else issue_day,
-            due_date=None if scenario == "draft" else issue_day + timedelta(days=14),
-            reminders_enabled=overdue,
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id,
+                lines=lines,
+                issue_date=None if scenario == "draft" else issue_day,
+                due_date=None if scenario == "draft" else issue_day + timedelta(days=14),
+                reminders_enabled=overdue,
+            ),
         )
         if scenario == "draft":
             return 0

@@ -21,7 +21,7 @@ from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.apply import apply_payment_status
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
-from shared.invoicing import LineInput, cancel_invoice, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, cancel_invoice, create_draft, issue_invoice
 from shared.linkpay.client import PaymentStatus
 from shared.models import (
     Invoice,
@@ -110,9 +110,11 @@ def _setup(count: int) -> tuple[int, list[Invoice]]:
         draft = create_draft(
             session,
             actor=SYSTEM_ACTOR,
-            customer_id=customer.id,
-            channel_id=channel.id,
-            lines=[LineInput("Consulting", "1", "100.00", "21")],
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id,
+                lines=[LineInput("Consulting", "1", "100.00", "21")],
+            ),
         )
         template = issue_invoice(session, actor=SYSTEM_ACTOR, invoice_id=draft.id)
         unique = {

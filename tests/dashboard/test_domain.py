@@ -5,12 +5,13 @@ from sqlmodel import select
 
 from shared.company import (
     MAX_LOGO_BYTES,
+    CompanyInput,
     company_settings,
     logo_mime_type,
     save_company,
     validate_timezone,
 )
-from shared.customers import create_customer, parse_cc_emails
+from shared.customers import CustomerInput, create_customer, parse_cc_emails
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.models import AuditLog, Invoice, ReviewItem
@@ -39,9 +40,14 @@ def test_company_defaults_then_saved_values(db):
     with pytest.raises(ValidationError, match="Unknown time zone"):
         validate_timezone("Mars/Olympus")
     with write_session() as session:
-        save_company(session, actor="t", name="Demo SIA", logo=PNG, timezone="Europe/Vilnius")
+        save_company(
+            session,
+            actor="t",
+            logo=PNG,
+            data=CompanyInput(name="Demo SIA", timezone="Europe/Vilnius"),
+        )
     with write_session() as session:
-        save_company(session, actor="t", name="Demo SIA 2")  # no logo given: kept
+        save_company(session, actor="t", data=CompanyInput(name="Demo SIA 2"))  # logo kept
     with read_session() as session:
         settings = company_settings(session)
     assert (settings.name, settings.has_logo, settings.timezone) == (
@@ -60,10 +66,10 @@ def test_customer_emails_are_validated():
 
 def test_customer_needs_a_name_and_a_known_language(db):
     with write_session() as session, pytest.raises(ValidationError) as error:
-        create_customer(session, actor="t", name=" ", email="a@x.lv")
+        create_customer(session, actor="t", data=CustomerInput(name=" ", email="a@x.lv"))
     assert error.value.field == "name"
     with write_session() as session, pytest.raises(ValidationError, match="LV or EN"):
-        create_customer(session, actor="t", name="A", language="de")
+        create_customer(session, actor="t", data=CustomerInput(name="A", language="de"))
 
 
 def _item(invoice, attempt) -> int:

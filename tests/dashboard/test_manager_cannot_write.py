@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import ui
 from shared.audit import SYSTEM_ACTOR
 from shared.channels import create_bank_account
-from shared.company import save_company
+from shared.company import CompanyInput, save_company
 from shared.db import read_session, write_session
 from shared.models import (
     AccountType,
@@ -99,7 +99,7 @@ def _seed() -> tuple[int, list[int]]:
     make_attempt(paid)
     unbooked = make_attempt(partly, amount_minor=5000, booked=False)
     with write_session() as session:
-        save_company(session, actor=SYSTEM_ACTOR, name="Baltic Widgets SIA")
+        save_company(session, actor=SYSTEM_ACTOR, data=CompanyInput(name="Baltic Widgets SIA"))
         create_bank_account(
             session,
             actor=SYSTEM_ACTOR,

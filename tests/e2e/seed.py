@@ -14,14 +14,15 @@ import httpx
 from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.reviews import open_review
 from shared.channels import (
+    ChannelInput,
     callback_url,
     channel_hosts,
     create_bank_account,
     save_linkpay_channel,
 )
-from shared.customers import create_customer
+from shared.customers import CustomerInput, create_customer
 from shared.db import read_session, write_session
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.linkpay.links import invoice_pay_link, link_params
 from shared.linkpay.signing import signed_link_url
 from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel, ReviewKind
@@ -78,11 +79,13 @@ def linkpay_channel(stack: Stack, *, merchant_name: str) -> SeededChannel:
             session,
             actor=ACTOR,
             bank_account_id=account.id,
-            link_token=link_token,
-            api_username=api_username,
-            api_secret=api_secret,
-            environment=Environment.SANDBOX,
-            url_fields=["customer_name", "customer_email"],
+            data=ChannelInput(
+                link_token=link_token,
+                api_username=api_username,
+                api_secret=api_secret,
+                environment=Environment.SANDBOX,
+                url_fields=["customer_name", "customer_email"],
+            ),
         )
         channel_id = channel.id
         url = callback_url(channel)
@@ -112,14 +115,18 @@ def issued_invoice(
 ) -> SeededInvoice:
     with write_session() as session:
         customer = create_customer(
-            session, actor=ACTOR, name=customer_name, email=customer_email, language="en"
+            session,
+            actor=ACTOR,
+            data=CustomerInput(name=customer_name, email=customer_email, language="en"),
         )
         invoice = create_draft(
             session,
             actor=ACTOR,
-            customer_id=customer.id,
-            channel_id=channel_id,
-            lines=[LineInput("Consulting, hours", "1", unit_price, vat_rate)],
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel_id,
+                lines=[LineInput("Consulting, hours", "1", unit_price, vat_rate)],
+            ),
         )
         if issue:
             invoice = issue_invoice(session, actor=ACTOR, invoice_id=invoice.id)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.channels import (
+    ChannelInput,
     callback_url,
     channel_hosts,
     create_bank_account,
@@ -42,12 +43,14 @@ def _channel(environment: str = Environment.SANDBOX) -> PaymentChannel:
             session,
             actor="test",
             bank_account_id=account.id,
-            link_token="abc123",
-            api_username="demo-user",
-            api_secret="demo-secret-123456",
-            environment=environment,
-            currency="EUR",
-            url_fields=["transaction_amount", "order_reference"],
+            data=ChannelInput(
+                link_token="abc123",
+                api_username="demo-user",
+                api_secret="demo-secret-123456",
+                environment=environment,
+                currency="EUR",
+                url_fields=["transaction_amount", "order_reference"],
+            ),
         )
 
 

@@ -82,12 +82,12 @@ def _write_paths() -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
         session.flush()
         ids = {"log": log.id, "item": item.id, "event": event.id, "account": account.id}
     lines = [LineInput("Consulting", "1", "100.00", "21")]
-    header = {"customer_id": customer.id, "lines": lines, "channel_id": channel.id}
+    header = invoicing.DraftInput(customer_id=customer.id, lines=lines, channel_id=channel.id)
     return {
-        "create_draft": (_in_session(invoicing.create_draft), header),
+        "create_draft": (_in_session(invoicing.create_draft), {"data": header}),
         "update_draft": (
             _in_session(invoicing.update_draft),
-            {**header, "invoice_id": draft.id, "currency": "EUR"},
+            {"invoice_id": draft.id, "data": header},
         ),
         "delete_draft": (_in_session(invoicing.delete_draft), {"invoice_id": draft.id}),
         "issue_invoice": (_in_session(invoicing.issue_invoice), {"invoice_id": draft.id}),
@@ -120,9 +120,9 @@ def _write_paths() -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
             _in_session(channels.save_linkpay_channel),
             {
                 "bank_account_id": ids["account"],
-                "link_token": "token123",
-                "api_username": "apiuser",
-                "api_secret": "secret-123456",
+                "data": channels.ChannelInput(
+                    link_token="token123", api_username="apiuser", api_secret="secret-123456"
+                ),
             },
         ),
         "rotate_callback_token": (
@@ -138,12 +138,18 @@ def _write_paths() -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
             {"channel_id": channel.id, "ok": True, "message": "fine"},
         ),
         "check_connection": (channels.check_connection, {"channel_id": channel.id}),
-        "create_customer": (_in_session(customers.create_customer), {"name": "Acme"}),
+        "create_customer": (
+            _in_session(customers.create_customer),
+            {"data": customers.CustomerInput(name="Acme")},
+        ),
         "update_customer": (
             _in_session(customers.update_customer),
-            {"customer_id": customer.id, "name": "Acme"},
+            {"customer_id": customer.id, "data": customers.CustomerInput(name="Acme")},
         ),
-        "save_company": (_in_session(company.save_company), {"name": "Acme"}),
+        "save_company": (
+            _in_session(company.save_company),
+            {"data": company.CompanyInput(name="Acme")},
+        ),
         "create_user": (
             _in_session(users.create_user),
             {"username": "newbie", "password": "password-123", "role": "admin"},

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared.channels import (
+    ChannelInput,
     callback_token,
     callback_url,
     create_bank_account,
@@ -53,9 +54,7 @@ def test_linkpay_needs_a_merchant_account(db):
                 session,
                 actor="t",
                 bank_account_id=regular.id,
-                link_token="tok",
-                api_username="u",
-                api_secret="s",
+                data=ChannelInput(link_token="tok", api_username="u", api_secret="s"),
             )
 
 
@@ -69,27 +68,23 @@ def test_channel_save_requires_the_three_fields_and_blank_secret_keeps_the_old_o
                 session,
                 actor="t",
                 bank_account_id=account.id,
-                link_token="tok123",
-                api_username="abc",
-                api_secret="",
+                data=ChannelInput(link_token="tok123", api_username="abc", api_secret=""),
             )
         assert error.value.field == "api_secret"
         channel = save_linkpay_channel(
             session,
             actor="t",
             bank_account_id=account.id,
-            link_token="tok123",
-            api_username="abc",
-            api_secret="first-secret-1234",
+            data=ChannelInput(
+                link_token="tok123", api_username="abc", api_secret="first-secret-1234"
+            ),
         )
         save_linkpay_channel(
             session,
             actor="t",
             bank_account_id=account.id,
             channel_id=channel.id,
-            link_token="tok456",
-            api_username="abc",
-            api_secret="",
+            data=ChannelInput(link_token="tok456", api_username="abc", api_secret=""),
         )
         assert channel.api_secret_last4 == "1234"
         assert channel.link_token == "tok456"

@@ -6,6 +6,7 @@ from sqlmodel import select
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.invoicing import (
+    DraftInput,
     InvoiceLinesError,
     LineInput,
     cancel_invoice,
@@ -24,8 +25,13 @@ def test_draft_totals_and_lines_are_exact(db):
         draft = create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            lines=[LineInput("Hours", "2,5", "65.00", "21"), LineInput("Books", "3", "3.35", "12")],
+            data=DraftInput(
+                customer_id=customer.id,
+                lines=[
+                    LineInput("Hours", "2,5", "65.00", "21"),
+                    LineInput("Books", "3", "3.35", "12"),
+                ],
+            ),
         )
     # 2.5 × 65.00 = 162.50 + 21 % 34.13 (34.125 half up); 3 × 3.35 = 10.05 + 12 % 1.21 (1.206)
     assert (draft.subtotal_minor, draft.vat_minor, draft.total_minor) == (17255, 3534, 20789)
@@ -39,12 +45,14 @@ def test_every_bad_line_is_reported_at_once_with_its_line_number(db):
         create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            lines=[
-                LineInput("", "1", "10", "21"),
-                LineInput("Hours", "0", "12,345.6.7", "21"),
-                LineInput("Books", "1", "10", "150"),
-            ],
+            data=DraftInput(
+                customer_id=customer.id,
+                lines=[
+                    LineInput("", "1", "10", "21"),
+                    LineInput("Hours", "0", "12,345.6.7", "21"),
+                    LineInput("Books", "1", "10", "150"),
+                ],
+            ),
         )
     found = {(e.line, e.field) for e in error.value.errors}
     assert found == {(1, "description"), (2, "quantity"), (2, "unit_price"), (3, "vat_rate")}
@@ -54,7 +62,11 @@ def test_every_bad_line_is_reported_at_once_with_its_line_number(db):
 def test_empty_invoice_is_refused(db):
     customer = make_customer()
     with pytest.raises(InvoiceLinesError, match="at least one line"), write_session() as session:
-        create_draft(session, actor="t", customer_id=customer.id, lines=[LineInput("", "", "")])
+        create_draft(
+            session,
+            actor="t",
+            data=DraftInput(customer_id=customer.id, lines=[LineInput("", "", "")]),
+        )
 
 
 def test_invoice_currency_must_be_the_channels(db):
@@ -64,10 +76,12 @@ def test_invoice_currency_must_be_the_channels(db):
         create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            channel_id=channel.id,
-            currency="USD",
-            lines=[LineInput("X", "1", "1")],
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id,
+                currency="USD",
+                lines=[LineInput("X", "1", "1")],
+            ),
         )
 
 
@@ -78,10 +92,12 @@ def test_only_drafts_are_edited(db):
             session,
             actor="t",
             invoice_id=invoice.id,
-            customer_id=invoice.customer_id,
-            lines=[LineInput("X", "1", "1")],
-            currency="EUR",
-            channel_id=None,
+            data=DraftInput(
+                customer_id=invoice.customer_id,
+                lines=[LineInput("X", "1", "1")],
+                currency="EUR",
+                channel_id=None,
+            ),
         )
 
 
@@ -92,10 +108,12 @@ def test_update_draft_replaces_lines(db):
             session,
             actor="t",
             invoice_id=draft.id,
-            customer_id=draft.customer_id,
-            lines=[LineInput("New", "4", "25.00", "0")],
-            currency="EUR",
-            channel_id=None,
+            data=DraftInput(
+                customer_id=draft.customer_id,
+                lines=[LineInput("New", "4", "25.00", "0")],
+                currency="EUR",
+                channel_id=None,
+            ),
         )
     with read_session() as session:
         lines = session.query(InvoiceLine).filter_by(invoice_id=draft.id).all()
@@ -145,7 +163,9 @@ def test_lines_and_the_invoice_total_are_held_to_the_maximum_amount(db):
     price = "999 999 999 999.99"
     with pytest.raises(InvoiceLinesError) as error, write_session() as session:
         create_draft(
-            session, actor="t", customer_id=customer.id, lines=[LineInput("Big", "2", price, "0")]
+            session,
+            actor="t",
+            data=DraftInput(customer_id=customer.id, lines=[LineInput("Big", "2", price, "0")]),
         )
     [line_error] = error.value.errors
     assert (line_error.line, line_error.field) == (1, "unit_price")
@@ -158,8 +178,10 @@ def test_lines_and_the_invoice_total_are_held_to_the_maximum_amount(db):
         create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            lines=[LineInput("Half", "1", half, "0"), LineInput("Half", "1", half, "0")],
+            data=DraftInput(
+                customer_id=customer.id,
+                lines=[LineInput("Half", "1", half, "0"), LineInput("Half", "1", half, "0")],
+            ),
         )
     assert [(e.line, e.message) for e in error.value.errors] == [
         (2, "The invoice total can be at most 999\u202f999\u202f999\u202f999.99 EUR.")
@@ -172,8 +194,9 @@ def test_a_large_invoice_is_stored_exactly_on_each_backend(any_db):
         draft = create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            lines=[LineInput("Ship", "1", "30 000 000,00", "21")],
+            data=DraftInput(
+                customer_id=customer.id, lines=[LineInput("Ship", "1", "30 000 000,00", "21")]
+            ),
         )
     with read_session() as session:
         stored = session.get(Invoice, draft.id)
@@ -198,7 +221,7 @@ def test_line_text_that_cannot_be_stored_as_typed_is_refused_not_cut(
 ):
     customer = make_customer()
     with pytest.raises(InvoiceLinesError) as error, write_session() as session:
-        create_draft(session, actor="t", customer_id=customer.id, lines=[line])
+        create_draft(session, actor="t", data=DraftInput(customer_id=customer.id, lines=[line]))
     [line_error] = error.value.errors
     assert line_error.field == field and message in line_error.message
     with read_session() as session:
@@ -212,18 +235,20 @@ def test_notes_with_a_nul_or_too_long_are_refused_on_each_backend(any_db):
             create_draft(
                 session,
                 actor="t",
-                customer_id=customer.id,
-                lines=[LineInput("Hours", "1", "10")],
-                notes=notes,
+                data=DraftInput(
+                    customer_id=customer.id, lines=[LineInput("Hours", "1", "10")], notes=notes
+                ),
             )
         assert error.value.field == "notes"
     with write_session() as session:
         draft = create_draft(
             session,
             actor="t",
-            customer_id=customer.id,
-            lines=[LineInput("Hours", "1", "10")],
-            notes="Line one\r\nLine two",
+            data=DraftInput(
+                customer_id=customer.id,
+                lines=[LineInput("Hours", "1", "10")],
+                notes="Line one\r\nLine two",
+            ),
         )
     with read_session() as session:
         assert session.get(Invoice, draft.id).notes == "Line one\nLine two"

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.channels import callback_token, find_channel_by_token, save_linkpay_channel
+from shared.channels import (
+    ChannelInput,
+    callback_token,
+    find_channel_by_token,
+    save_linkpay_channel,
+)
 from shared.config import PROJECT_ROOT, get_settings
 from shared.db import read_session, write_session
 from shared.linkpay.links import invoice_pay_link
@@ -94,14 +99,16 @@ def test_reset_secrets_leaves_a_working_app_that_says_what_to_re_enter(any_db: s
             actor="cli",
             bank_account_id=stored.bank_account_id,
             channel_id=channel.id,
-            link_token=stored.link_token,
-            api_username=stored.api_username,
-            api_secret=API_SECRET,
-            environment=stored.environment,
-            linkpay_prefix=stored.linkpay_prefix,
-            api_base=stored.api_base,
-            currency=stored.currency,
-            url_fields=list(stored.url_fields),
+            data=ChannelInput(
+                link_token=stored.link_token,
+                api_username=stored.api_username,
+                api_secret=API_SECRET,
+                environment=stored.environment,
+                linkpay_prefix=stored.linkpay_prefix,
+                api_base=stored.api_base,
+                currency=stored.currency,
+                url_fields=list(stored.url_fields),
+            ),
         )
     with read_session() as session:
         assert invoice_pay_link(session, session.get(Invoice, invoice.id)) is not None

@@ -14,7 +14,7 @@ from sqlalchemy import column, select, table
 from shared.channels import callback_url, credentials, rotate_callback_token
 from shared.config import get_settings
 from shared.db import get_engine, read_session, write_session
-from shared.invoicing import LineInput, create_draft
+from shared.invoicing import DraftInput, LineInput, create_draft
 from shared.models import Invoice, PaymentChannel
 from shared.operations import key_rotation
 from shared.operations.key_rotation import ENCRYPTED_COLUMNS, rotate_key
@@ -197,8 +197,10 @@ def test_a_secret_committed_by_a_transaction_open_across_the_rotation_is_reencry
                 create_draft(
                     session,
                     actor="test",
-                    customer_id=customer.id,
-                    lines=[LineInput("Consulting", "1", "100.00", "21")],
+                    data=DraftInput(
+                        customer_id=customer.id,
+                        lines=[LineInput("Consulting", "1", "100.00", "21")],
+                    ),
                 )
                 session.flush()
                 in_transaction.set()

@@ -9,7 +9,7 @@ from sqlmodel import select
 from shared.audit import SYSTEM_ACTOR
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.models import Invoice
 from tests.utils.factories import make_customer
 
@@ -33,8 +33,9 @@ def _drafts(count: int) -> list[int]:
             draft = create_draft(
                 session,
                 actor="test",
-                customer_id=customer.id,
-                lines=[LineInput("Service", "1", "10", "21")],
+                data=DraftInput(
+                    customer_id=customer.id, lines=[LineInput("Service", "1", "10", "21")]
+                ),
             )
             ids.append(draft.id)
     return ids

@@ -6,9 +6,9 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import SQLModel, select
 
-from shared.channels import create_bank_account, save_linkpay_channel
-from shared.company import get_company, save_company
-from shared.customers import create_customer
+from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
+from shared.company import CompanyInput, get_company, save_company
+from shared.customers import CustomerInput, create_customer
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.invoicing import cancel_invoice
@@ -31,12 +31,12 @@ from tests.utils.factories import make_invoice
 
 def _company(**fields: str) -> None:
     with write_session() as session:
-        save_company(session, actor="t", **{"name": "Koks SIA", **fields})
+        save_company(session, actor="t", data=CompanyInput(**{"name": "Koks SIA", **fields}))
 
 
 def _customer(**fields: str) -> None:
     with write_session() as session:
-        create_customer(session, actor="t", **{"name": "Anna SIA", **fields})
+        create_customer(session, actor="t", data=CustomerInput(**{"name": "Anna SIA", **fields}))
 
 
 def _bank_account(**fields: str) -> None:
@@ -55,7 +55,9 @@ def _channel(**fields: str) -> None:
             session,
             actor="t",
             bank_account_id=account.id,
-            **{"link_token": "tok123", "api_username": "abc", "api_secret": "secret1", **fields},
+            data=ChannelInput(
+                **{"link_token": "tok123", "api_username": "abc", "api_secret": "secret1", **fields}
+            ),
         )
 
 

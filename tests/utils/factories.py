@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from shared.channels import create_bank_account, save_linkpay_channel
+from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
 from shared.db import write_session
-from shared.invoicing import LineInput, create_draft, issue_invoice
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.models import AccountType, Customer, Environment, Invoice, PaymentChannel
 
 API_USERNAME = "abc12345"
@@ -34,14 +34,16 @@ def make_channel(
             session,
             actor="test",
             bank_account_id=account.id,
-            link_token=link_token,
-            api_username=api_username,
-            api_secret=api_secret,
-            environment=Environment.CUSTOM,
-            linkpay_prefix=linkpay_prefix,
-            api_base=api_base,
-            currency=currency,
-            url_fields=list(url_fields),
+            data=ChannelInput(
+                link_token=link_token,
+                api_username=api_username,
+                api_secret=api_secret,
+                environment=Environment.CUSTOM,
+                linkpay_prefix=linkpay_prefix,
+                api_base=api_base,
+                currency=currency,
+                url_fields=list(url_fields),
+            ),
         )
 
 
@@ -70,12 +72,14 @@ def make_invoice(
         invoice = create_draft(
             session,
             actor="test",
-            customer_id=customer.id,
-            channel_id=channel.id if channel else None,
-            currency=currency,
-            lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
-            issue_date=issue_date,
-            due_date=due_date,
+            data=DraftInput(
+                customer_id=customer.id,
+                channel_id=channel.id if channel else None,
+                currency=currency,
+                lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
+                issue_date=issue_date,
+                due_date=due_date,
+            ),
         )
         if issue:
             invoice = issue_invoice(session, actor="test", invoice_id=invoice.id)
