@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboard import data, ui
 from shared import reports
-from shared.errors import ValidationError
 from shared.money import from_minor
 from shared.statements import (
+    StatementSent,
     load_statement,
     send_statement_email,
     statement_file_name,
@@ -75,7 +75,14 @@ def statement_section(user: ui.SessionUser, *, search: str) -> None:
         )
     _pdf_download(user, customer_id=customer_id, date_from=date_from, date_to=date_to)
     if user.can("edit"):
-        _send_form(statement.email, statement.cc_emails, customer_id, date_from, date_to)
+        _send_form(
+            statement.email,
+            statement.cc_emails,
+            customer_id,
+            date_from,
+            date_to,
+            username=user.username,
+        )
 
 
 def _pdf_download(
@@ -104,7 +111,9 @@ def _pdf_download(
     )
 
 
-def _send_form(to: str, cc: str, customer_id: int, date_from: date, date_to: date) -> None:
+def _send_form(
+    to: str, cc: str, customer_id: int, date_from: date, date_to: date, *, username: str
+) -> None:
     with st.form("stmt_send"):
         st.markdown("**Send by e-mail**")
         to = st.text_input("To", value=to, key=f"stmt_to_{customer_id}")
@@ -112,23 +121,28 @@ def _send_form(to: str, cc: str, customer_id: int, date_from: date, date_to: dat
         submitted = st.form_submit_button("Send by e-mail", icon=":material/send:")
     if not submitted:
         return
-    user = ui.guard("edit", action="customer.statement_email")
-    if user is None:
-        return
-    try:
+
+    def send() -> StatementSent:
         with st.spinner("Sending…"):
-            sent = send_statement_email(
+            return send_statement_email(
                 customer_id=customer_id,
                 date_from=date_from,
                 date_to=date_to,
-                actor=user.username,
+                actor=username,
                 to=to,
                 cc=cc,
             )
-    except ValidationError as error:
-        st.error(str(error), icon=":material/error:")
-        return
-    if sent.error:
-        st.error(f"The statement was not sent: {sent.error}", icon=":material/error:")
-    else:
-        st.success(f"Statement sent to {sent.recipients}.")
+
+    ui.page_action(
+        send,
+        permission="edit",
+        action="customer.statement_email",
+        own_transaction=True,
+        on_error=lambda error: st.error(str(error), icon=":material/error:"),
+        rerun=False,
+        success=lambda sent: (
+            ui.Flash(f"The statement was not sent: {sent.error}", "error", ":material/error:")
+            if sent.error
+            else f"Statement sent to {sent.recipients}."
+        ),
+    )

@@ -4,12 +4,13 @@ Quantities, prices and VAT rates are typed as text and parsed exactly by the sam
 functions that save the invoice, so the live totals are the totals that will be stored.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 import streamlit as st
+from sqlmodel import Session
 
 from dashboard import data, ui
-from shared.db import write_session
 from shared.errors import ValidationError
 from shared.invoicing import (
     DraftInput,
@@ -152,8 +153,16 @@ def _customer_picker(key: str, existing: InvoiceDetail | None) -> int | None:
     )
 
 
-def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = None) -> int | None:
-    """Draws the editor; returns the draft's id once saved, else None."""
+def invoice_editor(
+    *,
+    key: str,
+    username: str,
+    then: Callable[[int], object],
+    success: str | None = None,
+    existing: InvoiceDetail | None = None,
+) -> None:
+    """Draws the editor; once the draft is saved, calls ``then`` with its id and shows
+    ``success`` (see ``ui.page_action``)."""
     form = f"{key}_form"
     rows = _init_rows(key, existing)
     customer_id = _customer_picker(key, existing)
@@ -210,41 +219,45 @@ def invoice_editor(*, key: str, username: str, existing: InvoiceDetail | None = 
     )
     ui.form_errors(form, HEADER_FIELDS)
     if not st.button("Save draft", type="primary", key=f"{key}_save"):
-        return None
-    if not ui.guard("edit", action="invoice.save_draft"):
-        return None
-    if customer_id is None:
-        ui.set_errors(form, {"customer_id": "Choose a customer."})
-        st.rerun()
-    lines = [_line_input(key, row) for row in rows]
-    try:
-        with write_session() as session:
-            values = {
-                "customer_id": customer_id,
-                "lines": lines,
-                "currency": currency,
-                "channel_id": channel_id,
-                "issue_date": issue_date,
-                "due_date": due_date,
-                "notes": notes,
-                "reminders_enabled": reminders,
+        return
+
+    def save(session: Session) -> int:
+        if customer_id is None:
+            raise ValidationError("Choose a customer.", field="customer_id")
+        values = {
+            "customer_id": customer_id,
+            "lines": [_line_input(key, row) for row in rows],
+            "currency": currency,
+            "channel_id": channel_id,
+            "issue_date": issue_date,
+            "due_date": due_date,
+            "notes": notes,
+            "reminders_enabled": reminders,
+        }
+        if existing:
+            invoice = update_draft(
+                session, actor=username, invoice_id=existing.id, data=DraftInput(**values)
+            )
+        else:
+            invoice = create_draft(session, actor=username, data=DraftInput(**values))
+        return invoice.id
+
+    def show_errors(error: ValidationError) -> None:
+        if isinstance(error, InvoiceLinesError):
+            errors = {
+                f"line{e.line}_{e.field}": f"Line {e.line}: {e.message}" for e in error.errors
             }
-            if existing:
-                invoice = update_draft(
-                    session, actor=username, invoice_id=existing.id, data=DraftInput(**values)
-                )
-            else:
-                invoice = create_draft(session, actor=username, data=DraftInput(**values))
-            invoice_id = invoice.id
-    except InvoiceLinesError as error:
-        ui.set_errors(
-            form,
-            {f"line{e.line}_{e.field}": f"Line {e.line}: {e.message}" for e in error.errors},
-        )
+        else:
+            errors = {error.field or "form": str(error)}
+        ui.set_errors(form, errors)
         st.rerun()
-    except ValidationError as error:
-        ui.set_errors(form, {error.field or "form": str(error)})
-        st.rerun()
-    ui.clear_errors(form)
-    ui.after_write()
-    return invoice_id
+
+    ui.page_action(
+        save,
+        permission="edit",
+        action="invoice.save_draft",
+        form=form,
+        on_error=show_errors,
+        then=then,
+        success=success,
+    )

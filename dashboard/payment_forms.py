@@ -5,14 +5,11 @@ typed (the oldest-due invoices first), and each amount keys its own allocation i
 new amount starts again from the new suggestion instead of keeping stale numbers.
 """
 
-from collections.abc import Callable
 from datetime import date
 
 import streamlit as st
 
 from dashboard import data, ui
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.ledger.received import METHOD_LABELS, LedgerResult, record_received_payment
 from shared.money import (
     SUPPORTED_CURRENCIES,
@@ -65,14 +62,14 @@ def record_payment_form(
     key: str,
     username: str,
     today: date,
-    on_done: Callable[[str], None],
     invoice_id: int | None = None,
     customer_id: int | None = None,
     currency: str = "EUR",
     amount: str = "",
 ) -> None:
     """The form; with ``invoice_id`` it pays that invoice (customer and currency fixed),
-    otherwise the person picks the customer and the allocation."""
+    otherwise the person picks the customer and the allocation. What was booked is shown
+    at the top of the page (``ui.show_flash``)."""
     if invoice_id is None:
         left, right = st.columns([3, 1])
         search = left.text_input("Find customer", key=f"{key}_find", placeholder="Name or e-mail")
@@ -107,32 +104,33 @@ def record_payment_form(
     else:
         allocations = []
     ui.form_errors(FORM, FIELDS)
-    if not st.button("Record payment", type="primary", key=f"{key}_save") or not ui.guard(
-        "edit", action="payment.record"
-    ):
+    if not st.button("Record payment", type="primary", key=f"{key}_save"):
         return
-    try:
-        with write_session() as session:
-            result = record_received_payment(
-                session,
-                actor=username,
-                customer_id=customer_id,
-                method=method,
-                received_on=received_on,
-                amount=typed_amount,
-                currency=currency,
-                payer=payer,
-                bank_reference=reference,
-                note=note,
-                allocations=allocations,
-            )
-    except ValidationError as error:
-        ui.set_errors(FORM, {error.field or "form": str(error)})
-        st.rerun()
-    ui.clear_errors(FORM)
-    for name in [name for name in st.session_state if str(name).startswith(f"{key}_")]:
-        del st.session_state[name]
-    on_done(_booked_message(result, method=method))
+
+    def forget_typed(_: LedgerResult) -> None:
+        for name in [name for name in st.session_state if str(name).startswith(f"{key}_")]:
+            del st.session_state[name]
+
+    ui.page_action(
+        lambda session: record_received_payment(
+            session,
+            actor=username,
+            customer_id=customer_id,
+            method=method,
+            received_on=received_on,
+            amount=typed_amount,
+            currency=currency,
+            payer=payer,
+            bank_reference=reference,
+            note=note,
+            allocations=allocations,
+        ),
+        permission="edit",
+        action="payment.record",
+        form=FORM,
+        then=forget_typed,
+        success=lambda result: _booked_message(result, method=method),
+    )
 
 
 def _booked_message(result: LedgerResult, *, method: str) -> str:

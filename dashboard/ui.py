@@ -1,5 +1,6 @@
-"""What every page shares: the signed-in user and permission checks, cached reads, tables
-with paging and exports, money formatting and form error messages.
+"""What every page shares: the signed-in user and permission checks, page actions (one
+unit of work each, their messages), cached reads, tables with paging and exports, money
+formatting and form error messages.
 
 Only plain values live in ``st.session_state`` (ids, strings, numbers), never a Session or
 an ORM object: a rerun may happen in another thread, long after any session closed.
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any, NoReturn
+from typing import IO, Any, Literal, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from shared.audit import record_audit
 from shared.company import CompanySettings, company_settings, local_today
 from shared.config import get_settings
 from shared.db import read_session, write_session
+from shared.errors import ValidationError
 from shared.exports import Column, Table
 from shared.models import User
 from shared.money import format_money, to_minor
@@ -32,6 +34,10 @@ AUTH_KEY = "auth"
 LOGOUT_REASON_KEY = "logout_reason"
 BACKGROUND_RERUN_KEY = "background_rerun"
 ERRORS_KEY = "form_errors"
+FLASH_KEY = "flash"
+PAGE = "page"
+
+T = TypeVar("T")
 
 # Cells and badges show a state's label; its colour is set with the state in shared.states.
 STATUS_COLORS = badge_colours_by_label()
@@ -203,6 +209,108 @@ def money(amount: Decimal | None, currency: str) -> str:
 def after_write() -> None:
     """Cached reads may now be stale; the next rerun reads the database again."""
     st.cache_data.clear()
+
+
+# --- Page actions and their messages -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flash:
+    """A message about what an action did, shown once."""
+
+    message: str
+    kind: Literal["success", "info", "warning", "error"] = "success"
+    icon: str | None = None
+
+
+def flash(message: str | Flash, *, at: str = PAGE) -> None:
+    """Keeps ``message`` for the next run, where ``show_flash(at)`` shows it: the rerun after
+    a write redraws the page from fresh data, and the message must survive it. One message
+    at a time; ``at`` names the place on the page that shows it (the top by default)."""
+    shown = Flash(message) if isinstance(message, str) else message
+    st.session_state[FLASH_KEY] = (at, shown.kind, shown.message, shown.icon)
+
+
+def has_flash(at: str = PAGE) -> bool:
+    stored = st.session_state.get(FLASH_KEY)
+    return stored is not None and stored[0] == at
+
+
+def show_flash(at: str = PAGE) -> None:
+    """Shows, once, the message an action of the previous run kept for this place."""
+    if has_flash(at):
+        _, kind, message, icon = st.session_state.pop(FLASH_KEY)
+        _show(Flash(message, kind, icon))
+
+
+def _show(message: Flash) -> None:
+    getattr(st, message.kind)(message.message, icon=message.icon)
+
+
+def page_action(
+    run: Callable[..., T],
+    *,
+    permission: str,
+    action: str,
+    success: str | Callable[[T], str | Flash] | None = None,
+    form: str | None = None,
+    then: Callable[[T], object] | None = None,
+    on_error: Callable[[ValidationError], object] | None = None,
+    flash_at: str = PAGE,
+    rerun: bool | Callable[[T], bool] = True,
+    own_transaction: bool = False,
+) -> bool:
+    """Does one thing a person asked for on a page; True once it is done.
+
+    1. Checks ``permission`` again at the moment of the action (``guard``, which audits
+       a refusal as ``action``).
+    2. Owns the unit of work: opens one ``write_session()``, calls ``run(session)`` and
+       commits; a ``ValidationError`` rolls all of it back. With ``own_transaction`` the
+       helper opens none and calls ``run()``: for a shared function without a
+       ``session`` parameter, which opens its own (see ``shared.db``).
+    3. A ``ValidationError`` is shown next to its field (``form``: the message goes to
+       ``error.field``, or to the whole form, and the page reruns to draw it), else where
+       the action was called, or by ``on_error``.
+    4. Once committed: clears the form's errors and the cached reads, calls
+       ``then(result)`` for what the page resets, and shows ``success`` (a text, or one
+       made from the result): kept for ``show_flash(flash_at)`` in the rerun that follows,
+       or, without a rerun, shown at once.
+
+    The domain functions audit what they do; this helper adds no audit row of its own.
+    """
+    if guard(permission, action=action) is None:
+        return False
+    try:
+        if own_transaction:
+            result = run()
+        else:
+            with write_session() as session:
+                result = run(session)
+    except ValidationError as error:
+        if on_error is not None:
+            on_error(error)
+        elif form is not None:
+            set_errors(form, {error.field or "form": str(error)})
+            st.rerun()
+        else:
+            st.error(str(error))
+        return False
+    if form is not None:
+        clear_errors(form)
+    after_write()
+    if then is not None:
+        then(result)
+    message = success(result) if callable(success) else success
+    rerunning = rerun(result) if callable(rerun) else rerun
+    if message:
+        shown = Flash(message) if isinstance(message, str) else message
+        if rerunning:
+            flash(shown, at=flash_at)
+        else:
+            _show(shown)
+    if rerunning:
+        st.rerun()
+    return True
 
 
 # --- Form errors next to their fields --------------------------------------------------------

@@ -3,6 +3,24 @@
 Write transactions on SQLite begin as IMMEDIATE: a deferred transaction that reads and
 then writes fails at once with "database is locked" when another process got there first,
 while an immediate one waits for the busy timeout instead.
+
+Who commits (the transaction rule):
+
+- A domain function that takes a ``session`` works inside its caller's transaction: it
+  may flush, but never commits, rolls back or opens a ``write_session()`` of its own. So
+  a page can combine such functions, and whatever one of them refuses (a
+  ``ValidationError``) undoes all of them.
+- The unit of work belongs to the outermost caller: a page action (through
+  ``dashboard.ui.page_action``), a route of the callback service, a CLI command or a
+  worker. It opens the ``write_session()``, which commits on success and rolls back on
+  any error.
+- A shared function without a ``session`` parameter is itself such an outermost caller
+  and opens its own ``write_session()``, one per step that must stand on its own: a
+  step before and one after an e-mail or an EveryPay call (which must never hold the
+  write lock), or one per bank transaction matched, so one refusal does not undo the
+  others. Callers open no transaction around it.
+
+``tests/unit/test_transactions.py`` holds ``shared/`` to the first point.
 """
 
 import fcntl

@@ -14,8 +14,6 @@ from shared.channels import (
     save_linkpay_channel,
     set_channel_active,
 )
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.models import AccountType, Environment
 from shared.money import SUPPORTED_CURRENCIES
 from shared.views.bank_accounts import BankAccountView, ChannelView, bank_accounts
@@ -68,10 +66,10 @@ def create_account_form() -> None:
         )
         ui.form_errors(ACCOUNT_FORM, ("name", "iban"))
         submitted = st.form_submit_button("Create", type="primary", key="account_submit")
-    if submitted and ui.guard("setup", action="bank_account.create"):
-        try:
-            with write_session() as session:
-                account = create_bank_account(
+    if submitted:
+        ui.page_action(
+            lambda session: (
+                create_bank_account(
                     session,
                     actor=user.username,
                     name=name,
@@ -79,15 +77,15 @@ def create_account_form() -> None:
                     iban=iban,
                     bank_name=bank,
                     currency=currency,
-                )
-                st.session_state["account_pick"] = account.id
-        except ValidationError as error:
-            ui.set_errors(ACCOUNT_FORM, {error.field or "form": str(error)})
-            st.rerun()
-        ui.clear_errors(ACCOUNT_FORM)
-        st.session_state["account_form_open"] = False
-        ui.after_write()
-        st.rerun()
+                ).id
+            ),
+            permission="setup",
+            action="bank_account.create",
+            form=ACCOUNT_FORM,
+            then=lambda account_id: st.session_state.update(
+                account_pick=account_id, account_form_open=False
+            ),
+        )
 
 
 def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
@@ -168,36 +166,32 @@ def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
         if ticked:
             chosen.append(field)
     ui.form_errors(form, ("link_token", "api_username", "api_secret", "linkpay_prefix", "api_base"))
-    if st.button("Save", type="primary", key=f"{prefix}_save") and ui.guard(
-        "setup", action="channel.save"
-    ):
-        try:
-            with write_session() as session:
-                save_linkpay_channel(
-                    session,
-                    actor=user.username,
-                    bank_account_id=account.id,
-                    channel_id=channel.id if channel else None,
-                    data=ChannelInput(
-                        link_token=link_token,
-                        api_username=api_username,
-                        api_secret=api_secret,
-                        environment=environment,
-                        currency=currency,
-                        url_fields=chosen,
-                        linkpay_prefix=linkpay_prefix,
-                        api_base=api_base,
-                    ),
-                )
-        except ValidationError as error:
-            ui.set_errors(form, {error.field or "form": str(error)})
-            st.rerun()
-        ui.clear_errors(form)
-        st.session_state[f"{prefix}_nonce"] = nonce + 1
-        st.session_state[f"{prefix}_editing"] = False
-        st.session_state["flash"] = "Saved. Copy the Callback URL into the EveryPay portal."
-        ui.after_write()
-        st.rerun()
+    if st.button("Save", type="primary", key=f"{prefix}_save"):
+        ui.page_action(
+            lambda session: save_linkpay_channel(
+                session,
+                actor=user.username,
+                bank_account_id=account.id,
+                channel_id=channel.id if channel else None,
+                data=ChannelInput(
+                    link_token=link_token,
+                    api_username=api_username,
+                    api_secret=api_secret,
+                    environment=environment,
+                    currency=currency,
+                    url_fields=chosen,
+                    linkpay_prefix=linkpay_prefix,
+                    api_base=api_base,
+                ),
+            ),
+            permission="setup",
+            action="channel.save",
+            form=form,
+            then=lambda _: st.session_state.update(
+                {f"{prefix}_nonce": nonce + 1, f"{prefix}_editing": False}
+            ),
+            success="Saved. Copy the Callback URL into the EveryPay portal.",
+        )
 
 
 def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
@@ -233,14 +227,19 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
         return
     key = f"ch{channel.id}"
     test, edit, rotate, active = st.columns(4)
-    if test.button("Test connection", key=f"{key}_test") and ui.guard(
-        "setup", action="channel.test_connection"
-    ):
+    if test.button("Test connection", key=f"{key}_test"):
+
+        def test_connection() -> tuple[bool, str]:
+            with st.spinner("Asking EveryPay…"):
+                return check_connection(actor=user.username, channel_id=channel.id)
+
         # The outcome is recorded on the channel and shown above after the rerun.
-        with st.spinner("Asking EveryPay…"):
-            check_connection(actor=user.username, channel_id=channel.id)
-        ui.after_write()
-        st.rerun()
+        ui.page_action(
+            test_connection,
+            permission="setup",
+            action="channel.test_connection",
+            own_transaction=True,
+        )
     if edit.button("Change settings", key=f"{key}_edit"):
         st.session_state[f"ch_{account.id}_editing"] = True
         st.rerun()
@@ -257,26 +256,29 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
             "portal; the old one keeps working for a grace period meanwhile."
         )
         yes, no = st.columns(2)
-        if yes.button("Yes, rotate", key=f"{key}_rotate_yes", type="primary") and ui.guard(
-            "setup", action="channel.rotate_callback_url"
-        ):
-            with write_session() as session:
-                rotate_callback_token(session, actor=user.username, channel_id=channel.id)
-            st.session_state[f"{key}_confirm_rotate"] = False
-            st.session_state["flash"] = "New Callback URL made: paste it into the portal."
-            st.rerun()
+        if yes.button("Yes, rotate", key=f"{key}_rotate_yes", type="primary"):
+            ui.page_action(
+                lambda session: rotate_callback_token(
+                    session, actor=user.username, channel_id=channel.id
+                ),
+                permission="setup",
+                action="channel.rotate_callback_url",
+                then=lambda _: st.session_state.update({f"{key}_confirm_rotate": False}),
+                success="New Callback URL made: paste it into the portal.",
+            )
         if no.button("Cancel", key=f"{key}_rotate_no"):
             st.session_state[f"{key}_confirm_rotate"] = False
             st.rerun()
 
 
 def toggle_channel(channel_id: int, *, active: bool) -> None:
-    if not ui.guard("setup", action="channel.activate" if active else "channel.deactivate"):
-        return
-    with write_session() as session:
-        set_channel_active(session, actor=user.username, channel_id=channel_id, active=active)
-    ui.after_write()
-    st.rerun()
+    ui.page_action(
+        lambda session: set_channel_active(
+            session, actor=user.username, channel_id=channel_id, active=active
+        ),
+        permission="setup",
+        action="channel.activate" if active else "channel.deactivate",
+    )
 
 
 def online_payments(account: BankAccountView) -> None:
@@ -302,9 +304,7 @@ def online_payments(account: BankAccountView) -> None:
         channel_panel(account, each)
 
 
-flash = st.session_state.pop("flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 
 accounts = bank_accounts(tz=ui.tz())
 if user.can("setup"):

@@ -25,8 +25,6 @@ from shared.bank.statements import (
     transaction_table,
     transaction_views,
 )
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.models import MatchState
 from shared.money import format_money, format_plain
 from shared.states import MATCH_STATE_LABELS
@@ -36,28 +34,17 @@ user = ui.require("view")
 tz = ui.tz()
 st.title("Bank statements")
 
-flash = st.session_state.pop("bs_flash", None)
-if flash:
-    st.success(flash)
-
-
-def _done(message: str) -> None:
-    st.session_state["bs_flash"] = message
-    ui.after_write()
-    st.rerun()
+ui.show_flash()
 
 
 def _act(action, *, permission_action: str, **values) -> None:
     """Runs a write ``action`` for the signed-in user; a refusal shows next to it."""
-    if not ui.guard("edit", action=permission_action):
-        return
-    try:
-        with write_session() as session:
-            message = action(session, actor=user.username, **values)
-    except ValidationError as error:
-        st.error(str(error))
-        return
-    _done(message)
+    ui.page_action(
+        lambda session: action(session, actor=user.username, **values),
+        permission="edit",
+        action=permission_action,
+        success=lambda message: message,
+    )
 
 
 def _upload_section() -> None:
@@ -71,20 +58,29 @@ def _upload_section() -> None:
         if (
             st.button("Import", type="primary", key="bs_import", disabled=upload is None)
             and upload is not None
-            and ui.guard("edit", action="bank_statement.import")
         ):
-            try:
-                report, matched = import_and_match(
+            imported = ui.page_action(
+                lambda: import_and_match(
                     actor=user.username, filename=upload.name, content=upload.getvalue()
-                )
-            except ValidationError as error:
-                st.error(f"{upload.name}: refused, nothing added. {error}")
+                ),
+                permission="edit",
+                action="bank_statement.import",
+                own_transaction=True,
+                on_error=lambda error: st.error(f"{upload.name}: refused, nothing added. {error}"),
+                success=lambda result: "\n\n".join(
+                    [*result[0].lines(), result[1].describe(), *result[1].payouts]
+                ),
+            )
+            if not imported:
                 return
-            _done("\n\n".join([*report.lines(), matched.describe(), *matched.payouts]))
-        if st.button("Match new transactions again", key="bs_rematch") and ui.guard(
-            "edit", action="bank_statement.match"
-        ):
-            _done(run_matching(actor=user.username).describe())
+        if st.button("Match new transactions again", key="bs_rematch"):
+            ui.page_action(
+                lambda: run_matching(actor=user.username),
+                permission="edit",
+                action="bank_statement.match",
+                own_transaction=True,
+                success=lambda matched: matched.describe(),
+            )
 
 
 def _summary_section() -> None:

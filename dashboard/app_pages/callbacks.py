@@ -3,7 +3,6 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.errors import ValidationError
 from shared.models import CallbackStatus
 from shared.views.callbacks import CallbackFilter
 
@@ -54,16 +53,15 @@ if user.can("review"):
     }
     pick, go = st.columns([3, 1], vertical_alignment="bottom")
     event_id = pick.selectbox("Callback", list(labels), format_func=labels.get, key="cb_pick")
-    if go.button("Reprocess", key="cb_reprocess", icon=":material/replay:") and ui.guard(
-        "review", action="callback.reprocess"
-    ):
+    if go.button("Reprocess", key="cb_reprocess", icon=":material/replay:"):
         # The processing rules live with the callback service; imported on use.
         from shared.callbacks.processing import reprocess_event
 
-        try:
-            message = reprocess_event(event_id=event_id, actor=user.username)
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            ui.after_write()
-            st.success(message)
+        ui.page_action(
+            lambda: reprocess_event(event_id=event_id, actor=user.username),
+            permission="review",
+            action="callback.reprocess",
+            own_transaction=True,
+            rerun=False,
+            success=lambda message: message,
+        )

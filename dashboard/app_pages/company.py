@@ -10,7 +10,7 @@ from shared.company import (
     save_company,
     timezone_choices,
 )
-from shared.db import read_session, write_session
+from shared.db import read_session
 from shared.errors import ValidationError
 from shared.money import SUPPORTED_CURRENCIES
 
@@ -20,9 +20,7 @@ user = ui.require("view")
 st.title("Company")
 current = ui.company()
 
-flash = st.session_state.pop("company_flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 if not current.name:
     st.info("Fill in the company details — invoices and the payment page show them.")
 
@@ -92,29 +90,26 @@ with st.form(FORM):
     ui.form_errors(FORM, ("name", "email"))
     submitted = st.form_submit_button("Save", type="primary", key="co_save")
 
-if submitted and not logo_problem and ui.guard("setup", action="company.update"):
-    try:
-        with write_session() as session:
-            save_company(
-                session,
-                actor=user.username,
-                data=CompanyInput(
-                    name=name,
-                    registration_number=registration,
-                    vat_number=vat,
-                    address=address,
-                    email=email,
-                    timezone=timezone,
-                    default_currency=currency,
-                ),
-                logo=upload.getvalue() if upload is not None else None,
-                remove_logo=remove,
-            )
-    except ValidationError as error:
-        ui.set_errors(FORM, {error.field or "form": str(error)})
-        st.rerun()
-    ui.clear_errors(FORM)
-    st.session_state["company_flash"] = "Company details saved."
-    st.session_state["co_logo_nonce"] = logo_nonce + 1
-    ui.after_write()
-    st.rerun()
+if submitted and not logo_problem:
+    ui.page_action(
+        lambda session: save_company(
+            session,
+            actor=user.username,
+            data=CompanyInput(
+                name=name,
+                registration_number=registration,
+                vat_number=vat,
+                address=address,
+                email=email,
+                timezone=timezone,
+                default_currency=currency,
+            ),
+            logo=upload.getvalue() if upload is not None else None,
+            remove_logo=remove,
+        ),
+        permission="setup",
+        action="company.update",
+        form=FORM,
+        then=lambda _: st.session_state.update(co_logo_nonce=logo_nonce + 1),
+        success="Company details saved.",
+    )

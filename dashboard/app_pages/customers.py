@@ -1,12 +1,11 @@
 """Invoicing → Customers: find, create and edit the people and firms invoices go to."""
 
 import streamlit as st
+from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
 from shared.customers import LANGUAGES, CustomerInput, create_customer, update_customer
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
 from shared.views.customers import CustomerView, customer_view
@@ -18,9 +17,7 @@ FIELDS = ("name", "email", "cc_emails", "language")
 user = ui.require("view")
 st.title("Customers")
 
-flash = st.session_state.pop("customers_flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 
 
 def customer_form(existing: CustomerView | None) -> None:
@@ -65,7 +62,7 @@ def customer_form(existing: CustomerView | None) -> None:
         submitted = st.form_submit_button(
             "Save changes" if existing else "Create customer", type="primary", key=f"{key}_save"
         )
-    if not submitted or not ui.guard("edit", action="customer.save"):
+    if not submitted:
         return
     values = {
         "name": name,
@@ -76,25 +73,23 @@ def customer_form(existing: CustomerView | None) -> None:
         "address": address,
         "language": language,
     }
-    try:
-        with write_session() as session:
-            if existing:
-                update_customer(
-                    session,
-                    actor=user.username,
-                    customer_id=existing.id,
-                    data=CustomerInput(**values),
-                )
-            else:
-                create_customer(session, actor=user.username, data=CustomerInput(**values))
-    except ValidationError as error:
-        ui.set_errors(FORM, {error.field or "form": str(error)})
-        st.rerun()
-    ui.clear_errors(FORM)
-    st.session_state["customers_flash"] = f"Customer {name.strip()} saved."
-    st.session_state["customer_mode"] = None
-    ui.after_write()
-    st.rerun()
+
+    def save(session: Session) -> None:
+        if existing:
+            update_customer(
+                session, actor=user.username, customer_id=existing.id, data=CustomerInput(**values)
+            )
+        else:
+            create_customer(session, actor=user.username, data=CustomerInput(**values))
+
+    ui.page_action(
+        save,
+        permission="edit",
+        action="customer.save",
+        form=FORM,
+        then=lambda _: st.session_state.update(customer_mode=None),
+        success=f"Customer {name.strip()} saved.",
+    )
 
 
 search = st.text_input("Search", key="customer_search", placeholder="Name, e-mail or number")
@@ -133,12 +128,6 @@ if table.total:
     ui.pager("customers", table)
 
 
-def _credit_done(message: str) -> None:
-    st.session_state["customers_flash"] = message
-    ui.after_write()
-    st.rerun()
-
-
 def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
     invoices = {invoice.id: invoice for invoice in open_invoice_options(customer_id, currency)}
     if not invoices:
@@ -157,22 +146,19 @@ def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
         value=format_plain(min(credit_minor, invoices[target].open_minor), currency),
         key=f"credit_amount_{customer_id}_{currency}_{target}_{credit_minor}",
     )
-    if st.button("Apply credit to invoice", key="credit_apply", type="primary") and ui.guard(
-        "edit", action="credit.apply"
-    ):
-        try:
-            with write_session() as session:
-                result = apply_customer_credit(
-                    session,
-                    actor=user.username,
-                    customer_id=customer_id,
-                    invoice_id=target,
-                    amount=amount,
-                )
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            _credit_done(f"Credit applied: {result.describe()}.")
+    if st.button("Apply credit to invoice", key="credit_apply", type="primary"):
+        ui.page_action(
+            lambda session: apply_customer_credit(
+                session,
+                actor=user.username,
+                customer_id=customer_id,
+                invoice_id=target,
+                amount=amount,
+            ),
+            permission="edit",
+            action="credit.apply",
+            success=lambda result: f"Credit applied: {result.describe()}.",
+        )
 
 
 def _refund_credit(customer_id: int, currency: str, credit_minor: int) -> None:
@@ -183,26 +169,23 @@ def _refund_credit(customer_id: int, currency: str, credit_minor: int) -> None:
     )
     paid_on = st.date_input("Paid back on", value=ui.today(), key="refund_date")
     note = st.text_input("Note", key="refund_note", placeholder="e.g. the account it went to")
-    if st.button("Mark credit refunded", key="credit_refund") and ui.guard(
-        "edit", action="credit.refund"
-    ):
-        try:
-            with write_session() as session:
-                result = refund_customer_credit(
-                    session,
-                    actor=user.username,
-                    customer_id=customer_id,
-                    currency=currency,
-                    amount=amount,
-                    paid_on=paid_on,
-                    note=note,
-                )
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            _credit_done(
+    if st.button("Mark credit refunded", key="credit_refund"):
+        ui.page_action(
+            lambda session: refund_customer_credit(
+                session,
+                actor=user.username,
+                customer_id=customer_id,
+                currency=currency,
+                amount=amount,
+                paid_on=paid_on,
+                note=note,
+            ),
+            permission="edit",
+            action="credit.refund",
+            success=lambda result: (
                 f"{format_money(result.total_minor, currency)} credit marked as paid back."
-            )
+            ),
+        )
 
 
 def _customer_credit_section() -> None:

@@ -5,8 +5,6 @@ import streamlit as st
 from dashboard import data, ui
 from shared.callbacks.lookup import Found, find_payment
 from shared.callbacks.lost_payments import count_held_invoices
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.models import ReviewKind, ReviewStatus
 from shared.review import (
     accept_partial_payment,
@@ -20,13 +18,21 @@ from shared.review import (
 from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
 from shared.views.exceptions import ReviewFilter, review_info
 
+# The outcome of Find payment is shown inside its panel, in the colour of what was found.
+FIND_PAYMENT = "find_payment"
+FOUND_KINDS = {
+    Found.BOOKED: "success",
+    Found.KNOWN: "info",
+    Found.NOT_OURS: "warning",
+    Found.NOT_FOUND: "warning",
+    Found.UNREACHABLE: "error",
+}
+
 user = ui.require("view")
 tz = ui.tz()
 st.title("Exceptions")
 
-flash = st.session_state.pop("exceptions_flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 
 held = count_held_invoices()
 if held:
@@ -39,18 +45,8 @@ if held:
 def find_payment_form() -> None:
     """Paste a payment reference from the EveryPay portal or a receipt; book it if ours."""
     channels = {c.id: c.label for c in data.channel_options(active_only=True)}
-    last = st.session_state.pop("find_payment_result", None)
-    with st.expander("Find payment", expanded=held > 0 or last is not None):
-        if last is not None:
-            found, message = last
-            show = {
-                Found.BOOKED: st.success,
-                Found.KNOWN: st.info,
-                Found.NOT_OURS: st.warning,
-                Found.NOT_FOUND: st.warning,
-                Found.UNREACHABLE: st.error,
-            }[found]
-            show(message)
+    with st.expander("Find payment", expanded=held > 0 or ui.has_flash(FIND_PAYMENT)):
+        ui.show_flash(FIND_PAYMENT)
         with st.form("find_payment_form"):
             reference = st.text_input(
                 "Payment reference",
@@ -67,19 +63,19 @@ def find_payment_form() -> None:
                     key="find_channel",
                 )
             submitted = st.form_submit_button("Find payment")
-        if not submitted or not ui.guard("review", action="payment.find"):
+        if not submitted:
             return
-        try:
-            result = find_payment(
+        # Shown after the rerun, with the table and the held count read afresh.
+        ui.page_action(
+            lambda: find_payment(
                 actor=user.username, channel_id=channel_id, payment_reference=reference
-            )
-        except ValidationError as error:
-            st.error(str(error))
-            return
-    # Shown after the rerun, with the table and the held count read afresh.
-    st.session_state["find_payment_result"] = (result.found, result.message)
-    ui.after_write()
-    st.rerun()
+            ),
+            permission="review",
+            action="payment.find",
+            own_transaction=True,
+            success=lambda result: ui.Flash(result.message, FOUND_KINDS[result.found]),
+            flash_at=FIND_PAYMENT,
+        )
 
 
 if user.can("review"):
@@ -115,12 +111,6 @@ if not user.can("review"):
     st.stop()
 
 
-def _done(message: str) -> None:
-    st.session_state["exceptions_flash"] = message
-    ui.after_write()
-    st.rerun()
-
-
 def money_back_actions(review_id: int, comment: str) -> None:
     """Refunds and chargebacks: money went back to the payer. A credit note for it settles
     the invoice again; otherwise the customer still owes it (and reminders resume)."""
@@ -136,30 +126,29 @@ def money_back_actions(review_id: int, comment: str) -> None:
         key="rev_credit",
         type="primary",
         help=f"One credit note of {options.amount} on the invoice; resolves this exception.",
-    ) and ui.guard("review", action="review.credit_note"):
-        try:
-            with write_session() as session:
-                note = credit_money_back(
+    ):
+        ui.page_action(
+            lambda session: (
+                credit_money_back(
                     session, actor=user.username, review_id=review_id, comment=comment
-                )
-                number = note.number
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            _done(f"Credit note {number} issued for {options.amount}; exception resolved.")
+                ).number
+            ),
+            permission="review",
+            action="review.credit_note",
+            success=lambda number: (
+                f"Credit note {number} issued for {options.amount}; exception resolved."
+            ),
+        )
     if not refund:
-        if other.button("Dispute (customer still owes)", key="rev_dispute") and ui.guard(
-            "review", action="review.dispute_chargeback"
-        ):
-            try:
-                with write_session() as session:
-                    dispute_chargeback(
-                        session, actor=user.username, review_id=review_id, comment=comment
-                    )
-            except ValidationError as error:
-                st.error(str(error))
-            else:
-                _done("Chargeback disputed: the invoice stays open and reminders resume.")
+        if other.button("Dispute (customer still owes)", key="rev_dispute"):
+            ui.page_action(
+                lambda session: dispute_chargeback(
+                    session, actor=user.username, review_id=review_id, comment=comment
+                ),
+                permission="review",
+                action="review.dispute_chargeback",
+                success="Chargeback disputed: the invoice stays open and reminders resume.",
+            )
         return
     if not options.credit_notes:
         other.caption("No credit note on this invoice yet to link.")
@@ -167,22 +156,19 @@ def money_back_actions(review_id: int, comment: str) -> None:
     notes = dict(options.credit_notes)
     with other:
         note_id = st.selectbox("Credit note", list(notes), format_func=notes.get, key="rev_note")
-        if st.button("Link existing credit note", key="rev_link") and ui.guard(
-            "review", action="review.link_credit_note"
-        ):
-            try:
-                with write_session() as session:
-                    link_credit_note(
-                        session,
-                        actor=user.username,
-                        review_id=review_id,
-                        credit_note_id=note_id,
-                        comment=comment,
-                    )
-            except ValidationError as error:
-                st.error(str(error))
-            else:
-                _done(f"Refund linked to credit note {notes[note_id]}; exception resolved.")
+        if st.button("Link existing credit note", key="rev_link"):
+            ui.page_action(
+                lambda session: link_credit_note(
+                    session,
+                    actor=user.username,
+                    review_id=review_id,
+                    credit_note_id=note_id,
+                    comment=comment,
+                ),
+                permission="review",
+                action="review.link_credit_note",
+                success=f"Refund linked to credit note {notes[note_id]}; exception resolved.",
+            )
 
 
 labels = {
@@ -198,39 +184,33 @@ st.markdown(f"**Reason:** {info.reason}")
 comment = st.text_area("Comment", key="rev_comment", placeholder="What was checked or done")
 money_back_actions(info.id, comment)
 accept, resolve, reconcile = st.columns(3)
-if (
-    info.can_accept_partial
-    and accept.button("Accept as partial payment", key="rev_accept", type="primary")
-    and ui.guard("review", action="review.accept_partial")
+if info.can_accept_partial and accept.button(
+    "Accept as partial payment", key="rev_accept", type="primary"
 ):
-    try:
-        with write_session() as session:
-            item = accept_partial_payment(
+    ui.page_action(
+        lambda session: (
+            accept_partial_payment(
                 session, actor=user.username, review_id=info.id, comment=comment
-            )
-            resolution = item.resolution
-    except ValidationError as error:
-        st.error(str(error))
-    else:
-        _done(resolution)
-if resolve.button("Mark resolved", key="rev_resolve") and ui.guard(
-    "review", action="review.resolve"
-):
-    try:
-        with write_session() as session:
-            mark_resolved(session, actor=user.username, review_id=info.id, comment=comment)
-    except ValidationError as error:
-        st.error(str(error))
-    else:
-        _done("Marked resolved.")
-if (
-    info.can_reconcile
-    and reconcile.button("Reconcile now", key="rev_reconcile")
-    and ui.guard("review", action="review.reconcile")
-):
-    try:
-        message = reconcile_review_item(actor=user.username, review_id=info.id)
-    except ValidationError as error:
-        st.error(str(error))
-    else:
-        _done(message)
+            ).resolution
+        ),
+        permission="review",
+        action="review.accept_partial",
+        success=lambda resolution: resolution,
+    )
+if resolve.button("Mark resolved", key="rev_resolve"):
+    ui.page_action(
+        lambda session: mark_resolved(
+            session, actor=user.username, review_id=info.id, comment=comment
+        ),
+        permission="review",
+        action="review.resolve",
+        success="Marked resolved.",
+    )
+if info.can_reconcile and reconcile.button("Reconcile now", key="rev_reconcile"):
+    ui.page_action(
+        lambda: reconcile_review_item(actor=user.username, review_id=info.id),
+        permission="review",
+        action="review.reconcile",
+        own_transaction=True,
+        success=lambda message: message,
+    )

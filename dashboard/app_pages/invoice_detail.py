@@ -5,14 +5,13 @@ Opened from the Invoices list, or directly with ``?invoice=<id>``.
 
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
-from shared.db import write_session
 from shared.documents import render_credit_note_pdf, transfer_details
-from shared.errors import ValidationError
 from shared.invoicing import LineInput, cancel_invoice, delete_draft, issue_invoice
 from shared.ledger.credit_notes import (
     CreditingOverview,
@@ -45,12 +44,6 @@ def _open(invoice_id: int | None) -> None:
     if invoice_id is not None:
         st.session_state["invoice_id"] = invoice_id
         st.query_params["invoice"] = str(invoice_id)
-
-
-def _written(message: str) -> None:
-    st.session_state["detail_flash"] = message
-    ui.after_write()
-    st.rerun()
 
 
 def header(invoice: InvoiceDetail) -> None:
@@ -93,38 +86,44 @@ def lines_and_totals(invoice: InvoiceDetail) -> None:
 def draft_actions(invoice: InvoiceDetail) -> None:
     st.subheader("Edit draft")
     key = f"edit_{invoice.id}"
-    if invoice_editor(key=key, username=user.username, existing=invoice) is not None:
-        reset_editor(key)
-        _written("Draft saved.")
+    invoice_editor(
+        key=key,
+        username=user.username,
+        existing=invoice,
+        then=lambda _: reset_editor(key),
+        success="Draft saved.",
+    )
     issue, delete = st.columns(2)
-    if issue.button(
-        "Issue", type="primary", key="detail_issue", icon=":material/send:"
-    ) and ui.guard("edit", action="invoice.issue"):
-        try:
-            with write_session() as session:
-                issued = issue_invoice(session, actor=user.username, invoice_id=invoice.id)
-                number = issued.number
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            reset_editor(key)
-            _written(f"Invoice {number} issued. Choose how to send it below.")
+    if issue.button("Issue", type="primary", key="detail_issue", icon=":material/send:"):
+        ui.page_action(
+            lambda session: (
+                issue_invoice(session, actor=user.username, invoice_id=invoice.id).number
+            ),
+            permission="edit",
+            action="invoice.issue",
+            then=lambda _: reset_editor(key),
+            success=lambda number: f"Invoice {number} issued. Choose how to send it below.",
+        )
     if delete.button("Delete draft", key="detail_delete", icon=":material/delete:"):
         st.session_state["confirm_delete"] = invoice.id
     if st.session_state.get("confirm_delete") == invoice.id:
         st.warning("Delete this draft for good?")
         yes, no = st.columns(2)
-        if yes.button("Yes, delete", key="detail_delete_yes", type="primary") and ui.guard(
-            "edit", action="invoice.delete_draft"
-        ):
-            with write_session() as session:
-                delete_draft(session, actor=user.username, invoice_id=invoice.id)
+
+        def deleted(_: None) -> None:
             st.session_state.pop("confirm_delete", None)
             st.session_state.pop("invoice_id", None)
             st.query_params.clear()
             reset_editor(key)
-            ui.after_write()
             st.switch_page("app_pages/invoices.py")
+
+        if yes.button("Yes, delete", key="detail_delete_yes", type="primary"):
+            ui.page_action(
+                lambda session: delete_draft(session, actor=user.username, invoice_id=invoice.id),
+                permission="edit",
+                action="invoice.delete_draft",
+                then=deleted,
+            )
         if no.button("Keep it", key="detail_delete_no"):
             st.session_state.pop("confirm_delete", None)
             st.rerun()
@@ -137,18 +136,15 @@ def cancel_action(invoice: InvoiceDetail) -> None:
             "I understand that a cancelled invoice cannot be paid or reopened.",
             key="detail_cancel_confirm",
         )
-        if st.button("Cancel invoice", key="detail_cancel", disabled=not confirm) and ui.guard(
-            "edit", action="invoice.cancel"
-        ):
-            try:
-                with write_session() as session:
-                    cancel_invoice(
-                        session, actor=user.username, invoice_id=invoice.id, reason=reason
-                    )
-            except ValidationError as error:
-                st.error(str(error))
-            else:
-                _written("Invoice cancelled.")
+        if st.button("Cancel invoice", key="detail_cancel", disabled=not confirm):
+            ui.page_action(
+                lambda session: cancel_invoice(
+                    session, actor=user.username, invoice_id=invoice.id, reason=reason
+                ),
+                permission="edit",
+                action="invoice.cancel",
+                success="Invoice cancelled.",
+            )
 
 
 def sending(invoice: InvoiceDetail) -> None:
@@ -198,7 +194,6 @@ def _payments_and_credits_section(invoice: InvoiceDetail) -> None:
             key=f"detail_rp_{invoice.id}",
             username=user.username,
             today=today,
-            on_done=_written,
             invoice_id=invoice.id,
             customer_id=invoice.customer_id,
             currency=invoice.currency,
@@ -256,20 +251,20 @@ def _credit_note_actions(crediting: CreditingOverview) -> None:
             mime="application/pdf",
             key="cn_pdf",
         )
-    if (
-        user.can("edit")
-        and send.button("E-mail it to the customer", key="cn_send")
-        and ui.guard("edit", action="credit_note.send_email")
-    ):
-        try:
-            log = send_credit_note_email(credit_note_id=note_id, actor=user.username)
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            if log.error:
-                st.error(f"Not sent: {log.error}")
-            else:
-                _written(f"Credit note {numbers[note_id]} e-mailed to {log.recipients}.")
+    if user.can("edit") and send.button("E-mail it to the customer", key="cn_send"):
+        ui.page_action(
+            lambda: send_credit_note_email(credit_note_id=note_id, actor=user.username),
+            permission="edit",
+            action="credit_note.send_email",
+            own_transaction=True,
+            # A mail the server refused is told at once, next to the button.
+            rerun=lambda log: not log.error,
+            success=lambda log: (
+                ui.Flash(f"Not sent: {log.error}", "error")
+                if log.error
+                else f"Credit note {numbers[note_id]} e-mailed to {log.recipients}."
+            ),
+        )
 
 
 def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
@@ -318,34 +313,35 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
                 f"Amount including VAT ({currency})", key="cn_amount", placeholder="40.00"
             )
         reason = st.text_input("Reason", key="cn_reason", placeholder="Returned goods")
-        if st.button("Issue credit note", key="cn_issue", type="primary") and ui.guard(
-            "edit", action="credit_note.issue"
-        ):
-            try:
-                with write_session() as session:
-                    if mode == "amount":
-                        note = credit_amount(
-                            session,
-                            actor=user.username,
-                            invoice_id=invoice.id,
-                            reason=reason,
-                            amount_minor=parse_credit_amount(typed_amount, currency=currency),
-                            description=reason,
-                        )
-                    else:
-                        note = issue_credit_note(
-                            session,
-                            actor=user.username,
-                            invoice_id=invoice.id,
-                            reason=reason,
-                            lines=chosen,
-                            full=mode == "full",
-                        )
-                    number = note.number
-            except ValidationError as error:
-                st.error(str(error))
+
+        def issue(session: Session) -> str:
+            if mode == "amount":
+                note = credit_amount(
+                    session,
+                    actor=user.username,
+                    invoice_id=invoice.id,
+                    reason=reason,
+                    amount_minor=parse_credit_amount(typed_amount, currency=currency),
+                    description=reason,
+                )
             else:
-                _written(f"Credit note {number} issued.")
+                note = issue_credit_note(
+                    session,
+                    actor=user.username,
+                    invoice_id=invoice.id,
+                    reason=reason,
+                    lines=chosen,
+                    full=mode == "full",
+                )
+            return note.number
+
+        if st.button("Issue credit note", key="cn_issue", type="primary"):
+            ui.page_action(
+                issue,
+                permission="edit",
+                action="credit_note.issue",
+                success=lambda number: f"Credit note {number} issued.",
+            )
 
 
 def funnel(invoice: InvoiceDetail) -> None:
@@ -391,9 +387,7 @@ if invoice is None:
 if invoice.status != InvoiceStatus.DRAFT:
     follow_payments(invoice_id, shown_signature)
 
-flash = st.session_state.pop("detail_flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 header(invoice)
 
 if invoice.status == InvoiceStatus.DRAFT and user.can("edit"):

@@ -21,22 +21,25 @@ user = ui.require("view")
 today = ui.today()
 st.title("Invoices")
 
+
+def _open_saved(invoice_id: int) -> None:
+    reset_editor(EDITOR)
+    st.session_state["invoice_editor_open"] = False
+    st.session_state["invoice_id"] = invoice_id
+    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(invoice_id)})
+
+
 if user.can("edit"):
     if st.button("Create invoice", key="invoice_new", icon=":material/add:", type="primary"):
         st.session_state["invoice_editor_open"] = True
     if st.session_state.get("invoice_editor_open"):
         with st.container(border=True):
             st.subheader("New invoice")
-            saved = invoice_editor(key=EDITOR, username=user.username)
+            invoice_editor(key=EDITOR, username=user.username, then=_open_saved)
             if st.button("Close", key="invoice_new_close"):
                 st.session_state["invoice_editor_open"] = False
                 reset_editor(EDITOR)
                 st.rerun()
-        if saved is not None:
-            reset_editor(EDITOR)
-            st.session_state["invoice_editor_open"] = False
-            st.session_state["invoice_id"] = saved
-            st.switch_page(DETAIL_PAGE, query_params={"invoice": str(saved)})
 
 with st.expander("Filters", expanded=True):
     left, middle, right = st.columns(3)

@@ -19,6 +19,8 @@ with st.form("login", border=True):
     submitted = st.form_submit_button("Log in", type="primary", key="login_submit")
 
 if submitted:
+    # Not a ui.page_action: nobody is signed in to hold a permission yet, and a wrong
+    # password is no error to roll back, it must be committed to count towards the lockout.
     with write_session() as session:
         result = authenticate(session, username=username, password=password)
     if result.ok and result.user_id is not None:

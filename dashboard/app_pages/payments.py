@@ -6,9 +6,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.payment_forms import record_payment_form
-from shared.db import write_session
-from shared.errors import ValidationError
-from shared.ledger.received import SOURCE_LABELS, reverse_received_payment
+from shared.ledger.received import SOURCE_LABELS, LedgerResult, reverse_received_payment
 from shared.models import PaymentState
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
 from shared.views.payments import PAYMENT_SOURCES, PaymentFilter, reversible_payments
@@ -19,20 +17,17 @@ user = ui.require("view")
 tz = ui.tz()
 st.title("Payments")
 
-flash = st.session_state.pop("payments_flash", None)
-if flash:
-    st.success(flash)
-
-
-def _done(message: str) -> None:
-    st.session_state["payments_flash"] = message
-    ui.after_write()
-    st.rerun()
+ui.show_flash()
 
 
 def _record_payment_section() -> None:
     with st.expander("Record payment", icon=":material/add_card:"):
-        record_payment_form(key="rp", username=user.username, today=ui.today(), on_done=_done)
+        record_payment_form(key="rp", username=user.username, today=ui.today())
+
+
+def _forget_reversal(_: LedgerResult) -> None:
+    for name in ("payrev_reason", "payrev_confirm"):
+        st.session_state.pop(name, None)
 
 
 def _reverse_payment_section() -> None:
@@ -52,20 +47,16 @@ def _reverse_payment_section() -> None:
             "Take this payment back off its invoices (they ask for the money again).",
             key="payrev_confirm",
         )
-        if st.button("Reverse", key="payrev_go", disabled=not confirm) and ui.guard(
-            "edit", action="payment.reverse"
-        ):
-            try:
-                with write_session() as session:
-                    result = reverse_received_payment(
-                        session, actor=user.username, received_payment_id=payment_id, reason=reason
-                    )
-            except ValidationError as error:
-                st.error(str(error))
-            else:
-                for name in ("payrev_reason", "payrev_confirm"):
-                    st.session_state.pop(name, None)
-                _done(f"Payment #{payment_id} reversed: {result.describe()}.")
+        if st.button("Reverse", key="payrev_go", disabled=not confirm):
+            ui.page_action(
+                lambda session: reverse_received_payment(
+                    session, actor=user.username, received_payment_id=payment_id, reason=reason
+                ),
+                permission="edit",
+                action="payment.reverse",
+                then=_forget_reversal,
+                success=lambda result: f"Payment #{payment_id} reversed: {result.describe()}.",
+            )
 
 
 if user.can("edit"):

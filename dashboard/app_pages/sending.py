@@ -11,10 +11,11 @@ import streamlit as st
 
 from dashboard import ui
 from shared.errors import ValidationError
-from shared.models import MessageChannel, MessageStatus
+from shared.models import MessageChannel, MessageLog, MessageStatus
 from shared.reminders import REMINDER_DAYS, set_reminders
 from shared.sending import (
     EMAIL_CHANNELS,
+    BulkSendReport,
     SendingOverview,
     message_log,
     record_link_shared,
@@ -39,30 +40,33 @@ def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None
     if overview is None:
         st.error("That invoice does not exist.")
         return
-    flash = st.session_state.pop(f"sending_flash_{invoice_id}", None)
-    if flash:
-        getattr(st, flash[0])(flash[1])
+    ui.show_flash(_panel(invoice_id))
     may_send = can(role, "edit")
     if overview.blocked:
         st.info(overview.blocked)
     elif may_send:
         email_column, other_column = st.columns([3, 2])
         with email_column:
-            _email_form(overview)
+            _email_form(overview, username=username)
         with other_column:
-            _online_link(overview)
+            _online_link(overview, username=username)
             _pdf_download(overview, username=username, role=role)
     else:
         st.caption("Your role can see how the invoice was sent, but not send it.")
-    _message_table(invoice_id, may_send=may_send)
-    _reminders_toggle(overview, may_send=may_send)
+    _message_table(invoice_id, may_send=may_send, username=username)
+    _reminders_toggle(overview, may_send=may_send, username=username)
 
 
-def _flash(invoice_id: int, kind: str, message: str) -> None:
-    st.session_state[f"sending_flash_{invoice_id}"] = (kind, message)
+def _panel(invoice_id: int) -> str:
+    """Where the outcome of a sending action is shown: in this panel, next to its buttons."""
+    return f"sending_{invoice_id}"
 
 
-def _email_form(overview: SendingOverview) -> None:
+def _show_error(error: ValidationError) -> None:
+    st.error(str(error), icon=":material/error:")
+
+
+def _email_form(overview: SendingOverview, *, username: str) -> None:
     key = f"send_email_{overview.invoice_id}"
     with st.form(key):
         to = st.text_input("To", value=overview.to, key=f"{key}_to")
@@ -76,46 +80,44 @@ def _email_form(overview: SendingOverview) -> None:
         submitted = st.form_submit_button("Send e-mail", type="primary")
     if not submitted:
         return
-    user = ui.guard("edit", action="invoice.send_email")
-    if user is None:
-        return
-    try:
+
+    def send() -> MessageLog:
         with st.spinner("Sending…"):
-            log = send_invoice_email(
-                invoice_id=overview.invoice_id, actor=user.username, to=to, cc=cc
+            return send_invoice_email(invoice_id=overview.invoice_id, actor=username, to=to, cc=cc)
+
+    ui.page_action(
+        send,
+        permission="edit",
+        action="invoice.send_email",
+        own_transaction=True,
+        on_error=_show_error,
+        success=lambda log: (
+            f"E-mail sent to {log.recipients}."
+            if log.status == MessageStatus.SENT
+            else ui.Flash(
+                f"The e-mail was not sent: {log.error} It is in the message log; re-send it there.",
+                "error",
             )
-    except ValidationError as error:
-        st.error(str(error), icon=":material/error:")
-        return
-    ui.after_write()
-    if log.status == MessageStatus.SENT:
-        _flash(overview.invoice_id, "success", f"E-mail sent to {log.recipients}.")
-    else:
-        _flash(
-            overview.invoice_id,
-            "error",
-            f"The e-mail was not sent: {log.error} It is in the message log; re-send it there.",
-        )
-    st.rerun()
+        ),
+        flash_at=_panel(overview.invoice_id),
+    )
 
 
-def _online_link(overview: SendingOverview) -> None:
+def _online_link(overview: SendingOverview, *, username: str) -> None:
     key = f"shared_link_{overview.invoice_id}"
     st.caption(
         "The customer's page shows the invoice, its PDF and a Pay online button that always "
         "asks for the current open balance."
     )
     if st.button("Online link", key=f"{key}_button"):
-        user = ui.guard("edit", action="invoice.send_link")
-        if user is not None:
-            try:
-                st.session_state[key] = record_link_shared(
-                    invoice_id=overview.invoice_id, actor=user.username
-                )
-            except ValidationError as error:
-                st.error(str(error))
-            else:
-                ui.after_write()
+        ui.page_action(
+            lambda: record_link_shared(invoice_id=overview.invoice_id, actor=username),
+            permission="edit",
+            action="invoice.send_link",
+            own_transaction=True,
+            then=lambda url: st.session_state.update({key: url}),
+            rerun=False,
+        )
     url = st.session_state.get(key)
     if url:
         st.code(url, language=None, wrap_lines=True)
@@ -141,7 +143,7 @@ def _pdf_download(overview: SendingOverview, *, username: str, role: str) -> Non
     )
 
 
-def _message_table(invoice_id: int, *, may_send: bool) -> None:
+def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:
     st.markdown("**Message log**")
     rows = message_log(invoice_id=invoice_id)
     if not rows:
@@ -175,40 +177,50 @@ def _message_table(invoice_id: int, *, may_send: bool) -> None:
             f"{row.created_at.astimezone(zone):%Y-%m-%d %H:%M} to {row.recipients}: {row.error}"
         )
         if right.button("Re-send", key=f"resend_{row.id}", icon=":material/replay:"):
-            _resend(invoice_id, row.id)
+            _resend(invoice_id, row.id, username=username)
 
 
-def _resend(invoice_id: int, log_id: int) -> None:
-    user = ui.guard("edit", action="invoice.resend_email")
-    if user is None:
-        return
-    try:
+def _resend(invoice_id: int, log_id: int, *, username: str) -> None:
+    def resend() -> MessageLog:
         with st.spinner("Sending…"):
-            log = resend_message(log_id=log_id, actor=user.username)
-    except ValidationError as error:
-        _flash(invoice_id, "warning", str(error))
-    else:
-        ui.after_write()
-        if log.status == MessageStatus.SENT:
-            _flash(invoice_id, "success", f"E-mail re-sent to {log.recipients}.")
-        else:
-            _flash(invoice_id, "error", f"Still not sent: {log.error}")
-    st.rerun()
+            return resend_message(log_id=log_id, actor=username)
+
+    def refused(error: ValidationError) -> None:
+        ui.flash(ui.Flash(str(error), "warning"), at=_panel(invoice_id))
+        st.rerun()
+
+    ui.page_action(
+        resend,
+        permission="edit",
+        action="invoice.resend_email",
+        own_transaction=True,
+        on_error=refused,
+        success=lambda log: (
+            f"E-mail re-sent to {log.recipients}."
+            if log.status == MessageStatus.SENT
+            else ui.Flash(f"Still not sent: {log.error}", "error")
+        ),
+        flash_at=_panel(invoice_id),
+    )
 
 
-def _reminders_toggle(overview: SendingOverview, *, may_send: bool) -> None:
+def _reminders_toggle(overview: SendingOverview, *, may_send: bool, username: str) -> None:
     key = f"reminders_{overview.invoice_id}"
     days = ", ".join(str(day) for day in REMINDER_DAYS)
 
     def changed() -> None:
-        user = ui.guard("edit", action="invoice.reminders")
-        if user is None:
-            st.session_state[key] = overview.reminders_enabled
-            return
-        set_reminders(
-            invoice_id=overview.invoice_id, enabled=st.session_state[key], actor=user.username
+        # A callback: Streamlit reruns after it anyway, and ignores st.rerun inside one.
+        done = ui.page_action(
+            lambda: set_reminders(
+                invoice_id=overview.invoice_id, enabled=st.session_state[key], actor=username
+            ),
+            permission="edit",
+            action="invoice.reminders",
+            own_transaction=True,
+            rerun=False,
         )
-        ui.after_write()
+        if not done:
+            st.session_state[key] = overview.reminders_enabled
 
     st.toggle(
         f"Payment reminders by e-mail {days} days after the due date",
@@ -236,18 +248,29 @@ def render_bulk_send(invoice_ids: list[int], *, username: str, role: str) -> Non
     label = f"E-mail {len(invoice_ids)} invoice{'s' if len(invoice_ids) != 1 else ''}"
     if not st.button(label, key="bulk_send", icon=":material/forward_to_inbox:"):
         return
-    user = ui.guard("edit", action="invoice.bulk_send")
-    if user is None:
-        return
-    bar = st.progress(0.0, text="Sending…")
-    report = send_invoices_by_email(
-        invoice_ids=invoice_ids,
-        actor=user.username,
-        progress=lambda done, total, current: bar.progress(
-            done / total, text=f"{done} of {total}: {current}"
-        ),
+
+    def send() -> BulkSendReport:
+        bar = st.progress(0.0, text="Sending…")
+        return send_invoices_by_email(
+            invoice_ids=invoice_ids,
+            actor=username,
+            progress=lambda done, total, current: bar.progress(
+                done / total, text=f"{done} of {total}: {current}"
+            ),
+        )
+
+    ui.page_action(
+        send,
+        permission="edit",
+        action="invoice.bulk_send",
+        own_transaction=True,
+        then=_bulk_report,
+        rerun=False,
     )
-    ui.after_write()
+
+
+def _bulk_report(report: BulkSendReport) -> None:
+    """The summary stays on the page with a line for each invoice not sent."""
     summary = (
         f"{len(report.sent)} sent, {len(report.failed)} failed, {len(report.skipped)} skipped."
     )

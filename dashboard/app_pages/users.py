@@ -3,8 +3,6 @@
 import streamlit as st
 
 from dashboard import data, ui
-from shared.db import write_session
-from shared.errors import ValidationError
 from shared.models import Role
 from shared.user_admin import set_user_active
 from shared.users import MIN_PASSWORD_LENGTH, create_user
@@ -15,9 +13,7 @@ ROLE_HELP = "admin: everything · finance: set-up, invoices, exceptions · manag
 user = ui.require("users")
 st.title("Users")
 
-flash = st.session_state.pop("users_flash", None)
-if flash:
-    st.success(flash)
+ui.show_flash()
 
 table = data.user_table(tz=ui.tz())
 ui.show_table(table, key="users_table", empty="No users yet.")
@@ -41,26 +37,23 @@ with st.form(FORM, clear_on_submit=False):
     ui.field_error(FORM, "password")
     ui.form_errors(FORM, ("username", "role", "password"))
     submitted = st.form_submit_button("Create user", type="primary", key="new_user_submit")
-if submitted and ui.guard("users", action="user.create"):
-    try:
-        with write_session() as session:
-            create_user(
-                session,
-                actor=user.username,
-                username=username,
-                password=password,
-                role=role,
-                full_name=full_name,
-            )
-    except ValidationError as error:
-        ui.set_errors(FORM, {error.field or "form": str(error)})
-        st.rerun()
-    ui.clear_errors(FORM)
-    # The password must not stay in the widget for the next page view.
-    del st.session_state["new_password"]
-    st.session_state["users_flash"] = f"User {username.strip().lower()} created."
-    ui.after_write()
-    st.rerun()
+if submitted:
+    ui.page_action(
+        lambda session: create_user(
+            session,
+            actor=user.username,
+            username=username,
+            password=password,
+            role=role,
+            full_name=full_name,
+        ),
+        permission="users",
+        action="user.create",
+        form=FORM,
+        # The password must not stay in the widget for the next page view.
+        then=lambda _: st.session_state.pop("new_password"),
+        success=f"User {username.strip().lower()} created.",
+    )
 
 if table.ids:
     st.subheader("Deactivate or reactivate")
@@ -73,17 +66,12 @@ if table.ids:
         key="user_pick",
     )
     active = rows[chosen].active == "yes"
-    if go.button("Deactivate" if active else "Reactivate", key="user_toggle") and ui.guard(
-        "users", action="user.deactivate" if active else "user.activate"
-    ):
-        try:
-            with write_session() as session:
-                set_user_active(session, actor=user.username, user_id=chosen, active=not active)
-        except ValidationError as error:
-            st.error(str(error))
-        else:
-            st.session_state["users_flash"] = (
-                f"User {rows[chosen].username} {'deactivated' if active else 'reactivated'}."
-            )
-            ui.after_write()
-            st.rerun()
+    if go.button("Deactivate" if active else "Reactivate", key="user_toggle"):
+        ui.page_action(
+            lambda session: set_user_active(
+                session, actor=user.username, user_id=chosen, active=not active
+            ),
+            permission="users",
+            action="user.deactivate" if active else "user.activate",
+            success=f"User {rows[chosen].username} {'deactivated' if active else 'reactivated'}.",
+        )
