@@ -272,3 +272,34 @@ def xlsx_file(
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+TOTAL_LABEL = "Total"
+
+
+def with_totals(
+    columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, label: str = TOTAL_LABEL
+) -> Iterator[tuple[Any, ...]]:
+    """``rows`` as they come, then one totals row per currency (in currency order) with the
+    sum of every money column. Amounts in different currencies are never added together;
+    a row without an amount adds nothing. The label stands in the first column that is
+    not the currency; other columns stay empty, since counts may not add up (a document
+    can be counted under several VAT rates). Streams: only the sums are kept."""
+    keys = [column.key for column in columns]
+    currency_at = keys.index("currency")
+    label_at = next(index for index, key in enumerate(keys) if key != "currency")
+    money_at = [index for index, column in enumerate(columns) if column.kind == "money"]
+    sums: dict[str, dict[int, Decimal]] = {}
+    for row in rows:
+        per_column = sums.setdefault(row[currency_at], {})
+        for index in money_at:
+            if row[index] is not None:
+                per_column[index] = per_column.get(index, Decimal(0)) + row[index]
+        yield tuple(row)
+    for currency in sorted(sums):
+        totals: list[Any] = [None] * len(columns)
+        totals[label_at] = label
+        totals[currency_at] = currency
+        for index in money_at:
+            totals[index] = sums[currency].get(index)
+        yield tuple(totals)

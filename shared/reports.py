@@ -150,7 +150,10 @@ RECEIVED_COLUMNS = (
 )
 
 
-def _period_start(day: date, granularity: str) -> date:
+def period_start(day: date, granularity: str) -> date:
+    """The first day of the week (Monday), month or quarter holding ``day``."""
+    if granularity == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
     if granularity == "month":
         return day.replace(day=1)
     return day - timedelta(days=day.weekday())
@@ -159,7 +162,7 @@ def _period_start(day: date, granularity: str) -> date:
 def received_per_period(
     *, date_from: date, date_to: date, tz: str, granularity: str = "week"
 ) -> Table:
-    """Money received per week or month and channel (a LinkPay channel's name, or how
+    """Money received per week, month or quarter and channel (a LinkPay channel's name, or how
     it was paid: bank transfer, cash, …), for local days date_from..date_to; from the
     ledger, whose value dates are the company's local days already."""
     with read_session() as session:
@@ -172,7 +175,7 @@ def received_per_period(
             if day.channel_id is not None
             else SOURCE_LABELS.get(day.source, day.source)
         )
-        key = (_period_start(day.day, granularity), channel, day.currency)
+        key = (period_start(day.day, granularity), channel, day.currency)
         totals[key][0] += day.payments
         totals[key][1] += day.amount_minor
     table_rows = tuple(
