@@ -15,6 +15,7 @@ from shared.views import (
     exceptions,
     invoices,
     payments,
+    sales_ledger,
     users,
 )
 from shared.views import invoice_detail as detail
@@ -46,3 +47,5 @@ received_per_period = _report(reports.received_per_period)
 aging = _report(reports.aging)
 outstanding_per_customer = _report(reports.outstanding_per_customer)
 days_to_pay = _report(reports.days_to_pay)
+sales_ledger_page = _report(sales_ledger.sales_ledger)
+vat_summary = _report(sales_ledger.vat_summary)

@@ -1,5 +1,6 @@
 """Reports: received per period and channel, receivables aging, outstanding per customer,
-days to pay. Each table downloads as CSV and XLSX with exactly its rows and columns."""
+days to pay, the sales ledger and the VAT summary. Each table downloads as CSV and XLSX with
+exactly its rows and columns, and a totals row per currency where amounts are summed."""
 
 from datetime import timedelta
 
@@ -7,6 +8,8 @@ import streamlit as st
 
 from dashboard import data, ui
 from shared import reports
+from shared.exports import with_totals
+from shared.views import sales_ledger
 
 user = ui.require("view")
 today, tz = ui.today(), ui.tz()
@@ -18,7 +21,11 @@ date_from = left.date_input(
 )
 date_to = middle.date_input("To", value=today, key="rep_to")
 granularity = right.segmented_control(
-    "Period", ["week", "month"], default="month", format_func=str.capitalize, key="rep_period"
+    "Period",
+    ["week", "month", "quarter"],
+    default="month",
+    format_func=str.capitalize,
+    key="rep_period",
 )
 if date_from > date_to:
     st.error("“From” must be on or before “To”.")
@@ -32,7 +39,7 @@ ui.show_table(received, key="rep_received", empty="No payments received in this 
 ui.export_buttons(
     key="rep_received_export",
     columns=received.columns,
-    rows=lambda: received.rows,
+    rows=lambda: with_totals(received.columns, received.rows),
     total=received.total,
     file_stem=f"received-{date_from}-{date_to}",
     user=user,
@@ -45,7 +52,7 @@ ui.show_table(aging, key="rep_aging", empty="Nothing outstanding.")
 ui.export_buttons(
     key="rep_aging_export",
     columns=aging.columns,
-    rows=lambda: aging.rows,
+    rows=lambda: with_totals(aging.columns, aging.rows),
     total=aging.total,
     file_stem=f"aging-{today}",
     user=user,
@@ -60,7 +67,7 @@ if outstanding.total:
 ui.export_buttons(
     key="rep_outstanding_export",
     columns=outstanding.columns,
-    rows=lambda: reports.outstanding_rows(today=today),
+    rows=lambda: with_totals(outstanding.columns, reports.outstanding_rows(today=today)),
     total=outstanding.total,
     file_stem=f"outstanding-{today}",
     user=user,
@@ -76,5 +83,49 @@ ui.export_buttons(
     rows=lambda: days.rows,
     total=len(days.rows),
     file_stem=f"days-to-pay-{date_from}-{date_to}",
+    user=user,
+)
+
+st.subheader("Sales ledger")
+st.caption(
+    "Every invoice and credit note issued in the period, net and VAT per rate; paid and "
+    "open as of now. A cancelled invoice keeps its number and counts nothing."
+)
+ledger_offset, ledger_limit = ui.paging("rep_ledger", (date_from, date_to))
+ledger = data.sales_ledger_page(
+    date_from=date_from, date_to=date_to, tz=tz, offset=ledger_offset, limit=ledger_limit
+)
+ui.show_table(
+    ledger,
+    key="rep_ledger_table",
+    empty="No invoices or credit notes were issued in this period.",
+    badge_columns=("Status",),
+)
+if ledger.total:
+    ui.pager("rep_ledger", ledger)
+ui.export_buttons(
+    key="rep_ledger_export",
+    columns=ledger.columns,
+    rows=lambda: sales_ledger.sales_ledger_export(date_from=date_from, date_to=date_to, tz=tz),
+    total=ledger.total,
+    file_stem=f"sales-ledger-{date_from}-{date_to}",
+    user=user,
+)
+
+st.subheader("VAT summary")
+# VAT is declared per month or per quarter; a week is no period to file.
+vat_period = granularity if granularity in sales_ledger.VAT_GRANULARITIES else "month"
+st.caption(
+    f"Sales and credit notes per {vat_period}, currency and VAT rate, by issue date; "
+    "cancelled invoices count nothing."
+)
+vat = data.vat_summary(date_from=date_from, date_to=date_to, tz=tz, granularity=vat_period)
+ui.show_table(vat, key="rep_vat", empty="No sales or credit notes in this period.")
+ui.export_buttons(
+    key="rep_vat_export",
+    columns=vat.columns,
+    rows=lambda: vat.rows,
+    total=vat.total,
+    file_stem=f"vat-summary-{date_from}-{date_to}",
     user=user,
 )

@@ -149,7 +149,8 @@ def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch)
     ]
     assert list(frames[2]["Customer"]) == ["Anna SIA", "Bob OÜ"]
     labels = [b.label for b in at.get("download_button")]
-    assert labels.count("Download CSV") == 4 and labels.count("Download XLSX") == 4
+    # The four figures above, the sales ledger and the VAT summary.
+    assert labels.count("Download CSV") == 6 and labels.count("Download XLSX") == 6
     assert "Rows 1–2 of 2" in texts(at)
 
 
