@@ -47,6 +47,8 @@ URL_CHANGEABLE_FIELDS = (
     "customer_url",
 )
 REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
+# ISO 9362: bank code, country code, location code, optional branch code.
+_BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
 
 
 def _require_setup(session: Session, *, actor: str) -> None:
@@ -69,6 +71,33 @@ def validate_iban(iban: str) -> str:
     digits = "".join(str(int(ch, 36)) for ch in rearranged)
     if int(digits) % 97 != 1:
         raise ValidationError("IBAN check digits do not match: check for a typo.", field="iban")
+    return compact
+
+
+def validate_bic(bic: str, *, iban: str = "") -> str:
+    """ISO 9362: bank (4 letters), country (2), location (2), optional branch (3); letters
+    and digits, upper case. The country is the IBAN's, since both name the same account."""
+    compact = re.sub(r"\s+", "", bic).upper()
+    if not compact:
+        return ""
+    if len(compact) not in (8, 11) or not compact.isalnum() or not compact.isascii():
+        raise ValidationError(
+            f"BIC '{bic.strip()}' must be 8 or 11 letters and digits, e.g. HABALV22.",
+            field="bic",
+        )
+    if not _BIC.fullmatch(compact):
+        raise ValidationError(
+            f"BIC '{bic.strip()}' must start with four letters for the bank and two for the "
+            "country, e.g. HABALV22.",
+            field="bic",
+        )
+    country = normalise_iban(iban)[:2]
+    if country and compact[4:6] != country:
+        raise ValidationError(
+            f"The BIC's country {compact[4:6]} differs from the IBAN's {country}: "
+            "check both belong to this account.",
+            field="bic",
+        )
     return compact
 
 
@@ -110,6 +139,7 @@ def create_bank_account(
     iban: str = "",
     bank_name: str = "",
     currency: str = "EUR",
+    bic: str = "",
 ) -> BankAccount:
     _require_setup(session, actor=actor)
     name = clean_single_line(name, field="name", label="Name", max_length=200)
@@ -123,10 +153,12 @@ def create_bank_account(
     compact_iban = validate_iban(iban) if iban.strip() else ""
     if account_type == AccountType.REGULAR and not compact_iban:
         raise ValidationError("A regular bank account needs its IBAN.", field="iban")
+    compact_bic = validate_bic(bic, iban=compact_iban)
     account = BankAccount(
         name=name,
         account_type=account_type,
         iban=compact_iban,
+        bic=compact_bic,
         bank_name=bank_name,
         currency=currency,
     )

@@ -53,6 +53,14 @@ def create_account_form() -> None:
         bank = st.text_input("Bank", key="account_bank")
         iban = st.text_input("IBAN", key="account_iban", placeholder="LV80BANK0000435195001")
         ui.field_error(ACCOUNT_FORM, "iban")
+        bic = st.text_input(
+            "BIC",
+            key="account_bic",
+            placeholder="HABALV22",
+            help="The bank's SWIFT/BIC code, 8 or 11 characters. Printed with the IBAN on "
+            "invoices and put into their SEPA QR code; optional.",
+        )
+        ui.field_error(ACCOUNT_FORM, "bic")
         currency = st.selectbox("Currency", SUPPORTED_CURRENCIES, key="account_currency")
         account_type = st.radio(
             "Type",
@@ -65,7 +73,7 @@ def create_account_form() -> None:
             horizontal=True,
             help="A Merchant account receives card and bank-link payments through LinkPay.",
         )
-        ui.form_errors(ACCOUNT_FORM, ("name", "iban"))
+        ui.form_errors(ACCOUNT_FORM, ("name", "iban", "bic"))
         submitted = st.form_submit_button("Create", type="primary", key="account_submit")
     if submitted and ui.guard("setup", action="bank_account.create"):
         try:
@@ -78,6 +86,7 @@ def create_account_form() -> None:
                     iban=iban,
                     bank_name=bank,
                     currency=currency,
+                    bic=bic,
                 )
                 st.session_state["account_pick"] = account.id
         except ValidationError as error:

@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from shared.channels import callback_url
 from shared.db import read_session
-from shared.models import AuditLog, PaymentChannel
+from shared.models import AuditLog, BankAccount, PaymentChannel
 from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
 
 SECRET = "s3cret-API-value-7788"
@@ -107,3 +107,19 @@ def test_a_blank_secret_keeps_the_stored_one(db):
         channel = session.exec(select(PaymentChannel)).one()
     assert channel.api_username == "abc99999"
     assert channel.api_secret_encrypted == stored
+
+
+def test_the_bic_is_checked_next_to_its_field_and_stored(db):
+    at = open_page(app_as("finance"), "bank_accounts")
+    at.button(key="create_account").click().run()
+    at.text_input(key="account_bic").input("HABAEE22")
+    at = _create_account(at, iban="LV80 BANK 0000 4351 9500 1", account_type="regular")
+    assert any("differs from the IBAN's LV" in e.value for e in at.error)
+    with read_session() as session:
+        assert session.exec(select(BankAccount)).first() is None
+
+    at.text_input(key="account_bic").input("habalv22")
+    at = _create_account(at, iban="LV80 BANK 0000 4351 9500 1", account_type="regular")
+    no_exceptions(at)
+    with read_session() as session:
+        assert session.exec(select(BankAccount.bic)).one() == "HABALV22"
