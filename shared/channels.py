@@ -47,8 +47,10 @@ URL_CHANGEABLE_FIELDS = (
     "customer_url",
 )
 REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
-# ISO 9362: bank code, country code, location code, optional branch code.
-_BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")
+# ISO 9362: bank code, country code, location code, optional branch code. A location
+# starting with 0 or 1, or ending in O, is no BIC a payment can be sent to (test and
+# passive codes), and banking apps refuse such a code in the EPC QR code.
+_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
 
 
 def _require_setup(session: Session, *, actor: str) -> None:
@@ -87,8 +89,8 @@ def validate_bic(bic: str, *, iban: str = "") -> str:
         )
     if not _BIC.fullmatch(compact):
         raise ValidationError(
-            f"BIC '{bic.strip()}' must start with four letters for the bank and two for the "
-            "country, e.g. HABALV22.",
+            f"BIC '{bic.strip()}' is no ISO 9362 code: four letters for the bank, two for "
+            "the country, two letters or digits for the place, e.g. HABALV22.",
             field="bic",
         )
     country = normalise_iban(iban)[:2]

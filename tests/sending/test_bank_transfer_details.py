@@ -128,7 +128,8 @@ def test_the_bic_is_printed_with_the_iban_and_carried_by_the_sepa_qr_code(db, co
         ("HABALV2", "BIC 'HABALV2' must be 8 or 11 letters and digits, e.g. HABALV22."),
         ("HABALV22X", "BIC 'HABALV22X' must be 8 or 11 letters and digits, e.g. HABALV22."),
         ("HABA-V22", "BIC 'HABA-V22' must be 8 or 11 letters and digits, e.g. HABALV22."),
-        ("1ABALV22", "BIC '1ABALV22' must start with four letters for the bank and two for"),
+        ("1ABALV22", "BIC '1ABALV22' is no ISO 9362 code: four letters for the bank, two"),
+        ("HABALV12", "BIC 'HABALV12' is no ISO 9362 code"),
         ("HABAEE2X", "The BIC's country EE differs from the IBAN's LV"),
     ],
 )
