@@ -4,6 +4,7 @@ their ratios to the in-run baselines, and write them to ``benchmarks/results/``.
     .venv/bin/python -m benchmarks.run --invoices 1000000 --backend sqlite
     .venv/bin/python -m benchmarks.run --backend postgresql --scenarios dashboard,export
     .venv/bin/python -m benchmarks.run --quick          # 20,000 invoices, short load phases
+    .venv/bin/python -m benchmarks.run --scenarios bank # bank statement import and matching
 
 The database is generated once per backend and size (``benchmarks/var/``) and reused by
 later runs; ``--regenerate`` makes it anew. The HTTP scenarios add rows to it (callbacks,
@@ -27,7 +28,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.common import RESULTS_DIR, VAR_DIR, BenchDatabase, Figure, Results, format_figure
 from benchmarks.generate import generate
 
-SCENARIOS = ("intake", "paid", "slow", "dashboard", "pages", "export")
+SCENARIOS = ("intake", "paid", "slow", "dashboard", "pages", "export", "bank")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/linkpay_bench"
 
 
@@ -171,7 +172,15 @@ def product_version() -> str:
 
 
 def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results) -> None:
-    from benchmarks.scenarios import dashboard_data, export, intake, pages, paid, slow_gateway
+    from benchmarks.scenarios import (
+        bank_statement,
+        dashboard_data,
+        export,
+        intake,
+        pages,
+        paid,
+        slow_gateway,
+    )
 
     if {"paid", "intake", "slow"} & set(args.scenarios):
         from benchmarks.stack import discard_leftover_load, running_stack
@@ -208,6 +217,9 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
     if "export" in args.scenarios:
         print("Scenario 4: export …", flush=True)
         export.run(db, results)
+    if "bank" in args.scenarios:
+        print("Scenario 7: bank statement import and matching …", flush=True)
+        bank_statement.run(db, results)
 
 
 def markdown(results: Results) -> str:

@@ -50,6 +50,10 @@ URL_CHANGEABLE_FIELDS = (
     "customer_url",
 )
 REQUIRED_URL_FIELDS = ("transaction_amount", "order_reference")
+# ISO 9362: bank code, country code, location code, optional branch code. A location
+# starting with 0 or 1, or ending in O, is no BIC a payment can be sent to (test and
+# passive codes), and banking apps refuse such a code in the EPC QR code.
+_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
 
 
 def _require_setup(session: Session, *, actor: str) -> None:
@@ -72,6 +76,33 @@ def validate_iban(iban: str) -> str:
     digits = "".join(str(int(ch, 36)) for ch in rearranged)
     if int(digits) % 97 != 1:
         raise ValidationError("IBAN check digits do not match: check for a typo.", field="iban")
+    return compact
+
+
+def validate_bic(bic: str, *, iban: str = "") -> str:
+    """ISO 9362: bank (4 letters), country (2), location (2), optional branch (3); letters
+    and digits, upper case. The country is the IBAN's, since both name the same account."""
+    compact = re.sub(r"\s+", "", bic).upper()
+    if not compact:
+        return ""
+    if len(compact) not in (8, 11) or not compact.isalnum() or not compact.isascii():
+        raise ValidationError(
+            f"BIC '{bic.strip()}' must be 8 or 11 letters and digits, e.g. HABALV22.",
+            field="bic",
+        )
+    if not _BIC.fullmatch(compact):
+        raise ValidationError(
+            f"BIC '{bic.strip()}' is no ISO 9362 code: four letters for the bank, two for "
+            "the country, two letters or digits for the place, e.g. HABALV22.",
+            field="bic",
+        )
+    country = normalise_iban(iban)[:2]
+    if country and compact[4:6] != country:
+        raise ValidationError(
+            f"The BIC's country {compact[4:6]} differs from the IBAN's {country}: "
+            "check both belong to this account.",
+            field="bic",
+        )
     return compact
 
 
@@ -113,6 +144,7 @@ def create_bank_account(
     iban: str = "",
     bank_name: str = "",
     currency: str = "EUR",
+    bic: str = "",
 ) -> BankAccount:
     _require_setup(session, actor=actor)
     name = clean_single_line(name, field="name", label="Name", max_length=200)
@@ -126,10 +158,12 @@ def create_bank_account(
     compact_iban = validate_iban(iban) if iban.strip() else ""
     if account_type == AccountType.REGULAR and not compact_iban:
         raise ValidationError("A regular bank account needs its IBAN.", field="iban")
+    compact_bic = validate_bic(bic, iban=compact_iban)
     account = BankAccount(
         name=name,
         account_type=account_type,
         iban=compact_iban,
+        bic=compact_bic,
         bank_name=bank_name,
         currency=currency,
     )

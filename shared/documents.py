@@ -107,6 +107,7 @@ class InvoiceDocument:
             company=self.company.name,
             iban=account.iban,
             bank=f" ({account.bank_name})" if account.bank_name else "",
+            bic=f", BIC {account.bic}" if account.bic else "",
             reference=self.reference,
         )
 
@@ -121,6 +122,7 @@ class InvoiceDocument:
             return epc_qr_payload(
                 beneficiary_name=self.company.name[:70],
                 iban=account.iban,
+                bic=account.bic,
                 amount_minor=self.invoice.open_minor,
                 currency=self.invoice.currency,
                 creditor_reference=self.reference,

@@ -173,7 +173,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "payment_reference": "Payment reference",
         "bank_transfer": "Bank transfer",
         "bank_transfer_details": (
-            "Pay by bank transfer to {company}, IBAN {iban}{bank}, with the payment "
+            "Pay by bank transfer to {company}, IBAN {iban}{bank}{bic}, with the payment "
             "reference {reference}."
         ),
         "scan_in_bank_app": "Scan in your banking app",
@@ -340,7 +340,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "payment_reference": "Maksājuma references numurs",
         "bank_transfer": "Bankas pārskaitījums",
         "bank_transfer_details": (
-            "Apmaksājiet ar pārskaitījumu saņēmējam {company}, IBAN {iban}{bank}, norādot "
+            "Apmaksājiet ar pārskaitījumu saņēmējam {company}, IBAN {iban}{bank}{bic}, norādot "
             "maksājuma references numuru {reference}."
         ),
         "scan_in_bank_app": "Skenējiet bankas lietotnē",

@@ -164,6 +164,9 @@ class BankAccount(SQLModel, table=True):
     name: str = Field(max_length=200)
     bank_name: str = Field(default="", max_length=200)
     iban: str = Field(default="", max_length=34)
+    # ISO 9362 business identifier code of the bank ("HABALV22"); optional, since a SEPA
+    # transfer needs the IBAN only, but printed with it and put into the EPC QR code.
+    bic: str = Field(default="", max_length=11)
     currency: str = Field(default="EUR", max_length=3)
     account_type: str = Field(default=AccountType.REGULAR, max_length=16)
     active: bool = True

@@ -85,6 +85,7 @@ class MatchState(StrEnum):
     NOT_CUSTOMER = "not_customer"  # a person said it is not a customer payment, with a note
     PAYOUT = "payout"  # EveryPay paying settled LinkPay money out: the payout match explains it
     OUTGOING = "outgoing"  # money going out that is not a customer's credit paid back
+    REVERSED = "reversed"  # a bank reversal and the booking it cancels: nothing is booked
 
 
 class Group(StrEnum):
@@ -224,6 +225,9 @@ MATCH_STATES: dict[str, StateInfo] = {
     ),
     MatchState.PAYOUT: StateInfo(Group.FINISHED, "EveryPay payout", "EveryPay izmaksa", "violet"),
     MatchState.OUTGOING: StateInfo(Group.NOT_OURS, "Outgoing payment", "Izejošs maksājums", "gray"),
+    MatchState.REVERSED: StateInfo(
+        Group.FINISHED, "Reversed by the bank", "Bankas stornēts", "gray"
+    ),
 }
 
 REVIEW_STATUSES: dict[str, StateInfo] = {

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
+from shared.bank.payouts import payout_fee_terms, set_payout_fee_terms
 from shared.channels import (
     ENVIRONMENT_LABELS,
     REQUIRED_URL_FIELDS,
@@ -31,6 +32,13 @@ LINK_HELP = (
     "Link Token."
 )
 API_HELP = "EveryPay merchant portal → General Settings."
+FEE_HELP = (
+    "EveryPay's fee per payment from your merchant contract: a percent of each payment "
+    "plus a fixed amount. A payout is checked against it, and a payout that keeps more "
+    "goes to Exceptions. Without terms, a payout's fee is taken to be whatever the "
+    "difference is between the payments and the payout, and never questioned. Leave both "
+    "empty to remove the terms."
+)
 URL_FIELD_LABELS = {
     "transaction_amount": "Amount (transaction_amount)",
     "order_reference": "Order reference",
@@ -52,6 +60,14 @@ def create_account_form() -> None:
         bank = st.text_input("Bank", key="account_bank")
         iban = st.text_input("IBAN", key="account_iban", placeholder="LV80BANK0000435195001")
         ui.field_error(ACCOUNT_FORM, "iban")
+        bic = st.text_input(
+            "BIC",
+            key="account_bic",
+            placeholder="HABALV22",
+            help="The bank's SWIFT/BIC code, 8 or 11 characters. Printed with the IBAN on "
+            "invoices and put into their SEPA QR code; optional.",
+        )
+        ui.field_error(ACCOUNT_FORM, "bic")
         currency = st.selectbox("Currency", SUPPORTED_CURRENCIES, key="account_currency")
         account_type = st.radio(
             "Type",
@@ -64,7 +80,7 @@ def create_account_form() -> None:
             horizontal=True,
             help="A Merchant account receives card and bank-link payments through LinkPay.",
         )
-        ui.form_errors(ACCOUNT_FORM, ("name", "iban"))
+        ui.form_errors(ACCOUNT_FORM, ("name", "iban", "bic"))
         submitted = st.form_submit_button("Create", type="primary", key="account_submit")
     if submitted:
         ui.page_action(
@@ -77,6 +93,7 @@ def create_account_form() -> None:
                     iban=iban,
                     bank_name=bank,
                     currency=currency,
+                    bic=bic,
                 ).id
             ),
             permission="setup",
@@ -269,6 +286,55 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
         if no.button("Cancel", key=f"{key}_rotate_no"):
             st.session_state[f"{key}_confirm_rotate"] = False
             st.rerun()
+    fee_terms_form(channel)
+
+
+def fee_terms_form(channel: ChannelView) -> None:
+    """EveryPay's fee terms, typed as text and parsed exactly (never through a float)."""
+    form = f"fee_{channel.id}"
+    terms = payout_fee_terms(channel_id=channel.id)
+    st.markdown("**EveryPay fee per payment**")
+    st.caption(
+        f"Current terms: {terms.percent} % + {terms.fixed} {terms.currency} per payment."
+        if terms.percent or terms.fixed
+        else "No fee terms: a payout's fee is taken as whatever the difference is."
+    )
+    with st.form(form):
+        percent_col, fixed_col = st.columns(2)
+        percent = percent_col.text_input(
+            "Fee percent",
+            value=terms.percent,
+            key=f"{form}_percent",
+            placeholder="1.5",
+            help=FEE_HELP,
+        )
+        with percent_col:
+            ui.field_error(form, "percent")
+        fixed = fixed_col.text_input(
+            f"Fixed fee ({terms.currency})",
+            value=terms.fixed,
+            key=f"{form}_fixed",
+            placeholder="0.10",
+            help=FEE_HELP,
+        )
+        with fixed_col:
+            ui.field_error(form, "fixed")
+        ui.form_errors(form, ("percent", "fixed"))
+        submitted = st.form_submit_button("Save fee terms", key=f"{form}_save")
+    if submitted:
+        ui.page_action(
+            lambda session: set_payout_fee_terms(
+                session,
+                actor=user.username,
+                channel_id=channel.id,
+                percent=percent,
+                fixed=fixed,
+            ),
+            permission="setup",
+            action="channel.payout_fee_terms",
+            form=form,
+            success="Fee terms saved.",
+        )
 
 
 def toggle_channel(channel_id: int, *, active: bool) -> None:

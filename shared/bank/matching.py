@@ -4,6 +4,11 @@ Each transaction of an imported statement is looked at once, rules in this order
 keeps the reason the rule gives:
 
 1. a payout (``classify``): left to the EveryPay payout match, never booked here;
+   a bank reversal (``RvslInd``): it cancels the earlier booking it reverses, found on
+   the same account the other way for the same amount by the reference it quotes (else,
+   when unambiguous, by payer and an earlier date); that booking's payment is undone
+   through ``undo_booking`` and both stand as reversed, or both just cancel out when
+   nothing was booked; with no such booking, or several, it is left unmatched;
 2. the RF creditor reference of an invoice (structured, or written in the payment
    details): exact, booked on that invoice;
 3. invoice numbers in the payment details, written the way people write them
@@ -164,6 +169,7 @@ class Match:
     reason: str
     customer_id: int | None = None
     allocations: tuple[tuple[int, int], ...] = ()
+    reverses: int | None = None  # the transaction a bank reversal cancels
 
 
 def _money(minor: int, currency: str) -> str:
@@ -420,6 +426,147 @@ def _credit_paid_back(
     return None
 
 
+# --- Bank reversals ----------------------------------------------------------------------------
+
+# States a reversal's original can be in and be cancelled: a payout is explained by the
+# payouts, a reversed one is cancelled already (by another reversal of the same amount).
+_NOT_REVERSIBLE = (MatchState.REVERSED, MatchState.PAYOUT)
+BOOKED = (MatchState.BOOKED_AUTO, MatchState.BOOKED_MANUAL)
+
+
+def _day(entry: BankStatementEntry) -> str:
+    day = entry.booking_date or entry.value_date
+    return day.isoformat() if day else "an unknown date"
+
+
+def _same_reference(
+    reversal: BankStatementTransaction,
+    original: BankStatementTransaction,
+    original_entry: BankStatementEntry,
+) -> bool:
+    """The reversal quotes a reference of the original: its end-to-end id, the payment's
+    transaction id, or the bank's own reference of the booking."""
+    pairs = (
+        (reversal.end_to_end_id, {original.end_to_end_id}),
+        (reversal.transaction_id, {original.transaction_id}),
+        (reversal.bank_reference, {original.bank_reference, original_entry.bank_reference}),
+    )
+    return any(given and given in theirs for given, theirs in pairs)
+
+
+def _same_payer(reversal: BankStatementTransaction, original: BankStatementTransaction) -> bool:
+    if reversal.counterparty_iban and original.counterparty_iban:
+        return reversal.counterparty_iban == original.counterparty_iban
+    payer = name_key(reversal.counterparty_name)
+    return bool(payer) and payer == name_key(original.counterparty_name)
+
+
+def _by_reversed_original(
+    session: Session, tx: BankStatementTransaction, entry: BankStatementEntry
+) -> Match:
+    """The earlier booking a bank reversal cancels: on the same account, the other way,
+    same amount and currency; the one whose reference the reversal quotes, else (when it
+    quotes none of them) the only earlier one from the same payer."""
+    candidates = session.exec(
+        select(BankStatementTransaction, BankStatementEntry)
+        .join(
+            BankStatementEntry,
+            col(BankStatementEntry.id) == col(BankStatementTransaction.entry_id),
+        )
+        .where(
+            col(BankStatementEntry.bank_account_id) == entry.bank_account_id,
+            col(BankStatementEntry.currency) == entry.currency,
+            col(BankStatementEntry.direction) != entry.direction,
+            col(BankStatementEntry.reversal).is_(False),
+            col(BankStatementTransaction.amount_minor) == tx.amount_minor,
+            col(BankStatementTransaction.match_state).not_in(list(_NOT_REVERSIBLE)),
+        )
+        .order_by(col(BankStatementTransaction.id))
+    ).all()
+    amount = _money(tx.amount_minor, entry.currency)
+    found = [pair for pair in candidates if _same_reference(tx, *pair)]
+    how = "the reference it quotes"
+    if not found:
+        day = entry.booking_date or entry.value_date
+        found = [
+            (original, original_entry)
+            for original, original_entry in candidates
+            if _same_payer(tx, original)
+            and (
+                day is None
+                or (original_entry.booking_date or original_entry.value_date or day) <= day
+            )
+        ]
+        how = "the payer and the amount"
+    if len(found) > 1:
+        return Match(
+            MatchState.UNMATCHED,
+            f"The bank reversed a booking of {amount}, and {len(found)} earlier bookings fit "
+            f"({how}): check which one by hand.",
+        )
+    if not found:
+        return Match(
+            MatchState.UNMATCHED,
+            f"The bank reversed a booking of {amount} that is on no imported statement "
+            "(same account, amount and reference or payer): check it by hand.",
+        )
+    original, original_entry = found[0]
+    if original.match_state in BOOKED and original.received_payment_id is None:
+        return Match(
+            MatchState.UNMATCHED,
+            f"The bank reversed the booking of {_day(original_entry)} ({amount}), which was "
+            "recorded as credit paid back to a customer: undo that by hand.",
+        )
+    if original.match_state in BOOKED:
+        reason = f"its booking on {_booked_on(session, original)} is undone"
+    else:
+        reason = "the two cancel out, nothing was booked"
+    return Match(
+        MatchState.REVERSED,
+        f"Reverses the bank's booking of {_day(original_entry)} ({amount}"
+        f"{', ' + original.counterparty_name if original.counterparty_name else ''}): "
+        f"{reason}.",
+        reverses=original.id,
+    )
+
+
+def _booked_on(session: Session, original: BankStatementTransaction) -> str:
+    invoices = session.exec(
+        select(Invoice)
+        .where(col(Invoice.id).in_([invoice_id for invoice_id, _ in original.match_allocations]))
+        .order_by(col(Invoice.id))
+    ).all()
+    return _numbers(invoices) if invoices else "the customer's account"
+
+
+def _cancel_original(
+    session: Session, *, actor: str, reversal_entry: BankStatementEntry, original_id: int
+) -> None:
+    """Undoes the original's booking (the ledger's own undo) and marks it reversed; a
+    ValidationError when someone moved it meanwhile rolls the whole match back."""
+    original, _ = _load(session, original_id)
+    reason = f"Reversed by the bank on {_day(reversal_entry)}"
+    # Undoing empties the match; the reversed transaction keeps whose money it was.
+    customer_id = original.match_customer_id
+    allocations = [(invoice_id, minor) for invoice_id, minor in original.match_allocations]
+    if original.match_state in BOOKED:
+        outcome = f"{reason}: the booking on {_booked_on(session, original)} is undone."
+        undo_booking(session, actor=actor, transaction_id=original.id, reason=reason)
+    else:
+        outcome = f"{reason}: cancelled by the reversal, nothing was booked."
+    if not _move(
+        session,
+        transaction_id=original.id,
+        expected=[state for state in MatchState if state not in _NOT_REVERSIBLE + BOOKED],
+        actor=actor,
+        state=MatchState.REVERSED,
+        reason=outcome,
+        customer_id=customer_id,
+        allocations=allocations,
+    ):
+        raise _refused(original)
+
+
 def decide(
     session: Session,
     *,
@@ -433,9 +580,7 @@ def decide(
             MatchState.PAYOUT, "EveryPay payout: explained by the payouts, not by invoices."
         )
     if entry.reversal:
-        return Match(
-            MatchState.UNMATCHED, "The bank reversed an earlier booking: check it by hand."
-        )
+        return _by_reversed_original(session, tx, entry)
     if entry.currency not in SUPPORTED_CURRENCIES:
         return Match(MatchState.UNMATCHED, f"No invoice is in {entry.currency}.")
     if entry.direction == DEBIT:
@@ -558,6 +703,8 @@ def match_transaction(
         allocations=match.allocations,
     ):
         return None
+    if match.reverses is not None:
+        _cancel_original(session, actor=actor, reversal_entry=entry, original_id=match.reverses)
     if match.state == MatchState.BOOKED_AUTO:
         payment_id = _book(
             session,

@@ -52,6 +52,7 @@ from sqlmodel import Session, col, select
 from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.callbacks.reviews import open_review
 from shared.config import get_settings
+from shared.db import read_session
 from shared.errors import ValidationError
 from shared.models import (
     BankAccount,
@@ -65,7 +66,7 @@ from shared.models import (
     ReviewKind,
     utcnow,
 )
-from shared.money import format_money, parse_amount_minor, parse_decimal
+from shared.money import MoneyError, format_money, format_plain, parse_amount_minor, parse_decimal
 from shared.states import PAYMENT_STATES, Group, in_group
 from shared.text import search_key
 from shared.users import require_permission
@@ -126,6 +127,29 @@ def looks_like_payout(transaction: BankStatementTransaction, entry: BankStatemen
     return re.search(settings.everypay_payout_pattern, text, re.IGNORECASE) is not None
 
 
+@dataclass(frozen=True)
+class FeeTerms:
+    """A channel's fee terms as typed ("1.5", "0.10"); both "" when it has none."""
+
+    percent: str
+    fixed: str
+    currency: str
+
+
+def payout_fee_terms(*, channel_id: int) -> FeeTerms:
+    with read_session() as session:
+        channel = session.get(PaymentChannel, channel_id)
+        if channel is None:
+            raise ValidationError("That channel does not exist.")
+        if channel.payout_fee_percent is None and channel.payout_fee_fixed_minor is None:
+            return FeeTerms("", "", channel.currency)
+        return FeeTerms(
+            channel.payout_fee_percent or "0",
+            format_plain(channel.payout_fee_fixed_minor or 0, channel.currency),
+            channel.currency,
+        )
+
+
 def set_payout_fee_terms(
     session: Session, *, actor: str, channel_id: int, percent: str, fixed: str
 ) -> PaymentChannel:
@@ -137,13 +161,23 @@ def set_payout_fee_terms(
     if not percent.strip() and not fixed.strip():
         channel.payout_fee_percent = channel.payout_fee_fixed_minor = None
     else:
-        rate = parse_decimal(percent.strip() or "0", field="Fee percent")
+        # A typing mistake is told next to the field it is in.
+        try:
+            rate = parse_decimal(percent.strip() or "0", field="Fee percent")
+        except MoneyError as error:
+            raise ValidationError(str(error), field="percent") from None
         if not 0 <= rate < 100:
             raise ValidationError("The fee percent must be from 0 to below 100.", field="percent")
+        try:
+            fixed_minor = parse_amount_minor(
+                fixed.strip() or "0", channel.currency, field="Fixed fee"
+            )
+        except MoneyError as error:
+            raise ValidationError(str(error), field="fixed") from None
+        if fixed_minor < 0:
+            raise ValidationError("The fixed fee cannot be below zero.", field="fixed")
         channel.payout_fee_percent = format(rate.normalize(), "f")[:8]
-        channel.payout_fee_fixed_minor = parse_amount_minor(
-            fixed.strip() or "0", channel.currency, field="Fixed fee"
-        )
+        channel.payout_fee_fixed_minor = fixed_minor
     channel.updated_at = utcnow()
     session.add(channel)
     record_audit(

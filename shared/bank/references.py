@@ -14,7 +14,7 @@ import re
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from shared.channels import validate_iban
+from shared.channels import validate_bic, validate_iban
 from shared.errors import ValidationError
 from shared.money import format_plain
 
@@ -32,7 +32,6 @@ EPC_MAX_TEXT = 140
 EPC_MAX_INFORMATION = 70
 EPC_MIN_AMOUNT_MINOR = 1
 EPC_MAX_AMOUNT_MINOR = 99_999_999_999  # 999 999 999.99 EUR
-_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
 
 
 def creditor_reference(*, invoice_id: int) -> str:
@@ -97,9 +96,7 @@ def epc_qr_payload(
     if not name:
         raise ValidationError("The beneficiary name is required.", field="beneficiary_name")
     compact_iban = validate_iban(iban)
-    compact_bic = re.sub(r"\s+", "", bic).upper()
-    if compact_bic and not _BIC.fullmatch(compact_bic):
-        raise ValidationError(f"BIC '{bic}' is not 8 or 11 letters and digits.", field="bic")
+    compact_bic = validate_bic(bic)
     amount = ""
     if amount_minor is not None:
         if not EPC_MIN_AMOUNT_MINOR <= amount_minor <= EPC_MAX_AMOUNT_MINOR:

@@ -245,6 +245,7 @@ def _seed_channel(session: Session) -> PaymentChannel:
         account_type=AccountType.REGULAR,
         bank_name="Swedbank",
         iban=REGULAR_IBAN,
+        bic="HABALV22",
     )
     merchant = create_bank_account(
         session,

@@ -4,8 +4,9 @@ from sqlmodel import select
 
 from shared.channels import callback_url
 from shared.db import read_session
-from shared.models import AuditLog, PaymentChannel
+from shared.models import AuditLog, BankAccount, PaymentChannel
 from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+from tests.utils.factories import make_channel
 
 SECRET = "s3cret-API-value-7788"
 
@@ -107,3 +108,54 @@ def test_a_blank_secret_keeps_the_stored_one(db):
         channel = session.exec(select(PaymentChannel)).one()
     assert channel.api_username == "abc99999"
     assert channel.api_secret_encrypted == stored
+
+
+def test_the_bic_is_checked_next_to_its_field_and_stored(db):
+    at = open_page(app_as("finance"), "bank_accounts")
+    at.button(key="create_account").click().run()
+    at.text_input(key="account_bic").input("HABAEE22")
+    at = _create_account(at, iban="LV80 BANK 0000 4351 9500 1", account_type="regular")
+    assert any("differs from the IBAN's LV" in e.value for e in at.error)
+    with read_session() as session:
+        assert session.exec(select(BankAccount)).first() is None
+
+    at.text_input(key="account_bic").input("habalv22")
+    at = _create_account(at, iban="LV80 BANK 0000 4351 9500 1", account_type="regular")
+    no_exceptions(at)
+    with read_session() as session:
+        assert session.exec(select(BankAccount.bic)).one() == "HABALV22"
+
+
+def test_fee_terms_are_typed_as_text_shown_and_explained(db):
+    channel = make_channel()
+    at = open_page(app_as("finance"), "bank_accounts")
+    form = f"fee_{channel.id}"
+    assert "No fee terms: a payout's fee is taken as whatever the difference is." in texts(at)
+    assert "whatever the difference is" in at.text_input(key=f"{form}_percent").help
+
+    at.text_input(key=f"{form}_percent").input("1.5%")
+    at.button(key=f"{form}_save").click().run()
+    assert any("Fee percent '1.5%'" in e.value for e in at.error)
+    at.text_input(key=f"{form}_percent").input("1,25")
+    at.text_input(key=f"{form}_fixed").input("0.105")
+    at.button(key=f"{form}_save").click().run()
+    assert any("Fixed fee '0.105' has more than 2 decimals" in e.value for e in at.error)
+    with read_session() as session:
+        assert session.get(PaymentChannel, channel.id).payout_fee_percent is None
+
+    at.text_input(key=f"{form}_fixed").input("0.10")
+    at.button(key=f"{form}_save").click().run()
+    no_exceptions(at)
+    with read_session() as session:
+        stored = session.get(PaymentChannel, channel.id)
+        assert (stored.payout_fee_percent, stored.payout_fee_fixed_minor) == ("1.25", 10)
+    assert "Current terms: 1.25 % + 0.10 EUR per payment." in texts(at)
+    assert at.text_input(key=f"{form}_percent").value == "1,25"
+
+    at.text_input(key=f"{form}_percent").input("")
+    at.text_input(key=f"{form}_fixed").input("")
+    at.button(key=f"{form}_save").click().run()
+    with read_session() as session:
+        stored = session.get(PaymentChannel, channel.id)
+        assert (stored.payout_fee_percent, stored.payout_fee_fixed_minor) == (None, None)
+    assert "No fee terms" in texts(at)

@@ -3,6 +3,7 @@ QR code beside the LinkPay one when the company has a regular account with an IB
 
 import io
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
@@ -12,6 +13,7 @@ from shared.bank.references import creditor_reference, format_creditor_reference
 from shared.channels import create_bank_account
 from shared.db import read_session, write_session
 from shared.documents import load_invoice_document, render_invoice_pdf
+from shared.errors import ValidationError
 from shared.models import AccountType, Invoice
 from shared.public_urls import public_token
 from tests.sending.conftest import english_customer, issued_invoice
@@ -97,3 +99,62 @@ def test_a_paid_invoice_asks_for_no_transfer(db, company):
     text, _ = pdf(invoice.id)
     assert "Scan in your banking app" not in text
     assert 'id="bank-transfer"' not in page(invoice)
+
+
+def test_the_bic_is_printed_with_the_iban_and_carried_by_the_sepa_qr_code(db, company):
+    with write_session() as session:
+        create_bank_account(
+            session,
+            actor="test",
+            name="Main account",
+            account_type=AccountType.REGULAR,
+            iban=SELLER_IBAN,
+            bank_name="Swedbank",
+            bic=" habalv22 ",
+        )
+    invoice = issued_invoice(customer=english_customer())
+    with read_session() as session:
+        document = load_invoice_document(session, invoice=session.get(Invoice, invoice.id))
+    lines = document.epc_payload.split("\n")
+    assert lines[4:7] == ["HABALV22", "Baltic Widgets SIA", SELLER_IBAN]
+    text, _ = pdf(invoice.id)
+    assert f"IBAN {SELLER_IBAN} (Swedbank), BIC HABALV22," in text
+    assert "BIC HABALV22" in page(invoice)
+
+
+@pytest.mark.parametrize(
+    ("bic", "message"),
+    [
+        ("HABALV2", "BIC 'HABALV2' must be 8 or 11 letters and digits, e.g. HABALV22."),
+        ("HABALV22X", "BIC 'HABALV22X' must be 8 or 11 letters and digits, e.g. HABALV22."),
+        ("HABA-V22", "BIC 'HABA-V22' must be 8 or 11 letters and digits, e.g. HABALV22."),
+        ("1ABALV22", "BIC '1ABALV22' is no ISO 9362 code: four letters for the bank, two"),
+        ("HABALV12", "BIC 'HABALV12' is no ISO 9362 code"),
+        ("HABAEE2X", "The BIC's country EE differs from the IBAN's LV"),
+    ],
+)
+def test_a_wrong_bic_is_refused_with_a_message_for_the_field(db, bic, message):
+    with pytest.raises(ValidationError) as error, write_session() as session:
+        create_bank_account(
+            session,
+            actor="test",
+            name="Main account",
+            account_type=AccountType.REGULAR,
+            iban=SELLER_IBAN,
+            bic=bic,
+        )
+    assert str(error.value).startswith(message)
+    assert error.value.field == "bic"
+
+
+def test_a_bic_with_a_branch_code_is_kept_upper_case(db):
+    with write_session() as session:
+        account = create_bank_account(
+            session,
+            actor="test",
+            name="Main account",
+            account_type=AccountType.REGULAR,
+            iban=SELLER_IBAN,
+            bic="unlalv2xabc",
+        )
+        assert account.bic == "UNLALV2XABC"

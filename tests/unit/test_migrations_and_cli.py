@@ -1,11 +1,12 @@
 import subprocess
 import sys
 
+from alembic import command as alembic_command
 from sqlalchemy import inspect, text
 
 from shared.db import get_engine
 from shared.models import SQLModel
-from shared.operations.migrate import upgrade_to_head
+from shared.operations.migrate import alembic_config, upgrade_to_head
 
 EXPECTED_TABLES = set(SQLModel.metadata.tables)
 
@@ -92,3 +93,33 @@ def test_init_db_twice_then_create_user_and_list_channels(isolated_settings):
     channels = _cli("channels")
     assert channels.returncode == 0
     assert "No channels yet" in channels.stdout
+
+
+def test_the_bic_migration_keeps_accounts_and_goes_back_cleanly(any_db):
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(get_engine(any_db)).get_columns("bank_account")}
+
+    config = alembic_config(any_db)
+    with get_engine(any_db).begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.downgrade(config, "0017")
+        connection.execute(
+            text(
+                "INSERT INTO bank_account (name, bank_name, iban, currency, account_type,"
+                " active, created_at) VALUES ('Main', 'Swedbank', 'LV80BANK0000435195001',"
+                " 'EUR', 'regular', true, CURRENT_TIMESTAMP)"
+            )
+        )
+    assert "bic" not in columns()
+
+    upgrade_to_head(any_db)
+    assert "bic" in columns()
+    with get_engine(any_db).connect() as connection:
+        kept = connection.execute(text("SELECT iban, bic FROM bank_account")).one()
+    assert tuple(kept) == ("LV80BANK0000435195001", "")
+
+    with get_engine(any_db).begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.downgrade(config, "0017")
+    assert "bic" not in columns()
+    upgrade_to_head(any_db)

@@ -65,7 +65,7 @@ EXPECTED_GROUPS = {
     },
     MatchState: {
         Group.PENDING: {"new"},
-        Group.FINISHED: {"booked_auto", "booked_manual", "payout"},
+        Group.FINISHED: {"booked_auto", "booked_manual", "payout", "reversed"},
         Group.NEEDS_A_PERSON: {"suggested", "unmatched"},
         Group.NOT_OURS: {"not_customer", "outgoing"},
     },
