@@ -392,6 +392,7 @@ st.dataframe(
             "Name": a.name,
             "Bank": a.bank_name,
             "IBAN": a.iban,
+            "BIC": a.bic or "—",
             "Currency": a.currency,
             "Type": a.type_label,
             "Online payments": ", ".join(c.name for c in a.channels if c.active) or "—",
@@ -419,7 +420,8 @@ else:
 with details:
     st.markdown(
         f"**{account.name}** — {account.type_label}  \n"
-        f"Bank: {account.bank_name or '—'} · IBAN: {account.iban or '—'} · {account.currency}"
+        f"Bank: {account.bank_name or '—'} · IBAN: {account.iban or '—'} · "
+        f"BIC: {account.bic or '—'} · {account.currency}"
     )
     if account.account_type != AccountType.MERCHANT:
         st.caption("Online payments need an account of type Merchant account.")

@@ -48,6 +48,7 @@ class BankAccountView:
     name: str
     bank_name: str
     iban: str
+    bic: str
     currency: str
     account_type: str
     type_label: str
@@ -102,6 +103,7 @@ def bank_accounts(*, tz: str) -> tuple[BankAccountView, ...]:
                 name=a.name,
                 bank_name=a.bank_name,
                 iban=a.iban,
+                bic=a.bic,
                 currency=a.currency,
                 account_type=a.account_type,
                 type_label=label(ACCOUNT_TYPE_LABELS, a.account_type),

@@ -124,6 +124,8 @@ def test_the_bic_is_checked_next_to_its_field_and_stored(db):
     no_exceptions(at)
     with read_session() as session:
         assert session.exec(select(BankAccount.bic)).one() == "HABALV22"
+    # Shown back in the account's details, where finance checks what the QR code carries.
+    assert any("BIC: HABALV22" in m.value for m in at.markdown)
 
 
 def test_fee_terms_are_typed_as_text_shown_and_explained(db):
