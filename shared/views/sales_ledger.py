@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 from shared.company import local_today
 from shared.db import read_session
-from shared.exports import Column, Table, with_totals
+from shared.exports import TOTAL_LABEL, Column, Table, with_totals
 from shared.invoicing import is_overdue
 from shared.models import (
     CreditNote,
@@ -60,6 +60,7 @@ LATVIAN_RATES = ("21", "12", "5", "0")
 OTHER = "other"
 RATE_KEYS = (*LATVIAN_RATES, OTHER)
 VAT_GRANULARITIES = ("month", "quarter")
+ALL_RATES = "all rates"
 
 
 def _rate_label(rate: str) -> str:
@@ -398,5 +399,40 @@ def vat_summary(*, date_from: date, date_to: date, tz: str, granularity: str = "
             totals.items(), key=lambda item: (item[0][0], item[0][1], -Decimal(item[0][2]))
         )
     ]
-    table_rows = tuple(VatSummaryRow(*row) for row in with_totals(VAT_SUMMARY_COLUMNS, rows))
+    with read_session() as session:
+        documents = _documents_per_currency(session, date_from, date_to)
+    table_rows = tuple(
+        _filled_totals(VatSummaryRow(*row), documents)
+        for row in with_totals(VAT_SUMMARY_COLUMNS, rows)
+    )
     return Table(VAT_SUMMARY_COLUMNS, table_rows, total=len(table_rows))
+
+
+def _filled_totals(row: VatSummaryRow, documents: dict[str, int]) -> VatSummaryRow:
+    """A totals row names its rates and counts each document once (a document with two
+    rates stands in two rows above), so no cell of it reads as missing."""
+    if row.period != TOTAL_LABEL:
+        return row
+    return row._replace(vat_rate=ALL_RATES, documents=documents.get(row.currency, 0))
+
+
+def _documents_per_currency(session, date_from: date, date_to: date) -> dict[str, int]:
+    invoices = (
+        select(Invoice.currency, func.count())
+        .where(
+            Invoice.issue_date >= date_from,
+            Invoice.issue_date <= date_to,
+            Invoice.number.is_not(None),
+            Invoice.status.not_in((InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED)),
+        )
+        .group_by(Invoice.currency)
+    )
+    notes = (
+        select(CreditNote.currency, func.count())
+        .where(CreditNote.issue_date >= date_from, CreditNote.issue_date <= date_to)
+        .group_by(CreditNote.currency)
+    )
+    counted: dict[str, int] = defaultdict(int)
+    for currency, count in [*session.execute(invoices).all(), *session.execute(notes).all()]:
+        counted[currency] += count
+    return counted

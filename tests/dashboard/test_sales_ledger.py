@@ -12,7 +12,7 @@ from shared.db import read_session, write_session
 from shared.exports import Column, csv_chunks, with_totals
 from shared.invoicing import LineInput, cancel_invoice, vat_breakdown
 from shared.ledger.credit_notes import issue_credit_note
-from shared.models import Customer, Invoice, InvoiceLine
+from shared.models import CreditNote, Customer, Invoice, InvoiceLine
 from shared.views import sales_ledger as views
 from shared.views.sales_ledger import (
     SALES_LEDGER_COLUMNS,
@@ -206,6 +206,18 @@ def test_vat_summary_nets_credit_notes_and_equals_the_invoices_vat_breakdown(may
 
     totals = {row.currency: row for row in table.rows if row.period == "Total"}
     assert set(totals) == {"EUR", "USD"}
+    # Each document counted once in its currency's total, however many rates it has.
+    with read_session() as session:
+        eur_documents = len(issued) + len(
+            session.exec(
+                select(CreditNote).where(
+                    CreditNote.issue_date >= MAY_FROM,
+                    CreditNote.issue_date <= MAY_TO,
+                    CreditNote.currency == "EUR",
+                )
+            ).all()
+        )
+    assert (totals["EUR"].vat_rate, totals["EUR"].documents) == ("all rates", eur_documents)
     assert totals["EUR"].vat_after == Decimal("63.03") + 6 + 1 + Decimal("0.90") - Decimal("10.50")
     assert totals["USD"].vat_after == Decimal("63.00")
 
