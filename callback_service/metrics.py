@@ -74,12 +74,12 @@ def _worker_lines(workers: Sequence[WorkerReport]) -> list[str]:
         ),
         *_counter(
             "linkpay_worker_bookings_total",
-            "EveryPay answers a worker process applied that booked or took back money.",
+            "EveryPay answers a worker process (callbacks, reconciler) applied that moved money.",
             each("bookings"),
         ),
         *_counter(
             "linkpay_everypay_api_calls_total",
-            "Payment look-ups a worker process asked EveryPay's API, by outcome.",
+            "Payment look-ups a worker process (callbacks, reconciler) asked EveryPay, by outcome.",
             by("api_calls", "outcome"),
         ),
         *_counter(

@@ -1,4 +1,5 @@
-"""What a callback worker process has done since it started, for ``/metrics``.
+"""What a callback worker process (callback worker and reconciler) has done since it
+started, for ``/metrics``.
 
 Workers run in the service's child process, or on other machines, so their counters cannot
 be read from the process that answers ``/metrics``: each worker process writes its own with
@@ -7,8 +8,12 @@ labelled by worker. Like every Prometheus counter they start at zero with the pr
 """
 
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from shared.linkpay.client import ApiResult
 
 # How one claimed callback ended, as /metrics labels it.
 APPLIED = "applied"  # EveryPay's answer was applied to one of our payments
@@ -28,9 +33,13 @@ class WorkerCounters:
     bookings: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def callback_done(self, result: str, *, money_moved: bool = False) -> None:
+    def callback_done(self, result: str) -> None:
         with self._lock:
             self.callbacks[result] += 1
+
+    def answer_applied(self, *, money_moved: bool) -> None:
+        """An EveryPay answer applied, by the worker or the reconciler."""
+        with self._lock:
             self.bookings += int(money_moved)
 
     def api_call(self, outcome: str, *, seconds: float) -> None:
@@ -51,3 +60,11 @@ class WorkerCounters:
 
 # This process's worker: one per process, as the worker itself is.
 WORKER_COUNTERS = WorkerCounters()
+
+
+def ask_everypay(ask: Callable[[], ApiResult]) -> ApiResult:
+    """Asks EveryPay about a payment and counts the call, its outcome and its time."""
+    started = time.perf_counter()
+    result = ask()
+    WORKER_COUNTERS.api_call(result.outcome.value, seconds=time.perf_counter() - started)
+    return result

@@ -17,7 +17,6 @@ drive the queue through a simulated outage.
 """
 
 import logging
-import time
 from datetime import datetime
 
 from sqlalchemy import update
@@ -119,9 +118,9 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
     # No session or transaction is open from here until the answer is in: a slow gateway
     # holds up only this thread, never a database connection or SQLite's write lock.
     asked_at = now or utcnow()
-    started = time.perf_counter()
-    result = client_for(channel_credentials).get_payment(claimed.payment_reference)
-    counters.WORKER_COUNTERS.api_call(result.outcome.value, seconds=time.perf_counter() - started)
+    result = counters.ask_everypay(
+        lambda: client_for(channel_credentials).get_payment(claimed.payment_reference)
+    )
     log.debug(
         "callback #%s: EveryPay answered %s%s (HTTP %s)",
         claimed.id,
@@ -153,9 +152,9 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
             )
         log.info("callback #%s: %s", claimed.id, applied.outcome)
         counters.WORKER_COUNTERS.callback_done(
-            counters.APPLIED if applied.ours else counters.NOT_OURS,
-            money_moved=applied.money_moved,
+            counters.APPLIED if applied.ours else counters.NOT_OURS
         )
+        counters.WORKER_COUNTERS.answer_applied(money_moved=applied.money_moved)
         return applied.outcome
 
     if result.outcome is Outcome.NOT_FOUND:

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from shared.audit import record_audit
 from shared.callbacks.apply import apply_payment_status, recheck_at
+from shared.callbacks.counters import WORKER_COUNTERS, ask_everypay
 from shared.callbacks.lost_payments import LostPaymentReport, check_lost_payments
 from shared.callbacks.processing import run_claimed_event
 from shared.callbacks.queue import (
@@ -201,7 +202,7 @@ def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None)
     reference = attempt.payment_reference
     asked_at = now or utcnow()
     with EveryPayClient(channel_credentials) as client:
-        result = client.get_payment(reference)
+        result = ask_everypay(lambda: client.get_payment(reference))
     note_gateway_result(channel_id=attempt.channel_id, result=result, now=now)
     if result.outcome is Outcome.OK and result.status is not None:
         with write_session() as session:
@@ -213,6 +214,7 @@ def _check_attempt(*, attempt_id: int, source: str, now: datetime | None = None)
                 asked_at=asked_at,
                 source=source,
             )
+        WORKER_COUNTERS.answer_applied(money_moved=applied.money_moved)
         return _Check(
             f"payment {reference[:12]}…: {applied.outcome}",
             reference=reference,

@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import respx
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from callback_service.app import create_app
 from shared.callbacks.processing import process_event
+from shared.callbacks.reconciler import reconcile_once
 from shared.callbacks.worker import beat, heartbeat_name
 from shared.db import read_session, write_session
-from shared.models import WorkerHeartbeat, utcnow
+from shared.models import PaymentAttempt, WorkerHeartbeat, utcnow
 from tests.callbacks.helpers import Shop, answer_with, make_shop
 from tests.utils.callback_service import new_reference
 
@@ -102,6 +104,32 @@ def test_metrics_show_what_each_worker_process_did_through_its_heartbeat(
     assert grew(f'linkpay_everypay_api_calls_total{{worker="{worker}",outcome="ok"}}') == 1
     assert grew(f'linkpay_everypay_api_calls_total{{worker="{worker}",outcome="not_found"}}') == 1
     assert grew(f'linkpay_everypay_api_seconds_total{{worker="{worker}"}}') > 0
+
+
+def test_the_reconcilers_look_ups_and_bookings_count_with_the_workers(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    worker = heartbeat_name().partition("@")[2]
+    reference = new_reference()
+    answer_with(api, shop.answer(reference, state="sent_for_processing"))
+    process_event(shop.callback(reference))
+    beat()
+    with TestClient(create_app(start_background=False)) as client:
+        before = _worker_samples(client, worker)
+        # The bank confirms; EveryPay's callback about it is lost: the reconciler books it.
+        answer_with(api, shop.answer(reference, state="settled"))
+        with write_session() as session:
+            session.exec(update(PaymentAttempt).values(next_check_at=utcnow()))
+        assert reconcile_once().payments_checked == 1
+        beat()
+        after = _worker_samples(client, worker)
+
+    def grew(name: str) -> float:
+        return after.get(name, 0) - before.get(name, 0)
+
+    assert grew(f'linkpay_everypay_api_calls_total{{worker="{worker}",outcome="ok"}}') == 1
+    assert grew(f'linkpay_worker_bookings_total{{worker="{worker}"}}') == 1
+    assert grew(f'linkpay_worker_callbacks_total{{worker="{worker}",result="applied"}}') == 0
 
 
 def test_a_worker_process_that_stopped_beating_is_not_reported_and_its_row_goes(
