@@ -665,7 +665,8 @@ class CreditNote(SQLModel, table=True):
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     currency: str = Field(max_length=3)
-    issue_date: date
+    # Indexed: the sales ledger and VAT summary read credit notes by issue date.
+    issue_date: date = Field(index=True)
     reason: str = Field(max_length=500)
     subtotal_minor: int = _money()
     vat_minor: int = _money()
