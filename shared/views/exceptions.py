@@ -117,8 +117,3 @@ def review_info(review_id: int) -> ReviewInfo | None:
             can_accept_partial=can_accept_partial(session, item),
             can_reconcile=can_reconcile(item),
         )
-
-
-def open_review_count() -> int:
-    with read_session() as session:
-        return count(session, ReviewItem, [ReviewItem.status == "open"])

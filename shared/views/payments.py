@@ -29,7 +29,6 @@ from shared.ledger.received import (
     RECORDED_METHODS,
     SOURCE_LABELS,
     OpenInvoice,
-    customer_credit,
     open_invoices,
     suggest_allocation,
 )
@@ -329,11 +328,6 @@ def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 5
     return page(
         PAYMENT_COLUMNS, query, lambda row: _payment_row(row, tz), offset=offset, limit=limit
     )
-
-
-def customer_credit_of(customer_id: int) -> dict[str, int]:
-    with read_session() as session:
-        return customer_credit(session, customer_id=customer_id)
 
 
 def open_invoice_options(customer_id: int, currency: str) -> tuple[OpenInvoice, ...]:

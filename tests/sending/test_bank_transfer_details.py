@@ -22,7 +22,7 @@ from tests.utils.factories import post_payment
 SELLER_IBAN = "LV80BANK0000435195001"
 
 
-def add_regular_account() -> None:
+def add_regular_account(*, bic: str = "") -> None:
     with write_session() as session:
         create_bank_account(
             session,
@@ -31,6 +31,7 @@ def add_regular_account() -> None:
             account_type=AccountType.REGULAR,
             iban=SELLER_IBAN,
             bank_name="Swedbank",
+            bic=bic,
         )
 
 
@@ -102,16 +103,7 @@ def test_a_paid_invoice_asks_for_no_transfer(db, company):
 
 
 def test_the_bic_is_printed_with_the_iban_and_carried_by_the_sepa_qr_code(db, company):
-    with write_session() as session:
-        create_bank_account(
-            session,
-            actor="test",
-            name="Main account",
-            account_type=AccountType.REGULAR,
-            iban=SELLER_IBAN,
-            bank_name="Swedbank",
-            bic=" habalv22 ",
-        )
+    add_regular_account(bic=" habalv22 ")
     invoice = issued_invoice(customer=english_customer())
     with read_session() as session:
         document = load_invoice_document(session, invoice=session.get(Invoice, invoice.id))
