@@ -374,6 +374,7 @@ def vat_summary(*, date_from: date, date_to: date, tz: str, granularity: str = "
         raise ValueError(f"VAT is summed per month or quarter, not per {granularity}")
     with read_session() as session:
         days = _daily_rate_totals(session, date_from, date_to)
+        documents = _documents_per_currency(session, date_from, date_to)
     # (period start, currency, rate) -> [net, VAT, credit net, credit VAT, documents]
     totals: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for day in days:
@@ -399,8 +400,6 @@ def vat_summary(*, date_from: date, date_to: date, tz: str, granularity: str = "
             totals.items(), key=lambda item: (item[0][0], item[0][1], -Decimal(item[0][2]))
         )
     ]
-    with read_session() as session:
-        documents = _documents_per_currency(session, date_from, date_to)
     table_rows = tuple(
         _filled_totals(VatSummaryRow(*row), documents)
         for row in with_totals(VAT_SUMMARY_COLUMNS, rows)
