@@ -6,7 +6,9 @@ formatter redacts them from the finished line (tracebacks included), in either f
 
 ``LINKPAY_LOG_FORMAT=json`` writes one JSON object per line, for log collectors: time
 (UTC, ISO 8601), level, logger, message, and the context a line was logged in (the
-callback's request id and number, see ``shared.log_context``).
+callback's request id and number, see ``shared.log_context``). Text lines carry the same
+context at their end, `` [request_id=… callback_id=…]``, so a support person can follow one
+callback with grep through intake, worker and booking without switching formats.
 """
 
 import json
@@ -28,14 +30,32 @@ def redact(text: str) -> str:
     return _SECRET_PATHS.sub(r"\1***", text)
 
 
+def _context_suffix(record: logging.LogRecord) -> str:
+    fields = [
+        f"{name}={value}"
+        for name in CONTEXT_FIELDS
+        if (value := getattr(record, name, None)) is not None
+    ]
+    return f" [{' '.join(fields)}]" if fields else ""
+
+
+def _with_context(line: str, record: logging.LogRecord) -> str:
+    """The context goes after the message's first line, before any traceback."""
+    suffix = _context_suffix(record)
+    if not suffix:
+        return line
+    first, newline, rest = line.partition("\n")
+    return f"{first}{suffix}{newline}{rest}"
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return redact(_with_context(super().format(record), record))
 
 
 class RedactingAccessFormatter(AccessFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return redact(_with_context(super().format(record), record))
 
 
 class JsonFormatter(logging.Formatter):

@@ -82,18 +82,21 @@ def test_text_stays_the_default_format_and_json_is_chosen_by_the_setting(
 ) -> None:
     settings = get_settings()
     text = formatter(settings.log_format)
-    with log_context(request_id="case-2"):
+    with log_context(request_id="case-2", callback_id=12):
         record = _record("stored %s callbacks", 3)
         ContextFilter().filter(record)
         line = text.format(record)
+    plain = _record("reconciler: nothing to do")
+    ContextFilter().filter(plain)
 
     assert settings.log_format == "text"
-    # Today's line, unchanged: no JSON, no id.
+    # A plain line, with the callback's context at its end for grep; none outside a context.
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO shared\.callbacks\.processing: "
-        r"stored 3 callbacks",
+        r"stored 3 callbacks \[request_id=case-2 callback_id=12\]",
         line,
     )
+    assert text.format(plain).endswith("reconciler: nothing to do")
     monkeypatch.setenv("LINKPAY_LOG_FORMAT", "json")
     get_settings.cache_clear()
     assert get_settings().log_format == "json"
@@ -104,6 +107,23 @@ def test_text_stays_the_default_format_and_json_is_chosen_by_the_setting(
     get_settings.cache_clear()
     with pytest.raises(ValidationError, match="log_format"):
         get_settings()
+
+
+def test_a_text_line_with_a_traceback_keeps_the_context_on_its_first_line() -> None:
+    try:
+        raise RuntimeError(f"no channel at /callbacks/linkpay/{SECRET}")
+    except RuntimeError:
+        failed = logging.LogRecord(
+            "shared.callbacks.worker", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    with log_context(request_id="case-3"):
+        ContextFilter().filter(failed)
+    line = formatter("text").format(failed)
+
+    first, *traceback = line.splitlines()
+    assert first.endswith("ERROR shared.callbacks.worker: failed [request_id=case-3]")
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert SECRET not in line
 
 
 @pytest.mark.parametrize(
