@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.common import RESULTS_DIR, VAR_DIR, BenchDatabase, Figure, Results, format_figure
 from benchmarks.generate import generate
 
-SCENARIOS = ("intake", "paid", "slow", "dashboard", "pages", "export", "bank")
+SCENARIOS = ("intake", "paid", "slow", "dashboard", "pages", "export", "bank", "browser")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/linkpay_bench"
 
 
@@ -174,6 +174,7 @@ def product_version() -> str:
 def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results) -> None:
     from benchmarks.scenarios import (
         bank_statement,
+        browser,
         dashboard_data,
         export,
         intake,
@@ -220,6 +221,9 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
     if "bank" in args.scenarios:
         print("Scenario 7: bank statement import and matching …", flush=True)
         bank_statement.run(db, results)
+    if "browser" in args.scenarios:
+        print("Scenario 8: the dashboard in Chromium against the floor app …", flush=True)
+        browser.run(db, results)
 
 
 def markdown(results: Results) -> str:

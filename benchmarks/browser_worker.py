@@ -1,0 +1,255 @@
+"""The dashboard in a real browser, against the floor app, in one run (scenario 8).
+
+Starts the dashboard exactly as ``linkpay-desk dashboard`` does (the launcher's command) and
+``benchmarks/floor_app.py`` with the same server flags, drives both with Playwright in
+Debian's Chromium, and prints a JSON summary: every time is from the user's action (a
+navigation, a click, Enter in a search box) until Streamlit says its script run is over and
+the page's content is on screen — what a person waits for.
+
+- first load: a new browser context opens the address until the login form (dashboard) or
+  the first table (floor) is ready;
+- page switches: each sidebar page is visited ``ROUNDS`` times in turn; the first visit is
+  "cold" (the server's data caches are empty for that page), the median of the others
+  "warm". The floor's figure is the median switch between its two pages;
+- list actions on Invoices: search by customer, filter by number, next page.
+
+Usage (environment as for the product): ``python -m benchmarks.browser_worker``
+"""
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from benchmarks.common import PROJECT_ROOT, child, free_port
+from benchmarks.generate import BENCH_USERS
+from shared.config import get_settings
+from shared.operations.launcher import services
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ROUNDS = 5
+FIRST_LOADS = 5
+TIMEOUT_MS = 120_000
+# Sidebar pages measured, in the router's order; pages a build does not have are skipped.
+PAGES = (
+    "Overview", "Bank accounts", "Bank statements", "Customers", "Invoices", "Outbox",
+    "Payments", "Callbacks", "Exceptions", "Reports", "Company", "Users", "Audit log",
+)  # fmt: skip
+
+
+def _idle(page: Page) -> None:
+    expect(page.get_by_test_id("stApp")).not_to_have_attribute(
+        "data-test-script-state", "running", timeout=TIMEOUT_MS
+    )
+
+
+class ScriptRuns:
+    """Counts the script runs a page's server has finished, from its WebSocket messages.
+
+    Streamlit ends every run with a ``script_finished`` message; the page's
+    ``data-test-script-state`` attribute is no substitute: a fast run of a page switch can
+    start and end without the attribute ever changing.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.finished = 0
+        page.on("websocket", lambda socket: socket.on("framereceived", self._frame))
+
+    def _frame(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            self.finished += 1
+
+
+@dataclass
+class Tab:
+    page: Page
+    runs: ScriptRuns
+
+    def after_next_run(self, action: Callable[[], None]) -> None:
+        """Does ``action`` and returns when the script run it causes has finished."""
+        before = self.runs.finished
+        action()
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self.runs.finished <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no script run finished after the action")
+            self.page.wait_for_timeout(2)  # lets Playwright deliver the WebSocket events
+        _idle(self.page)
+
+
+@contextmanager
+def _tab(browser: Browser) -> Iterator[Tab]:
+    """A page in a new browser context: no cookies, no cache, as a new visitor."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield Tab(page, ScriptRuns(page))
+    finally:
+        context.close()
+
+
+def _ms(action: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def _dashboard_command(port: int) -> list[str]:
+    os.environ["LINKPAY_DASHBOARD_PORT"] = str(port)
+    os.environ["LINKPAY_DASHBOARD_HOST"] = "127.0.0.1"
+    get_settings.cache_clear()
+    (dashboard,) = [
+        s for s in services(get_settings(), with_demo_smtp=False) if s.name == "dashboard"
+    ]
+    return dashboard.command
+
+
+def _floor_command(dashboard_command: list[str], port: int) -> list[str]:
+    """The dashboard's command with the floor app's script and port: the same flags."""
+    script = str(PROJECT_ROOT / "dashboard" / "streamlit_app.py")
+    command = [str(PROJECT_ROOT / "benchmarks" / "floor_app.py") if a == script else a
+               for a in dashboard_command]  # fmt: skip
+    at = command.index("--server.port")
+    command[at + 1] = str(port)
+    return command
+
+
+def _first_loads(
+    browser: Browser, url: str, ready: Callable[[Page], None], *, count: int = FIRST_LOADS
+) -> list[float]:
+    times = []
+    for _ in range(count):
+        with _tab(browser) as tab:
+
+            def load(page: Page = tab.page) -> None:
+                page.goto(url)
+                ready(page)
+
+            times.append(_ms(load))
+    return times
+
+
+def _login_form_ready(page: Page) -> None:
+    expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=TIMEOUT_MS)
+    _idle(page)
+
+
+def _floor_ready(page: Page) -> None:
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=TIMEOUT_MS)
+    _idle(page)
+
+
+def _switch(tab: Tab, title: str) -> None:
+    link = tab.page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True)
+    tab.after_next_run(link.click)
+    expect(link).to_have_attribute("aria-current", "page", timeout=TIMEOUT_MS)
+
+
+def _floor_switches(browser: Browser, url: str) -> list[float]:
+    times = []
+    with _tab(browser) as tab:
+        tab.page.goto(url)
+        _floor_ready(tab.page)
+        for _ in range(ROUNDS * 2):
+            for title in ("Floor two", "Floor one"):
+                times.append(_ms(lambda title=title: _switch(tab, title)))
+    return times
+
+
+def _log_in(tab: Tab, url: str) -> None:
+    username, password, _role = next(u for u in BENCH_USERS if u[2] == "admin")
+    page = tab.page
+    page.goto(url)
+    _login_form_ready(page)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    signed_in = page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {username}")
+    expect(signed_in).to_be_visible(timeout=TIMEOUT_MS)
+    _idle(page)
+
+
+def _page_switches(tab: Tab) -> dict[str, list[float]]:
+    sidebar = tab.page.get_by_test_id("stSidebar")
+    present = [t for t in PAGES if sidebar.get_by_role("link", name=t, exact=True).count()]
+    # Overview is where the login lands (that run filled its caches): leave it first so
+    # that its first measured visit is a switch like the others'.
+    _switch(tab, present[-1])
+    times: dict[str, list[float]] = {title: [] for title in present}
+    for _ in range(ROUNDS):
+        for title in present:
+            times[title].append(_ms(lambda title=title: _switch(tab, title)))
+    return times
+
+
+def _enter(tab: Tab, label: str, text: str) -> None:
+    field = tab.page.get_by_test_id("stMain").get_by_label(label, exact=True)
+    field.fill(text)
+    tab.after_next_run(lambda: field.press("Enter"))
+
+
+def _click(tab: Tab, button: str) -> None:
+    found = tab.page.get_by_test_id("stMain").get_by_role("button", name=button, exact=True)
+    tab.after_next_run(found.click)
+
+
+def _list_actions(tab: Tab) -> dict[str, list[float]]:
+    _switch(tab, "Invoices")
+    times: dict[str, list[float]] = {"search customer": [], "filter number": [], "next page": []}
+    for round_ in range(ROUNDS):
+        times["search customer"].append(_ms(lambda: _enter(tab, "Customer", "a")))
+        _enter(tab, "Customer", "")
+        times["filter number"].append(_ms(lambda r=round_: _enter(tab, "Number", f"00{r + 1}")))
+        _enter(tab, "Number", "")
+        times["next page"].append(_ms(lambda: _click(tab, "Next")))
+    return times
+
+
+def measure() -> dict:
+    dashboard_port, floor_port = free_port(), free_port()
+    dashboard_command = _dashboard_command(dashboard_port)
+    floor_command = _floor_command(dashboard_command, floor_port)
+    env = dict(os.environ)
+    dashboard_url = f"http://127.0.0.1:{dashboard_port}"
+    floor_url = f"http://127.0.0.1:{floor_port}"
+    load_before = os.getloadavg()
+    with (
+        child("browser-dashboard", dashboard_command, env=env,
+              health_url=f"{dashboard_url}/_stcore/health"),
+        child("browser-floor", floor_command, env=env, health_url=f"{floor_url}/_stcore/health"),
+        sync_playwright() as playwright,
+    ):  # fmt: skip
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # The very first visit after a start is reported on its own: it imports the pages.
+        (very_first,) = _first_loads(browser, dashboard_url, _login_form_ready, count=1)
+        floor_first = _first_loads(browser, floor_url, _floor_ready)
+        dashboard_first = _first_loads(browser, dashboard_url, _login_form_ready)
+        floor_switch = _floor_switches(browser, floor_url)
+        with _tab(browser) as tab:
+            _log_in(tab, dashboard_url)
+            switches = _page_switches(tab)
+            actions = _list_actions(tab)
+        browser.close()
+    return {
+        "load_average": [load_before, os.getloadavg()],
+        "very_first_load_ms": very_first,
+        "first_load_ms": {"dashboard": dashboard_first, "floor": floor_first},
+        "floor_switch_ms": floor_switch,
+        "page_switch_ms": switches,
+        "list_action_ms": actions,
+    }
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(measure()) + "\n")
