@@ -91,6 +91,12 @@ def test_list_filters_sorts_and_pages_in_the_database(db):
     at.button(key="invoices_next").click().run()
     assert "Rows 26–31 of 31" in texts(at)
     assert len(at.dataframe[0].value) == 6
+    page_box = at.number_input(key="invoices_page_number")
+    assert (page_box.value, page_box.label) == (2, "Page (of 2)")  # follows Next
+    page_box.set_value(1).run()  # a page number jumps straight there
+    assert "Rows 1–25 of 31" in texts(at)
+    at.number_input(key="invoices_page_number").set_value(2).run()
+    assert "Rows 26–31 of 31" in texts(at)
 
     at.text_input(key="inv_customer").input("bob").run()
     assert "Rows 1–11 of 11" in texts(at)  # a new filter starts on page one
