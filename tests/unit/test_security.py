@@ -1,6 +1,7 @@
 import stat
 
 import pytest
+from argon2 import extract_parameters
 
 from shared.config import get_settings
 from shared.db import dispose_engines, read_session
@@ -13,6 +14,7 @@ from shared.security import (
     reset_key_cache,
     verify_password,
 )
+from shared.users import DUMMY_PASSWORD_HASH
 from tests.utils.factories import make_channel
 
 SECRET = "s3cr3t-API-value-9f8e7d6c5b4a"
@@ -62,3 +64,10 @@ def test_passwords_are_hashed_with_argon2() -> None:
     assert verify_password(hashed, "correct horse")
     assert not verify_password(hashed, "wrong horse")
     assert not verify_password("garbage", "correct horse")
+
+
+def test_the_unknown_user_hash_costs_what_a_real_password_hash_costs() -> None:
+    # An unknown username is answered after verifying against DUMMY_PASSWORD_HASH: with
+    # cheaper parameters than real hashes, the answer time would tell which users exist.
+    assert extract_parameters(DUMMY_PASSWORD_HASH) == extract_parameters(hash_password("x" * 12))
+    assert not verify_password(DUMMY_PASSWORD_HASH, "not-a-real-password-either")
