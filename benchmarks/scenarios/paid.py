@@ -12,19 +12,19 @@ import asyncio
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, func, select
 
 from benchmarks.common import VAR_DIR, BenchDatabase, Figure, Results, percentile, use_database
 from benchmarks.explain import start_profile, summarise_profile
 from benchmarks.stack import Stack
 from shared.audit import SYSTEM_ACTOR
-from shared.db import write_session
+from shared.db import read_session, write_session
 from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.linkpay.links import pay_link_for
-from shared.models import Customer, PaymentChannel
+from shared.models import CallbackEvent, Customer, PaymentChannel
 
 SCENARIO = "2 callback→paid"
 TARGET_P99_MS = 1000.0
@@ -190,6 +190,62 @@ def _report(
     )
 
 
+def _stored_and_processed(references: dict[int, str]) -> dict[int, tuple[float, float]]:
+    """invoice id → (first callback stored, first callback processed), wall clock."""
+    by_reference = {reference: invoice_id for invoice_id, reference in references.items()}
+    found: dict[int, tuple[float, float]] = {}
+    chunk = list(by_reference)
+    with read_session() as session:
+        for start in range(0, len(chunk), 500):
+            rows = session.exec(
+                select(
+                    CallbackEvent.payment_reference,
+                    func.min(CallbackEvent.received_at),
+                    func.min(CallbackEvent.processed_at),
+                )
+                .where(col(CallbackEvent.payment_reference).in_(chunk[start : start + 500]))
+                .group_by(CallbackEvent.payment_reference)
+            ).all()
+            for reference, stored, processed in rows:
+                if stored is not None and processed is not None:
+                    found[by_reference[reference]] = (
+                        _as_utc(stored).timestamp(),
+                        _as_utc(processed).timestamp(),
+                    )
+    return found
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _report_stages(
+    sent: dict[int, float],
+    stored_processed: dict[int, tuple[float, float]],
+    paid_at: dict[int, float],
+    results: Results,
+) -> None:
+    """Where callback→paid goes: sandbox → stored (network and intake), stored → processed
+    (queue wait, the EveryPay look-up and the booking), processed → seen paid (commit
+    visibility and the poller's ≤ 20 ms)."""
+    stages: dict[str, list[float]] = {
+        "sent→stored": [],
+        "stored→processed": [],
+        "processed→seen paid": [],
+    }
+    for invoice_id, (stored, processed) in stored_processed.items():
+        if invoice_id not in sent or invoice_id not in paid_at:
+            continue
+        stages["sent→stored"].append((stored - sent[invoice_id]) * 1000)
+        stages["stored→processed"].append((processed - stored) * 1000)
+        stages["processed→seen paid"].append((paid_at[invoice_id] - processed) * 1000)
+    for stage, values in stages.items():
+        results.add(
+            Figure(SCENARIO, f"stage {stage} p50 / p99", percentile(values, 50), "ms",
+                   note=f"p99 {percentile(values, 99) or 0:.0f} ms; {len(values)} invoices")
+        )  # fmt: skip
+
+
 def run(db: BenchDatabase, stack: Stack, results: Results, settings: PaidSettings) -> None:
     use_database(db)
     links = issue_invoices(int(settings.rate * settings.seconds), stack.channel_id)
@@ -202,3 +258,4 @@ def run(db: BenchDatabase, stack: Stack, results: Results, settings: PaidSetting
     paid_at = poller.seen_paid
     latencies = [(paid_at[i] - sent[i]) * 1000 for i in references if i in sent and i in paid_at]
     _report(latencies, len(paid_at), len(links), settings, results)
+    _report_stages(sent, _stored_and_processed(references), paid_at, results)
