@@ -2,10 +2,14 @@
 
 Lists and reports are shared between sessions for a short while, so ten people looking
 at the Overview cost the database one query. Payments are live, so their cache is short.
+Reports are refreshed in the background once they are older than REPORT_TTL
+(``dashboard.refreshing``): their queries are the slowest, and no visitor should wait for them
+because a cache expired.
 """
 
 import streamlit as st
 
+from dashboard.refreshing import clear_all, refreshed_in_background
 from shared import reports
 from shared.views import (
     audit_log,
@@ -26,7 +30,7 @@ REPORT_TTL = 120
 
 _list = st.cache_data(ttl=LIST_TTL, show_spinner=False)
 _live = st.cache_data(ttl=LIVE_TTL, show_spinner=False)
-_report = st.cache_data(ttl=REPORT_TTL, show_spinner=False)
+_report = refreshed_in_background(ttl=REPORT_TTL)
 
 invoice_page = _list(invoices.invoice_page)
 customer_page = _list(customers.customer_page)
@@ -49,3 +53,9 @@ outstanding_per_customer = _report(reports.outstanding_per_customer)
 days_to_pay = _report(reports.days_to_pay)
 sales_ledger_page = _report(sales_ledger.sales_ledger)
 vat_summary = _report(sales_ledger.vat_summary)
+
+
+def clear_caches() -> None:
+    """After a write: every list and report reads the database again at its next call."""
+    st.cache_data.clear()
+    clear_all()

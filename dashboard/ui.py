@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import select
 
+from dashboard import data
 from shared import exports
 from shared.audit import record_audit
 from shared.company import CompanySettings, company_settings, local_today
@@ -208,7 +209,7 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 def after_write() -> None:
     """Cached reads may now be stale; the next rerun reads the database again."""
-    st.cache_data.clear()
+    data.clear_caches()
 
 
 # --- Page actions and their messages -------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
+from dashboard import data, ui
 from shared.db import write_session
 from shared.users import create_user
 
@@ -19,10 +19,10 @@ TIMEOUT = 20
 
 @pytest.fixture(autouse=True)
 def fresh_streamlit_caches() -> Iterator[None]:
-    st.cache_data.clear()
+    data.clear_caches()
     st.cache_resource.clear()
     yield
-    st.cache_data.clear()
+    data.clear_caches()
     st.cache_resource.clear()
 
 

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import streamlit as st
 
+from dashboard import data
 from tests.dashboard.conftest import app_as, no_exceptions, open_page
 from tests.ledger.conftest import make_company
 from tests.ledger.test_statement import FROM, TO, _history
@@ -13,9 +13,9 @@ from tests.ledger.test_statement import FROM, TO, _history
 
 @pytest.fixture(autouse=True)
 def fresh_streamlit_caches() -> Iterator[None]:
-    st.cache_data.clear()
+    data.clear_caches()
     yield
-    st.cache_data.clear()
+    data.clear_caches()
 
 
 def _statement_page(role: str, customer_id: int):

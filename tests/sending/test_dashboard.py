@@ -5,11 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
+from dashboard import data, ui
 from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.mail import outbox_dir
@@ -28,9 +27,9 @@ def fresh_streamlit() -> Iterator[None]:
     # AppTest installs the page script as __main__; a later test that spawns processes
     # would re-run that script in every child, so the real one is put back.
     main = sys.modules["__main__"]
-    st.cache_data.clear()
+    data.clear_caches()
     yield
-    st.cache_data.clear()
+    data.clear_caches()
     sys.modules["__main__"] = main
 
 
