@@ -254,3 +254,20 @@ def test_credit_note_goes_out_as_a_ubl_credit_note_by_e_mail_and_download(
     assert channels == [MessageChannel.CREDIT_NOTE, MessageChannel.EINVOICE]
     with read_session() as session:  # a credit note handed out does not send the invoice
         assert session.get(Invoice, invoice.id).status == status_before != InvoiceStatus.SENT
+
+
+def test_a_retry_whose_e_invoice_now_breaks_a_rule_fails_with_the_rule_named(smtp_server, company):
+    customer = _buyer(peppol_scheme="0218", peppol_id="40103000001")
+    invoice = issued_invoice(customer=customer)
+    smtp_server.reject = "451 try again later"
+    failed = send_invoice_email(invoice_id=invoice.id, actor="finance", attach_einvoice=True)
+    with write_session() as session:  # the VAT number is mistyped before the re-send
+        session.get(Customer, customer.id).vat_number = "XX40103000001"
+
+    smtp_server.reject = None
+    again = resend_message(log_id=failed.id, actor="finance")
+
+    assert again.status == MessageStatus.FAILED and smtp_server.messages == []
+    assert again.error.startswith(
+        f"The e-invoice {invoice.number} was not sent: BR-CO-09: the customer's VAT number"
+    )
