@@ -1,16 +1,17 @@
 """Customers: who invoices go to, in which language, to which e-mail addresses."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 from sqlmodel import Session
 
 from shared.audit import record_audit
 from shared.company import EMAIL_PATTERN, parse_email
+from shared.einvoice.participants import parse_participant_id
 from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline, single_line
-from shared.models import Customer, utcnow
+from shared.models import Customer, SendingMethod, utcnow
 from shared.text import clean_multiline
 from shared.users import require_permission
 
@@ -42,6 +43,19 @@ def _required_name(name: str) -> str:
     return name
 
 
+SENDING_METHODS = {
+    SendingMethod.EMAIL: "E-mail with PDF",
+    SendingMethod.EMAIL_EINVOICE: "E-mail with PDF + e-invoice (XML)",
+    SendingMethod.EINVOICE: "E-invoice (XML) download",
+}
+
+
+def _known_sending_method(method: str) -> str:
+    if method not in SENDING_METHODS:
+        raise ValidationError("Choose a sending method from the list.", field="sending_method")
+    return method
+
+
 def _known_language(language: str) -> str:
     if language not in LANGUAGES:
         raise ValidationError("Language must be LV or EN.", field="language")
@@ -58,6 +72,16 @@ class CustomerInput(FormInput):
     email: Annotated[str, AfterValidator(parse_email)] = ""
     cc_emails: Annotated[str, AfterValidator(parse_cc_emails)] = ""
     address: Annotated[str, multiline("Address", max_length=500)] = ""
+    peppol_scheme: str = ""
+    peppol_id: str = ""
+    sending_method: Annotated[str, AfterValidator(_known_sending_method)] = SendingMethod.EMAIL
+
+    @model_validator(mode="after")
+    def _participant_id(self) -> Self:
+        self.peppol_scheme, self.peppol_id = parse_participant_id(
+            scheme=self.peppol_scheme, value=self.peppol_id
+        )
+        return self
 
 
 def create_customer(session: Session, *, actor: str, data: CustomerInput) -> Customer:

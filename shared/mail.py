@@ -23,6 +23,7 @@ from shared.documents import (
     render_template,
     text_for,
 )
+from shared.einvoice.files import EinvoiceFile
 from shared.errors import ValidationError
 from shared.i18n import translator
 from shared.models import Company
@@ -120,8 +121,10 @@ def compose_invoice_email(
     public_url: str,
     pdf: bytes,
     reminder: bool = False,
+    einvoice: EinvoiceFile | None = None,
 ) -> EmailMessage:
-    """multipart/mixed: [alternative: [text, related: [html, logo]], invoice PDF]."""
+    """multipart/mixed: [alternative: [text, related: [html, logo]], invoice PDF,
+    e-invoice XML when given]."""
     return _compose(
         company=document.company,
         language=document.language,
@@ -133,6 +136,7 @@ def compose_invoice_email(
         message_id=message_id,
         pdf=pdf,
         pdf_name=pdf_file_name(document.invoice),
+        einvoice=einvoice,
     )
 
 
@@ -144,8 +148,10 @@ def compose_credit_note_email(
     message_id: str,
     public_url: str,
     pdf: bytes,
+    einvoice: EinvoiceFile | None = None,
 ) -> EmailMessage:
-    """The credit note, saying which invoice it credits, with its PDF attached."""
+    """The credit note, saying which invoice it credits, with its PDF (and e-invoice)
+    attached."""
     subject = translator(document.language)(
         "subject_credit_note",
         number=document.number,
@@ -163,6 +169,7 @@ def compose_credit_note_email(
         message_id=message_id,
         pdf=pdf,
         pdf_name=credit_note_pdf_name(document.note),
+        einvoice=einvoice,
     )
 
 
@@ -178,6 +185,7 @@ def _compose(
     message_id: str,
     pdf: bytes,
     pdf_name: str,
+    einvoice: EinvoiceFile | None = None,
 ) -> EmailMessage:
     has_logo = bool(company.logo) and (company.logo_mime or "").startswith("image/")
     logo_cid = make_msgid(idstring="logo", domain="linkpay.local")[1:-1] if has_logo else None
@@ -201,6 +209,10 @@ def _compose(
         html_part = message.get_payload()[1]
         html_part.add_related(company.logo, maintype, subtype, cid=f"<{logo_cid}>")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
+    if einvoice is not None:
+        message.add_attachment(
+            einvoice.content, maintype="application", subtype="xml", filename=einvoice.filename
+        )
     return message
 
 

@@ -112,6 +112,15 @@ class MessageChannel(StrEnum):
     PDF = "pdf"
     REMINDER = "reminder"
     CREDIT_NOTE = "credit_note"
+    EINVOICE = "einvoice"  # the e-invoice XML downloaded to be passed on
+
+
+class SendingMethod(StrEnum):
+    """How a customer's invoices go out by default; the sending panel preselects it."""
+
+    EMAIL = "email"  # e-mail with the PDF
+    EMAIL_EINVOICE = "email_einvoice"  # e-mail with the PDF and the e-invoice XML
+    EINVOICE = "einvoice"  # the e-invoice XML downloaded (for the customer's own portal)
 
 
 class MessageStatus(StrEnum):
@@ -227,6 +236,11 @@ class Customer(SQLModel, table=True):
     cc_emails: str = Field(default="", max_length=1000)
     address: str = Field(default="", max_length=500)
     language: str = Field(default="en", max_length=2)
+    # Peppol participant id (EAS scheme + id) e-invoices are addressed to; empty: derived
+    # from the registration or VAT number (shared.einvoice.participants).
+    peppol_scheme: str = Field(default="", max_length=4)
+    peppol_id: str = Field(default="", max_length=50)
+    sending_method: str = Field(default=SendingMethod.EMAIL, max_length=16)
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
 
@@ -459,6 +473,8 @@ class MessageLog(SQLModel, table=True):
     # Reminders carry "reminder:<invoice>:<day>" so one day's reminder is sent once.
     dedupe_key: str | None = Field(default=None, max_length=100, unique=True)
     message_id: str | None = Field(default=None, max_length=255)
+    # The e-mail carries the e-invoice XML next to the PDF; a retry attaches it again.
+    einvoice_attached: bool = False
     raw_message: str | None = Field(default=None, sa_type=Text)
     sent_by: str = Field(default="", max_length=64)
     created_at: datetime = _ts(default_now=True)

@@ -1,4 +1,6 @@
-"""Sending an invoice three ways — e-mail, online link, PDF — with a log row for each.
+"""Sending an invoice four ways — e-mail, online link, PDF, e-invoice — with a log row for
+each. The e-invoice XML goes out attached to the e-mail or downloaded (shared.einvoice.sending
+puts both behind one interface); it is checked with the EN 16931 / Peppol rules first.
 
 An e-mail is logged before it is handed to the mail server, with its Message-ID fixed on
 that row. A failed e-mail is re-sent through the same row under the same Message-ID, so a
@@ -28,6 +30,7 @@ from shared.documents import (
     load_invoice_document,
     pdf_file_name,
 )
+from shared.einvoice.files import EinvoiceFile, credit_note_einvoice, invoice_einvoice
 from shared.errors import ValidationError
 from shared.invoicing import lock_invoice, mark_sent
 from shared.mail import (
@@ -50,6 +53,7 @@ from shared.models import (
     MessageChannel,
     MessageLog,
     MessageStatus,
+    SendingMethod,
     utcnow,
 )
 from shared.public_urls import public_invoice_url
@@ -92,6 +96,9 @@ class SendingOverview:
     cc: str
     public_url: str
     pdf_name: str
+    einvoice_name: str
+    # The customer's default: the panel preselects it (shared.models.SendingMethod).
+    sending_method: str
     reminders_enabled: bool
     blocked: str | None  # why the invoice cannot be sent, if it cannot
     # The open lost-payment exception holding the invoice's reminders back, if any.
@@ -119,6 +126,8 @@ def sending_overview(*, invoice_id: int) -> SendingOverview | None:
         cc=cc,
         public_url=public_invoice_url(invoice),
         pdf_name=pdf_file_name(invoice),
+        einvoice_name=f"{invoice.number}.xml",
+        sending_method=customer.sending_method if customer else SendingMethod.EMAIL,
         reminders_enabled=invoice.reminders_enabled,
         blocked=blocked,
         reminders_held_by=held.get(invoice_id),
@@ -144,6 +153,7 @@ def queue_email(
     cc: list[str],
     channel: str = MessageChannel.EMAIL,
     dedupe_key: str | None = None,
+    einvoice_attached: bool = False,
 ) -> MessageLog:
     """The log row an e-mail is sent through, with its Message-ID fixed for every retry."""
     if not to:
@@ -158,6 +168,7 @@ def queue_email(
         status=MessageStatus.QUEUED,
         dedupe_key=dedupe_key,
         sent_by=actor,
+        einvoice_attached=einvoice_attached,
     )
     session.add(log)
     session.flush()
@@ -166,14 +177,38 @@ def queue_email(
     return log
 
 
-def send_invoice_email(
-    *, invoice_id: int, actor: str, to: str | None = None, cc: str | None = None
-) -> MessageLog:
-    """Sends the invoice by e-mail; ``to``/``cc`` default to the customer's addresses.
+def _wants_einvoice(session: Session, *, customer_id: int, attach: bool | None) -> bool:
+    if attach is not None:
+        return attach
+    customer = session.get(Customer, customer_id)
+    return customer is not None and customer.sending_method == SendingMethod.EMAIL_EINVOICE
 
-    Raises ValidationError for what the user can fix (draft, cancelled, bad address); a
-    mail server failure is not raised but logged on the returned row as "failed".
+
+def send_invoice_email(
+    *,
+    invoice_id: int,
+    actor: str,
+    to: str | None = None,
+    cc: str | None = None,
+    attach_einvoice: bool | None = None,
+) -> MessageLog:
+    """Sends the invoice by e-mail; ``to``/``cc`` default to the customer's addresses, and
+    the e-invoice XML is attached when ``attach_einvoice`` or, left out, the customer's
+    sending method says so.
+
+    Raises ValidationError for what the user can fix (draft, cancelled, bad address, an
+    e-invoice that breaks a rule); a mail server failure is not raised but logged on the
+    returned row as "failed".
     """
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        invoice = _get_invoice(session, invoice_id)
+        attach = _wants_einvoice(session, customer_id=invoice.customer_id, attach=attach_einvoice)
+        if attach:
+            # Checked before anything is queued: a document the rules refuse is never sent.
+            check_sendable(invoice)
+            document = load_invoice_document(session, invoice=invoice)
+            invoice_einvoice(document, pdf=build_invoice_pdf(document))
     with write_session() as session:
         require_permission(session, actor=actor, permission="edit")
         invoice = lock_invoice(session, invoice_id=invoice_id)
@@ -186,6 +221,7 @@ def send_invoice_email(
             actor=actor,
             to=parse_addresses(default_to if to is None else to, field="to"),
             cc=parse_addresses(default_cc if cc is None else cc, field="cc"),
+            einvoice_attached=attach,
         )
     return deliver_logged_email(log_id=log.id, actor=actor)
 
@@ -200,24 +236,40 @@ def deliver_logged_email(*, log_id: int, actor: str, today: date | None = None) 
             invoice = _get_invoice(session, log.invoice_id)
             document = load_invoice_document(session, invoice=invoice, today=today)
         to, cc = split_recipients(log.recipients)
+        pdf = build_invoice_pdf(document)
         return compose_invoice_email(
             document=document,
             to=to,
             cc=cc,
             message_id=log.message_id,
             public_url=public_invoice_url(invoice),
-            pdf=build_invoice_pdf(document),
+            pdf=pdf,
             reminder=log.channel == MessageChannel.REMINDER,
+            einvoice=invoice_einvoice(document, pdf=pdf) if log.einvoice_attached else None,
         )
 
     return _deliver(log_id=log_id, actor=actor, compose=compose)
 
 
 def send_credit_note_email(
-    *, credit_note_id: int, actor: str, to: str | None = None, cc: str | None = None
+    *,
+    credit_note_id: int,
+    actor: str,
+    to: str | None = None,
+    cc: str | None = None,
+    attach_einvoice: bool | None = None,
 ) -> MessageLog:
-    """E-mails a credit note (PDF attached) to the customer; logged with its invoice's
-    sendings. The invoice itself is not marked sent by it."""
+    """E-mails a credit note (PDF attached, and its e-invoice as for the invoice) to the
+    customer; logged with its invoice's sendings. The invoice itself is not marked sent."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        note = session.get(CreditNote, credit_note_id)
+        if note is None:
+            raise ValidationError("That credit note does not exist.")
+        attach = _wants_einvoice(session, customer_id=note.customer_id, attach=attach_einvoice)
+        if attach:
+            document = load_credit_note_document(session, note=note)
+            credit_note_einvoice(document, pdf=build_credit_note_pdf(document))
     with write_session() as session:
         require_permission(session, actor=actor, permission="edit")
         note = session.get(CreditNote, credit_note_id)
@@ -233,6 +285,7 @@ def send_credit_note_email(
             to=parse_addresses(default_to if to is None else to, field="to"),
             cc=parse_addresses(default_cc if cc is None else cc, field="cc"),
             channel=MessageChannel.CREDIT_NOTE,
+            einvoice_attached=attach,
         )
 
     def compose(log: MessageLog) -> EmailMessage:
@@ -240,13 +293,15 @@ def send_credit_note_email(
             note = session.get(CreditNote, credit_note_id)
             document = load_credit_note_document(session, note=note)
         to, cc = split_recipients(log.recipients)
+        pdf = build_credit_note_pdf(document)
         return compose_credit_note_email(
             document=document,
             to=to,
             cc=cc,
             message_id=log.message_id,
             public_url=public_invoice_url(document.invoice),
-            pdf=build_credit_note_pdf(document),
+            pdf=pdf,
+            einvoice=credit_note_einvoice(document, pdf=pdf) if log.einvoice_attached else None,
         )
 
     return _deliver(log_id=log.id, actor=actor, compose=compose)
@@ -267,6 +322,9 @@ def _deliver(
         status = MessageStatus.SENT
     except MailError as failure:
         logger.warning("e-mail of message log %s failed: %s", log_id, failure)
+        error, status = str(failure), MessageStatus.FAILED
+    except ValidationError as failure:  # e.g. the e-invoice breaks a rule since it was queued
+        logger.warning("e-mail of message log %s not sent: %s", log_id, failure)
         error, status = str(failure), MessageStatus.FAILED
     except Exception as failure:
         logger.exception("e-mail of message log %s could not be prepared", log_id)
@@ -359,7 +417,69 @@ def record_pdf_download(*, invoice_id: int, actor: str) -> bytes:
     return pdf
 
 
+def _einvoice_file(
+    session: Session, *, invoice_id: int, credit_note_id: int | None
+) -> EinvoiceFile:
+    invoice = _get_invoice(session, invoice_id)
+    if credit_note_id is None:
+        check_sendable(invoice)
+        document = load_invoice_document(session, invoice=invoice)
+        return invoice_einvoice(document, pdf=build_invoice_pdf(document))
+    note = session.get(CreditNote, credit_note_id)
+    if note is None or note.invoice_id != invoice_id:
+        raise ValidationError("That credit note does not exist.")
+    document = load_credit_note_document(session, note=note)
+    return credit_note_einvoice(document, pdf=build_credit_note_pdf(document))
+
+
+def record_einvoice_download(
+    *, invoice_id: int, actor: str, credit_note_id: int | None = None
+) -> EinvoiceFile:
+    """The e-invoice XML of the invoice (or of one of its credit notes), checked with the
+    rules and logged as sent through the "e-invoice" option, like the PDF download."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="edit")
+        einvoice = _einvoice_file(session, invoice_id=invoice_id, credit_note_id=credit_note_id)
+    with write_session() as session:
+        invoice = lock_invoice(session, invoice_id=invoice_id)
+        if credit_note_id is None:
+            # Checked again under the lock: the invoice may have been cancelled meanwhile.
+            check_sendable(invoice)
+            _log_sent_now(
+                session,
+                invoice=invoice,
+                actor=actor,
+                channel=MessageChannel.EINVOICE,
+                subject=einvoice.filename,
+            )
+        else:
+            # A credit note handed out does not make its invoice "sent".
+            _log_message(
+                session,
+                invoice=invoice,
+                actor=actor,
+                channel=MessageChannel.EINVOICE,
+                subject=einvoice.filename,
+            )
+    return einvoice
+
+
+def einvoice_copy(*, invoice_id: int, actor: str, credit_note_id: int | None = None) -> bytes:
+    """The same checked XML for a role that may look but not send: nothing is logged."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="view")
+        einvoice = _einvoice_file(session, invoice_id=invoice_id, credit_note_id=credit_note_id)
+    return einvoice.content
+
+
 def _log_sent_now(
+    session: Session, *, invoice: Invoice, actor: str, channel: str, subject: str
+) -> None:
+    _log_message(session, invoice=invoice, actor=actor, channel=channel, subject=subject)
+    _record_sent(session, invoice_id=invoice.id, channel=channel)
+
+
+def _log_message(
     session: Session, *, invoice: Invoice, actor: str, channel: str, subject: str
 ) -> None:
     now = utcnow()
@@ -375,7 +495,6 @@ def _log_sent_now(
             sent_at=now,
         )
     )
-    _record_sent(session, invoice_id=invoice.id, channel=channel)
     record_audit(
         session,
         actor=actor,

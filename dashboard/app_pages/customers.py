@@ -5,14 +5,21 @@ from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
-from shared.customers import LANGUAGES, CustomerInput, create_customer, update_customer
+from shared.customers import (
+    LANGUAGES,
+    SENDING_METHODS,
+    CustomerInput,
+    create_customer,
+    update_customer,
+)
+from shared.einvoice.participants import SCHEMES, scheme_label
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
 from shared.views.customers import CustomerView, customer_view
 from shared.views.payments import open_invoice_options
 
 FORM = "customer_form"
-FIELDS = ("name", "email", "cc_emails", "language")
+FIELDS = ("name", "email", "cc_emails", "language", "peppol_id")
 
 user = ui.require("view")
 st.title("Customers")
@@ -58,6 +65,33 @@ def customer_form(existing: CustomerView | None) -> None:
             key=f"{key}_language",
             help="The language of the invoice, its e-mail and the payment page texts.",
         )
+        schemes = ["", *SCHEMES]
+        left, right = st.columns([2, 3])
+        peppol_scheme = left.selectbox(
+            "E-invoice address scheme",
+            schemes,
+            index=schemes.index(existing.peppol_scheme) if existing else 0,
+            format_func=lambda code: scheme_label(code) if code else "— from the numbers above",
+            key=f"{key}_peppol_scheme",
+            help="Peppol participant id. Left empty, a Latvian registration number (0218) or "
+            "a Latvian or Estonian VAT number (9939, 9931) is used.",
+        )
+        peppol_id = right.text_input(
+            "E-invoice address (Peppol id)",
+            value=existing.peppol_id if existing else "",
+            key=f"{key}_peppol_id",
+        )
+        ui.field_error(FORM, "peppol_id")
+        methods = list(SENDING_METHODS)
+        sending_method = st.radio(
+            "Send invoices by",
+            methods,
+            index=methods.index(existing.sending_method) if existing else 0,
+            format_func=SENDING_METHODS.get,
+            horizontal=True,
+            key=f"{key}_sending_method",
+            help="Preselected on the invoice's Send panel.",
+        )
         ui.form_errors(FORM, FIELDS)
         submitted = st.form_submit_button(
             "Save changes" if existing else "Create customer", type="primary", key=f"{key}_save"
@@ -72,6 +106,9 @@ def customer_form(existing: CustomerView | None) -> None:
         "cc_emails": cc,
         "address": address,
         "language": language,
+        "peppol_scheme": peppol_scheme,
+        "peppol_id": peppol_id,
+        "sending_method": sending_method,
     }
 
     def save(session: Session) -> None:

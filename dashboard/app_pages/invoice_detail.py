@@ -8,10 +8,11 @@ import streamlit as st
 from sqlmodel import Session
 
 from dashboard import data, ui
-from dashboard.app_pages.sending import render_sending_actions
+from dashboard.app_pages.sending import einvoice_download, render_sending_actions
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.documents import render_credit_note_pdf, transfer_details
+from shared.einvoice.sending import EinvoiceTarget
 from shared.invoicing import LineInput, cancel_invoice, delete_draft, issue_invoice
 from shared.ledger.credit_notes import (
     CreditingOverview,
@@ -22,8 +23,8 @@ from shared.ledger.credit_notes import (
 )
 from shared.ledger.holds import held_reason
 from shared.ledger.posting import POSTABLE_STATUSES
-from shared.models import InvoiceStatus
-from shared.sending import send_credit_note_email
+from shared.models import InvoiceStatus, SendingMethod
+from shared.sending import send_credit_note_email, sending_overview
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
 
 LIVE_REFRESH_SECONDS = 3
@@ -251,9 +252,23 @@ def _credit_note_actions(crediting: CreditingOverview) -> None:
             mime="application/pdf",
             key="cn_pdf",
         )
+        einvoice_download(
+            EinvoiceTarget(crediting.invoice_id, note_id),
+            file_name=f"{numbers[note_id]}.xml",
+            username=user.username,
+            role=user.role,
+        )
+    overview = sending_overview(invoice_id=crediting.invoice_id)
+    attach = user.can("edit") and send.checkbox(
+        "Attach e-invoice (XML)",
+        value=overview is not None and overview.sending_method == SendingMethod.EMAIL_EINVOICE,
+        key="cn_einvoice",
+    )
     if user.can("edit") and send.button("E-mail it to the customer", key="cn_send"):
         ui.page_action(
-            lambda: send_credit_note_email(credit_note_id=note_id, actor=user.username),
+            lambda: send_credit_note_email(
+                credit_note_id=note_id, actor=user.username, attach_einvoice=attach
+            ),
             permission="edit",
             action="credit_note.send_email",
             own_transaction=True,

@@ -1,5 +1,6 @@
-"""The sending panel of an invoice (e-mail, online link, PDF, message log, reminders) and
-the bulk e-mail action of the invoice list. UI only: the work is in shared.sending.
+"""The sending panel of an invoice (e-mail, online link, PDF, e-invoice, message log,
+reminders) and the bulk e-mail action of the invoice list. UI only: the work is in
+shared.sending and shared.einvoice.sending.
 
 Not a page of its own: the invoice detail and invoice list pages call these functions.
 """
@@ -10,13 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
+from shared.einvoice.sending import DownloadSender, EinvoiceTarget, EmailAttachmentSender
 from shared.errors import ValidationError
-from shared.models import MessageChannel, MessageLog, MessageStatus
+from shared.models import MessageChannel, MessageLog, MessageStatus, SendingMethod
 from shared.reminders import REMINDER_DAYS, set_reminders
 from shared.sending import (
     EMAIL_CHANNELS,
     BulkSendReport,
     SendingOverview,
+    einvoice_copy,
     message_log,
     record_link_shared,
     record_pdf_download,
@@ -32,6 +35,8 @@ CHANNEL_LABELS = {
     MessageChannel.LINK: "Online link",
     MessageChannel.PDF: "PDF",
     MessageChannel.REMINDER: "Reminder",
+    MessageChannel.CREDIT_NOTE: "Credit note",
+    MessageChannel.EINVOICE: "E-invoice (XML)",
 }
 
 
@@ -51,8 +56,21 @@ def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None
         with other_column:
             _online_link(overview, username=username)
             _pdf_download(overview, username=username, role=role)
+            einvoice_download(
+                EinvoiceTarget(invoice_id),
+                file_name=overview.einvoice_name,
+                username=username,
+                role=role,
+                preferred=overview.sending_method == SendingMethod.EINVOICE,
+            )
     else:
         st.caption("Your role can see how the invoice was sent, but not send it.")
+        einvoice_download(
+            EinvoiceTarget(invoice_id),
+            file_name=overview.einvoice_name,
+            username=username,
+            role=role,
+        )
     _message_table(invoice_id, may_send=may_send, username=username)
     _reminders_toggle(overview, may_send=may_send, username=username)
 
@@ -77,13 +95,25 @@ def _email_form(overview: SendingOverview, *, username: str) -> None:
             "The e-mail carries the pay link for the open balance, the payment methods, a link "
             "to the online invoice and the PDF."
         )
+        attach = st.checkbox(
+            "Attach e-invoice (XML)",
+            value=overview.sending_method == SendingMethod.EMAIL_EINVOICE,
+            key=f"{key}_einvoice",
+            help="Peppol BIS Billing 3.0 with the PDF inside, for the customer's accounting "
+            "system; checked against the e-invoice rules before the e-mail goes.",
+        )
         submitted = st.form_submit_button("Send e-mail", type="primary")
     if not submitted:
         return
 
     def send() -> MessageLog:
         with st.spinner("Sending…"):
-            return send_invoice_email(invoice_id=overview.invoice_id, actor=username, to=to, cc=cc)
+            if attach:
+                sender = EmailAttachmentSender(to=to, cc=cc)
+                return sender.send(target=EinvoiceTarget(overview.invoice_id), actor=username).log
+            return send_invoice_email(
+                invoice_id=overview.invoice_id, actor=username, to=to, cc=cc, attach_einvoice=False
+            )
 
     ui.page_action(
         send,
@@ -143,6 +173,51 @@ def _pdf_download(overview: SendingOverview, *, username: str, role: str) -> Non
     )
 
 
+def einvoice_download(
+    target: EinvoiceTarget, *, file_name: str, username: str, role: str, preferred: bool = False
+) -> None:
+    """Makes the e-invoice XML and offers it for download. For a role that may send, making
+    it is a sending (logged); others get a copy. A broken rule is shown here, by its id."""
+    key = f"einvoice_{target.invoice_id}_{target.credit_note_id or 0}"
+    may_send = can(role, "edit")
+    if st.button(
+        "E-invoice (XML)",
+        key=f"{key}_make",
+        type="primary" if preferred else "secondary",
+        icon=":material/receipt_long:",
+        help="Peppol BIS Billing 3.0 (UBL) with the PDF inside, for the customer's "
+        "accounting system or e-invoice portal."
+        + (" The customer takes their invoices this way." if preferred else ""),
+    ):
+
+        def make() -> bytes:
+            if may_send:
+                return DownloadSender().send(target=target, actor=username).file.content
+            return einvoice_copy(
+                invoice_id=target.invoice_id, credit_note_id=target.credit_note_id, actor=username
+            )
+
+        ui.page_action(
+            make,
+            permission="edit" if may_send else "view",
+            action="invoice.send_einvoice",
+            own_transaction=True,
+            on_error=_show_error,
+            then=lambda xml: st.session_state.update({key: xml}),
+            rerun=False,
+        )
+    xml = st.session_state.get(key)
+    if xml:
+        st.download_button(
+            f"Download {file_name}",
+            data=xml,
+            file_name=file_name,
+            mime="application/xml",
+            key=f"{key}_download",
+            icon=":material/download:",
+        )
+
+
 def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:
     st.markdown("**Message log**")
     rows = message_log(invoice_id=invoice_id)
@@ -155,7 +230,8 @@ def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:
             [
                 {
                     "Time": row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    "Channel": CHANNEL_LABELS.get(row.channel, row.channel),
+                    "Channel": CHANNEL_LABELS.get(row.channel, row.channel)
+                    + (" + e-invoice" if row.einvoice_attached else ""),
                     "Recipients": row.recipients,
                     "Subject": row.subject,
                     "Status": row.status.capitalize(),

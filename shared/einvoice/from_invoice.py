@@ -1,8 +1,10 @@
 """Today's invoice tables as an e-invoice document, reading them only.
 
 The invoice, customer and company tables do not yet hold everything EN 16931 asks for, so
-the caller passes what is missing: the buyer's Peppol participant id, and optionally the
-buyer reference, the seller's country and the PDF to embed. Lines map to VAT category S,
+the caller passes what is missing: optionally the buyer reference, the seller's country and
+the PDF to embed. The buyer's Peppol participant id is the one stored on the customer, or,
+without one, derived from a Latvian or Estonian registration or VAT number (the schemes
+their public registers are listed under in Peppol); the caller may also give it. Lines map to VAT category S,
 or Z at 0 %; exempt, reverse-charge and export lines need the VAT categories of issue 16
 in the invoice tables first.
 
@@ -30,8 +32,18 @@ from shared.einvoice.model import (
     PaymentMeans,
     VatCategory,
 )
-from shared.models import BankAccount, Company, Customer, Invoice, InvoiceLine
+from shared.models import (
+    BankAccount,
+    Company,
+    CreditNote,
+    CreditNoteLine,
+    Customer,
+    Invoice,
+    InvoiceLine,
+)
 from shared.money import exponent, from_minor, to_minor
+
+ESTONIAN_VAT_SCHEME = "9931"
 
 UNIT_CODES = {
     "": "C62",
@@ -87,6 +99,25 @@ def _seller(company: Company, *, country: str) -> Party:
     )
 
 
+def customer_endpoint(customer: Customer, *, default_country: str = "LV") -> ElectronicAddress:
+    """The customer's Peppol participant id: stored, or derived from their numbers."""
+    if customer.peppol_scheme and customer.peppol_id:
+        return ElectronicAddress(customer.peppol_scheme, customer.peppol_id)
+    vat_number = customer.vat_number.replace(" ", "").upper()
+    country = _country(vat_number, default_country)
+    registration = customer.registration_number.replace(" ", "")
+    if country == "LV" and len(registration) == 11 and registration.isdigit():
+        return ElectronicAddress(LATVIAN_REGISTRATION_SCHEME, registration)
+    if vat_number.startswith("LV"):
+        return ElectronicAddress(LATVIAN_VAT_SCHEME, vat_number)
+    if vat_number.startswith("EE"):
+        return ElectronicAddress(ESTONIAN_VAT_SCHEME, vat_number)
+    raise ModelError(
+        f"Customer {customer.name} has no e-invoice address: give their Peppol participant id"
+        " on the Customers page."
+    )
+
+
 def _buyer(customer: Customer, *, endpoint: ElectronicAddress, default_country: str) -> Party:
     country = _country(customer.vat_number, default_country)
     return Party(
@@ -102,7 +133,7 @@ def _buyer(customer: Customer, *, endpoint: ElectronicAddress, default_country: 
     )
 
 
-def _line(line: InvoiceLine, *, position: int, currency: str) -> Line:
+def _line(line: InvoiceLine | CreditNoteLine, *, position: int, currency: str) -> Line:
     rate = Decimal(line.vat_rate)
     return Line(
         id=str(position),
@@ -121,7 +152,7 @@ def document_from_invoice(
     lines: list[InvoiceLine],
     customer: Customer,
     company: Company,
-    buyer_endpoint: ElectronicAddress,
+    buyer_endpoint: ElectronicAddress | None = None,
     bank_account: BankAccount | None = None,
     payment_reference: str = "",
     buyer_reference: str = "",
@@ -160,7 +191,11 @@ def document_from_invoice(
         due_date=invoice.due_date,
         currency=invoice.currency,
         seller=_seller(company, country=seller_country),
-        buyer=_buyer(customer, endpoint=buyer_endpoint, default_country=seller_country),
+        buyer=_buyer(
+            customer,
+            endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
+            default_country=seller_country,
+        ),
         lines=tuple(
             _line(line, position=index, currency=invoice.currency)
             for index, line in enumerate(ordered, start=1)
@@ -175,13 +210,68 @@ def document_from_invoice(
     return document
 
 
-def _check_totals(document: Document, invoice: Invoice) -> None:
+def document_from_credit_note(
+    *,
+    note: CreditNote,
+    lines: list[CreditNoteLine],
+    invoice: Invoice,
+    customer: Customer,
+    company: Company,
+    seller_country: str = "LV",
+    eur_exchange_rate: Decimal | None = None,
+    pdf: bytes | None = None,
+    pdf_filename: str = "",
+) -> Document:
+    """The UBL CreditNote of an issued credit note, naming the invoice it credits (BT-25).
+
+    Quantities and amounts stay positive: the document type says it is a credit."""
+    if exponent(note.currency) != 2:
+        raise ModelError(f"E-invoices in {note.currency} are not supported.")
+    ordered = sorted(lines, key=lambda line: line.position)
+    attachments: tuple[Attachment, ...] = ()
+    if pdf is not None:
+        attachments = (
+            Attachment(
+                id=note.number,
+                filename=pdf_filename or f"{note.number}.pdf",
+                content=pdf,
+                description="Credit note",
+            ),
+        )
+    document = Document(
+        type=DocumentType.CREDIT_NOTE,
+        number=note.number,
+        issue_date=note.issue_date,
+        currency=note.currency,
+        seller=_seller(company, country=seller_country),
+        buyer=_buyer(
+            customer,
+            endpoint=customer_endpoint(customer, default_country=seller_country),
+            default_country=seller_country,
+        ),
+        lines=tuple(
+            _line(line, position=index, currency=note.currency)
+            for index, line in enumerate(ordered, start=1)
+        ),
+        buyer_reference=invoice.number or note.number,
+        preceding_invoice=invoice.number or "",
+        preceding_invoice_date=invoice.issue_date,
+        note=note.reason,
+        eur_exchange_rate=eur_exchange_rate,
+        attachments=attachments,
+    )
+    _check_totals(document, note)
+    return document
+
+
+def _check_totals(document: Document, invoice: Invoice | CreditNote) -> None:
     totals = document.totals()
     stated = to_minor(totals.tax_inclusive, invoice.currency)
     if stated != invoice.total_minor:
         stored = from_minor(invoice.total_minor, invoice.currency)
+        kind = "Credit note" if isinstance(invoice, CreditNote) else "Invoice"
         raise ModelError(
-            f"Invoice {invoice.number} totals {stored} {invoice.currency} with VAT rounded per"
+            f"{kind} {invoice.number} totals {stored} {invoice.currency} with VAT rounded per"
             f" line; rounded per VAT rate as e-invoices require it is {totals.tax_inclusive}."
-            " Re-total the invoice before sending it as an e-invoice."
+            " Re-total it before sending it as an e-invoice."
         )

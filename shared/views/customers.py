@@ -61,6 +61,9 @@ class CustomerView:
     cc_emails: str
     address: str
     language: str
+    peppol_scheme: str
+    peppol_id: str
+    sending_method: str
 
 
 def _customer_conditions(search: str) -> list:
@@ -138,6 +141,9 @@ def customer_view(customer_id: int) -> CustomerView | None:
             cc_emails=c.cc_emails,
             address=c.address,
             language=c.language,
+            peppol_scheme=c.peppol_scheme,
+            peppol_id=c.peppol_id,
+            sending_method=c.sending_method,
         )
 
 
