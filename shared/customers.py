@@ -1,21 +1,23 @@
 """Customers: who invoices go to, in which language, to which e-mail addresses."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator
-from sqlmodel import Session
+from pydantic import AfterValidator, model_validator
+from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
 from shared.company import EMAIL_PATTERN, parse_email
 from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Customer, utcnow
+from shared.tax_numbers import parse_registration_number, parse_vat_number
 from shared.text import clean_multiline
 from shared.users import require_permission
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
 CC_LIMIT = 1000  # Customer.cc_emails
+MAX_PAYMENT_TERMS_DAYS = 365
 
 
 def parse_cc_emails(text: str) -> str:
@@ -42,6 +44,14 @@ def _required_name(name: str) -> str:
     return name
 
 
+def _payment_terms(days: int) -> int:
+    if not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
+        raise ValidationError(
+            f"Payment terms are 0 to {MAX_PAYMENT_TERMS_DAYS} days.", field="payment_terms_days"
+        )
+    return days
+
+
 def _known_language(language: str) -> str:
     if language not in LANGUAGES:
         raise ValidationError("Language must be LV or EN.", field="language")
@@ -54,10 +64,47 @@ class CustomerInput(FormInput):
     name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
     language: Annotated[str, AfterValidator(_known_language)] = "lv"
     registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
-    vat_number: Annotated[str, single_line("VAT number", max_length=50)] = ""
+    vat_number: Annotated[
+        str, single_line("VAT number", max_length=50), AfterValidator(parse_vat_number)
+    ] = ""
     email: Annotated[str, AfterValidator(parse_email)] = ""
     cc_emails: Annotated[str, AfterValidator(parse_cc_emails)] = ""
     address: Annotated[str, multiline("Address", max_length=500)] = ""
+    payment_terms_days: Annotated[int, AfterValidator(_payment_terms)] = 14
+
+    @model_validator(mode="after")
+    def _registration_number(self) -> Self:
+        self.registration_number = parse_registration_number(
+            self.registration_number, vat_number=self.vat_number
+        )
+        return self
+
+
+def same_registration_number(
+    session: Session, *, registration_number: str, customer_id: int | None
+) -> list[str]:
+    """Names of the other customers with this registration number: most likely the same
+    firm entered twice, which finance is told about (not stopped: a group may invoice
+    its branches separately)."""
+    if not registration_number:
+        return []
+    query = select(Customer.name).where(col(Customer.registration_number) == registration_number)
+    if customer_id is not None:
+        query = query.where(col(Customer.id) != customer_id)
+    return list(session.exec(query.order_by(col(Customer.name)).limit(5)).all())
+
+
+def duplicate_warning(session: Session, *, customer: Customer) -> str:
+    """ "" or the warning that another customer has the same registration number."""
+    others = same_registration_number(
+        session, registration_number=customer.registration_number, customer_id=customer.id
+    )
+    if not others:
+        return ""
+    return (
+        f"Saved, but {', '.join(others)} has the same registration number "
+        f"{customer.registration_number}: is this the same customer twice?"
+    )
 
 
 def create_customer(session: Session, *, actor: str, data: CustomerInput) -> Customer:

@@ -61,6 +61,7 @@ class CustomerView:
     cc_emails: str
     address: str
     language: str
+    payment_terms_days: int
 
 
 def _customer_conditions(search: str) -> list:
@@ -138,6 +139,7 @@ def customer_view(customer_id: int) -> CustomerView | None:
             cc_emails=c.cc_emails,
             address=c.address,
             language=c.language,
+            payment_terms_days=c.payment_terms_days,
         )
 
 
