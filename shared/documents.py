@@ -238,6 +238,7 @@ class InvoiceDocument:
             "t": translator(self.language),
             "status_label": status_label(self.language, self.status),
             "banks": ", ".join(PAYMENT_BANKS),
+            "bank_details": bank_details(self.seller_account),
             "lang": self.language,
         }
 
@@ -268,6 +269,17 @@ def seller_bank_account(session: Session) -> BankAccount | None:
         )
         .order_by(col(BankAccount.id))
     ).first()
+
+
+def bank_details(account: BankAccount | None) -> list[str]:
+    """The seller's bank details as the parties block prints them, whatever the status:
+    "IBAN LV80BANK0000435195001", "Swedbank · BIC HABALV22"."""
+    if account is None:
+        return []
+    bank = " · ".join(
+        part for part in (account.bank_name, f"BIC {account.bic}" if account.bic else "") if part
+    )
+    return [f"IBAN {account.iban}", *([bank] if bank else [])]
 
 
 @dataclass(frozen=True)
@@ -501,7 +513,7 @@ def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None
         company.address,
         " · ".join(v for v in (company.email, company.phone, company.website) if v),
         t,
-    )
+    ) + bank_details(document.seller_account)
     buyer = _party_lines(
         customer.name,
         customer.registration_number,
@@ -700,6 +712,7 @@ class CreditNoteDocument:
     invoice: Invoice
     customer: Customer
     company: Company
+    seller_account: BankAccount | None = None
 
     @property
     def language(self) -> str:
@@ -755,6 +768,7 @@ def load_credit_note_document(session: Session, *, note: CreditNote) -> CreditNo
         invoice=invoice,
         customer=customer,
         company=current_company(session),
+        seller_account=seller_bank_account(session),
     )
 
 

@@ -12,14 +12,15 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from callback_service.public_pages import router
+from shared.channels import create_bank_account
 from shared.db import read_session, write_session
 from shared.documents import render_credit_note_pdf, render_invoice_pdf
 from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.ledger.credit_notes import issue_credit_note
-from shared.models import Company, Customer, Invoice
+from shared.models import AccountType, Company, Customer, Invoice
 from shared.public_urls import public_token
 from tests.sending.conftest import english_customer
-from tests.utils.factories import make_channel, make_customer
+from tests.utils.factories import make_channel, make_customer, post_payment
 
 ISSUED = date(2026, 11, 2)
 SUPPLIED = date(2026, 10, 30)
@@ -166,3 +167,33 @@ def test_latvian_public_page(db, company, words):
     ):
         assert expected in page, expected
     assert (LV_WORDS in page) is words
+
+
+def test_the_sellers_bank_details_stand_with_the_seller_whatever_the_status(db, company):
+    with write_session() as session:
+        create_bank_account(
+            session,
+            actor="t",
+            name="Main",
+            account_type=AccountType.REGULAR,
+            iban="LV80BANK0000435195001",
+            bank_name="Swedbank",
+            bic="HABALV22",
+        )
+    invoice = _invoice()
+    with write_session() as session:
+        post_payment(session, invoice_id=invoice.id, amount_minor=invoice.total_minor)
+        note = issue_credit_note(
+            session,
+            actor="finance",
+            invoice_id=invoice.id,
+            reason="Atlaide",
+            lines=[LineInput("Atlaide", "1", "10.00", "21")],
+        )
+    details = _compact("IBAN LV80BANK0000435195001 Swedbank · BIC HABALV22")
+
+    assert details in _pdf_text(
+        render_invoice_pdf(invoice_id=invoice.id)
+    )  # paid: no transfer asked
+    assert details in _pdf_text(render_credit_note_pdf(credit_note_id=note.id))
+    assert "IBAN LV80BANK0000435195001<br>Swedbank · BIC HABALV22" in _page(invoice)
