@@ -15,6 +15,7 @@ from shared.customers import (
 )
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
+from shared.vies import ViesOutcome, check_in_vies
 from shared.views.customers import CustomerView, customer_view
 from shared.views.payments import open_invoice_options
 
@@ -155,6 +156,15 @@ if user.can("edit"):
         if existing:
             st.subheader(f"Edit {existing.name}")
             customer_form(existing)
+            if st.button(
+                "Check in VIES",
+                key="customer_vies",
+                disabled=not existing.vat_number,
+                help="Asks the EU VIES service about the saved VAT number; never stops a save.",
+            ):
+                answer = check_in_vies(existing.vat_number)
+                shown = {ViesOutcome.VALID: st.success, ViesOutcome.INVALID: st.warning}
+                shown.get(answer.outcome, st.info)(answer.message)
 
 ui.show_table(
     table,

@@ -84,3 +84,25 @@ def test_company_vat_number_is_checked_and_vies_asked_on_request(vies):
     at.button(key="co_vies").click().run()
     no_exceptions(at)
     assert "Could not reach VIES to check LV40003009497; the number is saved anyway." in texts(at)
+
+
+def test_a_customers_vat_number_is_checked_in_vies_on_request(vies):
+    at = open_page(app_as("finance"), "customers")
+    _new_customer(at, "Tartu Disain OÜ", "12000003")
+    with read_session() as session:
+        customer = session.exec(select(Customer)).one()
+    at.selectbox(key="customer_pick").set_value(customer.id).run()
+    assert at.button(key="customer_vies").disabled  # no VAT number saved yet
+    at.text_input(key=f"cust_{customer.id}_vat").input("EE100931558")
+    at.button(key=f"cust_{customer.id}_save").click().run()
+    at.selectbox(key="customer_pick").set_value(customer.id).run()
+
+    vies.body = {"valid": False, "userError": "INVALID"}
+    at.button(key="customer_vies").click().run()
+
+    no_exceptions(at)
+    assert vies.requests == [{"countryCode": "EE", "vatNumber": "100931558"}]
+    assert [w.value for w in at.warning] == [
+        "VIES says EE100931558 is not a valid VAT number (saved all the same: "
+        "check it with its holder)."
+    ]
