@@ -95,15 +95,15 @@ def same_registration_number(
 
 
 def duplicate_warning(session: Session, *, customer: Customer) -> str:
-    """ "" or the warning that another customer has the same registration number."""
+    """The warning that other customers have the same registration number ("" if none)."""
     others = same_registration_number(
         session, registration_number=customer.registration_number, customer_id=customer.id
     )
     if not others:
         return ""
     return (
-        f"Saved, but {', '.join(others)} has the same registration number "
-        f"{customer.registration_number}: is this the same customer twice?"
+        f"Saved, but {', '.join(others)} {'has' if len(others) == 1 else 'have'} the same "
+        f"registration number {customer.registration_number}: is this the same customer twice?"
     )
 
 

@@ -170,6 +170,17 @@ def test_a_second_customer_with_the_same_registration_number_is_saved_with_a_war
         assert duplicate_warning(session, customer=session.get(Customer, first.id)) == ""
 
 
+def test_several_customers_with_the_number_are_all_named(db: str) -> None:
+    _customer(name="Koks A", registration_number="40003009497")
+    _customer(name="Koks B", registration_number="40003009497")
+    third = _customer(name="Koks C", registration_number="40003009497")
+    with read_session() as session:
+        assert duplicate_warning(session, customer=session.get(Customer, third.id)) == (
+            "Saved, but Koks A, Koks B have the same registration number 40003009497: "
+            "is this the same customer twice?"
+        )
+
+
 def test_payment_terms_are_bounded() -> None:
     assert CustomerInput(name="A", payment_terms_days=0).payment_terms_days == 0
     with pytest.raises(ValidationError, match="0 to 365 days") as error:
