@@ -1,15 +1,17 @@
 """The company and customer forms: numbers checked next to their field, a duplicate
 registration number saved with a warning, payment terms kept, and "Check in VIES" telling
-what VIES said without ever blocking."""
+what VIES said without ever blocking; the invoice editor's supply date."""
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from sqlmodel import select
 
 from shared.db import read_session
-from shared.models import Company, Customer
+from shared.models import Company, Customer, Invoice
 from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+from tests.utils.factories import make_customer
 from tests.utils.vies_server import FakeVies, fake_vies
 
 
@@ -106,3 +108,22 @@ def test_a_customers_vat_number_is_checked_in_vies_on_request(vies):
         "VIES says EE100931558 is not a valid VAT number (saved all the same: "
         "check it with its holder)."
     ]
+
+
+def test_the_editor_keeps_a_supply_date_and_the_detail_shows_it(db):
+    make_customer()
+    at = open_page(app_as("finance"), "invoices")
+    at.button(key="invoice_new").click().run()
+    at.text_input(key="new_invoice_desc_0").input("Konsultācijas")
+    at.text_input(key="new_invoice_qty_0").input("1")
+    at.text_input(key="new_invoice_price_0").input("100")
+    at.date_input(key="new_invoice_issue_date").set_value(date(2026, 11, 2))
+    at.date_input(key="new_invoice_supply_date").set_value(date(2026, 10, 30))
+    at.button(key="new_invoice_save").click().run()
+    no_exceptions(at)
+
+    with read_session() as session:
+        invoice = session.exec(select(Invoice)).one()
+    assert (invoice.issue_date, invoice.supply_date) == (date(2026, 11, 2), date(2026, 10, 30))
+    at = open_page(at, "invoice_detail")
+    assert "Issue date 2026-11-02 · Supply date 2026-10-30 · Due date —" in texts(at)
