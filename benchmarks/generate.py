@@ -367,7 +367,7 @@ def seed_base(url: str, *, seed: int) -> int:
     """Company, users, bank accounts and the LinkPay channel; returns the channel's id."""
     rng = random.Random(seed)
     with Session(get_engine(url)) as session:
-        session.add(Company(name=COMPANY_NAME, registration_number="40103123456"))
+        session.add(Company(name=COMPANY_NAME, registration_number="40103123445"))
         for username, password, role in BENCH_USERS:
             create_user(
                 session, actor=SYSTEM_ACTOR, username=username, password=password, role=role

@@ -195,18 +195,24 @@ def invoice_editor(
     )
     currency = channel_currency or currency
     ui.field_error(form, "currency")
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     issue_date: date | None = left.date_input(
         "Issue date",
         value=existing.issue_date if existing else None,
         key=f"{key}_issue_date",
         help="Empty: the day it is issued.",
     )
+    supply_date: date | None = middle.date_input(
+        "Supply date",
+        value=existing.supply_date if existing else None,
+        key=f"{key}_supply_date",
+        help="When the goods or services were supplied. Empty: the issue date.",
+    )
     due_date: date | None = right.date_input(
         "Due date",
         value=existing.due_date if existing else None,
         key=f"{key}_due_date",
-        help="Empty: 14 days after the issue date.",
+        help="Empty: the customer's payment terms after the issue date.",
     )
     ui.field_error(form, "due_date")
     _lines_editor(key, rows, currency)
@@ -230,6 +236,7 @@ def invoice_editor(
             "currency": currency,
             "channel_id": channel_id,
             "issue_date": issue_date,
+            "supply_date": supply_date,
             "due_date": due_date,
             "notes": notes,
             "reminders_enabled": reminders,

@@ -3,10 +3,10 @@
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
@@ -15,6 +15,7 @@ from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
+from shared.tax_numbers import parse_registration_number, parse_vat_number
 from shared.text import clean_single_line
 from shared.users import require_permission
 
@@ -36,6 +37,7 @@ class CompanySettings:
     default_currency: str
     logo_mime: str | None
     has_logo: bool
+    amount_in_words: bool = False
 
 
 def default_settings() -> CompanySettings:
@@ -70,6 +72,7 @@ def company_settings(session: Session) -> CompanySettings:
         default_currency=company.default_currency,
         logo_mime=company.logo_mime,
         has_logo=company.logo is not None,
+        amount_in_words=company.amount_in_words,
     )
 
 
@@ -125,11 +128,21 @@ class CompanyInput(FormInput):
 
     name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
     registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
-    vat_number: Annotated[str, single_line("VAT number", max_length=50)] = ""
-    address: Annotated[str, multiline("Address", max_length=500)] = ""
+    vat_number: Annotated[
+        str, single_line("VAT number", max_length=50), AfterValidator(parse_vat_number)
+    ] = ""
+    address: Annotated[str, multiline("Legal address", max_length=500)] = ""
     email: Annotated[str, AfterValidator(parse_email)] = ""
     default_currency: Annotated[str, AfterValidator(_supported_currency)] = "EUR"
     timezone: Annotated[str, AfterValidator(validate_timezone)] = "Europe/Riga"
+    amount_in_words: bool = False
+
+    @model_validator(mode="after")
+    def _registration_number(self) -> Self:
+        self.registration_number = parse_registration_number(
+            self.registration_number, vat_number=self.vat_number
+        )
+        return self
 
 
 def save_company(

@@ -193,6 +193,13 @@ class Settings(BaseSettings):
 
     api_connect_timeout_seconds: float = 3.0
     api_total_timeout_seconds: float = 10.0
+    vies_url: str = Field(
+        default="https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number",
+        description='The EU VIES service that "Check in VIES" asks about a VAT number.',
+    )
+    vies_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description='How long "Check in VIES" waits for an answer.'
+    )
 
     company_timezone: str = "Europe/Riga"
     log_level: str = "INFO"

@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, model_validator
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from shared.audit import record_audit
 from shared.company import EMAIL_PATTERN, parse_email
@@ -12,11 +12,13 @@ from shared.einvoice.participants import parse_participant_id
 from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Customer, SendingMethod, utcnow
+from shared.tax_numbers import parse_registration_number, parse_vat_number
 from shared.text import clean_multiline
 from shared.users import require_permission
 
 LANGUAGES = {"lv": "Latvian", "en": "English"}
 CC_LIMIT = 1000  # Customer.cc_emails
+MAX_PAYMENT_TERMS_DAYS = 365
 
 
 def parse_cc_emails(text: str) -> str:
@@ -54,6 +56,12 @@ def _known_sending_method(method: str) -> str:
     if method not in SENDING_METHODS:
         raise ValidationError("Choose a sending method from the list.", field="sending_method")
     return method
+def _payment_terms(days: int) -> int:
+    if not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
+        raise ValidationError(
+            f"Payment terms are 0 to {MAX_PAYMENT_TERMS_DAYS} days.", field="payment_terms_days"
+        )
+    return days
 
 
 def _known_language(language: str) -> str:
@@ -68,10 +76,13 @@ class CustomerInput(FormInput):
     name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
     language: Annotated[str, AfterValidator(_known_language)] = "lv"
     registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
-    vat_number: Annotated[str, single_line("VAT number", max_length=50)] = ""
+    vat_number: Annotated[
+        str, single_line("VAT number", max_length=50), AfterValidator(parse_vat_number)
+    ] = ""
     email: Annotated[str, AfterValidator(parse_email)] = ""
     cc_emails: Annotated[str, AfterValidator(parse_cc_emails)] = ""
     address: Annotated[str, multiline("Address", max_length=500)] = ""
+    payment_terms_days: Annotated[int, AfterValidator(_payment_terms)] = 14
     peppol_scheme: str = ""
     peppol_id: str = ""
     sending_method: Annotated[str, AfterValidator(_known_sending_method)] = SendingMethod.EMAIL
@@ -82,6 +93,40 @@ class CustomerInput(FormInput):
             scheme=self.peppol_scheme, value=self.peppol_id
         )
         return self
+
+    @model_validator(mode="after")
+    def _registration_number(self) -> Self:
+        self.registration_number = parse_registration_number(
+            self.registration_number, vat_number=self.vat_number
+        )
+        return self
+
+
+def same_registration_number(
+    session: Session, *, registration_number: str, customer_id: int | None
+) -> list[str]:
+    """Names of the other customers with this registration number: most likely the same
+    firm entered twice, which finance is told about (not stopped: a group may invoice
+    its branches separately)."""
+    if not registration_number:
+        return []
+    query = select(Customer.name).where(col(Customer.registration_number) == registration_number)
+    if customer_id is not None:
+        query = query.where(col(Customer.id) != customer_id)
+    return list(session.exec(query.order_by(col(Customer.name)).limit(5)).all())
+
+
+def duplicate_warning(session: Session, *, customer: Customer) -> str:
+    """The warning that other customers have the same registration number ("" if none)."""
+    others = same_registration_number(
+        session, registration_number=customer.registration_number, customer_id=customer.id
+    )
+    if not others:
+        return ""
+    return (
+        f"Saved, but {', '.join(others)} {'has' if len(others) == 1 else 'have'} the same "
+        f"registration number {customer.registration_number}: is this the same customer twice?"
+    )
 
 
 def create_customer(session: Session, *, actor: str, data: CustomerInput) -> Customer:

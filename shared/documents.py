@@ -29,6 +29,7 @@ from shared.bank.references import (
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session
+from shared.document_format import amount_in_words, format_amount, payment_terms
 from shared.errors import ValidationError
 from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
 from shared.invoicing import display_status, vat_breakdown
@@ -46,7 +47,6 @@ from shared.models import (
     InvoiceLine,
     InvoiceStatus,
 )
-from shared.money import format_money
 from shared.public_urls import public_pay_url
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,29 @@ class InvoiceDocument:
         return self.invoice.number or text_for(self, "status_draft")
 
     def money(self, minor: int) -> str:
-        return format_money(minor, self.invoice.currency)
+        return format_amount(minor, self.invoice.currency, language=self.language)
+
+    @property
+    def supply_date(self) -> date | None:
+        """When the goods or services were supplied: the issue date unless finance set it."""
+        return self.invoice.supply_date or self.invoice.issue_date
+
+    @property
+    def payment_terms(self) -> str:
+        """The days from issue to due date ("14 days"), "" until both dates are known."""
+        issued, due = self.invoice.issue_date, self.invoice.due_date
+        if issued is None or due is None:
+            return ""
+        return payment_terms((due - issued).days, language=self.language)
+
+    @property
+    def amount_words(self) -> str | None:
+        """The total in words when the company prints them, and the currency allows."""
+        if not self.company.amount_in_words:
+            return None
+        return amount_in_words(
+            self.invoice.total_minor, self.invoice.currency, language=self.language
+        )
 
     def date(self, value: date | None) -> str:
         return format_date(value, self.language)
@@ -216,6 +238,7 @@ class InvoiceDocument:
             "t": translator(self.language),
             "status_label": status_label(self.language, self.status),
             "banks": ", ".join(PAYMENT_BANKS),
+            "bank_details": bank_details(self.seller_account),
             "lang": self.language,
         }
 
@@ -246,6 +269,17 @@ def seller_bank_account(session: Session) -> BankAccount | None:
         )
         .order_by(col(BankAccount.id))
     ).first()
+
+
+def bank_details(account: BankAccount | None) -> list[str]:
+    """The seller's bank details as the parties block prints them, whatever the status:
+    "IBAN LV80BANK0000435195001", "Swedbank · BIC HABALV22"."""
+    if account is None:
+        return []
+    bank = " · ".join(
+        part for part in (account.bank_name, f"BIC {account.bic}" if account.bic else "") if part
+    )
+    return [f"IBAN {account.iban}", *([bank] if bank else [])]
 
 
 @dataclass(frozen=True)
@@ -358,7 +392,13 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
         [
             (t("invoice_number"), document.number),
             (t("issue_date"), document.date(document.invoice.issue_date)),
+            *(
+                [(t("supply_date"), document.date(document.supply_date))]
+                if document.supply_date
+                else []
+            ),
             (t("due_date"), document.date(document.invoice.due_date)),
+            *([(t("payment_terms"), document.payment_terms)] if document.payment_terms else []),
             (t("status"), status_label(document.language, document.status)),
             *([(t("payment_reference"), document.reference)] if document.reference else []),
         ],
@@ -366,6 +406,7 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
     _pdf_parties(pdf, document, t)
     _pdf_lines(pdf, document, t)
     _pdf_totals(pdf, document, document.balance_rows(), t)
+    _pdf_amount_words(pdf, document, t)
     _pdf_payment(pdf, document, t)
     if document.credit_notes:
         pdf.ln(2)
@@ -381,6 +422,7 @@ def build_invoice_pdf(document: InvoiceDocument) -> bytes:
         pdf.ln(4)
         write_pdf_text(pdf, t("notes"), size=9, bold=True)
         write_pdf_text(pdf, document.invoice.notes, size=9)
+    _pdf_electronic(pdf, t("electronic_invoice"))
     return bytes(pdf.output())
 
 
@@ -432,14 +474,21 @@ def _pdf_header(pdf: FPDF, company: Company, title: str, rows: list[tuple[str, s
     right_x = _MARGIN + 100
     pdf.set_xy(right_x, top)
     write_pdf_text(pdf, title, size=20, bold=True, width=_WIDTH - 100, align="R", color=_ACCENT)
+    pdf.set_font(FONT, "", 9)
+    label_width = max(40, *(pdf.get_string_width(label) + 4 for label, _ in rows))
+    pdf.set_font(FONT, "B", 9)
+    value_width = max(_WIDTH - 140, *(pdf.get_string_width(value) + 1 for _, value in rows))
+    # A long label ("Maksājuma references numurs") and value widen the block to the left
+    # rather than overlap each other.
+    rows_x = min(right_x, _MARGIN + _WIDTH - label_width - value_width)
     for label, value in rows:
-        pdf.set_x(right_x)
+        pdf.set_x(rows_x)
         pdf.set_font(FONT, "", 9)
         pdf.set_text_color(*_MUTED)
-        pdf.cell(40, 5, label)
+        pdf.cell(label_width, 5, label)
         pdf.set_text_color(0, 0, 0)
         pdf.set_font(FONT, "B", 9)
-        pdf.cell(_WIDTH - 140, 5, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(value_width, 5, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
 
 
@@ -464,7 +513,7 @@ def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None
         company.address,
         " · ".join(v for v in (company.email, company.phone, company.website) if v),
         t,
-    )
+    ) + bank_details(document.seller_account)
     buyer = _party_lines(
         customer.name,
         customer.registration_number,
@@ -562,6 +611,19 @@ def _pdf_totals(
     pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
 
 
+def _pdf_amount_words(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
+    if document.amount_words:
+        write_pdf_text(pdf, f"{t('amount_in_words')}: {document.amount_words}", size=9)
+        pdf.ln(3)
+
+
+def _pdf_electronic(pdf: FPDF, line: str) -> None:
+    """The document's last line: it needs no signature (Latvian accounting law allows an
+    electronic document without one)."""
+    pdf.ln(4)
+    write_pdf_text(pdf, line, size=8, color=_MUTED)
+
+
 def _qr_image(data: str):
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(data)
@@ -650,6 +712,7 @@ class CreditNoteDocument:
     invoice: Invoice
     customer: Customer
     company: Company
+    seller_account: BankAccount | None = None
 
     @property
     def language(self) -> str:
@@ -664,7 +727,13 @@ class CreditNoteDocument:
         return self.note.subtotal_minor
 
     def money(self, minor: int) -> str:
-        return format_money(minor, self.note.currency)
+        return format_amount(minor, self.note.currency, language=self.language)
+
+    @property
+    def amount_words(self) -> str | None:
+        if not self.company.amount_in_words:
+            return None
+        return amount_in_words(self.note.total_minor, self.note.currency, language=self.language)
 
     def date(self, value: date | None) -> str:
         return format_date(value, self.language)
@@ -699,6 +768,7 @@ def load_credit_note_document(session: Session, *, note: CreditNote) -> CreditNo
         invoice=invoice,
         customer=customer,
         company=current_company(session),
+        seller_account=seller_bank_account(session),
     )
 
 
@@ -739,4 +809,6 @@ def build_credit_note_pdf(document: CreditNoteDocument) -> bytes:
     pdf.ln(3)
     _pdf_lines(pdf, document, t)
     _pdf_totals(pdf, document, [(t("credit_total"), document.money(note.total_minor), True)], t)
+    _pdf_amount_words(pdf, document, t)
+    _pdf_electronic(pdf, t("electronic_credit_note"))
     return bytes(pdf.output())

@@ -177,6 +177,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "reference {reference}."
         ),
         "scan_in_bank_app": "Scan in your banking app",
+        "supply_date": "Supply date",
+        "payment_terms": "Payment terms",
+        "terms_day": "{days} day",
+        "terms_days": "{days} days",
+        "terms_on_issue": "on the issue date",
+        "amount_in_words": "Amount in words",
+        "electronic_invoice": "Prepared electronically and valid without a signature.",
+        "electronic_credit_note": "Prepared electronically and valid without a signature.",
     },
     "lv": {
         "invoice": "Rēķins",
@@ -344,6 +352,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "maksājuma references numuru {reference}."
         ),
         "scan_in_bank_app": "Skenējiet bankas lietotnē",
+        "supply_date": "Piegādes datums",
+        "payment_terms": "Apmaksas nosacījumi",
+        "terms_day": "{days} diena",
+        "terms_days": "{days} dienas",
+        "terms_on_issue": "izrakstīšanas dienā",
+        "amount_in_words": "Summa vārdiem",
+        "electronic_invoice": "Rēķins sagatavots elektroniski un derīgs bez paraksta.",
+        "electronic_credit_note": "Kredītrēķins sagatavots elektroniski un derīgs bez paraksta.",
     },
 }
 

@@ -45,7 +45,6 @@ from shared.text import clean_single_line
 from shared.users import require_permission
 
 DEFAULT_SERIES = "INV"
-DEFAULT_PAYMENT_DAYS = 14
 PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
 # The columns' lengths (InvoiceLine.description, InvoiceLine.unit, Invoice.notes).
 LINE_TEXT_LIMITS = {"description": 500, "unit": 16}
@@ -193,6 +192,7 @@ class DraftInput(FormInput):
     currency: str = "EUR"
     channel_id: int | None = None
     issue_date: date | None = None
+    supply_date: date | None = None
     due_date: date | None = None
     notes: Annotated[str, multiline("Notes", max_length=NOTES_LIMIT)] = ""
     reminders_enabled: bool = False
@@ -327,7 +327,6 @@ def issue_invoice(
     actor: str,
     invoice_id: int,
     today: date | None = None,
-    payment_days: int = DEFAULT_PAYMENT_DAYS,
 ) -> Invoice:
     require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
@@ -340,7 +339,11 @@ def issue_invoice(
         raise ValidationError("An invoice needs at least one line.")
     issue_date = invoice.issue_date or today or utcnow().date()
     invoice.issue_date = issue_date
-    invoice.due_date = invoice.due_date or issue_date + timedelta(days=payment_days)
+    if invoice.due_date is None:
+        payment_days = session.exec(
+            select(Customer.payment_terms_days).where(col(Customer.id) == invoice.customer_id)
+        ).one()
+        invoice.due_date = issue_date + timedelta(days=payment_days)
     invoice.number = next_invoice_number(session, series=invoice.series, year=issue_date.year)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = utcnow()

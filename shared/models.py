@@ -150,6 +150,8 @@ class Company(SQLModel, table=True):
     logo_mime: str | None = Field(default=None, max_length=50)
     timezone: str = Field(default="Europe/Riga", max_length=64)
     default_currency: str = Field(default="EUR", max_length=3)
+    # Print the amount due in words on documents (Latvian "… eiro, 58 centi"); off by default.
+    amount_in_words: bool = False
     updated_at: datetime = _ts(default_now=True)
 
 
@@ -230,7 +232,8 @@ class Customer(SQLModel, table=True):
     # backends the same answer, and a plain LIKE on it scans 20 k short values in milliseconds.
     # Casefolding can triple a character's length ("ΐ"), hence 3 x 200.
     search_name: str = Field(default="", max_length=600)
-    registration_number: str = Field(default="", max_length=50)
+    # Indexed: saving a customer looks for another one with the same number.
+    registration_number: str = Field(default="", max_length=50, index=True)
     vat_number: str = Field(default="", max_length=50)
     email: str = Field(default="", max_length=254)
     cc_emails: str = Field(default="", max_length=1000)
@@ -241,6 +244,8 @@ class Customer(SQLModel, table=True):
     peppol_scheme: str = Field(default="", max_length=4)
     peppol_id: str = Field(default="", max_length=50)
     sending_method: str = Field(default=SendingMethod.EMAIL, max_length=16)
+    # Days from issue to due date; an invoice without a due date gets it from these.
+    payment_terms_days: int = 14
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
 
@@ -286,6 +291,8 @@ class Invoice(SQLModel, table=True):
     channel_id: int | None = Field(default=None, foreign_key="payment_channel.id", index=True)
     currency: str = Field(default="EUR", max_length=3)
     issue_date: date | None = Field(default=None)
+    # When the goods or services were supplied; documents print the issue date when empty.
+    supply_date: date | None = Field(default=None)
     due_date: date | None = Field(default=None)
     status: str = Field(default=InvoiceStatus.DRAFT, max_length=16)
     subtotal_minor: int = _money()

@@ -135,8 +135,11 @@ def format_plain(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):f}"
 
 
-def format_money(minor: int, currency: str) -> str:
-    """'1 234.50 EUR' — grouped with a thin space, the way Baltic invoices print amounts."""
+def format_money(
+    minor: int, currency: str, *, decimal_mark: str = ".", group: str = "\u202f"
+) -> str:
+    """'1 234.50 EUR' — grouped with a thin space, the way Baltic invoices print amounts;
+    ``decimal_mark`` and ``group`` for a language that writes them otherwise."""
     value = from_minor(minor, currency)
     sign = "-" if value < 0 else ""
     whole, _, fraction = f"{abs(value):f}".partition(".")
@@ -145,8 +148,8 @@ def format_money(minor: int, currency: str) -> str:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     groups.insert(0, whole)
-    grouped = "\u202f".join(groups)
-    return f"{sign}{grouped}{'.' + fraction if fraction else ''} {currency}"
+    grouped = group.join(groups)
+    return f"{sign}{grouped}{decimal_mark + fraction if fraction else ''} {currency}"
 
 
 @dataclass(frozen=True)

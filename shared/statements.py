@@ -16,6 +16,7 @@ from fpdf.fonts import FontFace
 from shared.audit import record_audit
 from shared.company import company_settings, local_today
 from shared.db import read_session, write_session
+from shared.document_format import format_amount
 from shared.documents import FONT, new_pdf, render_template, write_pdf_text
 from shared.errors import ValidationError
 from shared.exports import Column, Table
@@ -36,7 +37,7 @@ from shared.mail import (
     parse_addresses,
 )
 from shared.models import LedgerEntryKind, LedgerSource
-from shared.money import format_money, from_minor
+from shared.money import from_minor
 from shared.users import require_permission
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def balance_sentence(statement: Statement, figures: CurrencyStatement, language:
     values = {
         "day": format_date(statement.date_to, language),
         "company": statement.company.name,
-        "amount": format_money(abs(figures.closing_minor), figures.currency),
+        "amount": format_amount(abs(figures.closing_minor), figures.currency, language=language),
     }
     if figures.closing_minor > 0:
         return t("statement_owed_to_us", **values)
@@ -262,7 +263,7 @@ def _currency_table(
     currency = figures.currency
 
     def money(minor: int) -> str:
-        return format_money(minor, currency)
+        return format_amount(minor, currency, language=language)
 
     write_pdf_text(pdf, t("statement_currency", currency=currency), size=10, bold=True)
     pdf.ln(1)
@@ -412,7 +413,7 @@ def compose_statement_email(
         "balances": [
             (
                 t("statement_closing", day=dates["date_to"]),
-                format_money(figures.closing_minor, figures.currency),
+                format_amount(figures.closing_minor, figures.currency, language=language),
                 balance_sentence(statement, figures, language),
             )
             for figures in statement.currencies

@@ -13,6 +13,7 @@ from shared.company import (
 from shared.db import read_session
 from shared.errors import ValidationError
 from shared.money import SUPPORTED_CURRENCIES
+from shared.vies import ViesOutcome, check_in_vies
 
 FORM = "company_form"
 
@@ -68,8 +69,16 @@ with st.form(FORM):
         value=current.registration_number,
         key="co_reg",
     )
-    vat = right.text_input("VAT number", value=current.vat_number, key="co_vat")
-    address = st.text_area("Address", value=current.address, key="co_address")
+    ui.field_error(FORM, "registration_number")
+    vat = right.text_input(
+        "VAT number",
+        value=current.vat_number,
+        key="co_vat",
+        help="With its country code, e.g. LV40003009497.",
+    )
+    ui.field_error(FORM, "vat_number")
+    address = st.text_area("Legal address", value=current.address, key="co_address")
+    ui.field_error(FORM, "address")
     email = st.text_input("E-mail", value=current.email, key="co_email")
     ui.field_error(FORM, "email")
     zones = timezone_choices()
@@ -87,7 +96,13 @@ with st.form(FORM):
         index=currencies.index(current.default_currency),
         key="co_currency",
     )
-    ui.form_errors(FORM, ("name", "email"))
+    words = st.checkbox(
+        "Print the amount in words on invoices and credit notes",
+        value=current.amount_in_words,
+        key="co_words",
+        help="Euro amounts only: “trīs simti deviņpadsmit eiro, 58 centi”.",
+    )
+    ui.form_errors(FORM, ("name", "registration_number", "vat_number", "address", "email"))
     submitted = st.form_submit_button("Save", type="primary", key="co_save")
 
 if submitted and not logo_problem:
@@ -103,6 +118,7 @@ if submitted and not logo_problem:
                 email=email,
                 timezone=timezone,
                 default_currency=currency,
+                amount_in_words=words,
             ),
             logo=upload.getvalue() if upload is not None else None,
             remove_logo=remove,
@@ -113,3 +129,13 @@ if submitted and not logo_problem:
         then=lambda _: st.session_state.update(co_logo_nonce=logo_nonce + 1),
         success="Company details saved.",
     )
+
+if st.button(
+    "Check in VIES",
+    key="co_vies",
+    disabled=not current.vat_number,
+    help="Asks the EU VIES service about the saved VAT number; never stops a save.",
+):
+    answer = check_in_vies(current.vat_number)
+    shown = {ViesOutcome.VALID: st.success, ViesOutcome.INVALID: st.warning}
+    shown.get(answer.outcome, st.info)(answer.message)

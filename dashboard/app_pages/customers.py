@@ -7,19 +7,32 @@ from dashboard import data, ui
 from dashboard.customer_statement import statement_section
 from shared.customers import (
     LANGUAGES,
+    MAX_PAYMENT_TERMS_DAYS,
     SENDING_METHODS,
     CustomerInput,
     create_customer,
+    duplicate_warning,
     update_customer,
 )
 from shared.einvoice.participants import SCHEMES, scheme_label
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
+from shared.vies import ViesOutcome, check_in_vies
 from shared.views.customers import CustomerView, customer_view
 from shared.views.payments import open_invoice_options
 
 FORM = "customer_form"
-FIELDS = ("name", "email", "cc_emails", "language", "peppol_id")
+FIELDS = (
+    "name",
+    "registration_number",
+    "vat_number",
+    "email",
+    "cc_emails",
+    "address",
+    "payment_terms_days",
+    "language",
+    "peppol_id",
+)
 
 user = ui.require("view")
 st.title("Customers")
@@ -39,8 +52,13 @@ def customer_form(existing: CustomerView | None) -> None:
             key=f"{key}_reg",
         )
         vat = right.text_input(
-            "VAT number", value=existing.vat_number if existing else "", key=f"{key}_vat"
+            "VAT number",
+            value=existing.vat_number if existing else "",
+            key=f"{key}_vat",
+            help="With its country code, e.g. LV40003009497.",
         )
+        ui.field_error(FORM, "registration_number")
+        ui.field_error(FORM, "vat_number")
         email = st.text_input(
             "E-mail", value=existing.email if existing else "", key=f"{key}_email"
         )
@@ -55,6 +73,17 @@ def customer_form(existing: CustomerView | None) -> None:
         address = st.text_area(
             "Address", value=existing.address if existing else "", key=f"{key}_address"
         )
+        ui.field_error(FORM, "address")
+        terms = st.number_input(
+            "Payment terms (days)",
+            min_value=0,
+            max_value=MAX_PAYMENT_TERMS_DAYS,
+            step=1,
+            value=existing.payment_terms_days if existing else 14,
+            key=f"{key}_terms",
+            help="An invoice without a due date is due this many days after its issue date.",
+        )
+        ui.field_error(FORM, "payment_terms_days")
         languages = list(LANGUAGES)
         language = st.radio(
             "Language",
@@ -105,19 +134,22 @@ def customer_form(existing: CustomerView | None) -> None:
         "email": email,
         "cc_emails": cc,
         "address": address,
+        "payment_terms_days": int(terms),
         "language": language,
         "peppol_scheme": peppol_scheme,
         "peppol_id": peppol_id,
         "sending_method": sending_method,
     }
 
-    def save(session: Session) -> None:
+    def save(session: Session) -> str:
+        """Saves; returns the duplicate warning ("" when there is none)."""
         if existing:
-            update_customer(
+            customer = update_customer(
                 session, actor=user.username, customer_id=existing.id, data=CustomerInput(**values)
             )
         else:
-            create_customer(session, actor=user.username, data=CustomerInput(**values))
+            customer = create_customer(session, actor=user.username, data=CustomerInput(**values))
+        return duplicate_warning(session, customer=customer)
 
     ui.page_action(
         save,
@@ -125,7 +157,9 @@ def customer_form(existing: CustomerView | None) -> None:
         action="customer.save",
         form=FORM,
         then=lambda _: st.session_state.update(customer_mode=None),
-        success=f"Customer {name.strip()} saved.",
+        success=lambda warning: (
+            ui.Flash(warning, kind="warning") if warning else f"Customer {name.strip()} saved."
+        ),
     )
 
 
@@ -155,6 +189,15 @@ if user.can("edit"):
         if existing:
             st.subheader(f"Edit {existing.name}")
             customer_form(existing)
+            if st.button(
+                "Check in VIES",
+                key="customer_vies",
+                disabled=not existing.vat_number,
+                help="Asks the EU VIES service about the saved VAT number; never stops a save.",
+            ):
+                answer = check_in_vies(existing.vat_number)
+                shown = {ViesOutcome.VALID: st.success, ViesOutcome.INVALID: st.warning}
+                shown.get(answer.outcome, st.info)(answer.message)
 
 ui.show_table(
     table,

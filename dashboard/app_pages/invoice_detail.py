@@ -54,7 +54,9 @@ def header(invoice: InvoiceDetail) -> None:
         st.badge(invoice.shown_status, color=ui.STATUS_COLORS.get(invoice.shown_status, "gray"))
     st.markdown(
         f"**{invoice.customer_name}** {invoice.customer_email}  \n"
-        f"Issue date {invoice.issue_date or '—'} · Due date {invoice.due_date or '—'} · "
+        f"Issue date {invoice.issue_date or '—'} · "
+        f"Supply date {invoice.supply_date or invoice.issue_date or '—'} · "
+        f"Due date {invoice.due_date or '—'} · "
         f"Channel {invoice.channel_name or 'no online payment'}"
     )
     if invoice.cancellation_reason:

@@ -48,12 +48,19 @@ def _gln_check_digit_ok(value: str) -> bool:
     return (10 - weighted % 10) % 10 == int(value[12])
 
 
+MAX_ID_LENGTH = 50  # Customer.peppol_id
+
+
 def parse_participant_id(*, scheme: str, value: str) -> tuple[str, str]:
     """(scheme, id) cleaned of spaces and in capitals, or ("", "") when neither is given."""
     scheme = scheme.strip()
     value = re.sub(r"[\s.-]", "", value).upper()
     if not scheme and not value:
         return "", ""
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationError(
+            f"The e-invoice address can be at most {MAX_ID_LENGTH} characters.", field="peppol_id"
+        )
     if scheme not in SCHEMES:
         raise ValidationError(
             "Choose the e-invoice address scheme from the list.", field="peppol_scheme"

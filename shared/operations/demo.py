@@ -78,18 +78,18 @@ DEMO_USERS = (
     ("manager", "manager-demo-1", "manager", "Marta Ozola"),
 )
 CUSTOMERS = (
-    ("SIA Kurzemes Koks", "lv", "40003000001", "gramatvediba@kurzemes-koks.example"),
+    ("SIA Kurzemes Koks", "lv", "40003000017", "gramatvediba@kurzemes-koks.example"),
     ("AS Rīgas Piens", "lv", "40003000002", "rekini@rigas-piens.example"),
     ("Tallinna Tarkvara OÜ", "en", "12000003", "invoices@tallinna-tarkvara.example"),
     ("UAB Vilniaus Baldai", "en", "300000004", "finance@vilniaus-baldai.example"),
-    ("SIA Daugavas Loģistika", "lv", "40003000005", "finanses@daugavas-logistika.example"),
+    ("SIA Daugavas Loģistika", "lv", "40003000021", "finanses@daugavas-logistika.example"),
     ("Nordic Fintech AB", "en", "5560000006", "ap@nordic-fintech.example"),
-    ("SIA Zemgales Maize", "lv", "40003000007", "rekini@zemgales-maize.example"),
+    ("SIA Zemgales Maize", "lv", "40003000036", "rekini@zemgales-maize.example"),
     ("Tartu Design OÜ", "en", "12000008", "billing@tartu-design.example"),
-    ("SIA Latgales Keramika", "lv", "40003000009", "info@latgales-keramika.example"),
+    ("SIA Latgales Keramika", "lv", "40003000040", "info@latgales-keramika.example"),
     ("Kauno Statyba UAB", "en", "300000010", "accounts@kauno-statyba.example"),
-    ("SIA Vidzemes Enerģija", "lv", "40003000011", "rekini@vidzemes-energija.example"),
-    ("Baltic Events SIA", "en", "40003000012", "finance@baltic-events.example"),
+    ("SIA Vidzemes Enerģija", "lv", "40003000055", "rekini@vidzemes-energija.example"),
+    ("Baltic Events SIA", "en", "40003000074", "finance@baltic-events.example"),
 )
 CATALOGUE = (
     ("Consulting, hours", "65.00", "21"),
@@ -215,8 +215,8 @@ def _seed_company_and_users(session: Session) -> None:
     session.add(
         Company(
             name=COMPANY_NAME,
-            registration_number="40103123456",
-            vat_number="LV40103123456",
+            registration_number="40103123445",
+            vat_number="LV40103123445",
             address="Brīvības iela 100, Rīga, LV-1011, Latvija",
             email="invoices@baltic-widgets.example",
             phone="+371 67 000 000",

@@ -64,6 +64,7 @@ class CustomerView:
     peppol_scheme: str
     peppol_id: str
     sending_method: str
+    payment_terms_days: int
 
 
 def _customer_conditions(search: str) -> list:
@@ -144,6 +145,7 @@ def customer_view(customer_id: int) -> CustomerView | None:
             peppol_scheme=c.peppol_scheme,
             peppol_id=c.peppol_id,
             sending_method=c.sending_method,
+            payment_terms_days=c.payment_terms_days,
         )
 
 

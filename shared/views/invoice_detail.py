@@ -55,6 +55,7 @@ class InvoiceDetail:
     channel_name: str
     currency: str
     issue_date: date | None
+    supply_date: date | None
     due_date: date | None
     notes: str
     reminders_enabled: bool
@@ -194,6 +195,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             channel_name=channel.name if channel else "",
             currency=currency,
             issue_date=invoice.issue_date,
+            supply_date=invoice.supply_date,
             due_date=invoice.due_date,
             notes=invoice.notes,
             reminders_enabled=invoice.reminders_enabled,

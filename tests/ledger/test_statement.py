@@ -151,11 +151,11 @@ def test_latvian_pdf_names_the_act_the_parties_the_figures_and_asks_for_a_signat
     assert "Salīdzināšanās akts" in text
     assert "par periodu no 01.02.2026 līdz 31.03.2026" in text
     assert "Baltic Widgets SIA" in text and "Anna SIA" in text
-    assert "Sākuma atlikums uz 01.02.2026" in text and "71.00 EUR" in text
-    assert "Beigu atlikums uz 31.03.2026" in text and "189.00 EUR" in text
+    assert "Sākuma atlikums uz 01.02.2026" in text and "71,00 EUR" in text
+    assert "Beigu atlikums uz 31.03.2026" in text and "189,00 EUR" in text
     assert a.number in text and b.number in text and "Kredītrēķins KR-1" in text
     assert "Maksājuma atcelšana" in text and "Atmaksa" in text
-    assert "Jūsu parāds uzņēmumam Baltic Widgets SIA ir 189.00 EUR" in text
+    assert "Jūsu parāds uzņēmumam Baltic Widgets SIA ir 189,00 EUR" in text
     assert "Paraksts" in text and "Apstiprinām norādīto atlikumu" in text
     with read_session() as session:
         audit = session.execute(
@@ -195,9 +195,9 @@ def test_statement_email_goes_to_the_customer_in_latvian_with_the_pdf(smtp_inbox
     assert message["Reply-To"] == "billing@balticwidgets.lv"
     assert message["Message-ID"].endswith("@balticwidgets.lv>")  # not the machine's name
     body = message.get_body(preferencelist=("plain",)).get_content()
-    assert "Beigu atlikums uz 31.03.2026: 189.00 EUR" in body
+    assert "Beigu atlikums uz 31.03.2026: 189,00 EUR" in body
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert "Salīdzināšanās akts" in html and "189.00 EUR" in html
+    assert "Salīdzināšanās akts" in html and "189,00 EUR" in html
     assert html.lstrip().startswith("<!DOCTYPE html>") and "billing@balticwidgets.lv" in html
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == f"statement-{anna.id}-{FROM}-{TO}.pdf"

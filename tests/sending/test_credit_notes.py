@@ -52,7 +52,7 @@ def _note_pdf(note: CreditNote) -> str:
     ("language", "words"),
     [
         ("en", ("Credit note", "Credits invoice", "Reason", "Total credited", "24.20 EUR")),
-        ("lv", ("Kredītrēķins", "Kreditē rēķinu", "Pamatojums", "Kopā kreditēts", "24.20 EUR")),
+        ("lv", ("Kredītrēķins", "Kreditē rēķinu", "Pamatojums", "Kopā kreditēts", "24,20 EUR")),
     ],
 )
 def test_credit_note_pdf_names_itself_and_the_invoice_in_the_customers_language(
@@ -146,7 +146,7 @@ def test_credit_note_email_carries_its_pdf_and_names_the_invoice(smtp_server, co
         f"Kredītrēķins {note.number} rēķinam {invoice.number} no Baltic Widgets SIA"
     )
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert invoice.number in text and "24.20 EUR" in text and "vairs nav jāmaksā" in text
+    assert invoice.number in text and "24,20 EUR" in text and "vairs nav jāmaksā" in text
     html = message.get_body(preferencelist=("html",)).get_content()
     assert note.number in html and invoice.number in html  # its own card, in the shared frame
     assert html.lstrip().startswith("<!DOCTYPE html>") and '<html lang="lv">' in html

@@ -70,7 +70,7 @@ CASES: list[tuple[type[FormInput], dict[str, Any], str, str]] = [
         CompanyInput,
         {"name": "K", "address": "Rīga\x07"},
         "address",
-        f"Address contains an invisible control character (U+0007); {CONTROL}",
+        f"Legal address contains an invisible control character (U+0007); {CONTROL}",
     ),
     (
         CompanyInput,
@@ -223,8 +223,8 @@ def test_every_customer_field_reaches_the_row_on_create_and_on_update(db: str) -
     first = CustomerInput(
         name="Anna SIA",
         language="en",
-        registration_number="40003000001",
-        vat_number="LV40003000001",
+        registration_number="40003000017",
+        vat_number="LV40003000017",
         email="anna@example.lv",
         cc_emails="books@example.lv",
         address="Rīga, Brīvības 1",
