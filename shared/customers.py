@@ -56,6 +56,8 @@ def _known_sending_method(method: str) -> str:
     if method not in SENDING_METHODS:
         raise ValidationError("Choose a sending method from the list.", field="sending_method")
     return method
+
+
 def _payment_terms(days: int) -> int:
     if not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
         raise ValidationError(
