@@ -242,3 +242,17 @@ def test_credit_notes_for_chosen_lines_and_for_an_amount_of_a_mixed_invoice_are_
     assert root.xpath("cac:LegalMonetaryTotal/cbc:PayableAmount/text()", namespaces=NS) == [
         "100.00"
     ]
+
+
+def test_credit_note_for_the_rest_after_a_partial_one_is_refused_rather_than_mis_totalled(db):
+    invoice, _, customer = _stored(LATVIAN[0], MIXED[:3])  # 163.49 + 34.33
+    _credit_note(invoice, lines=[MIXED[0]])  # 54.50 + 11.45
+    rest, rest_lines = _credit_note(invoice, full=True)
+    # What is left is 108.99 + 22.88 VAT, to the cent; 108.99 × 21 % afresh would be 22.89,
+    # and BR-S-09 takes no tolerance: this credit note goes by PDF, not as an e-invoice.
+    assert (rest.subtotal_minor, rest.vat_minor) == (10899, 2288)
+    with pytest.raises(ModelError, match=r"131\.87 EUR as stored; .* 131\.88"):
+        document_from_credit_note(
+            note=rest, lines=rest_lines, invoice=invoice, customer=customer, company=COMPANY,
+            buyer_endpoint=LATVIAN[1],
+        )  # fmt: skip
