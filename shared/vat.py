@@ -80,8 +80,8 @@ DEFAULT_CHOICE = VAT_CHOICES[0]
 
 
 def choice_key(*, category: str, rate: str) -> str:
-    """The select box entry of a stored line ("S:21"); a legacy rate outside the list
-    gives a key no choice has, so the editor falls back to the default."""
+    """The select box entry of a stored line ("S:21"). A draft saved at a rate the list no
+    longer has gives a key no choice has; the editor shows it as such until it is changed."""
     return f"{category}:{Decimal(rate).normalize():f}"
 
 
