@@ -71,7 +71,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
-        "net_minor vat_minor gross_minor"
+        "net_minor vat_minor gross_minor vat_category vat_exemption_reason vat_exemption_code"
     ),
     "payment_attempt": _names(
         "id payment_reference channel_id invoice_id order_reference state is_final "
@@ -667,6 +667,9 @@ class Generator:
                     net,
                     vat,
                     net + vat,
+                    "S" if rate > 0 else "Z",
+                    "",
+                    "",
                 )
             )
         return subtotal, vat_total

@@ -1,11 +1,13 @@
 """The draft editor used by Invoices (new) and Invoice detail (edit a draft).
 
-Quantities, prices and VAT rates are typed as text and parsed exactly by the same
-functions that save the invoice, so the live totals are the totals that will be stored.
+Quantities and prices are typed as text and parsed exactly by the same functions that save
+the invoice, so the live totals are the totals that will be stored. VAT is chosen from the
+categories and rates the law allows (``shared.vat``), never typed.
 """
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import streamlit as st
 from sqlmodel import Session
@@ -20,10 +22,19 @@ from shared.invoicing import (
     build_lines,
     create_draft,
     update_draft,
-    vat_breakdown,
 )
 from shared.money import SUPPORTED_CURRENCIES, from_minor
 from shared.text import search_text
+from shared.vat import (
+    CHOICES_BY_KEY,
+    DEFAULT_CHOICE,
+    EXEMPTION_CODES,
+    VAT_CHOICES,
+    VatCategory,
+    VatLine,
+    choice_key,
+    vat_groups,
+)
 from shared.views.bank_accounts import ChannelOption
 from shared.views.invoice_detail import InvoiceDetail, draft_lines
 
@@ -46,7 +57,11 @@ def _init_rows(key: str, existing: InvoiceDetail | None) -> list[int]:
             st.session_state[f"{key}_qty_{row}"] = line.quantity
             st.session_state[f"{key}_unit_{row}"] = line.unit
             st.session_state[f"{key}_price_{row}"] = line.unit_price
-            st.session_state[f"{key}_vat_{row}"] = line.vat_rate
+            st.session_state[f"{key}_vat_{row}"] = choice_key(
+                category=line.vat_category, rate=line.vat_rate
+            )
+            st.session_state[f"{key}_exreason_{row}"] = line.vat_exemption_reason
+            st.session_state[f"{key}_excode_{row}"] = line.vat_exemption_code
     return st.session_state[rows_key]
 
 
@@ -60,13 +75,24 @@ def _line_input(key: str, row: int) -> LineInput:
     def value(field: str, default: str = "") -> str:
         return st.session_state.get(f"{key}_{field}_{row}", default) or ""
 
+    category, _, rate = value("vat", DEFAULT_CHOICE.key).partition(":")
+    exempt = category == VatCategory.EXEMPT
     return LineInput(
         description=value("desc"),
         quantity=value("qty"),
         unit_price=value("price"),
-        vat_rate=value("vat", "21"),
+        vat_rate=rate,
         unit=value("unit"),
+        vat_category=category,
+        vat_exemption=value("exreason") if exempt else "",
+        vat_exemption_code=value("excode") if exempt else "",
     )
+
+
+def _vat_label(choice: str) -> str:
+    """A stored rate the list no longer has (an old draft) stays visible, to be changed."""
+    known = CHOICES_BY_KEY.get(choice)
+    return known.label if known else f"{choice.partition(':')[2]} % (not allowed any more)"
 
 
 def _is_blank(line: LineInput) -> bool:
@@ -100,14 +126,32 @@ def _lines_editor(key: str, rows: list[int], currency: str) -> None:
         qty.text_input("Quantity", key=f"{key}_qty_{row}", placeholder="1")
         unit.text_input("Unit", key=f"{key}_unit_{row}", placeholder="pcs")
         price.text_input("Unit price", key=f"{key}_price_{row}", placeholder="0.00")
-        if f"{key}_vat_{row}" not in st.session_state:
-            st.session_state[f"{key}_vat_{row}"] = "21"
-        vat.text_input("VAT %", key=f"{key}_vat_{row}")
+        choice = st.session_state.setdefault(f"{key}_vat_{row}", DEFAULT_CHOICE.key)
+        options = [c.key for c in VAT_CHOICES]
+        vat.selectbox(
+            "VAT",
+            options if choice in options else [*options, choice],
+            format_func=_vat_label,
+            key=f"{key}_vat_{row}",
+        )
         if remove.button(
             "", key=f"{key}_remove_{row}", icon=":material/delete:", disabled=len(rows) == 1
         ):
             rows.remove(row)
             st.rerun()
+        if st.session_state[f"{key}_vat_{row}"] == f"{VatCategory.EXEMPT}:0":
+            reason, code = st.columns([5, 2])
+            reason.text_input(
+                "Exemption reason",
+                key=f"{key}_exreason_{row}",
+                placeholder="The article of the VAT law that exempts the supply",
+            )
+            code.selectbox(
+                "VATEX code",
+                ["", *EXEMPTION_CODES],
+                format_func=lambda c: c or "None",
+                key=f"{key}_excode_{row}",
+            )
         for line_error in errors.get(row, []):
             st.error(f"{line_error.message}", icon=":material/error:")
     if st.button("Add line", key=f"{key}_add_line", icon=":material/add:"):
@@ -124,11 +168,16 @@ def _live_totals(key: str, rows: list[int], currency: str) -> None:
         return
     net = sum(line.net_minor for line in built)
     vat = sum(line.vat_minor for line in built)
+    groups = vat_groups(
+        [VatLine(line.vat_category, Decimal(line.vat_rate), line.net_minor) for line in built],
+        currency=currency,
+    )
     parts = [
         f"Net **{ui.money(from_minor(net, currency), currency)}**",
         *(
-            f"VAT {rate}% **{ui.money(from_minor(amount, currency), currency)}**"
-            for rate, (_, amount) in (vat_breakdown(built) if built else {}).items()
+            f"VAT {group.rate}% ({group.category}) "
+            f"**{ui.money(from_minor(group.vat_minor, currency), currency)}**"
+            for group in groups
         ),
         f"Total **{ui.money(from_minor(net + vat, currency), currency)}**",
     ]

@@ -32,7 +32,7 @@ from shared.db import read_session
 from shared.document_format import amount_in_words, format_amount, payment_terms
 from shared.errors import ValidationError
 from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
-from shared.invoicing import display_status, vat_breakdown
+from shared.invoicing import display_status
 from shared.ledger.credit_notes import credit_note_lines, credit_notes_of
 from shared.ledger.holds import collection_held_reason
 from shared.linkpay.links import invoice_pay_link
@@ -48,6 +48,7 @@ from shared.models import (
     InvoiceStatus,
 )
 from shared.public_urls import public_pay_url
+from shared.vat import VatCategory, stated_exemption, stored_groups
 
 logger = logging.getLogger(__name__)
 
@@ -226,8 +227,14 @@ class InvoiceDocument:
         return self.invoice.subtotal_minor
 
     def vat_rows(self) -> list[tuple[str, int, int]]:
-        """(rate, taxable net, VAT) per VAT rate, lowest rate first."""
-        return [(rate, net, vat) for rate, (net, vat) in vat_breakdown(self.lines).items()]
+        return vat_rows(self.lines, translator(self.language))
+
+    def vat_notes(self) -> list[str]:
+        return vat_notes(self.lines, translator(self.language))
+
+    @staticmethod
+    def line_vat(line: InvoiceLine | CreditNoteLine) -> str:
+        return line_vat(line)
 
     def template_context(self) -> dict[str, object]:
         return {
@@ -241,6 +248,47 @@ class InvoiceDocument:
             "bank_details": bank_details(self.seller_account),
             "lang": self.language,
         }
+
+
+def vat_rows(
+    lines: list[InvoiceLine] | list[CreditNoteLine], t: Callable[..., str]
+) -> list[tuple[str, int, int]]:
+    """(rate and category, taxable net, VAT) per VAT category and rate, highest rate first."""
+    return [
+        (_vat_label(group.category, f"{group.rate:f}", t), group.net_minor, group.vat_minor)
+        for group in stored_groups(lines)
+    ]
+
+
+def _vat_label(category: str, rate: str, t: Callable[..., str] | None = None) -> str:
+    if category == VatCategory.STANDARD:
+        return f"{rate}%"
+    return f"{rate}% {t(f'vat_category_{category}') if t else category}"
+
+
+def line_vat(line: InvoiceLine | CreditNoteLine) -> str:
+    """The line table's VAT cell: "21%", or "0% AE" for a category without VAT."""
+    return _vat_label(line.vat_category, line.vat_rate)
+
+
+# The wording each category without VAT needs on the document, in this order.
+_NOTED_CATEGORIES = (
+    VatCategory.EXEMPT,
+    VatCategory.REVERSE_CHARGE,
+    VatCategory.INTRA_EU_SUPPLY,
+    VatCategory.EXPORT,
+)
+
+
+def vat_notes(lines: list[InvoiceLine] | list[CreditNoteLine], t: Callable[..., str]) -> list[str]:
+    present = {line.vat_category for line in lines}
+    return [
+        t(f"vat_note_{category}", reason=stated_exemption(lines))
+        if category == VatCategory.EXEMPT
+        else t(f"vat_note_{category}")
+        for category in _NOTED_CATEGORIES
+        if category in present
+    ]
 
 
 def text_for(document: InvoiceDocument, key: str, **values: object) -> str:
@@ -561,7 +609,7 @@ def _pdf_lines(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
                     line.description,
                     _quantity_text(line),
                     document.money(line.unit_price_minor),
-                    f"{line.vat_rate}%",
+                    line_vat(line),
                     document.money(line.net_minor),
                 )
             )
@@ -580,7 +628,7 @@ def _pdf_totals(
     # VAT breakdown on the left, totals on the right, side by side.
     pdf.set_font(FONT, "", 8.5)
     with pdf.table(
-        col_widths=(22, 36, 28),
+        col_widths=(32, 30, 24),
         width=86,
         align="LEFT",
         text_align=("RIGHT", "RIGHT", "RIGHT"),
@@ -590,15 +638,15 @@ def _pdf_totals(
         borders_layout="HORIZONTAL_LINES",
     ) as table:
         table.row((t("vat_rate"), t("taxable"), t("vat")))
-        for rate, net, vat in document.vat_rows():
-            table.row((f"{rate}%", document.money(net), document.money(vat)))
+        for label, net, vat in document.vat_rows():
+            table.row((label, document.money(net), document.money(vat)))
     left_bottom = pdf.get_y()
 
     rows: list[tuple[str, str, bool]] = [
         (t("subtotal"), document.money(document.subtotal_minor), False)
     ]
     rows += [
-        (f"{t('vat')} {rate}%", document.money(vat), False) for rate, _, vat in document.vat_rows()
+        (f"{t('vat')} {label}", document.money(vat), False) for label, _, vat in document.vat_rows()
     ]
     rows += totals
     pdf.set_y(top)
@@ -608,7 +656,10 @@ def _pdf_totals(
         pdf.cell(50, 6.5 if strong else 5.5, label)
         pdf.cell(_WIDTH - 145, 6.5 if strong else 5.5, value, align="R")
         pdf.ln()
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 4)
+    for note in document.vat_notes():
+        write_pdf_text(pdf, note, size=9, bold=True)
+    pdf.ln(2)
 
 
 def _pdf_amount_words(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
@@ -739,7 +790,10 @@ class CreditNoteDocument:
         return format_date(value, self.language)
 
     def vat_rows(self) -> list[tuple[str, int, int]]:
-        return [(rate, net, vat) for rate, (net, vat) in vat_breakdown(self.lines).items()]
+        return vat_rows(self.lines, translator(self.language))
+
+    def vat_notes(self) -> list[str]:
+        return vat_notes(self.lines, translator(self.language))
 
     def template_context(self) -> dict[str, object]:
         return {

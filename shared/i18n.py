@@ -52,6 +52,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "vat_breakdown": "VAT breakdown",
         "vat_rate": "VAT rate",
         "taxable": "Taxable amount",
+        "vat_category_Z": "zero-rated",
+        "vat_category_E": "exempt",
+        "vat_category_AE": "reverse charge",
+        "vat_category_K": "intra-EU supply",
+        "vat_category_G": "export",
+        "vat_note_E": "Exempt from VAT: {reason}",
+        "vat_note_AE": "Reverse charge",
+        "vat_note_K": (
+            "Intra-community supply of goods, exempt from VAT "
+            "(Article 138 of Directive 2006/112/EC)"
+        ),
+        "vat_note_G": "Export of goods, exempt from VAT (Article 146 of Directive 2006/112/EC)",
         "vat": "VAT",
         "subtotal": "Total without VAT",
         "total": "Total",
@@ -223,6 +235,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "vat_breakdown": "PVN sadalījums",
         "vat_rate": "PVN likme",
         "taxable": "Apliekamā summa",
+        "vat_category_Z": "0 % likme",
+        "vat_category_E": "atbrīvots",
+        "vat_category_AE": "apgrieztā maksāšana",
+        "vat_category_K": "piegāde ES",
+        "vat_category_G": "eksports",
+        "vat_note_E": "Atbrīvots no PVN: {reason}",
+        "vat_note_AE": "Nodokļa apgrieztā maksāšana",
+        "vat_note_K": (
+            "Preču piegāde Eiropas Savienības iekšienē, PVN 0 % (Direktīvas 2006/112/EK 138. pants)"
+        ),
+        "vat_note_G": "Preču eksports, PVN 0 % (Direktīvas 2006/112/EK 146. pants)",
         "vat": "PVN",
         "subtotal": "Summa bez PVN",
         "total": "Kopā",

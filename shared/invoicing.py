@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
+from shared import vat
 from shared.audit import record_audit
 from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline
@@ -34,7 +35,7 @@ from shared.money import (
     check_amount_bound,
     from_minor,
     invoice_totals,
-    line_amounts,
+    line_net_minor,
     parse_amount_minor,
     parse_quantity,
     parse_vat_rate,
@@ -43,6 +44,7 @@ from shared.security import new_token, seal_token
 from shared.states import OPEN_STATUSES, OVERDUE
 from shared.text import clean_single_line
 from shared.users import require_permission
+from shared.vat import VatCategory, VatLine, line_vats
 
 DEFAULT_SERIES = "INV"
 PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
@@ -58,6 +60,10 @@ class LineInput:
     unit_price: str
     vat_rate: str = "21"
     unit: str = ""
+    # Empty: S above 0 %, Z at 0 % (shared.vat.category_of).
+    vat_category: str = ""
+    vat_exemption: str = ""
+    vat_exemption_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,18 @@ class LineError:
     message: str
 
 
+@dataclass(frozen=True)
+class _ParsedLine:
+    number: int
+    description: str
+    unit: str
+    quantity: Decimal
+    unit_price_minor: int
+    category: VatCategory
+    rate: Decimal
+    exemption: vat.Exemption
+
+
 class InvoiceLinesError(ValidationError):
     def __init__(self, errors: list[LineError]) -> None:
         super().__init__("; ".join(f"Line {e.line}: {e.message}" for e in errors), field="lines")
@@ -74,9 +92,12 @@ class InvoiceLinesError(ValidationError):
 
 
 def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
-    """Validates every line and computes its amounts; all errors are reported at once."""
+    """Validates every line and computes its amounts; all errors are reported at once.
+
+    VAT follows ``shared.vat``'s one rule: rounded once per (category, rate) group, then
+    allocated over the group's lines."""
     errors: list[LineError] = []
-    built: list[InvoiceLine] = []
+    parsed: list[_ParsedLine] = []
     meaningful = [
         line
         for line in lines
@@ -103,40 +124,52 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
         except MoneyError as error:
             errors.append(LineError(number, "unit_price", str(error)))
             unit_price_minor = None
-        try:
-            vat_rate = parse_vat_rate(line.vat_rate)
-        except MoneyError as error:
-            errors.append(LineError(number, "vat_rate", str(error)))
-            vat_rate = None
-        if quantity is None or unit_price_minor is None or vat_rate is None:
-            continue
-        amounts = line_amounts(
-            quantity=quantity,
-            unit_price_minor=unit_price_minor,
-            vat_rate=vat_rate,
-            currency=currency,
-        )
-        try:
-            check_amount_bound(
-                from_minor(amounts.gross_minor, currency), currency, field="A line's total"
-            )
-        except MoneyError as error:
-            errors.append(LineError(number, "unit_price", str(error)))
+        line_vat = _line_vat(errors, number, line)
+        if quantity is None or unit_price_minor is None or line_vat is None:
             continue
         if not description or unit is None:
+            continue
+        category, rate, exemption = line_vat
+        parsed.append(
+            _ParsedLine(
+                number, description, unit, quantity, unit_price_minor, category, rate, exemption
+            )
+        )
+    _check_one_exemption(errors, parsed)
+    nets = [
+        line_net_minor(
+            quantity=line.quantity, unit_price_minor=line.unit_price_minor, currency=currency
+        )
+        for line in parsed
+    ]
+    shares = line_vats(
+        [VatLine(line.category, line.rate, net) for line, net in zip(parsed, nets, strict=True)],
+        currency=currency,
+    )
+    built: list[InvoiceLine] = []
+    for line, net_minor, vat_minor in zip(parsed, nets, shares, strict=True):
+        try:
+            check_amount_bound(
+                from_minor(net_minor + vat_minor, currency), currency, field="A line's total"
+            )
+        except MoneyError as error:
+            errors.append(LineError(line.number, "unit_price", str(error)))
             continue
         built.append(
             InvoiceLine(
                 invoice_id=0,
-                position=number,
-                description=description,
-                quantity=f"{quantity.normalize():f}",
-                unit=unit,
-                unit_price_minor=unit_price_minor,
-                vat_rate=f"{vat_rate.normalize():f}",
-                net_minor=amounts.net_minor,
-                vat_minor=amounts.vat_minor,
-                gross_minor=amounts.gross_minor,
+                position=line.number,
+                description=line.description,
+                quantity=f"{line.quantity.normalize():f}",
+                unit=line.unit,
+                unit_price_minor=line.unit_price_minor,
+                vat_rate=f"{line.rate.normalize():f}",
+                vat_category=line.category.value,
+                vat_exemption_reason=line.exemption.reason,
+                vat_exemption_code=line.exemption.code,
+                net_minor=net_minor,
+                vat_minor=vat_minor,
+                gross_minor=net_minor + vat_minor,
             )
         )
     if not errors:
@@ -148,6 +181,79 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
     if errors:
         raise InvoiceLinesError(errors)
     return built
+
+
+def _line_vat(
+    errors: list[LineError], number: int, line: LineInput
+) -> tuple[VatCategory, Decimal, vat.Exemption] | None:
+    """The line's VAT category, rate and exemption, or None with the reasons in ``errors``."""
+    try:
+        rate = parse_vat_rate(line.vat_rate)
+    except MoneyError as error:
+        errors.append(LineError(number, "vat_rate", str(error)))
+        return None
+    try:
+        category = vat.category_of(category=line.vat_category, rate=rate)
+        vat.check_rate(category=category, rate=rate)
+        exemption = vat.check_exemption(
+            category=category, reason=line.vat_exemption, code=line.vat_exemption_code
+        )
+    except ValidationError as error:
+        errors.append(LineError(number, error.field or "vat_rate", str(error)))
+        return None
+    return category, rate, exemption
+
+
+def _check_one_exemption(errors: list[LineError], parsed: list[_ParsedLine]) -> None:
+    """Exempt lines share one reason: the VAT table has one row, and one reason, for them."""
+    first: vat.Exemption | None = None
+    for line in parsed:
+        if line.category is not VatCategory.EXEMPT:
+            continue
+        if first is None:
+            first = line.exemption
+        elif line.exemption != first:
+            errors.append(
+                LineError(
+                    line.number,
+                    "vat_exemption",
+                    "Exempt lines on one invoice give the same exemption reason.",
+                )
+            )
+
+
+def check_buyer_vat_number(lines: list[InvoiceLine], *, customer: Customer) -> None:
+    """Reverse charge and intra-EU supply shift the VAT to the buyer, whom the invoice
+    must name by their VAT number; an intra-EU buyer's is from another member state."""
+    line_errors = []
+    for line in lines:
+        category = VatCategory(line.vat_category)
+        if category not in vat.NEEDS_BUYER_VAT_NUMBER:
+            continue
+        if not customer.vat_number.strip():
+            line_errors.append(
+                LineError(
+                    line.position,
+                    "vat_category",
+                    f"{vat.label(category)} needs the customer's VAT number: add it to "
+                    f"{customer.name} first.",
+                )
+            )
+        elif category is VatCategory.INTRA_EU_SUPPLY and _is_latvian(customer.vat_number):
+            line_errors.append(
+                LineError(
+                    line.position,
+                    "vat_category",
+                    "An intra-EU supply goes to a customer VAT-registered in another member "
+                    f"state; {customer.name}'s VAT number is Latvian.",
+                )
+            )
+    if line_errors:
+        raise InvoiceLinesError(line_errors)
+
+
+def _is_latvian(vat_number: str) -> bool:
+    return vat_number.strip().upper().startswith("LV")
 
 
 def _line_text(
@@ -206,7 +312,8 @@ class DraftInput(FormInput):
 
 def _checked_lines(session: Session, data: DraftInput) -> list[InvoiceLine]:
     """The draft's lines, built once its customer and channel are known to fit."""
-    if session.get(Customer, data.customer_id) is None:
+    customer = session.get(Customer, data.customer_id)
+    if customer is None:
         raise ValidationError("Choose a customer.", field="customer_id")
     if data.channel_id is not None:
         channel = session.get(PaymentChannel, data.channel_id)
@@ -217,7 +324,9 @@ def _checked_lines(session: Session, data: DraftInput) -> list[InvoiceLine]:
                 f"The channel takes {channel.currency} only; the invoice is in {data.currency}.",
                 field="currency",
             )
-    return build_lines(data.lines, currency=data.currency)
+    built = build_lines(data.lines, currency=data.currency)
+    check_buyer_vat_number(built, customer=customer)
+    return built
 
 
 def create_draft(

@@ -337,6 +337,10 @@ class InvoiceLine(SQLModel, table=True):
     unit: str = Field(default="", max_length=16)
     unit_price_minor: int = Field(sa_type=MinorUnits)
     vat_rate: str = Field(default="0", max_length=8, description="Percent as text, e.g. '21'")
+    # UNCL 5305 code (shared.vat): S, Z, E, AE, K or G; E names its exemption.
+    vat_category: str = Field(default="S", max_length=2)
+    vat_exemption_reason: str = Field(default="", max_length=300)
+    vat_exemption_code: str = Field(default="", max_length=30)
     net_minor: int = _money()
     vat_minor: int = _money()
     gross_minor: int = _money()
@@ -710,6 +714,10 @@ class CreditNoteLine(SQLModel, table=True):
     unit: str = Field(default="", max_length=16)
     unit_price_minor: int = Field(sa_type=MinorUnits)
     vat_rate: str = Field(default="0", max_length=8, description="Percent as text, e.g. '21'")
+    # UNCL 5305 code (shared.vat): S, Z, E, AE, K or G; E names its exemption.
+    vat_category: str = Field(default="S", max_length=2)
+    vat_exemption_reason: str = Field(default="", max_length=300)
+    vat_exemption_code: str = Field(default="", max_length=30)
     net_minor: int = _money()
     vat_minor: int = _money()
     gross_minor: int = _money()

@@ -159,16 +159,34 @@ class LineAmounts:
     gross_minor: int
 
 
+def line_net_minor(*, quantity: Decimal, unit_price_minor: int, currency: str) -> int:
+    """Quantity × unit price, rounded to the currency once per line."""
+    return to_minor(quantity * from_minor(unit_price_minor, currency), currency)
+
+
 def line_amounts(
     *, quantity: Decimal, unit_price_minor: int, vat_rate: Decimal, currency: str
 ) -> LineAmounts:
-    """Net rounded per line, VAT rounded per line on the rounded net."""
-    unit_price = from_minor(unit_price_minor, currency)
-    net = round_money(quantity * unit_price, currency)
-    vat = round_money(net * vat_rate / Decimal(100), currency)
-    net_minor = to_minor(net, currency)
-    vat_minor = to_minor(vat, currency)
+    """A line alone in its VAT group: net rounded, VAT rounded on the rounded net. Lines
+    sharing a group get their VAT from ``shared.vat.line_vats`` instead."""
+    net_minor = line_net_minor(
+        quantity=quantity, unit_price_minor=unit_price_minor, currency=currency
+    )
+    vat_minor = to_minor(from_minor(net_minor, currency) * vat_rate / Decimal(100), currency)
     return LineAmounts(net_minor=net_minor, vat_minor=vat_minor, gross_minor=net_minor + vat_minor)
+
+
+def allocate_minor(total: int, weights: list[int]) -> list[int]:
+    """``total`` split over non-negative ``weights`` in proportion, by largest remainder:
+    the parts add up to ``total`` exactly; ties go to the earlier weight."""
+    whole = sum(weights)
+    if whole == 0:
+        return [total] + [0] * (len(weights) - 1) if weights else []
+    parts = [total * weight // whole for weight in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
+    for index in by_remainder[: total - sum(parts)]:
+        parts[index] += 1
+    return parts
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 Opened from the Invoices list, or directly with ``?invoice=<id>``.
 """
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
@@ -305,24 +307,25 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
                             "Description": line.description,
                             "Quantity": line.quantity,
                             "Unit price": line.unit_price,
-                            "VAT %": line.vat_rate,
+                            "VAT": f"{line.vat_rate} % ({line.vat_category})",
                         }
                         for line in crediting.lines
                     ]
                 ),
                 hide_index=True,
-                disabled=["VAT %"],
+                disabled=["VAT"],
                 key="cn_lines",
             )
             st.caption("Tick the lines to credit; lower the quantity or price for a part.")
+            # The VAT category, rate and exemption stay the invoice line's.
             chosen = [
-                LineInput(
+                replace(
+                    line,
                     description=row["Description"],
                     quantity=str(row["Quantity"]),
                     unit_price=str(row["Unit price"]),
-                    vat_rate=str(row["VAT %"]),
                 )
-                for row in edited.to_dict("records")
+                for row, line in zip(edited.to_dict("records"), crediting.lines, strict=True)
                 if row["Credit"]
             ]
         elif mode == "amount":

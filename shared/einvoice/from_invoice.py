@@ -1,21 +1,27 @@
-"""Today's invoice tables as an e-invoice document, reading them only.
+"""Today's invoice and credit-note tables as an e-invoice document, reading them only.
 
 The invoice, customer and company tables do not yet hold everything EN 16931 asks for, so
-the caller passes what is missing: optionally the buyer reference, the seller's country and
-the PDF to embed. The buyer's Peppol participant id is the one stored on the customer, or,
-without one, derived from a Latvian or Estonian registration or VAT number (the schemes
-their public registers are listed under in Peppol); the caller may also give it. Lines map to VAT category S,
-or Z at 0 %; exempt, reverse-charge and export lines need the VAT categories of issue 16
-in the invoice tables first.
+the caller passes what is missing: optionally the buyer reference, the seller's country, the
+buyer's when their VAT number does not tell it (an export customer), and the PDF to embed.
+The buyer's Peppol participant id is the one stored on the customer, or, without one,
+derived from a Latvian or Estonian registration or VAT number (the schemes their public
+registers are listed under in Peppol); the caller may also give it. Each line keeps its stored VAT
+category (``shared.vat``: S, Z, E, AE, K, G); an exempt line's reason and VATEX code go
+into the VAT breakdown, the other 0 % categories take their standard wording. An
+intra-community supply names the buyer's country (from their VAT number) as deliver-to
+country and the supply date (the issue date unless given).
 
 Units are free text on an invoice line; the usual ones map to UN/ECE recommendation 20
 codes and anything else to C62 ("one"), so an e-invoice never carries a made-up code.
 
-The stored totals were computed with VAT rounded per line, while EN 16931 rounds per VAT
-rate. Where the two disagree the invoice is refused with a message rather than sent with
-a total that differs from the PDF the customer already has.
+Invoices saved since the VAT categories round VAT once per category and rate, as EN 16931
+does; older ones were rounded per line. Where the stored total and EN 16931's disagree the
+document is refused with a message rather than sent with a total that differs from the PDF
+the customer already has. So is a credit note for what was left of an invoice after
+earlier credit notes, whose VAT is what was left, not the rate applied afresh.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from shared.einvoice.model import (
@@ -26,6 +32,7 @@ from shared.einvoice.model import (
     Document,
     DocumentType,
     ElectronicAddress,
+    Exemption,
     Line,
     ModelError,
     Party,
@@ -42,6 +49,7 @@ from shared.models import (
     InvoiceLine,
 )
 from shared.money import exponent, from_minor, to_minor
+from shared.vat import exemption_text
 
 ESTONIAN_VAT_SCHEME = "9931"
 
@@ -134,16 +142,38 @@ def _buyer(customer: Customer, *, endpoint: ElectronicAddress, default_country: 
 
 
 def _line(line: InvoiceLine | CreditNoteLine, *, position: int, currency: str) -> Line:
-    rate = Decimal(line.vat_rate)
+    category = VatCategory(line.vat_category)
+    exemption = None
+    if category is VatCategory.EXEMPT:
+        exemption = Exemption(
+            exemption_text(reason=line.vat_exemption_reason, code=line.vat_exemption_code),
+            line.vat_exemption_code,
+        )
     return Line(
         id=str(position),
         name=line.description,
         quantity=Decimal(line.quantity),
         unit_code=unit_code(line.unit),
         net_price=from_minor(line.unit_price_minor, currency),
-        vat_category=VatCategory.STANDARD if rate > 0 else VatCategory.ZERO_RATED,
-        vat_rate=rate,
+        vat_category=category,
+        vat_rate=Decimal(line.vat_rate),
+        exemption=exemption,
     )
+
+
+def _lines(lines: list[InvoiceLine] | list[CreditNoteLine], *, currency: str) -> tuple[Line, ...]:
+    ordered = sorted(lines, key=lambda line: line.position)
+    return tuple(
+        _line(line, position=index, currency=currency)
+        for index, line in enumerate(ordered, start=1)
+    )
+
+
+def _intra_eu(lines: tuple[Line, ...], buyer: Party, supply_date: date) -> dict[str, object]:
+    """BT-80 and BT-72, which an intra-community supply needs (BR-IC-11, BR-IC-12)."""
+    if not any(line.vat_category is VatCategory.INTRA_EU_SUPPLY for line in lines):
+        return {}
+    return {"delivery_country": buyer.address.country, "supply_date": supply_date}
 
 
 def document_from_invoice(
@@ -157,7 +187,9 @@ def document_from_invoice(
     payment_reference: str = "",
     buyer_reference: str = "",
     seller_country: str = "LV",
+    buyer_country: str = "",
     eur_exchange_rate: Decimal | None = None,
+    supply_date: date | None = None,
     pdf: bytes | None = None,
     pdf_filename: str = "",
 ) -> Document:
@@ -166,7 +198,12 @@ def document_from_invoice(
         raise ModelError("Only an issued invoice, with its number, becomes an e-invoice.")
     if exponent(invoice.currency) != 2:
         raise ModelError(f"E-invoices in {invoice.currency} are not supported.")
-    ordered = sorted(lines, key=lambda line: line.position)
+    buyer = _buyer(
+        customer,
+        endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
+        default_country=buyer_country or seller_country,
+    )
+    document_lines = _lines(lines, currency=invoice.currency)
     means = None
     if bank_account is not None and bank_account.iban:
         means = PaymentMeans(
@@ -191,22 +228,18 @@ def document_from_invoice(
         due_date=invoice.due_date,
         currency=invoice.currency,
         seller=_seller(company, country=seller_country),
-        buyer=_buyer(
-            customer,
-            endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
-            default_country=seller_country,
-        ),
-        lines=tuple(
-            _line(line, position=index, currency=invoice.currency)
-            for index, line in enumerate(ordered, start=1)
-        ),
+        buyer=buyer,
+        lines=document_lines,
         buyer_reference=buyer_reference or invoice.number,
         payment_means=means,
         prepaid=from_minor(invoice.paid_minor, invoice.currency),
         eur_exchange_rate=eur_exchange_rate,
         attachments=attachments,
+        **_intra_eu(
+            document_lines, buyer, supply_date or invoice.supply_date or invoice.issue_date
+        ),
     )
-    _check_totals(document, invoice)
+    _check_totals(document, name=f"Invoice {invoice.number}", stored_minor=invoice.total_minor)
     return document
 
 
@@ -217,17 +250,24 @@ def document_from_credit_note(
     invoice: Invoice,
     customer: Customer,
     company: Company,
+    buyer_endpoint: ElectronicAddress | None = None,
+    buyer_reference: str = "",
     seller_country: str = "LV",
+    buyer_country: str = "",
     eur_exchange_rate: Decimal | None = None,
+    supply_date: date | None = None,
     pdf: bytes | None = None,
     pdf_filename: str = "",
 ) -> Document:
-    """The UBL CreditNote of an issued credit note, naming the invoice it credits (BT-25).
-
-    Quantities and amounts stay positive: the document type says it is a credit."""
+    """The e-invoice credit note (type 381), naming the invoice it corrects (BT-25)."""
     if exponent(note.currency) != 2:
         raise ModelError(f"E-invoices in {note.currency} are not supported.")
-    ordered = sorted(lines, key=lambda line: line.position)
+    buyer = _buyer(
+        customer,
+        endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
+        default_country=buyer_country or seller_country,
+    )
+    document_lines = _lines(lines, currency=note.currency)
     attachments: tuple[Attachment, ...] = ()
     if pdf is not None:
         attachments = (
@@ -244,34 +284,31 @@ def document_from_credit_note(
         issue_date=note.issue_date,
         currency=note.currency,
         seller=_seller(company, country=seller_country),
-        buyer=_buyer(
-            customer,
-            endpoint=customer_endpoint(customer, default_country=seller_country),
-            default_country=seller_country,
-        ),
-        lines=tuple(
-            _line(line, position=index, currency=note.currency)
-            for index, line in enumerate(ordered, start=1)
-        ),
-        buyer_reference=invoice.number or note.number,
+        buyer=buyer,
+        lines=document_lines,
+        buyer_reference=buyer_reference or invoice.number or note.number,
         preceding_invoice=invoice.number or "",
         preceding_invoice_date=invoice.issue_date,
         note=note.reason,
         eur_exchange_rate=eur_exchange_rate,
         attachments=attachments,
+        **_intra_eu(
+            document_lines,
+            buyer,
+            supply_date or invoice.supply_date or invoice.issue_date or note.issue_date,
+        ),
     )
-    _check_totals(document, note)
+    _check_totals(document, name=f"Credit note {note.number}", stored_minor=note.total_minor)
     return document
 
 
-def _check_totals(document: Document, invoice: Invoice | CreditNote) -> None:
+def _check_totals(document: Document, *, name: str, stored_minor: int) -> None:
     totals = document.totals()
-    stated = to_minor(totals.tax_inclusive, invoice.currency)
-    if stated != invoice.total_minor:
-        stored = from_minor(invoice.total_minor, invoice.currency)
-        kind = "Credit note" if isinstance(invoice, CreditNote) else "Invoice"
+    stated = to_minor(totals.tax_inclusive, document.currency)
+    if stated != stored_minor:
+        stored = from_minor(stored_minor, document.currency)
         raise ModelError(
-            f"{kind} {invoice.number} totals {stored} {invoice.currency} with VAT rounded per"
-            f" line; rounded per VAT rate as e-invoices require it is {totals.tax_inclusive}."
+            f"{name} totals {stored} {document.currency} as stored; with VAT rounded once per"
+            f" VAT category and rate, as e-invoices require, it is {totals.tax_inclusive}."
             " Re-total it before sending it as an e-invoice."
         )

@@ -6,9 +6,10 @@ and one CREDIT_NOTE ledger entry that lowers the invoice's open balance; on an i
 already that balance goes below zero, the customer's credit. It is never changed or
 deleted: a wrong one is corrected by a new invoice.
 
-What can still be credited is bounded per VAT rate by what the invoice charged at that rate
-less what earlier credit notes took off it, so the credit notes of an invoice never add up
-to more than its total, nor move VAT between rates the invoice never had.
+What can still be credited is bounded per VAT category and rate by what the invoice charged
+there less what earlier credit notes took off it, so the credit notes of an invoice never
+add up to more than its total, nor move VAT to a category or rate the invoice never had.
+Their VAT follows the invoice's rule (``shared.vat``): rounded once per category and rate.
 """
 
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from shared.models import (
 from shared.money import (
     LineAmounts,
     MoneyError,
+    allocate_minor,
     format_money,
     from_minor,
     invoice_totals,
@@ -46,6 +48,7 @@ from shared.money import (
 )
 from shared.text import clean_single_line
 from shared.users import require_permission
+from shared.vat import Exemption, VatCategory, group_key
 
 CREDIT_NOTE_SERIES = "KR"
 CREDITABLE_STATUSES = frozenset(
@@ -69,25 +72,48 @@ def has_money_on_it(invoice: Invoice) -> bool:
     return bool(invoice.paid_minor or invoice.credited_minor or invoice.returned_minor)
 
 
-def remaining_by_rate(session: Session, *, invoice: Invoice) -> dict[str, tuple[int, int]]:
-    """VAT rate -> (net, VAT) the invoice charged at that rate less its credit notes'."""
+def remaining_by_rate(
+    session: Session, *, invoice: Invoice
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(VAT category, rate) -> (net, VAT) the invoice charged there less its credit notes'."""
     charged = session.exec(
-        select(InvoiceLine.vat_rate, InvoiceLine.net_minor, InvoiceLine.vat_minor).where(
-            InvoiceLine.invoice_id == invoice.id
-        )
+        select(
+            InvoiceLine.vat_category,
+            InvoiceLine.vat_rate,
+            InvoiceLine.net_minor,
+            InvoiceLine.vat_minor,
+        ).where(InvoiceLine.invoice_id == invoice.id)
     ).all()
     credited = session.exec(
-        select(CreditNoteLine.vat_rate, CreditNoteLine.net_minor, CreditNoteLine.vat_minor)
+        select(
+            CreditNoteLine.vat_category,
+            CreditNoteLine.vat_rate,
+            CreditNoteLine.net_minor,
+            CreditNoteLine.vat_minor,
+        )
         .join(CreditNote, col(CreditNote.id) == CreditNoteLine.credit_note_id)
         .where(CreditNote.invoice_id == invoice.id)
     ).all()
-    remaining: dict[str, tuple[int, int]] = {}
+    remaining: dict[tuple[str, str], tuple[int, int]] = {}
     for sign, rows in ((1, charged), (-1, credited)):
-        for rate, net, vat in rows:
-            key = _rate_key(rate)
+        for category, rate, net, vat in rows:
+            key = group_key(category, Decimal(rate))
             left_net, left_vat = remaining.get(key, (0, 0))
             remaining[key] = (left_net + sign * net, left_vat + sign * vat)
-    return dict(sorted(remaining.items(), key=lambda item: Decimal(item[0])))
+    return dict(sorted(remaining.items(), key=lambda item: (Decimal(item[0][1]), item[0][0])))
+
+
+def _exemption(session: Session, *, invoice: Invoice) -> Exemption:
+    """The invoice's exemption (one per invoice, see ``invoicing.build_lines``), for credit
+    lines written from a sum rather than copied from a line."""
+    line = session.exec(
+        select(InvoiceLine).where(
+            InvoiceLine.invoice_id == invoice.id, InvoiceLine.vat_category == VatCategory.EXEMPT
+        )
+    ).first()
+    if line is None:
+        return Exemption("", "")
+    return Exemption(line.vat_exemption_reason, line.vat_exemption_code)
 
 
 def issue_credit_note(
@@ -106,7 +132,12 @@ def issue_credit_note(
     invoice, reason = _creditable_invoice(session, invoice_id=invoice_id, reason=reason)
     remaining = remaining_by_rate(session, invoice=invoice)
     if full:
-        built = _remaining_lines(session, invoice=invoice, remaining=remaining)
+        built = _remaining_lines(
+            session,
+            invoice=invoice,
+            remaining=remaining,
+            exemption=_exemption(session, invoice=invoice),
+        )
     elif lines:
         built = [_credit_line(line) for line in build_lines(lines, currency=invoice.currency)]
     else:
@@ -145,9 +176,12 @@ def credit_amount(
             field="amount",
         )
     remaining = remaining_by_rate(session, invoice=invoice)
+    exemption = _exemption(session, invoice=invoice)
     built = [
-        _inclusive_line(description, rate=rate, gross=part, currency=invoice.currency)
-        for rate, part in _split(amount_minor, remaining).items()
+        _inclusive_line(
+            description, group=group, gross=part, currency=invoice.currency, exemption=exemption
+        )
+        for group, part in _split(amount_minor, remaining).items()
     ]
     _check_fits(invoice, built=built, remaining=remaining)
     return _issue(session, actor=actor, invoice=invoice, reason=reason, built=built, today=today)
@@ -232,6 +266,9 @@ def crediting_overview(*, invoice_id: int) -> CreditingOverview | None:
                     unit_price=f"{from_minor(line.unit_price_minor, currency):f}",
                     vat_rate=line.vat_rate,
                     unit=line.unit,
+                    vat_category=line.vat_category,
+                    vat_exemption=line.vat_exemption_reason,
+                    vat_exemption_code=line.vat_exemption_code,
                 )
                 for line in lines
             ),
@@ -246,10 +283,6 @@ def crediting_overview(*, invoice_id: int) -> CreditingOverview | None:
                 for note in notes
             ),
         )
-
-
-def _rate_key(rate: str | Decimal) -> str:
-    return f"{Decimal(rate).normalize():f}"
 
 
 def _creditable_invoice(session: Session, *, invoice_id: int, reason: str) -> tuple[Invoice, str]:
@@ -275,6 +308,9 @@ def _credit_line(line: InvoiceLine) -> CreditNoteLine:
         unit=line.unit,
         unit_price_minor=line.unit_price_minor,
         vat_rate=line.vat_rate,
+        vat_category=line.vat_category,
+        vat_exemption_reason=line.vat_exemption_reason,
+        vat_exemption_code=line.vat_exemption_code,
         net_minor=line.net_minor,
         vat_minor=line.vat_minor,
         gross_minor=line.gross_minor,
@@ -282,10 +318,15 @@ def _credit_line(line: InvoiceLine) -> CreditNoteLine:
 
 
 def _remaining_lines(
-    session: Session, *, invoice: Invoice, remaining: dict[str, tuple[int, int]]
+    session: Session,
+    *,
+    invoice: Invoice,
+    remaining: dict[tuple[str, str], tuple[int, int]],
+    exemption: Exemption,
 ) -> list[CreditNoteLine]:
-    """The invoice's own lines when nothing was credited yet; otherwise what is left at
-    each VAT rate, as one line per rate, so the invoice ends credited to the cent."""
+    """The invoice's own lines when nothing was credited yet; otherwise what is left in
+    each VAT category and rate, as one line each, so the invoice ends credited to the cent
+    (its VAT is what is left, not the rule's rounding of what is left)."""
     if invoice.credited_minor == 0:
         lines = session.exec(
             select(InvoiceLine)
@@ -301,13 +342,21 @@ def _remaining_lines(
             quantity="1",
             unit_price_minor=net,
             vat_rate=rate,
+            vat_category=category,
+            **_exemption_fields(category, exemption),
             net_minor=net,
             vat_minor=vat,
             gross_minor=net + vat,
         )
-        for rate, (net, vat) in remaining.items()
+        for (category, rate), (net, vat) in remaining.items()
         if net or vat
     ]
+
+
+def _exemption_fields(category: str, exemption: Exemption) -> dict[str, str]:
+    if category != VatCategory.EXEMPT:
+        return {}
+    return {"vat_exemption_reason": exemption.reason, "vat_exemption_code": exemption.code}
 
 
 def _language(session: Session, invoice: Invoice) -> str:
@@ -315,19 +364,26 @@ def _language(session: Session, invoice: Invoice) -> str:
     return language_for(customer.language if customer else None)
 
 
-def _split(amount_minor: int, remaining: dict[str, tuple[int, int]]) -> dict[str, int]:
-    """``amount_minor`` over the rates in proportion to what is left at each; the cents
-    rounding leaves over go to the largest remainders, so the parts add up exactly."""
-    left = {rate: net + vat for rate, (net, vat) in remaining.items() if net + vat > 0}
-    whole = sum(left.values())
-    parts = {rate: amount_minor * gross // whole for rate, gross in left.items()}
-    by_remainder = sorted(left, key=lambda rate: -(amount_minor * left[rate] % whole))
-    for rate in by_remainder[: amount_minor - sum(parts.values())]:
-        parts[rate] += 1
-    return {rate: part for rate, part in parts.items() if part}
+def _split(
+    amount_minor: int, remaining: dict[tuple[str, str], tuple[int, int]]
+) -> dict[tuple[str, str], int]:
+    """``amount_minor`` over the VAT groups in proportion to what is left in each; the
+    cents rounding leaves over go to the largest remainders, so the parts add up exactly."""
+    left = {group: net + vat for group, (net, vat) in remaining.items() if net + vat > 0}
+    parts = allocate_minor(amount_minor, list(left.values()))
+    return {group: part for group, part in zip(left, parts, strict=True) if part}
 
 
-def _inclusive_line(description: str, *, rate: str, gross: int, currency: str) -> CreditNoteLine:
+def _inclusive_line(
+    description: str,
+    *,
+    group: tuple[str, str],
+    gross: int,
+    currency: str,
+    exemption: Exemption,
+) -> CreditNoteLine:
+    """One VAT-inclusive line, alone in its VAT group, so its VAT is the group's."""
+    category, rate = group
     vat_rate = Decimal(rate)
     estimate = to_minor(from_minor(gross, currency) / (1 + vat_rate / 100), currency)
     amounts = next(
@@ -344,6 +400,8 @@ def _inclusive_line(description: str, *, rate: str, gross: int, currency: str) -
         quantity="1",
         unit_price_minor=amounts.net_minor,
         vat_rate=rate,
+        vat_category=category,
+        **_exemption_fields(category, exemption),
         net_minor=amounts.net_minor,
         vat_minor=amounts.vat_minor,
         gross_minor=amounts.gross_minor,
@@ -370,21 +428,22 @@ def _check_fits(
             f"credit on invoice {invoice.number} ({format_money(left, currency)}).",
             field="lines",
         )
-    wanted: dict[str, int] = {}
+    wanted: dict[tuple[str, str], int] = {}
     for line in built:
-        key = _rate_key(line.vat_rate)
+        key = group_key(line.vat_category, Decimal(line.vat_rate))
         wanted[key] = wanted.get(key, 0) + line.gross_minor
-    for rate, gross in wanted.items():
-        if rate not in remaining:
+    for (category, rate), gross in wanted.items():
+        name = f"VAT {rate}% ({category})"
+        if (category, rate) not in remaining:
             raise ValidationError(
-                f"Invoice {invoice.number} has no line at VAT {rate}%: a credit note "
+                f"Invoice {invoice.number} has no line at {name}: a credit note "
                 "corrects the invoice's own lines.",
                 field="lines",
             )
-        net, vat = remaining[rate]
+        net, vat = remaining[(category, rate)]
         if gross > net + vat:
             raise ValidationError(
-                f"At VAT {rate}% at most {format_money(max(net + vat, 0), currency)} is left "
+                f"At {name} at most {format_money(max(net + vat, 0), currency)} is left "
                 f"to credit on invoice {invoice.number}.",
                 field="lines",
             )

@@ -83,6 +83,7 @@ LINE_COLUMNS = (
     Column("unit", "Unit"),
     Column("unit_price", "Unit price", "money"),
     Column("vat_rate", "VAT %"),
+    Column("vat_category", "VAT category"),
     Column("net", "Net", "money"),
     Column("vat", "VAT", "money"),
     Column("gross", "Total", "money"),
@@ -96,6 +97,7 @@ class LineRow(NamedTuple):
     unit: str
     unit_price: Decimal
     vat_rate: str
+    vat_category: str
     net: Decimal
     vat: Decimal
     gross: Decimal
@@ -121,6 +123,7 @@ def _line_rows(lines: list[InvoiceLine], currency: str) -> tuple[LineRow, ...]:
             unit=line.unit,
             unit_price=from_minor(line.unit_price_minor, currency),
             vat_rate=line.vat_rate,
+            vat_category=line.vat_category,
             net=from_minor(line.net_minor, currency),
             vat=from_minor(line.vat_minor, currency),
             gross=from_minor(line.gross_minor, currency),
@@ -273,6 +276,9 @@ class DraftLine:
     unit_price: str
     vat_rate: str
     unit: str
+    vat_category: str
+    vat_exemption_reason: str
+    vat_exemption_code: str
 
 
 def draft_lines(invoice_id: int) -> tuple[DraftLine, ...]:
@@ -293,6 +299,9 @@ def draft_lines(invoice_id: int) -> tuple[DraftLine, ...]:
                 unit_price=f"{from_minor(line.unit_price_minor, invoice.currency):f}",
                 vat_rate=line.vat_rate,
                 unit=line.unit,
+                vat_category=line.vat_category,
+                vat_exemption_reason=line.vat_exemption_reason,
+                vat_exemption_code=line.vat_exemption_code,
             )
             for line in lines
         )

@@ -49,6 +49,8 @@ from shared.models import (
 from shared.money import from_minor
 from shared.reports import period_start
 from shared.states import INVOICE_STATUS_LABELS, OVERDUE
+from shared.vat import VatCategory
+from shared.vat import label as vat_label
 from shared.views.common import Window, label, page, stream
 
 INVOICE = "invoice"
@@ -327,7 +329,8 @@ def _period_label(day: date, granularity: str) -> str:
 
 
 def _daily_rate_totals(session, date_from: date, date_to: date) -> list[Row]:
-    """Per issue day, currency, rate and kind: net, VAT and the number of documents.
+    """Per issue day, currency, rate, VAT category and kind: net, VAT and the number of
+    documents.
     A day's grain keeps the result small (days × rates) whatever the number of invoices,
     and lets any period be summed from it."""
     invoices = (
@@ -336,6 +339,7 @@ def _daily_rate_totals(session, date_from: date, date_to: date) -> list[Row]:
             Invoice.issue_date.label("day"),
             Invoice.currency.label("currency"),
             InvoiceLine.vat_rate.label("rate"),
+            InvoiceLine.vat_category.label("category"),
             func.sum(InvoiceLine.net_minor).label("net"),
             func.sum(InvoiceLine.vat_minor).label("vat"),
             func.count(func.distinct(Invoice.id)).label("documents"),
@@ -347,7 +351,9 @@ def _daily_rate_totals(session, date_from: date, date_to: date) -> list[Row]:
             Invoice.number.is_not(None),
             Invoice.status.not_in((InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED)),
         )
-        .group_by(Invoice.issue_date, Invoice.currency, InvoiceLine.vat_rate)
+        .group_by(
+            Invoice.issue_date, Invoice.currency, InvoiceLine.vat_rate, InvoiceLine.vat_category
+        )
     )
     notes = (
         select(
@@ -355,13 +361,19 @@ def _daily_rate_totals(session, date_from: date, date_to: date) -> list[Row]:
             CreditNote.issue_date.label("day"),
             CreditNote.currency.label("currency"),
             CreditNoteLine.vat_rate.label("rate"),
+            CreditNoteLine.vat_category.label("category"),
             func.sum(-CreditNoteLine.net_minor).label("net"),
             func.sum(-CreditNoteLine.vat_minor).label("vat"),
             func.count(func.distinct(CreditNote.id)).label("documents"),
         )
         .join(CreditNoteLine, CreditNoteLine.credit_note_id == CreditNote.id)
         .where(CreditNote.issue_date >= date_from, CreditNote.issue_date <= date_to)
-        .group_by(CreditNote.issue_date, CreditNote.currency, CreditNoteLine.vat_rate)
+        .group_by(
+            CreditNote.issue_date,
+            CreditNote.currency,
+            CreditNoteLine.vat_rate,
+            CreditNoteLine.vat_category,
+        )
     )
     return session.execute(union_all(invoices, notes)).all()
 
@@ -369,42 +381,55 @@ def _daily_rate_totals(session, date_from: date, date_to: date) -> list[Row]:
 def vat_summary(*, date_from: date, date_to: date, tz: str, granularity: str = "month") -> Table:
     """Sales and credit notes per period (month or quarter), currency and VAT rate, for
     issue dates date_from..date_to, with a totals row per currency. ``tz`` is taken like
-    the other period reports'; issue dates are already the company's local days."""
+    the other period reports'; issue dates are already the company's local days. The 0 %
+    supplies a VAT return reports apart (exempt, reverse charge, intra-EU supply, export)
+    have rows of their own, named by their category."""
     if granularity not in VAT_GRANULARITIES:
         raise ValueError(f"VAT is summed per month or quarter, not per {granularity}")
     with read_session() as session:
         days = _daily_rate_totals(session, date_from, date_to)
         documents = _documents_per_currency(session, date_from, date_to)
-    # (period start, currency, rate) -> [net, VAT, credit net, credit VAT, documents]
-    totals: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    # (period start, currency, rate, category) -> [net, VAT, credit net, credit VAT, documents]
+    totals: dict[tuple[date, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for day in days:
-        figures = totals[(period_start(day.day, granularity), day.currency, day.rate)]
+        key = (period_start(day.day, granularity), day.currency, day.rate, day.category)
+        figures = totals[key]
         offset = 0 if day.kind == INVOICE else 2
         figures[offset] += day.net
         figures[offset + 1] += day.vat
         figures[4] += day.documents
-    rows = [
-        VatSummaryRow(
-            period=_period_label(start, granularity),
-            currency=currency,
-            vat_rate=f"{rate} %",
-            net=from_minor(net, currency),
-            vat=from_minor(vat, currency),
-            credit_net=from_minor(credit_net, currency),
-            credit_vat=from_minor(credit_vat, currency),
-            net_after=from_minor(net + credit_net, currency),
-            vat_after=from_minor(vat + credit_vat, currency),
-            documents=documents,
+    rows = []
+    for (start, currency, rate, category), figures in sorted(
+        totals.items(), key=lambda item: (item[0][0], item[0][1], -Decimal(item[0][2]), item[0][3])
+    ):
+        net, vat, credit_net, credit_vat, count = figures
+        rows.append(
+            VatSummaryRow(
+                period=_period_label(start, granularity),
+                currency=currency,
+                vat_rate=_rate_label(rate, category),
+                net=from_minor(net, currency),
+                vat=from_minor(vat, currency),
+                credit_net=from_minor(credit_net, currency),
+                credit_vat=from_minor(credit_vat, currency),
+                net_after=from_minor(net + credit_net, currency),
+                vat_after=from_minor(vat + credit_vat, currency),
+                documents=count,
+            )
         )
-        for (start, currency, rate), (net, vat, credit_net, credit_vat, documents) in sorted(
-            totals.items(), key=lambda item: (item[0][0], item[0][1], -Decimal(item[0][2]))
-        )
-    ]
     table_rows = tuple(
         _filled_totals(VatSummaryRow(*row), documents)
         for row in with_totals(VAT_SUMMARY_COLUMNS, rows)
     )
     return Table(VAT_SUMMARY_COLUMNS, table_rows, total=len(table_rows))
+
+
+def _rate_label(rate: str, category: str) -> str:
+    """The row's rate: "21 %"; "0 %" when zero-rated; "0 % Reverse charge (AE)" for a
+    category a VAT return lists apart."""
+    if category in (VatCategory.STANDARD, VatCategory.ZERO_RATED):
+        return f"{rate} %"
+    return f"{rate} % {vat_label(VatCategory(category))}"
 
 
 def _filled_totals(row: VatSummaryRow, documents: dict[str, int]) -> VatSummaryRow:

@@ -17,11 +17,11 @@ def _new_invoice_form(at):
     return at
 
 
-def _type_line(at, row: int, *, desc: str, qty: str, price: str, vat: str = "21"):
+def _type_line(at, row: int, *, desc: str, qty: str, price: str, vat: str = "S:21"):
     at.text_input(key=f"{EDITOR}_desc_{row}").input(desc)
     at.text_input(key=f"{EDITOR}_qty_{row}").input(qty)
     at.text_input(key=f"{EDITOR}_price_{row}").input(price)
-    at.text_input(key=f"{EDITOR}_vat_{row}").input(vat)
+    at.selectbox(key=f"{EDITOR}_vat_{row}").set_value(vat)
     return at.run()
 
 
@@ -33,8 +33,8 @@ def test_draft_with_live_totals_then_issue_assigns_the_first_number(db):
     at = _type_line(at, 0, desc="Consulting", qty="1,5", price="1 234,50")
     assert "Total **2\u202f240.62 EUR**" in texts(at)  # 1851.75 + 388.87 VAT
     at.button(key=f"{EDITOR}_add_line").click().run()
-    at = _type_line(at, 1, desc="Books", qty="2", price="10", vat="0")
-    assert "VAT 0% **0.00 EUR**" in texts(at)
+    at = _type_line(at, 1, desc="Books", qty="2", price="10", vat="Z:0")
+    assert "VAT 0% (Z) **0.00 EUR**" in texts(at)
     at.button(key=f"{EDITOR}_save").click().run()
     no_exceptions(at)
 
@@ -170,16 +170,15 @@ def test_a_draft_can_be_deleted_after_confirmation(db):
 def test_out_of_range_values_get_messages_and_the_typed_lines_stay(db):
     make_customer()
     at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
-    at = _type_line(at, 0, desc="Consulting", qty="1e20", price="1e27", vat="1e-30")
+    at = _type_line(at, 0, desc="Consulting", qty="1e20", price="1e27")
     at.button(key=f"{EDITOR}_add_line").click().run()
-    at = _type_line(at, 1, desc="Books", qty="1,000", price="1e309", vat="21")
+    at = _type_line(at, 1, desc="Books", qty="1,000", price="1e309")
     at.button(key=f"{EDITOR}_add_line").click().run()
-    at = _type_line(at, 2, desc="Servers", qty="2", price="999 999 999 999,99", vat="0")
+    at = _type_line(at, 2, desc="Servers", qty="2", price="999 999 999 999,99", vat="Z:0")
     no_exceptions(at)
     errors = [e.value for e in at.error]
     assert "Quantity '1e20' is not a number." in errors
     assert "Unit price '1e27' is not a number." in errors
-    assert "VAT rate '1e-30' is not a number." in errors
     assert "Unit price '1e309' is not a number." in errors
     assert any("'1,000' is ambiguous" in error for error in errors)
     assert "A line's total can be at most 999\u202f999\u202f999\u202f999.99 EUR." in errors
@@ -224,3 +223,32 @@ def test_a_nul_in_the_customer_search_finds_the_customer_on_each_backend(any_db)
     no_exceptions(at)
     customer = at.selectbox(key=f"{EDITOR}_customer")
     assert customer.options == ["Koks SIA"]
+
+
+def test_vat_is_chosen_by_category_and_an_exempt_line_asks_for_its_reason(db):
+    make_customer()
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    assert at.selectbox(key=f"{EDITOR}_vat_0").options[:4] == [
+        "21 % standard (S)",
+        "12 % reduced (S)",
+        "5 % reduced (S)",
+        "0 % zero-rated (Z)",
+    ]
+    at = _type_line(at, 0, desc="Course", qty="1", price="40", vat="E:0")
+    no_exceptions(at)
+    assert any("needs the exemption reason" in e.value for e in at.error)
+    at.text_input(key=f"{EDITOR}_exreason_0").input("PVN likuma 52. panta 1. daļa").run()
+    at.button(key=f"{EDITOR}_add_line").click().run()
+    at = _type_line(at, 1, desc="Scrap", qty="1", price="10", vat="AE:0")
+    at.button(key=f"{EDITOR}_save").click().run()
+    no_exceptions(at)
+    assert any("Reverse charge (AE) needs the customer's VAT number" in e.value for e in at.error)
+    at.selectbox(key=f"{EDITOR}_vat_1").set_value("S:12").run()
+    at.button(key=f"{EDITOR}_save").click().run()
+    no_exceptions(at)
+    with read_session() as session:
+        lines = session.exec(select(InvoiceLine).order_by(InvoiceLine.position)).all()
+    assert [(line.vat_category, line.vat_rate, line.vat_exemption_reason) for line in lines] == [
+        ("E", "0", "PVN likuma 52. panta 1. daļa"),
+        ("S", "12", ""),
+    ]

@@ -35,9 +35,9 @@ def _lines(*lines: tuple[str, str, str]) -> list[LineInput]:
 
 
 def _build_may():
-    """May 2026: a mixed-rate invoice (with three lines whose VAT rounds per line), a
-    partly paid one credited in part, a USD one, a cancelled one, a draft; one invoice in
-    April."""
+    """May 2026: a mixed-rate invoice (with three lines whose VAT rounds per rate, not per
+    line, and one line at a rate no longer allowed), a partly paid one credited in part, a
+    USD one, a cancelled one, a draft; one invoice in April."""
     anna = make_customer(name="Anna SIA")
     with write_session() as session:
         stored = session.get(Customer, anna.id)
@@ -52,12 +52,13 @@ def _build_may():
             ("1", "50.00", "12"),
             ("1", "20.00", "5"),
             ("1", "10.00", "0"),
-            ("1", "10.00", "9"),
+            ("1", "10.00", "0"),  # made a 9 % line below
             ("1", "0.07", "21"),
             ("1", "0.07", "21"),
             ("1", "0.07", "21"),
         ),
     )
+    _issued_at_an_old_rate(mixed.id, position=5, rate="9", vat_minor=90)
     partly = make_invoice(
         channel=None,
         customer=anna,
@@ -91,6 +92,22 @@ def _build_may():
     return {"mixed": mixed, "partly": partly, "usd": usd, "cancelled": cancelled, "note": note}
 
 
+def _issued_at_an_old_rate(invoice_id: int, *, position: int, rate: str, vat_minor: int):
+    """A line issued before the rate list was enforced: today's editor refuses 9 %."""
+    with write_session() as session:
+        line = session.exec(
+            select(InvoiceLine).where(
+                InvoiceLine.invoice_id == invoice_id, InvoiceLine.position == position
+            )
+        ).one()
+        invoice = session.get(Invoice, invoice_id)
+        line.vat_rate, line.vat_category = rate, "S"
+        line.vat_minor, line.gross_minor = vat_minor, line.net_minor + vat_minor
+        invoice.vat_minor += vat_minor
+        invoice.total_minor += vat_minor
+        invoice.open_minor += vat_minor
+
+
 @pytest.fixture
 def may(any_db, monkeypatch):
     monkeypatch.setattr(views, "local_today", lambda tz: TODAY)
@@ -105,7 +122,7 @@ def _rows_by_number() -> dict:
 def test_mixed_rates_land_in_their_columns_and_add_up_to_the_total(may):
     rows = _rows_by_number()
     mixed = rows[may["mixed"].number]
-    assert (mixed.net_21, mixed.vat_21) == (Decimal("100.21"), Decimal("21.03"))
+    assert (mixed.net_21, mixed.vat_21) == (Decimal("100.21"), Decimal("21.04"))
     assert (mixed.net_12, mixed.vat_12) == (Decimal("50.00"), Decimal("6.00"))
     assert (mixed.net_5, mixed.vat_5) == (Decimal("20.00"), Decimal("1.00"))
     assert (mixed.net_0, mixed.vat_0) == (Decimal("10.00"), Decimal("0.00"))
@@ -167,8 +184,8 @@ def test_export_totals_each_currency_on_its_own(may):
     totals = {row[8]: row for row in rows if row[0] == "Total"}
     assert set(totals) == {"EUR", "USD"}
     total_at = [column.key for column in SALES_LEDGER_COLUMNS].index("total")
-    # EUR: 219.14 + 242.00 - 60.50 (the cancelled invoice counts nothing); USD alone.
-    assert totals["EUR"][total_at] == Decimal("400.64")
+    # EUR: 219.15 + 242.00 - 60.50 (the cancelled invoice counts nothing); USD alone.
+    assert totals["EUR"][total_at] == Decimal("400.65")
     assert totals["USD"][total_at] == Decimal("363.00")
 
 
@@ -180,9 +197,9 @@ def test_vat_summary_nets_credit_notes_and_equals_the_invoices_vat_breakdown(may
         if row.period != exports.TOTAL_LABEL
     }
     eur_21 = rows[("2026-05", "EUR", "21 %")]
-    assert (eur_21.net, eur_21.vat) == (Decimal("300.21"), Decimal("63.03"))
+    assert (eur_21.net, eur_21.vat) == (Decimal("300.21"), Decimal("63.04"))
     assert (eur_21.credit_net, eur_21.credit_vat) == (Decimal("-50.00"), Decimal("-10.50"))
-    assert (eur_21.net_after, eur_21.vat_after) == (Decimal("250.21"), Decimal("52.53"))
+    assert (eur_21.net_after, eur_21.vat_after) == (Decimal("250.21"), Decimal("52.54"))
     assert eur_21.documents == 3  # two invoices and the credit note
     assert rows[("2026-05", "USD", "21 %")].vat == Decimal("63.00")
     assert rows[("2026-05", "EUR", "9 %")].vat == Decimal("0.90")
@@ -218,7 +235,7 @@ def test_vat_summary_nets_credit_notes_and_equals_the_invoices_vat_breakdown(may
             ).all()
         )
     assert (totals["EUR"].vat_rate, totals["EUR"].documents) == ("all rates", eur_documents)
-    assert totals["EUR"].vat_after == Decimal("63.03") + 6 + 1 + Decimal("0.90") - Decimal("10.50")
+    assert totals["EUR"].vat_after == Decimal("63.04") + 6 + 1 + Decimal("0.90") - Decimal("10.50")
     assert totals["USD"].vat_after == Decimal("63.00")
 
 

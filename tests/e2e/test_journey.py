@@ -184,7 +184,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.fill(page, "Description", "Widgets, assembled")
     ui.fill(page, "Quantity", "2")
     ui.fill(page, "Unit price", "50.00")
-    ui.fill(page, "VAT %", "21")
+    ui.choose(page, "VAT", "21 % standard (S)")
     expect(ui.main(page).get_by_text("121.00 EUR").first).to_be_visible()
     shots(page, "invoice-draft", step=7)
     ui.button(page, "Save draft").click()

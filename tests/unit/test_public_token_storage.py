@@ -13,7 +13,7 @@ from sqlmodel import Session
 from callback_service.public_pages import router
 from shared.config import get_settings
 from shared.db import dispose_engines, get_engine, read_session
-from shared.models import Company, InvoiceLine
+from shared.models import Company
 from shared.operations.migrate import upgrade_to, upgrade_to_head
 from shared.security import new_token
 from shared.sending import invoice_by_public_token, public_invoice_url, public_token
@@ -104,12 +104,15 @@ def _seed_plain_tokens(url: str) -> None:
                 for token in [OLD_DRAFT_TOKEN, *MORE_OLD_TOKENS]
             ],
         )
-    with Session(engine) as session:
-        session.add(
-            InvoiceLine(
+    with engine.begin() as connection:
+        lines = Table("invoice_line", MetaData(), autoload_with=connection)
+        connection.execute(
+            insert(lines).values(
                 invoice_id=issued_id,
+                position=0,
                 description="Consulting",
                 quantity="1",
+                unit="",
                 unit_price_minor=10000,
                 vat_rate="21",
                 net_minor=10000,
@@ -117,7 +120,6 @@ def _seed_plain_tokens(url: str) -> None:
                 gross_minor=12100,
             )
         )
-        session.commit()
 
 
 def _stored_bytes(url: str) -> list[tuple[str, bytes]]:
