@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from shared.models import CallbackStatus
-from shared.views.callbacks import CallbackFilter
+from shared.views.callbacks import CallbackFilter, callback_rows
 
 user = ui.require("view")
 tz = ui.tz()
@@ -44,6 +44,14 @@ ui.show_table(
 if not table.rows:
     st.stop()
 ui.pager("callbacks", table)
+ui.export_buttons(
+    key="callbacks_export",
+    columns=table.columns,
+    rows=lambda: callback_rows(flt, tz=tz),
+    total=table.total,
+    file_stem="callbacks",
+    user=user,
+)
 
 if user.can("review"):
     labels = {

@@ -6,9 +6,15 @@ from sqlmodel import Session
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
 from shared.customers import LANGUAGES, CustomerInput, create_customer, update_customer
+from shared.exports import with_totals
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
-from shared.views.customers import CustomerView, customer_view
+from shared.views.customers import (
+    CustomerView,
+    customer_credit_rows,
+    customer_rows,
+    customer_view,
+)
 from shared.views.payments import open_invoice_options
 
 FORM = "customer_form"
@@ -126,6 +132,14 @@ ui.show_table(
 )
 if table.total:
     ui.pager("customers", table)
+ui.export_buttons(
+    key="customers_export",
+    columns=table.columns,
+    rows=lambda: customer_rows(search),
+    total=table.total,
+    file_stem="customers",
+    user=user,
+)
 
 
 def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
@@ -196,6 +210,14 @@ def _customer_credit_section() -> None:
     ui.show_table(credit, key="credit_table", empty="No customer holds credit.")
     if credit.total:
         ui.pager("credit_holders", credit)
+    ui.export_buttons(
+        key="credit_export",
+        columns=credit.columns,
+        rows=lambda: with_totals(credit.columns, customer_credit_rows()),
+        total=credit.total,
+        file_stem="customer-credit",
+        user=user,
+    )
     if not credit.rows or not user.can("edit"):
         return
     # A customer holds credit per currency, so the same customer may be on several rows.

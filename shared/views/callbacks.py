@@ -1,16 +1,26 @@
 """Payments → Callbacks: every callback EveryPay sent, newest first; also an invoice's own."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Row, Select, select
 
+from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.exports import Column, Table
-from shared.models import CallbackEvent, PaymentChannel
+from shared.models import BankAccount, CallbackEvent, PaymentChannel
 from shared.text import search_text
-from shared.views.common import Window, count, local_days, page, starts_with
+from shared.views.common import (
+    Window,
+    count,
+    dialect_name,
+    local_days,
+    page,
+    starts_with,
+    stream,
+)
 
 CALLBACK_COLUMNS = (
     Column("received", "Received", "datetime"),
@@ -65,7 +75,7 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
         select(
             CallbackEvent.id,
             CallbackEvent.received_at,
-            PaymentChannel.name,
+            channel_display_name(),
             CallbackEvent.payment_reference,
             CallbackEvent.order_reference,
             CallbackEvent.event_name,
@@ -75,6 +85,7 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
             CallbackEvent.last_error,
         )
         .outerjoin(PaymentChannel, PaymentChannel.id == CallbackEvent.channel_id)
+        .outerjoin(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
         .where(*_callback_conditions(flt, tz=tz, dialect=dialect))
         .order_by(CallbackEvent.received_at.desc(), CallbackEvent.id.desc())
     )
@@ -103,3 +114,9 @@ def callback_page(flt: CallbackFilter, *, tz: str, offset: int = 0, limit: int =
     return page(
         CALLBACK_COLUMNS, query, lambda row: callback_row(row, tz), offset=offset, limit=limit
     )
+
+
+def callback_rows(flt: CallbackFilter, *, tz: str) -> Iterator[CallbackRow]:
+    """Every row ``callback_page`` pages through, in its order, for an export."""
+    stmt = callback_select(flt, tz=tz, dialect=dialect_name())
+    return stream(stmt, lambda row: callback_row(row, tz))
