@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, and_, or_, select
 
 from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.exports import Column, Table
-from shared.models import BankAccount, CallbackEvent, PaymentChannel
+from shared.models import BankAccount, CallbackEvent, CallbackStatus, Invoice, PaymentChannel
 from shared.text import search_text
 from shared.views.common import (
     Window,
@@ -31,6 +31,14 @@ CALLBACK_COLUMNS = (
     Column("status", "Processing status"),
     Column("attempts", "Attempts", "int"),
     Column("outcome", "Outcome"),
+)
+
+
+# Received, not yet applied: no invoice is linked to them yet.
+WAITING_STATUSES = (
+    CallbackStatus.PENDING,
+    CallbackStatus.PROCESSING,
+    CallbackStatus.NEEDS_ATTENTION,
 )
 
 
@@ -62,7 +70,19 @@ def _callback_conditions(flt: CallbackFilter, *, tz: str, dialect: str) -> list:
     if flt.channel_id is not None:
         conditions.append(CallbackEvent.channel_id == flt.channel_id)
     if flt.invoice_id is not None:
-        conditions.append(CallbackEvent.invoice_id == flt.invoice_id)
+        # A callback is tied to its invoice once processed; one still waiting (say,
+        # EveryPay's API is down) is known by the order reference it came with.
+        number = select(Invoice.number).where(Invoice.id == flt.invoice_id).scalar_subquery()
+        conditions.append(
+            or_(
+                CallbackEvent.invoice_id == flt.invoice_id,
+                and_(
+                    CallbackEvent.invoice_id.is_(None),
+                    CallbackEvent.status.in_(WAITING_STATUSES),
+                    CallbackEvent.order_reference == number,
+                ),
+            )
+        )
     conditions += local_days(CallbackEvent.received_at, flt.date_from, flt.date_to, tz)
     reference = search_text(flt.reference)
     if reference:
