@@ -156,7 +156,7 @@ def _pdf_copy(overview: SendingOverview, *, username: str, role: str) -> None:
         return invoice_pdf_copy(invoice_id=overview.invoice_id, actor=username)
 
     st.download_button(
-        "Download PDF",
+        "Download a copy (PDF)",
         data=pdf_bytes,
         file_name=overview.pdf_name,
         mime="application/pdf",

@@ -67,7 +67,7 @@ def _panel(invoice_id: int, role: str) -> None:
     render_sending_actions(invoice_id, username=role, role=role)
 
 
-def test_manager_sees_a_download_pdf_button(db, company):
+def test_manager_sees_a_button_for_a_copy_of_the_pdf(db, company):
     invoice = issued_invoice()
     at = AppTest.from_function(
         _panel, kwargs={"invoice_id": invoice.id, "role": "manager"}, default_timeout=30
@@ -76,5 +76,5 @@ def test_manager_sees_a_download_pdf_button(db, company):
     at.run()
     assert not at.exception
     assert [(b.label, b.key) for b in at.download_button] == [
-        ("Download PDF", f"copy_pdf_{invoice.id}")
+        ("Download a copy (PDF)", f"copy_pdf_{invoice.id}")
     ]
