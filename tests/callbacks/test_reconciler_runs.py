@@ -5,14 +5,16 @@ from datetime import timedelta
 
 import pytest
 import respx
-from sqlalchemy import update
+from alembic import command as alembic_command
+from sqlalchemy import inspect, update
 from sqlmodel import select
 
 from shared.callbacks import reconciler
 from shared.callbacks.processing import process_event
 from shared.callbacks.reconciler import reconcile_once
-from shared.db import read_session, write_session
+from shared.db import get_engine, read_session, write_session
 from shared.models import PaymentAttempt, ReconcilerRun, utcnow
+from shared.operations.migrate import alembic_config, upgrade_to_head
 from shared.views.reconciler import (
     RunFilter,
     reconciler_run_rows,
@@ -99,3 +101,19 @@ def test_a_reconciler_that_stopped_running_is_reported(shop: Shop) -> None:
     with write_session() as session:
         session.exec(update(ReconcilerRun).values(started_at=utcnow() - timedelta(minutes=10)))
     assert reconciler_status(tz=TZ).stalled
+
+
+def test_the_run_log_migration_goes_back_and_forth_cleanly(any_db: str) -> None:
+    def schema() -> tuple[bool, bool]:
+        inspector = inspect(get_engine(any_db))
+        indexes = {index["name"] for index in inspector.get_indexes("audit_log")}
+        return "reconciler_run" in inspector.get_table_names(), "ix_audit_log_entity" in indexes
+
+    assert schema() == (True, True)
+    config = alembic_config(any_db)
+    with get_engine(any_db).begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.downgrade(config, "0020")
+    assert schema() == (False, False)
+    upgrade_to_head(any_db)
+    assert schema() == (True, True)
