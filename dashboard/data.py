@@ -19,6 +19,7 @@ from shared.views import (
     exceptions,
     invoices,
     payments,
+    reconciler,
     sales_ledger,
     users,
 )
@@ -41,6 +42,7 @@ audit_page = _list(audit_log.audit_page)
 user_table = _list(users.user_table)
 payment_page = _live(payments.payment_page)
 callback_page = _live(callbacks.callback_page)
+reconciler_runs = _live(reconciler.reconciler_runs)
 invoice_detail = _live(detail.invoice_detail)
 invoice_ledger = _live(detail.invoice_ledger)
 customer_credit_page = _list(customers.customer_credit_page)

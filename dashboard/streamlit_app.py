@@ -54,7 +54,10 @@ else:
             ],
             "Reports": [_page("reports", "Reports", ":material/bar_chart:")],
             "Settings": settings,
-        }
+        },
+        # Every page listed: collapsed, the menu hides the last sections (an admin's
+        # Settings) behind "View more".
+        expanded=True,
     )
     with st.sidebar:
         st.caption(f"Signed in as **{user.username}** ({user.role})")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
+from sqlalchemy import ColumnElement, String, case, func
 from sqlmodel import Session, select
 
 from shared.audit import record_audit
@@ -497,3 +498,30 @@ def check_connection(*, actor: str, channel_id: int) -> tuple[bool, str]:
             session, actor=actor, channel_id=channel_id, ok=ok, message=messages[result.outcome]
         )
     return ok, messages[result.outcome]
+
+
+# An IBAN is long; its country, check digits and bank code, then its last four digits,
+# tell a company's accounts apart ("LV12HABA…1234").
+_IBAN_HEAD = 8
+_IBAN_TAIL = 4
+
+
+def channel_display_name() -> ColumnElement[str]:
+    """A channel as tables, reports and charts name it: its name and the account it pays
+    into, by shortened IBAN or, for an account without one, by the account's name
+    ("LinkPay · LV12HABA…1234", "LinkPay · Merchant EUR"). Every channel is called
+    "LinkPay" unless someone renamed it, so the name alone tells two channels apart only
+    by luck. A SQL expression, so lists and exports format it in the query; the query
+    must join BankAccount on the channel's account."""
+    iban = BankAccount.iban
+    short_iban = case(
+        (
+            func.length(iban) > _IBAN_HEAD + _IBAN_TAIL,
+            func.substr(iban, 1, _IBAN_HEAD, type_=String)
+            + "…"
+            + func.substr(iban, func.length(iban) - (_IBAN_TAIL - 1), type_=String),
+        ),
+        else_=iban,
+    )
+    where = case((iban == "", BankAccount.name), else_=short_iban)
+    return PaymentChannel.name + " · " + where

@@ -282,9 +282,10 @@ def with_totals(
 ) -> Iterator[tuple[Any, ...]]:
     """``rows`` as they come, then one totals row per currency (in currency order) with the
     sum of every money column. Amounts in different currencies are never added together;
-    a row without an amount adds nothing. The label stands in the first column that is
-    not the currency; other columns stay empty, since counts may not add up (a document
-    can be counted under several VAT rates). Streams: only the sums are kept."""
+    a row without an amount adds nothing, and a currency without any amount gets no row.
+    The label stands in the first column that is not the currency; other columns stay
+    empty, since counts may not add up (a document can be counted under several VAT
+    rates). Streams: only the sums are kept."""
     keys = [column.key for column in columns]
     currency_at = keys.index("currency")
     label_at = next(index for index, key in enumerate(keys) if key != "currency")
@@ -297,6 +298,8 @@ def with_totals(
                 per_column[index] = per_column.get(index, Decimal(0)) + row[index]
         yield tuple(row)
     for currency in sorted(sums):
+        if not sums[currency]:
+            continue  # nothing to add up: rows without an amount (and often a currency)
         totals: list[Any] = [None] * len(columns)
         totals[label_at] = label
         totals[currency_at] = currency

@@ -508,6 +508,8 @@ class AuditLog(SQLModel, table=True):
     """Append-only: who did what, when, with what outcome. Never holds a secret value."""
 
     __tablename__ = "audit_log"
+    # An invoice's timeline reads the entries about it.
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(default_now=True, index=True)
@@ -531,6 +533,31 @@ class WorkerHeartbeat(SQLModel, table=True):
     # What this worker process has done since it started (shared/callbacks/counters.py),
     # so /metrics in another process can report it.
     counters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ReconcilerRun(SQLModel, table=True):
+    """One pass of the reconciler: what it re-checked, what changed and what failed, for
+    the Reconciler panel on Callbacks. Only the latest runs are kept
+    (shared.callbacks.reconciler.RUNS_KEPT); the changes themselves stay in
+    payment_state_change and the audit log."""
+
+    __tablename__ = "reconciler_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _ts(default_now=True)
+    finished_at: datetime = _ts(default_now=True)
+    # "due": the timer's pass over payments whose next check has come; "all": every
+    # unfinished payment (``linkpay-desk reconcile``).
+    scope: str = Field(default="due", max_length=8)
+    callbacks_processed: int = 0
+    payments_checked: int = 0
+    changed_count: int = 0
+    problem_count: int = 0
+    lost_flagged: int = 0
+    lost_resolved: int = 0
+    # The report's own lines, the first few of each kind.
+    changes: list[str] = Field(default_factory=list, sa_type=JSON)
+    problems: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
 class BankStatementFile(SQLModel, table=True):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import DateTime, case, cast, exists, func, select
 from sqlmodel import Session
 
+from shared.channels import channel_display_name
 from shared.company import local_day_start_utc
 from shared.db import read_session
 from shared.exports import Column, Table
@@ -23,6 +24,7 @@ from shared.ledger import balances as ledger_balances
 from shared.ledger.balances import AGING_BUCKETS
 from shared.ledger.received import SOURCE_LABELS
 from shared.models import (
+    BankAccount,
     Customer,
     Invoice,
     InvoiceStatus,
@@ -162,12 +164,18 @@ def period_start(day: date, granularity: str) -> date:
 def received_per_period(
     *, date_from: date, date_to: date, tz: str, granularity: str = "week"
 ) -> Table:
-    """Money received per week, month or quarter and channel (a LinkPay channel's name, or how
-    it was paid: bank transfer, cash, …), for local days date_from..date_to; from the
-    ledger, whose value dates are the company's local days already."""
+    """Money received per week, month or quarter and channel (a LinkPay channel's display
+    name, or how it was paid: bank transfer, cash, …), for local days date_from..date_to;
+    from the ledger, whose value dates are the company's local days already."""
     with read_session() as session:
         days = ledger_balances.received_by_day(session, date_from=date_from, date_to=date_to)
-        names = dict(session.execute(select(PaymentChannel.id, PaymentChannel.name)).all())
+        names = dict(
+            session.execute(
+                select(PaymentChannel.id, channel_display_name()).join(
+                    BankAccount, BankAccount.id == PaymentChannel.bank_account_id
+                )
+            ).all()
+        )
     totals: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for day in days:
         channel = (

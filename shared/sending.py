@@ -472,6 +472,26 @@ def einvoice_copy(*, invoice_id: int, actor: str, credit_note_id: int | None = N
     return einvoice.content
 
 
+def invoice_pdf_copy(*, invoice_id: int, actor: str) -> bytes:
+    """The invoice PDF for someone who may look and export but not send (a manager):
+    nothing is logged as sent and the invoice's status stays as it is. The download is
+    audited all the same, since the PDF carries the customer's pay link."""
+    with read_session() as session:
+        require_permission(session, actor=actor, permission="export")
+        invoice = _get_invoice(session, invoice_id)
+        check_sendable(invoice)
+        pdf = build_invoice_pdf(load_invoice_document(session, invoice=invoice))
+    with write_session() as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="invoice.pdf_copy",
+            entity_type="invoice",
+            entity_id=invoice_id,
+        )
+    return pdf
+
+
 def _log_sent_now(
     session: Session, *, invoice: Invoice, actor: str, channel: str, subject: str
 ) -> None:

@@ -16,6 +16,11 @@ SCENARIO = "4 export"
 TARGET_RATIO = 1.5
 TARGET_PEAK_MB = 300.0
 OPEN = "('issued', 'sent', 'partially_paid')"
+# shared.channels.channel_display_name, as the client writes it.
+CHANNEL_NAME = (
+    "ch.name || ' · ' || CASE WHEN b.iban = '' THEN b.name WHEN length(b.iban) > 12 "
+    "THEN substr(b.iban, 1, 8) || '…' || substr(b.iban, length(b.iban) - 3) ELSE b.iban END"
+)
 
 
 def baseline_sql(*, sqlite: bool, today: str) -> str:
@@ -31,9 +36,12 @@ def baseline_sql(*, sqlite: bool, today: str) -> str:
         f"CASE WHEN i.status IN {OPEN} AND i.due_date < '{today}' THEN 'Overdue' "
         'ELSE i.status END AS "Status", i.issue_date AS "Issue date", '
         'i.due_date AS "Due date", i.currency AS "Currency", '
-        f'{money("i.total_minor")} AS "Total", {money("i.open_minor")} AS "Open balance", '
-        'ch.name AS "Channel" FROM invoice i JOIN customer c ON c.id = i.customer_id '
-        "LEFT JOIN payment_channel ch ON ch.id = i.channel_id ORDER BY i.id DESC"
+        f'{money("i.subtotal_minor")} AS "Net", {money("i.vat_minor")} AS "VAT", '
+        f'{money("i.total_minor")} AS "Total", {money("i.paid_minor")} AS "Paid", '
+        f'{money("i.open_minor")} AS "Open balance", '
+        f'{CHANNEL_NAME} AS "Channel" FROM invoice i JOIN customer c ON c.id = i.customer_id '
+        "LEFT JOIN payment_channel ch ON ch.id = i.channel_id "
+        "LEFT JOIN bank_account b ON b.id = ch.bank_account_id ORDER BY i.id DESC"
     )
 
 

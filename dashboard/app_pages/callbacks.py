@@ -3,12 +3,57 @@
 import streamlit as st
 
 from dashboard import data, ui
+from shared.config import get_settings
 from shared.models import CallbackStatus
-from shared.views.callbacks import CallbackFilter
+from shared.views.callbacks import CallbackFilter, callback_rows
+from shared.views.reconciler import RunFilter, reconciler_run_rows, reconciler_status
 
 user = ui.require("view")
 tz = ui.tz()
 st.title("Callbacks")
+
+
+def reconciler_panel() -> None:
+    """The reconciler's latest passes: what it re-checked, what changed, what failed."""
+    status = reconciler_status(tz=tz)
+    if status.stalled and status.last_run is not None:
+        st.warning(
+            f"The reconciler has not run since {status.last_run:%Y-%m-%d %H:%M}: is the "
+            "callback service running?",
+            icon=":material/sync_problem:",
+        )
+    with st.expander("Reconciler", icon=":material/sync:"):
+        st.caption(
+            "Re-asks EveryPay about every unfinished payment and every callback still "
+            f"waiting, every {get_settings().reconcile_interval_seconds} s and after a "
+            "restart of the callback service."
+        )
+        if status.last_run is None:
+            st.info("The reconciler has not run yet: it runs inside the callback service.")
+        else:
+            st.caption(f"Last run {status.last_run:%Y-%m-%d %H:%M:%S}.")
+        eventful = st.toggle("Only runs that changed or failed something", key="rec_eventful")
+        flt = RunFilter(eventful_only=eventful)
+        offset, limit = ui.paging("reconciler", flt)
+        runs = data.reconciler_runs(flt, tz=tz, offset=offset, limit=limit)
+        ui.show_table(
+            runs,
+            key="reconciler_table",
+            empty="No run changed or failed anything." if eventful else "No runs recorded yet.",
+        )
+        if runs.total:
+            ui.pager("reconciler", runs)
+        ui.export_buttons(
+            key="reconciler_export",
+            columns=runs.columns,
+            rows=lambda: reconciler_run_rows(flt, tz=tz),
+            total=runs.total,
+            file_stem="reconciler-runs",
+            user=user,
+        )
+
+
+reconciler_panel()
 
 left, middle, right = st.columns(3)
 statuses = left.multiselect("Processing status", [s.value for s in CallbackStatus], key="cb_status")
@@ -44,6 +89,14 @@ ui.show_table(
 if not table.rows:
     st.stop()
 ui.pager("callbacks", table)
+ui.export_buttons(
+    key="callbacks_export",
+    columns=table.columns,
+    rows=lambda: callback_rows(flt, tz=tz),
+    total=table.total,
+    file_stem="callbacks",
+    user=user,
+)
 
 if user.can("review"):
     labels = {

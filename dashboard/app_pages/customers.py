@@ -15,10 +15,16 @@ from shared.customers import (
     update_customer,
 )
 from shared.einvoice.participants import SCHEMES, scheme_label
+from shared.exports import with_totals
 from shared.ledger.received import apply_customer_credit, refund_customer_credit
 from shared.money import format_money, format_plain, to_minor
 from shared.vies import ViesOutcome, check_in_vies
-from shared.views.customers import CustomerView, customer_view
+from shared.views.customers import (
+    CustomerView,
+    customer_credit_rows,
+    customer_rows,
+    customer_view,
+)
 from shared.views.payments import open_invoice_options
 
 FORM = "customer_form"
@@ -206,6 +212,14 @@ ui.show_table(
 )
 if table.total:
     ui.pager("customers", table)
+ui.export_buttons(
+    key="customers_export",
+    columns=table.columns,
+    rows=lambda: customer_rows(search),
+    total=table.total,
+    file_stem="customers",
+    user=user,
+)
 
 
 def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
@@ -276,6 +290,14 @@ def _customer_credit_section() -> None:
     ui.show_table(credit, key="credit_table", empty="No customer holds credit.")
     if credit.total:
         ui.pager("credit_holders", credit)
+    ui.export_buttons(
+        key="credit_export",
+        columns=credit.columns,
+        rows=lambda: with_totals(credit.columns, customer_credit_rows()),
+        total=credit.total,
+        file_stem="customer-credit",
+        user=user,
+    )
     if not credit.rows or not user.can("edit"):
         return
     # A customer holds credit per currency, so the same customer may be on several rows.

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import data, ui
 from shared.callbacks.lookup import Found, find_payment
 from shared.callbacks.lost_payments import count_held_invoices
+from shared.exports import with_totals
 from shared.models import ReviewKind, ReviewStatus
 from shared.review import (
     accept_partial_payment,
@@ -16,7 +17,7 @@ from shared.review import (
     reconcile_review_item,
 )
 from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
-from shared.views.exceptions import ReviewFilter, review_info
+from shared.views.exceptions import ReviewFilter, review_info, review_rows
 
 # The outcome of Find payment is shown inside its panel, in the colour of what was found.
 FIND_PAYMENT = "find_payment"
@@ -106,6 +107,14 @@ ui.show_table(
 if not table.rows:
     st.stop()
 ui.pager("exceptions", table)
+ui.export_buttons(
+    key="exceptions_export",
+    columns=table.columns,
+    rows=lambda: with_totals(table.columns, review_rows(flt, tz=tz)),
+    total=table.total,
+    file_stem="exceptions",
+    user=user,
+)
 
 if not user.can("review"):
     st.stop()

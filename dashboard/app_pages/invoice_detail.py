@@ -27,7 +27,9 @@ from shared.ledger.holds import held_reason
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus, SendingMethod
 from shared.sending import send_credit_note_email, sending_overview
+from shared.views.callbacks import WAITING_STATUSES
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
+from shared.views.invoice_timeline import invoice_timeline
 
 LIVE_REFRESH_SECONDS = 3
 
@@ -364,6 +366,21 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
             )
 
 
+def timeline(invoice: InvoiceDetail) -> None:
+    """Messages, link opens, payments, callbacks and people's actions in one story."""
+    with st.expander("Timeline", icon=":material/timeline:"):
+        story = invoice_timeline(invoice.id, tz=tz)
+        ui.show_table(story, key="detail_timeline", empty="Nothing has happened yet.")
+        ui.export_buttons(
+            key="detail_timeline_export",
+            columns=story.columns,
+            rows=lambda: story.rows,
+            total=story.total,
+            file_stem=f"timeline-{invoice.number}",
+            user=user,
+        )
+
+
 def funnel(invoice: InvoiceDetail) -> None:
     st.subheader("Payment funnel")
     for column, step in zip(st.columns(len(invoice.funnel)), invoice.funnel, strict=True):
@@ -433,6 +450,13 @@ if invoice.status != InvoiceStatus.DRAFT:
     )
     st.subheader("Callbacks")
     ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
+    waiting = sum(row.status in WAITING_STATUSES for row in invoice.callbacks.rows)
+    if waiting:
+        st.caption(
+            f"{waiting} callback(s) wait for EveryPay's answer about the payment; the "
+            "invoice changes once it comes."
+        )
+    timeline(invoice)
     # Once money moved on the invoice, cancel_invoice refuses: a credit note settles it.
     if (
         user.can("edit")

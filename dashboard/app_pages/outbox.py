@@ -2,14 +2,14 @@
 
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import ui
 from shared.errors import ValidationError
 from shared.mail import list_outbox, read_outbox_message
+from shared.views.outbox import outbox_table
 
-ui.require("view")
+user = ui.require("view")
 st.title("Outbox")
 st.caption(
     "Mails caught by the demo mail server (LINKPAY_DEMO_SMTP, on with `linkpay-desk run`): "
@@ -24,20 +24,15 @@ if not entries:
 
 zone = ZoneInfo(ui.tz())
 received = {entry.name: entry.received_at.astimezone(zone) for entry in entries}
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "Received": received[e.name].strftime("%Y-%m-%d %H:%M:%S"),
-                "To": e.to,
-                "Subject": e.subject,
-            }
-            for e in entries
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-    key="outbox_table",
+table = outbox_table(entries, tz=ui.tz())
+ui.show_table(table, key="outbox_table", empty="No mails yet.")
+ui.export_buttons(
+    key="outbox_export",
+    columns=table.columns,
+    rows=lambda: table.rows,
+    total=table.total,
+    file_stem="outbox",
+    user=user,
 )
 
 by_name = {entry.name: entry for entry in entries}

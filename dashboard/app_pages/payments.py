@@ -6,10 +6,17 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.payment_forms import record_payment_form
+from shared.exports import with_totals
 from shared.ledger.received import SOURCE_LABELS, LedgerResult, reverse_received_payment
 from shared.models import PaymentState
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
-from shared.views.payments import PAYMENT_SOURCES, PaymentFilter, reversible_payments
+from shared.views.payments import (
+    PAYMENT_COLUMNS,
+    PAYMENT_SOURCES,
+    PaymentFilter,
+    payment_rows,
+    reversible_payments,
+)
 
 REFRESH_SECONDS = 3
 
@@ -117,3 +124,11 @@ def payments_table() -> None:
 
 
 payments_table()
+ui.export_buttons(
+    key="payments_export",
+    columns=PAYMENT_COLUMNS,
+    rows=lambda: with_totals(PAYMENT_COLUMNS, payment_rows(flt, tz=tz)),
+    total=data.payment_page(flt, tz=tz, offset=offset, limit=limit).total,
+    file_stem="payments",
+    user=user,
+)

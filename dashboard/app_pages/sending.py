@@ -20,6 +20,7 @@ from shared.sending import (
     BulkSendReport,
     SendingOverview,
     einvoice_copy,
+    invoice_pdf_copy,
     message_log,
     record_link_shared,
     record_pdf_download,
@@ -71,6 +72,8 @@ def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None
             username=username,
             role=role,
         )
+        if can(role, "export"):
+            _pdf_copy(overview, username=username, role=role)
     _message_table(invoice_id, may_send=may_send, username=username)
     _reminders_toggle(overview, may_send=may_send, username=username)
 
@@ -216,6 +219,26 @@ def einvoice_download(
             key=f"{key}_download",
             icon=":material/download:",
         )
+
+
+def _pdf_copy(overview: SendingOverview, *, username: str, role: str) -> None:
+    """A read-only copy of the PDF: the invoice is not marked as sent."""
+
+    def pdf_bytes() -> bytes:
+        # As in _pdf_download: runs on its own thread, so the role is checked here too.
+        if not can(role, "export"):
+            raise PermissionError("role may not download invoices")
+        return invoice_pdf_copy(invoice_id=overview.invoice_id, actor=username)
+
+    st.download_button(
+        "Download a copy (PDF)",
+        data=pdf_bytes,
+        file_name=overview.pdf_name,
+        mime="application/pdf",
+        key=f"copy_pdf_{overview.invoice_id}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from shared.audit import record_audit
@@ -35,6 +35,7 @@ from shared.models import (
     CallbackStatus,
     PaymentAttempt,
     PaymentChannel,
+    ReconcilerRun,
     utcnow,
 )
 
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 
 # One pass does at most this much; the next timer tick continues where it stopped.
 BATCH = 500
+# The Reconciler panel's history: a day of passes at the default interval of a minute.
+RUNS_KEPT = 1440
+# Of each kind, the report lines a run keeps (its counts cover the rest).
+RUN_LINES_KEPT = 20
+RUN_LINE_CHARS = 300
 
 
 @dataclass
@@ -84,6 +90,7 @@ def reconcile_once(*, now: datetime | None = None, due_only: bool = True) -> Rec
     payment, however recently it was asked about.
     """
     report = ReconcileReport()
+    started_at = now or utcnow()
     claimant = worker_name("reconciler")
     for _ in range(BATCH):
         claimed = claim_next_event(worker=claimant, now=now)
@@ -110,7 +117,43 @@ def reconcile_once(*, now: datetime | None = None, due_only: bool = True) -> Rec
         report.problems.append(f"lost-payment check: {type(error).__name__}")
     if report.changed_payments or report.problems or report.lost_payments.flagged:
         log.info("%s", report)
+    try:
+        _record_run(report, started_at=started_at, scope="due" if due_only else "all")
+    except Exception:
+        # The history is for people to read; the pass itself has done its work.
+        log.exception("recording the reconciler's run failed")
     return report
+
+
+def _record_run(report: ReconcileReport, *, started_at: datetime, scope: str) -> None:
+    """Keeps the pass for the Reconciler panel, and forgets the runs beyond RUNS_KEPT."""
+
+    def lines(texts) -> list[str]:
+        return [text[:RUN_LINE_CHARS] for text in list(texts)[:RUN_LINES_KEPT]]
+
+    with write_session() as session:
+        run = ReconcilerRun(
+            started_at=started_at,
+            finished_at=max(utcnow(), started_at),
+            scope=scope,
+            callbacks_processed=report.callbacks_processed,
+            payments_checked=report.payments_checked,
+            changed_count=len(report.changed_payments),
+            problem_count=len(report.problems),
+            lost_flagged=len(report.lost_payments.flagged),
+            lost_resolved=len(report.lost_payments.resolved),
+            changes=lines(
+                [
+                    *report.changed_payments.values(),
+                    *(f"lost payment flagged: {text}" for text in report.lost_payments.flagged),
+                    *(f"lost payment resolved: {text}" for text in report.lost_payments.resolved),
+                ]
+            ),
+            problems=lines(report.problems),
+        )
+        session.add(run)
+        session.flush()
+        session.exec(delete(ReconcilerRun).where(col(ReconcilerRun.id) <= run.id - RUNS_KEPT))
 
 
 def _run_callback(claimed: ClaimedEvent, *, report: ReconcileReport, now: datetime | None) -> None:

@@ -1,16 +1,26 @@
 """Payments → Callbacks: every callback EveryPay sent, newest first; also an invoice's own."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, and_, or_, select
 
+from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.exports import Column, Table
-from shared.models import CallbackEvent, PaymentChannel
+from shared.models import BankAccount, CallbackEvent, CallbackStatus, Invoice, PaymentChannel
 from shared.text import search_text
-from shared.views.common import Window, count, local_days, page, starts_with
+from shared.views.common import (
+    Window,
+    count,
+    dialect_name,
+    local_days,
+    page,
+    starts_with,
+    stream,
+)
 
 CALLBACK_COLUMNS = (
     Column("received", "Received", "datetime"),
@@ -21,6 +31,14 @@ CALLBACK_COLUMNS = (
     Column("status", "Processing status"),
     Column("attempts", "Attempts", "int"),
     Column("outcome", "Outcome"),
+)
+
+
+# Received, not yet applied: no invoice is linked to them yet.
+WAITING_STATUSES = (
+    CallbackStatus.PENDING,
+    CallbackStatus.PROCESSING,
+    CallbackStatus.NEEDS_ATTENTION,
 )
 
 
@@ -52,7 +70,19 @@ def _callback_conditions(flt: CallbackFilter, *, tz: str, dialect: str) -> list:
     if flt.channel_id is not None:
         conditions.append(CallbackEvent.channel_id == flt.channel_id)
     if flt.invoice_id is not None:
-        conditions.append(CallbackEvent.invoice_id == flt.invoice_id)
+        # A callback is tied to its invoice once processed; one still waiting (say,
+        # EveryPay's API is down) is known by the order reference it came with.
+        number = select(Invoice.number).where(Invoice.id == flt.invoice_id).scalar_subquery()
+        conditions.append(
+            or_(
+                CallbackEvent.invoice_id == flt.invoice_id,
+                and_(
+                    CallbackEvent.invoice_id.is_(None),
+                    CallbackEvent.status.in_(WAITING_STATUSES),
+                    CallbackEvent.order_reference == number,
+                ),
+            )
+        )
     conditions += local_days(CallbackEvent.received_at, flt.date_from, flt.date_to, tz)
     reference = search_text(flt.reference)
     if reference:
@@ -65,7 +95,7 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
         select(
             CallbackEvent.id,
             CallbackEvent.received_at,
-            PaymentChannel.name,
+            channel_display_name(),
             CallbackEvent.payment_reference,
             CallbackEvent.order_reference,
             CallbackEvent.event_name,
@@ -75,6 +105,7 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
             CallbackEvent.last_error,
         )
         .outerjoin(PaymentChannel, PaymentChannel.id == CallbackEvent.channel_id)
+        .outerjoin(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
         .where(*_callback_conditions(flt, tz=tz, dialect=dialect))
         .order_by(CallbackEvent.received_at.desc(), CallbackEvent.id.desc())
     )
@@ -103,3 +134,9 @@ def callback_page(flt: CallbackFilter, *, tz: str, offset: int = 0, limit: int =
     return page(
         CALLBACK_COLUMNS, query, lambda row: callback_row(row, tz), offset=offset, limit=limit
     )
+
+
+def callback_rows(flt: CallbackFilter, *, tz: str) -> Iterator[CallbackRow]:
+    """Every row ``callback_page`` pages through, in its order, for an export."""
+    stmt = callback_select(flt, tz=tz, dialect=dialect_name())
+    return stream(stmt, lambda row: callback_row(row, tz))

@@ -1,18 +1,19 @@
 """Invoicing → Customers: the customer list and pickers, one customer's details, and the
 customers holding credit."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 
 from shared.db import read_session
 from shared.exports import Column, Table
 from shared.models import Customer, Invoice
 from shared.money import from_minor
 from shared.text import search_text
-from shared.views.common import Window, contains, count, name_contains, page
+from shared.views.common import Window, contains, count, name_contains, page, stream
 
 CUSTOMER_COLUMNS = (
     Column("name", "Name"),
@@ -93,27 +94,35 @@ def _customer_row(row: Row) -> CustomerRow:
     )
 
 
+def _customer_select(conditions: list) -> Select:
+    return (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.registration_number,
+            Customer.vat_number,
+            Customer.email,
+            Customer.cc_emails,
+            Customer.language,
+            Customer.address,
+        )
+        .where(*conditions)
+        .order_by(Customer.name, Customer.id)
+    )
+
+
 def customer_page(search: str = "", *, offset: int = 0, limit: int = 50) -> Table:
     conditions = _customer_conditions(search)
 
     def query(session, dialect: str, window: Window):
-        stmt = (
-            select(
-                Customer.id,
-                Customer.name,
-                Customer.registration_number,
-                Customer.vat_number,
-                Customer.email,
-                Customer.cc_emails,
-                Customer.language,
-                Customer.address,
-            )
-            .where(*conditions)
-            .order_by(Customer.name, Customer.id)
-        )
-        return count(session, Customer, conditions), window.apply(stmt)
+        return count(session, Customer, conditions), window.apply(_customer_select(conditions))
 
     return page(CUSTOMER_COLUMNS, query, _customer_row, offset=offset, limit=limit)
+
+
+def customer_rows(search: str = "") -> Iterator[CustomerRow]:
+    """Every row ``customer_page`` pages through, in its order, for an export."""
+    return stream(_customer_select(_customer_conditions(search)), _customer_row)
 
 
 def customer_options(search: str = "", *, limit: int = 100) -> tuple[CustomerOption, ...]:
@@ -155,9 +164,8 @@ def _credit_row(row: Row) -> CreditRow:
     )
 
 
-def customer_credit_page(*, offset: int = 0, limit: int = 50) -> Table:
-    """Customers holding credit (what their invoices hold below zero), per currency; ids
-    are the customers'."""
+def _credit_select() -> Select:
+    """Customers holding credit (what their invoices hold below zero), per currency."""
     credit = func.sum(-Invoice.open_minor)
     grouped = (
         select(Invoice.customer_id, Invoice.currency, credit.label("credit"))
@@ -165,19 +173,29 @@ def customer_credit_page(*, offset: int = 0, limit: int = 50) -> Table:
         .group_by(Invoice.customer_id, Invoice.currency)
         .subquery()
     )
+    return (
+        select(
+            grouped.c.customer_id.label("id"),
+            Customer.name,
+            grouped.c.currency,
+            grouped.c.credit,
+        )
+        .join(Customer, Customer.id == grouped.c.customer_id)
+        .order_by(Customer.name, Customer.id, grouped.c.currency)
+    )
+
+
+def customer_credit_page(*, offset: int = 0, limit: int = 50) -> Table:
+    """Customers holding credit, per currency; ids are the customers'."""
 
     def query(session, dialect: str, window: Window):
-        total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
-        stmt = (
-            select(
-                grouped.c.customer_id.label("id"),
-                Customer.name,
-                grouped.c.currency,
-                grouped.c.credit,
-            )
-            .join(Customer, Customer.id == grouped.c.customer_id)
-            .order_by(Customer.name, Customer.id, grouped.c.currency)
-        )
-        return total, window.apply(stmt)
+        holders = _credit_select().subquery()
+        total = session.execute(select(func.count()).select_from(holders)).scalar_one()
+        return total, window.apply(_credit_select())
 
     return page(CREDIT_COLUMNS, query, _credit_row, offset=offset, limit=limit)
+
+
+def customer_credit_rows() -> Iterator[CreditRow]:
+    """Every row ``customer_credit_page`` pages through, in its order, for an export."""
+    return stream(_credit_select(), _credit_row)

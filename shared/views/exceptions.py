@@ -1,11 +1,12 @@
 """Payments → Exceptions: the review queue, newest first, and what can be done with an item."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 
 from shared.company import to_local
 from shared.db import read_session
@@ -13,7 +14,7 @@ from shared.exports import Column, Table
 from shared.models import Invoice, ReviewItem
 from shared.review import can_accept_partial, can_reconcile
 from shared.states import REVIEW_KIND_LABELS, REVIEW_STATUS_LABELS
-from shared.views.common import Window, count, label, money, page
+from shared.views.common import Window, count, label, money, page, stream
 
 REVIEW_COLUMNS = (
     Column("created", "Created", "datetime"),
@@ -72,34 +73,47 @@ def _review_row(row: Row, tz: str) -> ReviewRow:
     )
 
 
-def review_page(flt: ReviewFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+def _review_conditions(flt: ReviewFilter) -> list:
     conditions: list = []
     if flt.statuses:
         conditions.append(ReviewItem.status.in_(flt.statuses))
     if flt.kinds:
         conditions.append(ReviewItem.kind.in_(flt.kinds))
+    return conditions
+
+
+def _review_select(conditions: list) -> Select:
+    return (
+        select(
+            ReviewItem.id,
+            ReviewItem.created_at,
+            ReviewItem.kind,
+            ReviewItem.reason,
+            Invoice.number,
+            ReviewItem.amount_minor,
+            ReviewItem.currency,
+            ReviewItem.status,
+            ReviewItem.resolution,
+            ReviewItem.resolved_by,
+        )
+        .outerjoin(Invoice, Invoice.id == ReviewItem.invoice_id)
+        .where(*conditions)
+        .order_by(ReviewItem.id.desc())
+    )
+
+
+def review_page(flt: ReviewFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+    conditions = _review_conditions(flt)
 
     def query(session, dialect: str, window: Window):
-        stmt = (
-            select(
-                ReviewItem.id,
-                ReviewItem.created_at,
-                ReviewItem.kind,
-                ReviewItem.reason,
-                Invoice.number,
-                ReviewItem.amount_minor,
-                ReviewItem.currency,
-                ReviewItem.status,
-                ReviewItem.resolution,
-                ReviewItem.resolved_by,
-            )
-            .outerjoin(Invoice, Invoice.id == ReviewItem.invoice_id)
-            .where(*conditions)
-            .order_by(ReviewItem.id.desc())
-        )
-        return count(session, ReviewItem, conditions), window.apply(stmt)
+        return count(session, ReviewItem, conditions), window.apply(_review_select(conditions))
 
     return page(REVIEW_COLUMNS, query, lambda row: _review_row(row, tz), offset=offset, limit=limit)
+
+
+def review_rows(flt: ReviewFilter, *, tz: str) -> Iterator[ReviewRow]:
+    """Every row ``review_page`` pages through, in its order, for an export."""
+    return stream(_review_select(_review_conditions(flt)), lambda row: _review_row(row, tz))
 
 
 def review_info(review_id: int) -> ReviewInfo | None:

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
+from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.db import read_session
 from shared.exports import Column, Table
@@ -17,6 +18,7 @@ from shared.ledger.received import KIND_LABELS as LEDGER_KIND_LABELS
 from shared.ledger.received import SOURCE_LABELS, invoice_entries
 from shared.linkpay.links import invoice_pay_link
 from shared.models import (
+    BankAccount,
     Customer,
     FunnelEvent,
     FunnelStep,
@@ -168,7 +170,11 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             return None
         dialect = session.get_bind().dialect.name
         customer = session.get(Customer, invoice.customer_id)
-        channel = session.get(PaymentChannel, invoice.channel_id) if invoice.channel_id else None
+        channel_name = session.execute(
+            select(channel_display_name())
+            .join(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
+            .where(PaymentChannel.id == invoice.channel_id)
+        ).scalar_one_or_none()
         lines = list(
             session.execute(
                 select(InvoiceLine)
@@ -195,7 +201,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             customer_name=customer.name if customer else "",
             customer_email=customer.email if customer else "",
             channel_id=invoice.channel_id,
-            channel_name=channel.name if channel else "",
+            channel_name=channel_name or "",
             currency=currency,
             issue_date=invoice.issue_date,
             supply_date=invoice.supply_date,

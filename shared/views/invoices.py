@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from shared.channels import channel_display_name
 from shared.db import read_session
 from shared.exports import (
     CSV_LINE_END,
@@ -43,7 +44,7 @@ from shared.exports import (
     sqlite_csv_text,
 )
 from shared.invoicing import overdue_clause
-from shared.models import Customer, Invoice, InvoiceStatus, PaymentChannel
+from shared.models import BankAccount, Customer, Invoice, InvoiceStatus, PaymentChannel
 from shared.money import CURRENCY_EXPONENT_EXCEPTIONS, SUPPORTED_CURRENCIES, exponent
 from shared.states import INVOICE_STATUS_LABELS, OPEN_STATUSES, OVERDUE
 from shared.text import search_text
@@ -67,7 +68,10 @@ INVOICE_COLUMNS = (
     Column("issue_date", "Issue date", "date"),
     Column("due_date", "Due date", "date"),
     Column("currency", "Currency"),
+    Column("net", "Net", "money"),
+    Column("vat", "VAT", "money"),
     Column("total", "Total", "money"),
+    Column("paid", "Paid", "money"),
     Column("open", "Open balance", "money"),
     Column("channel", "Channel"),
 )
@@ -97,7 +101,10 @@ class InvoiceRow(NamedTuple):
     issue_date: date | None
     due_date: date | None
     currency: str
+    net: Decimal | None
+    vat: Decimal | None
     total: Decimal | None
+    paid: Decimal | None
     open: Decimal | None
     channel: str
 
@@ -178,12 +185,16 @@ def _invoice_columns(today: date) -> Select:
             Invoice.issue_date,
             Invoice.due_date,
             Invoice.currency,
+            Invoice.subtotal_minor,
+            Invoice.vat_minor,
             Invoice.total_minor,
+            Invoice.paid_minor,
             Invoice.open_minor,
-            PaymentChannel.name,
+            channel_display_name(),
         )
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(PaymentChannel, PaymentChannel.id == Invoice.channel_id)
+        .outerjoin(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
     )
 
 
@@ -196,7 +207,9 @@ def _invoice_select(flt: InvoiceFilter, *, sort: str, descending: bool, today: d
 
 
 def _invoice_row(row: Row) -> InvoiceRow:
-    (_, number, customer, status, issued, due, currency, total, open_, channel) = row
+    (_, number, customer, status, issued, due, currency, net, vat, total, paid, open_, channel) = (
+        row
+    )
     return InvoiceRow(
         number=number or "(draft)",
         customer=customer,
@@ -204,7 +217,10 @@ def _invoice_row(row: Row) -> InvoiceRow:
         issue_date=issued,
         due_date=due,
         currency=currency,
+        net=money(net, currency),
+        vat=money(vat, currency),
         total=money(total, currency),
+        paid=money(paid, currency),
         open=money(open_, currency),
         channel=channel or "",
     )
@@ -253,6 +269,14 @@ CSV_FETCH_ROWS = 20_000
 CSV_WRITE_BYTES = 1 << 20
 # ISO codes (three letters: nothing to quote or escape) whose amounts have two decimals.
 _PLAIN_CURRENCIES = tuple(code for code in SUPPORTED_CURRENCIES if exponent(code) == 2)
+# The amounts of INVOICE_COLUMNS, in their order.
+_AMOUNTS = (
+    Invoice.subtotal_minor,
+    Invoice.vat_minor,
+    Invoice.total_minor,
+    Invoice.paid_minor,
+    Invoice.open_minor,
+)
 
 
 def _text_cell(value: ColumnElement, dialect: str) -> ColumnElement:
@@ -324,10 +348,24 @@ def _invoice_csv_cells(
             (Invoice.currency.in_(SUPPORTED_CURRENCIES), Invoice.currency),
             else_=_text_cell(Invoice.currency, dialect),
         ),
-        _sql_money(Invoice.total_minor, Invoice.currency, dialect),
-        _sql_money(Invoice.open_minor, Invoice.currency, dialect),
+        *(_sql_money(minor, Invoice.currency, dialect) for minor in _AMOUNTS),
         channel,
     ]
+
+
+def _channel_cells(dialect: str):
+    """Each channel's display name as a cell, formatted once per channel in a
+    materialized CTE rather than once per invoice."""
+    names = (
+        select(PaymentChannel.id, channel_display_name().label("name"))
+        .join(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
+        .subquery()
+    )
+    return (
+        select(names.c.id, _text_cell(names.c.name, dialect).label("cell"))
+        .cte("channel_cell")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def _sqlite_invoice_lines(today: date) -> Select:
@@ -343,19 +381,15 @@ def _sqlite_invoice_lines(today: date) -> Select:
         .cte("customer_cell")
         .prefix_with("MATERIALIZED")
     )
-    channels = (
-        select(PaymentChannel.id, sqlite_csv_text(PaymentChannel.name).label("cell"))
-        .cte("channel_cell")
-        .prefix_with("MATERIALIZED")
-    )
+    channels = _channel_cells("sqlite")
     cells = _invoice_csv_cells(today, "sqlite", customer=customers.c.cell, channel=channels.c.cell)
-    number, customer, status, issued, due, _, _, _, channel = cells
-    total, open_ = Invoice.total_minor, Invoice.open_minor
-    usual = and_(Invoice.currency.in_(_PLAIN_CURRENCIES), total >= 0, open_ >= 0)
+    number, customer, status, issued, due, *_, channel = cells
+    usual = and_(Invoice.currency.in_(_PLAIN_CURRENCIES), *(minor >= 0 for minor in _AMOUNTS))
     usual_line = func.printf(
-        "%s,%s,%s,%s,%s,%s,%d.%02d,%d.%02d,%s" + CSV_LINE_END,
+        "%s,%s,%s,%s,%s,%s," + "%d.%02d," * len(_AMOUNTS) + "%s" + CSV_LINE_END,
         *(number, customer, status, issued, due, Invoice.currency),
-        *(total // 100, total % 100, open_ // 100, open_ % 100, channel),
+        *(part for minor in _AMOUNTS for part in (minor // 100, minor % 100)),
+        channel,
     )
     any_line = func.printf(",".join(["%s"] * len(cells)) + CSV_LINE_END, *cells)
     # As a BLOB the line reaches Python as its UTF-8 bytes, not decoded and encoded again.
@@ -369,17 +403,18 @@ def _sqlite_invoice_lines(today: date) -> Select:
 
 
 def _postgres_invoice_cells(today: date) -> Select:
+    channels = _channel_cells("postgresql")
     cells = _invoice_csv_cells(
         today,
         "postgresql",
         customer=_text_cell(Customer.name, "postgresql"),
-        channel=_text_cell(PaymentChannel.name, "postgresql"),
+        channel=channels.c.cell,
     )
     return (
         select(*cells)
         .select_from(Invoice)
         .join(Customer, Customer.id == Invoice.customer_id)
-        .outerjoin(PaymentChannel, PaymentChannel.id == Invoice.channel_id)
+        .outerjoin(channels, channels.c.id == Invoice.channel_id)
     )
 
 

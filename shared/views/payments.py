@@ -1,10 +1,11 @@
 """Payments → Payments: LinkPay attempts and payments recorded by hand in one list, and
 what recording or reversing a payment needs (open invoices, a suggested allocation)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.db import read_session
 from shared.exports import Column, Table
@@ -33,6 +35,7 @@ from shared.ledger.received import (
     suggest_allocation,
 )
 from shared.models import (
+    BankAccount,
     Customer,
     Invoice,
     LedgerEntry,
@@ -42,18 +45,21 @@ from shared.models import (
     ReceivedPayment,
 )
 from shared.money import format_money
+from shared.payment_methods import payment_method_label
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
 from shared.text import search_text
 from shared.views.common import (
     Window,
     contains,
     count,
+    dialect_name,
     label,
     local_days,
     money,
     name_contains,
     page,
     starts_with,
+    stream,
 )
 
 ATTEMPT_COLUMNS = (
@@ -163,7 +169,7 @@ def attempt_row(row: Row, tz: str) -> AttemptRow:
         customer=row.customer or "",
         channel=row.channel or "",
         state=label(PAYMENT_STATE_LABELS | RECEIVED_STATE_LABELS, row.state),
-        method=row.method or "",
+        method=payment_method_label(row.method),
         card=_card(row.card_brand, row.card_last4),
         amount=money(row.amount, row.currency),
         standing=money(row.standing, row.currency),
@@ -184,7 +190,7 @@ def attempt_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
             Invoice.number.label("invoice"),
             literal_column("1", Integer).label("invoices"),
             Customer.name.label("customer"),
-            PaymentChannel.name.label("channel"),
+            channel_display_name().label("channel"),
             PaymentAttempt.state.label("state"),
             PaymentAttempt.payment_method.label("method"),
             PaymentAttempt.card_brand.label("card_brand"),
@@ -198,6 +204,7 @@ def attempt_select(flt: PaymentFilter, *, tz: str, dialect: str) -> Select:
         .outerjoin(Invoice, Invoice.id == PaymentAttempt.invoice_id)
         .outerjoin(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(PaymentChannel, PaymentChannel.id == PaymentAttempt.channel_id)
+        .outerjoin(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
         .where(*_attempt_conditions(flt, tz=tz, dialect=dialect))
         .order_by(PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc())
     )
@@ -297,6 +304,25 @@ def _payment_row(row: Row, tz: str) -> PaymentRow:
     return PaymentRow(**attempt._asdict(), source=label(SOURCE_LABELS, row.source))
 
 
+def _payment_branches(
+    flt: PaymentFilter, *, tz: str, dialect: str
+) -> list[tuple[Any, list, Select]]:
+    """The lists the filter leaves in, each as (table, conditions, newest-first select)."""
+    branches: list[tuple[Any, list, Select]] = []
+    if not flt.sources or LedgerSource.LINKPAY in flt.sources:
+        conditions = _attempt_conditions(flt, tz=tz, dialect=dialect)
+        branches.append((PaymentAttempt, conditions, attempt_select(flt, tz=tz, dialect=dialect)))
+    received = _received_conditions(flt, tz=tz, dialect=dialect)
+    if received is not None:
+        branches.append((ReceivedPayment, received, _received_branch(received)))
+    return branches
+
+
+def _merged(selects: list[Select]) -> Select:
+    merged = union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+    return select(merged).order_by(merged.c.created_at.desc(), merged.c.source, merged.c.id.desc())
+
+
 def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
     """LinkPay attempts and payments recorded by hand, newest first, in one paged list.
 
@@ -306,28 +332,29 @@ def payment_page(flt: PaymentFilter, *, tz: str, offset: int = 0, limit: int = 5
     others (the Source column tells which)."""
 
     def query(session, dialect: str, window: Window):
-        branches = []
-        total = 0
-        if not flt.sources or LedgerSource.LINKPAY in flt.sources:
-            conditions = _attempt_conditions(flt, tz=tz, dialect=dialect)
-            total += count(session, PaymentAttempt, conditions)
-            branches.append(attempt_select(flt, tz=tz, dialect=dialect))
-        received = _received_conditions(flt, tz=tz, dialect=dialect)
-        if received is not None:
-            total += count(session, ReceivedPayment, received)
-            branches.append(_received_branch(received))
+        branches = _payment_branches(flt, tz=tz, dialect=dialect)
         if not branches:
             return 0, None
-        cut = [select(branch.limit(window.offset + window.limit).subquery()) for branch in branches]
-        merged = union_all(*cut).subquery() if len(cut) > 1 else cut[0].subquery()
-        stmt = select(merged).order_by(
-            merged.c.created_at.desc(), merged.c.source, merged.c.id.desc()
-        )
-        return total, window.apply(stmt)
+        total = sum(count(session, table, conditions) for table, conditions, _ in branches)
+        cut = [
+            select(branch.limit(window.offset + window.limit).subquery())
+            for _, _, branch in branches
+        ]
+        return total, window.apply(_merged(cut))
 
     return page(
         PAYMENT_COLUMNS, query, lambda row: _payment_row(row, tz), offset=offset, limit=limit
     )
+
+
+def payment_rows(flt: PaymentFilter, *, tz: str) -> Iterator[PaymentRow]:
+    """Every row ``payment_page`` pages through, in its order, for an export."""
+    branches = _payment_branches(flt, tz=tz, dialect=dialect_name())
+    if not branches:
+        return iter(())
+    # SQLite takes no ORDER BY inside a UNION's parts; the merged list orders the whole.
+    merged = _merged([branch.order_by(None) for _, _, branch in branches])
+    return stream(merged, lambda row: _payment_row(row, tz))
 
 
 def open_invoice_options(customer_id: int, currency: str) -> tuple[OpenInvoice, ...]:

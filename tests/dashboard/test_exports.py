@@ -233,13 +233,14 @@ def test_invoice_csv_from_the_database_holds_every_kind_of_cell(tricky_invoices)
     cells = {cell for row in rows[1:] for cell in row}
     assert {'SIA "Koks", Rīga', "Ēriks Bērziņš\nBrīvības 1", "'\rReturn", ""} <= cells
     assert {'\'=HYPERLINK("http://evil")', "'+371 2000", "'-2+3", "'@SUM(A1)", "'\tTab"} <= cells
-    assert {'\'=Kanāls "A", test', "'=1+2", 'INV,"7"', "'-odd", "eur"} <= cells
+    assert {'\'=Kanāls "A", test · Merchant EUR', "'=1+2", 'INV,"7"', "'-odd", "eur"} <= cells
     assert {"Overdue", "Issued", "Paid", "Cancelled", "Draft", "(draft)"} <= cells
     assert {"0.05", "-0.05", "1234567.89", "-1234.56", "-1.00", "1234", "-7", "1.234"} <= cells
-    assert next(row[5:8] for row in rows[1:] if row[5] == "jpy") == ["jpy", "500", "500"]
+    yen_draft = next(row[5:11] for row in rows[1:] if row[5] == "jpy")
+    assert yen_draft == ["jpy", "500", "0", "500", "0", "500"]  # net, VAT, total, paid, open
     draft = next(row for row in rows[1:] if row[0] == "(draft)" and row[5] == "EUR")
-    assert draft[3:5] == ["", ""] and draft[8] == ""
-    assert next(row for row in rows[1:] if row[5] == "")[6:8] == ["", ""]
+    assert draft[3:5] == ["", ""] and draft[11] == ""
+    assert next(row for row in rows[1:] if row[5] == "")[6:11] == [""] * 5
     assert len(rows) == 1 + 13
 
 
@@ -336,7 +337,7 @@ def test_invoice_csv_has_no_formula_in_any_reader_on_either_path(hostile_invoice
     text = produced.decode("utf-8")
     assert _formula_cells(text) == []
     assert "INV;'=2+2" in text and "Kanāls;'=1+1;" in text
-    assert ",10.00,-1.00," in text  # the negative open amount is still a number
+    assert ",10.00,0.00,-1.00," in text  # the negative open amount is still a number
 
 
 def test_invoice_xlsx_writes_hostile_names_as_text_never_formulas(hostile_invoices, tmp_path):
@@ -353,5 +354,5 @@ def test_invoice_xlsx_writes_hostile_names_as_text_never_formulas(hostile_invoic
     shown = {cell.value.replace("_x000D_", "\r") for cell in customers}
     assert shown == {exports.safe_text(name) for name in HOSTILE}
     assert "Acme;'=1+1" in shown
-    open_amounts = [row[7] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    open_amounts = [row[10] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert -1 in open_amounts

@@ -76,13 +76,15 @@ def test_received_per_month_and_per_local_week(ledger):
     month = reports.received_per_period(
         date_from=date(2026, 5, 1), date_to=date(2026, 5, 31), tz=TZ, granularity="month"
     )
-    assert month.rows == ((date(2026, 5, 1), "LinkPay", "EUR", 3, Decimal("263.00")),)
+    assert month.rows == (
+        (date(2026, 5, 1), "LinkPay · Merchant EUR", "EUR", 3, Decimal("263.00")),
+    )
     weeks = reports.received_per_period(
         date_from=date(2026, 4, 27), date_to=TODAY, tz=TZ, granularity="week"
     )
     assert weeks.rows == (
-        (date(2026, 4, 27), "LinkPay", "EUR", 1, Decimal("121.00")),
-        (date(2026, 5, 11), "LinkPay", "EUR", 2, Decimal("142.00")),
+        (date(2026, 4, 27), "LinkPay · Merchant EUR", "EUR", 1, Decimal("121.00")),
+        (date(2026, 5, 11), "LinkPay · Merchant EUR", "EUR", 2, Decimal("142.00")),
     )
     april = reports.received_per_period(
         date_from=date(2026, 4, 1), date_to=date(2026, 4, 30), tz=TZ, granularity="month"

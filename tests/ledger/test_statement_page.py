@@ -73,7 +73,9 @@ def test_statement_table_closing_balance_and_aging_for_finance(smtp_inbox):
         "189.00",
         "189.00",
     ]
-    assert [b.label for b in at.get("download_button")] == ["Download PDF"]
+    # The customer list's exports, then the statement's PDF.
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download CSV", "Download XLSX", "Download PDF"]
 
     at.text_input(key=f"stmt_cc_{anna.id}").input("books@example.lv")
     next(b for b in at.button if b.label == "Send by e-mail").click().run()

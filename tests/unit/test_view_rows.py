@@ -13,7 +13,9 @@ from shared.views.customers import CREDIT_COLUMNS, CUSTOMER_COLUMNS, CreditRow, 
 from shared.views.exceptions import REVIEW_COLUMNS, ReviewRow
 from shared.views.invoice_detail import LEDGER_COLUMNS, LINE_COLUMNS, LedgerRow, LineRow
 from shared.views.invoices import INVOICE_COLUMNS, InvoiceRow
+from shared.views.outbox import OUTBOX_COLUMNS, OutboxRow
 from shared.views.payments import ATTEMPT_COLUMNS, PAYMENT_COLUMNS, AttemptRow, PaymentRow
+from shared.views.reconciler import RUN_COLUMNS, RunRow
 from shared.views.users import USER_COLUMNS, UserRow
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
@@ -37,6 +39,8 @@ ROWS_BY_KEY = {"rows", "channels", "holders"}
         (CREDIT_COLUMNS, CreditRow),
         (USER_COLUMNS, UserRow),
         (AUDIT_COLUMNS, AuditRow),
+        (OUTBOX_COLUMNS, OutboxRow),
+        (RUN_COLUMNS, RunRow),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )

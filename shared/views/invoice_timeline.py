@@ -1,0 +1,217 @@
+"""One invoice's story in one list, oldest first: messages and reminders sent, pay link
+opened, payment attempts and their state changes, callbacks (those still waiting for
+EveryPay's answer included) and what people did to it (the audit log)."""
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from shared.company import to_local
+from shared.db import read_session
+from shared.exports import Column, Table
+from shared.models import (
+    AuditLog,
+    FunnelEvent,
+    FunnelStep,
+    MessageChannel,
+    MessageLog,
+    PaymentAttempt,
+    PaymentStateChange,
+)
+from shared.money import format_money
+from shared.payment_methods import payment_method_label
+from shared.states import PAYMENT_STATE_LABELS
+from shared.views.callbacks import WAITING_STATUSES, CallbackFilter, callback_select
+from shared.views.common import label
+
+TIMELINE_COLUMNS = (
+    Column("at", "When", "datetime"),
+    Column("kind", "What"),
+    Column("detail", "Detail"),
+    Column("by", "By"),
+)
+# The newest entries of each kind that the story holds; an invoice reminded daily for
+# years still shows the story's recent part, and the page stays quick. Each kind is read
+# newest first and turned around, so entries of one moment keep the order they were made.
+ENTRIES_PER_KIND = 200
+MESSAGE_KINDS = {
+    MessageChannel.EMAIL: "E-mail",
+    MessageChannel.REMINDER: "Reminder",
+    MessageChannel.LINK: "Online link shared",
+    MessageChannel.PDF: "PDF made",
+    MessageChannel.CREDIT_NOTE: "Credit note e-mail",
+}
+CUSTOMER = "customer"
+EVERYPAY = "EveryPay"
+
+
+class TimelineRow(NamedTuple):
+    at: datetime | None
+    kind: str
+    detail: str
+    by: str
+
+
+def _short(reference: str | None) -> str:
+    return f"{reference[:12]}…" if reference and len(reference) > 12 else reference or ""
+
+
+def _messages(session: Session, invoice_id: int) -> list[TimelineRow]:
+    logs = session.execute(
+        select(
+            MessageLog.channel,
+            MessageLog.status,
+            MessageLog.subject,
+            MessageLog.recipients,
+            MessageLog.error,
+            MessageLog.sent_by,
+            MessageLog.created_at,
+            MessageLog.sent_at,
+        )
+        .where(MessageLog.invoice_id == invoice_id)
+        .order_by(MessageLog.id.desc())
+        .limit(ENTRIES_PER_KIND)
+    ).all()[::-1]
+    return [
+        TimelineRow(
+            at=log.sent_at or log.created_at,
+            kind=label(MESSAGE_KINDS, log.channel),
+            detail=" · ".join(
+                part for part in (log.status, log.recipients, log.subject, log.error or "") if part
+            ),
+            by=log.sent_by,
+        )
+        for log in logs
+    ]
+
+
+def _link_opens(session: Session, invoice_id: int) -> list[TimelineRow]:
+    events = session.execute(
+        select(FunnelEvent.at, FunnelEvent.detail)
+        .where(FunnelEvent.invoice_id == invoice_id, FunnelEvent.step == FunnelStep.LINK_OPENED)
+        .order_by(FunnelEvent.id.desc())
+        .limit(ENTRIES_PER_KIND)
+    ).all()[::-1]
+    return [TimelineRow(event.at, "Pay link opened", event.detail, CUSTOMER) for event in events]
+
+
+def _attempts(session: Session, invoice_id: int) -> list[TimelineRow]:
+    attempts = session.execute(
+        select(
+            PaymentAttempt.created_at,
+            PaymentAttempt.payment_method,
+            PaymentAttempt.initial_amount_minor,
+            PaymentAttempt.currency,
+            PaymentAttempt.payment_reference,
+        )
+        .where(PaymentAttempt.invoice_id == invoice_id)
+        .order_by(PaymentAttempt.id.desc())
+        .limit(ENTRIES_PER_KIND)
+    ).all()[::-1]
+    return [
+        TimelineRow(
+            at=attempt.created_at,
+            kind="Payment started",
+            detail=" · ".join(
+                part
+                for part in (
+                    format_money(attempt.initial_amount_minor, attempt.currency),
+                    payment_method_label(attempt.payment_method),
+                    f"payment {_short(attempt.payment_reference)}",
+                )
+                if part
+            ),
+            by=CUSTOMER,
+        )
+        for attempt in attempts
+    ]
+
+
+def _state_changes(session: Session, invoice_id: int) -> list[TimelineRow]:
+    changes = session.execute(
+        select(
+            PaymentStateChange.changed_at,
+            PaymentStateChange.from_state,
+            PaymentStateChange.to_state,
+            PaymentStateChange.source,
+            PaymentAttempt.payment_reference,
+        )
+        .join(PaymentAttempt, PaymentAttempt.id == PaymentStateChange.attempt_id)
+        .where(PaymentAttempt.invoice_id == invoice_id)
+        .order_by(PaymentStateChange.id.desc())
+        .limit(ENTRIES_PER_KIND)
+    ).all()[::-1]
+    return [
+        TimelineRow(
+            at=change.changed_at,
+            kind="Payment state",
+            detail=(
+                f"{label(PAYMENT_STATE_LABELS, change.from_state) or 'new'} → "
+                f"{label(PAYMENT_STATE_LABELS, change.to_state)} "
+                f"(payment {_short(change.payment_reference)})"
+            ),
+            by=change.source,
+        )
+        for change in changes
+    ]
+
+
+def _callbacks(session: Session, invoice_id: int, dialect: str) -> list[TimelineRow]:
+    stmt = callback_select(CallbackFilter(invoice_id=invoice_id), tz="UTC", dialect=dialect)
+    rows = session.execute(stmt.limit(ENTRIES_PER_KIND)).all()[::-1]
+    return [
+        TimelineRow(
+            at=row.received_at,
+            kind="Callback waiting" if row.status in WAITING_STATUSES else "Callback",
+            detail=" · ".join(
+                part
+                for part in (
+                    row.event_name or "",
+                    f"payment {_short(row.payment_reference)}",
+                    row.status,
+                    row.outcome or row.last_error or "",
+                )
+                if part
+            ),
+            by=EVERYPAY,
+        )
+        for row in rows
+    ]
+
+
+def _audit(session: Session, invoice_id: int) -> list[TimelineRow]:
+    entries = session.execute(
+        select(AuditLog.at, AuditLog.action, AuditLog.outcome, AuditLog.actor)
+        .where(AuditLog.entity_type == "invoice", AuditLog.entity_id == str(invoice_id))
+        .order_by(AuditLog.id.desc())
+        .limit(ENTRIES_PER_KIND)
+    ).all()[::-1]
+    return [
+        TimelineRow(
+            at=entry.at,
+            kind="Action",
+            detail=entry.action if entry.outcome == "ok" else f"{entry.action} ({entry.outcome})",
+            by=entry.actor,
+        )
+        for entry in entries
+    ]
+
+
+def invoice_timeline(invoice_id: int, *, tz: str) -> Table:
+    """Everything that happened to the invoice, oldest first, in the company's time."""
+    with read_session() as session:
+        dialect = session.get_bind().dialect.name
+        entries = [
+            *_messages(session, invoice_id),
+            *_link_opens(session, invoice_id),
+            *_attempts(session, invoice_id),
+            *_state_changes(session, invoice_id),
+            *_callbacks(session, invoice_id, dialect),
+            *_audit(session, invoice_id),
+        ]
+    # Stable: entries of the same moment keep the order of the kinds above.
+    entries.sort(key=lambda entry: entry.at)
+    rows = tuple(entry._replace(at=to_local(entry.at, tz)) for entry in entries)
+    return Table(TIMELINE_COLUMNS, rows, total=len(rows))
