@@ -22,11 +22,15 @@ today = ui.today()
 st.title("Invoices")
 
 
+def _open(invoice_id: int) -> None:
+    st.session_state["invoice_id"] = invoice_id
+    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(invoice_id)})
+
+
 def _open_saved(invoice_id: int) -> None:
     reset_editor(EDITOR)
     st.session_state["invoice_editor_open"] = False
-    st.session_state["invoice_id"] = invoice_id
-    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(invoice_id)})
+    _open(invoice_id)
 
 
 if user.can("edit"):
@@ -79,14 +83,17 @@ table = data.invoice_page(
     flt, today=today, sort=sort, descending=descending, offset=offset, limit=limit
 )
 filtered = flt != InvoiceFilter()
-ui.show_table(
+clicked = ui.show_table(
     table,
     key="invoices_table",
     empty="No invoices match these filters."
     if filtered
     else "No invoices yet — create one with **Create invoice**.",
     badge_columns=("Status",),
+    clickable=True,
 )
+if clicked is not None:
+    _open(table.ids[clicked])
 if not table.rows:
     st.stop()
 ui.pager("invoices", table)
@@ -98,8 +105,7 @@ labels = {
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
 chosen = pick.selectbox("Invoice", list(labels), format_func=labels.get, key="inv_pick")
 if go.button("Open invoice", key="inv_open", icon=":material/open_in_new:"):
-    st.session_state["invoice_id"] = chosen
-    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(chosen)})
+    _open(chosen)
 
 if user.can("edit"):
     with st.expander("E-mail invoices"):
