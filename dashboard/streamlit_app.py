@@ -29,6 +29,7 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page
 
 # Query parameters that name a record, and the page that shows it.
 DEEP_LINKS = {"invoice": "invoice_detail", "customer": "customers"}
+FOLLOWED_LINK_KEY = "followed_link"
 PAGE_NAMES = (
     "overview",
     "bank_accounts",
@@ -92,12 +93,16 @@ else:
         if st.button("Log out", key="logout", icon=":material/logout:"):
             ui.log_out()
             st.rerun()
-    linked = next((page for param, page in DEEP_LINKS.items() if param in st.query_params), None)
-    if linked is not None and navigation.url_path != linked:
-        st.switch_page(
-            st.Page(PAGES_DIR / f"{linked}.py", url_path=linked),
-            query_params=st.query_params.to_dict(),
-        )
+    # A link is followed once: the user may go on to another page from where it led.
+    link = next(((p, st.query_params[p]) for p in DEEP_LINKS if p in st.query_params), None)
+    if link is not None and st.session_state.get(FOLLOWED_LINK_KEY) != link:
+        st.session_state[FOLLOWED_LINK_KEY] = link
+        linked = DEEP_LINKS[link[0]]
+        if navigation.url_path != linked:
+            st.switch_page(
+                st.Page(PAGES_DIR / f"{linked}.py", url_path=linked),
+                query_params=st.query_params.to_dict(),
+            )
 
 ui.hand_over_cookie()
 navigation.run()

@@ -4,15 +4,18 @@ and a password change or a deactivation ends every session of that user."""
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from streamlit.web.server.app_discovery import discover_asgi_app
 
 from dashboard.session_routes import ROUTES
 from shared import login_sessions
 from shared.audit import SYSTEM_ACTOR
+from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.login_sessions import (
     COOKIE_NAME,
@@ -25,6 +28,7 @@ from shared.login_sessions import (
     touch_session,
 )
 from shared.models import LoginSession, utcnow
+from shared.operations.launcher import services
 from shared.user_admin import set_user_active
 from shared.users import create_user, set_password
 
@@ -266,3 +270,18 @@ def test_end_route_drops_the_cookie(any_db):
     assert response.status_code == 303
     set_cookie = response.headers["set-cookie"].lower()
     assert set_cookie.startswith(f"{COOKIE_NAME}=") and "max-age=0" in set_cookie
+
+
+def test_the_dashboard_command_serves_the_app_with_its_cookie_routes(isolated_settings):
+    """``streamlit run`` serves ``app`` of the file it is given, with the routes, only when
+    it finds it there; otherwise it would run the file as an empty page."""
+    desk_app = Path(__file__).resolve().parents[2] / "dashboard" / "desk_app.py"
+    found = discover_asgi_app(desk_app)
+    assert found.is_asgi_app and found.import_string == "desk_app:app"
+    dashboard = next(
+        service
+        for service in services(get_settings(), with_demo_smtp=False)
+        if service.name == "dashboard"
+    )
+    assert dashboard.command[2:5] == ["streamlit", "run", str(desk_app)]
+    assert {"--runner.postScriptGC", "--server.fileWatcherType"} <= set(dashboard.command)
