@@ -25,7 +25,12 @@ async def _form(request: Request) -> dict[str, str] | None:
     """The posted form, or None when it comes from another site (a page elsewhere must
     not sign the browser in or out) or is larger than the two fields need."""
     origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.headers.get("host"):
+    # Behind a proxy that rewrites Host, the dashboard's public address is the one to match.
+    ours = {
+        request.headers.get("host"),
+        urlsplit(get_settings().resolved_dashboard_base_url).netloc,
+    }
+    if origin and urlsplit(origin).netloc not in ours:
         return None
     body = await request.body()
     if len(body) > _FORM_LIMIT:

@@ -91,7 +91,7 @@ clock: Callable[[], float] = time.time
 
 def new_session(user_id: int) -> dict[str, Any]:
     """Signs ``user_id`` in (a ``LoginSession`` row) and returns what ``st.session_state``
-    keeps about it: which session, whose, since when; and the one-time ``ticket`` the
+    keeps about it: which session, whose, when last active; and the one-time ``ticket`` the
     browser exchanges for its cookie."""
     now = clock()
     with write_session() as session:
@@ -99,7 +99,6 @@ def new_session(user_id: int) -> dict[str, Any]:
     return {
         "session_id": started.session_id,
         "user_id": user_id,
-        "signed_in_at": now,
         "last_active": now,
         "touched_at": now,
         "ticket": started.ticket,
@@ -478,6 +477,27 @@ def show_table(
     )
     rows = shown.selection.rows if clickable else []
     return rows[0] if rows else None
+
+
+def filter_from_url(key: str, param: str, parse: Callable[[str], Any] = str) -> None:
+    """Before the widget ``key``: a list filter given in the address (``?param=...``, from
+    a link a colleague sent) fills the widget when the page opens. A value ``parse``
+    refuses (ValueError, KeyError) is ignored."""
+    raw = st.query_params.get(param)
+    if raw is None or key in st.session_state:
+        return
+    try:
+        st.session_state[key] = parse(raw)
+    except (ValueError, KeyError):
+        return
+
+
+def filter_to_url(param: str, value: str) -> None:
+    """Keeps a list filter in the address, so a reload or a copied link shows the same list."""
+    if value:
+        st.query_params[param] = value
+    else:
+        st.query_params.pop(param, None)
 
 
 def paging(key: str, signature: object) -> tuple[int, int]:

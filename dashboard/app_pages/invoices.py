@@ -1,5 +1,8 @@
 """Invoicing → Invoices: the list (filtered, sorted and paged by the database) and new drafts."""
 
+from collections.abc import Callable
+from datetime import date
+
 import streamlit as st
 
 from dashboard import data, ui
@@ -45,6 +48,32 @@ if user.can("edit"):
                 reset_editor(EDITOR)
                 st.rerun()
 
+
+def _statuses(raw: str) -> list[str]:
+    chosen = raw.split(",")
+    if not set(chosen) <= set(INVOICE_STATUS_FILTERS):
+        raise ValueError(raw)
+    return chosen
+
+
+def _one_of(options) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+# Filters a link may carry; not "invoice" or "customer", which open a record.
+ui.filter_from_url("inv_status", "status", _statuses)
+ui.filter_from_url("inv_customer", "name")
+ui.filter_from_url("inv_number", "number")
+ui.filter_from_url("inv_from", "from", date.fromisoformat)
+ui.filter_from_url("inv_to", "to", date.fromisoformat)
+ui.filter_from_url("inv_sort", "sort", _one_of(INVOICE_SORTS))
+ui.filter_from_url("inv_desc", "desc", {"1": True, "0": False}.__getitem__)
+
 with st.expander("Filters", expanded=True):
     left, middle, right = st.columns(3)
     statuses = left.multiselect(
@@ -69,6 +98,17 @@ with st.expander("Filters", expanded=True):
         "Sort by", list(INVOICE_SORTS), format_func=INVOICE_SORTS.get, key="inv_sort"
     )
     descending = sort_right.toggle("Descending", value=True, key="inv_desc")
+
+for param, shown in (
+    ("status", ",".join(statuses)),
+    ("name", customer),
+    ("number", number),
+    ("from", date_from.isoformat() if date_from else ""),
+    ("to", date_to.isoformat() if date_to else ""),
+    ("sort", "" if sort == "newest" else sort),
+    ("desc", "" if descending else "0"),
+):
+    ui.filter_to_url(param, shown)
 
 flt = InvoiceFilter(
     statuses=tuple(statuses),

@@ -266,3 +266,26 @@ def test_customer_link_by_registration_number_opens_the_customer(db):
     missing.query_params["customer"] = "99999999999"
     missing.run()
     assert "No customer 99999999999." in texts(missing)
+
+
+def test_invoice_list_filters_come_from_and_go_to_the_address(db):
+    at = app_as("finance")
+    at.query_params.update({"status": "paid,overdue", "number": "INV-2026", "sort": "due_date"})
+    at = open_page(at, "invoices")
+    no_exceptions(at)
+    assert at.multiselect(key="inv_status").value == ["paid", "overdue"]
+    assert at.text_input(key="inv_number").value == "INV-2026"
+    assert at.selectbox(key="inv_sort").value == "due_date"
+    at.text_input(key="inv_customer").input("Ēdnīca").run()
+    assert at.query_params["name"] == "Ēdnīca"
+    assert at.query_params["number"] == "INV-2026"
+
+
+def test_a_filter_link_with_a_bad_value_shows_the_whole_list(db):
+    at = app_as("finance")
+    at.query_params.update({"status": "stolen", "from": "yesterday", "sort": "secret"})
+    at = open_page(at, "invoices")
+    no_exceptions(at)
+    assert at.multiselect(key="inv_status").value == []
+    assert at.date_input(key="inv_from").value is None
+    assert at.selectbox(key="inv_sort").value == "newest"

@@ -285,3 +285,21 @@ def test_the_dashboard_command_serves_the_app_with_its_cookie_routes(isolated_se
     )
     assert dashboard.command[2:5] == ["streamlit", "run", str(desk_app)]
     assert {"--runner.postScriptGC", "--server.fileWatcherType"} <= set(dashboard.command)
+
+
+def test_behind_an_https_proxy_the_cookie_is_secure_and_the_public_origin_accepted(
+    any_db, monkeypatch
+):
+    monkeypatch.setenv("LINKPAY_DASHBOARD_BASE_URL", "https://desk.example.com")
+    get_settings.cache_clear()
+    with write_session() as session:
+        started = start_session(session, user_id=_user(), now=utcnow())
+    response = _client().post(
+        "/session/start",
+        data={"ticket": started.ticket, "next": "/"},
+        headers={"origin": "https://desk.example.com"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    flags = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+    assert "secure" in flags
