@@ -1,8 +1,11 @@
 """LinkPay Desk dashboard: the router and the sign-in gate.
 
-Run from the project root with ``streamlit run dashboard/streamlit_app.py``. Someone not
-signed in gets the login page and nothing else; the pages a signed-in user sees depend on
-their role, and every page checks the role again itself.
+Served by dashboard/desk_app.py (``streamlit run dashboard/desk_app.py``), which adds the
+routes that set the sign-in cookie. Someone not signed in gets the login page and nothing
+else, at whatever address they opened, so a link keeps its page and query until after the
+login; the pages a signed-in user sees depend on their role, and every page checks the role
+again itself. ``?invoice=<number or id>`` and ``?customer=<id or reg. no.>`` on any page
+open that invoice or customer.
 """
 
 from pathlib import Path
@@ -24,9 +27,38 @@ def _page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page
     return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
 
 
+# Query parameters that name a record, and the page that shows it.
+DEEP_LINKS = {"invoice": "invoice_detail", "customer": "customers"}
+FOLLOWED_LINK_KEY = "followed_link"
+PAGE_NAMES = (
+    "overview",
+    "bank_accounts",
+    "bank_statements",
+    "customers",
+    "invoices",
+    "invoice_detail",
+    "outbox",
+    "payments",
+    "callbacks",
+    "exceptions",
+    "reports",
+    "company",
+    "users",
+    "audit_log",
+)
+
 user = ui.session_user()
 if user is None:
-    navigation = st.navigation([_page("login", "Log in", ":material/login:", default=True)])
+    navigation = st.navigation(
+        [
+            _page("login", "Log in", ":material/login:", default=True),
+            *(
+                st.Page(PAGES_DIR / "login.py", title="Log in", url_path=name)
+                for name in PAGE_NAMES
+            ),
+        ],
+        position="hidden",
+    )
 else:
     invoicing = [
         _page("customers", "Customers", ":material/groups:"),
@@ -62,7 +94,18 @@ else:
     with st.sidebar:
         st.caption(f"Signed in as **{user.username}** ({user.role})")
         if st.button("Log out", key="logout", icon=":material/logout:"):
-            ui.sign_out()
+            ui.log_out()
             st.rerun()
+    # A link is followed once: the user may go on to another page from where it led.
+    link = next(((p, st.query_params[p]) for p in DEEP_LINKS if p in st.query_params), None)
+    if link is not None and st.session_state.get(FOLLOWED_LINK_KEY) != link:
+        st.session_state[FOLLOWED_LINK_KEY] = link
+        linked = DEEP_LINKS[link[0]]
+        if navigation.url_path != linked:
+            st.switch_page(
+                st.Page(PAGES_DIR / f"{linked}.py", url_path=linked),
+                query_params=st.query_params.to_dict(),
+            )
 
+ui.hand_over_cookie()
 navigation.run()

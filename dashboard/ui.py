@@ -6,6 +6,7 @@ Only plain values live in ``st.session_state`` (ids, strings, numbers), never a 
 an ORM object: a rerun may happen in another thread, long after any session closed.
 """
 
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,23 @@ import streamlit as st
 from sqlmodel import select
 
 from dashboard import data
+from dashboard.session_routes import SESSION_END_PATH, SESSION_START_PATH
 from shared import exports
 from shared.audit import record_audit
 from shared.company import CompanySettings, company_settings, local_today
-from shared.config import get_settings
 from shared.db import read_session, write_session
 from shared.errors import ValidationError
 from shared.exports import Column, Table
+from shared.login_sessions import (
+    COOKIE_NAME,
+    TOUCH_EVERY_SECONDS,
+    at_time,
+    check_session,
+    end_session,
+    session_of_cookie,
+    start_session,
+    touch_session,
+)
 from shared.models import User
 from shared.money import format_money, to_minor
 from shared.states import badge_colours_by_label
@@ -32,6 +43,8 @@ from shared.users import can
 from shared.views.common import PAGE_SIZES
 
 AUTH_KEY = "auth"
+TICKET_KEY = "session_ticket"
+GO_TO_KEY = "go_to"
 LOGOUT_REASON_KEY = "logout_reason"
 BACKGROUND_RERUN_KEY = "background_rerun"
 ERRORS_KEY = "form_errors"
@@ -78,21 +91,35 @@ clock: Callable[[], float] = time.time
 
 
 def new_session(user_id: int) -> dict[str, Any]:
-    """What ``st.session_state`` keeps about a signed-in user: who, and since when."""
+    """Signs ``user_id`` in (a ``LoginSession`` row) and returns what ``st.session_state``
+    keeps about it: which session, whose, when last active; and the one-time ``ticket`` the
+    browser exchanges for its cookie."""
     now = clock()
-    return {"user_id": user_id, "signed_in_at": now, "last_active": now}
+    with write_session() as session:
+        started = start_session(session, user_id=user_id, now=at_time(now))
+    return {
+        "session_id": started.session_id,
+        "user_id": user_id,
+        "last_active": now,
+        "touched_at": now,
+        "ticket": started.ticket,
+    }
 
 
 def sign_in(user_id: int) -> None:
-    st.session_state[AUTH_KEY] = new_session(user_id)
+    auth = new_session(user_id)
+    st.session_state[TICKET_KEY] = auth.pop("ticket")
+    st.session_state[AUTH_KEY] = auth
     st.session_state.pop(LOGOUT_REASON_KEY, None)
 
 
 def sign_out(*, reason: str = "") -> None:
+    """Ends the session in every tab of the browser; the cookie then names no session."""
     auth = st.session_state.pop(AUTH_KEY, None)
     if auth:
-        user = _load_user(auth["user_id"])
+        user = _load_user(auth["user_id"]) if auth["user_id"] is not None else None
         with write_session() as session:
+            end_session(session, session_id=auth["session_id"])
             record_audit(
                 session,
                 actor=user.username if user else "?",
@@ -103,10 +130,33 @@ def sign_out(*, reason: str = "") -> None:
         st.session_state[LOGOUT_REASON_KEY] = reason
 
 
+def log_out() -> None:
+    """The logout button: ends the session and has the browser drop its cookie."""
+    sign_out()
+    st.session_state[GO_TO_KEY] = SESSION_END_PATH
+
+
+def browser_cookie() -> str | None:
+    """The sign-in cookie the browser sent when it opened this tab."""
+    return st.context.cookies.get(COOKIE_NAME)
+
+
+def _auth_from_cookie() -> dict[str, Any] | None:
+    """A new tab, or a reload: the session the browser's cookie names, if any."""
+    cookie = browser_cookie()
+    if not cookie:
+        return None
+    with read_session() as session:
+        session_id = session_of_cookie(session, cookie=cookie)
+    if session_id is None:
+        return None
+    return {"session_id": session_id, "user_id": None, "last_active": 0.0, "touched_at": 0.0}
+
+
 def session_user(*, touch: bool = True) -> SessionUser | None:
-    """The signed-in user, read afresh from the database so a role change or a
-    deactivation takes effect at the next click. Ends a session idle for too long, and
-    any session older than its lifetime, however active.
+    """The signed-in user, read afresh from the database so a role change, a deactivation
+    or a logout in another tab takes effect at the next click. Ends a session idle for too
+    long, and any session older than its lifetime, however active.
 
     ``touch``: this run is the user's own activity and restarts the idle time. A rerun
     the app asked for itself (``background_rerun``) never is, so a page left open on a
@@ -115,26 +165,61 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
     users_own_run = touch and not st.session_state.pop(BACKGROUND_RERUN_KEY, False)
     auth = st.session_state.get(AUTH_KEY)
     if not auth:
-        return None
-    settings = get_settings()
+        auth = _auth_from_cookie()
+        if auth is None:
+            return None
+        st.session_state[AUTH_KEY] = auth
     now = clock()
-    if now - auth.get("signed_in_at", 0) > settings.session_max_hours * 3600:
-        sign_out(
-            reason=f"Your session ended {settings.session_max_hours} h after you logged in. "
-            "Please log in again."
+    with read_session() as session:
+        check = check_session(
+            session,
+            session_id=auth["session_id"],
+            now=at_time(now),
+            active_at=at_time(auth["last_active"]),
         )
-        return None
-    timeout_minutes = settings.session_timeout_minutes
-    if now - auth.get("last_active", 0) > timeout_minutes * 60:
-        sign_out(reason=f"Your session ended after {timeout_minutes} minutes of inactivity.")
-        return None
-    user = _load_user(auth["user_id"])
-    if user is None:
-        sign_out(reason="Your account is no longer active.")
+    auth["user_id"] = check.user_id
+    if check.ended:
+        sign_out(reason=check.ended)
         return None
     if users_own_run:
         auth["last_active"] = now
-    return user
+        # Other tabs of the browser learn of this click from the row, written once a minute.
+        if now - auth["touched_at"] >= TOUCH_EVERY_SECONDS:
+            with write_session() as session:
+                touch_session(session, session_id=auth["session_id"], now=at_time(now))
+            auth["touched_at"] = now
+    return SessionUser(user_id=check.user_id, username=check.username, role=check.role)
+
+
+def hand_over_cookie() -> None:
+    """Right after the login form: has the browser exchange its one-time ticket for the
+    session cookie and come back to the page and query it is on (a deep link opened while
+    signed out lands where it pointed). After the logout button: has the browser drop the
+    cookie. Streamlit cannot set a cookie over its websocket; the routes in
+    dashboard/desk_app.py do. A POST, so the ticket stays out of access logs and history."""
+    ticket = st.session_state.pop(TICKET_KEY, None)
+    fields = {"ticket": ticket} if ticket is not None else {}
+    action = SESSION_START_PATH if ticket is not None else st.session_state.pop(GO_TO_KEY, None)
+    if action is None:
+        return
+    st.html(
+        f"""<script>
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = {json.dumps(action)};
+        const fields = {{...{json.dumps(fields)}, next: location.pathname + location.search}};
+        for (const [name, value] of Object.entries(fields)) {{
+            const input = document.createElement("input");
+            input.type = "hidden";
+            input.name = name;
+            input.value = value;
+            form.appendChild(input);
+        }}
+        document.body.appendChild(form);
+        form.submit();
+        </script>""",
+        unsafe_allow_javascript=True,
+    )
 
 
 def background_rerun() -> NoReturn:
@@ -365,21 +450,55 @@ def _badge_style(value: Any) -> str:
     return f"background-color: {_CELL_COLORS[color]}" if color else ""
 
 
-def show_table(table: Table, *, key: str, empty: str, badge_columns: Sequence[str] = ()) -> None:
+def show_table(
+    table: Table,
+    *,
+    key: str,
+    empty: str,
+    badge_columns: Sequence[str] = (),
+    clickable: bool = False,
+) -> int | None:
+    """The table, or ``empty`` when it has no rows. ``clickable``: a click on a row selects
+    it, and the row's position in ``table.rows`` is returned (None while none is)."""
     if not table.rows:
         st.info(empty)
-        return
+        return None
     data: Any = frame(table)
     badges = [label for label in badge_columns if label in table.labels]
     if badges:
         data = data.style.map(_badge_style, subset=badges)
-    st.dataframe(
+    shown = st.dataframe(
         data,
         key=key,
         hide_index=True,
         width="stretch",
         column_config=_column_config(table.columns),
+        on_select="rerun" if clickable else "ignore",
+        selection_mode="single-row",
     )
+    rows = shown.selection.rows if clickable else []
+    return rows[0] if rows else None
+
+
+def filter_from_url(key: str, param: str, parse: Callable[[str], Any] = str) -> None:
+    """Before the widget ``key``: a list filter given in the address (``?param=...``, from
+    a link a colleague sent) fills the widget when the page opens. A value ``parse``
+    refuses (ValueError, KeyError) is ignored."""
+    raw = st.query_params.get(param)
+    if raw is None or key in st.session_state:
+        return
+    try:
+        st.session_state[key] = parse(raw)
+    except (ValueError, KeyError):
+        return
+
+
+def filter_to_url(param: str, value: str) -> None:
+    """Keeps a list filter in the address, so a reload or a copied link shows the same list."""
+    if value:
+        st.query_params[param] = value
+    else:
+        st.query_params.pop(param, None)
 
 
 def paging(key: str, signature: object) -> tuple[int, int]:

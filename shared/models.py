@@ -168,6 +168,23 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts(default_now=True)
 
 
+class LoginSession(SQLModel, table=True):
+    """A browser's sign-in to the dashboard, behind its cookie (see shared/login_sessions.py).
+
+    Only hashes are stored: a copied database lets nobody in. ``ticket_hash`` is set from the
+    login form until the browser exchanges the ticket for its cookie, once."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    ticket_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    last_seen_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False, index=True)
+
+
 class BankAccount(SQLModel, table=True):
     __tablename__ = "bank_account"
 

@@ -5,6 +5,7 @@ from sqlmodel import Session, select
 
 from shared.audit import record_audit
 from shared.errors import ValidationError
+from shared.login_sessions import end_user_sessions
 from shared.models import Role, User
 from shared.users import require_permission
 
@@ -27,6 +28,8 @@ def set_user_active(session: Session, *, actor: str, user_id: int, active: bool)
                 raise ValidationError("The last active admin cannot be deactivated.")
     user.active = active
     session.add(user)
+    if not active:
+        end_user_sessions(session, user_id=user.id)
     record_audit(
         session,
         actor=actor,

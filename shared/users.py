@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.config import get_settings
 from shared.errors import ValidationError
+from shared.login_sessions import end_user_sessions
 from shared.models import Role, User, utcnow
 from shared.security import hash_password, verify_password
 from shared.text import clean_single_line
@@ -121,6 +122,8 @@ def set_password(session: Session, *, actor: str, username: str, password: str) 
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
+    # Whoever knew the old password is signed out with it, in every browser.
+    end_user_sessions(session, user_id=user.id)
     record_audit(
         session, actor=actor, action="user.set_password", entity_type="user", entity_id=user.id
     )

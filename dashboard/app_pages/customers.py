@@ -22,6 +22,7 @@ from shared.vies import ViesOutcome, check_in_vies
 from shared.views.customers import (
     CustomerView,
     customer_credit_rows,
+    customer_id_by_link,
     customer_rows,
     customer_view,
 )
@@ -169,6 +170,28 @@ def customer_form(existing: CustomerView | None) -> None:
     )
 
 
+def _open_linked_customer() -> None:
+    """``?customer=<reg. no. or id>`` (a link, or a click on a row): the list narrowed to
+    that customer, their statement and, for finance, their edit form. Once per link, so
+    the user may search on from there."""
+    link = st.query_params.get("customer")
+    if link is None:
+        return
+    customer_id = customer_id_by_link(link)
+    found = customer_view(customer_id) if customer_id is not None else None
+    if found is None:
+        st.error(f"No customer {link}.")
+        return
+    if st.session_state.get("customer_link") == link:
+        return
+    st.session_state["customer_link"] = link
+    st.session_state["customer_search"] = found.registration_number or found.name
+    st.session_state["stmt_customer"] = found.id
+    if user.can("edit"):
+        st.session_state["customer_mode"] = found.id
+
+
+_open_linked_customer()
 search = st.text_input("Search", key="customer_search", placeholder="Name, e-mail or number")
 offset, limit = ui.paging("customers", search)
 table = data.customer_page(search, offset=offset, limit=limit)
@@ -205,11 +228,16 @@ if user.can("edit"):
                 shown = {ViesOutcome.VALID: st.success, ViesOutcome.INVALID: st.warning}
                 shown.get(answer.outcome, st.info)(answer.message)
 
-ui.show_table(
+clicked = ui.show_table(
     table,
-    key="customers_table",
+    # A selection belongs to the rows it was made on: another list is another table.
+    key=f"customers_table_{st.session_state.get('customer_link')}_{search}_{offset}",
     empty="No customers found." if search else "No customers yet — create one.",
+    clickable=True,
 )
+if clicked is not None and st.query_params.get("customer") != str(table.ids[clicked]):
+    st.query_params["customer"] = str(table.ids[clicked])
+    st.rerun()
 if table.total:
     ui.pager("customers", table)
 ui.export_buttons(

@@ -1,6 +1,7 @@
 """One invoice: header, lines, totals, pay link, payment funnel, attempts, callbacks, messages.
 
-Opened from the Invoices list, or directly with ``?invoice=<id>``.
+Opened from the Invoices or Payments list, or directly with ``?invoice=<number or id>``: a
+link a colleague can paste (the address shows the number once the invoice is open).
 """
 
 from dataclasses import replace
@@ -38,11 +39,20 @@ today, tz = ui.today(), ui.tz()
 
 
 def _selected_id() -> int | None:
-    raw = st.query_params.get("invoice") or st.session_state.get("invoice_id")
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
+    """The invoice the address names (a number, or an id for a draft), else the one last
+    opened. An unknown number is said on the page and opens nothing."""
+    raw = st.query_params.get("invoice")
+    if raw is None:
+        return st.session_state.get("invoice_id")
+    if raw.isdigit():
+        return int(raw)
+    found = invoice_id_by_number(raw)
+    if found is None:
+        st.title("Invoice detail")
+        st.error(f"No invoice {raw}.")
+        st.session_state.pop("invoice_id", None)
+        st.stop()
+    return found
 
 
 def _open(invoice_id: int | None) -> None:
@@ -420,6 +430,8 @@ if invoice is None:
     st.error("That invoice does not exist (a deleted draft?).")
     st.session_state.pop("invoice_id", None)
     st.stop()
+if invoice.number:
+    st.query_params["invoice"] = invoice.number
 
 if invoice.status != InvoiceStatus.DRAFT:
     follow_payments(invoice_id, shown_signature)

@@ -1,5 +1,8 @@
 """Invoicing → Invoices: the list (filtered, sorted and paged by the database) and new drafts."""
 
+from collections.abc import Callable
+from datetime import date
+
 import streamlit as st
 
 from dashboard import data, ui
@@ -22,11 +25,15 @@ today = ui.today()
 st.title("Invoices")
 
 
+def _open(invoice_id: int) -> None:
+    st.session_state["invoice_id"] = invoice_id
+    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(invoice_id)})
+
+
 def _open_saved(invoice_id: int) -> None:
     reset_editor(EDITOR)
     st.session_state["invoice_editor_open"] = False
-    st.session_state["invoice_id"] = invoice_id
-    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(invoice_id)})
+    _open(invoice_id)
 
 
 if user.can("edit"):
@@ -40,6 +47,32 @@ if user.can("edit"):
                 st.session_state["invoice_editor_open"] = False
                 reset_editor(EDITOR)
                 st.rerun()
+
+
+def _statuses(raw: str) -> list[str]:
+    chosen = raw.split(",")
+    if not set(chosen) <= set(INVOICE_STATUS_FILTERS):
+        raise ValueError(raw)
+    return chosen
+
+
+def _one_of(options) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+# Filters a link may carry; not "invoice" or "customer", which open a record.
+ui.filter_from_url("inv_status", "status", _statuses)
+ui.filter_from_url("inv_customer", "name")
+ui.filter_from_url("inv_number", "number")
+ui.filter_from_url("inv_from", "from", date.fromisoformat)
+ui.filter_from_url("inv_to", "to", date.fromisoformat)
+ui.filter_from_url("inv_sort", "sort", _one_of(INVOICE_SORTS))
+ui.filter_from_url("inv_desc", "desc", {"1": True, "0": False}.__getitem__)
 
 with st.expander("Filters", expanded=True):
     left, middle, right = st.columns(3)
@@ -66,6 +99,17 @@ with st.expander("Filters", expanded=True):
     )
     descending = sort_right.toggle("Descending", value=True, key="inv_desc")
 
+for param, shown in (
+    ("status", ",".join(statuses)),
+    ("name", customer),
+    ("number", number),
+    ("from", date_from.isoformat() if date_from else ""),
+    ("to", date_to.isoformat() if date_to else ""),
+    ("sort", "" if sort == "newest" else sort),
+    ("desc", "" if descending else "0"),
+):
+    ui.filter_to_url(param, shown)
+
 flt = InvoiceFilter(
     statuses=tuple(statuses),
     customer=customer,
@@ -79,14 +123,17 @@ table = data.invoice_page(
     flt, today=today, sort=sort, descending=descending, offset=offset, limit=limit
 )
 filtered = flt != InvoiceFilter()
-ui.show_table(
+clicked = ui.show_table(
     table,
     key="invoices_table",
     empty="No invoices match these filters."
     if filtered
     else "No invoices yet — create one with **Create invoice**.",
     badge_columns=("Status",),
+    clickable=True,
 )
+if clicked is not None:
+    _open(table.ids[clicked])
 if not table.rows:
     st.stop()
 ui.pager("invoices", table)
@@ -98,8 +145,7 @@ labels = {
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
 chosen = pick.selectbox("Invoice", list(labels), format_func=labels.get, key="inv_pick")
 if go.button("Open invoice", key="inv_open", icon=":material/open_in_new:"):
-    st.session_state["invoice_id"] = chosen
-    st.switch_page(DETAIL_PAGE, query_params={"invoice": str(chosen)})
+    _open(chosen)
 
 if user.can("edit"):
     with st.expander("E-mail invoices"):

@@ -110,7 +110,7 @@ offset, limit = ui.paging("payments", flt)
 def payments_table() -> None:
     ui.follow_session()
     table = data.payment_page(flt, tz=tz, offset=offset, limit=limit)
-    ui.show_table(
+    clicked = ui.show_table(
         table,
         key="payments_table",
         empty="No payments match these filters."
@@ -118,7 +118,13 @@ def payments_table() -> None:
         else "No payments yet — they appear here as soon as a customer pays through a pay "
         "link, or finance records a payment.",
         badge_columns=("State",),
+        clickable=True,
     )
+    # A click on a payment opens its invoice; the lowest, "INV-2026-0007 +2", for a
+    # payment over several.
+    if clicked is not None and table.rows[clicked].invoice:
+        number = table.rows[clicked].invoice.split()[0]
+        st.switch_page("app_pages/invoice_detail.py", query_params={"invoice": number})
     if table.total:
         ui.pager("payments", table)
 

@@ -71,7 +71,7 @@ def services(settings: Settings, *, with_demo_smtp: bool) -> list[Service]:
                 "-m",
                 "streamlit",
                 "run",
-                str(PROJECT_ROOT / "dashboard" / "streamlit_app.py"),
+                str(PROJECT_ROOT / "dashboard" / "desk_app.py"),
                 "--server.address",
                 settings.dashboard_host,
                 "--server.port",

@@ -137,6 +137,22 @@ def customer_options(search: str = "", *, limit: int = 100) -> tuple[CustomerOpt
     return tuple(CustomerOption(id=r.id, name=r.name) for r in rows)
 
 
+def customer_id_by_link(link: str) -> int | None:
+    """The customer a link names: by registration number, else by id."""
+    link = link.strip()
+    if not link:
+        return None
+    with read_session() as session:
+        found = session.execute(
+            select(Customer.id).where(Customer.registration_number == link).limit(1)
+        ).scalar_one_or_none()
+        if found is None and link.isdigit():
+            found = session.execute(
+                select(Customer.id).where(Customer.id == int(link))
+            ).scalar_one_or_none()
+        return found
+
+
 def customer_view(customer_id: int) -> CustomerView | None:
     with read_session() as session:
         c = session.get(Customer, customer_id)

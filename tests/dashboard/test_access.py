@@ -85,9 +85,9 @@ def test_wrong_password_is_refused_audited_and_locks_out(db, monkeypatch):
     assert outcomes == ["failed", "failed", "locked"]
 
 
-def test_idle_session_ends_and_logout_button_signs_out(db):
+def test_idle_session_ends_and_logout_button_signs_out(db, monkeypatch):
     at = app_as("finance")
-    at.session_state["auth"]["last_active"] = time.time() - 31 * 60
+    monkeypatch.setattr(ui, "clock", lambda: time.time() + 31 * 60)
     at.run()
     assert "Your session ended after 30 minutes of inactivity." in texts(at)
     assert [b.label for b in at.button] == ["Log in"]

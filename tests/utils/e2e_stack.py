@@ -342,7 +342,7 @@ def _services(stack: Stack, ports: dict[str, int]) -> list[Service]:
                 "-m",
                 "streamlit",
                 "run",
-                str(PROJECT_ROOT / "dashboard" / "streamlit_app.py"),
+                str(PROJECT_ROOT / "dashboard" / "desk_app.py"),
                 "--server.address",
                 "127.0.0.1",
                 "--server.port",

@@ -1,0 +1,19 @@
+"""The dashboard as served: Streamlit's app (dashboard/streamlit_app.py) plus the routes
+that set and drop the sign-in cookie (dashboard/session_routes.py).
+
+Started with ``streamlit run dashboard/desk_app.py`` (``linkpay-desk run`` and
+``linkpay-desk dashboard`` do that): ``streamlit run`` finds ``app`` here and serves it, with
+the same command-line options and ``.streamlit/config.toml`` as a plain script.
+
+Why routes: a page script runs over Streamlit's websocket and has no HTTP response to set a
+cookie on, and a cookie written by JavaScript cannot be HttpOnly. Reading the cookie needs
+no route: ``st.context.cookies`` holds those the browser sent with the websocket.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.session_routes import ROUTES
+
+app = st.App(Path(__file__).resolve().parent / "streamlit_app.py", routes=ROUTES)
