@@ -117,9 +117,14 @@ def _dashboard_command(port: int) -> list[str]:
 
 def _floor_command(dashboard_command: list[str], port: int) -> list[str]:
     """The dashboard's command with the floor app's script and port: the same flags."""
-    script = str(PROJECT_ROOT / "dashboard" / "streamlit_app.py")
-    command = [str(PROJECT_ROOT / "benchmarks" / "floor_app.py") if a == script else a
-               for a in dashboard_command]  # fmt: skip
+    dashboard_dir = str(PROJECT_ROOT / "dashboard")
+    floor = str(PROJECT_ROOT / "benchmarks" / "floor_app.py")
+    command = [
+        floor if arg.startswith(dashboard_dir) and arg.endswith(".py") else arg
+        for arg in dashboard_command
+    ]
+    if floor not in command:
+        raise RuntimeError(f"no dashboard script in the launcher's command: {dashboard_command}")
     at = command.index("--server.port")
     command[at + 1] = str(port)
     return command

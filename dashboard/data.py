@@ -28,6 +28,8 @@ from shared.views import invoice_detail as detail
 LIST_TTL = 30
 LIVE_TTL = 2
 REPORT_TTL = 120
+# How far back the Overview's received chart looks (dashboard/warm_up.py fills it too).
+OVERVIEW_WEEKS = 12
 
 _list = st.cache_data(ttl=LIST_TTL, show_spinner=False)
 _live = st.cache_data(ttl=LIVE_TTL, show_spinner=False)

@@ -10,10 +10,26 @@ cookie on, and a cookie written by JavaScript cannot be HttpOnly. Reading the co
 no route: ``st.context.cookies`` holds those the browser sent with the websocket.
 """
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard.session_routes import ROUTES
+from dashboard.warm_up import warm_up
 
-app = st.App(Path(__file__).resolve().parent / "streamlit_app.py", routes=ROUTES)
+
+@asynccontextmanager
+async def _warm_up_in_background(_app: st.App) -> AsyncIterator[None]:
+    # A thread, so the server listens at once; see dashboard/warm_up.py.
+    threading.Thread(target=warm_up, name="dashboard-warm-up", daemon=True).start()
+    yield
+
+
+app = st.App(
+    Path(__file__).resolve().parent / "streamlit_app.py",
+    routes=ROUTES,
+    lifespan=_warm_up_in_background,
+)

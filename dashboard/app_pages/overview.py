@@ -49,7 +49,10 @@ left, right = st.columns(2)
 with left:
     st.subheader("Received per week")
     weekly = data.received_per_period(
-        date_from=today - timedelta(weeks=12), date_to=today, tz=tz, granularity="week"
+        date_from=today - timedelta(weeks=data.OVERVIEW_WEEKS),
+        date_to=today,
+        tz=tz,
+        granularity="week",
     )
     if weekly.rows:
         frame = ui.frame(weekly)
@@ -66,7 +69,7 @@ with left:
             width="stretch",
         )
     else:
-        st.info("No payments received in the last 12 weeks.")
+        st.info(f"No payments received in the last {data.OVERVIEW_WEEKS} weeks.")
 with right:
     st.subheader("Receivables by days past due")
     aging = data.aging(today=today)
