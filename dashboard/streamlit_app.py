@@ -34,7 +34,10 @@ else:
         _page("invoice_detail", "Invoice detail", ":material/description:"),
         _page("outbox", "Outbox", ":material/outbox:"),
     ]
-    settings = [_page("company", "Company", ":material/business:")]
+    settings = [
+        _page("company", "Company", ":material/business:"),
+        _page("numbering", "Numbering", ":material/format_list_numbered:"),
+    ]
     if user.can("users"):
         settings.append(_page("users", "Users", ":material/manage_accounts:"))
     if user.can("audit"):
