@@ -52,6 +52,7 @@ def _draft(*, series: str | None = None) -> int:
         ("", 4, "Type a prefix"),
         ("  ", 4, "Type a prefix"),
         ("INV2", 4, "ends with a letter"),  # INV2-2026-0001 next to INV's numbers
+        ("INV-2026", 4, "ends with a letter"),  # without a reset: INV's INV-2026-0001
         ("A-1", 4, "ends with a letter"),  # A-1-0001-2: where does the "-2" begin?
         ("RK-", 4, "ends with a letter"),
         ("R/", 4, "ends with a letter"),
