@@ -2,10 +2,10 @@
 
 import multiprocessing
 import os
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shared.audit import SYSTEM_ACTOR
 from shared.db import read_session, write_session
@@ -84,6 +84,58 @@ def test_two_processes_issuing_at_once_get_gapless_unique_numbers(
         numbers = sorted(n for n in session.exec(select(Invoice.number)).all())
     year = date.today().year
     assert numbers == [expected.format(year=year, n=n) for n in range(1, PER_PROCESS * 2 + 1)]
+
+
+def _issue_unless_back_dated(
+    database_url: str, data_dir: str, invoice_ids: list[int], start
+) -> None:
+    os.environ["LINKPAY_DATABASE_URL"] = database_url
+    os.environ["LINKPAY_DATA_DIR"] = data_dir
+    start.wait()
+    for invoice_id in invoice_ids:
+        try:
+            with write_session() as session:
+                issue_invoice(session, actor=SYSTEM_ACTOR, invoice_id=invoice_id)
+        except BackdatedIssue:
+            continue
+
+
+@pytest.mark.slow
+def test_racing_issuers_never_number_an_earlier_date_after_a_later_one(any_db, isolated_settings):
+    """Two processes issue drafts of interleaved dates at once, never confirming: the
+    numbers stay gapless and their dates never go backwards, because each issuer checks
+    the dates only once it holds the series' counter row."""
+    ids = []
+    for day in range(PER_PROCESS * 2):
+        ids += _drafts(1, issue_date=date(2026, 6, 1) + timedelta(days=day))
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    # One process takes the even days in order, the other the odd days from the last.
+    shares = [ids[0::2], list(reversed(ids[1::2]))]
+    workers = [
+        context.Process(
+            target=_issue_unless_back_dated,
+            args=(any_db, str(isolated_settings), share, start),
+        )
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    with read_session() as session:
+        issued = session.exec(
+            select(Invoice.number, Invoice.issue_date)
+            .where(col(Invoice.number).is_not(None))
+            .order_by(col(Invoice.number))
+        ).all()
+    assert [number for number, _ in issued] == [
+        f"INV-2026-{n:04d}" for n in range(1, len(issued) + 1)
+    ]
+    dates = [day for _, day in issued]
+    assert dates == sorted(dates)
 
 
 def test_a_failed_issue_leaves_no_gap(db):
