@@ -57,7 +57,10 @@ else:
             ],
             "Reports": [_page("reports", "Reports", ":material/bar_chart:")],
             "Settings": settings,
-        }
+        },
+        # Every page one click away: by default Streamlit folds a menu of more than
+        # twelve pages behind "View more", which hid Reports and Settings.
+        expanded=True,
     )
     with st.sidebar:
         st.caption(f"Signed in as **{user.username}** ({user.role})")
