@@ -41,8 +41,6 @@ class BackdatedIssue(ValidationError):
             f"{DOCUMENT_LABELS[document_type]}, dated {day:%d.%m.%Y}, would get {number} "
             "after it. Issue anyway?"
         )
-        self.later_number = later_number
-        self.number = number
 
 
 @dataclass(frozen=True)
