@@ -18,6 +18,7 @@ from shared.views import (
     customers,
     exceptions,
     invoices,
+    number_series,
     payments,
     reconciler,
     sales_ledger,
@@ -42,6 +43,8 @@ channel_options = _list(bank_accounts.channel_options)
 review_page = _list(exceptions.review_page)
 audit_page = _list(audit_log.audit_page)
 user_table = _list(users.user_table)
+number_series_rows = _list(number_series.number_series)
+series_choices = _list(number_series.series_choices)
 payment_page = _live(payments.payment_page)
 callback_page = _live(callbacks.callback_page)
 reconciler_runs = _live(reconciler.reconciler_runs)

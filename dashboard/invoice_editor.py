@@ -24,6 +24,7 @@ from shared.invoicing import (
     update_draft,
 )
 from shared.money import SUPPORTED_CURRENCIES, from_minor
+from shared.numbering import INVOICE
 from shared.text import search_text
 from shared.vat import (
     CHOICES_BY_KEY,
@@ -39,7 +40,7 @@ from shared.views.bank_accounts import ChannelOption
 from shared.views.invoice_detail import InvoiceDetail, draft_lines
 
 LINE_FIELDS = ("desc", "qty", "unit", "price", "vat")
-HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date")
+HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date", "series")
 
 
 def _rows_key(key: str) -> str:
@@ -202,6 +203,24 @@ def _customer_picker(key: str, existing: InvoiceDetail | None) -> int | None:
     )
 
 
+def _series_picker(key: str, existing: InvoiceDetail | None) -> str | None:
+    """The invoice series to number the draft in, offered when there is a choice (or the
+    draft's own series was deactivated); None keeps the draft's, or takes the default."""
+    choices = list(data.series_choices(document_type=INVOICE))
+    current = existing.series if existing else (choices[0] if choices else None)
+    if current is None or (len(choices) < 2 and current in choices):
+        return None
+    if current not in choices:
+        choices.insert(0, current)
+    return st.selectbox(
+        "Number series",
+        choices,
+        index=choices.index(current),
+        key=f"{key}_series",
+        help="The default series comes first; Settings → Numbering adds series.",
+    )
+
+
 def invoice_editor(
     *,
     key: str,
@@ -244,6 +263,8 @@ def invoice_editor(
     )
     currency = channel_currency or currency
     ui.field_error(form, "currency")
+    series = _series_picker(key, existing)
+    ui.field_error(form, "series")
     left, middle, right = st.columns(3)
     issue_date: date | None = left.date_input(
         "Issue date",
@@ -292,10 +313,16 @@ def invoice_editor(
         }
         if existing:
             invoice = update_draft(
-                session, actor=username, invoice_id=existing.id, data=DraftInput(**values)
+                session,
+                actor=username,
+                invoice_id=existing.id,
+                data=DraftInput(**values),
+                series=series,
             )
         else:
-            invoice = create_draft(session, actor=username, data=DraftInput(**values))
+            invoice = create_draft(
+                session, actor=username, data=DraftInput(**values), series=series
+            )
         return invoice.id
 
     def show_errors(error: ValidationError) -> None:

@@ -66,7 +66,10 @@ else:
         _page("invoice_detail", "Invoice detail", ":material/description:"),
         _page("outbox", "Outbox", ":material/outbox:"),
     ]
-    settings = [_page("company", "Company", ":material/business:")]
+    settings = [
+        _page("company", "Company", ":material/business:"),
+        _page("numbering", "Numbering", ":material/format_list_numbered:"),
+    ]
     if user.can("users"):
         settings.append(_page("users", "Users", ":material/manage_accounts:"))
     if user.can("audit"):
@@ -87,8 +90,8 @@ else:
             "Reports": [_page("reports", "Reports", ":material/bar_chart:")],
             "Settings": settings,
         },
-        # Every page listed: collapsed, the menu hides the last sections (an admin's
-        # Settings) behind "View more".
+        # Every page one click away: by default Streamlit folds a menu of more than
+        # twelve pages behind "View more", which hid Reports and Settings.
         expanded=True,
     )
     with st.sidebar:

@@ -11,9 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import model_validator
-from sqlalchemy import ColumnElement, and_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, delete, select
 
 from shared import vat
@@ -24,7 +22,6 @@ from shared.models import (
     Customer,
     Invoice,
     InvoiceLine,
-    InvoiceNumberSequence,
     InvoiceStatus,
     PaymentChannel,
     utcnow,
@@ -40,13 +37,13 @@ from shared.money import (
     parse_quantity,
     parse_vat_rate,
 )
+from shared.numbering import INVOICE, assign_number, lock_series
 from shared.security import new_token, seal_token
 from shared.states import OPEN_STATUSES, OVERDUE
 from shared.text import clean_single_line
 from shared.users import require_permission
 from shared.vat import VatCategory, VatLine, line_vats
 
-DEFAULT_SERIES = "INV"
 PARTIAL_SUFFIX = re.compile(r"(?P<number>.+)-[0-9]{1,4}")
 # The columns' lengths (InvoiceLine.description, InvoiceLine.unit, Invoice.notes).
 LINE_TEXT_LIMITS = {"description": 500, "unit": 16}
@@ -334,10 +331,12 @@ def create_draft(
     *,
     actor: str,
     data: DraftInput,
-    series: str = DEFAULT_SERIES,
+    series: str | None = None,
 ) -> Invoice:
+    """A new draft in invoice series ``series`` (a prefix), or the default series."""
     require_permission(session, actor=actor, permission="edit")
     built = _checked_lines(session, data)
+    series = lock_series(session, document_type=INVOICE, prefix=series).prefix
     public_token_hash, public_token_encrypted = seal_token(new_token(24))
     invoice = Invoice(
         **data.model_dump(exclude={"lines"}),
@@ -363,12 +362,22 @@ def create_draft(
     return invoice
 
 
-def update_draft(session: Session, *, actor: str, invoice_id: int, data: DraftInput) -> Invoice:
+def update_draft(
+    session: Session,
+    *,
+    actor: str,
+    invoice_id: int,
+    data: DraftInput,
+    series: str | None = None,
+) -> Invoice:
+    """Saves the draft; ``series`` (a prefix) moves it to that invoice series."""
     require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError("Only a draft can be edited; this invoice is already issued.")
     built = _checked_lines(session, data)
+    if series is not None:
+        invoice.series = lock_series(session, document_type=INVOICE, prefix=series).prefix
     session.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id))
     for line in built:
         line.invoice_id = invoice_id
@@ -403,40 +412,16 @@ def delete_draft(session: Session, *, actor: str, invoice_id: int) -> None:
     )
 
 
-def next_invoice_number(session: Session, *, series: str, year: int) -> str:
-    """Reserves the next number of the series in the caller's transaction.
-
-    The counter row is created if missing (a concurrent creator is ignored) and then bumped
-    with one UPDATE, which takes the row lock: concurrent issuers queue, and a rolled-back
-    issue gives its number back, so numbers stay gapless.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.exec(
-        insert(InvoiceNumberSequence)
-        .values(series=series, year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["series", "year"])
-    )
-    number = session.exec(
-        update(InvoiceNumberSequence)
-        .where(col(InvoiceNumberSequence.series) == series, col(InvoiceNumberSequence.year) == year)
-        .values(last_number=InvoiceNumberSequence.last_number + 1)
-        .returning(InvoiceNumberSequence.last_number)
-    ).scalar_one()
-    return format_invoice_number(series=series, year=year, number=number)
-
-
-def format_invoice_number(*, series: str, year: int, number: int) -> str:
-    return f"{series}-{year}-{number:04d}"
-
-
 def issue_invoice(
     session: Session,
     *,
     actor: str,
     invoice_id: int,
     today: date | None = None,
+    confirm_backdated: bool = False,
 ) -> Invoice:
+    """Numbers the draft in its series; ``confirm_backdated`` issues it even though the
+    series already has a number dated later (``shared.numbering.BackdatedIssue``)."""
     require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
@@ -453,7 +438,14 @@ def issue_invoice(
             select(Customer.payment_terms_days).where(col(Customer.id) == invoice.customer_id)
         ).one()
         invoice.due_date = issue_date + timedelta(days=payment_days)
-    invoice.number = next_invoice_number(session, series=invoice.series, year=issue_date.year)
+    assigned = assign_number(
+        session,
+        document_type=INVOICE,
+        prefix=invoice.series,
+        day=issue_date,
+        confirm_backdated=confirm_backdated,
+    )
+    invoice.number = assigned.number
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = utcnow()
     invoice.updated_at = utcnow()
@@ -465,7 +457,10 @@ def issue_invoice(
         action="invoice.issue",
         entity_type="invoice",
         entity_id=invoice_id,
-        details={"number": invoice.number},
+        details={
+            "number": invoice.number,
+            **({"confirmed_after": assigned.confirmed_after} if assigned.confirmed_after else {}),
+        },
     )
     return invoice
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -273,7 +274,36 @@ def _fill_search_name(_mapper, _connection, customer: Customer) -> None:
     customer.search_name = search_key(customer.name)
 
 
+class NumberSeries(SQLModel, table=True):
+    """A numbering series of one document type ("invoice", "credit_note"): its prefix,
+    format and whether it is the type's default; shared.numbering holds the rules."""
+
+    __tablename__ = "number_series"
+    __table_args__ = (
+        # At most one default per document type.
+        Index(
+            "uq_number_series_default",
+            "document_type",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_type: str = Field(max_length=20)
+    prefix: str = Field(max_length=20, unique=True)
+    yearly_reset: bool = True
+    digits: int = 4
+    is_default: bool = False
+    active: bool = True
+    created_at: datetime = _ts(default_now=True)
+
+
 class InvoiceNumberSequence(SQLModel, table=True):
+    """The counter of one series (its prefix) and year; year 0 for a series without a
+    yearly reset."""
+
     __tablename__ = "invoice_number_sequence"
     __table_args__ = (UniqueConstraint("series", "year", name="uq_sequence_series_year"),)
 
@@ -733,6 +763,7 @@ class CreditNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
+    series: str = Field(default="KR", max_length=20)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     currency: str = Field(max_length=3)

@@ -4,6 +4,7 @@ Opened from the Invoices or Payments list, or directly with ``?invoice=<number o
 link a colleague can paste (the address shows the number once the invoice is open).
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
@@ -16,6 +17,7 @@ from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.documents import render_credit_note_pdf, transfer_details
 from shared.einvoice.sending import EinvoiceTarget
+from shared.errors import ValidationError
 from shared.invoicing import LineInput, cancel_invoice, delete_draft, issue_invoice
 from shared.ledger.credit_notes import (
     CreditingOverview,
@@ -27,6 +29,7 @@ from shared.ledger.credit_notes import (
 from shared.ledger.holds import held_reason
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus, SendingMethod
+from shared.numbering import CREDIT_NOTE, BackdatedIssue
 from shared.sending import send_credit_note_email, sending_overview
 from shared.views.callbacks import WAITING_STATUSES
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
@@ -100,6 +103,48 @@ def lines_and_totals(invoice: InvoiceDetail) -> None:
     )
 
 
+def issue_with_confirmation(
+    clicked: bool,
+    run: Callable[[Session, bool], str],
+    *,
+    key: str,
+    action: str,
+    success: Callable[[str], str],
+    then: Callable[[], object] = lambda: None,
+) -> None:
+    """Issues through ``run(session, confirm_backdated)`` once ``clicked``. When the
+    document would be numbered after a later-dated one, the page says so and asks;
+    confirming issues it, and the audit log records the number it follows."""
+    pending = f"{key}_backdated"
+
+    def ask(error: ValidationError) -> None:
+        if isinstance(error, BackdatedIssue):
+            st.session_state[pending] = str(error)
+            st.rerun()
+        st.error(str(error))
+
+    def issue(confirmed: bool) -> None:
+        ui.page_action(
+            lambda session: run(session, confirmed),
+            permission="edit",
+            action=action,
+            on_error=ask,
+            then=lambda _: (st.session_state.pop(pending, None), then()),
+            success=success,
+        )
+
+    if clicked:
+        issue(False)
+    if pending in st.session_state:
+        st.warning(st.session_state[pending], icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Issue anyway", key=f"{key}_anyway", type="primary"):
+            issue(True)
+        if no.button("Do not issue", key=f"{key}_not"):
+            st.session_state.pop(pending, None)
+            st.rerun()
+
+
 def draft_actions(invoice: InvoiceDetail) -> None:
     st.subheader("Edit draft")
     key = f"edit_{invoice.id}"
@@ -111,16 +156,20 @@ def draft_actions(invoice: InvoiceDetail) -> None:
         success="Draft saved.",
     )
     issue, delete = st.columns(2)
-    if issue.button("Issue", type="primary", key="detail_issue", icon=":material/send:"):
-        ui.page_action(
-            lambda session: (
-                issue_invoice(session, actor=user.username, invoice_id=invoice.id).number
-            ),
-            permission="edit",
-            action="invoice.issue",
-            then=lambda _: reset_editor(key),
-            success=lambda number: f"Invoice {number} issued. Choose how to send it below.",
-        )
+
+    def issued(session: Session, confirmed: bool) -> str:
+        return issue_invoice(
+            session, actor=user.username, invoice_id=invoice.id, confirm_backdated=confirmed
+        ).number
+
+    issue_with_confirmation(
+        issue.button("Issue", type="primary", key="detail_issue", icon=":material/send:"),
+        issued,
+        key="detail_issue",
+        action="invoice.issue",
+        success=lambda number: f"Invoice {number} issued. Choose how to send it below.",
+        then=lambda: reset_editor(key),
+    )
     if delete.button("Delete draft", key="detail_delete", icon=":material/delete:"):
         st.session_state["confirm_delete"] = invoice.id
     if st.session_state.get("confirm_delete") == invoice.id:
@@ -345,8 +394,14 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
                 f"Amount including VAT ({currency})", key="cn_amount", placeholder="40.00"
             )
         reason = st.text_input("Reason", key="cn_reason", placeholder="Returned goods")
+        series_choices = data.series_choices(document_type=CREDIT_NOTE)
+        series = (
+            st.selectbox("Series", series_choices, key="cn_series")
+            if len(series_choices) > 1
+            else None
+        )
 
-        def issue(session: Session) -> str:
+        def issue(session: Session, confirmed: bool) -> str:
             if mode == "amount":
                 note = credit_amount(
                     session,
@@ -355,6 +410,8 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
                     reason=reason,
                     amount_minor=parse_credit_amount(typed_amount, currency=currency),
                     description=reason,
+                    series=series,
+                    confirm_backdated=confirmed,
                 )
             else:
                 note = issue_credit_note(
@@ -364,16 +421,18 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
                     reason=reason,
                     lines=chosen,
                     full=mode == "full",
+                    series=series,
+                    confirm_backdated=confirmed,
                 )
             return note.number
 
-        if st.button("Issue credit note", key="cn_issue", type="primary"):
-            ui.page_action(
-                issue,
-                permission="edit",
-                action="credit_note.issue",
-                success=lambda number: f"Credit note {number} issued.",
-            )
+        issue_with_confirmation(
+            st.button("Issue credit note", key="cn_issue", type="primary"),
+            issue,
+            key="cn_issue",
+            action="credit_note.issue",
+            success=lambda number: f"Credit note {number} issued.",
+        )
 
 
 def timeline(invoice: InvoiceDetail) -> None:

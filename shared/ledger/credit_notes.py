@@ -23,7 +23,7 @@ from shared.company import company_settings, local_today
 from shared.db import read_session
 from shared.errors import ValidationError
 from shared.i18n import language_for, text
-from shared.invoicing import LineInput, build_lines, lock_invoice, next_invoice_number
+from shared.invoicing import LineInput, build_lines, lock_invoice
 from shared.ledger.posting import post_entry
 from shared.models import (
     CreditNote,
@@ -46,11 +46,11 @@ from shared.money import (
     parse_amount_minor,
     to_minor,
 )
+from shared.numbering import CREDIT_NOTE, assign_number
 from shared.text import clean_single_line
 from shared.users import require_permission
 from shared.vat import Exemption, VatCategory, group_key
 
-CREDIT_NOTE_SERIES = "KR"
 CREDITABLE_STATUSES = frozenset(
     {
         InvoiceStatus.ISSUED,
@@ -125,6 +125,8 @@ def issue_credit_note(
     lines: list[LineInput] | None = None,
     full: bool = False,
     today: date | None = None,
+    series: str | None = None,
+    confirm_backdated: bool = False,
 ) -> CreditNote:
     """Credits ``lines`` (parsed and computed as invoice lines are), or with ``full`` all
     that is left to credit, with the invoice's own lines."""
@@ -143,7 +145,16 @@ def issue_credit_note(
     else:
         raise ValidationError("Choose what to credit, or credit the whole invoice.", field="lines")
     _check_fits(invoice, built=built, remaining=remaining)
-    return _issue(session, actor=actor, invoice=invoice, reason=reason, built=built, today=today)
+    return _issue(
+        session,
+        actor=actor,
+        invoice=invoice,
+        reason=reason,
+        built=built,
+        today=today,
+        series=series,
+        confirm_backdated=confirm_backdated,
+    )
 
 
 def credit_amount(
@@ -155,6 +166,8 @@ def credit_amount(
     amount_minor: int,
     description: str,
     today: date | None = None,
+    series: str | None = None,
+    confirm_backdated: bool = False,
 ) -> CreditNote:
     """Credits a sum including VAT (a refund, a price reduction agreed in money).
 
@@ -184,7 +197,16 @@ def credit_amount(
         for group, part in _split(amount_minor, remaining).items()
     ]
     _check_fits(invoice, built=built, remaining=remaining)
-    return _issue(session, actor=actor, invoice=invoice, reason=reason, built=built, today=today)
+    return _issue(
+        session,
+        actor=actor,
+        invoice=invoice,
+        reason=reason,
+        built=built,
+        today=today,
+        series=series,
+        confirm_backdated=confirm_backdated,
+    )
 
 
 def parse_credit_amount(typed: str, *, currency: str) -> int:
@@ -457,14 +479,25 @@ def _issue(
     reason: str,
     built: list[CreditNoteLine],
     today: date | None,
+    series: str | None,
+    confirm_backdated: bool,
 ) -> CreditNote:
+    """Numbers the credit note in ``series`` (a prefix; None: the default series)."""
     issue_date = today or local_today(company_settings(session).timezone)
+    assigned = assign_number(
+        session,
+        document_type=CREDIT_NOTE,
+        prefix=series,
+        day=issue_date,
+        confirm_backdated=confirm_backdated,
+    )
     totals = invoice_totals(
         [LineAmounts(line.net_minor, line.vat_minor, line.gross_minor) for line in built],
         [Decimal(line.vat_rate) for line in built],
     )
     note = CreditNote(
-        number=next_invoice_number(session, series=CREDIT_NOTE_SERIES, year=issue_date.year),
+        number=assigned.number,
+        series=assigned.prefix,
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         currency=invoice.currency,
@@ -507,6 +540,7 @@ def _issue(
             "currency": note.currency,
             "reason": reason[:200],
             "open_minor_after": invoice.open_minor,
+            **({"confirmed_after": assigned.confirmed_after} if assigned.confirmed_after else {}),
         },
     )
     return note

@@ -198,16 +198,22 @@ def seed_demo(*, today: date | None = None, seed: int = 20261128) -> DemoReport:
         customers = _seed_customers(session)
     _register_in_sandbox(channel)
     report = DemoReport(created=True)
-    for scenario, count in SCENARIOS:
-        for _ in range(count):
-            report.payments += _seed_invoice(
-                scenario=scenario,
-                channel=channel,
-                customer=rng.choice(customers),
-                rng=rng,
-                today=today,
-            )
-            report.invoices += 1
+    plan = [
+        (scenario, rng.choice(customers), _age(scenario, rng))
+        for scenario, count in SCENARIOS
+        for _ in range(count)
+    ]
+    # Oldest first, so the numbers follow the dates as they would have been issued.
+    for scenario, customer, age in sorted(plan, key=lambda planned: -planned[2]):
+        report.payments += _seed_invoice(
+            scenario=scenario,
+            channel=channel,
+            customer=customer,
+            rng=rng,
+            issue_day=today - timedelta(days=age),
+            today=today,
+        )
+        report.invoices += 1
     return report
 
 
@@ -298,23 +304,25 @@ def _at(day: date, hour: int, rng: random.Random) -> datetime:
     return datetime.combine(day, time(hour, rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC)
 
 
+def _age(scenario: str, rng: random.Random) -> int:
+    """How many days ago an invoice of the scenario was issued."""
+    if scenario.startswith("overdue"):
+        return rng.randint(35, 80)
+    if scenario in ("sent", "issued", "draft", "bank_pending"):
+        return rng.randint(1, 12)
+    return rng.randint(5, 170)
+
+
 def _seed_invoice(
     *,
     scenario: str,
     channel: PaymentChannel,
     customer: Customer,
     rng: random.Random,
+    issue_day: date,
     today: date,
 ) -> int:
     overdue = scenario.startswith("overdue")
-    age = (
-        rng.randint(35, 80)
-        if overdue
-        else rng.randint(1, 12)
-        if scenario in ("sent", "issued", "draft", "bank_pending")
-        else rng.randint(5, 170)
-    )
-    issue_day = today - timedelta(days=age)
     lines = [
         LineInput(description, str(rng.choice([1, 1, 2, 3, 5, 10])), price, vat)
         for description, price, vat in rng.sample(CATALOGUE, rng.randint(1, 3))

@@ -76,6 +76,7 @@ class InvoiceDetail:
     created_at: datetime | None
     issued_at: datetime | None
     paid_at: datetime | None
+    series: str  # the prefix of the number series it is (or will be) numbered in
 
 
 LINE_COLUMNS = (
@@ -193,6 +194,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             callback_select(CallbackFilter(invoice_id=invoice_id), tz=tz, dialect=dialect)
         ).all()
         return InvoiceDetail(
+            series=invoice.series,
             id=invoice.id,
             number=invoice.number,
             status=invoice.status,

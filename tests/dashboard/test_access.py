@@ -32,6 +32,7 @@ ALL_PAGES = (
     "exceptions",
     "reports",
     "company",
+    "numbering",
 )
 
 
@@ -128,6 +129,9 @@ def test_manager_opens_every_page_without_edit_controls(db, page):
         assert "co_save" not in {b.key for b in at.button}
         assert not at.text_input
         assert "Only finance and admin users change the company details." in at.caption[0].value
+    if page == "numbering":
+        assert not {"ns_add", "ns_default", "ns_toggle", "ns_change"} & {b.key for b in at.button}
+        assert "Only finance and admin users change the numbering." in texts(at)
 
 
 def test_admin_pages_are_not_reachable_for_finance_or_manager(db):

@@ -53,6 +53,7 @@ PAGES = (
     "exceptions",
     "reports",
     "company",
+    "numbering",
     "users",
     "audit_log",
 )

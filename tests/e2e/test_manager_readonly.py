@@ -33,6 +33,7 @@ MANAGER_PAGES = (
     "Exceptions",
     "Reports",
     "Company",
+    "Numbering",
 )
 ADMIN_PAGES = ("Users", "Audit log")
 # Every action that writes: saving, creating, issuing, sending (also the online link and

@@ -7,7 +7,17 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from shared import channels, company, customers, invoicing, review, sending, user_admin, users
+from shared import (
+    channels,
+    company,
+    customers,
+    invoicing,
+    number_series,
+    review,
+    sending,
+    user_admin,
+    users,
+)
 from shared.audit import SYSTEM_ACTOR
 from shared.callbacks.processing import reprocess_event
 from shared.db import read_session, write_session
@@ -149,6 +159,22 @@ def _write_paths() -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
         "save_company": (
             _in_session(company.save_company),
             {"data": company.CompanyInput(name="Acme")},
+        ),
+        "add_series": (
+            _in_session(number_series.add_series),
+            {"data": number_series.SeriesInput(document_type="invoice", prefix="SHOP")},
+        ),
+        "change_series": (
+            _in_session(number_series.change_series),
+            {
+                "series_id": 1,
+                "data": number_series.SeriesInput(document_type="invoice", prefix="A"),
+            },
+        ),
+        "set_default_series": (_in_session(number_series.set_default), {"series_id": 1}),
+        "set_series_active": (
+            _in_session(number_series.set_active),
+            {"series_id": 1, "active": False},
         ),
         "create_user": (
             _in_session(users.create_user),
