@@ -242,7 +242,13 @@ def _store_entries(
         .returning(table.c.id, table.c.dedupe_key),
         [_entry_row(e, account_id=account_id, statement_id=statement_id) for e in entries],
     ).all()
-    rows = [row for entry_id, key in returned for row in _transaction_rows(by_key[key], entry_id)]
+    # Transactions in the entries' order (ids ascending, as inserted): matching reads them
+    # in id order, so a reversal comes after the booking it reverses in the same file.
+    rows = [
+        row
+        for entry_id, key in sorted(returned)
+        for row in _transaction_rows(by_key[key], entry_id)
+    ]
     if rows:
         session.execute(BankStatementTransaction.__table__.insert(), rows)
     return len(returned)
