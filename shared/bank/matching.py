@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, update
@@ -104,6 +105,7 @@ def fold(text: str) -> str:
     return plain.translate(_PLAIN_LETTERS)
 
 
+@lru_cache(maxsize=65536)  # the rules compare each candidate's name with each payer's
 def name_key(name: str) -> str:
     """A payer's or customer's name as compared: folded words in any order, quotes and
     legal forms left out ("SIA “Bērziņš”" and "BERZINS SIA" are one name)."""
@@ -518,29 +520,52 @@ class BatchReads(Reads):
                     .execution_options(populate_existing=True)
                 ).all()
             )
-        self._by_amount: dict[int, set[int]] = {}
-        invoices = dict(self.locked)
+        # The first candidates per amount and currency, as plain rows (one more than
+        # the rule looks at, to know when there were more).
+        self._by_amount: dict[tuple[int, str], list[Row]] = {}
         for chunk in _chunks(sorted(amounts)):
-            for invoice in session.exec(
-                select(Invoice).where(
-                    col(Invoice.open_minor).in_(chunk), col(Invoice.status).in_(OPEN_STATUSES)
+            ranked = (
+                select(
+                    Invoice.id,
+                    Invoice.number,
+                    Invoice.customer_id,
+                    Invoice.currency,
+                    Invoice.status,
+                    Invoice.open_minor,
+                    Invoice.due_date,
+                    func.row_number()
+                    .over(
+                        partition_by=(col(Invoice.open_minor), col(Invoice.currency)),
+                        order_by=(
+                            col(Invoice.due_date).is_(None),
+                            col(Invoice.due_date),
+                            col(Invoice.id),
+                        ),
+                    )
+                    .label("rank"),
                 )
+                .where(col(Invoice.open_minor).in_(chunk), col(Invoice.status).in_(OPEN_STATUSES))
+                .subquery()
+            )
+            for row in session.execute(
+                select(ranked).where(ranked.c.rank <= _AMOUNT_CANDIDATES + 1)
             ).all():
-                invoices.setdefault(invoice.id, invoice)
-                self._by_amount.setdefault(invoice.open_minor, set()).add(invoice.id)
-        self._invoices = invoices
+                self._by_amount.setdefault((row.open_minor, row.currency), []).append(row)
+        self._invoices = self.locked
         self._by_number = {
-            invoice.number: invoice for invoice in invoices.values() if invoice.number in numbers
+            invoice.number: invoice for invoice in self.locked.values() if invoice.number in numbers
         }
         # What each locked invoice added to its customer's open total when read.
         self._owed_at_start = {i: _owed_by(invoice) for i, invoice in self.locked.items()}
-        # Held here: the session keeps only objects someone refers to.
-        self._customers: dict[int, Customer] = {}
-        for chunk in _chunks(sorted({invoice.customer_id for invoice in invoices.values()})):
+        # The candidates' and locked invoices' customers, by id and name.
+        customer_ids = {invoice.customer_id for invoice in self.locked.values()}
+        customer_ids.update(row.customer_id for rows in self._by_amount.values() for row in rows)
+        self._customers: dict[int, Any] = {}
+        for chunk in _chunks(sorted(customer_ids)):
             self._customers.update(
-                (customer.id, customer)
-                for customer in session.exec(
-                    select(Customer).where(col(Customer.id).in_(chunk))
+                (row.id, row)
+                for row in session.execute(
+                    select(Customer.id, Customer.name).where(col(Customer.id).in_(chunk))
                 ).all()
             )
         self._paying: dict[str, set[int]] = {}
@@ -609,17 +634,21 @@ class BatchReads(Reads):
     def invoices_open_for(
         self, amount_minor: int, *, currency: str
     ) -> Sequence[tuple[Invoice, Customer]]:
-        ids = self._by_amount.get(amount_minor, set()) | self._touched
-        rows = sorted(
-            (
-                invoice
-                for invoice in map(self._invoices.__getitem__, ids)
-                if invoice.open_minor == amount_minor
-                and invoice.currency == currency
-                and invoice.status in OPEN_STATUSES
-            ),
-            key=_due_order,
-        )[:_AMOUNT_CANDIDATES]
+        first = self._by_amount.get((amount_minor, currency), [])
+        if len(first) > _AMOUNT_CANDIDATES and any(row.id in self._touched for row in first):
+            # More than the rule looks at, and the batch booked some of them: ask anew.
+            return super().invoices_open_for(amount_minor, currency=currency)
+        # Rows read at the start are current unless the batch booked on them; those, and
+        # any other invoice it booked on, are judged by their current values.
+        rows = [row for row in first if row.id not in self._touched]
+        rows += [
+            invoice
+            for invoice in map(self._invoices.__getitem__, self._touched)
+            if invoice.open_minor == amount_minor
+            and invoice.currency == currency
+            and invoice.status in OPEN_STATUSES
+        ]
+        rows = sorted(rows, key=_due_order)[:_AMOUNT_CANDIDATES]
         return [(invoice, self._customers[invoice.customer_id]) for invoice in rows]
 
     def customers_paying_from(self, iban: str) -> set[int]:
