@@ -423,6 +423,7 @@ class Reads:
 
 
 _AMOUNT_CANDIDATES = 200
+_AMOUNT_READ = 250  # candidates a batch reads per amount
 # Ids per IN list: far below SQLite's and PostgreSQL's limits on bound parameters.
 _IN_CHUNK = 5000
 
@@ -520,8 +521,8 @@ class BatchReads(Reads):
                     .execution_options(populate_existing=True)
                 ).all()
             )
-        # The first candidates per amount and currency, as plain rows (one more than
-        # the rule looks at, to know when there were more).
+        # The first candidates per amount and currency, as plain rows: more than the rule
+        # looks at, so that the batch's bookings rarely empty the list below that.
         self._by_amount: dict[tuple[int, str], list[Row]] = {}
         for chunk in _chunks(sorted(amounts)):
             ranked = (
@@ -547,9 +548,7 @@ class BatchReads(Reads):
                 .where(col(Invoice.open_minor).in_(chunk), col(Invoice.status).in_(OPEN_STATUSES))
                 .subquery()
             )
-            for row in session.execute(
-                select(ranked).where(ranked.c.rank <= _AMOUNT_CANDIDATES + 1)
-            ).all():
+            for row in session.execute(select(ranked).where(ranked.c.rank <= _AMOUNT_READ)).all():
                 self._by_amount.setdefault((row.open_minor, row.currency), []).append(row)
         self._invoices = self.locked
         self._by_number = {
@@ -557,11 +556,19 @@ class BatchReads(Reads):
         }
         # What each locked invoice added to its customer's open total when read.
         self._owed_at_start = {i: _owed_by(invoice) for i, invoice in self.locked.items()}
-        # The candidates' and locked invoices' customers, by id and name.
-        customer_ids = {invoice.customer_id for invoice in self.locked.values()}
-        customer_ids.update(row.customer_id for rows in self._by_amount.values() for row in rows)
+        # The locked invoices' customers as the session's objects (the ledger reads them;
+        # held here, as the session keeps only objects someone refers to), the other
+        # candidates' by id and name.
         self._customers: dict[int, Any] = {}
-        for chunk in _chunks(sorted(customer_ids)):
+        for chunk in _chunks(sorted({i.customer_id for i in self.locked.values()})):
+            self._customers.update(
+                (customer.id, customer)
+                for customer in session.exec(
+                    select(Customer).where(col(Customer.id).in_(chunk))
+                ).all()
+            )
+        customer_ids = {row.customer_id for rows in self._by_amount.values() for row in rows}
+        for chunk in _chunks(sorted(customer_ids - self._customers.keys())):
             self._customers.update(
                 (row.id, row)
                 for row in session.execute(
@@ -583,7 +590,11 @@ class BatchReads(Reads):
                 .distinct()
             ).all():
                 self._paying.setdefault(iban, set()).add(customer_id)
+        # The invoices the batch booked on: all, per customer, per current open amount.
         self._touched: set[int] = set()
+        self._touched_of: dict[int, set[int]] = {}
+        self._touched_at: dict[tuple[int, str], set[int]] = {}
+        self._touched_key: dict[int, tuple[int, str]] = {}
 
     def lock(self, invoice_ids: Sequence[int]) -> None:
         """Locks (and from now on follows) invoices a booking reaches beyond the named
@@ -599,7 +610,15 @@ class BatchReads(Reads):
 
     def booked(self, tx: BankStatementTransaction, payment: StagedPayment) -> None:
         """What a booking staged in this batch changes in the answers."""
-        self._touched.update(booking.invoice_id for booking in payment.bookings)
+        for booking in payment.bookings:
+            invoice = self._invoices[booking.invoice_id]
+            self._touched.add(invoice.id)
+            self._touched_of.setdefault(invoice.customer_id, set()).add(invoice.id)
+            before = self._touched_key.get(invoice.id)
+            if before is not None:
+                self._touched_at[before].discard(invoice.id)
+            key = self._touched_key[invoice.id] = (invoice.open_minor, invoice.currency)
+            self._touched_at.setdefault(key, set()).add(invoice.id)
         if tx.counterparty_iban:
             self._paying.setdefault(tx.counterparty_iban, set()).add(payment.values["customer_id"])
 
@@ -625,9 +644,9 @@ class BatchReads(Reads):
         touch only locked invoices (a payment beyond them flushes and books others, which
         ``booked`` counts too)."""
         total = self._owed.get((customer_id, currency), 0)
-        for invoice_id in self._touched:
+        for invoice_id in self._touched_of.get(customer_id, ()):
             invoice = self._invoices[invoice_id]
-            if invoice.customer_id == customer_id and invoice.currency == currency:
+            if invoice.currency == currency:
                 total += _owed_by(invoice) - self._owed_at_start[invoice_id]
         return total
 
@@ -635,18 +654,19 @@ class BatchReads(Reads):
         self, amount_minor: int, *, currency: str
     ) -> Sequence[tuple[Invoice, Customer]]:
         first = self._by_amount.get((amount_minor, currency), [])
-        if len(first) > _AMOUNT_CANDIDATES and any(row.id in self._touched for row in first):
-            # More than the rule looks at, and the batch booked some of them: ask anew.
-            return super().invoices_open_for(amount_minor, currency=currency)
         # Rows read at the start are current unless the batch booked on them; those, and
         # any other invoice it booked on, are judged by their current values.
         rows = [row for row in first if row.id not in self._touched]
+        if len(first) == _AMOUNT_READ and len(rows) < _AMOUNT_CANDIDATES:
+            # The list went on beyond what was read, and the batch's bookings left fewer
+            # than the rule looks at: ask anew.
+            return super().invoices_open_for(amount_minor, currency=currency)
         rows += [
             invoice
-            for invoice in map(self._invoices.__getitem__, self._touched)
-            if invoice.open_minor == amount_minor
-            and invoice.currency == currency
-            and invoice.status in OPEN_STATUSES
+            for invoice in map(
+                self._invoices.__getitem__, self._touched_at.get((amount_minor, currency), ())
+            )
+            if invoice.status in OPEN_STATUSES
         ]
         rows = sorted(rows, key=_due_order)[:_AMOUNT_CANDIDATES]
         return [(invoice, self._customers[invoice.customer_id]) for invoice in rows]
