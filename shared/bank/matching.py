@@ -21,11 +21,14 @@ keeps the reason the rule gives:
 
 Money going out is matched only to a customer's credit being paid back, as a suggestion.
 
-Exact matches are booked through ``record_received_payment`` (the ledger's one path). A
+Exact matches are booked through the ledger's one path (``record_received_payment``, or
+for a batch its two halves ``stage_received_payment`` and ``write_received_payments``). A
 transaction moves between states only by a conditional UPDATE from the state its mover
 expects, in the same transaction as the booking, so two imports, two matchers or two
 clicks racing on it book it once: the loser's UPDATE finds the state moved (PostgreSQL
 re-reads the row once the winner commits; SQLite runs the writers one after the other).
+A statement's new transactions are matched ``MATCH_BATCH`` at a time with set-based reads
+and writes (``_match_batch``), with the same outcome as one after the other.
 """
 
 import re

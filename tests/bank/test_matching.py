@@ -199,6 +199,38 @@ def test_amount_and_payer_name_without_diacritics_is_a_suggestion(account):
     assert invoice(target.id).status == InvoiceStatus.PAID
 
 
+def test_later_transfers_of_one_batch_see_the_bookings_before_them(account):
+    customer = make_customer(name="Anna Bērziņa SIA")
+    target = make_invoice(channel=None, customer=customer)
+    reference = creditor_reference(invoice_id=target.id)
+    # Imported in this order, matched in one batch: 21.00 by RF reference leaves 100.00
+    # open; a transfer of exactly that from the customer is then a suggestion for it;
+    # the same RF reference again books the rest, and once more finds nothing open.
+    for number, entry in enumerate(
+        [
+            transfer("21.00", ref="B-1", rf=reference),
+            transfer("100.00", ref="B-2", name="SIA ANNA BERZINA"),
+            transfer("100.00", ref="B-3", rf=reference),
+            transfer("5.00", ref="B-4", rf=reference),
+        ]
+    ):
+        with write_session() as session:
+            import_statement(
+                session,
+                actor="finance",
+                filename=f"{number}.xml",
+                content=camt053(statement_id=f"S-{number}", entries=[entry]),
+            )
+    run_matching(actor="finance")
+    partly, by_amount, rest, beyond = transactions()
+    assert (partly.match_state, rest.match_state) == (MatchState.BOOKED_AUTO,) * 2
+    assert by_amount.match_state == MatchState.SUGGESTED
+    assert by_amount.match_allocations == [[target.id, 10000]]
+    assert beyond.match_state == MatchState.SUGGESTED
+    assert "which has nothing open" in beyond.match_reason
+    assert (invoice(target.id).status, invoice(target.id).open_minor) == (InvoiceStatus.PAID, 0)
+
+
 def test_name_keys_ignore_case_marks_quotes_order_and_legal_form():
     assert name_key("SIA “Bērziņš un Ko”") == name_key("BERZINS UN KO SIA")
     assert name_key("Ēriks") != name_key("Eriks Ltd Two")
