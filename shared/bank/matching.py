@@ -500,18 +500,6 @@ class BatchReads(Reads):
                 if tx.counterparty_iban:
                     ibans.add(tx.counterparty_iban)
         bookable = set(references) | {invoice_id for invoice_id, _ in named.values()}
-        self._owed: dict[tuple[int, str], int] = {}
-        for chunk in _chunks(sorted({customer_id for _, customer_id in named.values()})):
-            for customer_id, currency, total in session.exec(
-                select(Invoice.customer_id, Invoice.currency, func.sum(Invoice.open_minor))
-                .where(
-                    col(Invoice.customer_id).in_(chunk),
-                    col(Invoice.status).in_(OPEN_STATUSES),
-                    col(Invoice.open_minor) > 0,
-                )
-                .group_by(col(Invoice.customer_id), col(Invoice.currency))
-            ).all():
-                self._owed[customer_id, currency] = int(total)
         self.locked: dict[int, Invoice] = {}
         for chunk in _chunks(sorted(bookable)):
             self.locked.update(
@@ -524,6 +512,19 @@ class BatchReads(Reads):
                     .execution_options(populate_existing=True)
                 ).all()
             )
+        # What the named invoices' customers owe (read once their invoices are locked).
+        self._owed: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(sorted({customer_id for _, customer_id in named.values()})):
+            for customer_id, currency, total in session.exec(
+                select(Invoice.customer_id, Invoice.currency, func.sum(Invoice.open_minor))
+                .where(
+                    col(Invoice.customer_id).in_(chunk),
+                    col(Invoice.status).in_(OPEN_STATUSES),
+                    col(Invoice.open_minor) > 0,
+                )
+                .group_by(col(Invoice.customer_id), col(Invoice.currency))
+            ).all():
+                self._owed[customer_id, currency] = int(total)
         # The first candidates per amount and currency, as plain rows: more than the rule
         # looks at, so that the batch's bookings rarely empty the list below that.
         self._by_amount: dict[tuple[int, str], list[Row]] = {}
