@@ -109,6 +109,17 @@ class _Index:
             if len(child):
                 self._walk(child, path + "/")
 
+    def below(self, path: str) -> "_Index":
+        """The index of the one element at ``path``, cut out of this one (no second walk)."""
+        index = _Index.__new__(_Index)
+        prefix = path + "/"
+        index.paths = {
+            key.removeprefix(prefix): found
+            for key, found in self.paths.items()
+            if key.startswith(prefix)
+        }
+        return index
+
 
 def _indexed(node: "etree._Element | _Index") -> _Index:
     return node if isinstance(node, _Index) else _Index(node)
@@ -261,9 +272,9 @@ def _amount_of(element: etree._Element, where: str, field_name: str) -> tuple[in
 
 
 def _transaction(
-    element: etree._Element, *, direction: str, reversal: bool, where: str
+    element: "etree._Element | _Index", *, direction: str, reversal: bool, where: str
 ) -> tuple[ParsedTransaction, tuple[int, str] | None]:
-    tx = _Index(element)
+    tx = _indexed(element)
     # The other party of the money: the payer of a credit, the payee of a debit; a
     # reversal is booked the other way round, its party is still the original one.
     party = "Dbtr" if (direction == CREDIT) != reversal else "Cdtr"
@@ -333,7 +344,9 @@ def _entry(
         )
     direction = CREDIT if indicator == "CRDT" else DEBIT
     reversal = _text(ntry, "RvslInd").lower() in ("true", "1")
-    details = ntry.paths.get("NtryDtls/TxDtls", [])
+    details: list = ntry.paths.get("NtryDtls/TxDtls", [])
+    if len(details) == 1:  # the usual case: its fields are in the entry's index already
+        details = [ntry.below("NtryDtls/TxDtls")]
     parsed = [
         _transaction(tx, direction=direction, reversal=reversal, where=f"{where}, transaction {i}")
         for i, tx in enumerate(details, start=1)

@@ -34,9 +34,6 @@ from shared.models import (
     utcnow,
 )
 
-# Rows per INSERT … RETURNING: few round trips, well below SQLite's variable limit.
-CHUNK = 200
-
 
 @dataclass
 class StatementResult:
@@ -230,29 +227,31 @@ def _store_entries(
     session: Session, *, account_id: int, statement_id: int, entries: list[ParsedEntry]
 ) -> int:
     """Insert the entries this account does not have yet; returns how many were new."""
+    if not entries:
+        return 0
     table = BankStatementEntry.__table__
-    added = 0
     # One key order for every importer, so two imports of overlapping files on
     # PostgreSQL wait for each other instead of deadlocking.
     entries = sorted(entries, key=lambda entry: entry.dedupe_key)
-    for start in range(0, len(entries), CHUNK):
-        chunk = entries[start : start + CHUNK]
-        by_key = {entry.dedupe_key: entry for entry in chunk}
-        returned = session.execute(
-            _insert(session, table)
-            .values(
-                [_entry_row(e, account_id=account_id, statement_id=statement_id) for e in chunk]
-            )
-            .on_conflict_do_nothing(index_elements=["bank_account_id", "dedupe_key"])
-            .returning(table.c.id, table.c.dedupe_key)
-        ).all()
-        rows = [
-            row for entry_id, key in returned for row in _transaction_rows(by_key[key], entry_id)
-        ]
-        if rows:
-            session.execute(BankStatementTransaction.__table__.insert(), rows)
-        added += len(returned)
-    return added
+    by_key = {entry.dedupe_key: entry for entry in entries}
+    # One statement, compiled once, sent as many multi-row INSERTs as it takes (the
+    # driver's "insertmanyvalues" batching); RETURNING names only the rows inserted.
+    returned = session.execute(
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["bank_account_id", "dedupe_key"])
+        .returning(table.c.id, table.c.dedupe_key),
+        [_entry_row(e, account_id=account_id, statement_id=statement_id) for e in entries],
+    ).all()
+    # Transactions in the entries' order (ids ascending, as inserted): matching reads them
+    # in id order, so a reversal comes after the booking it reverses in the same file.
+    rows = [
+        row
+        for entry_id, key in sorted(returned)
+        for row in _transaction_rows(by_key[key], entry_id)
+    ]
+    if rows:
+        session.execute(BankStatementTransaction.__table__.insert(), rows)
+    return len(returned)
 
 
 def import_statement(

@@ -403,15 +403,28 @@ def _open_difference(
 def explain_payouts(session: Session, *, statement_id: int) -> list[PayoutResult]:
     """Explain every EveryPay payout the statement (``BankStatement.id``) brought, once;
     the caller owns the transaction. Returns the payouts explained by this call."""
-    rows = session.exec(
-        select(BankStatementTransaction, BankStatementEntry, BankAccount)
+    credits = (
+        select(
+            BankStatementTransaction.__table__,
+            BankStatementEntry.direction,
+            BankStatementEntry.reversal,
+        )
         .join(BankStatementEntry, col(BankStatementEntry.id) == BankStatementTransaction.entry_id)
-        .join(BankAccount, col(BankAccount.id) == BankStatementEntry.bank_account_id)
         .where(
             col(BankStatementEntry.statement_id) == statement_id,
             col(BankStatementEntry.direction) == "credit",
             col(BankStatementEntry.reversal).is_(False),
         )
+    )
+    # The rule runs on plain rows; only the payouts (a few a day) are read as objects.
+    payout_ids = [row.id for row in session.execute(credits).all() if looks_like_payout(row, row)]
+    if not payout_ids:
+        return []
+    rows = session.exec(
+        select(BankStatementTransaction, BankStatementEntry, BankAccount)
+        .join(BankStatementEntry, col(BankStatementEntry.id) == BankStatementTransaction.entry_id)
+        .join(BankAccount, col(BankAccount.id) == BankStatementEntry.bank_account_id)
+        .where(col(BankStatementTransaction.id).in_(payout_ids))
         .order_by(
             col(BankStatementEntry.value_date),
             col(BankStatementEntry.id),
@@ -420,8 +433,6 @@ def explain_payouts(session: Session, *, statement_id: int) -> list[PayoutResult
     ).all()
     results = []
     for transaction, entry, account in rows:
-        if not is_everypay_payout(session, transaction=transaction):
-            continue
         result = _explain(session, transaction=transaction, entry=entry, account=account)
         if result is not None:
             results.append(result)

@@ -19,13 +19,15 @@ chargebacks, customer credit moved between invoices. Invariants:
   by the signed effect of the attempt's own entries.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from shared.audit import record_audit
+from shared.audit import audit_row, record_audit, record_audits
 from shared.models import (
     Invoice,
     InvoiceStatus,
@@ -128,6 +130,139 @@ def post_entry(
         },
     )
     return session.get(LedgerEntry, entry_id)
+
+
+@dataclass
+class StagedEntry:
+    """A movement ``stage_entry`` has put on its invoice's totals, to be written by
+    ``write_staged``; ``key`` and ``received_payment_id`` may be filled in between (a
+    payment's id is known only once it is inserted)."""
+
+    invoice: Invoice
+    kind: LedgerEntryKind
+    source: LedgerSource
+    amount_minor: int
+    value_date: date
+    from_status: str
+    to_status: str
+    open_minor: int  # the invoice's open balance right after this movement
+    key: str = ""
+    received_payment_id: int | None = None
+    reference: str = ""
+    note: str = ""
+
+
+def stage_entry(
+    invoice: Invoice,
+    *,
+    kind: LedgerEntryKind,
+    source: LedgerSource,
+    amount_minor: int,
+    value_date: date,
+    reference: str = "",
+    note: str = "",
+) -> StagedEntry:
+    """``post_entry`` for many movements at once, first half: checks the movement and moves
+    the (locked) invoice's totals in memory, so what is decided next sees them.
+
+    Same invariants as ``post_entry``, held at commit: the caller holds the invoice's row
+    lock; ``write_staged`` must run in the same transaction for every staged entry (the
+    totals change together with their entries or, when anything fails, the transaction
+    rolls both back); each entry keeps its unique ``entry_key``, inserted with ON CONFLICT
+    DO NOTHING, and a key found posted before is refused (``LedgerConflict``) so the
+    caller's transaction rolls back instead of moving a total twice. Only for movements
+    whose keys are new by construction (a payment inserted in the same transaction)."""
+    if invoice.status not in POSTABLE_STATUSES:
+        raise ValueError(f"invoice {invoice.number or invoice.id} is {invoice.status}")
+    if amount_minor == 0 or abs(amount_minor) > MAX_AMOUNT_MINOR:
+        raise ValueError(f"ledger amount out of range: {amount_minor}")
+    before = invoice.status
+    _move_totals(invoice, kind=kind, amount_minor=amount_minor)
+    return StagedEntry(
+        invoice=invoice,
+        kind=kind,
+        source=source,
+        amount_minor=amount_minor,
+        value_date=value_date,
+        from_status=before,
+        to_status=invoice.status,
+        open_minor=invoice.open_minor,
+        reference=reference[:140],
+        note=note[:500],
+    )
+
+
+class LedgerConflict(RuntimeError):
+    """A staged entry's key was posted before: the caller's transaction must roll back."""
+
+
+def write_staged(session: Session, *, actor: str, staged: Sequence[StagedEntry]) -> None:
+    """``post_entry`` for many movements at once, second half: inserts the staged entries
+    in one statement (ON CONFLICT DO NOTHING on ``entry_key``) with their audit rows; the
+    invoices' new totals are written with the session's flush."""
+    if not staged:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = LedgerEntry.__table__
+    now = utcnow()
+    rows = [
+        {
+            "entry_key": entry.key[:160],
+            "invoice_id": entry.invoice.id,
+            "customer_id": entry.invoice.customer_id,
+            "kind": entry.kind,
+            "source": entry.source,
+            "amount_minor": entry.amount_minor,
+            "currency": entry.invoice.currency,
+            "value_date": entry.value_date,
+            "payment_attempt_id": None,
+            "received_payment_id": entry.received_payment_id,
+            "reverses_entry_id": None,
+            "credit_note_id": None,
+            "reference": entry.reference,
+            "note": entry.note,
+            "actor": actor[:64],
+            "booked_at": now,
+        }
+        for entry in staged
+    ]
+    inserted = dict(
+        session.execute(
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["entry_key"])
+            .returning(table.c.entry_key, table.c.id),
+            rows,
+        ).all()
+    )
+    if len(inserted) != len(rows):
+        raise LedgerConflict("a staged ledger entry was posted before")
+    for entry in staged:
+        session.add(entry.invoice)
+    record_audits(
+        session,
+        [
+            audit_row(
+                actor=actor,
+                action="invoice.ledger",
+                entity_type="invoice",
+                entity_id=entry.invoice.id,
+                details={
+                    "number": entry.invoice.number,
+                    "entry_id": inserted[entry.key[:160]],
+                    "kind": entry.kind,
+                    "source": entry.source,
+                    "amount_minor": entry.amount_minor,
+                    "currency": entry.invoice.currency,
+                    "from_status": entry.from_status,
+                    "to_status": entry.to_status,
+                    "open_minor": entry.open_minor,
+                    "reference": entry.reference,
+                },
+                at=now,
+            )
+            for entry in staged
+        ],
+    )
 
 
 def status_for_balance(invoice: Invoice) -> str:

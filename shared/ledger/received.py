@@ -17,11 +17,17 @@ from datetime import date, datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from shared.audit import record_audit
+from shared.audit import audit_row, record_audit, record_audits
 from shared.company import company_settings, local_today
 from shared.errors import ValidationError
 from shared.invoicing import OPEN_STATUSES, lock_invoice
-from shared.ledger.posting import POSTABLE_STATUSES, post_entry
+from shared.ledger.posting import (
+    POSTABLE_STATUSES,
+    StagedEntry,
+    post_entry,
+    stage_entry,
+    write_staged,
+)
 from shared.models import (
     Customer,
     Invoice,
@@ -230,6 +236,63 @@ def record_received_payment(
     on the last allocated invoice and becomes the customer's credit.
     """
     require_permission(session, actor=actor, permission="edit")
+    staged = stage_received_payment(
+        session,
+        customer_id=customer_id,
+        method=method,
+        received_on=received_on,
+        amount=amount,
+        currency=currency,
+        payer=payer,
+        bank_reference=bank_reference,
+        note=note,
+        allocations=allocations,
+    )
+    write_received_payments(session, actor=actor, staged=[staged])
+    return staged.result()
+
+
+@dataclass
+class StagedPayment:
+    """A received payment ``stage_received_payment`` checked and put on its (locked)
+    invoices' totals; ``write_received_payments`` writes it."""
+
+    values: dict
+    entries: list[StagedEntry]
+    bookings: tuple[Booking, ...]
+    credit_minor: int
+    received_payment_id: int | None = None
+
+    def result(self) -> LedgerResult:
+        return LedgerResult(
+            currency=self.values["currency"],
+            bookings=self.bookings,
+            credit_minor=self.credit_minor,
+            received_payment_id=self.received_payment_id,
+        )
+
+
+def stage_received_payment(
+    session: Session,
+    *,
+    customer_id: int | None,
+    method: str,
+    received_on: date | None,
+    amount: str | int,
+    currency: str,
+    payer: str = "",
+    bank_reference: str = "",
+    note: str = "",
+    allocations: Sequence[tuple[int, str | int]] = (),
+    locked: dict[int, Invoice] | None = None,
+    today: date | None = None,
+) -> StagedPayment:
+    """``record_received_payment``'s checks and bookings, in memory (``shared.ledger.
+    posting.stage_entry``): a bulk caller stages many, each seeing the totals the ones
+    before it left, then writes them all with ``write_received_payments`` in the same
+    transaction. ``locked`` holds invoices the caller locked already (ascending ids, in
+    one statement); the others are locked here. ``today`` spares reading the company's
+    time zone once per payment. The caller checked the actor's permission."""
     currency = (currency or "").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
         raise ValidationError(
@@ -241,7 +304,11 @@ def record_received_payment(
     if customer is None:
         raise ValidationError("Choose the customer who paid.", field="customer")
     _check_day(
-        session, received_on, field="received_on", missing="Enter the date the money arrived."
+        session,
+        received_on,
+        field="received_on",
+        missing="Enter the date the money arrived.",
+        today=today,
     )
     amount_minor = _positive_amount(amount, currency, field="amount", label="Amount")
     texts = {"payer": payer.strip(), "bank_reference": bank_reference.strip(), "note": note.strip()}
@@ -255,61 +322,96 @@ def record_received_payment(
         amount_minor=amount_minor,
         allocations=allocations,
     )
-    invoices = _lock_all(session, shares)
+    known = locked or {}
+    if all(invoice_id in known for invoice_id in shares):
+        invoices = {invoice_id: known[invoice_id] for invoice_id in sorted(shares)}
+    else:
+        invoices = _lock_all(session, shares)
     for invoice in invoices.values():
         _check_payable(invoice, customer_id=customer.id, currency=currency)
-    payment = ReceivedPayment(
-        customer_id=customer.id,
-        method=method,
-        received_on=received_on,
-        amount_minor=amount_minor,
-        currency=currency,
-        created_by=actor,
-        **texts,
-    )
-    session.add(payment)
-    session.flush()
     credit_before = _credit_of(invoices.values())
-    bookings = []
-    for invoice_id, invoice in invoices.items():
-        post_entry(
-            session,
-            invoice=invoice,
+    entries = [
+        stage_entry(
+            invoice,
             kind=LedgerEntryKind.PAYMENT,
             source=LedgerSource(method),
             amount_minor=shares[invoice_id],
-            key=f"received:{payment.id}:{invoice_id}",
-            actor=actor,
             value_date=received_on,
-            received_payment_id=payment.id,
             reference=texts["bank_reference"],
             note=texts["note"],
         )
-        bookings.append(Booking(invoice_id, invoice.number or "", shares[invoice_id]))
-    result = LedgerResult(
-        currency=currency,
-        bookings=tuple(bookings),
-        credit_minor=_credit_of(invoices.values()) - credit_before,
-        received_payment_id=payment.id,
-    )
-    record_audit(
-        session,
-        actor=actor,
-        action="payment.record",
-        entity_type="received_payment",
-        entity_id=payment.id,
-        details={
+        for invoice_id, invoice in invoices.items()
+    ]
+    return StagedPayment(
+        values={
             "customer_id": customer.id,
             "method": method,
-            "received_on": received_on.isoformat(),
+            "received_on": received_on,
             "amount_minor": amount_minor,
             "currency": currency,
-            "bank_reference": texts["bank_reference"],
-            "allocations": {b.number: b.amount_minor for b in bookings},
-            "credit_minor": result.credit_minor,
+            **texts,
         },
+        entries=entries,
+        bookings=tuple(
+            Booking(invoice_id, invoice.number or "", shares[invoice_id])
+            for invoice_id, invoice in invoices.items()
+        ),
+        credit_minor=_credit_of(invoices.values()) - credit_before,
     )
-    return result
+
+
+def write_received_payments(
+    session: Session, *, actor: str, staged: Sequence[StagedPayment]
+) -> None:
+    """Inserts the staged payments (one statement), their ledger entries and audit rows;
+    sets each one's ``received_payment_id``."""
+    if not staged:
+        return
+    table = ReceivedPayment.__table__
+    now = utcnow()
+    ids = session.execute(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True),
+        [
+            {
+                **payment.values,
+                "created_by": actor,
+                "created_at": now,
+                "reversed_at": None,
+                "reversed_by": None,
+                "reversal_reason": "",
+            }
+            for payment in staged
+        ],
+    ).scalars()
+    for payment, payment_id in zip(staged, ids, strict=True):
+        payment.received_payment_id = payment_id
+        for entry in payment.entries:
+            entry.key = f"received:{payment_id}:{entry.invoice.id}"
+            entry.received_payment_id = payment_id
+    write_staged(session, actor=actor, staged=[e for payment in staged for e in payment.entries])
+    record_audits(
+        session,
+        [
+            audit_row(
+                actor=actor,
+                action="payment.record",
+                entity_type="received_payment",
+                entity_id=payment.received_payment_id,
+                details={
+                    "customer_id": payment.values["customer_id"],
+                    "method": payment.values["method"],
+                    "received_on": payment.values["received_on"].isoformat(),
+                    "amount_minor": payment.values["amount_minor"],
+                    "currency": payment.values["currency"],
+                    "bank_reference": payment.values["bank_reference"],
+                    "allocations": {b.number: b.amount_minor for b in payment.bookings},
+                    "credit_minor": payment.credit_minor,
+                },
+                at=now,
+            )
+            for payment in staged
+        ],
+    )
 
 
 def reverse_received_payment(
@@ -548,10 +650,12 @@ def _shares(
     return shares
 
 
-def _check_day(session: Session, day: date | None, *, field: str, missing: str) -> None:
+def _check_day(
+    session: Session, day: date | None, *, field: str, missing: str, today: date | None = None
+) -> None:
     if day is None:
         raise ValidationError(missing, field=field)
-    if day > local_today(company_settings(session).timezone):
+    if day > (today or local_today(company_settings(session).timezone)):
         raise ValidationError("The date cannot be in the future.", field=field)
 
 

@@ -8,7 +8,6 @@ import threading
 import pytest
 from sqlmodel import col, func, select
 
-from shared.bank import matching
 from shared.bank.importing import import_statement
 from shared.bank.matching import (
     NumberMention,
@@ -200,6 +199,38 @@ def test_amount_and_payer_name_without_diacritics_is_a_suggestion(account):
     assert invoice(target.id).status == InvoiceStatus.PAID
 
 
+def test_later_transfers_of_one_batch_see_the_bookings_before_them(account):
+    customer = make_customer(name="Anna Bērziņa SIA")
+    target = make_invoice(channel=None, customer=customer)
+    reference = creditor_reference(invoice_id=target.id)
+    # Imported in this order, matched in one batch: 21.00 by RF reference leaves 100.00
+    # open; a transfer of exactly that from the customer is then a suggestion for it;
+    # the same RF reference again books the rest, and once more finds nothing open.
+    for number, entry in enumerate(
+        [
+            transfer("21.00", ref="B-1", rf=reference),
+            transfer("100.00", ref="B-2", name="SIA ANNA BERZINA"),
+            transfer("100.00", ref="B-3", rf=reference),
+            transfer("5.00", ref="B-4", rf=reference),
+        ]
+    ):
+        with write_session() as session:
+            import_statement(
+                session,
+                actor="finance",
+                filename=f"{number}.xml",
+                content=camt053(statement_id=f"S-{number}", entries=[entry]),
+            )
+    run_matching(actor="finance")
+    partly, by_amount, rest, beyond = transactions()
+    assert (partly.match_state, rest.match_state) == (MatchState.BOOKED_AUTO,) * 2
+    assert by_amount.match_state == MatchState.SUGGESTED
+    assert by_amount.match_allocations == [[target.id, 10000]]
+    assert beyond.match_state == MatchState.SUGGESTED
+    assert "which has nothing open" in beyond.match_reason
+    assert (invoice(target.id).status, invoice(target.id).open_minor) == (InvoiceStatus.PAID, 0)
+
+
 def test_name_keys_ignore_case_marks_quotes_order_and_legal_form():
     assert name_key("SIA “Bērziņš un Ko”") == name_key("BERZINS UN KO SIA")
     assert name_key("Ēriks") != name_key("Eriks Ltd Two")
@@ -293,31 +324,24 @@ def test_an_automatic_booking_is_undone_once_with_its_reason(account):
         undo_booking(session, actor="finance", transaction_id=tx.id, reason="again")
 
 
-def test_a_transfer_that_cannot_be_booked_goes_to_unmatched_and_the_others_are_booked(
-    account, monkeypatch
-):
+def test_a_transfer_that_cannot_be_booked_goes_to_unmatched_and_the_others_are_booked(account):
     first, second = make_invoice(channel=None), make_invoice(channel=None)
-    real_book = matching._book
-
-    def refuse_the_first(session, *, allocations, **kwargs):
-        # Fault injection: the booking fails after the transaction was moved and the
-        # payment written, as an invoice cancelled meanwhile would make it.
-        payment_id = real_book(session, allocations=allocations, **kwargs)
-        if first.id in dict(allocations):
-            raise ValidationError("Invoice was cancelled meanwhile.")
-        return payment_id
-
-    monkeypatch.setattr(matching, "_book", refuse_the_first)
-
+    # The ledger refuses the first booking after its transfer was matched: a bank
+    # booking date still in the future is no date money arrived on.
     _, summary = import_and_match_entries(
-        transfer("121.00", ref="B-1", rf=creditor_reference(invoice_id=first.id)),
+        Entry(
+            "121.00",
+            ref="B-1",
+            booking="2099-01-02",
+            txs=[Tx(rf=creditor_reference(invoice_id=first.id))],
+        ),
         transfer("121.00", ref="B-2", rf=creditor_reference(invoice_id=second.id)),
     )
 
     assert summary.counts == {MatchState.UNMATCHED: 1, MatchState.BOOKED_AUTO: 1}
     refused, booked = transactions()
     assert refused.match_state == MatchState.UNMATCHED
-    assert refused.match_reason == ("Not booked automatically: Invoice was cancelled meanwhile.")
+    assert refused.match_reason == "Not booked automatically: The date cannot be in the future."
     assert refused.received_payment_id is None
     assert booked.match_state == MatchState.BOOKED_AUTO
     # Nothing of the refused booking stays: one payment, the first invoice still open.
