@@ -26,6 +26,8 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 DOCUMENT_LABELS = {INVOICE: "invoice", CREDIT_NOTE: "credit note"}
 NO_RESET_YEAR = 0
+# The width of numbers before series were configurable ("INV-2026-0034").
+DEFAULT_DIGITS = 4
 
 
 class BackdatedIssue(ValidationError):
@@ -52,9 +54,19 @@ class AssignedNumber:
 
 
 def format_number(*, series: NumberSeries, year: int, counter: int) -> str:
-    if series.yearly_reset:
-        return f"{series.prefix}-{year}-{counter:0{series.digits}d}"
-    return f"{series.prefix}-{counter:0{series.digits}d}"
+    return number_text(
+        prefix=series.prefix,
+        year=year if series.yearly_reset else NO_RESET_YEAR,
+        digits=series.digits,
+        counter=counter,
+    )
+
+
+def number_text(*, prefix: str, year: int, digits: int, counter: int) -> str:
+    """The number as printed; ``year`` is the counter row's (NO_RESET_YEAR: no year in it)."""
+    if year == NO_RESET_YEAR:
+        return f"{prefix}-{counter:0{digits}d}"
+    return f"{prefix}-{year}-{counter:0{digits}d}"
 
 
 def lock_series(session: Session, *, document_type: str, prefix: str | None) -> NumberSeries:

@@ -38,9 +38,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, func, update
+from sqlalchemy import Row, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from shared.audit import audit_row, record_audit, record_audits
@@ -71,10 +71,12 @@ from shared.models import (
     InvoiceNumberSequence,
     LedgerSource,
     MatchState,
+    NumberSeries,
     ReceivedPayment,
     utcnow,
 )
 from shared.money import SUPPORTED_CURRENCIES, format_money
+from shared.numbering import DEFAULT_DIGITS, INVOICE, NO_RESET_YEAR, number_text
 from shared.states import MATCH_STATE_LABELS
 from shared.text import search_key
 from shared.users import require_permission
@@ -145,6 +147,14 @@ def references_in_text(text: str) -> list[str]:
         if len(candidate) > 4:
             found.append(candidate)
     return found
+
+
+class SeriesYear(NamedTuple):
+    """A counter of an invoice series: its prefix, its year (NO_RESET_YEAR: none) and width."""
+
+    series: str
+    year: int
+    digits: int
 
 
 @dataclass(frozen=True)
@@ -233,10 +243,12 @@ def _by_reference(reads: "Reads", tx: BankStatementTransaction, currency: str) -
 
 
 def _candidate_numbers(
-    series_by_year: Sequence[tuple[str, int]], mention: NumberMention, *, booked_in: int
+    series_by_year: Sequence[SeriesYear], mention: NumberMention, *, booked_in: int
 ) -> list[str]:
+    """The invoice numbers a mention may stand for, in each series' own format: a series
+    without yearly reset matches a mention that names no year."""
     years = {mention.year} if mention.year else {booked_in, booked_in - 1}
-    known = {series for series, _ in series_by_year}
+    known = {row.series for row in series_by_year}
     if mention.series in known:
         series = {mention.series}
     elif mention.series is None or mention.series.lower() in _INVOICE_WORDS:
@@ -244,9 +256,10 @@ def _candidate_numbers(
     else:
         return []  # "Payment 2026 5": a word that is no series of ours
     return [
-        f"{name}-{year}-{mention.number:04d}"
-        for name, year in series_by_year
-        if name in series and year in years
+        number_text(prefix=row.series, year=row.year, digits=row.digits, counter=mention.number)
+        for row in series_by_year
+        if row.series in series
+        and (row.year in years or (row.year == NO_RESET_YEAR and mention.year is None))
     ]
 
 
@@ -380,10 +393,24 @@ class Reads:
     def invoice(self, invoice_id: int) -> Invoice | None:
         return self.session.get(Invoice, invoice_id)
 
-    def series_by_year(self) -> Sequence[tuple[str, int]]:
-        return self.session.exec(
-            select(InvoiceNumberSequence.series, InvoiceNumberSequence.year)
+    def series_by_year(self) -> Sequence[SeriesYear]:
+        """Each invoice series' counter years, with its number width (a counter of a prefix
+        no series row describes, from before series were configurable, is read as INV was)."""
+        rows = self.session.exec(
+            select(
+                InvoiceNumberSequence.series,
+                InvoiceNumberSequence.year,
+                func.coalesce(NumberSeries.digits, DEFAULT_DIGITS),
+            )
+            .outerjoin(NumberSeries, col(NumberSeries.prefix) == col(InvoiceNumberSequence.series))
+            .where(
+                or_(
+                    col(NumberSeries.document_type).is_(None),
+                    col(NumberSeries.document_type) == INVOICE,
+                )
+            )
         ).all()
+        return [SeriesYear(*row) for row in rows]
 
     def invoices_numbered(self, numbers: Sequence[str]) -> list[Invoice]:
         return list(
@@ -632,7 +659,7 @@ class BatchReads(Reads):
     def invoice(self, invoice_id: int) -> Invoice | None:
         return self._invoices.get(invoice_id)
 
-    def series_by_year(self) -> Sequence[tuple[str, int]]:
+    def series_by_year(self) -> Sequence[SeriesYear]:
         return self._series
 
     def invoices_numbered(self, numbers: Sequence[str]) -> list[Invoice]:

@@ -30,7 +30,7 @@ from shared.bank.statements import (
 from shared.db import read_session, write_session
 from shared.documents import load_invoice_document
 from shared.errors import ValidationError
-from shared.invoicing import LineInput
+from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.ledger.received import customer_credit
 from shared.models import (
     BankStatementTransaction,
@@ -40,6 +40,8 @@ from shared.models import (
     MatchState,
     ReceivedPayment,
 )
+from shared.number_series import SeriesInput, add_series
+from shared.numbering import INVOICE
 from shared.users import PermissionDenied, create_user
 from tests.bank.builders import PAYER_IBAN, Entry, Tx, camt053
 from tests.bank.test_importing import add_company_account
@@ -128,6 +130,33 @@ def test_invoice_number_written_loosely_books_it(account, written):
         f"Invoice number {target.number} in the payment details.",
     )
     assert invoice(target.id).status == InvoiceStatus.PAID
+
+
+def test_a_number_of_a_series_without_yearly_reset_is_found_in_its_own_format(account):
+    with write_session() as session:
+        add_series(
+            session,
+            actor="test",
+            data=SeriesInput(document_type=INVOICE, prefix="SHOP", yearly_reset=False, digits=5),
+        )
+    lines = [LineInput("Consulting", "1", "100.00", "21")]
+    with write_session() as session:
+        draft = create_draft(
+            session,
+            actor="test",
+            data=DraftInput(customer_id=make_customer().id, channel_id=None, lines=lines),
+            series="SHOP",
+        )
+        target = issue_invoice(session, actor="test", invoice_id=draft.id)
+    assert target.number == "SHOP-00001"
+
+    import_and_match_entries(transfer("121.00", ref="B-1", name="Someone", text="Rēķins Nr. 1"))
+
+    [tx] = transactions()
+    assert (tx.match_state, tx.match_reason) == (
+        MatchState.BOOKED_AUTO,
+        "Invoice number SHOP-00001 in the payment details.",
+    )
 
 
 def test_tolerant_numbers_never_take_a_date_or_a_foreign_word():
