@@ -33,7 +33,7 @@ from sqlmodel import Session, SQLModel
 from shared.audit import SYSTEM_ACTOR
 from shared.channels import ChannelInput, create_bank_account, save_linkpay_channel
 from shared.db import dispose_engines, get_engine
-from shared.models import AccountType, Company, Environment
+from shared.models import AccountType, Company, Environment, SendingMethod
 from shared.operations.migrate import upgrade_to_head
 from shared.reminders import REMINDER_DAYS, reminder_key
 from shared.security import seal_token
@@ -60,14 +60,14 @@ def _names(text: str) -> tuple[str, ...]:
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customer": _names(
         "id name search_name registration_number vat_number email cc_emails address language "
-        "created_at updated_at"
+        "created_at updated_at payment_terms_days peppol_scheme peppol_id sending_method"
     ),
     "invoice": _names(
         "id number series customer_id channel_id currency issue_date due_date status "
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
         "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
         "created_by issued_at sent_at paid_at cancelled_at created_at updated_at "
-        "pay_link_opened_at credited_minor returned_minor"
+        "pay_link_opened_at credited_minor returned_minor supply_date"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -97,7 +97,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "message_log": _names(
         "id invoice_id channel recipients subject status error attempts dedupe_key "
-        "message_id raw_message sent_by created_at sent_at"
+        "message_id raw_message sent_by created_at sent_at einvoice_attached"
     ),
     "funnel_event": _names("id invoice_id step detail at"),
     "audit_log": _names("id at actor action entity_type entity_id outcome details"),
@@ -498,6 +498,10 @@ class Generator:
                     "lv" if legal in ("SIA", "AS") else "en",
                     created,
                     created,
+                    14,
+                    "",
+                    "",
+                    SendingMethod.EMAIL.value,
                 )
             )
         return rows
@@ -608,6 +612,7 @@ class Generator:
                 None,
                 0,
                 0,
+                None,  # supplied on the issue date
             )
         )
         self._audit(invoice_id, number, total, created, issued, cancelled, rows["audit_log"])
@@ -1080,7 +1085,8 @@ class Generator:
         out.append(
             (self.ids.take("message_log"), invoice_id, "email", email,
              f"Invoice {number} from {COMPANY_NAME}", "sent", None, 1, None,
-             f"<{invoice_id}.{sent}@linkpay.example>", None, "finance", ts(sent), ts(sent + 1))
+             f"<{invoice_id}.{sent}@linkpay.example>", None, "finance", ts(sent), ts(sent + 1),
+             False)
         )  # fmt: skip
         if status not in REMINDED_STATUSES or due is None:
             return
@@ -1094,7 +1100,7 @@ class Generator:
                 (self.ids.take("message_log"), invoice_id, "reminder", email,
                  f"Reminder: invoice {number} is overdue", "sent", None, 1,
                  reminder_key(invoice_id=invoice_id, day=stage), None, None, "system",
-                 ts(moment), ts(moment + 1))
+                 ts(moment), ts(moment + 1), False)
             )  # fmt: skip
 
     def sequence_rows(self) -> list[tuple]:

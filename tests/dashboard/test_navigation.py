@@ -18,5 +18,5 @@ def test_admin_sees_settings_without_view_more(db, monkeypatch):
     no_exceptions(app_as("admin"))
     menu = shown[-1]
     titles = [page.title for page in menu["pages"]["Settings"]]
-    assert titles == ["Company", "Users", "Audit log"]
+    assert titles == ["Company", "Numbering", "Users", "Audit log"]
     assert menu.get("expanded") is True
