@@ -41,7 +41,7 @@ TIMEOUT_MS = 120_000
 # Sidebar pages measured, in the router's order; pages a build does not have are skipped.
 PAGES = (
     "Overview", "Bank accounts", "Bank statements", "Customers", "Invoices", "Outbox",
-    "Payments", "Callbacks", "Exceptions", "Reports", "Company", "Users", "Audit log",
+    "Payments", "Callbacks", "Exceptions", "Reports", "Company", "Numbering", "Users", "Audit log",
 )  # fmt: skip
 
 
