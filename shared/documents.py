@@ -627,9 +627,10 @@ def _pdf_totals(
     top = pdf.get_y()
     # VAT breakdown on the left, totals on the right, side by side.
     pdf.set_font(FONT, "", 8.5)
+    # Amounts of "1 234 567,89 EUR" stay on one line; a category's label may wrap.
     with pdf.table(
-        col_widths=(32, 30, 24),
-        width=86,
+        col_widths=(30, 32, 30),
+        width=92,
         align="LEFT",
         text_align=("RIGHT", "RIGHT", "RIGHT"),
         headings_style=_headings_style(),
@@ -706,10 +707,13 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     top = pdf.get_y()
     text_x = _MARGIN
     text_width = _WIDTH
+    # Below the codes and their captions, which wrap to two lines in Latvian.
+    below_codes = top + qr_size
     if document.pay_url is not None:
         pdf.image(_qr_image(document.pay_url), x=_MARGIN, y=top, w=qr_size, h=qr_size)
         pdf.set_xy(_MARGIN, top + qr_size)
         write_pdf_text(pdf, t("scan_to_pay"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        below_codes = max(below_codes, pdf.get_y())
         text_x += qr_size + 6
         text_width -= qr_size + 6
     if epc is not None:
@@ -719,6 +723,7 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
         pdf.image(_qr_image(epc), x=epc_x, y=top, w=qr_size, h=qr_size)
         pdf.set_xy(epc_x, top + qr_size)
         write_pdf_text(pdf, t("scan_in_bank_app"), size=7.5, width=qr_size, align="C", color=_MUTED)
+        below_codes = max(below_codes, pdf.get_y())
         text_width -= qr_size + 6
     pdf.set_xy(text_x, top + 2)
     write_pdf_text(
@@ -751,7 +756,7 @@ def _pdf_payment(pdf: FPDF, document: InvoiceDocument, t: Callable[..., str]) ->
     if document.bank_transfer_text:
         pdf.set_xy(text_x, pdf.get_y() + 2)
         write_pdf_text(pdf, document.bank_transfer_text, size=8, width=text_width)
-    pdf.set_y(max(pdf.get_y(), top + qr_size + 5))
+    pdf.set_y(max(pdf.get_y(), below_codes + 3))
 
 
 @dataclass(frozen=True)
