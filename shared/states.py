@@ -157,7 +157,7 @@ PAYMENT_STATES: dict[str, StateInfo] = {
 }
 
 CALLBACK_STATUSES: dict[str, StateInfo] = {
-    CallbackStatus.PENDING: StateInfo(Group.PENDING, "Pending", "Gaida", "blue"),
+    CallbackStatus.PENDING: StateInfo(Group.PENDING, "Waiting", "Gaida", "blue"),
     CallbackStatus.PROCESSING: StateInfo(Group.PENDING, "Processing", "Apstrādē", "blue"),
     CallbackStatus.DONE: StateInfo(Group.FINISHED, "Done", "Apstrādāts", "green"),
     CallbackStatus.NOT_OURS: StateInfo(Group.FINISHED, "Not ours", "Nav mūsu", "gray"),
@@ -265,6 +265,7 @@ FINAL_PAYMENT_STATES = frozenset(
 
 INVOICE_STATUS_LABELS = labels(SHOWN_INVOICE_STATUSES)
 PAYMENT_STATE_LABELS = labels(PAYMENT_STATES)
+CALLBACK_STATUS_LABELS = labels(CALLBACK_STATUSES)
 REVIEW_KIND_LABELS = labels(REVIEW_KINDS)
 REVIEW_STATUS_LABELS = labels(REVIEW_STATUSES)
 MATCH_STATE_LABELS = labels(MATCH_STATES)

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import data, ui
 from shared.config import get_settings
 from shared.models import CallbackStatus
+from shared.states import CALLBACK_STATUS_LABELS
 from shared.views.callbacks import CallbackFilter, callback_rows
 from shared.views.reconciler import RunFilter, reconciler_run_rows, reconciler_status
 
@@ -56,7 +57,12 @@ def reconciler_panel() -> None:
 reconciler_panel()
 
 left, middle, right = st.columns(3)
-statuses = left.multiselect("Processing status", [s.value for s in CallbackStatus], key="cb_status")
+statuses = left.multiselect(
+    "Processing status",
+    [s.value for s in CallbackStatus],
+    format_func=CALLBACK_STATUS_LABELS.get,
+    key="cb_status",
+)
 channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
     "Channel",
@@ -78,16 +84,25 @@ flt = CallbackFilter(
 )
 offset, limit = ui.paging("callbacks", flt)
 table = data.callback_page(flt, tz=tz, offset=offset, limit=limit)
-ui.show_table(
+clicked = ui.show_table(
     table,
     key="callbacks_table",
     empty="No callbacks match these filters."
     if flt != CallbackFilter()
     else "No callbacks yet — paste the Callback URL into the EveryPay portal (Money → Bank "
     "accounts), then pay an invoice.",
+    badge_columns=("Processing status",),
+    clickable=True,
 )
 if not table.rows:
     st.stop()
+# A click on a callback opens the invoice it was applied to.
+if clicked is not None:
+    if table.rows[clicked].invoice:
+        st.switch_page(
+            "app_pages/invoice_detail.py", query_params={"invoice": table.rows[clicked].invoice}
+        )
+    st.caption("This callback is not applied to an invoice (yet), so there is none to open.")
 ui.pager("callbacks", table)
 ui.export_buttons(
     key="callbacks_export",

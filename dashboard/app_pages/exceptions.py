@@ -29,6 +29,11 @@ FOUND_KINDS = {
     Found.UNREACHABLE: "error",
 }
 
+
+def open_invoice(number: str) -> None:
+    st.switch_page("app_pages/invoice_detail.py", query_params={"invoice": number})
+
+
 user = ui.require("view")
 tz = ui.tz()
 st.title("Exceptions")
@@ -96,16 +101,23 @@ kinds = right.multiselect(
 flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=tuple(kinds))
 offset, limit = ui.paging("exceptions", flt)
 table = data.review_page(flt, tz=tz, offset=offset, limit=limit)
-ui.show_table(
+clicked = ui.show_table(
     table,
     key="exceptions_table",
     empty="No open exceptions — every payment matched its invoice."
     if flt == ReviewFilter()
     else "No exceptions match these filters.",
     badge_columns=("Status",),
+    clickable=True,
 )
 if not table.rows:
     st.stop()
+# A reviewer works an exception here, with the actions below: a click selects it in the
+# Exception picker (no dropdown to search), and Open invoice is one click further. Anyone
+# else can only look, so a click opens the invoice straight away.
+clicked_id = None if clicked is None else table.ids[clicked]
+if clicked is not None and not user.can("review") and table.rows[clicked].invoice:
+    open_invoice(table.rows[clicked].invoice)
 ui.pager("exceptions", table)
 ui.export_buttons(
     key="exceptions_export",
@@ -184,7 +196,16 @@ labels = {
     item_id: f"#{item_id} · {row.kind} · {row.invoice or 'no invoice'}"
     for item_id, row in zip(table.ids, table.rows, strict=True)
 }
-item_id = st.selectbox("Exception", list(labels), format_func=labels.get, key="rev_pick")
+# Only a new click moves the picker, so choosing another exception there is not undone.
+if clicked_id != st.session_state.get("rev_clicked"):
+    st.session_state["rev_clicked"] = clicked_id
+    if clicked_id is not None:
+        st.session_state["rev_pick"] = clicked_id
+pick, go = st.columns([3, 1], vertical_alignment="bottom")
+item_id = pick.selectbox("Exception", list(labels), format_func=labels.get, key="rev_pick")
+number = table.rows[table.ids.index(item_id)].invoice
+if number and go.button("Open invoice", key="rev_open_invoice", icon=":material/description:"):
+    open_invoice(number)
 info = review_info(item_id)
 if info is None or info.status != ReviewStatus.OPEN:
     st.caption("This exception is resolved.")

@@ -31,7 +31,6 @@ from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus, SendingMethod
 from shared.numbering import CREDIT_NOTE, BackdatedIssue
 from shared.sending import send_credit_note_email, sending_overview
-from shared.views.callbacks import WAITING_STATUSES
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
 from shared.views.invoice_timeline import invoice_timeline
 
@@ -521,11 +520,10 @@ if invoice.status != InvoiceStatus.DRAFT:
     )
     st.subheader("Callbacks")
     ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
-    waiting = sum(row.status in WAITING_STATUSES for row in invoice.callbacks.rows)
-    if waiting:
+    if invoice.waiting_callbacks:
         st.caption(
-            f"{waiting} callback(s) wait for EveryPay's answer about the payment; the "
-            "invoice changes once it comes."
+            f"{invoice.waiting_callbacks} callback(s) wait for EveryPay's answer about the "
+            "payment; the invoice changes once it comes."
         )
     timeline(invoice)
     # Once money moved on the invoice, cancel_invoice refuses: a credit note settles it.

@@ -11,26 +11,31 @@ from shared.channels import channel_display_name
 from shared.company import to_local
 from shared.exports import Column, Table
 from shared.models import BankAccount, CallbackEvent, CallbackStatus, Invoice, PaymentChannel
+from shared.states import CALLBACK_STATUS_LABELS
 from shared.text import search_text
 from shared.views.common import (
     Window,
     count,
     dialect_name,
+    label,
     local_days,
     page,
     starts_with,
     stream,
 )
 
+# What a person reads first comes first, so the outcome is on screen at 1440 px; the
+# 64-character payment reference, rarely needed, comes last.
 CALLBACK_COLUMNS = (
     Column("received", "Received", "datetime"),
-    Column("channel", "Channel"),
-    Column("payment_reference", "Payment reference"),
-    Column("order_reference", "Order reference"),
-    Column("event", "Event"),
     Column("status", "Processing status"),
-    Column("attempts", "Attempts", "int"),
     Column("outcome", "Outcome"),
+    Column("invoice", "Invoice"),
+    Column("event", "Event"),
+    Column("attempts", "Attempts", "int"),
+    Column("channel", "Channel"),
+    Column("order_reference", "Order reference"),
+    Column("payment_reference", "Payment reference"),
 )
 
 
@@ -44,13 +49,14 @@ WAITING_STATUSES = (
 
 class CallbackRow(NamedTuple):
     received: datetime | None
-    channel: str
-    payment_reference: str
-    order_reference: str
-    event: str
     status: str
-    attempts: int
     outcome: str
+    invoice: str  # the number of the invoice it was applied to; "" while none is
+    event: str
+    attempts: int
+    channel: str
+    order_reference: str
+    payment_reference: str
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,9 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
             CallbackEvent.attempts,
             CallbackEvent.outcome,
             CallbackEvent.last_error,
+            Invoice.number,
         )
+        .outerjoin(Invoice, Invoice.id == CallbackEvent.invoice_id)
         .outerjoin(PaymentChannel, PaymentChannel.id == CallbackEvent.channel_id)
         .outerjoin(BankAccount, BankAccount.id == PaymentChannel.bank_account_id)
         .where(*_callback_conditions(flt, tz=tz, dialect=dialect))
@@ -112,16 +120,29 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
 
 
 def callback_row(row: Row, tz: str) -> CallbackRow:
-    (_, received, channel, payment_ref, order_ref, event, status, attempts, outcome, error) = row
+    (
+        _,
+        received,
+        channel,
+        payment_ref,
+        order_ref,
+        event,
+        status,
+        attempts,
+        outcome,
+        error,
+        number,
+    ) = row
     return CallbackRow(
         received=to_local(received, tz),
-        channel=channel or "",
-        payment_reference=payment_ref or "",
-        order_reference=order_ref or "",
-        event=event or "",
-        status=status,
-        attempts=attempts,
+        status=label(CALLBACK_STATUS_LABELS, status),
         outcome=outcome or error or "",
+        invoice=number or "",
+        event=event or "",
+        attempts=attempts,
+        channel=channel or "",
+        order_reference=order_ref or "",
+        payment_reference=payment_ref or "",
     )
 
 

@@ -32,7 +32,13 @@ from shared.models import (
 )
 from shared.money import from_minor
 from shared.states import INVOICE_STATUS_LABELS, OVERDUE, UNSUCCESSFUL_PAYMENT_STATES
-from shared.views.callbacks import CALLBACK_COLUMNS, CallbackFilter, callback_row, callback_select
+from shared.views.callbacks import (
+    CALLBACK_COLUMNS,
+    WAITING_STATUSES,
+    CallbackFilter,
+    callback_row,
+    callback_select,
+)
 from shared.views.common import label
 from shared.views.payments import ATTEMPT_COLUMNS, PaymentFilter, attempt_row, attempt_select
 
@@ -73,6 +79,7 @@ class InvoiceDetail:
     funnel: tuple[FunnelStepView, ...]
     attempts: Table
     callbacks: Table
+    waiting_callbacks: int  # received, not applied yet (EveryPay's API did not answer)
     created_at: datetime | None
     issued_at: datetime | None
     paid_at: datetime | None
@@ -235,6 +242,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
                 total=len(callbacks),
                 ids=tuple(row.id for row in callbacks),
             ),
+            waiting_callbacks=sum(row.status in WAITING_STATUSES for row in callbacks),
             created_at=to_local(invoice.created_at, tz),
             issued_at=to_local(invoice.issued_at, tz),
             paid_at=to_local(invoice.paid_at, tz),

@@ -22,7 +22,7 @@ from shared.models import (
 )
 from shared.money import format_money
 from shared.payment_methods import payment_method_label
-from shared.states import PAYMENT_STATE_LABELS
+from shared.states import CALLBACK_STATUS_LABELS, PAYMENT_STATE_LABELS
 from shared.views.callbacks import WAITING_STATUSES, CallbackFilter, callback_select
 from shared.views.common import label
 
@@ -170,7 +170,7 @@ def _callbacks(session: Session, invoice_id: int, dialect: str) -> list[Timeline
                 for part in (
                     row.event_name or "",
                     f"payment {_short(row.payment_reference)}",
-                    row.status,
+                    label(CALLBACK_STATUS_LABELS, row.status),
                     row.outcome or row.last_error or "",
                 )
                 if part

@@ -76,7 +76,7 @@ def test_callbacks_log_and_reprocess_for_finance_only(db):
     no_exceptions(at)
     frame = at.dataframe[0].value
     assert list(frame["Event"]) == ["status_updated"]
-    assert list(frame["Processing status"]) == ["rejected"]
+    assert list(frame["Processing status"]) == ["Rejected"]
     at.button(key="cb_reprocess").click().run()
     no_exceptions(at)
     assert "was rejected when it arrived" in texts(at)

@@ -33,7 +33,8 @@ def test_waiting_callbacks_show_on_their_invoice(db):
     _callback(channel, invoice.number, "rejected")  # never applied: not about this invoice
 
     detail = invoice_detail(invoice.id, today=invoice.issue_date, tz=TZ)
-    assert sorted(row.status for row in detail.callbacks.rows) == ["needs_attention", "pending"]
+    assert sorted(row.status for row in detail.callbacks.rows) == ["Needs attention", "Waiting"]
+    assert detail.waiting_callbacks == 2
 
     at = app_as("finance")
     at.session_state["invoice_id"] = invoice.id
@@ -48,4 +49,5 @@ def test_processed_callbacks_stay_with_their_invoice(db):
     invoice = make_invoice(channel=channel)
     _callback(channel, "INV-OTHER", "done", invoice_id=invoice.id)
     detail = invoice_detail(invoice.id, today=invoice.issue_date, tz=TZ)
-    assert [row.status for row in detail.callbacks.rows] == ["done"]
+    assert [row.status for row in detail.callbacks.rows] == ["Done"]
+    assert [row.invoice for row in detail.callbacks.rows] == [invoice.number]
