@@ -1,5 +1,6 @@
 """Schema migrations to head, callable from the CLI, the launcher and the tests."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -59,6 +60,16 @@ def upgrade_to_head(url: str | None = None) -> None:
 
 
 def upgrade_to(revision: str, url: str | None = None) -> None:
+    _alembic(lambda config: command.upgrade(config, revision), url)
+
+
+def downgrade_to(revision: str, url: str | None = None) -> None:
+    """Back to an older schema, data kept: for the tests of a migration's data step (a user's
+    database is never downgraded; ``init-db`` refuses it)."""
+    _alembic(lambda config: command.downgrade(config, revision), url)
+
+
+def _alembic(step: Callable[[Config], None], url: str | None) -> None:
     engine = get_engine(url)
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -72,7 +83,7 @@ def upgrade_to(revision: str, url: str | None = None) -> None:
             with connection.begin():
                 config = alembic_config(url)
                 config.attributes["connection"] = connection
-                command.upgrade(config, revision)
+                step(config)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:

@@ -5,7 +5,7 @@ reset and four digits, so the counters already in invoice_number_sequence (keyed
 prefix and year) continue without a gap or a clash. Credit notes record their series.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-11-30 17:00:00
 """
 

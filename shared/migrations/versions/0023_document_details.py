@@ -1,7 +1,7 @@
 """what a Latvian invoice carries: supply date, customers' payment terms, amount in words
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-11-30 17:00:00
 """
 

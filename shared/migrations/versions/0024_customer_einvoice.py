@@ -2,7 +2,7 @@
 whether they carried the e-invoice XML
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0023
 Create Date: 2026-11-30 17:00:00
 """
 

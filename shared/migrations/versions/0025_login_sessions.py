@@ -1,7 +1,7 @@
 """dashboard sign-ins kept server-side, so a reload or a new tab stays signed in
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0024
 Create Date: 2026-11-30 17:00:00
 """
 

@@ -2,7 +2,7 @@
 for an invoice's timeline
 
 Revision ID: 0026
-Revises: 0020
+Revises: 0025
 Create Date: 2026-11-30 17:00:00
 """
 
