@@ -40,7 +40,14 @@ from shared.views.bank_accounts import ChannelOption
 from shared.views.invoice_detail import InvoiceDetail, draft_lines
 
 LINE_FIELDS = ("desc", "qty", "unit", "price", "vat")
-HEADER_FIELDS = ("customer_id", "channel_id", "currency", "due_date", "series")
+HEADER_FIELDS = (
+    "customer_id",
+    "channel_id",
+    "currency",
+    "eur_exchange_rate",
+    "due_date",
+    "series",
+)
 
 
 def _rows_key(key: str) -> str:
@@ -263,6 +270,16 @@ def invoice_editor(
     )
     currency = channel_currency or currency
     ui.field_error(form, "currency")
+    eur_exchange_rate = ""
+    if currency != "EUR":
+        eur_exchange_rate = st.text_input(
+            f"Exchange rate (1 EUR = … {currency})",
+            value=existing.eur_exchange_rate if existing else "",
+            key=f"{key}_eur_rate",
+            help="The European Central Bank's rate for the supply date (or the issue date),"
+            " up to 6 decimals. Needed to issue: the documents state the VAT in EUR too.",
+        )
+        ui.field_error(form, "eur_exchange_rate")
     series = _series_picker(key, existing)
     ui.field_error(form, "series")
     left, middle, right = st.columns(3)
@@ -304,6 +321,7 @@ def invoice_editor(
             "customer_id": customer_id,
             "lines": [_line_input(key, row) for row in rows],
             "currency": currency,
+            "eur_exchange_rate": eur_exchange_rate,
             "channel_id": channel_id,
             "issue_date": issue_date,
             "supply_date": supply_date,

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
@@ -47,6 +48,7 @@ from shared.models import (
     InvoiceLine,
     InvoiceStatus,
 )
+from shared.money import eur_minor
 from shared.public_urls import public_pay_url
 from shared.vat import VatCategory, stated_exemption, stored_groups
 
@@ -232,6 +234,9 @@ class InvoiceDocument:
     def vat_notes(self) -> list[str]:
         return vat_notes(self.lines, translator(self.language))
 
+    def eur_vat_lines(self) -> list[str]:
+        return eur_vat_lines(self)
+
     @staticmethod
     def line_vat(line: InvoiceLine | CreditNoteLine) -> str:
         return line_vat(line)
@@ -288,6 +293,42 @@ def vat_notes(lines: list[InvoiceLine] | list[CreditNoteLine], t: Callable[..., 
         else t(f"vat_note_{category}")
         for category in _NOTED_CATEGORIES
         if category in present
+    ]
+
+
+def eur_rate(invoice: Invoice) -> Decimal | None:
+    """The invoice's rate as currency units per 1 EUR; None for a EUR invoice. Its credit
+    notes use it too."""
+    return Decimal(invoice.eur_exchange_rate) if invoice.eur_exchange_rate else None
+
+
+def eur_vat_lines(document: "Document") -> list[str]:
+    """A non-EUR document's VAT per rate and in total in EUR, as the law asks, with the
+    rate used; nothing for a EUR document."""
+    rate = eur_rate(document.invoice)
+    if rate is None:
+        return []
+    t, currency, language = (
+        translator(document.language),
+        document.invoice.currency,
+        document.language,
+    )
+    rows = document.vat_rows()
+
+    def eur(minor: int) -> str:
+        return format_amount(
+            eur_minor(minor=minor, currency=currency, rate=rate), "EUR", language=language
+        )
+
+    rate_text = f"{rate:f}".replace(".", "," if language_for(language) == "lv" else ".")
+    return [
+        *(t("vat_eur_row", label=label, amount=eur(vat)) for label, _, vat in rows),
+        t(
+            "vat_eur_total",
+            amount=eur(sum(vat for _, _, vat in rows)),
+            rate=rate_text,
+            currency=currency,
+        ),
     ]
 
 
@@ -660,6 +701,8 @@ def _pdf_totals(
     pdf.set_y(max(left_bottom, pdf.get_y()) + 4)
     for note in document.vat_notes():
         write_pdf_text(pdf, note, size=9, bold=True)
+    for line in document.eur_vat_lines():
+        write_pdf_text(pdf, line, size=9)
     pdf.ln(2)
 
 
@@ -799,6 +842,9 @@ class CreditNoteDocument:
 
     def vat_notes(self) -> list[str]:
         return vat_notes(self.lines, translator(self.language))
+
+    def eur_vat_lines(self) -> list[str]:
+        return eur_vat_lines(self)
 
     def template_context(self) -> dict[str, object]:
         return {

@@ -34,6 +34,7 @@ from shared.money import (
     invoice_totals,
     line_net_minor,
     parse_amount_minor,
+    parse_exchange_rate,
     parse_quantity,
     parse_vat_rate,
 )
@@ -299,11 +300,28 @@ class DraftInput(FormInput):
     due_date: date | None = None
     notes: Annotated[str, multiline("Notes", max_length=NOTES_LIMIT)] = ""
     reminders_enabled: bool = False
+    # Currency units per 1 EUR; only a non-EUR invoice has one (shared.money.eur_minor).
+    eur_exchange_rate: str = ""
 
     @model_validator(mode="after")
     def _due_not_before_issue(self) -> Self:
         if self.issue_date and self.due_date and self.due_date < self.issue_date:
             raise ValidationError("Due date cannot be before the issue date.", field="due_date")
+        return self
+
+    @model_validator(mode="after")
+    def _exchange_rate(self) -> Self:
+        typed = self.eur_exchange_rate.strip()
+        if not typed:
+            self.eur_exchange_rate = ""
+            return self
+        if self.currency == "EUR":
+            raise ValidationError("A EUR invoice has no exchange rate.", field="eur_exchange_rate")
+        try:
+            rate = parse_exchange_rate(typed)
+        except MoneyError as error:
+            raise ValidationError(str(error), field="eur_exchange_rate") from None
+        self.eur_exchange_rate = f"{rate.normalize():f}"
         return self
 
 
@@ -431,6 +449,12 @@ def issue_invoice(
     lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).all()
     if not lines:
         raise ValidationError("An invoice needs at least one line.")
+    if invoice.currency != "EUR" and not invoice.eur_exchange_rate:
+        raise ValidationError(
+            f"A {invoice.currency} invoice states its VAT in EUR too: fill in the Exchange rate"
+            f" (1 EUR = … {invoice.currency}) before issuing.",
+            field="eur_exchange_rate",
+        )
     issue_date = invoice.issue_date or today or utcnow().date()
     invoice.issue_date = issue_date
     if invoice.due_date is None:

@@ -341,6 +341,9 @@ class Invoice(SQLModel, table=True):
     # When the goods or services were supplied; documents print the issue date when empty.
     supply_date: date | None = Field(default=None)
     due_date: date | None = Field(default=None)
+    # A non-EUR invoice's rate as currency units per 1 EUR ("1.0512": 1 EUR = 1.0512 USD),
+    # up to 6 decimals; its documents state the VAT in EUR too. Empty for EUR invoices.
+    eur_exchange_rate: str = Field(default="", max_length=20)
     status: str = Field(default=InvoiceStatus.DRAFT, max_length=16)
     subtotal_minor: int = _money()
     vat_minor: int = _money()

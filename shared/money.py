@@ -39,6 +39,8 @@ MAX_AMOUNT_MINOR = 10**14 - 1
 MAX_QUANTITY = Decimal("999999999.999")
 QUANTITY_DECIMALS = 3
 VAT_RATE_DECIMALS = 2
+EXCHANGE_RATE_DECIMALS = 6
+MAX_EXCHANGE_RATE = Decimal(1_000_000)
 # Longer than any bounded value written with grouping spaces.
 _MAX_TYPED_LENGTH = 40
 _GROUP_SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space
@@ -231,6 +233,24 @@ def parse_vat_rate(text: str | Decimal) -> Decimal:
     if decimals(value) > VAT_RATE_DECIMALS:
         raise MoneyError(f"VAT rate can have at most {VAT_RATE_DECIMALS} decimals.")
     return value
+
+
+def parse_exchange_rate(text: str | Decimal) -> Decimal:
+    """An exchange rate as document currency units per 1 EUR (1.0512 USD = 1 EUR)."""
+    value = parse_decimal(text, field="Exchange rate")
+    if value <= 0:
+        raise MoneyError("Exchange rate must be more than zero.")
+    if value > MAX_EXCHANGE_RATE:
+        raise MoneyError(f"Exchange rate can be at most {MAX_EXCHANGE_RATE:f}.")
+    if decimals(value) > EXCHANGE_RATE_DECIMALS:
+        raise MoneyError(f"Exchange rate can have at most {EXCHANGE_RATE_DECIMALS} decimals.")
+    return value
+
+
+def eur_minor(*, minor: int, currency: str, rate: Decimal) -> int:
+    """``minor`` of ``currency`` in EUR cents at ``rate`` (currency units per 1 EUR),
+    rounded once with the one rule."""
+    return to_minor(from_minor(minor, currency) / rate, "EUR")
 
 
 def parse_amount_minor(text: str, currency: str, *, field: str = "Amount") -> int:

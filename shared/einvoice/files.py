@@ -11,6 +11,7 @@ from shared.documents import (
     CreditNoteDocument,
     InvoiceDocument,
     credit_note_pdf_name,
+    eur_rate,
     pdf_file_name,
 )
 from shared.einvoice.from_invoice import document_from_credit_note, document_from_invoice
@@ -73,6 +74,7 @@ def invoice_einvoice(document: InvoiceDocument, *, pdf: bytes) -> EinvoiceFile:
             payment_reference=document.reference.replace(" ", ""),
             pdf=pdf,
             pdf_filename=pdf_file_name(invoice),
+            eur_exchange_rate=eur_rate(invoice),
         )
     except ModelError as error:
         raise _refused(invoice.number or "", error) from None
@@ -90,6 +92,7 @@ def credit_note_einvoice(document: CreditNoteDocument, *, pdf: bytes) -> Einvoic
             company=document.company,
             pdf=pdf,
             pdf_filename=credit_note_pdf_name(note),
+            eur_exchange_rate=eur_rate(document.invoice),
         )
     except ModelError as error:
         raise _refused(note.number, error) from None

@@ -65,6 +65,7 @@ class InvoiceDetail:
     issue_date: date | None
     supply_date: date | None
     due_date: date | None
+    eur_exchange_rate: str  # currency units per 1 EUR; "" for EUR
     notes: str
     reminders_enabled: bool
     cancellation_reason: str
@@ -215,6 +216,7 @@ def invoice_detail(invoice_id: int, *, today: date, tz: str) -> InvoiceDetail | 
             issue_date=invoice.issue_date,
             supply_date=invoice.supply_date,
             due_date=invoice.due_date,
+            eur_exchange_rate=invoice.eur_exchange_rate,
             notes=invoice.notes,
             reminders_enabled=invoice.reminders_enabled,
             cancellation_reason=invoice.cancellation_reason,

@@ -252,3 +252,20 @@ def test_vat_is_chosen_by_category_and_an_exempt_line_asks_for_its_reason(db):
         ("E", "0", "PVN likuma 52. panta 1. daļa"),
         ("S", "12", ""),
     ]
+
+
+def test_a_usd_draft_asks_for_the_exchange_rate_and_keeps_it(db):
+    make_customer()
+    at = _new_invoice_form(open_page(app_as("finance"), "invoices"))
+    assert not [t for t in at.text_input if t.key == f"{EDITOR}_eur_rate"]  # EUR: no rate
+    at.selectbox(key=f"{EDITOR}_currency").set_value("USD").run()
+    at = _type_line(at, 0, desc="Consulting", qty="1", price="174.90")
+    at.text_input(key=f"{EDITOR}_eur_rate").input("1.0512345")
+    at.button(key=f"{EDITOR}_save").click().run()
+    assert "Exchange rate can have at most 6 decimals." in [e.value for e in at.error]
+    at.text_input(key=f"{EDITOR}_eur_rate").input("1,0512")
+    at.button(key=f"{EDITOR}_save").click().run()
+    no_exceptions(at)
+    with read_session() as session:
+        invoice = session.exec(select(Invoice)).one()
+    assert (invoice.currency, invoice.eur_exchange_rate) == ("USD", "1.0512")

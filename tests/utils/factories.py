@@ -76,6 +76,8 @@ def make_invoice(
                 customer_id=customer.id,
                 channel_id=channel.id if channel else None,
                 currency=currency,
+                # Any issued non-EUR invoice states its VAT in EUR too (USD per 1 EUR here).
+                eur_exchange_rate="" if currency == "EUR" else "1.0512",
                 lines=lines or [LineInput("Consulting", "1", "100.00", "21")],
                 issue_date=issue_date,
                 due_date=due_date,
