@@ -176,6 +176,30 @@ def _intra_eu(lines: tuple[Line, ...], buyer: Party, supply_date: date) -> dict[
     return {"delivery_country": buyer.address.country, "supply_date": supply_date}
 
 
+def _document_buyer(
+    customer: Customer, *, endpoint: ElectronicAddress | None, seller_country: str, country: str
+) -> Party:
+    """The buyer at the address given, else the customer's own (stored or derived)."""
+    return _buyer(
+        customer,
+        endpoint=endpoint or customer_endpoint(customer, default_country=seller_country),
+        default_country=country or seller_country,
+    )
+
+
+def _embedded_pdf(
+    number: str, pdf: bytes | None, filename: str, *, description: str
+) -> tuple[Attachment, ...]:
+    """The PDF the customer also has, inside the e-invoice (BG-24)."""
+    if pdf is None:
+        return ()
+    return (
+        Attachment(
+            id=number, filename=filename or f"{number}.pdf", content=pdf, description=description
+        ),
+    )
+
+
 def document_from_invoice(
     *,
     invoice: Invoice,
@@ -198,10 +222,8 @@ def document_from_invoice(
         raise ModelError("Only an issued invoice, with its number, becomes an e-invoice.")
     if exponent(invoice.currency) != 2:
         raise ModelError(f"E-invoices in {invoice.currency} are not supported.")
-    buyer = _buyer(
-        customer,
-        endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
-        default_country=buyer_country or seller_country,
+    buyer = _document_buyer(
+        customer, endpoint=buyer_endpoint, seller_country=seller_country, country=buyer_country
     )
     document_lines = _lines(lines, currency=invoice.currency)
     means = None
@@ -211,16 +233,7 @@ def document_from_invoice(
             account_name=bank_account.name,
             payment_id=payment_reference,
         )
-    attachments: tuple[Attachment, ...] = ()
-    if pdf is not None:
-        attachments = (
-            Attachment(
-                id=invoice.number,
-                filename=pdf_filename or f"{invoice.number}.pdf",
-                content=pdf,
-                description="Invoice",
-            ),
-        )
+    attachments = _embedded_pdf(invoice.number, pdf, pdf_filename, description="Invoice")
     document = Document(
         type=DocumentType.INVOICE,
         number=invoice.number,
@@ -262,22 +275,11 @@ def document_from_credit_note(
     """The e-invoice credit note (type 381), naming the invoice it corrects (BT-25)."""
     if exponent(note.currency) != 2:
         raise ModelError(f"E-invoices in {note.currency} are not supported.")
-    buyer = _buyer(
-        customer,
-        endpoint=buyer_endpoint or customer_endpoint(customer, default_country=seller_country),
-        default_country=buyer_country or seller_country,
+    buyer = _document_buyer(
+        customer, endpoint=buyer_endpoint, seller_country=seller_country, country=buyer_country
     )
     document_lines = _lines(lines, currency=note.currency)
-    attachments: tuple[Attachment, ...] = ()
-    if pdf is not None:
-        attachments = (
-            Attachment(
-                id=note.number,
-                filename=pdf_filename or f"{note.number}.pdf",
-                content=pdf,
-                description="Credit note",
-            ),
-        )
+    attachments = _embedded_pdf(note.number, pdf, pdf_filename, description="Credit note")
     document = Document(
         type=DocumentType.CREDIT_NOTE,
         number=note.number,
