@@ -67,7 +67,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "subtotal_minor vat_minor total_minor paid_minor open_minor settled_payments "
         "public_token_hash public_token_encrypted notes cancellation_reason reminders_enabled "
         "created_by issued_at sent_at paid_at cancelled_at created_at updated_at "
-        "pay_link_opened_at credited_minor returned_minor supply_date"
+        "pay_link_opened_at credited_minor returned_minor supply_date eur_exchange_rate"
     ),
     "invoice_line": _names(
         "id invoice_id position description quantity unit unit_price_minor vat_rate "
@@ -613,6 +613,7 @@ class Generator:
                 0,
                 0,
                 None,  # supplied on the issue date
+                "",  # in EUR: no exchange rate
             )
         )
         self._audit(invoice_id, number, total, created, issued, cancelled, rows["audit_log"])
