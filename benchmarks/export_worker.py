@@ -52,7 +52,7 @@ def export(kind: str, table: str) -> dict:
     else:
         handle, result = exports.xlsx_file(columns, rows, sheet_name=table)
         written = result.rows_written
-        message = exports.xlsx_cap_message(total) or result.message
+        message = result.message
     seconds = time.perf_counter() - started
     size = handle.seek(0, 2)
     handle.close()

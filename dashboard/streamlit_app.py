@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import ui
+from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
@@ -48,12 +49,13 @@ PAGE_NAMES = (
 )
 
 user = ui.session_user()
+ui.use_language(user)
 if user is None:
     navigation = st.navigation(
         [
-            _page("login", "Log in", ":material/login:", default=True),
+            _page("login", t("Log in"), ":material/login:", default=True),
             *(
-                st.Page(PAGES_DIR / "login.py", title="Log in", url_path=name)
+                st.Page(PAGES_DIR / "login.py", title=t("Log in"), url_path=name)
                 for name in PAGE_NAMES
             ),
         ],
@@ -61,42 +63,45 @@ if user is None:
     )
 else:
     invoicing = [
-        _page("customers", "Customers", ":material/groups:"),
-        _page("invoices", "Invoices", ":material/receipt_long:"),
-        _page("invoice_detail", "Invoice detail", ":material/description:"),
-        _page("outbox", "Outbox", ":material/outbox:"),
+        _page("customers", t("Customers"), ":material/groups:"),
+        _page("invoices", t("Invoices"), ":material/receipt_long:"),
+        _page("invoice_detail", t("Invoice detail"), ":material/description:"),
+        _page("outbox", t("Outbox"), ":material/outbox:"),
     ]
     settings = [
-        _page("company", "Company", ":material/business:"),
-        _page("numbering", "Numbering", ":material/format_list_numbered:"),
+        _page("company", t("Company"), ":material/business:"),
+        _page("numbering", t("Numbering"), ":material/format_list_numbered:"),
     ]
     if user.can("users"):
-        settings.append(_page("users", "Users", ":material/manage_accounts:"))
+        settings.append(_page("users", t("Users"), ":material/manage_accounts:"))
     if user.can("audit"):
-        settings.append(_page("audit_log", "Audit log", ":material/history:"))
+        settings.append(_page("audit_log", t("Audit log"), ":material/history:"))
     navigation = st.navigation(
         {
-            "Overview": [_page("overview", "Overview", ":material/dashboard:", default=True)],
-            "Money": [
-                _page("bank_accounts", "Bank accounts", ":material/account_balance:"),
-                _page("bank_statements", "Bank statements", ":material/receipt:"),
+            t("Overview"): [_page("overview", t("Overview"), ":material/dashboard:", default=True)],
+            t("Money"): [
+                _page("bank_accounts", t("Bank accounts"), ":material/account_balance:"),
+                _page("bank_statements", t("Bank statements"), ":material/receipt:"),
             ],
-            "Invoicing": invoicing,
-            "Payments": [
-                _page("payments", "Payments", ":material/credit_card:"),
-                _page("callbacks", "Callbacks", ":material/call_received:"),
-                _page("exceptions", "Exceptions", ":material/report:"),
+            t("Invoicing"): invoicing,
+            t("Payments"): [
+                _page("payments", t("Payments"), ":material/credit_card:"),
+                _page("callbacks", t("Callbacks"), ":material/call_received:"),
+                _page("exceptions", t("Exceptions"), ":material/report:"),
             ],
-            "Reports": [_page("reports", "Reports", ":material/bar_chart:")],
-            "Settings": settings,
+            t("Reports"): [_page("reports", t("Reports"), ":material/bar_chart:")],
+            t("Settings"): settings,
         },
         # Every page one click away: by default Streamlit folds a menu of more than
         # twelve pages behind "View more", which hid Reports and Settings.
         expanded=True,
     )
     with st.sidebar:
-        st.caption(f"Signed in as **{user.username}** ({user.role})")
-        if st.button("Log out", key="logout", icon=":material/logout:"):
+        st.caption(
+            t("Signed in as **{username}** ({role})", username=user.username, role=t(user.role))
+        )
+        ui.language_picker(user)
+        if st.button(t("Log out"), key="logout", icon=":material/logout:"):
             ui.log_out()
             st.rerun()
     # A link is followed once: the user may go on to another page from where it led.

@@ -6,6 +6,7 @@ Only plain values live in ``st.session_state`` (ids, strings, numbers), never a 
 an ORM object: a rerun may happen in another thread, long after any session closed.
 """
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +20,16 @@ import streamlit as st
 from sqlmodel import select
 
 from dashboard import data
+from dashboard.i18n import (
+    LANGUAGE_NAMES,
+    error_text,
+    language,
+    money_text,
+    number_text,
+    set_language,
+    t,
+    table_date_format,
+)
 from dashboard.session_routes import SESSION_END_PATH, SESSION_START_PATH
 from shared import exports
 from shared.audit import record_audit
@@ -37,9 +48,8 @@ from shared.login_sessions import (
     touch_session,
 )
 from shared.models import User
-from shared.money import format_money, to_minor
 from shared.states import badge_colours_by_label
-from shared.users import can
+from shared.users import can, set_user_language
 from shared.views.common import PAGE_SIZES
 
 AUTH_KEY = "auth"
@@ -70,6 +80,8 @@ class SessionUser:
     user_id: int
     username: str
     role: str
+    # The dashboard language the user chose; None: the company's.
+    language: str | None = None
 
     def can(self, permission: str) -> bool:
         return can(self.role, permission)
@@ -83,7 +95,9 @@ def _load_user(user_id: int) -> SessionUser | None:
         user = session.exec(select(User).where(User.id == user_id)).first()
         if user is None or not user.active:
             return None
-        return SessionUser(user_id=user.id, username=user.username, role=user.role)
+        return SessionUser(
+            user_id=user.id, username=user.username, role=user.role, language=user.language
+        )
 
 
 # Seconds since the epoch, the clock of session ages; tests run the app on one they control.
@@ -113,7 +127,7 @@ def sign_in(user_id: int) -> None:
     st.session_state.pop(LOGOUT_REASON_KEY, None)
 
 
-def sign_out(*, reason: str = "") -> None:
+def sign_out(*, reason: str = "", reason_values: dict[str, object] | None = None) -> None:
     """Ends the session in every tab of the browser; the cookie then names no session."""
     auth = st.session_state.pop(AUTH_KEY, None)
     if auth:
@@ -127,7 +141,17 @@ def sign_out(*, reason: str = "") -> None:
                 details={"reason": reason or "logout button"},
             )
     if reason:
-        st.session_state[LOGOUT_REASON_KEY] = reason
+        # English with its values; the login page shows it in the reader's language.
+        st.session_state[LOGOUT_REASON_KEY] = (reason, reason_values or {})
+
+
+def logout_reason() -> str:
+    """Why the user was signed out, in their language; "" after the logout button."""
+    stored = st.session_state.get(LOGOUT_REASON_KEY)
+    if not stored:
+        return ""
+    reason, values = stored
+    return t(reason, **values)
 
 
 def log_out() -> None:
@@ -178,8 +202,8 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
             active_at=at_time(auth["last_active"]),
         )
     auth["user_id"] = check.user_id
-    if check.ended:
-        sign_out(reason=check.ended)
+    if check.ending:
+        sign_out(reason=check.ending, reason_values=check.ending_values)
         return None
     if users_own_run:
         auth["last_active"] = now
@@ -188,7 +212,9 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
             with write_session() as session:
                 touch_session(session, session_id=auth["session_id"], now=at_time(now))
             auth["touched_at"] = now
-    return SessionUser(user_id=check.user_id, username=check.username, role=check.role)
+    return SessionUser(
+        user_id=check.user_id, username=check.username, role=check.role, language=check.language
+    )
 
 
 def hand_over_cookie() -> None:
@@ -240,10 +266,10 @@ def require(permission: str = "view") -> SessionUser:
     """Stops the page unless the signed-in user holds ``permission``."""
     user = session_user(touch=False)
     if user is None:
-        st.warning("Please log in.")
+        st.warning(t("Please log in."))
         st.stop()
     if not user.can(permission):
-        st.error("Your role does not give access to this page.")
+        st.error(t("Your role does not give access to this page."))
         st.stop()
     return user
 
@@ -265,8 +291,52 @@ def guard(permission: str, *, action: str) -> SessionUser | None:
             outcome="refused",
             details={"permission": permission, "role": user.role if user else None},
         )
-    st.error("Your role does not allow this action.")
+    st.error(t("Your role does not allow this action."))
     return None
+
+
+# --- The user's language --------------------------------------------------------------------
+
+# The language picked on the login page, before anyone is signed in.
+LOGIN_LANGUAGE_KEY = "login_language"
+
+
+def use_language(user: SessionUser | None) -> None:
+    """Sets this run's language: the user's choice, else the one picked on the login page,
+    else the company's default."""
+    chosen = user.language if user is not None else None
+    set_language(chosen or st.session_state.get(LOGIN_LANGUAGE_KEY) or company().ui_language)
+
+
+def choose_language(user: SessionUser) -> None:
+    """Keeps the language the user picked in the sidebar as theirs, for every device."""
+    with write_session() as session:
+        set_user_language(session, user_id=user.user_id, language=st.session_state["my_language"])
+    st.session_state.pop(LOGIN_LANGUAGE_KEY, None)
+
+
+def language_picker(user: SessionUser | None) -> None:
+    """The language switch: in the sidebar for a signed-in user, on the login page before."""
+    names = LANGUAGE_NAMES
+    if user is None:
+        st.segmented_control(
+            t("Language"),
+            list(names),
+            format_func=names.__getitem__,
+            default=language(),
+            key=LOGIN_LANGUAGE_KEY,
+            label_visibility="collapsed",
+        )
+        return
+    st.session_state["my_language"] = language()
+    st.selectbox(
+        t("Language"),
+        list(names),
+        format_func=names.__getitem__,
+        key="my_language",
+        on_change=choose_language,
+        args=(user,),
+    )
 
 
 # --- Company, time and money ---------------------------------------------------------------
@@ -287,9 +357,8 @@ def today() -> date:
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    return format_money(to_minor(amount, currency), currency)
+    """An amount the way the user's language writes it."""
+    return money_text(amount, currency)
 
 
 def after_write() -> None:
@@ -376,10 +445,10 @@ def page_action(
         if on_error is not None:
             on_error(error)
         elif form is not None:
-            set_errors(form, {error.field or "form": str(error)})
+            set_errors(form, {error.field or "form": error_text(error)})
             st.rerun()
         else:
-            st.error(str(error))
+            st.error(error_text(error))
         return False
     if form is not None:
         clear_errors(form)
@@ -428,21 +497,26 @@ def form_errors(form: str, fields: Iterable[str]) -> None:
 
 
 def frame(table: Table) -> pd.DataFrame:
-    return pd.DataFrame(list(table.rows), columns=table.labels)
+    """The table's rows under its column labels, in the user's language."""
+    return pd.DataFrame(list(table.rows), columns=[t(label) for label in table.labels])
 
 
 def _column_config(columns: Sequence[Column]) -> dict[str, Any]:
     config: dict[str, Any] = {}
+    day = table_date_format()
     for column in columns:
+        label = t(column.label)
         if column.kind == "money":
-            config[column.label] = st.column_config.NumberColumn(column.label, format="%.2f")
+            config[label] = st.column_config.NumberColumn(label, format="%.2f")
         elif column.kind == "datetime":
-            config[column.label] = st.column_config.DatetimeColumn(
-                column.label, format="YYYY-MM-DD HH:mm"
-            )
+            config[label] = st.column_config.DatetimeColumn(label, format=f"{day} HH:mm")
         elif column.kind == "date":
-            config[column.label] = st.column_config.DateColumn(column.label, format="YYYY-MM-DD")
+            config[label] = st.column_config.DateColumn(label, format=day)
     return config
+
+
+def _translated_cell(value: Any) -> Any:
+    return t(value) if isinstance(value, str) and value else value
 
 
 def _badge_style(value: Any) -> str:
@@ -456,15 +530,21 @@ def show_table(
     key: str,
     empty: str,
     badge_columns: Sequence[str] = (),
+    label_columns: Sequence[str] = (),
     clickable: bool = False,
 ) -> int | None:
-    """The table, or ``empty`` when it has no rows. ``clickable``: a click on a row selects
-    it, and the row's position in ``table.rows`` is returned (None while none is)."""
+    """The table, or ``empty`` when it has no rows. ``badge_columns`` hold a state's label,
+    shown as a coloured badge; they and ``label_columns`` hold English labels (a kind, a
+    method), shown in the user's language. ``clickable``: a click on a row selects it, and
+    the row's position in ``table.rows`` is returned (None while none is)."""
     if not table.rows:
         st.info(empty)
         return None
     data: Any = frame(table)
-    badges = [label for label in badge_columns if label in table.labels]
+    for label in (*badge_columns, *label_columns):
+        if label in table.labels:
+            data[t(label)] = data[t(label)].map(_translated_cell)
+    badges = [t(label) for label in badge_columns if label in table.labels]
     if badges:
         data = data.style.map(_badge_style, subset=badges)
     shown = st.dataframe(
@@ -528,20 +608,32 @@ def pager(key: str, table: Table) -> None:
     )
     if table.total:
         left.caption(
-            f"Rows {table.first_row_number:,}–{table.last_row_number:,} of {table.total:,}"
+            t(
+                "Rows {first}–{last} of {total}",
+                first=number_text(table.first_row_number),
+                last=number_text(table.last_row_number),
+                total=number_text(table.total),
+            )
         )
     else:
-        left.caption("No rows")
-    if previous.button("Previous", key=f"{key}_prev", disabled=table.offset <= 0):
+        left.caption(t("No rows"))
+    if previous.button(t("Previous"), key=f"{key}_prev", disabled=table.offset <= 0):
         state["offset"] = max(table.offset - limit, 0)
         st.rerun()
     number.number_input(
-        f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=box, on_change=jump
+        t("Page (of {pages})", pages=number_text(pages)),
+        min_value=1,
+        max_value=pages,
+        step=1,
+        key=box,
+        on_change=jump,
     )
-    if following.button("Next", key=f"{key}_next", disabled=table.last_row_number >= table.total):
+    if following.button(
+        t("Next"), key=f"{key}_next", disabled=table.last_row_number >= table.total
+    ):
         state["offset"] = table.offset + limit
         st.rerun()
-    size.selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
+    size.selectbox(t("Rows per page"), PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
 
 
 def _bytes_of(handle: IO[bytes]) -> bytes:
@@ -567,9 +659,11 @@ def export_buttons(
     """
     if not user.can("export") or not total:
         return
+    # The files speak the user's language too: an accountant opens them as they are.
+    columns = [dataclasses.replace(column, label=t(column.label)) for column in columns]
     left, right = st.columns(2)
     left.download_button(
-        "Download CSV",
+        t("Download CSV"),
         data=lambda: _bytes_of(csv_file() if csv_file else exports.csv_file(columns, rows())),
         file_name=f"{file_stem}.csv",
         mime=exports.CSV_MIME,
@@ -578,7 +672,7 @@ def export_buttons(
         icon=":material/download:",
     )
     right.download_button(
-        "Download XLSX",
+        t("Download XLSX"),
         data=lambda: _bytes_of(exports.xlsx_file(columns, rows(), sheet_name=file_stem)[0]),
         file_name=f"{file_stem}.xlsx",
         mime=exports.XLSX_MIME,
@@ -586,6 +680,12 @@ def export_buttons(
         on_click="ignore",
         icon=":material/download:",
     )
-    message = exports.xlsx_cap_message(total)
-    if message:
-        st.caption(message)
+    if exports.xlsx_is_capped(total):
+        st.caption(
+            t(
+                "Excel holds at most {cap} rows: the XLSX file has the first {cap} of "
+                "{total}. Download CSV to get every row.",
+                cap=number_text(exports.EXCEL_MAX_DATA_ROWS),
+                total=number_text(total),
+            )
+        )

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from shared.audit import record_audit
 from shared.config import get_settings
 from shared.errors import ValidationError
+from shared.i18n import LANGUAGES
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
@@ -38,6 +39,7 @@ class CompanySettings:
     logo_mime: str | None
     has_logo: bool
     amount_in_words: bool = False
+    ui_language: str = "en"
 
 
 def default_settings() -> CompanySettings:
@@ -73,6 +75,7 @@ def company_settings(session: Session) -> CompanySettings:
         logo_mime=company.logo_mime,
         has_logo=company.logo is not None,
         amount_in_words=company.amount_in_words,
+        ui_language=company.ui_language,
     )
 
 
@@ -111,6 +114,12 @@ def timezone_choices() -> list[str]:
     return sorted(available_timezones())
 
 
+def _dashboard_language(code: str) -> str:
+    if code not in LANGUAGES:
+        raise ValidationError("Unknown language {code}.", field="ui_language", code=code)
+    return code
+
+
 def _required_name(name: str) -> str:
     if not name:
         raise ValidationError("Give the company's name.", field="name")
@@ -136,6 +145,7 @@ class CompanyInput(FormInput):
     default_currency: Annotated[str, AfterValidator(_supported_currency)] = "EUR"
     timezone: Annotated[str, AfterValidator(validate_timezone)] = "Europe/Riga"
     amount_in_words: bool = False
+    ui_language: Annotated[str, AfterValidator(_dashboard_language)] = "en"
 
     @model_validator(mode="after")
     def _registration_number(self) -> Self:

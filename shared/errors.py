@@ -6,8 +6,15 @@ raise a form error without importing a feature module that imports them back.
 
 
 class ValidationError(ValueError):
-    """Input a person can fix; ``field`` names the form field the message belongs to."""
+    """Input a person can fix; ``field`` names the form field the message belongs to.
 
-    def __init__(self, message: str, *, field: str = "") -> None:
-        super().__init__(message)
+    The message is English text with ``{name}`` places for ``values``: ``str(error)`` is the
+    English sentence (logs, API answers), and the dashboard translates ``template`` and
+    fills in the same values, so a Latvian user reads the message in Latvian.
+    """
+
+    def __init__(self, message: str, *, field: str = "", **values: object) -> None:
+        self.template = message
+        self.values = values
+        super().__init__(message.format(**values) if values else message)
         self.field = field

@@ -97,14 +97,9 @@ class XlsxResult:
         )
 
 
-def xlsx_cap_message(total_rows: int) -> str:
-    """What to tell the user before they download an XLSX of ``total_rows`` rows."""
-    if total_rows <= EXCEL_MAX_DATA_ROWS:
-        return ""
-    return (
-        f"Excel holds at most {EXCEL_MAX_DATA_ROWS:,} rows: the XLSX file has the first "
-        f"{EXCEL_MAX_DATA_ROWS:,} of {total_rows:,}. Download CSV to get every row."
-    )
+def xlsx_is_capped(total_rows: int) -> bool:
+    """Whether an XLSX of ``total_rows`` rows holds only the first ``EXCEL_MAX_DATA_ROWS``."""
+    return total_rows > EXCEL_MAX_DATA_ROWS
 
 
 def safe_text(value: str) -> str:

@@ -1,7 +1,8 @@
 """Customer-facing words in Latvian and English: e-mails, the public invoice page, the PDF.
 
-The finance team's own screens stay in English; only what a customer reads is translated,
-in the customer's language (``Customer.language``), English for any other code.
+What a customer reads is translated here, in the customer's language
+(``Customer.language``), English for any other code. The finance team's own screens have
+their catalogue in dashboard/locale (dashboard/i18n.py), in each user's language.
 """
 
 from collections.abc import Callable

@@ -16,7 +16,7 @@ password change and on deactivation, so those end every tab at its next click.
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +51,16 @@ class SessionCheck:
     role: str = ""
     created_at: datetime | None = None
     last_seen_at: datetime | None = None
-    ended: str = ""
+    # The dashboard language the user chose (None: the company's).
+    language: str | None = None
+    # Why it ended: English with ``{name}`` places for ``ending_values`` (shown translated).
+    ending: str = ""
+    ending_values: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ended(self) -> str:
+        """Why the session ended, in English; "" while it holds."""
+        return self.ending.format(**self.ending_values)
 
 
 def at_time(seconds: float) -> datetime:
@@ -134,30 +143,31 @@ def check_session(
         .where(LoginSession.id == session_id)
     ).first()
     if found is None:
-        return SessionCheck(ended="Your session has ended. Please log in again.")
+        return SessionCheck(ending="Your session has ended. Please log in again.")
     row, user = found
     last_seen = max(row.last_seen_at, active_at) if active_at else row.last_seen_at
     holder = SessionCheck(
         user_id=user.id,
         username=user.username,
         role=user.role,
+        language=user.language,
         created_at=row.created_at,
         last_seen_at=last_seen,
     )
     if now - row.created_at > timedelta(hours=settings.session_max_hours):
         return replace(
             holder,
-            ended=f"Your session ended {settings.session_max_hours} h after you logged in. "
-            "Please log in again.",
+            ending="Your session ended {hours} h after you logged in. Please log in again.",
+            ending_values={"hours": settings.session_max_hours},
         )
     if now - last_seen > timedelta(minutes=settings.session_timeout_minutes):
         return replace(
             holder,
-            ended=f"Your session ended after {settings.session_timeout_minutes} minutes "
-            "of inactivity.",
+            ending="Your session ended after {minutes} minutes of inactivity.",
+            ending_values={"minutes": settings.session_timeout_minutes},
         )
     if not user.active:
-        return replace(holder, ended="Your account is no longer active.")
+        return replace(holder, ending="Your account is no longer active.")
     return holder
 
 

@@ -153,6 +153,8 @@ class Company(SQLModel, table=True):
     default_currency: str = Field(default="EUR", max_length=3)
     # Print the amount due in words on documents (Latvian "… eiro, 58 centi"); off by default.
     amount_in_words: bool = False
+    # The dashboard's language for users who have not chosen one ("lv" or "en").
+    ui_language: str = Field(default="en", max_length=2)
     updated_at: datetime = _ts(default_now=True)
 
 
@@ -162,6 +164,8 @@ class User(SQLModel, table=True):
     full_name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
+    # The dashboard's language this user chose; None: the company's.
+    language: str | None = Field(default=None, max_length=2)
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = _ts()

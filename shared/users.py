@@ -2,14 +2,16 @@
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
 from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.config import get_settings
 from shared.errors import ValidationError
+from shared.i18n import LANGUAGES
 from shared.login_sessions import end_user_sessions
 from shared.models import Role, User, utcnow
 from shared.security import hash_password, verify_password
@@ -133,10 +135,12 @@ def set_password(session: Session, *, actor: str, username: str, password: str) 
 @dataclass(frozen=True)
 class LoginResult:
     ok: bool
+    # English with ``{name}`` places for ``message_values`` (the login page translates it).
     message: str
     user_id: int | None = None
     username: str | None = None
     role: str | None = None
+    message_values: dict[str, object] = field(default_factory=dict)
 
 
 def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
@@ -165,7 +169,11 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     if user.locked_until and user.locked_until > now:
         record_audit(session, actor=username, action="login", outcome="locked")
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return LoginResult(False, f"Too many failed attempts. Try again in {minutes} minute(s).")
+        return LoginResult(
+            False,
+            "Too many failed attempts. Try again in {minutes} minute(s).",
+            message_values={"minutes": minutes},
+        )
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= settings.login_max_failures:
@@ -186,3 +194,11 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     session.add(user)
     record_audit(session, actor=username, action="login", entity_type="user", entity_id=user.id)
     return LoginResult(True, "Welcome.", user_id=user.id, username=user.username, role=user.role)
+
+
+def set_user_language(session: Session, *, user_id: int, language: str | None) -> None:
+    """The dashboard language a user chose for themselves (None: the company's). Anyone
+    signed in may set their own; one UPDATE, so two tabs choosing at once cannot clash."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationError("Unknown language {code}.", field="language", code=language)
+    session.execute(sa_update(User).where(User.id == user_id).values(language=language))

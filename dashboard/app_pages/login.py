@@ -3,20 +3,22 @@
 import streamlit as st
 
 from dashboard import ui
+from dashboard.i18n import t
 from shared.db import write_session
 from shared.users import authenticate
 
 st.title("LinkPay Desk")
-reason = st.session_state.get(ui.LOGOUT_REASON_KEY)
+ui.language_picker(None)
+reason = ui.logout_reason()
 if reason:
     st.info(reason)
 
 with st.form("login", border=True):
-    username = st.text_input("Username", key="login_username", autocomplete="username")
+    username = st.text_input(t("Username"), key="login_username", autocomplete="username")
     password = st.text_input(
-        "Password", type="password", key="login_password", autocomplete="current-password"
+        t("Password"), type="password", key="login_password", autocomplete="current-password"
     )
-    submitted = st.form_submit_button("Log in", type="primary", key="login_submit")
+    submitted = st.form_submit_button(t("Log in"), type="primary", key="login_submit")
 
 if submitted:
     # Not a ui.page_action: nobody is signed in to hold a permission yet, and a wrong
@@ -26,4 +28,4 @@ if submitted:
     if result.ok and result.user_id is not None:
         ui.sign_in(result.user_id)
         st.rerun()
-    st.error(result.message)
+    st.error(t(result.message, **result.message_values))

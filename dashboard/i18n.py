@@ -1,0 +1,149 @@
+"""The dashboard's words in each user's language, Latvian or English.
+
+Every text a page shows goes through ``t``: the English sentence is the key, and
+``dashboard/locale/lv/*.po`` (gettext PO files, one per area, editable in any PO editor)
+hold its Latvian. A text with values keeps them as ``{name}`` places, filled after the
+translation, so the translator can move them. Dates and numbers are written the reader's way
+with Babel: "30.11.2026" and "1 234,56" in Latvian, "2026-11-30" and "1,234.56" in English.
+
+A text without a Latvian entry shows in English and is noted in ``MISSING``; the tests
+render every page in Latvian and fail on any noted text (tests/dashboard/test_latvian_ui.py).
+State labels come from shared/states.py, which carries both languages.
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+from babel.dates import format_date, format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from shared.document_format import format_amount
+from shared.errors import ValidationError
+from shared.money import to_minor
+from shared.states import (
+    CALLBACK_STATUSES,
+    MATCH_STATES,
+    PAYMENT_STATES,
+    RECEIVED_PAYMENT_STATES,
+    REVIEW_KINDS,
+    REVIEW_STATUSES,
+    SHOWN_INVOICE_STATUSES,
+)
+
+logger = logging.getLogger(__name__)
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+# The choice each user makes, in that language's own words.
+LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English"}
+ENGLISH = "en"
+LANGUAGE_KEY = "ui_language"
+
+# Babel's locale, and the date patterns tables (moment.js) and texts (CLDR) use.
+_LOCALES = {"lv": "lv_LV", "en": "en_GB"}
+_DATE_PATTERNS = {"lv": "dd.MM.yyyy", "en": "yyyy-MM-dd"}
+_TABLE_DATE_FORMATS = {"lv": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
+
+# (language, English text) of every text looked up without a translation, for the tests.
+MISSING: set[tuple[str, str]] = set()
+
+
+@cache
+def catalogue(language: str) -> Mapping[str, str]:
+    """English text → its translation: every PO file of the language, and the state labels."""
+    entries: dict[str, str] = {}
+    for table in (
+        SHOWN_INVOICE_STATUSES,
+        PAYMENT_STATES,
+        CALLBACK_STATUSES,
+        REVIEW_KINDS,
+        REVIEW_STATUSES,
+        MATCH_STATES,
+        RECEIVED_PAYMENT_STATES,
+    ):
+        for info in table.values():
+            entries[info.en] = getattr(info, language)
+    for path in sorted((LOCALE_DIR / language).glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=_LOCALES[language]):
+                if message.id and message.string and not message.fuzzy:
+                    entries[message.id] = message.string
+    return entries
+
+
+def language() -> str:
+    """The language of this run: the signed-in user's, else the company's."""
+    return st.session_state.get(LANGUAGE_KEY, ENGLISH)
+
+
+def set_language(code: str) -> None:
+    st.session_state[LANGUAGE_KEY] = code if code in LANGUAGE_NAMES else ENGLISH
+
+
+def t(text: str, /, **values: object) -> str:
+    """``text`` in the user's language, its ``{name}`` places filled with ``values``."""
+    return text_in(language(), text, **values)
+
+
+def text_in(code: str, text: str, /, **values: object) -> str:
+    """``text`` in the language ``code`` (the browser tests read the pages with it)."""
+    shown = text
+    if code != ENGLISH and text:
+        translated = catalogue(code).get(text)
+        if translated is None:
+            if (code, text) not in MISSING:
+                MISSING.add((code, text))
+                logger.warning("no %s translation for %r", code, text)
+        else:
+            shown = translated
+    return shown.format(**values) if values else shown
+
+
+def error_text(error: ValidationError) -> str:
+    """A domain error's message in the user's language, with the error's own values."""
+    return t(error.template, **error.values)
+
+
+# --- Dates and numbers ---------------------------------------------------------------------
+
+
+def _locale() -> str:
+    return _LOCALES[language()]
+
+
+def date_text(value: date | datetime | None) -> str:
+    """A day the reader's way; "" for none (a draft's dates)."""
+    if value is None:
+        return ""
+    day = value.date() if isinstance(value, datetime) else value
+    return format_date(day, _DATE_PATTERNS[language()], locale=_locale())
+
+
+def datetime_text(value: datetime | None) -> str:
+    """A moment (already in the company's time zone) the reader's way, to the minute."""
+    if value is None:
+        return ""
+    return format_datetime(value, f"{_DATE_PATTERNS[language()]} HH:mm", locale=_locale())
+
+
+def number_text(value: int | Decimal | float) -> str:
+    """A count or quantity with the reader's digit grouping and decimal mark."""
+    return format_decimal(value, locale=_locale())
+
+
+def money_text(amount: Decimal | None, currency: str) -> str:
+    """An amount as the reader writes it: "1 234,56 EUR" in Latvian, "1 234.56 EUR" in English
+    (the documents' own rule, shared.document_format)."""
+    if amount is None:
+        return ""
+    return format_amount(to_minor(amount, currency), currency, language=language())
+
+
+def table_date_format() -> str:
+    """The date pattern of table columns (Streamlit's, moment.js)."""
+    return _TABLE_DATE_FORMATS[language()]
