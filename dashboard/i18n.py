@@ -136,6 +136,13 @@ def number_text(value: int | Decimal | float) -> str:
     return format_decimal(value, locale=_locale())
 
 
+def amount_text(value: Decimal | float | None) -> str:
+    """An amount without its currency, to two decimals, for a table's money column."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.00", locale=_locale())
+
+
 def money_text(amount: Decimal | None, currency: str) -> str:
     """An amount as the reader writes it: "1 234,56 EUR" in Latvian, "1 234.56 EUR" in English
     (the documents' own rule, shared.document_format)."""

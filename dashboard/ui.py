@@ -21,7 +21,9 @@ from sqlmodel import select
 
 from dashboard import data
 from dashboard.i18n import (
+    ENGLISH,
     LANGUAGE_NAMES,
+    amount_text,
     error_text,
     language,
     money_text,
@@ -29,6 +31,7 @@ from dashboard.i18n import (
     set_language,
     t,
     table_date_format,
+    text_in,
 )
 from dashboard.session_routes import SESSION_END_PATH, SESSION_START_PATH
 from shared import exports
@@ -506,7 +509,7 @@ def _column_config(columns: Sequence[Column]) -> dict[str, Any]:
     day = table_date_format()
     for column in columns:
         label = t(column.label)
-        if column.kind == "money":
+        if column.kind == "money" and language() == ENGLISH:
             config[label] = st.column_config.NumberColumn(label, format="%.2f")
         elif column.kind == "datetime":
             config[label] = st.column_config.DatetimeColumn(label, format=f"{day} HH:mm")
@@ -545,8 +548,16 @@ def show_table(
         if label in table.labels:
             data[t(label)] = data[t(label)].map(_translated_cell)
     badges = [t(label) for label in badge_columns if label in table.labels]
+    amounts = [t(column.label) for column in table.columns if column.kind == "money"]
+    localised = language() != ENGLISH and amounts
+    if badges or localised:
+        data = data.style
     if badges:
-        data = data.style.map(_badge_style, subset=badges)
+        data = data.map(_badge_style, subset=badges)
+    if localised:
+        # Streamlit's number formats know only the decimal point; the styler's text is shown
+        # while the column still sorts by the number.
+        data = data.format(amount_text, subset=amounts, na_rep="")
     shown = st.dataframe(
         data,
         key=key,
@@ -651,16 +662,34 @@ def export_buttons(
     file_stem: str,
     user: SessionUser,
     csv_file: Callable[[], IO[bytes]] | None = None,
+    label_columns: Sequence[str] = (),
 ) -> None:
     """CSV and XLSX of exactly the columns shown and every row the filter matches.
 
     The files are built only when a button is clicked, streamed into a temporary file.
-    ``csv_file`` makes the same CSV faster, where the database can format it.
+    ``csv_file`` makes the same CSV faster, where the database can format it. The files
+    speak the user's language, as the table does: an accountant files them as they are.
+    ``label_columns`` (as for ``show_table``, badge columns included) hold English labels,
+    translated cell by cell; the database's own CSV cannot, so it serves English only.
     """
     if not user.can("export") or not total:
         return
-    # The files speak the user's language too: an accountant opens them as they are.
+    # Read now: the files are built later, when a button is clicked, outside this run.
+    code = language()
+    translated = [i for i, column in enumerate(columns) if column.label in label_columns]
     columns = [dataclasses.replace(column, label=t(column.label)) for column in columns]
+    if code != ENGLISH and translated:
+        csv_file = None
+        source = rows
+
+        def rows() -> Iterable[Sequence[Any]]:
+            for row in source():
+                cells = list(row)
+                for index in translated:
+                    if isinstance(cells[index], str) and cells[index]:
+                        cells[index] = text_in(code, cells[index])
+                yield cells
+
     left, right = st.columns(2)
     left.download_button(
         t("Download CSV"),

@@ -1,7 +1,9 @@
 """Driving the Streamlit dashboard like a person: log in, open pages, fill widgets.
 
 Streamlit reruns the script after every interaction, so every helper finishes by waiting
-for something the user would see, never for a fixed time.
+for something the user would see, never for a fixed time. The helpers find pages, fields
+and buttons by their English names, read in the language the user chose (``speak``), so
+one journey runs in Latvian and in English alike.
 """
 
 import re
@@ -10,9 +12,27 @@ import time
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from dashboard.i18n import ENGLISH, text_in
 from tests.utils.e2e_stack import Login, Stack
 
 RETRY_SECONDS = 20.0
+
+# The language the dashboard speaks to the test's user (they pick it in the sidebar).
+_language = [ENGLISH]
+
+
+def speak(code: str) -> None:
+    _language[0] = code
+
+
+def say(text: str, **values: object) -> str:
+    """``text`` as the dashboard shows it to the user now."""
+    return text_in(_language[0], text, **values)
+
+
+def _either_language(text: str) -> re.Pattern[str]:
+    """A login-page text: the login form speaks the company's language, not yet the user's."""
+    return re.compile(f"^({re.escape(text)}|{re.escape(text_in('lv', text))})$")
 
 
 def app_idle(page: Page) -> None:
@@ -28,8 +48,8 @@ def login(page: Page, stack: Stack, user: Login) -> None:
     """Opens the dashboard signed in as ``user``: through the login form, unless the
     browser is signed in already (another tab of the same context logged in)."""
     page.goto(stack.dashboard_url)
-    signed_in = sidebar(page).get_by_text(f"Signed in as {user.username}")
-    log_in = page.get_by_role("button", name="Log in")
+    signed_in = sidebar(page).get_by_text(signed_in_as(user))
+    log_in = page.get_by_role("button", name=_either_language("Log in"))
     expect(signed_in.or_(log_in)).to_be_visible()
     if log_in.is_visible():
         submit_login(page, user)
@@ -37,13 +57,32 @@ def login(page: Page, stack: Stack, user: Login) -> None:
     app_idle(page)
 
 
+def signed_in_as(user: Login) -> str:
+    """The sidebar's line naming who is signed in, as the user reads it."""
+    line = say("Signed in as **{username}** ({role})", username=user.username, role=say(user.role))
+    return line.replace("**", "")
+
+
 def submit_login(page: Page, user: Login) -> None:
     """Fills and sends the login form, and waits for the page to come back from setting
     the sign-in cookie (the browser leaves the page for it right after the form)."""
-    page.get_by_label("Username", exact=True).fill(user.username)
-    page.get_by_label("Password", exact=True).fill(user.password)
+    page.get_by_label(_either_language("Username")).fill(user.username)
+    page.get_by_label(_either_language("Password")).fill(user.password)
     with page.expect_navigation(wait_until="load"):
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name=_either_language("Log in")).click()
+
+
+def choose_language(page: Page, code: str) -> None:
+    """Picks the dashboard's language in the sidebar; from then on the helpers read it."""
+    names = {"lv": "Latviešu", "en": "English"}
+    box = sidebar(page).get_by_role("combobox", name=say("Language"), exact=True)
+    box.click()
+    page.get_by_role("option", name=names[code], exact=True).click()
+    speak(code)
+    expect(sidebar(page).get_by_role("combobox", name=say("Language"), exact=True)).to_have_value(
+        names[code]
+    )
+    app_idle(page)
 
 
 def sidebar(page: Page) -> Locator:
@@ -51,7 +90,7 @@ def sidebar(page: Page) -> Locator:
 
 
 def nav_link(page: Page, title: str) -> Locator:
-    return sidebar(page).get_by_role("link", name=title, exact=True)
+    return sidebar(page).get_by_role("link", name=say(title), exact=True)
 
 
 def open_page(page: Page, title: str) -> None:
@@ -72,7 +111,7 @@ def fill(page: Page, label: str, value: str, *, scope: Locator | None = None) ->
     """Types into a text input outside a form and commits it with Enter, as Streamlit's
     "Press Enter to apply" asks. (Tab does not commit a password input: focus moves to
     its show-password button inside the same widget, so the input never blurs.)"""
-    field = (scope or main(page)).get_by_label(label, exact=True)
+    field = (scope or main(page)).get_by_label(say(label), exact=True)
     field.fill(value)
     field.press("Enter")
     app_idle(page)
@@ -84,7 +123,8 @@ def choose(page: Page, label: str, option: str, *, scope: Locator | None = None)
     A rerun still under way from the previous input re-draws the selectbox and closes its
     list, so opening it is retried until the option can be clicked.
     """
-    box = (scope or main(page)).get_by_role("combobox", name=label, exact=True)
+    option = say(option)
+    box = (scope or main(page)).get_by_role("combobox", name=say(label), exact=True)
     wanted = page.get_by_role("option", name=option, exact=True)
     deadline = time.monotonic() + RETRY_SECONDS
     while True:
@@ -102,11 +142,11 @@ def choose(page: Page, label: str, option: str, *, scope: Locator | None = None)
 
 
 def button(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
-    return (scope or main(page)).get_by_role("button", name=name, exact=True)
+    return (scope or main(page)).get_by_role("button", name=say(name), exact=True)
 
 
 def tab(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
-    return (scope or main(page)).get_by_role("tab", name=name, exact=True)
+    return (scope or main(page)).get_by_role("tab", name=say(name), exact=True)
 
 
 def status_badge(page: Page) -> Locator:
