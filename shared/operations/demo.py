@@ -229,6 +229,8 @@ def _seed_company_and_users(session: Session) -> None:
             website="baltic-widgets.example",
             logo=demo_logo(),
             logo_mime="image/png",
+            # A Latvian finance team: the dashboard opens in Latvian (English in the sidebar).
+            ui_language="lv",
         )
     )
     for username, password, role, full_name in DEMO_USERS:
