@@ -105,8 +105,17 @@ def text_in(code: str, text: str, /, **values: object) -> str:
 
 
 def error_text(error: ValidationError) -> str:
-    """A domain error's message in the user's language, with the error's own values."""
-    return t(error.template, **error.values)
+    """A domain error's message in the user's language, with the error's own values.
+
+    A value named ``label`` is an English label the domain was given with the text it checks
+    (a form field's name such as "Name", a kind of document such as "invoice", a VAT
+    category), so it is translated too; every other value (a number, an amount, a name
+    someone typed) is shown as it is.
+    """
+    values = dict(error.values)
+    if isinstance(values.get("label"), str):
+        values["label"] = t(values["label"])
+    return t(error.template, **values)
 
 
 # --- Dates and numbers ---------------------------------------------------------------------

@@ -88,20 +88,24 @@ def validate_bic(bic: str, *, iban: str = "") -> str:
         return ""
     if len(compact) not in (8, 11) or not compact.isalnum() or not compact.isascii():
         raise ValidationError(
-            f"BIC '{bic.strip()}' must be 8 or 11 letters and digits, e.g. HABALV22.",
+            "BIC '{bic}' must be 8 or 11 letters and digits, e.g. HABALV22.",
+            bic=bic.strip(),
             field="bic",
         )
     if not _BIC.fullmatch(compact):
         raise ValidationError(
-            f"BIC '{bic.strip()}' is no ISO 9362 code: four letters for the bank, two for "
-            "the country, two letters or digits for the place, e.g. HABALV22.",
+            "BIC '{bic}' is no ISO 9362 code: four letters for the bank, two for the country, two "
+            "letters or digits for the place, e.g. HABALV22.",
+            bic=bic.strip(),
             field="bic",
         )
     country = normalise_iban(iban)[:2]
     if country and compact[4:6] != country:
         raise ValidationError(
-            f"The BIC's country {compact[4:6]} differs from the IBAN's {country}: "
-            "check both belong to this account.",
+            "The BIC's country {bic_country} differs from the IBAN's {country}: check both belong "
+            "to this account.",
+            bic_country=compact[4:6],
+            country=country,
             field="bic",
         )
     return compact
@@ -155,7 +159,9 @@ def create_bank_account(
     if account_type not in (AccountType.REGULAR, AccountType.MERCHANT):
         raise ValidationError("Choose the account type.", field="account_type")
     if currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
+        raise ValidationError(
+            "Currency {currency} is not supported.", currency=currency, field="currency"
+        )
     compact_iban = validate_iban(iban) if iban.strip() else ""
     if account_type == AccountType.REGULAR and not compact_iban:
         raise ValidationError("A regular bank account needs its IBAN.", field="iban")
@@ -210,7 +216,9 @@ def _required_api_username(username: str) -> str:
 
 def _channel_currency(currency: str) -> str:
     if currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(f"Currency {currency} is not supported.", field="currency")
+        raise ValidationError(
+            "Currency {currency} is not supported.", currency=currency, field="currency"
+        )
     return currency
 
 
@@ -224,7 +232,9 @@ def _url_fields(chosen: list[str]) -> list[str]:
     fields = list(dict.fromkeys([*REQUIRED_URL_FIELDS, *chosen]))
     unknown = [f for f in fields if f not in URL_CHANGEABLE_FIELDS]
     if unknown:
-        raise ValidationError(f"Unknown URL field: {', '.join(unknown)}.", field="url_fields")
+        raise ValidationError(
+            "Unknown URL field: {fields}.", fields=", ".join(unknown), field="url_fields"
+        )
     return fields
 
 

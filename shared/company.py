@@ -87,7 +87,7 @@ def company_logo(session: Session) -> bytes | None:
 def parse_email(text: str, *, field: str = "email") -> str:
     email = clean_single_line(text, field=field, label="E-mail", max_length=254)
     if email and not EMAIL_PATTERN.fullmatch(email):
-        raise ValidationError(f"{email!r} is not an e-mail address.", field=field)
+        raise ValidationError("{email!r} is not an e-mail address.", email=email, field=field)
     return email
 
 
@@ -106,7 +106,7 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"Unknown time zone {name!r}.", field="timezone") from None
+        raise ValidationError("Unknown time zone {name!r}.", name=name, field="timezone") from None
     return name
 
 
@@ -128,7 +128,9 @@ def _required_name(name: str) -> str:
 
 def _supported_currency(currency: str) -> str:
     if currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError(f"Currency {currency} is not supported.", field="default_currency")
+        raise ValidationError(
+            "Currency {currency} is not supported.", currency=currency, field="default_currency"
+        )
     return currency
 
 

@@ -28,13 +28,14 @@ def parse_cc_emails(text: str) -> str:
     bad = [email for email in emails if not EMAIL_PATTERN.fullmatch(email)]
     if bad:
         raise ValidationError(
-            f"Not an e-mail address: {', '.join(bad)}. Separate addresses with commas.",
+            "Not an e-mail address: {addresses}. Separate addresses with commas.",
+            addresses=", ".join(bad),
             field="cc_emails",
         )
     joined = ", ".join(dict.fromkeys(emails))
     if len(joined) > CC_LIMIT:
         raise ValidationError(
-            f"Too many CC addresses ({CC_LIMIT} characters at most).", field="cc_emails"
+            "Too many CC addresses ({limit} characters at most).", limit=CC_LIMIT, field="cc_emails"
         )
     return joined
 
@@ -61,7 +62,9 @@ def _known_sending_method(method: str) -> str:
 def _payment_terms(days: int) -> int:
     if not 0 <= days <= MAX_PAYMENT_TERMS_DAYS:
         raise ValidationError(
-            f"Payment terms are 0 to {MAX_PAYMENT_TERMS_DAYS} days.", field="payment_terms_days"
+            "Payment terms are 0 to {days} days.",
+            days=MAX_PAYMENT_TERMS_DAYS,
+            field="payment_terms_days",
         )
     return days
 

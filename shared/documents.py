@@ -393,7 +393,7 @@ def load_invoice_document(
 ) -> InvoiceDocument:
     customer = session.get(Customer, invoice.customer_id)
     if customer is None:
-        raise ValidationError(f"Invoice {invoice.number} has no customer.")
+        raise ValidationError("Invoice {number} has no customer.", number=invoice.number)
     lines = session.exec(
         select(InvoiceLine)
         .where(InvoiceLine.invoice_id == invoice.id)
@@ -866,7 +866,9 @@ def load_credit_note_document(session: Session, *, note: CreditNote) -> CreditNo
     invoice = session.get(Invoice, note.invoice_id)
     customer = session.get(Customer, note.customer_id)
     if invoice is None or customer is None:
-        raise ValidationError(f"Credit note {note.number} has no invoice or customer.")
+        raise ValidationError(
+            "Credit note {number} has no invoice or customer.", number=note.number
+        )
     return CreditNoteDocument(
         note=note,
         lines=credit_note_lines(session, credit_note_id=note.id),

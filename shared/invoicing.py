@@ -336,7 +336,9 @@ def _checked_lines(session: Session, data: DraftInput) -> list[InvoiceLine]:
             raise ValidationError("That payment channel does not exist.", field="channel_id")
         if channel.currency != data.currency:
             raise ValidationError(
-                f"The channel takes {channel.currency} only; the invoice is in {data.currency}.",
+                "The channel takes {channel_currency} only; the invoice is in {currency}.",
+                channel_currency=channel.currency,
+                currency=data.currency,
                 field="currency",
             )
     built = build_lines(data.lines, currency=data.currency)
@@ -443,7 +445,7 @@ def issue_invoice(
     require_permission(session, actor=actor, permission="edit")
     invoice = lock_invoice(session, invoice_id=invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
-        raise ValidationError(f"Invoice {invoice.number} is already issued.")
+        raise ValidationError("Invoice {number} is already issued.", number=invoice.number)
     if invoice.total_minor <= 0:
         raise ValidationError("An invoice of zero cannot be issued.")
     lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)).all()
@@ -451,8 +453,9 @@ def issue_invoice(
         raise ValidationError("An invoice needs at least one line.")
     if invoice.currency != "EUR" and not invoice.eur_exchange_rate:
         raise ValidationError(
-            f"A {invoice.currency} invoice states its VAT in EUR too: fill in the Exchange rate"
-            f" (1 EUR = … {invoice.currency}) before issuing.",
+            "A {currency} invoice states its VAT in EUR too: fill in the Exchange rate (1 EUR = … "
+            "{currency}) before issuing.",
+            currency=invoice.currency,
             field="eur_exchange_rate",
         )
     issue_date = invoice.issue_date or today or utcnow().date()

@@ -44,7 +44,8 @@ def validate_registration_number(text: str, *, field: str = "registration_number
         )
     if sum(weight * int(digit) for weight, digit in zip(_WEIGHTS, number, strict=True)) % 11 != 3:
         raise ValidationError(
-            f"Registration number {number} has a wrong check digit; please check it.",
+            "Registration number {number} has a wrong check digit; please check it.",
+            number=number,
             field=field,
         )
     return number

@@ -53,7 +53,9 @@ def parse_addresses(text: str, *, field: str = "to") -> list[str]:
     addresses = [part.strip() for part in re.split(r"[,;\s]+", text or "") if part.strip()]
     bad = [address for address in addresses if not _EMAIL.fullmatch(address)]
     if bad:
-        raise ValidationError(f"Not an e-mail address: {', '.join(bad)}", field=field)
+        raise ValidationError(
+            "Not an e-mail address: {addresses}", addresses=", ".join(bad), field=field
+        )
     return list(dict.fromkeys(addresses))
 
 

@@ -56,7 +56,10 @@ def checked_series(data: SeriesInput) -> SeriesInput:
         raise ValidationError("Type a prefix, e.g. INV.", field="prefix")
     if not MIN_DIGITS <= data.digits <= MAX_DIGITS:
         raise ValidationError(
-            f"The number has {MIN_DIGITS} to {MAX_DIGITS} digits.", field="digits"
+            "The number has {min_digits} to {max_digits} digits.",
+            min_digits=MIN_DIGITS,
+            max_digits=MAX_DIGITS,
+            field="digits",
         )
     reference = longest_reference(prefix=prefix, yearly_reset=data.yearly_reset, digits=data.digits)
     callback_errors = validation_errors(
@@ -64,14 +67,16 @@ def checked_series(data: SeriesInput) -> SeriesInput:
     )
     if "order_reference" in callback_errors or not REFERENCE_PATTERN.fullmatch(reference):
         raise ValidationError(
-            f"A prefix may hold only A–Z, 0–9, - and /: EveryPay's order reference and the "
-            f"callback service take nothing else ({reference} would be refused).",
+            "A prefix may hold only A–Z, 0–9, - and /: EveryPay's order reference and the "
+            "callback service take nothing else ({reference} would be refused).",
+            reference=reference,
             field="prefix",
         )
     if not "A" <= prefix[-1] <= "Z":
         raise ValidationError(
-            f"A prefix ends with a letter (A–Z): after {prefix[-1]!r} the number, or the "
-            "-2 added for a partial payment, could be read as part of the prefix.",
+            "A prefix ends with a letter (A–Z): after {last!r} the number, or the -2 added for a "
+            "partial payment, could be read as part of the prefix.",
+            last=prefix[-1],
             field="prefix",
         )
     return data.model_copy(update={"prefix": prefix})
@@ -107,8 +112,10 @@ def change_series(
     used = _use_of(session, series=series)
     if used:
         raise ValidationError(
-            f"Series {series.prefix} {used}: its prefix and format stay as they are. "
-            "Add a new series instead.",
+            "Series {prefix} {use}: its prefix and format stay as they are. Add a new series "
+            "instead.",
+            prefix=series.prefix,
+            use=used,
             field="prefix",
         )
     if data.prefix != series.prefix:
@@ -135,7 +142,9 @@ def set_default(session: Session, *, actor: str, series_id: int) -> NumberSeries
     ).all()
     series = next(s for s in siblings if s.id == series_id)
     if not series.active:
-        raise ValidationError(f"Series {series.prefix} is deactivated; activate it first.")
+        raise ValidationError(
+            "Series {prefix} is deactivated; activate it first.", prefix=series.prefix
+        )
     for previous in siblings:
         if previous.is_default and previous.id != series_id:
             previous.is_default = False
@@ -155,8 +164,9 @@ def set_active(session: Session, *, actor: str, series_id: int, active: bool) ->
     if not active and series.is_default:
         label = DOCUMENT_LABELS[series.document_type]
         raise ValidationError(
-            f"Series {series.prefix} is the default for {label}s: make another series the "
-            "default first."
+            "Series {prefix} is the default for {label}s: make another series the default first.",
+            prefix=series.prefix,
+            label=label,
         )
     series.active = active
     session.add(series)
@@ -187,8 +197,10 @@ def _check_prefix_free(session: Session, *, prefix: str) -> None:
     if taken is not None:
         label = DOCUMENT_LABELS[taken.document_type]
         raise ValidationError(
-            f"The {label} series {prefix} has that prefix already: two series never "
-            "share one, so numbers stay unique.",
+            "The {label} series {prefix} has that prefix already: two series never share one, so "
+            "numbers stay unique.",
+            label=label,
+            prefix=prefix,
             field="prefix",
         )
 

@@ -84,13 +84,19 @@ def lock_series(session: Session, *, document_type: str, prefix: str | None) -> 
     label = DOCUMENT_LABELS[document_type]
     if series is None:
         if prefix:
-            raise ValidationError(f"There is no {label} series {prefix}.", field="series")
+            raise ValidationError(
+                "There is no {label} series {prefix}.", label=label, prefix=prefix, field="series"
+            )
         raise ValidationError(
-            f"No default {label} series: set one under Settings → Numbering.", field="series"
+            "No default {label} series: set one under Settings → Numbering.",
+            label=label,
+            field="series",
         )
     if not series.active:
         raise ValidationError(
-            f"The {label} series {series.prefix} is deactivated: choose another series.",
+            "The {label} series {prefix} is deactivated: choose another series.",
+            label=label,
+            prefix=series.prefix,
             field="series",
         )
     return series

@@ -157,7 +157,7 @@ def _claim_reminder(*, invoice_id: int, day: int) -> int | None:
             return None
         held = collection_held_reason(session, invoice_id=invoice_id)
         if held:
-            raise ValidationError(f"reminder {held}")
+            raise ValidationError("reminder {reason}", reason=held)
         existing = session.exec(select(MessageLog).where(MessageLog.dedupe_key == key)).first()
         if existing is not None:
             if (

@@ -8,7 +8,8 @@ or months: SQL sums per day, folded into periods here.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -142,6 +143,10 @@ def open_exceptions() -> int:
 
 
 # --- Received per period and channel ----------------------------------------------------
+
+# The channel cell of money that came in without a LinkPay channel: how it was paid, an
+# English label a page shows translated (a channel's own name is shown as typed).
+SOURCE_NAMES = frozenset(SOURCE_LABELS.values())
 
 RECEIVED_COLUMNS = (
     Column("period", "Period from", "date"),
@@ -311,4 +316,18 @@ def days_to_pay(*, date_from: date, date_to: date, tz: str, limit: int = 200) ->
         DAYS_TO_PAY_COLUMNS,
         tuple((r[0], r[1], _one_decimal(r[2]), _one_decimal(r[3])) for r in rows),
         total=total,
+    )
+
+
+# --- Shown in the reader's language ---------------------------------------------------------
+
+
+def with_cells_shown(table: Table, *, label: str, shown: Callable[[Any], Any]) -> Table:
+    """``table`` with each cell of the column ``label`` passed through ``shown``: a page
+    puts a column of English labels (a bucket, a way of paying) in the reader's language,
+    on the screen and in the files alike."""
+    at = table.labels.index(label)
+    return replace(
+        table,
+        rows=tuple((*row[:at], shown(row[at]), *row[at + 1 :]) for row in table.rows),
     )

@@ -91,23 +91,28 @@ def _bookable(
     else:
         invoice = session.get(Invoice, attempt.invoice_id)
     if attempt.state != PaymentState.SETTLED:
-        raise ValidationError(f"The payment is {attempt.state}, not settled: nothing to book.")
+        raise ValidationError(
+            "The payment is {state}, not settled: nothing to book.", state=attempt.state
+        )
     if attempt.booked_minor:
         raise ValidationError("This payment is already booked on the invoice.")
     if invoice is None or invoice.status not in OPEN_STATUSES:
         raise ValidationError("The invoice is not open: the payment cannot be booked on it.")
     if attempt.currency != invoice.currency:
         raise ValidationError(
-            f"The payment is in {attempt.currency}, the invoice in {invoice.currency}: "
-            "resolve it with a comment instead."
+            "The payment is in {payment_currency}, the invoice in {currency}: resolve it with a "
+            "comment instead.",
+            payment_currency=attempt.currency,
+            currency=invoice.currency,
         )
     amount = attempt.standing_amount_minor
     if amount <= 0:
         raise ValidationError("The payment has no amount left to book.")
     if amount > invoice.open_minor:
         raise ValidationError(
-            f"The payment ({format_money(amount, attempt.currency)}) is more than the open "
-            f"balance ({format_money(invoice.open_minor, invoice.currency)})."
+            "The payment ({amount}) is more than the open balance ({open_balance}).",
+            amount=format_money(amount, attempt.currency),
+            open_balance=format_money(invoice.open_minor, invoice.currency),
         )
     return attempt, invoice
 
@@ -248,8 +253,10 @@ def _money_back(session: Session, item: ReviewItem) -> tuple[PaymentAttempt, Inv
         )
     if invoice.status not in CREDITABLE_STATUSES or amount > creditable_minor(invoice):
         raise ValidationError(
-            f"Invoice {invoice.number} has less than {format_money(amount, invoice.currency)} "
-            "left to credit; issue a credit note from the invoice page instead."
+            "Invoice {number} has less than {amount} left to credit; issue a credit note from the "
+            "invoice page instead.",
+            number=invoice.number,
+            amount=format_money(amount, invoice.currency),
         )
     return attempt, invoice
 

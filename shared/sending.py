@@ -75,7 +75,9 @@ def check_sendable(invoice: Invoice) -> None:
     if invoice.status == InvoiceStatus.DRAFT:
         raise ValidationError("A draft cannot be sent: issue the invoice first.")
     if invoice.status == InvoiceStatus.CANCELLED:
-        raise ValidationError(f"Invoice {invoice.number} is cancelled and cannot be sent.")
+        raise ValidationError(
+            "Invoice {number} is cancelled and cannot be sent.", number=invoice.number
+        )
 
 
 def _get_invoice(session: Session, invoice_id: int) -> Invoice:
@@ -371,7 +373,9 @@ def resend_message(*, log_id: int, actor: str) -> MessageLog:
         invoice = lock_invoice(session, invoice_id=log.invoice_id)
         check_sendable(invoice)
         if log.channel == MessageChannel.REMINDER and invoice.open_minor <= 0:
-            raise ValidationError(f"Invoice {invoice.number} is paid: no reminder is needed.")
+            raise ValidationError(
+                "Invoice {number} is paid: no reminder is needed.", number=invoice.number
+            )
         # The conditional update is the claim: of two people pressing Re-send, one wins.
         claimed = session.exec(
             update(MessageLog)

@@ -28,7 +28,8 @@ def parse_vat_number(text: str, *, field: str = "vat_number") -> str:
     number = clean(text, " -./,:").upper().strip()
     if not number[:2].isalpha():
         raise ValidationError(
-            f"Write the VAT number {text.strip()} with its country code, e.g. LV40003009497.",
+            "Write the VAT number {number} with its country code, e.g. LV40003009497.",
+            number=text.strip(),
             field=field,
         )
     if number[:2] not in EU_VAT_PREFIXES:
@@ -37,11 +38,15 @@ def parse_vat_number(text: str, *, field: str = "vat_number") -> str:
         return vat.validate(number)
     except stdnum_errors.InvalidChecksum:
         raise ValidationError(
-            f"VAT number {number} has a wrong check digit; please check it.", field=field
+            "VAT number {number} has a wrong check digit; please check it.",
+            number=number,
+            field=field,
         ) from None
     except stdnum_errors.ValidationError:
         raise ValidationError(
-            f"VAT number {number} is not in the format of {number[:2]} VAT numbers.",
+            "VAT number {number} is not in the format of {country} VAT numbers.",
+            number=number,
+            country=number[:2],
             field=field,
         ) from None
 

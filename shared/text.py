@@ -25,7 +25,7 @@ def clean_single_line(value: str, *, field: str, label: str, max_length: int) ->
     than ``max_length`` characters."""
     text = value.strip()
     if any(char in "\r\n" or char in _LINE_BREAKS for char in text):
-        raise ValidationError(f"{label} must be on one line.", field=field)
+        raise ValidationError("{label} must be on one line.", label=label, field=field)
     _check_controls(text, field=field, label=label, allowed="")
     return _check_length(text, field=field, label=label, max_length=max_length)
 
@@ -55,8 +55,10 @@ def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
     bad = next((char for char in text if _is_control(char) and char not in allowed), None)
     if bad is not None:
         raise ValidationError(
-            f"{label} contains an invisible control character (U+{ord(bad):04X}); "
-            "retype it or paste it as plain text.",
+            "{label} contains an invisible control character (U+{code:04X}); retype it or paste "
+            "it as plain text.",
+            label=label,
+            code=ord(bad),
             field=field,
         )
 
@@ -64,7 +66,10 @@ def _check_controls(text: str, *, field: str, label: str, allowed: str) -> None:
 def _check_length(text: str, *, field: str, label: str, max_length: int) -> str:
     if len(text) > max_length:
         raise ValidationError(
-            f"{label} can be at most {max_length} characters; this one has {len(text)}.",
+            "{label} can be at most {limit} characters; this one has {length}.",
+            label=label,
+            limit=max_length,
+            length=len(text),
             field=field,
         )
     return text

@@ -85,16 +85,22 @@ def create_user(
             field="username",
         )
     if username in RESERVED_USERNAMES:
-        raise ValidationError(f"{username} is reserved for the system.", field="username")
+        raise ValidationError(
+            "{username} is reserved for the system.", username=username, field="username"
+        )
     if role not in {r.value for r in Role}:
         raise ValidationError("Role must be admin, finance or manager.", field="role")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"Password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            "Password must have at least {min_length} characters.",
+            min_length=MIN_PASSWORD_LENGTH,
+            field="password",
         )
     full_name = clean_single_line(full_name, field="full_name", label="Full name", max_length=200)
     if session.exec(select(User).where(User.username == username)).first():
-        raise ValidationError(f"User {username} already exists.", field="username")
+        raise ValidationError(
+            "User {username} already exists.", username=username, field="username"
+        )
     user = User(
         username=username, password_hash=hash_password(password), role=role, full_name=full_name
     )
@@ -115,10 +121,12 @@ def set_password(session: Session, *, actor: str, username: str, password: str) 
     require_permission(session, actor=actor, permission="users")
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
-        raise ValidationError(f"No user {username}.", field="username")
+        raise ValidationError("No user {username}.", username=username, field="username")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"Password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            "Password must have at least {min_length} characters.",
+            min_length=MIN_PASSWORD_LENGTH,
+            field="password",
         )
     user.password_hash = hash_password(password)
     user.failed_logins = 0

@@ -94,7 +94,9 @@ def category_of(*, category: str, rate: Decimal) -> VatCategory:
         return VatCategory(category.strip().upper())
     except ValueError:
         raise ValidationError(
-            f"VAT category '{category}' is not one of {', '.join(c.value for c in VatCategory)}.",
+            "VAT category '{category}' is not one of {categories}.",
+            category=category,
+            categories=", ".join(c.value for c in VatCategory),
             field="vat_category",
         ) from None
 
@@ -104,13 +106,18 @@ def check_rate(*, category: VatCategory, rate: Decimal) -> None:
         if rate not in STANDARD_RATES:
             allowed = ", ".join(f"{r}" for r in STANDARD_RATES)
             raise ValidationError(
-                f"VAT rate {rate:f} % is not a Latvian rate: choose {allowed} %, or a 0 % "
-                "category (zero-rated, exempt, reverse charge, intra-EU supply, export).",
+                "VAT rate {rate:f} % is not a Latvian rate: choose {allowed} %, or a 0 % category "
+                "(zero-rated, exempt, reverse charge, intra-EU supply, export).",
+                rate=rate,
+                allowed=allowed,
                 field="vat_rate",
             )
     elif rate != 0:
         raise ValidationError(
-            f"{label(category)} is charged at 0 %, not {rate:f} %.", field="vat_rate"
+            "{label} is charged at 0 %, not {rate:f} %.",
+            label=label(category),
+            rate=rate,
+            field="vat_rate",
         )
 
 
@@ -127,7 +134,8 @@ def check_exemption(*, category: VatCategory, reason: str, code: str) -> Exempti
     if category is not VatCategory.EXEMPT:
         if reason or code:
             raise ValidationError(
-                f"Only an exempt line takes an exemption reason, not {label(category)}.",
+                "Only an exempt line takes an exemption reason, not {label}.",
+                label=label(category),
                 field="vat_exemption",
             )
         return Exemption("", "")
@@ -138,12 +146,15 @@ def check_exemption(*, category: VatCategory, reason: str, code: str) -> Exempti
         )
     if code and code not in EXEMPTION_CODES:
         raise ValidationError(
-            f"Exemption code '{code}' is not one of {', '.join(EXEMPTION_CODES)}.",
+            "Exemption code '{code}' is not one of {codes}.",
+            code=code,
+            codes=", ".join(EXEMPTION_CODES),
             field="vat_exemption",
         )
     if len(reason) > EXEMPTION_REASON_LIMIT:
         raise ValidationError(
-            f"The exemption reason can have at most {EXEMPTION_REASON_LIMIT} characters.",
+            "The exemption reason can have at most {limit} characters.",
+            limit=EXEMPTION_REASON_LIMIT,
             field="vat_exemption",
         )
     return Exemption(reason, code)

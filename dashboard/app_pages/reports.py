@@ -6,77 +6,107 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
+from dashboard.i18n import t
 from shared import reports
-from shared.exports import with_totals
+from shared.exports import TOTAL_LABEL, with_totals
 from shared.views import sales_ledger
+
+PERIOD_NAMES = {"week": "Week", "month": "Month", "quarter": "Quarter"}
+
+
+def _channel_text(channel: str) -> str:
+    """A way of paying (bank transfer, cash, …) in the reader's language; a channel's own
+    name as it is."""
+    return t(channel) if channel in reports.SOURCE_NAMES else channel
+
+
+def _vat_rate_text(rate: str) -> str:
+    """ "21 %" as it is; "0 % Reverse charge (AE)" and "all rates" in the reader's language."""
+    if rate == sales_ledger.ALL_RATES:
+        return t(rate)
+    percent, _, category = rate.partition(" % ")
+    return f"{percent} % {t(category)}" if category else rate
+
+
+def _period_text(period: str) -> str:
+    """A month or quarter ("2026-05", "2026 Q2") as it is; the totals row's label translated."""
+    return t(period) if period == TOTAL_LABEL else period
+
 
 user = ui.require("view")
 today, tz = ui.today(), ui.tz()
-st.title("Reports")
+st.title(t("Reports"))
+total_label = t(TOTAL_LABEL)
 
 left, middle, right = st.columns(3)
 date_from = left.date_input(
-    "From", value=(today - timedelta(days=90)).replace(day=1), key="rep_from"
+    t("From"), value=(today - timedelta(days=90)).replace(day=1), key="rep_from"
 )
-date_to = middle.date_input("To", value=today, key="rep_to")
+date_to = middle.date_input(t("To"), value=today, key="rep_to")
 granularity = right.segmented_control(
-    "Period",
-    ["week", "month", "quarter"],
+    t("Period"),
+    list(PERIOD_NAMES),
     default="month",
-    format_func=str.capitalize,
+    format_func=lambda code: t(PERIOD_NAMES[code]),
     key="rep_period",
 )
 if date_from > date_to:
-    st.error("“From” must be on or before “To”.")
+    st.error(t("“From” must be on or before “To”."))
     st.stop()
 
-st.subheader("Received per period and channel")
-received = data.received_per_period(
-    date_from=date_from, date_to=date_to, tz=tz, granularity=granularity or "month"
+st.subheader(t("Received per period and channel"))
+received = reports.with_cells_shown(
+    data.received_per_period(
+        date_from=date_from, date_to=date_to, tz=tz, granularity=granularity or "month"
+    ),
+    label="Channel",
+    shown=_channel_text,
 )
-ui.show_table(received, key="rep_received", empty="No payments received in this period.")
+ui.show_table(received, key="rep_received", empty=t("No payments received in this period."))
 ui.export_buttons(
     key="rep_received_export",
     columns=received.columns,
-    rows=lambda: with_totals(received.columns, received.rows),
+    rows=lambda: with_totals(received.columns, received.rows, label=total_label),
     total=received.total,
     file_stem=f"received-{date_from}-{date_to}",
     user=user,
 )
 
-st.subheader("Accounts receivable aging")
-st.caption(f"Open invoices by days past their due date, on {today}.")
-aging = data.aging(today=today)
-ui.show_table(aging, key="rep_aging", empty="Nothing outstanding.")
+st.subheader(t("Accounts receivable aging"))
+st.caption(t("Open invoices by days past their due date, on {day}.", day=i18n.date_text(today)))
+aging = reports.with_cells_shown(data.aging(today=today), label="Days past due", shown=t)
+ui.show_table(aging, key="rep_aging", empty=t("Nothing outstanding."))
 ui.export_buttons(
     key="rep_aging_export",
     columns=aging.columns,
-    rows=lambda: with_totals(aging.columns, aging.rows),
+    rows=lambda: with_totals(aging.columns, aging.rows, label=total_label),
     total=aging.total,
     file_stem=f"aging-{today}",
     user=user,
 )
 
-st.subheader("Outstanding per customer")
+st.subheader(t("Outstanding per customer"))
 offset, limit = ui.paging("rep_outstanding", today)
 outstanding = data.outstanding_per_customer(today=today, offset=offset, limit=limit)
-ui.show_table(outstanding, key="rep_outstanding_table", empty="Nothing outstanding.")
+ui.show_table(outstanding, key="rep_outstanding_table", empty=t("Nothing outstanding."))
 if outstanding.total:
     ui.pager("rep_outstanding", outstanding)
 ui.export_buttons(
     key="rep_outstanding_export",
     columns=outstanding.columns,
-    rows=lambda: with_totals(outstanding.columns, reports.outstanding_rows(today=today)),
+    rows=lambda: with_totals(
+        outstanding.columns, reports.outstanding_rows(today=today), label=total_label
+    ),
     total=outstanding.total,
     file_stem=f"outstanding-{today}",
     user=user,
 )
 
-st.subheader("Days to pay")
-st.caption("Invoices fully paid in the period, per customer, slowest payers first.")
+st.subheader(t("Days to pay"))
+st.caption(t("Invoices fully paid in the period, per customer, slowest payers first."))
 days = data.days_to_pay(date_from=date_from, date_to=date_to, tz=tz)
-ui.show_table(days, key="rep_days", empty="No invoices were paid in this period.")
+ui.show_table(days, key="rep_days", empty=t("No invoices were paid in this period."))
 ui.export_buttons(
     key="rep_days_export",
     columns=days.columns,
@@ -86,10 +116,12 @@ ui.export_buttons(
     user=user,
 )
 
-st.subheader("Sales ledger")
+st.subheader(t("Sales ledger"))
 st.caption(
-    "Every invoice and credit note issued in the period, net and VAT per rate; paid and "
-    "open as of now. A cancelled invoice keeps its number and counts nothing."
+    t(
+        "Every invoice and credit note issued in the period, net and VAT per rate; paid and "
+        "open as of now. A cancelled invoice keeps its number and counts nothing."
+    )
 )
 ledger_offset, ledger_limit = ui.paging("rep_ledger", (date_from, date_to))
 ledger = data.sales_ledger_page(
@@ -98,8 +130,9 @@ ledger = data.sales_ledger_page(
 ui.show_table(
     ledger,
     key="rep_ledger_table",
-    empty="No invoices or credit notes were issued in this period.",
+    empty=t("No invoices or credit notes were issued in this period."),
     badge_columns=("Status",),
+    label_columns=("Type",),
 )
 if ledger.total:
     ui.pager("rep_ledger", ledger)
@@ -112,15 +145,24 @@ ui.export_buttons(
     user=user,
 )
 
-st.subheader("VAT summary")
+st.subheader(t("VAT summary"))
 # VAT is declared per month or per quarter; a week is no period to file.
 vat_period = granularity if granularity in sales_ledger.VAT_GRANULARITIES else "month"
 st.caption(
-    f"Sales and credit notes per {vat_period}, currency and VAT rate, by issue date; "
-    "cancelled invoices count nothing."
+    t(
+        "Sales and credit notes per quarter, currency and VAT rate, by issue date; "
+        "cancelled invoices count nothing."
+    )
+    if vat_period == "quarter"
+    else t(
+        "Sales and credit notes per month, currency and VAT rate, by issue date; "
+        "cancelled invoices count nothing."
+    )
 )
 vat = data.vat_summary(date_from=date_from, date_to=date_to, tz=tz, granularity=vat_period)
-ui.show_table(vat, key="rep_vat", empty="No sales or credit notes in this period.")
+vat = reports.with_cells_shown(vat, label="Period", shown=_period_text)
+vat = reports.with_cells_shown(vat, label="VAT rate", shown=_vat_rate_text)
+ui.show_table(vat, key="rep_vat", empty=t("No sales or credit notes in this period."))
 ui.export_buttons(
     key="rep_vat_export",
     columns=vat.columns,

@@ -110,9 +110,10 @@ def _account_for(session: Session, statement: ParsedStatement) -> BankAccount:
     ).first()
     if account is None:
         raise ValidationError(
-            f"The statement is for account {statement.iban}, which is not one of the company's "
-            f"bank accounts. Create it under Bank accounts (a regular account with IBAN "
-            f"{statement.iban}), then import the file again.",
+            "The statement is for account {iban}, which is not one of the company's bank "
+            "accounts. Create it under Bank accounts (a regular account with IBAN {iban}), then "
+            "import the file again.",
+            iban=statement.iban,
             field="iban",
         )
     return account

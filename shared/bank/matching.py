@@ -1331,8 +1331,8 @@ def import_and_match(
 
 def _refused(tx: BankStatementTransaction) -> ValidationError:
     return ValidationError(
-        f"This transaction is {MATCH_STATE_LABELS.get(tx.match_state, tx.match_state).lower()} "
-        "now (someone else acted on it); reload the list."
+        "This transaction is {state} now (someone else acted on it); reload the list.",
+        state=MATCH_STATE_LABELS.get(tx.match_state, tx.match_state).lower(),
     )
 
 

@@ -64,10 +64,14 @@ def invoice_id_from_reference(text: str) -> int | None:
 def _single_line(value: str, *, field: str, label: str, limit: int) -> str:
     cleaned = value.strip()
     if "\n" in cleaned or "\r" in cleaned:
-        raise ValidationError(f"{label} must be on one line.", field=field)
+        raise ValidationError("{label} must be on one line.", label=label, field=field)
     if len(cleaned) > limit:
         raise ValidationError(
-            f"{label} is {len(cleaned)} characters; the EPC QR code allows {limit}.", field=field
+            "{label} is {length} characters; the EPC QR code allows {limit}.",
+            label=label,
+            length=len(cleaned),
+            limit=limit,
+            field=field,
         )
     return cleaned
 
@@ -88,7 +92,9 @@ def epc_qr_payload(
     breaks the standard's rules (SEPA is euro only, one kind of remittance, lengths)."""
     if currency != "EUR":
         raise ValidationError(
-            f"A SEPA QR code can only ask for euros, not {currency}.", field="currency"
+            "A SEPA QR code can only ask for euros, not {currency}.",
+            currency=currency,
+            field="currency",
         )
     name = _single_line(
         beneficiary_name, field="beneficiary_name", label="Beneficiary name", limit=EPC_MAX_NAME
@@ -109,7 +115,8 @@ def epc_qr_payload(
         reference = iso11649.compact(creditor_reference)
         if not iso11649.is_valid(reference) or len(reference) > EPC_MAX_REFERENCE:
             raise ValidationError(
-                f"'{creditor_reference}' is not an ISO 11649 creditor reference (RF…).",
+                "'{reference}' is not an ISO 11649 creditor reference (RF…).",
+                reference=creditor_reference,
                 field="creditor_reference",
             )
     text = _single_line(
@@ -146,8 +153,10 @@ def epc_qr_payload(
     payload = "\n".join(lines)
     if len(payload.encode("utf-8")) > EPC_MAX_BYTES:
         raise ValidationError(
-            f"The QR code text is {len(payload.encode('utf-8'))} bytes; the standard allows "
-            f"{EPC_MAX_BYTES}. Shorten the payment details or the name.",
+            "The QR code text is {size} bytes; the standard allows {limit}. Shorten the payment "
+            "details or the name.",
+            size=len(payload.encode("utf-8")),
+            limit=EPC_MAX_BYTES,
             field="remittance_text",
         )
     return payload

@@ -109,7 +109,9 @@ def _channels(session: Session, *, channel_id: int | None) -> list[PaymentChanne
         )
     channel = session.get(PaymentChannel, channel_id)
     if channel is None:
-        raise ValidationError(f"There is no channel #{channel_id}.", field="channel")
+        raise ValidationError(
+            "There is no channel #{channel_id}.", channel_id=channel_id, field="channel"
+        )
     return [channel]
 
 

@@ -53,13 +53,17 @@ def checked_ubl(document: Document) -> bytes:
     if broken:
         problems = list(dict.fromkeys(_problem(finding) for finding in broken))
         raise ValidationError(
-            f"The e-invoice {document.number} was not sent: " + " ".join(problems)
+            "The e-invoice {number} was not sent: {problems}",
+            number=document.number,
+            problems=" ".join(problems),
         )
     return xml
 
 
 def _refused(number: str, error: ModelError) -> ValidationError:
-    return ValidationError(f"The e-invoice {number} was not sent: {error}")
+    return ValidationError(
+        "The e-invoice {number} was not sent: {error}", number=number, error=error
+    )
 
 
 def invoice_einvoice(document: InvoiceDocument, *, pdf: bytes) -> EinvoiceFile:

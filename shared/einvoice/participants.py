@@ -59,7 +59,9 @@ def parse_participant_id(*, scheme: str, value: str) -> tuple[str, str]:
         return "", ""
     if len(value) > MAX_ID_LENGTH:
         raise ValidationError(
-            f"The e-invoice address can be at most {MAX_ID_LENGTH} characters.", field="peppol_id"
+            "The e-invoice address can be at most {limit} characters.",
+            limit=MAX_ID_LENGTH,
+            field="peppol_id",
         )
     if scheme not in SCHEMES:
         raise ValidationError(
@@ -68,11 +70,17 @@ def parse_participant_id(*, scheme: str, value: str) -> tuple[str, str]:
     known = SCHEMES[scheme]
     if not value:
         raise ValidationError(
-            f"Give the customer's {known.name} as their e-invoice address.", field="peppol_id"
+            "Give the customer's {scheme_name} as their e-invoice address.",
+            scheme_name=known.name,
+            field="peppol_id",
         )
     if not known.pattern.fullmatch(value) or (scheme == "0088" and not _gln_check_digit_ok(value)):
         raise ValidationError(
-            f"'{value}' is not a {known.name} (scheme {scheme}, e.g. {known.example}).",
+            "'{value}' is not a {scheme_name} (scheme {scheme}, e.g. {example}).",
+            value=value,
+            scheme_name=known.name,
+            scheme=scheme,
+            example=known.example,
             field="peppol_id",
         )
     return scheme, value

@@ -184,8 +184,9 @@ def credit_amount(
         raise ValidationError("The amount to credit must be more than zero.", field="amount")
     if amount_minor > left:
         raise ValidationError(
-            f"At most {format_money(left, invoice.currency)} of invoice {invoice.number} is "
-            "left to credit.",
+            "At most {amount} of invoice {number} is left to credit.",
+            amount=format_money(left, invoice.currency),
+            number=invoice.number,
             field="amount",
         )
     remaining = remaining_by_rate(session, invoice=invoice)
@@ -314,11 +315,15 @@ def _creditable_invoice(session: Session, *, invoice_id: int, reason: str) -> tu
         raise ValidationError("Say why the invoice is credited.", field="reason")
     if invoice.status not in CREDITABLE_STATUSES:
         raise ValidationError(
-            f"Invoice {invoice.number or '(draft)'} is {invoice.status}: only an issued, sent, "
-            "partially paid or paid invoice can be credited."
+            "Invoice {number} is {status}: only an issued, sent, partially paid or paid invoice "
+            "can be credited.",
+            number=invoice.number or "(draft)",
+            status=invoice.status,
         )
     if creditable_minor(invoice) <= 0:
-        raise ValidationError(f"Invoice {invoice.number} is credited in full already.")
+        raise ValidationError(
+            "Invoice {number} is credited in full already.", number=invoice.number
+        )
     return invoice, reason
 
 
@@ -446,8 +451,11 @@ def _check_fits(
     left = creditable_minor(invoice)
     if total > left:
         raise ValidationError(
-            f"The credit note ({format_money(total, currency)}) is more than what is left to "
-            f"credit on invoice {invoice.number} ({format_money(left, currency)}).",
+            "The credit note ({amount}) is more than what is left to credit on invoice {number} "
+            "({left}).",
+            amount=format_money(total, currency),
+            number=invoice.number,
+            left=format_money(left, currency),
             field="lines",
         )
     wanted: dict[tuple[str, str], int] = {}
@@ -458,15 +466,19 @@ def _check_fits(
         name = f"VAT {rate}% ({category})"
         if (category, rate) not in remaining:
             raise ValidationError(
-                f"Invoice {invoice.number} has no line at {name}: a credit note "
-                "corrects the invoice's own lines.",
+                "Invoice {number} has no line at {name}: a credit note corrects the invoice's own "
+                "lines.",
+                number=invoice.number,
+                name=name,
                 field="lines",
             )
         net, vat = remaining[(category, rate)]
         if gross > net + vat:
             raise ValidationError(
-                f"At {name} at most {format_money(max(net + vat, 0), currency)} is left "
-                f"to credit on invoice {invoice.number}.",
+                "At {name} at most {left} is left to credit on invoice {number}.",
+                name=name,
+                left=format_money(max(net + vat, 0), currency),
+                number=invoice.number,
                 field="lines",
             )
 

@@ -296,7 +296,7 @@ def stage_received_payment(
     currency = (currency or "").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
         raise ValidationError(
-            f"Currency {currency or '(none)'} is not supported.", field="currency"
+            "Currency {currency} is not supported.", currency=currency or "(none)", field="currency"
         )
     if method not in RECORDED_METHODS:
         raise ValidationError("Choose bank transfer, cash or set-off.", field="method")
@@ -314,7 +314,9 @@ def stage_received_payment(
     texts = {"payer": payer.strip(), "bank_reference": bank_reference.strip(), "note": note.strip()}
     for field, text in texts.items():
         if len(text) > _TEXT_LIMITS[field]:
-            raise ValidationError(f"At most {_TEXT_LIMITS[field]} characters, please.", field=field)
+            raise ValidationError(
+                "At most {limit} characters, please.", limit=_TEXT_LIMITS[field], field=field
+            )
     shares = _shares(
         session,
         customer=customer,
@@ -428,7 +430,7 @@ def reverse_received_payment(
     if payment is None:
         raise ValidationError("That payment does not exist.")
     if payment.reversed_at is not None:
-        raise ValidationError(_already_reversed(payment))
+        raise _already_reversed(payment)
     entries = session.exec(
         select(LedgerEntry)
         .where(
@@ -447,7 +449,7 @@ def reverse_received_payment(
     ).rowcount
     session.refresh(payment)
     if marked != 1:
-        raise ValidationError(_already_reversed(payment))
+        raise _already_reversed(payment)
     bookings = []
     for entry in entries:
         invoice = invoices[entry.invoice_id]
@@ -465,7 +467,7 @@ def reverse_received_payment(
             note=reason,
         )
         if posted is None:
-            raise ValidationError(_already_reversed(payment))
+            raise _already_reversed(payment)
         bookings.append(Booking(invoice.id, invoice.number or "", -entry.amount_minor))
     record_audit(
         session,
@@ -503,12 +505,25 @@ def apply_customer_credit(
     target = invoices[invoice_id]
     if target.status not in OPEN_STATUSES or target.open_minor <= 0:
         raise ValidationError(
-            f"Invoice {target.number} has nothing open to apply credit to.", field="invoice"
+            "Invoice {number} has nothing open to apply credit to.",
+            number=target.number,
+            field="invoice",
         )
     holders = [invoices[i] for i in sources if invoices[i].open_minor < 0]
     available = sum(-invoice.open_minor for invoice in holders)
-    _check_within(amount_minor, available, currency, what="credit available")
-    _check_within(amount_minor, target.open_minor, currency, what=f"open on {target.number}")
+    _check_within(
+        amount_minor,
+        available,
+        currency,
+        message="{amount} is more than the {limit} credit available.",
+    )
+    _check_within(
+        amount_minor,
+        target.open_minor,
+        currency,
+        message="{amount} is more than the {limit} open on {number}.",
+        number=target.number,
+    )
     action = uuid.uuid4().hex
     bookings = []
     left = amount_minor
@@ -576,7 +591,7 @@ def refund_customer_credit(
         amount_minor,
         sum(-invoice.open_minor for invoice in holders),
         currency,
-        what="credit available",
+        message="{amount} is more than the {limit} credit available.",
     )
     action = uuid.uuid4().hex
     bookings = []
@@ -633,15 +648,18 @@ def _shares(
     )
     if not wanted:
         raise ValidationError(
-            f"{customer.name} has no open invoice in {currency}: choose the invoice "
-            "the payment belongs to.",
+            "{customer} has no open invoice in {currency}: choose the invoice the payment belongs "
+            "to.",
+            customer=customer.name,
+            currency=currency,
             field="allocations",
         )
     allocated = sum(share for _, share in wanted)
     if allocated > amount_minor:
         raise ValidationError(
-            f"The allocations add up to {format_money(allocated, currency)}, more than the "
-            f"payment of {format_money(amount_minor, currency)}.",
+            "The allocations add up to {allocated}, more than the payment of {amount}.",
+            allocated=format_money(allocated, currency),
+            amount=format_money(amount_minor, currency),
             field="allocations",
         )
     last_id, last_share = wanted[-1]
@@ -668,7 +686,7 @@ def _positive_amount(amount: str | int, currency: str, *, field: str, label: str
         except MoneyError as error:
             raise ValidationError(str(error), field=field) from error
     if minor <= 0:
-        raise ValidationError(f"{label} must be more than zero.", field=field)
+        raise ValidationError("{label} must be more than zero.", label=label, field=field)
     return minor
 
 
@@ -707,17 +725,24 @@ def _lock_all(session: Session, invoice_ids: Iterable[int]) -> dict[int, Invoice
 
 
 def _check_payable(invoice: Invoice, *, customer_id: int, currency: str) -> None:
-    label = invoice.number or "a draft"
+    number = invoice.number or "a draft"
     if invoice.customer_id != customer_id:
-        raise ValidationError(f"Invoice {label} belongs to another customer.", field="allocations")
+        raise ValidationError(
+            "Invoice {number} belongs to another customer.", number=number, field="allocations"
+        )
     if invoice.status not in POSTABLE_STATUSES:
         raise ValidationError(
-            f"Invoice {label} is {invoice.status}: only issued invoices take payments.",
+            "Invoice {number} is {status}: only issued invoices take payments.",
+            number=number,
+            status=invoice.status,
             field="allocations",
         )
     if invoice.currency != currency:
         raise ValidationError(
-            f"Invoice {label} is in {invoice.currency}, the payment in {currency}.",
+            "Invoice {number} is in {invoice_currency}, the payment in {currency}.",
+            number=number,
+            invoice_currency=invoice.currency,
+            currency=currency,
             field="allocations",
         )
 
@@ -742,15 +767,25 @@ def _credit_invoice_ids(session: Session, *, customer_id: int, currency: str) ->
     )
 
 
-def _check_within(amount_minor: int, limit_minor: int, currency: str, *, what: str) -> None:
+def _check_within(
+    amount_minor: int, limit_minor: int, currency: str, *, message: str, **values: object
+) -> None:
+    """``message`` names the limit: ``{amount}`` and ``{limit}`` are filled in here, any other
+    place from ``values``."""
     if amount_minor > limit_minor:
         raise ValidationError(
-            f"{format_money(amount_minor, currency)} is more than the "
-            f"{format_money(max(limit_minor, 0), currency)} {what}.",
+            message,
+            amount=format_money(amount_minor, currency),
+            limit=format_money(max(limit_minor, 0), currency),
             field="amount",
+            **values,
         )
 
 
-def _already_reversed(payment: ReceivedPayment) -> str:
+def _already_reversed(payment: ReceivedPayment) -> ValidationError:
     when = payment.reversed_at.date().isoformat() if payment.reversed_at else ""
-    return f"This payment was already reversed by {payment.reversed_by} on {when}."
+    return ValidationError(
+        "This payment was already reversed by {user} on {day}.",
+        user=payment.reversed_by,
+        day=when,
+    )

@@ -23,18 +23,21 @@ def link_params(
     if invoice.status == InvoiceStatus.DRAFT:
         raise ValidationError("A draft has no pay link; issue the invoice first.")
     if invoice.status in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID) or invoice.open_minor <= 0:
-        raise ValidationError(f"Invoice {invoice.number} has nothing left to pay.")
+        raise ValidationError("Invoice {number} has nothing left to pay.", number=invoice.number)
     if invoice.currency != channel.currency:
         raise ValidationError(
-            f"The channel takes {channel.currency}; invoice {invoice.number} is in "
-            f"{invoice.currency}."
+            "The channel takes {channel_currency}; invoice {number} is in {currency}.",
+            channel_currency=channel.currency,
+            number=invoice.number,
+            currency=invoice.currency,
         )
     if not channel.active:
         raise ValidationError("The invoice's LinkPay channel is deactivated.")
     reference = order_reference(invoice)
     if not REFERENCE_PATTERN.fullmatch(reference):
         raise ValidationError(
-            f"Order reference {reference!r} must be 1–120 characters of A–Z, a–z, 0–9, - or /."
+            "Order reference {reference!r} must be 1–120 characters of A–Z, a–z, 0–9, - or /.",
+            reference=reference,
         )
     values = {
         "transaction_amount": format_plain(invoice.open_minor, invoice.currency),
