@@ -126,7 +126,9 @@ with st.form(FORM):
     submitted = st.form_submit_button(t("Save"), type="primary", key="co_save")
 
 
-def saved() -> None:
+def after_save(_company: object) -> None:
+    """Empties the logo uploader, and shows the rest of this run in the company's language
+    when it just changed and the user has none of their own."""
     st.session_state.update(co_logo_nonce=logo_nonce + 1)
     ui.use_language(user)
 
@@ -153,8 +155,8 @@ if submitted and not logo_problem:
         permission="setup",
         action="company.update",
         form=FORM,
-        then=lambda _: saved(),
-        # After ``then``: a user without a language of their own reads it in the new one.
+        then=after_save,
+        # Worded after ``after_save``, in the language it set.
         success=lambda _: t("Company details saved."),
     )
 
