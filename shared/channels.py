@@ -427,6 +427,28 @@ def find_channel_by_token(session: Session, token: str) -> PaymentChannel | None
     return None
 
 
+# What a connection test found, stored on the channel in English; ``{error}`` is the
+# network error of an unreachable EveryPay.
+CONNECTION_MESSAGES = {
+    Outcome.OK: "Connected: EveryPay accepted the API username and secret.",
+    Outcome.AUTH_REFUSED: "EveryPay refused the API username or secret: copy them again "
+    "from the portal's General Settings.",
+    Outcome.NOT_FOUND: "The API base answered 404: check the environment or API base.",
+    Outcome.TRANSIENT: "EveryPay could not be reached ({error}). Try again.",
+}
+
+
+def connection_message_parts(message: str) -> tuple[str, dict[str, str]]:
+    """A stored connection-test message as its template and values, for the dashboard to
+    word in the reader's language; a message of no known template is its own template."""
+    for template in CONNECTION_MESSAGES.values():
+        pattern = re.escape(template).replace(re.escape("{error}"), "(?P<error>.*)")
+        found = re.fullmatch(pattern, message, flags=re.DOTALL)
+        if found:
+            return template, found.groupdict()
+    return message, {}
+
+
 @dataclass(frozen=True)
 class ChecklistStep:
     label: str
@@ -495,19 +517,11 @@ def check_connection(*, actor: str, channel_id: int) -> tuple[bool, str]:
         channel_credentials = credentials(channel)
     with EveryPayClient(channel_credentials) as client:
         result = client.test_connection()
-    messages = {
-        Outcome.OK: "Connected: EveryPay accepted the API username and secret.",
-        Outcome.AUTH_REFUSED: "EveryPay refused the API username or secret: copy them again "
-        "from the portal's General Settings.",
-        Outcome.NOT_FOUND: "The API base answered 404: check the environment or API base.",
-        Outcome.TRANSIENT: f"EveryPay could not be reached ({result.error}). Try again.",
-    }
+    message = CONNECTION_MESSAGES[result.outcome].format(error=result.error)
     ok = result.outcome is Outcome.OK
     with write_session() as session:
-        record_connection_test(
-            session, actor=actor, channel_id=channel_id, ok=ok, message=messages[result.outcome]
-        )
-    return ok, messages[result.outcome]
+        record_connection_test(session, actor=actor, channel_id=channel_id, ok=ok, message=message)
+    return ok, message
 
 
 # An IBAN is long; its country, check digits and bank code, then its last four digits,

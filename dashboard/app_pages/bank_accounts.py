@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import i18n, ui
+from dashboard.i18n import t, t_context
 from shared.bank.payouts import payout_fee_terms, set_payout_fee_terms
 from shared.channels import (
     ENVIRONMENT_LABELS,
@@ -17,7 +18,12 @@ from shared.channels import (
 )
 from shared.models import AccountType, Environment
 from shared.money import SUPPORTED_CURRENCIES
-from shared.views.bank_accounts import BankAccountView, ChannelView, bank_accounts
+from shared.views.bank_accounts import (
+    ACCOUNT_TYPE_LABELS,
+    BankAccountView,
+    ChannelView,
+    bank_accounts,
+)
 
 ACCOUNT_FORM = "account_form"
 BANKS_NOTE = (
@@ -50,38 +56,37 @@ URL_FIELD_LABELS = {
 }
 
 user = ui.require("view")
-st.title("Bank accounts")
+st.title(t("Bank accounts"))
 
 
 def create_account_form() -> None:
     with st.form(ACCOUNT_FORM):
-        name = st.text_input("Name", key="account_name", placeholder="e.g. Swedbank EUR")
+        name = st.text_input(t("Name"), key="account_name", placeholder=t("e.g. Swedbank EUR"))
         ui.field_error(ACCOUNT_FORM, "name")
-        bank = st.text_input("Bank", key="account_bank")
+        bank = st.text_input(t("Bank"), key="account_bank")
         iban = st.text_input("IBAN", key="account_iban", placeholder="LV80BANK0000435195001")
         ui.field_error(ACCOUNT_FORM, "iban")
         bic = st.text_input(
             "BIC",
             key="account_bic",
             placeholder="HABALV22",
-            help="The bank's SWIFT/BIC code, 8 or 11 characters. Printed with the IBAN on "
-            "invoices and put into their SEPA QR code; optional.",
+            help=t(
+                "The bank's SWIFT/BIC code, 8 or 11 characters. Printed with the IBAN on "
+                "invoices and put into their SEPA QR code; optional."
+            ),
         )
         ui.field_error(ACCOUNT_FORM, "bic")
-        currency = st.selectbox("Currency", SUPPORTED_CURRENCIES, key="account_currency")
+        currency = st.selectbox(t("Currency"), SUPPORTED_CURRENCIES, key="account_currency")
         account_type = st.radio(
-            "Type",
+            t("Type"),
             [AccountType.REGULAR, AccountType.MERCHANT],
-            format_func={
-                AccountType.REGULAR: "Regular account",
-                AccountType.MERCHANT: "Merchant account",
-            }.get,
+            format_func=lambda code: t(ACCOUNT_TYPE_LABELS[code]),
             key="account_type",
             horizontal=True,
-            help="A Merchant account receives card and bank-link payments through LinkPay.",
+            help=t("A Merchant account receives card and bank-link payments through LinkPay."),
         )
         ui.form_errors(ACCOUNT_FORM, ("name", "iban", "bic"))
-        submitted = st.form_submit_button("Create", type="primary", key="account_submit")
+        submitted = st.form_submit_button(t("Create"), type="primary", key="account_submit")
     if submitted:
         ui.page_action(
             lambda session: (
@@ -111,71 +116,71 @@ def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
     prefix = f"ch_{account.id}"
     form = f"{prefix}_form"
     nonce = st.session_state.get(f"{prefix}_nonce", 0)
-    st.info(BANKS_NOTE)
+    st.info(t(BANKS_NOTE))
     link_token = st.text_input(
         "Link Token",
         value=channel.link_token if channel else "",
         key=f"{prefix}_link_token",
-        help=LINK_HELP,
+        help=t(LINK_HELP),
     )
-    st.caption(LINK_HELP)
+    st.caption(t(LINK_HELP))
     ui.field_error(form, "link_token")
     api_username = st.text_input(
         "API username",
         value=channel.api_username if channel else "",
         key=f"{prefix}_api_username",
-        help=API_HELP,
+        help=t(API_HELP),
     )
     ui.field_error(form, "api_username")
     api_secret = st.text_input(
         "API secret",
         type="password",
         key=f"{prefix}_api_secret_{nonce}",
-        help=API_HELP,
-        placeholder="Leave blank to keep the stored secret" if channel else "",
+        help=t(API_HELP),
+        placeholder=t("Leave blank to keep the stored secret") if channel else "",
     )
     st.caption(
-        f"API username and API secret: {API_HELP}"
-        + (f" Stored secret: {channel.secret_masked}" if channel else "")
+        t("API username and API secret: {where}", where=t(API_HELP))
+        + (" " + t("Stored secret: {secret}", secret=channel.secret_masked) if channel else "")
     )
     ui.field_error(form, "api_secret")
     environments = list(ENVIRONMENT_LABELS)
     environment = st.selectbox(
-        "Environment",
+        t("Environment"),
         environments,
         index=environments.index(channel.environment) if channel else 0,
-        format_func=lambda env: ENVIRONMENT_LABELS[env],
+        format_func=lambda env: t(ENVIRONMENT_LABELS[env]),
         key=f"{prefix}_environment",
     )
     linkpay_prefix = api_base = ""
     if environment == Environment.CUSTOM:
         linkpay_prefix = st.text_input(
-            "LinkPay prefix",
+            t("LinkPay prefix"),
             value=channel.linkpay_prefix if channel else "",
             key=f"{prefix}_linkpay_prefix",
             placeholder="https://igw-demo.every-pay.com/lp",
         )
         ui.field_error(form, "linkpay_prefix")
         api_base = st.text_input(
-            "API base",
+            t("API base"),
             value=channel.api_base if channel else "",
             key=f"{prefix}_api_base",
             placeholder="https://igw-demo.every-pay.com/api/v4",
         )
         ui.field_error(form, "api_base")
     currency = st.selectbox(
-        "Currency",
+        t("Currency"),
         SUPPORTED_CURRENCIES,
         index=SUPPORTED_CURRENCIES.index(channel.currency if channel else account.currency),
         key=f"{prefix}_currency",
-        help="EveryPay fixes the currency per link: one channel takes one currency.",
+        help=t("EveryPay fixes the currency per link: one channel takes one currency."),
     )
-    st.markdown("**URL-changeable fields** — tick the same ones on the link in the portal.")
+    st.markdown(t("**URL-changeable fields** — tick the same ones on the link in the portal."))
     chosen = []
     for field in URL_CHANGEABLE_FIELDS:
         required = field in REQUIRED_URL_FIELDS
         ticked = st.checkbox(
-            URL_FIELD_LABELS[field],
+            t(URL_FIELD_LABELS[field]),
             value=required or (field in channel.url_fields if channel else False),
             disabled=required,
             key=f"{prefix}_url_{field}",
@@ -183,7 +188,7 @@ def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
         if ticked:
             chosen.append(field)
     ui.form_errors(form, ("link_token", "api_username", "api_secret", "linkpay_prefix", "api_base"))
-    if st.button("Save", type="primary", key=f"{prefix}_save"):
+    if st.button(t_context("channel settings", "Save"), type="primary", key=f"{prefix}_save"):
         ui.page_action(
             lambda session: save_linkpay_channel(
                 session,
@@ -207,47 +212,54 @@ def channel_form(account: BankAccountView, channel: ChannelView | None) -> None:
             then=lambda _: st.session_state.update(
                 {f"{prefix}_nonce": nonce + 1, f"{prefix}_editing": False}
             ),
-            success="Saved. Copy the Callback URL into the EveryPay portal.",
+            success=t("Saved. Copy the Callback URL into the EveryPay portal."),
         )
 
 
 def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
-    st.subheader(channel.name + ("" if channel.active else " (deactivated)"))
+    st.subheader(channel.name if channel.active else t("{name} (deactivated)", name=channel.name))
     if user.can("setup"):
         st.markdown("**Callback URL**")
         st.code(channel.callback_url, language=None)
         st.caption(
-            "Copy it, open the EveryPay merchant portal → E-Shop settings, paste it into "
-            "**Callback Notification URL**, turn on **Additional notifications via "
-            "callback** and save. Without that option EveryPay calls only for payments, "
-            "never for refunds, voids or chargebacks, and the invoice would not learn that "
-            "money went back."
+            t(
+                "Copy it, open the EveryPay merchant portal → E-Shop settings, paste it into "
+                "**Callback Notification URL**, turn on **Additional notifications via "
+                "callback** and save. Without that option EveryPay calls only for payments, "
+                "never for refunds, voids or chargebacks, and the invoice would not learn "
+                "that money went back."
+            )
         )
         if channel.old_url_valid_until:
             st.caption(
-                f"The previous Callback URL keeps working until "
-                f"{channel.old_url_valid_until:%Y-%m-%d %H:%M}."
+                t(
+                    "The previous Callback URL keeps working until {moment}.",
+                    moment=i18n.datetime_text(channel.old_url_valid_until),
+                )
             )
     else:
-        st.caption("The Callback URL is shown to finance and admin users.")
+        st.caption(t("The Callback URL is shown to finance and admin users."))
     st.markdown(
-        f"{channel.environment_label} · {channel.currency} · Link Token `{channel.link_token}` · "
-        f"API username `{channel.api_username}` · API secret `{channel.secret_masked}`"
+        f"{t(channel.environment_label)} · {channel.currency} · "
+        f"Link Token `{channel.link_token}` · API username `{channel.api_username}` · "
+        f"API secret `{channel.secret_masked}`"
     )
-    st.markdown("**Set-up checklist**")
+    st.markdown(t("**Set-up checklist**"))
     for step in channel.checklist:
         icon = ":material/check_circle:" if step.done else ":material/radio_button_unchecked:"
-        st.markdown(f"{icon} {step.label}" + ("" if step.done else f" — {step.hint}"))
+        st.markdown(f"{icon} {t(step.label)}" + ("" if step.done else f" — {t(step.hint)}"))
     if channel.connection_message:
-        (st.success if channel.connection_ok else st.warning)(channel.connection_message)
+        (st.success if channel.connection_ok else st.warning)(
+            t(channel.connection_message, **channel.connection_values)
+        )
     if not user.can("setup"):
         return
     key = f"ch{channel.id}"
     test, edit, rotate, active = st.columns(4)
-    if test.button("Test connection", key=f"{key}_test"):
+    if test.button(t("Test connection"), key=f"{key}_test"):
 
         def test_connection() -> tuple[bool, str]:
-            with st.spinner("Asking EveryPay…"):
+            with st.spinner(t("Asking EveryPay…")):
                 return check_connection(actor=user.username, channel_id=channel.id)
 
         # The outcome is recorded on the channel and shown above after the rerun.
@@ -257,23 +269,25 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
             action="channel.test_connection",
             own_transaction=True,
         )
-    if edit.button("Change settings", key=f"{key}_edit"):
+    if edit.button(t("Change settings"), key=f"{key}_edit"):
         st.session_state[f"ch_{account.id}_editing"] = True
         st.rerun()
-    if rotate.button("Rotate Callback URL", key=f"{key}_rotate"):
+    if rotate.button(t("Rotate Callback URL"), key=f"{key}_rotate"):
         st.session_state[f"{key}_confirm_rotate"] = True
     if channel.active:
-        if active.button("Deactivate channel", key=f"{key}_deactivate"):
+        if active.button(t("Deactivate channel"), key=f"{key}_deactivate"):
             toggle_channel(channel.id, active=False)
-    elif active.button("Activate channel", key=f"{key}_activate"):
+    elif active.button(t("Activate channel"), key=f"{key}_activate"):
         toggle_channel(channel.id, active=True)
     if st.session_state.get(f"{key}_confirm_rotate"):
         st.warning(
-            "A new Callback URL replaces this one. Paste the new URL into the EveryPay "
-            "portal; the old one keeps working for a grace period meanwhile."
+            t(
+                "A new Callback URL replaces this one. Paste the new URL into the EveryPay "
+                "portal; the old one keeps working for a grace period meanwhile."
+            )
         )
         yes, no = st.columns(2)
-        if yes.button("Yes, rotate", key=f"{key}_rotate_yes", type="primary"):
+        if yes.button(t("Yes, rotate"), key=f"{key}_rotate_yes", type="primary"):
             ui.page_action(
                 lambda session: rotate_callback_token(
                     session, actor=user.username, channel_id=channel.id
@@ -281,9 +295,9 @@ def channel_panel(account: BankAccountView, channel: ChannelView) -> None:
                 permission="setup",
                 action="channel.rotate_callback_url",
                 then=lambda _: st.session_state.update({f"{key}_confirm_rotate": False}),
-                success="New Callback URL made: paste it into the portal.",
+                success=t("New Callback URL made: paste it into the portal."),
             )
-        if no.button("Cancel", key=f"{key}_rotate_no"):
+        if no.button(t("Cancel"), key=f"{key}_rotate_no"):
             st.session_state[f"{key}_confirm_rotate"] = False
             st.rerun()
     fee_terms_form(channel)
@@ -293,34 +307,39 @@ def fee_terms_form(channel: ChannelView) -> None:
     """EveryPay's fee terms, typed as text and parsed exactly (never through a float)."""
     form = f"fee_{channel.id}"
     terms = payout_fee_terms(channel_id=channel.id)
-    st.markdown("**EveryPay fee per payment**")
+    st.markdown(t("**EveryPay fee per payment**"))
     st.caption(
-        f"Current terms: {terms.percent} % + {terms.fixed} {terms.currency} per payment."
+        t(
+            "Current terms: {percent} % + {fixed} {currency} per payment.",
+            percent=terms.percent,
+            fixed=terms.fixed,
+            currency=terms.currency,
+        )
         if terms.percent or terms.fixed
-        else "No fee terms: a payout's fee is taken as whatever the difference is."
+        else t("No fee terms: a payout's fee is taken as whatever the difference is.")
     )
     with st.form(form):
         percent_col, fixed_col = st.columns(2)
         percent = percent_col.text_input(
-            "Fee percent",
+            t("Fee percent"),
             value=terms.percent,
             key=f"{form}_percent",
             placeholder="1.5",
-            help=FEE_HELP,
+            help=t(FEE_HELP),
         )
         with percent_col:
             ui.field_error(form, "percent")
         fixed = fixed_col.text_input(
-            f"Fixed fee ({terms.currency})",
+            t("Fixed fee ({currency})", currency=terms.currency),
             value=terms.fixed,
             key=f"{form}_fixed",
             placeholder="0.10",
-            help=FEE_HELP,
+            help=t(FEE_HELP),
         )
         with fixed_col:
             ui.field_error(form, "fixed")
         ui.form_errors(form, ("percent", "fixed"))
-        submitted = st.form_submit_button("Save fee terms", key=f"{form}_save")
+        submitted = st.form_submit_button(t("Save fee terms"), key=f"{form}_save")
     if submitted:
         ui.page_action(
             lambda session: set_payout_fee_terms(
@@ -333,7 +352,7 @@ def fee_terms_form(channel: ChannelView) -> None:
             permission="setup",
             action="channel.payout_fee_terms",
             form=form,
-            success="Fee terms saved.",
+            success=t("Fee terms saved."),
         )
 
 
@@ -350,10 +369,10 @@ def toggle_channel(channel_id: int, *, active: bool) -> None:
 def online_payments(account: BankAccountView) -> None:
     editing = st.session_state.get(f"ch_{account.id}_editing", False)
     if not account.channels and not editing:
-        st.markdown("**LinkPay** — card and bank-link payments through EveryPay.")
-        st.info(BANKS_NOTE)
+        st.markdown(t("**LinkPay** — card and bank-link payments through EveryPay."))
+        st.info(t(BANKS_NOTE))
         if user.can("setup") and st.button(
-            "Activate LinkPay", key=f"activate_linkpay_{account.id}", type="primary"
+            t("Activate LinkPay"), key=f"activate_linkpay_{account.id}", type="primary"
         ):
             st.session_state[f"ch_{account.id}_editing"] = True
             st.rerun()
@@ -362,7 +381,7 @@ def online_payments(account: BankAccountView) -> None:
     if editing and user.can("setup"):
         st.subheader("LinkPay")
         channel_form(account, channel)
-        if channel and st.button("Cancel", key=f"ch_{account.id}_cancel"):
+        if channel and st.button(t("Cancel"), key=f"ch_{account.id}_cancel"):
             st.session_state[f"ch_{account.id}_editing"] = False
             st.rerun()
         return
@@ -374,28 +393,30 @@ ui.show_flash()
 
 accounts = bank_accounts(tz=ui.tz())
 if user.can("setup"):
-    if st.button("Create new bank account", key="create_account", icon=":material/add:"):
+    if st.button(t("Create new bank account"), key="create_account", icon=":material/add:"):
         st.session_state["account_form_open"] = True
     if st.session_state.get("account_form_open"):
         create_account_form()
 
 if not accounts:
     st.info(
-        "No bank accounts yet — click **Create new bank account** and choose the type "
-        "**Merchant account** to take payments online."
+        t(
+            "No bank accounts yet — click **Create new bank account** and choose the type "
+            "**Merchant account** to take payments online."
+        )
     )
     st.stop()
 
 st.dataframe(
     [
         {
-            "Name": a.name,
-            "Bank": a.bank_name,
+            t("Name"): a.name,
+            t("Bank"): a.bank_name,
             "IBAN": a.iban,
             "BIC": a.bic or "—",
-            "Currency": a.currency,
-            "Type": a.type_label,
-            "Online payments": ", ".join(c.name for c in a.channels if c.active) or "—",
+            t("Currency"): a.currency,
+            t("Type"): t(a.type_label),
+            t("Online payments"): ", ".join(c.name for c in a.channels if c.active) or "—",
         }
         for a in accounts
     ],
@@ -405,23 +426,30 @@ st.dataframe(
 )
 
 names = {a.id: a.name for a in accounts}
-account_id = st.selectbox("Bank account", list(names), format_func=names.get, key="account_pick")
+account_id = st.selectbox(t("Bank account"), list(names), format_func=names.get, key="account_pick")
 account = next(a for a in accounts if a.id == account_id)
 
 if account.account_type == AccountType.MERCHANT:
     # Keyed, so the open tab survives the reruns of the set-up steps.
     details, online = st.tabs(
-        ["Details", "Online payments"], default="Online payments", key=f"tabs_{account.id}"
+        [t("Details"), t("Online payments")],
+        default=t("Online payments"),
+        key=f"tabs_{account.id}",
     )
     with online:
         online_payments(account)
 else:
-    (details,) = st.tabs(["Details"])
+    (details,) = st.tabs([t("Details")])
 with details:
     st.markdown(
-        f"**{account.name}** — {account.type_label}  \n"
-        f"Bank: {account.bank_name or '—'} · IBAN: {account.iban or '—'} · "
-        f"BIC: {account.bic or '—'} · {account.currency}"
+        f"**{account.name}** — {t(account.type_label)}  \n"
+        + t(
+            "Bank: {bank} · IBAN: {iban} · BIC: {bic} · {currency}",
+            bank=account.bank_name or "—",
+            iban=account.iban or "—",
+            bic=account.bic or "—",
+            currency=account.currency,
+        )
     )
     if account.account_type != AccountType.MERCHANT:
-        st.caption("Online payments need an account of type Merchant account.")
+        st.caption(t("Online payments need an account of type Merchant account."))

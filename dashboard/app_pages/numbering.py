@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.i18n import t
 from shared.number_series import (
     MAX_DIGITS,
     MIN_DIGITS,
@@ -23,13 +24,17 @@ from shared.views.number_series import SeriesRow
 
 ADD_FORM = "ns_add_form"
 CHANGE_FORM = "ns_change_form"
+# "invoices", "credit notes": a document type's plural as the page writes it.
+DOCUMENTS = {code: f"{label}s" for code, label in DOCUMENT_LABELS.items()}
 
 user = ui.require("view")
-st.title("Numbering")
+st.title(t("Numbering"))
 st.caption(
-    "Invoices and credit notes are numbered when they are issued, without gaps, in their "
-    "series: PREFIX-YEAR-0001 with a yearly reset, PREFIX-00001 without. A series that "
-    "has numbered a document keeps its prefix and format."
+    t(
+        "Invoices and credit notes are numbered when they are issued, without gaps, in their "
+        "series: PREFIX-YEAR-0001 with a yearly reset, PREFIX-00001 without. A series that "
+        "has numbered a document keeps its prefix and format."
+    )
 )
 ui.show_flash()
 
@@ -38,13 +43,13 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                "Document": row.document,
-                "Prefix": row.prefix,
-                "First number this year": row.example,
-                "Yearly reset": "yes" if row.yearly_reset else "no",
-                "Default": "yes" if row.is_default else "",
-                "Active": "yes" if row.active else "no",
-                "Numbers issued": row.issued,
+                t("Document"): t(row.document),
+                t("Prefix"): row.prefix,
+                t("First number this year"): row.example,
+                t("Yearly reset"): t("yes") if row.yearly_reset else t("no"),
+                t("Default"): t("yes") if row.is_default else "",
+                t("Active"): t("yes") if row.active else t("no"),
+                t("Numbers issued"): row.issued,
             }
             for row in rows
         ]
@@ -54,29 +59,29 @@ st.dataframe(
 )
 
 if not user.can("setup"):
-    st.caption("Only finance and admin users change the numbering.")
+    st.caption(t("Only finance and admin users change the numbering."))
     st.stop()
 
 
 def _shape_inputs(prefix: str, yearly_reset: bool, digits: int, *, key: str) -> tuple:
-    typed = st.text_input("Prefix", value=prefix, key=f"{key}_prefix", max_chars=20)
+    typed = st.text_input(t("Prefix"), value=prefix, key=f"{key}_prefix", max_chars=20)
     left, right = st.columns(2)
-    reset = left.checkbox("Start again at 1 each year", value=yearly_reset, key=f"{key}_yearly")
+    reset = left.checkbox(t("Start again at 1 each year"), value=yearly_reset, key=f"{key}_yearly")
     width = right.number_input(
-        "Digits", min_value=MIN_DIGITS, max_value=MAX_DIGITS, value=digits, key=f"{key}_digits"
+        t("Digits"), min_value=MIN_DIGITS, max_value=MAX_DIGITS, value=digits, key=f"{key}_digits"
     )
     return typed, reset, int(width)
 
 
-with st.expander("Add a series"):
+with st.expander(t("Add a series")):
     with st.form(ADD_FORM):
         document_type = st.selectbox(
-            "For", list(DOCUMENT_LABELS), format_func=lambda t: f"{DOCUMENT_LABELS[t]}s"
+            t("For"), list(DOCUMENTS), format_func=lambda code: t(DOCUMENTS[code])
         )
         prefix, yearly_reset, digits = _shape_inputs("", True, 4, key="ns_new")
         ui.field_error(ADD_FORM, "prefix")
         ui.form_errors(ADD_FORM, ("prefix",))
-        added = st.form_submit_button("Add series", type="primary", key="ns_add")
+        added = st.form_submit_button(t("Add series"), type="primary", key="ns_add")
     if added:
         ui.page_action(
             lambda session: (
@@ -94,39 +99,50 @@ with st.expander("Add a series"):
             permission="setup",
             action="number_series.add",
             form=ADD_FORM,
-            success=lambda added_prefix: f"Series {added_prefix} added.",
+            success=lambda added_prefix: t("Series {prefix} added.", prefix=added_prefix),
         )
 
 by_id = {row.id: row for row in rows}
 chosen: SeriesRow = by_id[
     st.selectbox(
-        "Series",
+        t("Series"),
         list(by_id),
-        format_func=lambda i: f"{by_id[i].prefix} ({by_id[i].document}s)",
+        format_func=lambda i: f"{by_id[i].prefix} ({t(DOCUMENTS[by_id[i].document_type])})",
         key="ns_pick",
     )
 ]
 make_default, toggle = st.columns(2)
 if make_default.button(
-    "Make default", key="ns_default", disabled=chosen.is_default or not chosen.active
+    t("Make default"), key="ns_default", disabled=chosen.is_default or not chosen.active
 ):
     ui.page_action(
         lambda session: set_default(session, actor=user.username, series_id=chosen.id),
         permission="setup",
         action="number_series.set_default",
-        success=f"{chosen.prefix} is now the default series for {chosen.document}s.",
+        success=t(
+            "{prefix} is now the default series for {documents}.",
+            prefix=chosen.prefix,
+            documents=t(DOCUMENTS[chosen.document_type]),
+        ),
     )
-if toggle.button("Deactivate" if chosen.active else "Activate", key="ns_toggle"):
+if toggle.button(t("Deactivate") if chosen.active else t("Activate"), key="ns_toggle"):
     ui.page_action(
         lambda session: set_active(
             session, actor=user.username, series_id=chosen.id, active=not chosen.active
         ),
         permission="setup",
         action="number_series.deactivate" if chosen.active else "number_series.activate",
-        success=f"Series {chosen.prefix} {'deactivated' if chosen.active else 'activated'}.",
+        success=t("Series {prefix} deactivated.", prefix=chosen.prefix)
+        if chosen.active
+        else t("Series {prefix} activated.", prefix=chosen.prefix),
     )
 if chosen.issued:
-    st.caption(f"{chosen.prefix} has issued numbers: its prefix and format stay as they are.")
+    st.caption(
+        t(
+            "{prefix} has issued numbers: its prefix and format stay as they are.",
+            prefix=chosen.prefix,
+        )
+    )
 else:
     with st.form(CHANGE_FORM):
         new_prefix, new_reset, new_digits = _shape_inputs(
@@ -134,7 +150,7 @@ else:
         )
         ui.field_error(CHANGE_FORM, "prefix")
         ui.form_errors(CHANGE_FORM, ("prefix",))
-        changed = st.form_submit_button("Save prefix and format", key="ns_change")
+        changed = st.form_submit_button(t("Save prefix and format"), key="ns_change")
     if changed:
         ui.page_action(
             lambda session: (
@@ -153,5 +169,5 @@ else:
             permission="setup",
             action="number_series.change",
             form=CHANGE_FORM,
-            success=lambda saved: f"Series {saved} saved.",
+            success=lambda saved: t("Series {prefix} saved.", prefix=saved),
         )

@@ -6,7 +6,13 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from shared.channels import ENVIRONMENT_LABELS, callback_url, channel_hosts, setup_checklist
+from shared.channels import (
+    ENVIRONMENT_LABELS,
+    callback_url,
+    channel_hosts,
+    connection_message_parts,
+    setup_checklist,
+)
 from shared.company import to_local
 from shared.db import read_session
 from shared.models import AccountType, BankAccount, PaymentChannel
@@ -37,7 +43,9 @@ class ChannelView:
     active: bool
     callback_url: str
     old_url_valid_until: datetime | None
+    # The last connection test's message: an English template and its values.
     connection_message: str
+    connection_values: dict[str, str]
     connection_ok: bool | None
     checklist: tuple[ChecklistView, ...]
 
@@ -69,6 +77,7 @@ def bank_accounts(*, tz: str) -> tuple[BankAccountView, ...]:
         by_account: dict[int, list[ChannelView]] = {}
         for channel in channels:
             valid_until = channel.previous_token_valid_until
+            message, values = connection_message_parts(channel.connection_test_message)
             by_account.setdefault(channel.bank_account_id, []).append(
                 ChannelView(
                     id=channel.id,
@@ -89,7 +98,8 @@ def bank_accounts(*, tz: str) -> tuple[BankAccountView, ...]:
                     old_url_valid_until=to_local(valid_until, tz)
                     if valid_until and valid_until > datetime.now(valid_until.tzinfo)
                     else None,
-                    connection_message=channel.connection_test_message,
+                    connection_message=message,
+                    connection_values=values,
                     connection_ok=channel.connection_test_ok,
                     checklist=tuple(
                         ChecklistView(step.label, step.done, step.hint)
