@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.app_pages.sending import einvoice_download, render_sending_actions
-from dashboard.i18n import date_text, datetime_text, error_text, number_text, t
+from dashboard.i18n import date_text, datetime_text, error_text, language, number_text, t
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.documents import render_credit_note_pdf, transfer_details
@@ -400,42 +400,41 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
         chosen: list[LineInput] = []
         typed_amount = ""
         if mode == "lines":
-            # The editor's columns stay keyed by code; their headings are in the user's language.
+            credit, description, quantity, unit_price, vat = (
+                t("Credit"),
+                t("Description"),
+                t("Quantity"),
+                t("Unit price"),
+                t("VAT"),
+            )
             edited = st.data_editor(
                 pd.DataFrame(
                     [
                         {
-                            "credit": False,
-                            "description": line.description,
-                            "quantity": line.quantity,
-                            "unit_price": line.unit_price,
-                            "vat": f"{line.vat_rate} % ({line.vat_category})",
+                            credit: False,
+                            description: line.description,
+                            quantity: line.quantity,
+                            unit_price: line.unit_price,
+                            vat: f"{line.vat_rate} % ({line.vat_category})",
                         }
                         for line in crediting.lines
                     ]
                 ),
                 hide_index=True,
-                disabled=["vat"],
+                disabled=[vat],
                 key="cn_lines",
-                column_config={
-                    "credit": st.column_config.CheckboxColumn(t("Credit")),
-                    "description": st.column_config.TextColumn(t("Description")),
-                    "quantity": st.column_config.TextColumn(t("Quantity")),
-                    "unit_price": st.column_config.TextColumn(t("Unit price")),
-                    "vat": st.column_config.TextColumn(t("VAT")),
-                },
             )
             st.caption(t("Tick the lines to credit; lower the quantity or price for a part."))
             # The VAT category, rate and exemption stay the invoice line's.
             chosen = [
                 replace(
                     line,
-                    description=row["description"],
-                    quantity=str(row["quantity"]),
-                    unit_price=str(row["unit_price"]),
+                    description=row[description],
+                    quantity=str(row[quantity]),
+                    unit_price=str(row[unit_price]),
                 )
                 for row, line in zip(edited.to_dict("records"), crediting.lines, strict=True)
-                if row["credit"]
+                if row[credit]
             ]
         elif mode == "amount":
             typed_amount = st.text_input(
@@ -488,7 +487,7 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
 def timeline(invoice: InvoiceDetail) -> None:
     """Messages, link opens, payments, callbacks and people's actions in one story."""
     with st.expander(t("Timeline"), icon=":material/timeline:"):
-        story = invoice_timeline(invoice.id, tz=tz, wording=t)
+        story = invoice_timeline(invoice.id, tz=tz, wording=t, language=language())
         ui.show_table(story, key="detail_timeline", empty=t("Nothing has happened yet."))
         ui.export_buttons(
             key="detail_timeline_export",

@@ -3,8 +3,9 @@ opened, payment attempts and their state changes, callbacks (those still waiting
 EveryPay's answer included) and what people did to it (the audit log).
 
 Every text of the story goes through ``wording`` (a template with ``{name}`` places and
-its values): the dashboard passes its translation function, so the story, and its export,
-read in the user's language; English by default."""
+its values) and amounts are written the way ``language`` writes them: the dashboard passes
+its translation function and the user's language, so the story, and its export, read in
+the user's language; English by default."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from sqlmodel import Session
 
 from shared.company import to_local
 from shared.db import read_session
+from shared.document_format import format_amount
 from shared.exports import Column, Table
 from shared.models import (
     AuditLog,
@@ -25,7 +27,6 @@ from shared.models import (
     PaymentAttempt,
     PaymentStateChange,
 )
-from shared.money import format_money
 from shared.payment_methods import payment_method_label
 from shared.states import CALLBACK_STATUS_LABELS, PAYMENT_STATE_LABELS
 from shared.views.callbacks import WAITING_STATUSES, CallbackFilter, callback_select
@@ -115,7 +116,9 @@ def _link_opens(session: Session, invoice_id: int, wording: Wording) -> list[Tim
     ]
 
 
-def _attempts(session: Session, invoice_id: int, wording: Wording) -> list[TimelineRow]:
+def _attempts(
+    session: Session, invoice_id: int, wording: Wording, language: str
+) -> list[TimelineRow]:
     attempts = session.execute(
         select(
             PaymentAttempt.created_at,
@@ -135,7 +138,9 @@ def _attempts(session: Session, invoice_id: int, wording: Wording) -> list[Timel
             detail=" · ".join(
                 part
                 for part in (
-                    format_money(attempt.initial_amount_minor, attempt.currency),
+                    format_amount(
+                        attempt.initial_amount_minor, attempt.currency, language=language
+                    ),
                     wording(payment_method_label(attempt.payment_method)),
                     wording("payment {reference}", reference=_short(attempt.payment_reference)),
                 )
@@ -231,14 +236,16 @@ def _audit(session: Session, invoice_id: int, wording: Wording) -> list[Timeline
     ]
 
 
-def invoice_timeline(invoice_id: int, *, tz: str, wording: Wording = english) -> Table:
+def invoice_timeline(
+    invoice_id: int, *, tz: str, wording: Wording = english, language: str = "en"
+) -> Table:
     """Everything that happened to the invoice, oldest first, in the company's time."""
     with read_session() as session:
         dialect = session.get_bind().dialect.name
         entries = [
             *_messages(session, invoice_id, wording),
             *_link_opens(session, invoice_id, wording),
-            *_attempts(session, invoice_id, wording),
+            *_attempts(session, invoice_id, wording, language),
             *_state_changes(session, invoice_id, wording),
             *_callbacks(session, invoice_id, dialect, wording),
             *_audit(session, invoice_id, wording),
