@@ -6,7 +6,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.i18n import date_text, error_text, t
+from dashboard.i18n import date_text, error_text, language, t
 from shared import reports
 from shared.money import from_minor
 from shared.statements import (
@@ -71,7 +71,7 @@ def statement_section(user: ui.SessionUser, *, search: str) -> None:
         )
     )
     ui.show_table(
-        statement_table(statement),
+        statement_table(statement, language=language(), wording=t),
         key="stmt_table",
         empty=t("No invoices or payments for this customer up to the end of the period."),
     )

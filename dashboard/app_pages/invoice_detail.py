@@ -27,9 +27,10 @@ from shared.ledger.credit_notes import (
     issue_credit_note,
     parse_credit_amount,
 )
-from shared.ledger.holds import held_reason
+from shared.ledger.holds import CollectionHold, held_by
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus, SendingMethod
+from shared.money import from_minor
 from shared.numbering import CREDIT_NOTE, BackdatedIssue
 from shared.sending import send_credit_note_email, sending_overview
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
@@ -306,9 +307,9 @@ CREDIT_MODES = {
 def credit_notes(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
     """The invoice's credit notes and, for finance, issuing one: how an invoice with money
     on it is settled when it is not owed after all (it is never cancelled then)."""
-    held = held_reason(invoice_id=invoice.id)
-    if held:
-        st.info(t("Reminders and the customer's pay button are {held}.", held=held))
+    hold = held_by(invoice_id=invoice.id)
+    if hold is not None:
+        st.info(_held_text(hold))
     may_issue = crediting.can_credit and user.can("edit")
     if not crediting.notes and not may_issue:
         return
@@ -332,6 +333,24 @@ def credit_notes(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
         _credit_note_actions(crediting)
     if may_issue:
         _issue_credit_note_form(invoice, crediting)
+
+
+def _held_text(hold: CollectionHold) -> str:
+    what = t(hold.what)
+    if hold.amount_minor is None:
+        return t(
+            "Reminders and the customer's pay button are held while {what} is under review "
+            "(exception #{exception}).",
+            what=what,
+            exception=hold.exception_id,
+        )
+    return t(
+        "Reminders and the customer's pay button are held while {what} of {amount} is "
+        "under review (exception #{exception}).",
+        what=what,
+        amount=ui.money(from_minor(hold.amount_minor, hold.currency), hold.currency),
+        exception=hold.exception_id,
+    )
 
 
 def _credit_note_actions(crediting: CreditingOverview) -> None:

@@ -8,7 +8,14 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n, ui
 from shared.db import write_session
-from shared.models import CallbackEvent, FunnelEvent, FunnelStep, MessageLog, PaymentStateChange
+from shared.models import (
+    CallbackEvent,
+    FunnelEvent,
+    FunnelStep,
+    MessageLog,
+    PaymentStateChange,
+    ReviewItem,
+)
 from shared.users import set_user_language
 from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
 from tests.dashboard.test_latvian_ui import _shown, english_words
@@ -207,3 +214,64 @@ def test_an_unknown_number_is_said_in_latvian(db):
 
     _all_latvian(at)
     assert [error.value for error in at.error] == ["Rēķins INV-2099-9999 nav atrasts."]
+
+
+def test_a_refund_under_review_holds_collection_in_latvian(db):
+    invoice = _open_invoice()
+    attempt = make_attempt(invoice)
+    with write_session() as session:
+        session.add(
+            ReviewItem(
+                kind="refund",
+                dedupe_key=f"refund:{attempt.payment_reference}",
+                reason="",
+                invoice_id=invoice.id,
+                payment_attempt_id=attempt.id,
+                amount_minor=4000,
+                currency="EUR",
+            )
+        )
+
+    at = _invoice_page(invoice.number)
+
+    _all_latvian(at)
+    [held] = [info.value for info in at.info if "aizturēti" in info.value]
+    assert held.startswith(
+        "Atgādinājumi un klienta apmaksas poga ir aizturēti, kamēr tiek pārskatīta atmaksa "
+        "40,00 EUR apmērā (izņēmums #"
+    )
+
+
+def test_the_online_link_of_the_sending_panel_in_latvian(db):
+    invoice = _open_invoice()
+    at = _invoice_page(invoice.number)
+
+    at.button(key=f"shared_link_{invoice.id}_button").click().run()
+
+    _all_latvian(at)
+    assert [link.label for link in at.get("link_button")] == ["Atvērt klienta lapu"]
+
+
+def _statement_script() -> None:
+    """The Statement section alone, for a finance user reading Latvian."""
+    from dashboard import i18n, ui
+    from dashboard.customer_statement import statement_section
+
+    i18n.set_language("lv")
+    statement_section(ui.SessionUser(user_id=1, username="ilze", role="finance"), search="")
+
+
+def test_a_customers_statement_reads_in_latvian(db):
+    invoice = _open_invoice()
+    at = AppTest.from_function(_statement_script, default_timeout=TIMEOUT).run()
+    i18n.MISSING.clear()
+
+    at.selectbox(key="stmt_customer").set_value(invoice.customer_id).run()
+
+    _all_latvian(at)
+    assert at.subheader[0].value == "Konta izraksts"
+    assert _column(at, "Apraksts") == ["Sākuma atlikums", "Rēķins", "Beigu atlikums"]
+    assert at.metric[0].label.startswith("Beigu atlikums ")
+    assert at.button(key="FormSubmitter:stmt_send-Nosūtīt pa e-pastu").label == (
+        "Nosūtīt pa e-pastu"
+    )
