@@ -19,6 +19,7 @@ from shared.models import (
 from shared.users import set_user_language
 from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
 from tests.dashboard.test_latvian_ui import _shown, english_words
+from tests.sending.conftest import smtp_server  # noqa: F401 (a fixture for the e-mail test)
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 START = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
@@ -275,3 +276,16 @@ def test_a_customers_statement_reads_in_latvian(db):
     assert at.button(key="FormSubmitter:stmt_send-Nosūtīt pa e-pastu").label == (
         "Nosūtīt pa e-pastu"
     )
+
+
+def test_sending_the_invoice_by_email_in_latvian(smtp_server):  # noqa: F811 (the fixture)
+    invoice = _open_invoice()
+    at = _invoice_page(invoice.number)
+
+    at.button(key=f"FormSubmitter:send_email_{invoice.id}-Nosūtīt e-pastu").click().run()
+
+    _all_latvian(at)
+    assert "E-pasts nosūtīts uz rekini@ednica.lv." in [s.value for s in at.success]
+    assert _column(at, "Statuss", table_with="Saņēmēji") == ["Nosūtīts"]
+    assert _column(at, "Kanāls", table_with="Saņēmēji") == ["E-pasts"]
+    assert len(smtp_server.messages) == 1
