@@ -92,7 +92,7 @@ def test_an_issued_invoice_shows_its_amounts_forms_and_sending_in_latvian(db):
     assert at.button(key=f"detail_rp_{invoice.id}_save").label == "Reģistrēt maksājumu"
     assert at.text_input(key=f"send_email_{invoice.id}_to").label == "Kam"
     assert at.toggle(key=f"reminders_{invoice.id}").label.startswith("Maksājuma atgādinājumi")
-    assert "Anulēt rēķinu" in [expander.label for expander in at.expander]
+    assert "Atcelt rēķinu" in [expander.label for expander in at.expander]
     assert "**Ziņojumu žurnāls**" in [markdown.value for markdown in at.markdown]
 
 
