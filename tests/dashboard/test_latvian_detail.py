@@ -289,3 +289,16 @@ def test_sending_the_invoice_by_email_in_latvian(smtp_server):  # noqa: F811 (th
     assert _column(at, "Statuss", table_with="Saņēmēji") == ["Nosūtīts"]
     assert _column(at, "Kanāls", table_with="Saņēmēji") == ["E-pasts"]
     assert len(smtp_server.messages) == 1
+
+
+def test_cancelling_an_invoice_in_latvian(db):
+    invoice = _open_invoice()
+    at = _invoice_page(invoice.number)
+
+    at.text_input(key="detail_cancel_reason").input("Dubultrēķins")
+    at.checkbox(key="detail_cancel_confirm").check().run()
+    at.button(key="detail_cancel").click().run()
+
+    _all_latvian(at)
+    assert [s.value for s in at.success] == ["Rēķins atcelts."]
+    assert [w.value for w in at.warning] == ["Atcelts: Dubultrēķins"]
