@@ -6,6 +6,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.i18n import date_text, error_text, language, t
 from shared import reports
 from shared.money import from_minor
 from shared.statements import (
@@ -23,55 +24,67 @@ _aging = st.cache_data(ttl=data.REPORT_TTL, show_spinner=False)(reports.customer
 
 
 def statement_section(user: ui.SessionUser, *, search: str) -> None:
-    st.subheader("Statement")
+    st.subheader(t("Statement"))
     st.caption(
-        "What the customer owed at the start of the period, every invoice, payment, credit "
-        "note and refund in it, and what they owe at its end: the salīdzināšanās akts they "
-        "sign and send back."
+        t(
+            "What the customer owed at the start of the period, every invoice, payment, "
+            "credit note and refund in it, and what they owe at its end: the salīdzināšanās "
+            "akts they sign and send back."
+        )
     )
     names = dict(data.customer_options(search))
     if not names:
-        st.info("No customers to show a statement for.")
+        st.info(t("No customers to show a statement for."))
         return
     customer_id = st.selectbox(
-        "Customer",
+        t("Customer"),
         list(names),
         format_func=names.get,
         index=None,
-        placeholder="Choose a customer",
-        help="Lists the customers matching the search above, the first 100 by name.",
+        placeholder=t("Choose a customer"),
+        help=t("Lists the customers matching the search above, the first 100 by name."),
         key="stmt_customer",
     )
     if customer_id is None:
         return
     today = ui.today()
     left, right = st.columns(2)
-    date_from = left.date_input("From", value=date(today.year, 1, 1), key="stmt_from")
-    date_to = right.date_input("To", value=today, key="stmt_to")
+    date_from = left.date_input(t("From"), value=date(today.year, 1, 1), key="stmt_from")
+    date_to = right.date_input(t("To"), value=today, key="stmt_to")
     if date_from > date_to:
-        st.error("“From” must be on or before “To”.")
+        st.error(t("“From” must be on or before “To”."))
         return
 
-    st.markdown("**Aging today**")
+    st.markdown(t("**Aging today**"))
     ui.show_table(
         _aging(customer_id=customer_id, today=today),
         key="stmt_aging",
-        empty="Nothing outstanding.",
+        empty=t("Nothing outstanding."),
     )
 
     statement = _statement(customer_id=customer_id, date_from=date_from, date_to=date_to)
-    st.markdown(f"**Statement {date_from} – {date_to}**")
+    st.markdown(
+        t(
+            "**Statement {date_from} – {date_to}**",
+            date_from=date_text(date_from),
+            date_to=date_text(date_to),
+        )
+    )
     ui.show_table(
-        statement_table(statement),
+        statement_table(statement, language=language(), wording=t),
         key="stmt_table",
-        empty="No invoices or payments for this customer up to the end of the period.",
+        empty=t("No invoices or payments for this customer up to the end of the period."),
     )
     for figures in statement.currencies:
         owed = figures.closing_minor
         st.metric(
-            f"Closing balance on {date_to} ({figures.currency})",
+            t(
+                "Closing balance on {day} ({currency})",
+                day=date_text(date_to),
+                currency=figures.currency,
+            ),
             ui.money(from_minor(owed, figures.currency), figures.currency),
-            help="Below zero: the customer's credit, what the company owes them.",
+            help=t("Below zero: the customer's credit, what the company owes them."),
         )
     _pdf_download(user, customer_id=customer_id, date_from=date_from, date_to=date_to)
     if user.can("edit"):
@@ -100,7 +113,7 @@ def _pdf_download(
         )
 
     st.download_button(
-        "Download PDF",
+        t("Download PDF"),
         data=pdf_bytes,
         file_name=statement_file_name(
             customer_id=customer_id, date_from=date_from, date_to=date_to
@@ -115,15 +128,15 @@ def _send_form(
     to: str, cc: str, customer_id: int, date_from: date, date_to: date, *, username: str
 ) -> None:
     with st.form("stmt_send"):
-        st.markdown("**Send by e-mail**")
-        to = st.text_input("To", value=to, key=f"stmt_to_{customer_id}")
-        cc = st.text_input("CC", value=cc, key=f"stmt_cc_{customer_id}")
-        submitted = st.form_submit_button("Send by e-mail", icon=":material/send:")
+        st.markdown(t("**Send by e-mail**"))
+        to = st.text_input(t("To"), value=to, key=f"stmt_to_{customer_id}")
+        cc = st.text_input(t("CC"), value=cc, key=f"stmt_cc_{customer_id}")
+        submitted = st.form_submit_button(t("Send by e-mail"), icon=":material/send:")
     if not submitted:
         return
 
     def send() -> StatementSent:
-        with st.spinner("Sending…"):
+        with st.spinner(t("Sending…")):
             return send_statement_email(
                 customer_id=customer_id,
                 date_from=date_from,
@@ -138,11 +151,15 @@ def _send_form(
         permission="edit",
         action="customer.statement_email",
         own_transaction=True,
-        on_error=lambda error: st.error(str(error), icon=":material/error:"),
+        on_error=lambda error: st.error(error_text(error), icon=":material/error:"),
         rerun=False,
         success=lambda sent: (
-            ui.Flash(f"The statement was not sent: {sent.error}", "error", ":material/error:")
+            ui.Flash(
+                t("The statement was not sent: {error}", error=sent.error),
+                "error",
+                ":material/error:",
+            )
             if sent.error
-            else f"Statement sent to {sent.recipients}."
+            else t("Statement sent to {recipients}.", recipients=sent.recipients)
         ),
     )

@@ -10,12 +10,13 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.i18n import date_text, money_text, t
 from shared.ledger.received import METHOD_LABELS, LedgerResult, record_received_payment
 from shared.money import (
     SUPPORTED_CURRENCIES,
     MoneyError,
-    format_money,
     format_plain,
+    from_minor,
     parse_amount_minor,
 )
 from shared.views.payments import open_invoice_options, suggested_allocation
@@ -36,17 +37,24 @@ def _allocation_inputs(*, key: str, customer_id: int, currency: str, amount: str
     """One input per open invoice of the customer, pre-filled with the suggestion."""
     invoices = open_invoice_options(customer_id, currency)
     if not invoices:
-        st.caption(f"No open invoice in {currency}: record the payment from the invoice itself.")
+        st.caption(
+            t(
+                "No open invoice in {currency}: record the payment from the invoice itself.",
+                currency=currency,
+            )
+        )
         return []
     minor = _typed_minor(amount, currency)
     suggested = suggested_allocation(customer_id, currency, minor) if minor else {}
-    st.markdown("**Allocation** (oldest due first; what is left over becomes customer credit)")
+    st.markdown(t("**Allocation** (oldest due first; what is left over becomes customer credit)"))
     allocations = []
     for invoice in invoices:
         share = suggested.get(invoice.id)
-        label = (
-            f"{invoice.number} · due {invoice.due_date or '—'} · "
-            f"open {format_money(invoice.open_minor, currency)}"
+        label = t(
+            "{number} · due {due_date} · open {amount}",
+            number=invoice.number,
+            due_date=date_text(invoice.due_date) or "—",
+            amount=money_text(from_minor(invoice.open_minor, currency), currency),
         )
         typed = st.text_input(
             label,
@@ -72,29 +80,45 @@ def record_payment_form(
     at the top of the page (``ui.show_flash``)."""
     if invoice_id is None:
         left, right = st.columns([3, 1])
-        search = left.text_input("Find customer", key=f"{key}_find", placeholder="Name or e-mail")
+        search = left.text_input(
+            t("Find customer"), key=f"{key}_find", placeholder=t("Name or e-mail")
+        )
         customers = dict(data.customer_options(search))
         customer_id = left.selectbox(
-            "Customer", list(customers), format_func=customers.get, index=None, key=f"{key}_who"
+            t("Customer"),
+            list(customers),
+            format_func=customers.get,
+            index=None,
+            key=f"{key}_who",
         )
-        currency = right.selectbox("Currency", SUPPORTED_CURRENCIES, key=f"{key}_currency")
+        currency = right.selectbox(t("Currency"), SUPPORTED_CURRENCIES, key=f"{key}_currency")
     ui.field_error(FORM, "customer")
-    methods = list(METHOD_LABELS)
+    # Translated here, not in format_func, which may run outside this page's run.
+    methods = {code: t(label) for code, label in METHOD_LABELS.items()}
     method = st.radio(
-        "Method", methods, format_func=METHOD_LABELS.get, horizontal=True, key=f"{key}_method"
+        t("Method"),
+        list(methods),
+        format_func=methods.__getitem__,
+        horizontal=True,
+        key=f"{key}_method",
     )
     left, right = st.columns(2)
-    received_on = left.date_input("Received on", value=today, key=f"{key}_date")
+    received_on = left.date_input(t("Received on"), value=today, key=f"{key}_date")
     typed_amount = right.text_input(
-        f"Amount ({currency})", value=amount, key=f"{key}_amount", placeholder="1 234.50"
+        t("Amount ({currency})", currency=currency),
+        value=amount,
+        key=f"{key}_amount",
+        placeholder="1 234.50",
     )
     with left:
         ui.field_error(FORM, "received_on")
     with right:
         ui.field_error(FORM, "amount")
-    payer = left.text_input("Payer", key=f"{key}_payer", placeholder="As on the bank statement")
-    reference = right.text_input("Bank reference", key=f"{key}_reference")
-    note = st.text_input("Note", key=f"{key}_note")
+    payer = left.text_input(
+        t("Payer"), key=f"{key}_payer", placeholder=t("As on the bank statement")
+    )
+    reference = right.text_input(t("Bank reference"), key=f"{key}_reference")
+    note = st.text_input(t("Note"), key=f"{key}_note")
     if invoice_id is not None:
         allocations = [(invoice_id, typed_amount)]
     elif customer_id is not None:
@@ -104,7 +128,7 @@ def record_payment_form(
     else:
         allocations = []
     ui.form_errors(FORM, FIELDS)
-    if not st.button("Record payment", type="primary", key=f"{key}_save"):
+    if not st.button(t("Record payment"), type="primary", key=f"{key}_save"):
         return
 
     def forget_typed(_: LedgerResult) -> None:
@@ -134,5 +158,20 @@ def record_payment_form(
 
 
 def _booked_message(result: LedgerResult, *, method: str) -> str:
-    amount = format_money(result.total_minor, result.currency)
-    return f"{METHOD_LABELS[method]} of {amount} recorded: {result.describe()}."
+    """What was booked where, in the reader's words (``LedgerResult.describe`` is English)."""
+
+    def amount(minor: int) -> str:
+        return money_text(from_minor(minor, result.currency), result.currency)
+
+    bookings = ", ".join(
+        t("{amount} on {number}", amount=amount(booking.amount_minor), number=booking.number)
+        for booking in result.bookings
+    )
+    if result.credit_minor:
+        bookings += " " + t("({amount} customer credit)", amount=amount(result.credit_minor))
+    return t(
+        "{method} of {amount} recorded: {bookings}.",
+        method=t(METHOD_LABELS[method]),
+        amount=amount(result.total_minor),
+        bookings=bookings,
+    )

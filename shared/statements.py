@@ -113,8 +113,12 @@ STATEMENT_COLUMNS = (
 )
 
 
-def statement_table(statement: Statement) -> Table:
-    """Per currency: the opening balance, every line, the closing balance."""
+def statement_table(
+    statement: Statement, *, language: str = "en", wording: Callable[[str], str] = str
+) -> Table:
+    """Per currency: the opening balance, every line, the closing balance. The lines say
+    what they are in ``language`` (as the statement's PDF does), the balance rows through
+    ``wording`` (the dashboard's translation; English as it is by default)."""
     rows: list[tuple[Any, ...]] = []
     for figures in statement.currencies:
         currency = figures.currency
@@ -123,7 +127,7 @@ def statement_table(statement: Statement) -> Table:
                 statement.date_from,
                 currency,
                 "",
-                "Opening balance",
+                wording("Opening balance"),
                 None,
                 None,
                 from_minor(figures.opening_minor, currency),
@@ -134,7 +138,7 @@ def statement_table(statement: Statement) -> Table:
                 line.day,
                 currency,
                 line.document,
-                line_description(line, "en"),
+                line_description(line, language),
                 from_minor(line.debit_minor, currency) if line.debit_minor else None,
                 from_minor(line.credit_minor, currency) if line.credit_minor else None,
                 from_minor(line.balance_minor, currency),
@@ -146,7 +150,7 @@ def statement_table(statement: Statement) -> Table:
                 statement.date_to,
                 currency,
                 "",
-                "Closing balance",
+                wording("Closing balance"),
                 from_minor(figures.debit_minor, currency),
                 from_minor(figures.credit_minor, currency),
                 from_minor(figures.closing_minor, currency),

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.app_pages.sending import einvoice_download, render_sending_actions
+from dashboard.i18n import date_text, datetime_text, error_text, language, number_text, t
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from dashboard.payment_forms import record_payment_form
 from shared.documents import render_credit_note_pdf, transfer_details
@@ -26,15 +27,18 @@ from shared.ledger.credit_notes import (
     issue_credit_note,
     parse_credit_amount,
 )
-from shared.ledger.holds import held_reason
+from shared.ledger.holds import CollectionHold, held_by
 from shared.ledger.posting import POSTABLE_STATUSES
 from shared.models import InvoiceStatus, SendingMethod
+from shared.money import from_minor
 from shared.numbering import CREDIT_NOTE, BackdatedIssue
 from shared.sending import send_credit_note_email, sending_overview
 from shared.views.invoice_detail import InvoiceDetail, invoice_id_by_number, payment_signature
 from shared.views.invoice_timeline import invoice_timeline
 
 LIVE_REFRESH_SECONDS = 3
+# The shape of an invoice number, written the same in every language.
+EXAMPLE_NUMBER = "INV-2026-0001"
 
 user = ui.require("view")
 today, tz = ui.today(), ui.tz()
@@ -50,8 +54,8 @@ def _selected_id() -> int | None:
         return int(raw)
     found = invoice_id_by_number(raw)
     if found is None:
-        st.title("Invoice detail")
-        st.error(f"No invoice {raw}.")
+        st.title(t("Invoice detail"))
+        st.error(t("No invoice {number}.", number=raw))
         st.session_state.pop("invoice_id", None)
         st.stop()
     return found
@@ -65,40 +69,54 @@ def _open(invoice_id: int | None) -> None:
 
 def header(invoice: InvoiceDetail) -> None:
     title, badge = st.columns([4, 1], vertical_alignment="center")
-    title.title(f"Invoice {invoice.number}" if invoice.number else "Draft invoice")
+    title.title(
+        t("Invoice {number}", number=invoice.number) if invoice.number else t("Draft invoice")
+    )
     with badge:
-        st.badge(invoice.shown_status, color=ui.STATUS_COLORS.get(invoice.shown_status, "gray"))
+        st.badge(
+            t(invoice.shown_status),
+            color=ui.STATUS_COLORS.get(invoice.shown_status, "gray"),
+        )
     st.markdown(
-        f"**{invoice.customer_name}** {invoice.customer_email}  \n"
-        f"Issue date {invoice.issue_date or '—'} · "
-        f"Supply date {invoice.supply_date or invoice.issue_date or '—'} · "
-        f"Due date {invoice.due_date or '—'} · "
-        f"Channel {invoice.channel_name or 'no online payment'}"
+        t(
+            "**{customer}** {email}  \nIssue date {issue_date} · Supply date {supply_date} · "
+            "Due date {due_date} · Channel {channel}",
+            customer=invoice.customer_name,
+            email=invoice.customer_email,
+            issue_date=date_text(invoice.issue_date) or "—",
+            supply_date=date_text(invoice.supply_date or invoice.issue_date) or "—",
+            due_date=date_text(invoice.due_date) or "—",
+            channel=invoice.channel_name or t("no online payment"),
+        )
     )
     if invoice.cancellation_reason:
-        st.warning(f"Cancelled: {invoice.cancellation_reason}")
+        st.warning(t("Cancelled: {reason}", reason=invoice.cancellation_reason))
     total, paid, open_ = st.columns(3)
-    total.metric("Total", ui.money(invoice.total, invoice.currency))
-    paid.metric("Paid", ui.money(invoice.paid, invoice.currency))
-    open_.metric("Open balance", ui.money(invoice.open, invoice.currency))
+    total.metric(t("Total"), ui.money(invoice.total, invoice.currency))
+    paid.metric(t("Paid"), ui.money(invoice.paid, invoice.currency))
+    open_.metric(t("Open balance"), ui.money(invoice.open, invoice.currency))
 
 
 def lines_and_totals(invoice: InvoiceDetail) -> None:
-    st.subheader("Lines")
-    ui.show_table(invoice.lines, key="detail_lines", empty="No lines.")
+    st.subheader(t("Lines"))
+    ui.show_table(invoice.lines, key="detail_lines", empty=t("No lines."))
+    amount = t("Amount")
     rows = [
-        {"": "Net", "Amount": invoice.subtotal},
+        {"": t("Net"), amount: invoice.subtotal},
         *(
-            {"": f"VAT {rate}% on {ui.money(net, invoice.currency)}", "Amount": vat}
+            {
+                "": t("VAT {rate}% on {net}", rate=rate, net=ui.money(net, invoice.currency)),
+                amount: vat,
+            }
             for rate, net, vat in invoice.vat_breakdown
         ),
-        {"": "Total", "Amount": invoice.total},
+        {"": t("Total"), amount: invoice.total},
     ]
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
         key="detail_totals",
-        column_config={"Amount": st.column_config.NumberColumn(format="%.2f")},
+        column_config={amount: st.column_config.NumberColumn(format="%.2f")},
     )
 
 
@@ -118,9 +136,9 @@ def issue_with_confirmation(
 
     def ask(error: ValidationError) -> None:
         if isinstance(error, BackdatedIssue):
-            st.session_state[pending] = str(error)
+            st.session_state[pending] = error_text(error)
             st.rerun()
-        st.error(str(error))
+        st.error(error_text(error))
 
     def issue(confirmed: bool) -> None:
         ui.page_action(
@@ -137,22 +155,22 @@ def issue_with_confirmation(
     if pending in st.session_state:
         st.warning(st.session_state[pending], icon=":material/warning:")
         yes, no = st.columns(2)
-        if yes.button("Issue anyway", key=f"{key}_anyway", type="primary"):
+        if yes.button(t("Issue anyway"), key=f"{key}_anyway", type="primary"):
             issue(True)
-        if no.button("Do not issue", key=f"{key}_not"):
+        if no.button(t("Do not issue"), key=f"{key}_not"):
             st.session_state.pop(pending, None)
             st.rerun()
 
 
 def draft_actions(invoice: InvoiceDetail) -> None:
-    st.subheader("Edit draft")
+    st.subheader(t("Edit draft"))
     key = f"edit_{invoice.id}"
     invoice_editor(
         key=key,
         username=user.username,
         existing=invoice,
         then=lambda _: reset_editor(key),
-        success="Draft saved.",
+        success=t("Draft saved."),
     )
     issue, delete = st.columns(2)
 
@@ -162,17 +180,19 @@ def draft_actions(invoice: InvoiceDetail) -> None:
         ).number
 
     issue_with_confirmation(
-        issue.button("Issue", type="primary", key="detail_issue", icon=":material/send:"),
+        issue.button(t("Issue"), type="primary", key="detail_issue", icon=":material/send:"),
         issued,
         key="detail_issue",
         action="invoice.issue",
-        success=lambda number: f"Invoice {number} issued. Choose how to send it below.",
+        success=lambda number: t(
+            "Invoice {number} issued. Choose how to send it below.", number=number
+        ),
         then=lambda: reset_editor(key),
     )
-    if delete.button("Delete draft", key="detail_delete", icon=":material/delete:"):
+    if delete.button(t("Delete draft"), key="detail_delete", icon=":material/delete:"):
         st.session_state["confirm_delete"] = invoice.id
     if st.session_state.get("confirm_delete") == invoice.id:
-        st.warning("Delete this draft for good?")
+        st.warning(t("Delete this draft for good?"))
         yes, no = st.columns(2)
 
         def deleted(_: None) -> None:
@@ -182,79 +202,90 @@ def draft_actions(invoice: InvoiceDetail) -> None:
             reset_editor(key)
             st.switch_page("app_pages/invoices.py")
 
-        if yes.button("Yes, delete", key="detail_delete_yes", type="primary"):
+        if yes.button(t("Yes, delete"), key="detail_delete_yes", type="primary"):
             ui.page_action(
                 lambda session: delete_draft(session, actor=user.username, invoice_id=invoice.id),
                 permission="edit",
                 action="invoice.delete_draft",
                 then=deleted,
             )
-        if no.button("Keep it", key="detail_delete_no"):
+        if no.button(t("Keep it"), key="detail_delete_no"):
             st.session_state.pop("confirm_delete", None)
             st.rerun()
 
 
 def cancel_action(invoice: InvoiceDetail) -> None:
-    with st.expander("Cancel invoice"):
-        reason = st.text_input("Reason", key="detail_cancel_reason")
+    with st.expander(t("Cancel invoice")):
+        reason = st.text_input(t("Reason"), key="detail_cancel_reason")
         confirm = st.checkbox(
-            "I understand that a cancelled invoice cannot be paid or reopened.",
+            t("I understand that a cancelled invoice cannot be paid or reopened."),
             key="detail_cancel_confirm",
         )
-        if st.button("Cancel invoice", key="detail_cancel", disabled=not confirm):
+        if st.button(t("Cancel invoice"), key="detail_cancel", disabled=not confirm):
             ui.page_action(
                 lambda session: cancel_invoice(
                     session, actor=user.username, invoice_id=invoice.id, reason=reason
                 ),
                 permission="edit",
                 action="invoice.cancel",
-                success="Invoice cancelled.",
+                success=t("Invoice cancelled."),
             )
 
 
 def sending(invoice: InvoiceDetail) -> None:
-    st.subheader("Send")
+    st.subheader(t("Send"))
     render_sending_actions(invoice.id, username=user.username, role=user.role)
 
 
 def pay_link(invoice: InvoiceDetail) -> None:
-    st.subheader("Pay link")
+    st.subheader(t("Pay link"))
     if invoice.pay_link:
         st.code(invoice.pay_link, language=None, wrap_lines=True)
-        st.caption(f"Asks for the open balance, {ui.money(invoice.open, invoice.currency)}.")
+        st.caption(
+            t(
+                "Asks for the open balance, {amount}.",
+                amount=ui.money(invoice.open, invoice.currency),
+            )
+        )
     elif invoice.status == InvoiceStatus.PAID:
-        st.success("Paid — the customer's page shows “paid” instead of a pay button.")
+        st.success(t("Paid — the customer's page shows “paid” instead of a pay button."))
     elif invoice.channel_id is None:
-        st.caption("No online payment channel on this invoice.")
+        st.caption(t("No online payment channel on this invoice."))
     else:
-        st.caption("No pay link: the invoice is not open for payment, or its channel is off.")
+        st.caption(t("No pay link: the invoice is not open for payment, or its channel is off."))
     transfer = transfer_details(invoice_id=invoice.id)
-    st.caption(f"Bank transfer reference (RF): **{transfer.reference}**")
+    st.caption(t("Bank transfer reference (RF): **{reference}**", reference=transfer.reference))
     if transfer.seller_iban is None:
         st.info(
-            "No SEPA QR code on this invoice's PDF and page: the company has no regular bank "
-            "account with an IBAN. Add one under Money → Bank accounts; the RF reference is "
-            "printed all the same.",
+            t(
+                "No SEPA QR code on this invoice's PDF and page: the company has no regular "
+                "bank account with an IBAN. Add one under Money → Bank accounts; the RF "
+                "reference is printed all the same."
+            ),
             icon=":material/qr_code:",
         )
 
 
 def _payments_and_credits_section(invoice: InvoiceDetail) -> None:
     """The invoice's ledger, its customer's credit, and recording a payment by hand."""
-    st.subheader("Payments and credits")
+    st.subheader(t("Payments and credits"))
     if invoice.open < 0:
         st.info(
-            f"Customer credit: {ui.money(-invoice.open, invoice.currency)} — paid more than "
-            "this invoice asks. Apply it to another invoice or mark it refunded on Customers."
+            t(
+                "Customer credit: {amount} — paid more than this invoice asks. Apply it to "
+                "another invoice or mark it refunded on Customers.",
+                amount=ui.money(-invoice.open, invoice.currency),
+            )
         )
     ui.show_table(
         data.invoice_ledger(invoice.id, tz=tz),
         key="detail_ledger",
-        empty="No payments or credits yet.",
+        empty=t("No payments or credits yet."),
+        label_columns=("Kind", "Source"),
     )
     if not user.can("edit") or invoice.status not in POSTABLE_STATUSES:
         return
-    with st.expander("Record payment", icon=":material/add_card:"):
+    with st.expander(t("Record payment"), icon=":material/add_card:"):
         record_payment_form(
             key=f"detail_rp_{invoice.id}",
             username=user.username,
@@ -276,22 +307,22 @@ CREDIT_MODES = {
 def credit_notes(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
     """The invoice's credit notes and, for finance, issuing one: how an invoice with money
     on it is settled when it is not owed after all (it is never cancelled then)."""
-    held = held_reason(invoice_id=invoice.id)
-    if held:
-        st.info(f"Reminders and the customer's pay button are {held}.")
+    hold = held_by(invoice_id=invoice.id)
+    if hold is not None:
+        st.info(_held_text(hold))
     may_issue = crediting.can_credit and user.can("edit")
     if not crediting.notes and not may_issue:
         return
-    st.subheader("Credit notes")
+    st.subheader(t("Credit notes"))
     if crediting.notes:
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        "Number": note.number,
-                        "Date": note.issue_date.isoformat(),
-                        "Reason": note.reason,
-                        "Total": ui.money(note.total, crediting.currency),
+                        t("Number"): note.number,
+                        t("Date"): date_text(note.issue_date),
+                        t("Reason"): note.reason,
+                        t("Total"): ui.money(note.total, crediting.currency),
                     }
                     for note in crediting.notes
                 ]
@@ -304,13 +335,33 @@ def credit_notes(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
         _issue_credit_note_form(invoice, crediting)
 
 
+def _held_text(hold: CollectionHold) -> str:
+    what = t(hold.what)
+    if hold.amount_minor is None:
+        return t(
+            "Reminders and the customer's pay button are held while {what} is under review "
+            "(exception #{exception}).",
+            what=what,
+            exception=hold.exception_id,
+        )
+    return t(
+        "Reminders and the customer's pay button are held while {what} of {amount} is "
+        "under review (exception #{exception}).",
+        what=what,
+        amount=ui.money(from_minor(hold.amount_minor, hold.currency), hold.currency),
+        exception=hold.exception_id,
+    )
+
+
 def _credit_note_actions(crediting: CreditingOverview) -> None:
     numbers = {note.id: note.number for note in crediting.notes}
     pdf, send = st.columns([3, 2], vertical_alignment="bottom")
     with pdf:
-        note_id = st.selectbox("Credit note", list(numbers), format_func=numbers.get, key="cn_pick")
+        note_id = st.selectbox(
+            t("Credit note"), list(numbers), format_func=numbers.get, key="cn_pick"
+        )
         st.download_button(
-            "Download credit note PDF",
+            t("Download credit note PDF"),
             data=lambda: render_credit_note_pdf(credit_note_id=note_id),
             file_name=f"{numbers[note_id]}.pdf",
             mime="application/pdf",
@@ -324,11 +375,11 @@ def _credit_note_actions(crediting: CreditingOverview) -> None:
         )
     overview = sending_overview(invoice_id=crediting.invoice_id)
     attach = user.can("edit") and send.checkbox(
-        "Attach e-invoice (XML)",
+        t("Attach e-invoice (XML)"),
         value=overview is not None and overview.sending_method == SendingMethod.EMAIL_EINVOICE,
         key="cn_einvoice",
     )
-    if user.can("edit") and send.button("E-mail it to the customer", key="cn_send"):
+    if user.can("edit") and send.button(t("E-mail it to the customer"), key="cn_send"):
         ui.page_action(
             lambda: send_credit_note_email(
                 credit_note_id=note_id, actor=user.username, attach_einvoice=attach
@@ -339,63 +390,81 @@ def _credit_note_actions(crediting: CreditingOverview) -> None:
             # A mail the server refused is told at once, next to the button.
             rerun=lambda log: not log.error,
             success=lambda log: (
-                ui.Flash(f"Not sent: {log.error}", "error")
+                ui.Flash(t("Not sent: {error}", error=log.error), "error")
                 if log.error
-                else f"Credit note {numbers[note_id]} e-mailed to {log.recipients}."
+                else t(
+                    "Credit note {number} e-mailed to {recipients}.",
+                    number=numbers[note_id],
+                    recipients=log.recipients,
+                )
             ),
         )
 
 
 def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview) -> None:
     currency = crediting.currency
-    with st.expander("Issue credit note"):
+    with st.expander(t("Issue credit note")):
         st.caption(
-            f"Left to credit: {ui.money(crediting.creditable, currency)} "
-            f"(credited so far {ui.money(crediting.credited, currency)}). A credit note is "
-            "numbered in its own series and never deleted; on a paid invoice it becomes "
-            "the customer's credit."
+            t(
+                "Left to credit: {creditable} (credited so far {credited}). A credit note is "
+                "numbered in its own series and never deleted; on a paid invoice it becomes "
+                "the customer's credit.",
+                creditable=ui.money(crediting.creditable, currency),
+                credited=ui.money(crediting.credited, currency),
+            )
         )
-        mode = st.radio("Credit", list(CREDIT_MODES), format_func=CREDIT_MODES.get, key="cn_mode")
+        # Translated here, not in format_func, which may run outside this page's run.
+        modes = {code: t(label) for code, label in CREDIT_MODES.items()}
+        mode = st.radio(t("Credit"), list(modes), format_func=modes.__getitem__, key="cn_mode")
         chosen: list[LineInput] = []
         typed_amount = ""
         if mode == "lines":
+            credit, description, quantity, unit_price, vat = (
+                t("Credit"),
+                t("Description"),
+                t("Quantity"),
+                t("Unit price"),
+                t("VAT"),
+            )
             edited = st.data_editor(
                 pd.DataFrame(
                     [
                         {
-                            "Credit": False,
-                            "Description": line.description,
-                            "Quantity": line.quantity,
-                            "Unit price": line.unit_price,
-                            "VAT": f"{line.vat_rate} % ({line.vat_category})",
+                            credit: False,
+                            description: line.description,
+                            quantity: line.quantity,
+                            unit_price: line.unit_price,
+                            vat: f"{line.vat_rate} % ({line.vat_category})",
                         }
                         for line in crediting.lines
                     ]
                 ),
                 hide_index=True,
-                disabled=["VAT"],
+                disabled=[vat],
                 key="cn_lines",
             )
-            st.caption("Tick the lines to credit; lower the quantity or price for a part.")
+            st.caption(t("Tick the lines to credit; lower the quantity or price for a part."))
             # The VAT category, rate and exemption stay the invoice line's.
             chosen = [
                 replace(
                     line,
-                    description=row["Description"],
-                    quantity=str(row["Quantity"]),
-                    unit_price=str(row["Unit price"]),
+                    description=row[description],
+                    quantity=str(row[quantity]),
+                    unit_price=str(row[unit_price]),
                 )
                 for row, line in zip(edited.to_dict("records"), crediting.lines, strict=True)
-                if row["Credit"]
+                if row[credit]
             ]
         elif mode == "amount":
             typed_amount = st.text_input(
-                f"Amount including VAT ({currency})", key="cn_amount", placeholder="40.00"
+                t("Amount including VAT ({currency})", currency=currency),
+                key="cn_amount",
+                placeholder="40.00",
             )
-        reason = st.text_input("Reason", key="cn_reason", placeholder="Returned goods")
+        reason = st.text_input(t("Reason"), key="cn_reason", placeholder=t("Returned goods"))
         series_choices = data.series_choices(document_type=CREDIT_NOTE)
         series = (
-            st.selectbox("Series", series_choices, key="cn_series")
+            st.selectbox(t("Series"), series_choices, key="cn_series")
             if len(series_choices) > 1
             else None
         )
@@ -426,19 +495,19 @@ def _issue_credit_note_form(invoice: InvoiceDetail, crediting: CreditingOverview
             return note.number
 
         issue_with_confirmation(
-            st.button("Issue credit note", key="cn_issue", type="primary"),
+            st.button(t("Issue credit note"), key="cn_issue", type="primary"),
             issue,
             key="cn_issue",
             action="credit_note.issue",
-            success=lambda number: f"Credit note {number} issued.",
+            success=lambda number: t("Credit note {number} issued.", number=number),
         )
 
 
 def timeline(invoice: InvoiceDetail) -> None:
     """Messages, link opens, payments, callbacks and people's actions in one story."""
-    with st.expander("Timeline", icon=":material/timeline:"):
-        story = invoice_timeline(invoice.id, tz=tz)
-        ui.show_table(story, key="detail_timeline", empty="Nothing has happened yet.")
+    with st.expander(t("Timeline"), icon=":material/timeline:"):
+        story = invoice_timeline(invoice.id, tz=tz, wording=t, language=language())
+        ui.show_table(story, key="detail_timeline", empty=t("Nothing has happened yet."))
         ui.export_buttons(
             key="detail_timeline_export",
             columns=story.columns,
@@ -450,22 +519,22 @@ def timeline(invoice: InvoiceDetail) -> None:
 
 
 def funnel(invoice: InvoiceDetail) -> None:
-    st.subheader("Payment funnel")
+    st.subheader(t("Payment funnel"))
     for column, step in zip(st.columns(len(invoice.funnel)), invoice.funnel, strict=True):
-        column.metric(step.label, step.count)
+        column.metric(t(step.label), number_text(step.count))
         if step.first_at:
-            column.caption(f"first {step.first_at:%Y-%m-%d %H:%M}")
+            column.caption(t("first {moment}", moment=datetime_text(step.first_at)))
 
 
 invoice_id = _selected_id()
 if invoice_id is None:
-    st.title("Invoice detail")
-    st.info("Open an invoice from the Invoices list, or find it by number.")
-    number = st.text_input("Invoice number", key="detail_find", placeholder="INV-2026-0001")
+    st.title(t("Invoice detail"))
+    st.info(t("Open an invoice from the Invoices list, or find it by number."))
+    number = st.text_input(t("Invoice number"), key="detail_find", placeholder=EXAMPLE_NUMBER)
     if number:
         found = invoice_id_by_number(number)
         if found is None:
-            st.error(f"No invoice {number}.")
+            st.error(t("No invoice {number}.", number=number))
         else:
             _open(found)
             st.rerun()
@@ -485,7 +554,7 @@ _open(invoice_id)
 shown_signature = payment_signature(invoice_id)
 invoice = data.invoice_detail(invoice_id, today=today, tz=tz)
 if invoice is None:
-    st.error("That invoice does not exist (a deleted draft?).")
+    st.error(t("That invoice does not exist (a deleted draft?)."))
     st.session_state.pop("invoice_id", None)
     st.stop()
 if invoice.number:
@@ -511,19 +580,28 @@ if invoice.status != InvoiceStatus.DRAFT:
     if crediting is not None:
         credit_notes(invoice, crediting)
     funnel(invoice)
-    st.subheader("Payment attempts")
+    st.subheader(t("Payment attempts"))
     ui.show_table(
         invoice.attempts,
         key="detail_attempts",
-        empty="No payment attempts yet.",
+        empty=t("No payment attempts yet."),
         badge_columns=("State",),
+        label_columns=("Method",),
     )
-    st.subheader("Callbacks")
-    ui.show_table(invoice.callbacks, key="detail_callbacks", empty="No callbacks yet.")
+    st.subheader(t("Callbacks"))
+    ui.show_table(
+        invoice.callbacks,
+        key="detail_callbacks",
+        empty=t("No callbacks yet."),
+        badge_columns=("Processing status",),
+    )
     if invoice.waiting_callbacks:
         st.caption(
-            f"{invoice.waiting_callbacks} callback(s) wait for EveryPay's answer about the "
-            "payment; the invoice changes once it comes."
+            t(
+                "{count} callback(s) wait for EveryPay's answer about the payment; the "
+                "invoice changes once it comes.",
+                count=number_text(invoice.waiting_callbacks),
+            )
         )
     timeline(invoice)
     # Once money moved on the invoice, cancel_invoice refuses: a credit note settles it.

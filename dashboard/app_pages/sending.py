@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
+from dashboard.i18n import datetime_text, error_text, number_text, t
 from shared.einvoice.sending import DownloadSender, EinvoiceTarget, EmailAttachmentSender
 from shared.errors import ValidationError
 from shared.models import MessageChannel, MessageLog, MessageStatus, SendingMethod
@@ -44,7 +45,7 @@ CHANNEL_LABELS = {
 def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None:
     overview = sending_overview(invoice_id=invoice_id)
     if overview is None:
-        st.error("That invoice does not exist.")
+        st.error(t("That invoice does not exist."))
         return
     ui.show_flash(_panel(invoice_id))
     may_send = can(role, "edit")
@@ -65,7 +66,7 @@ def render_sending_actions(invoice_id: int, *, username: str, role: str) -> None
                 preferred=overview.sending_method == SendingMethod.EINVOICE,
             )
     else:
-        st.caption("Your role can see how the invoice was sent, but not send it.")
+        st.caption(t("Your role can see how the invoice was sent, but not send it."))
         einvoice_download(
             EinvoiceTarget(invoice_id),
             file_name=overview.einvoice_name,
@@ -84,33 +85,40 @@ def _panel(invoice_id: int) -> str:
 
 
 def _show_error(error: ValidationError) -> None:
-    st.error(str(error), icon=":material/error:")
+    st.error(error_text(error), icon=":material/error:")
 
 
 def _email_form(overview: SendingOverview, *, username: str) -> None:
     key = f"send_email_{overview.invoice_id}"
     with st.form(key):
-        to = st.text_input("To", value=overview.to, key=f"{key}_to")
+        to = st.text_input(t("To"), value=overview.to, key=f"{key}_to")
         cc = st.text_input(
-            "CC", value=overview.cc, key=f"{key}_cc", help="Several addresses: separate by commas."
+            t("CC"),
+            value=overview.cc,
+            key=f"{key}_cc",
+            help=t("Several addresses: separate by commas."),
         )
         st.caption(
-            "The e-mail carries the pay link for the open balance, the payment methods, a link "
-            "to the online invoice and the PDF."
+            t(
+                "The e-mail carries the pay link for the open balance, the payment methods, a "
+                "link to the online invoice and the PDF."
+            )
         )
         attach = st.checkbox(
-            "Attach e-invoice (XML)",
+            t("Attach e-invoice (XML)"),
             value=overview.sending_method == SendingMethod.EMAIL_EINVOICE,
             key=f"{key}_einvoice",
-            help="Peppol BIS Billing 3.0 with the PDF inside, for the customer's accounting "
-            "system; checked against the e-invoice rules before the e-mail goes.",
+            help=t(
+                "Peppol BIS Billing 3.0 with the PDF inside, for the customer's accounting "
+                "system; checked against the e-invoice rules before the e-mail goes."
+            ),
         )
-        submitted = st.form_submit_button("Send e-mail", type="primary")
+        submitted = st.form_submit_button(t("Send e-mail"), type="primary")
     if not submitted:
         return
 
     def send() -> MessageLog:
-        with st.spinner("Sending…"):
+        with st.spinner(t("Sending…")):
             if attach:
                 sender = EmailAttachmentSender(to=to, cc=cc)
                 return sender.send(target=EinvoiceTarget(overview.invoice_id), actor=username).log
@@ -125,10 +133,13 @@ def _email_form(overview: SendingOverview, *, username: str) -> None:
         own_transaction=True,
         on_error=_show_error,
         success=lambda log: (
-            f"E-mail sent to {log.recipients}."
+            t("E-mail sent to {recipients}.", recipients=log.recipients)
             if log.status == MessageStatus.SENT
             else ui.Flash(
-                f"The e-mail was not sent: {log.error} It is in the message log; re-send it there.",
+                t(
+                    "The e-mail was not sent: {error} It is in the message log; re-send it there.",
+                    error=log.error,
+                ),
                 "error",
             )
         ),
@@ -139,10 +150,12 @@ def _email_form(overview: SendingOverview, *, username: str) -> None:
 def _online_link(overview: SendingOverview, *, username: str) -> None:
     key = f"shared_link_{overview.invoice_id}"
     st.caption(
-        "The customer's page shows the invoice, its PDF and a Pay online button that always "
-        "asks for the current open balance."
+        t(
+            "The customer's page shows the invoice, its PDF and a Pay online button that "
+            "always asks for the current open balance."
+        )
     )
-    if st.button("Online link", key=f"{key}_button"):
+    if st.button(t("Online link"), key=f"{key}_button"):
         ui.page_action(
             lambda: record_link_shared(invoice_id=overview.invoice_id, actor=username),
             permission="edit",
@@ -154,11 +167,13 @@ def _online_link(overview: SendingOverview, *, username: str) -> None:
     url = st.session_state.get(key)
     if url:
         st.code(url, language=None, wrap_lines=True)
-        st.link_button("Open the customer's page", url, icon=":material/open_in_new:")
+        st.link_button(t("Open the customer's page"), url, icon=":material/open_in_new:")
 
 
 def _pdf_download(overview: SendingOverview, *, username: str, role: str) -> None:
-    st.caption("Download or print the invoice; while unpaid it carries the pay link and a QR code.")
+    st.caption(
+        t("Download or print the invoice; while unpaid it carries the pay link and a QR code.")
+    )
 
     def pdf_bytes() -> bytes:
         # Runs on its own thread when clicked, where Streamlit calls are ignored, so the
@@ -168,7 +183,7 @@ def _pdf_download(overview: SendingOverview, *, username: str, role: str) -> Non
         return record_pdf_download(invoice_id=overview.invoice_id, actor=username)
 
     st.download_button(
-        "Download PDF",
+        t("Download PDF"),
         data=pdf_bytes,
         file_name=overview.pdf_name,
         mime="application/pdf",
@@ -184,13 +199,15 @@ def einvoice_download(
     key = f"einvoice_{target.invoice_id}_{target.credit_note_id or 0}"
     may_send = can(role, "edit")
     if st.button(
-        "E-invoice (XML)",
+        t("E-invoice (XML)"),
         key=f"{key}_make",
         type="primary" if preferred else "secondary",
         icon=":material/receipt_long:",
-        help="Peppol BIS Billing 3.0 (UBL) with the PDF inside, for the customer's "
-        "accounting system or e-invoice portal."
-        + (" The customer takes their invoices this way." if preferred else ""),
+        help=t(
+            "Peppol BIS Billing 3.0 (UBL) with the PDF inside, for the customer's "
+            "accounting system or e-invoice portal."
+        )
+        + (" " + t("The customer takes their invoices this way.") if preferred else ""),
     ):
 
         def make() -> bytes:
@@ -212,7 +229,7 @@ def einvoice_download(
     xml = st.session_state.get(key)
     if xml:
         st.download_button(
-            f"Download {file_name}",
+            t("Download {file_name}", file_name=file_name),
             data=xml,
             file_name=file_name,
             mime="application/xml",
@@ -231,7 +248,7 @@ def _pdf_copy(overview: SendingOverview, *, username: str, role: str) -> None:
         return invoice_pdf_copy(invoice_id=overview.invoice_id, actor=username)
 
     st.download_button(
-        "Download a copy (PDF)",
+        t("Download a copy (PDF)"),
         data=pdf_bytes,
         file_name=overview.pdf_name,
         mime="application/pdf",
@@ -242,25 +259,26 @@ def _pdf_copy(overview: SendingOverview, *, username: str, role: str) -> None:
 
 
 def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:
-    st.markdown("**Message log**")
+    st.markdown(t("**Message log**"))
     rows = message_log(invoice_id=invoice_id)
     if not rows:
-        st.caption("Not sent yet.")
+        st.caption(t("Not sent yet."))
         return
     zone = ZoneInfo(ui.tz())
+    # The subject, the server's error and who sent it are shown as they were recorded.
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "Time": row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                    "Channel": CHANNEL_LABELS.get(row.channel, row.channel)
-                    + (" + e-invoice" if row.einvoice_attached else ""),
-                    "Recipients": row.recipients,
-                    "Subject": row.subject,
-                    "Status": row.status.capitalize(),
-                    "Attempts": row.attempts,
-                    "Error": row.error or "",
-                    "By": row.sent_by,
+                    t("Time"): datetime_text(row.created_at.astimezone(zone)),
+                    t("Channel"): t(CHANNEL_LABELS.get(row.channel, row.channel))
+                    + (" + " + t("e-invoice") if row.einvoice_attached else ""),
+                    t("Recipients"): row.recipients,
+                    t("Subject"): row.subject,
+                    t("Status"): t(row.status.capitalize()),
+                    t("Attempts"): row.attempts,
+                    t("Error"): row.error or "",
+                    t("By"): row.sent_by,
                 }
                 for row in rows
             ]
@@ -273,19 +291,24 @@ def _message_table(invoice_id: int, *, may_send: bool, username: str) -> None:
     for row in failed if may_send else []:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.error(
-            f"{row.created_at.astimezone(zone):%Y-%m-%d %H:%M} to {row.recipients}: {row.error}"
+            t(
+                "{moment} to {recipients}: {error}",
+                moment=datetime_text(row.created_at.astimezone(zone)),
+                recipients=row.recipients,
+                error=row.error,
+            )
         )
-        if right.button("Re-send", key=f"resend_{row.id}", icon=":material/replay:"):
+        if right.button(t("Re-send"), key=f"resend_{row.id}", icon=":material/replay:"):
             _resend(invoice_id, row.id, username=username)
 
 
 def _resend(invoice_id: int, log_id: int, *, username: str) -> None:
     def resend() -> MessageLog:
-        with st.spinner("Sending…"):
+        with st.spinner(t("Sending…")):
             return resend_message(log_id=log_id, actor=username)
 
     def refused(error: ValidationError) -> None:
-        ui.flash(ui.Flash(str(error), "warning"), at=_panel(invoice_id))
+        ui.flash(ui.Flash(error_text(error), "warning"), at=_panel(invoice_id))
         st.rerun()
 
     ui.page_action(
@@ -295,9 +318,9 @@ def _resend(invoice_id: int, log_id: int, *, username: str) -> None:
         own_transaction=True,
         on_error=refused,
         success=lambda log: (
-            f"E-mail re-sent to {log.recipients}."
+            t("E-mail re-sent to {recipients}.", recipients=log.recipients)
             if log.status == MessageStatus.SENT
-            else ui.Flash(f"Still not sent: {log.error}", "error")
+            else ui.Flash(t("Still not sent: {error}", error=log.error), "error")
         ),
         flash_at=_panel(invoice_id),
     )
@@ -322,18 +345,21 @@ def _reminders_toggle(overview: SendingOverview, *, may_send: bool, username: st
             st.session_state[key] = overview.reminders_enabled
 
     st.toggle(
-        f"Payment reminders by e-mail {days} days after the due date",
+        t("Payment reminders by e-mail {days} days after the due date", days=days),
         value=overview.reminders_enabled,
         key=key,
         on_change=changed,
         disabled=not may_send or overview.blocked is not None,
-        help="Each reminder carries the current pay link and goes out once.",
+        help=t("Each reminder carries the current pay link and goes out once."),
     )
     if overview.reminders_enabled and overview.reminders_held_by is not None:
         st.caption(
-            "Reminders are held: the pay link was opened and no payment is known since. "
-            f"Resolve exception #{overview.reminders_held_by} (Payments → Exceptions, "
-            "Find payment) to let them go out again."
+            t(
+                "Reminders are held: the pay link was opened and no payment is known since. "
+                "Resolve exception #{exception} (Payments → Exceptions, Find payment) to let "
+                "them go out again.",
+                exception=overview.reminders_held_by,
+            )
         )
 
 
@@ -342,19 +368,30 @@ def render_bulk_send(invoice_ids: list[int], *, username: str, role: str) -> Non
     if not can(role, "edit"):
         return
     if not invoice_ids:
-        st.caption("Select invoices to e-mail them to their customers.")
+        st.caption(t("Select invoices to e-mail them to their customers."))
         return
-    label = f"E-mail {len(invoice_ids)} invoice{'s' if len(invoice_ids) != 1 else ''}"
+    count = number_text(len(invoice_ids))
+    label = (
+        t("E-mail {count} invoice", count=count)
+        if len(invoice_ids) == 1
+        else t("E-mail {count} invoices", count=count)
+    )
     if not st.button(label, key="bulk_send", icon=":material/forward_to_inbox:"):
         return
 
     def send() -> BulkSendReport:
-        bar = st.progress(0.0, text="Sending…")
+        bar = st.progress(0.0, text=t("Sending…"))
         return send_invoices_by_email(
             invoice_ids=invoice_ids,
             actor=username,
             progress=lambda done, total, current: bar.progress(
-                done / total, text=f"{done} of {total}: {current}"
+                done / total,
+                text=t(
+                    "{done} of {total}: {current}",
+                    done=number_text(done),
+                    total=number_text(total),
+                    current=current,
+                ),
             ),
         )
 
@@ -370,8 +407,11 @@ def render_bulk_send(invoice_ids: list[int], *, username: str, role: str) -> Non
 
 def _bulk_report(report: BulkSendReport) -> None:
     """The summary stays on the page with a line for each invoice not sent."""
-    summary = (
-        f"{len(report.sent)} sent, {len(report.failed)} failed, {len(report.skipped)} skipped."
+    summary = t(
+        "{sent} sent, {failed} failed, {skipped} skipped.",
+        sent=number_text(len(report.sent)),
+        failed=number_text(len(report.failed)),
+        skipped=number_text(len(report.skipped)),
     )
     if report.failed or report.skipped:
         st.warning(summary)

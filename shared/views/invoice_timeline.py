@@ -1,7 +1,13 @@
 """One invoice's story in one list, oldest first: messages and reminders sent, pay link
 opened, payment attempts and their state changes, callbacks (those still waiting for
-EveryPay's answer included) and what people did to it (the audit log)."""
+EveryPay's answer included) and what people did to it (the audit log).
 
+Every text of the story goes through ``wording`` (a template with ``{name}`` places and
+its values) and amounts are written the way ``language`` writes them: the dashboard passes
+its translation function and the user's language, so the story, and its export, read in
+the user's language; English by default."""
+
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -10,6 +16,7 @@ from sqlmodel import Session
 
 from shared.company import to_local
 from shared.db import read_session
+from shared.document_format import format_amount
 from shared.exports import Column, Table
 from shared.models import (
     AuditLog,
@@ -20,7 +27,6 @@ from shared.models import (
     PaymentAttempt,
     PaymentStateChange,
 )
-from shared.money import format_money
 from shared.payment_methods import payment_method_label
 from shared.states import CALLBACK_STATUS_LABELS, PAYMENT_STATE_LABELS
 from shared.views.callbacks import WAITING_STATUSES, CallbackFilter, callback_select
@@ -46,6 +52,13 @@ MESSAGE_KINDS = {
 CUSTOMER = "customer"
 EVERYPAY = "EveryPay"
 
+# A template and its values → the text shown.
+Wording = Callable[..., str]
+
+
+def english(template: str, /, **values: object) -> str:
+    return template.format(**values) if values else template
+
 
 class TimelineRow(NamedTuple):
     at: datetime | None
@@ -58,7 +71,7 @@ def _short(reference: str | None) -> str:
     return f"{reference[:12]}…" if reference and len(reference) > 12 else reference or ""
 
 
-def _messages(session: Session, invoice_id: int) -> list[TimelineRow]:
+def _messages(session: Session, invoice_id: int, wording: Wording) -> list[TimelineRow]:
     logs = session.execute(
         select(
             MessageLog.channel,
@@ -77,9 +90,12 @@ def _messages(session: Session, invoice_id: int) -> list[TimelineRow]:
     return [
         TimelineRow(
             at=log.sent_at or log.created_at,
-            kind=label(MESSAGE_KINDS, log.channel),
+            kind=wording(label(MESSAGE_KINDS, log.channel)),
+            # The subject and the mail server's error stay as they were sent and received.
             detail=" · ".join(
-                part for part in (log.status, log.recipients, log.subject, log.error or "") if part
+                part
+                for part in (wording(log.status), log.recipients, log.subject, log.error or "")
+                if part
             ),
             by=log.sent_by,
         )
@@ -87,17 +103,22 @@ def _messages(session: Session, invoice_id: int) -> list[TimelineRow]:
     ]
 
 
-def _link_opens(session: Session, invoice_id: int) -> list[TimelineRow]:
+def _link_opens(session: Session, invoice_id: int, wording: Wording) -> list[TimelineRow]:
     events = session.execute(
         select(FunnelEvent.at, FunnelEvent.detail)
         .where(FunnelEvent.invoice_id == invoice_id, FunnelEvent.step == FunnelStep.LINK_OPENED)
         .order_by(FunnelEvent.id.desc())
         .limit(ENTRIES_PER_KIND)
     ).all()[::-1]
-    return [TimelineRow(event.at, "Pay link opened", event.detail, CUSTOMER) for event in events]
+    return [
+        TimelineRow(event.at, wording("Pay link opened"), event.detail, wording(CUSTOMER))
+        for event in events
+    ]
 
 
-def _attempts(session: Session, invoice_id: int) -> list[TimelineRow]:
+def _attempts(
+    session: Session, invoice_id: int, wording: Wording, language: str
+) -> list[TimelineRow]:
     attempts = session.execute(
         select(
             PaymentAttempt.created_at,
@@ -113,23 +134,25 @@ def _attempts(session: Session, invoice_id: int) -> list[TimelineRow]:
     return [
         TimelineRow(
             at=attempt.created_at,
-            kind="Payment started",
+            kind=wording("Payment started"),
             detail=" · ".join(
                 part
                 for part in (
-                    format_money(attempt.initial_amount_minor, attempt.currency),
-                    payment_method_label(attempt.payment_method),
-                    f"payment {_short(attempt.payment_reference)}",
+                    format_amount(
+                        attempt.initial_amount_minor, attempt.currency, language=language
+                    ),
+                    wording(payment_method_label(attempt.payment_method)),
+                    wording("payment {reference}", reference=_short(attempt.payment_reference)),
                 )
                 if part
             ),
-            by=CUSTOMER,
+            by=wording(CUSTOMER),
         )
         for attempt in attempts
     ]
 
 
-def _state_changes(session: Session, invoice_id: int) -> list[TimelineRow]:
+def _state_changes(session: Session, invoice_id: int, wording: Wording) -> list[TimelineRow]:
     changes = session.execute(
         select(
             PaymentStateChange.changed_at,
@@ -146,31 +169,35 @@ def _state_changes(session: Session, invoice_id: int) -> list[TimelineRow]:
     return [
         TimelineRow(
             at=change.changed_at,
-            kind="Payment state",
-            detail=(
-                f"{label(PAYMENT_STATE_LABELS, change.from_state) or 'new'} → "
-                f"{label(PAYMENT_STATE_LABELS, change.to_state)} "
-                f"(payment {_short(change.payment_reference)})"
+            kind=wording("Payment state"),
+            detail=wording(
+                "{before} → {after} (payment {reference})",
+                before=wording(label(PAYMENT_STATE_LABELS, change.from_state) or "new"),
+                after=wording(label(PAYMENT_STATE_LABELS, change.to_state)),
+                reference=_short(change.payment_reference),
             ),
-            by=change.source,
+            by=wording(change.source),
         )
         for change in changes
     ]
 
 
-def _callbacks(session: Session, invoice_id: int, dialect: str) -> list[TimelineRow]:
+def _callbacks(
+    session: Session, invoice_id: int, dialect: str, wording: Wording
+) -> list[TimelineRow]:
     stmt = callback_select(CallbackFilter(invoice_id=invoice_id), tz="UTC", dialect=dialect)
     rows = session.execute(stmt.limit(ENTRIES_PER_KIND)).all()[::-1]
     return [
         TimelineRow(
             at=row.received_at,
-            kind="Callback waiting" if row.status in WAITING_STATUSES else "Callback",
+            kind=wording("Callback waiting" if row.status in WAITING_STATUSES else "Callback"),
+            # EveryPay's event name and the processing outcome stay as recorded.
             detail=" · ".join(
                 part
                 for part in (
                     row.event_name or "",
-                    f"payment {_short(row.payment_reference)}",
-                    label(CALLBACK_STATUS_LABELS, row.status),
+                    wording("payment {reference}", reference=_short(row.payment_reference)),
+                    wording(label(CALLBACK_STATUS_LABELS, row.status)),
                     row.outcome or row.last_error or "",
                 )
                 if part
@@ -181,7 +208,7 @@ def _callbacks(session: Session, invoice_id: int, dialect: str) -> list[Timeline
     ]
 
 
-def _audit(session: Session, invoice_id: int) -> list[TimelineRow]:
+def _audit(session: Session, invoice_id: int, wording: Wording) -> list[TimelineRow]:
     entries = session.execute(
         select(AuditLog.at, AuditLog.action, AuditLog.outcome, AuditLog.actor)
         .where(AuditLog.entity_type == "invoice", AuditLog.entity_id == str(invoice_id))
@@ -191,25 +218,37 @@ def _audit(session: Session, invoice_id: int) -> list[TimelineRow]:
     return [
         TimelineRow(
             at=entry.at,
-            kind="Action",
-            detail=entry.action if entry.outcome == "ok" else f"{entry.action} ({entry.outcome})",
+            kind=wording("Action"),
+            # The action's code reads as it is in English ("invoice.issue", as in the audit
+            # log); other languages describe it in words.
+            detail=(
+                wording(entry.action)
+                if entry.outcome == "ok"
+                else wording(
+                    "{action} ({outcome})",
+                    action=wording(entry.action),
+                    outcome=wording(entry.outcome),
+                )
+            ),
             by=entry.actor,
         )
         for entry in entries
     ]
 
 
-def invoice_timeline(invoice_id: int, *, tz: str) -> Table:
+def invoice_timeline(
+    invoice_id: int, *, tz: str, wording: Wording = english, language: str = "en"
+) -> Table:
     """Everything that happened to the invoice, oldest first, in the company's time."""
     with read_session() as session:
         dialect = session.get_bind().dialect.name
         entries = [
-            *_messages(session, invoice_id),
-            *_link_opens(session, invoice_id),
-            *_attempts(session, invoice_id),
-            *_state_changes(session, invoice_id),
-            *_callbacks(session, invoice_id, dialect),
-            *_audit(session, invoice_id),
+            *_messages(session, invoice_id, wording),
+            *_link_opens(session, invoice_id, wording),
+            *_attempts(session, invoice_id, wording, language),
+            *_state_changes(session, invoice_id, wording),
+            *_callbacks(session, invoice_id, dialect, wording),
+            *_audit(session, invoice_id, wording),
         ]
     # Stable: entries of the same moment keep the order of the kinds above.
     entries.sort(key=lambda entry: entry.at)
