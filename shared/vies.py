@@ -3,7 +3,7 @@ for with a button, never a condition for saving. One try with a short timeout; w
 goes wrong is reported as "could not reach VIES" and the number stays saved as it is."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import httpx
@@ -23,8 +23,16 @@ class ViesOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class ViesAnswer:
+    """What VIES said, as an English template with its values: the dashboard shows it in
+    the reader's language, like a ValidationError."""
+
     outcome: ViesOutcome
-    message: str
+    template: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.values)
 
 
 def check_in_vies(vat_number: str) -> ViesAnswer:
@@ -32,7 +40,9 @@ def check_in_vies(vat_number: str) -> ViesAnswer:
     country, number = vat_number[:2], vat_number[2:]
     if country not in EU_VAT_PREFIXES or not number:
         return ViesAnswer(
-            ViesOutcome.NOT_EU, f"VIES knows EU VAT numbers only, not {vat_number!r}."
+            ViesOutcome.NOT_EU,
+            "VIES knows EU VAT numbers only, not {vat_number!r}.",
+            {"vat_number": vat_number},
         )
     settings = get_settings()
     try:
@@ -51,20 +61,29 @@ def check_in_vies(vat_number: str) -> ViesAnswer:
     if not isinstance(valid, bool) or answer.get("userError") not in (None, "VALID", "INVALID"):
         return ViesAnswer(
             ViesOutcome.UNREACHABLE,
-            f"Could not reach VIES to check {vat_number}; the number is saved anyway.",
+            "Could not reach VIES to check {vat_number}; the number is saved anyway.",
+            {"vat_number": vat_number},
         )
     if not valid:
         return ViesAnswer(
             ViesOutcome.INVALID,
-            f"VIES says {vat_number} is not a valid VAT number (saved all the same: "
+            "VIES says {vat_number} is not a valid VAT number (saved all the same: "
             "check it with its holder).",
+            {"vat_number": vat_number},
         )
     holder = ", ".join(
         part.replace("\n", ", ").strip()
         for part in (answer.get("name"), answer.get("address"))
         if isinstance(part, str) and part.strip() not in ("", "---")
     )
+    if not holder:
+        return ViesAnswer(
+            ViesOutcome.VALID,
+            "VIES confirms {vat_number} is a valid VAT number.",
+            {"vat_number": vat_number},
+        )
     return ViesAnswer(
         ViesOutcome.VALID,
-        f"VIES confirms {vat_number} is a valid VAT number" + (f": {holder}." if holder else "."),
+        "VIES confirms {vat_number} is a valid VAT number: {holder}.",
+        {"vat_number": vat_number, "holder": holder},
     )
