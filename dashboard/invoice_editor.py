@@ -139,10 +139,15 @@ def _lines_editor(key: str, rows: list[int], currency: str) -> None:
         price.text_input(t("Unit price"), key=f"{key}_price_{row}", placeholder="0.00")
         choice = st.session_state.setdefault(f"{key}_vat_{row}", DEFAULT_CHOICE.key)
         options = [c.key for c in VAT_CHOICES]
+        # Labels made now, in the reader's language: a test may call format_func outside a run.
+        vat_labels = {
+            option: _vat_label(option)
+            for option in (options if choice in options else [*options, choice])
+        }
         vat.selectbox(
             t("VAT"),
-            options if choice in options else [*options, choice],
-            format_func=_vat_label,
+            list(vat_labels),
+            format_func=vat_labels.__getitem__,
             key=f"{key}_vat_{row}",
         )
         if remove.button(
@@ -160,7 +165,7 @@ def _lines_editor(key: str, rows: list[int], currency: str) -> None:
             code.selectbox(
                 t("VATEX code"),
                 ["", *EXEMPTION_CODES],
-                format_func=lambda c: c or t("None"),
+                format_func={"": t("None"), **{c: c for c in EXEMPTION_CODES}}.__getitem__,
                 key=f"{key}_excode_{row}",
             )
         for line_error in errors.get(row, []):
@@ -254,13 +259,14 @@ def invoice_editor(
         channels[existing.channel_id] = ChannelOption(
             existing.channel_id, existing.channel_name, ""
         )
-    channel_ids: list[int | None] = [None, *channels]
+    channel_labels = {None: t("No online payment"), **{i: c.label for i, c in channels.items()}}
+    channel_ids = list(channel_labels)
     left, right = st.columns(2)
     channel_id = left.selectbox(
         t("Online payment channel"),
         channel_ids,
         index=channel_ids.index(existing.channel_id) if existing else min(1, len(channels)),
-        format_func=lambda i: t("No online payment") if i is None else channels[i].label,
+        format_func=channel_labels.__getitem__,
         key=f"{key}_channel",
     )
     ui.field_error(form, "channel_id")

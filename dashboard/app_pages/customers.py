@@ -136,13 +136,14 @@ def customer_form(existing: CustomerView | None) -> None:
             key=f"{key}_language",
             help=t("The language of the invoice, its e-mail and the payment page texts."),
         )
-        schemes = ["", *SCHEMES]
+        # Labels made now, in the reader's language: a test may call format_func outside a run.
+        schemes = {code: _scheme_option(code) for code in ["", *SCHEMES]}
         left, right = st.columns([2, 3])
         peppol_scheme = left.selectbox(
             t("E-invoice address scheme"),
-            schemes,
-            index=schemes.index(existing.peppol_scheme) if existing else 0,
-            format_func=_scheme_option,
+            list(schemes),
+            index=list(schemes).index(existing.peppol_scheme) if existing else 0,
+            format_func=schemes.__getitem__,
             key=f"{key}_peppol_scheme",
             help=t(
                 "Peppol participant id. Left empty, a Latvian registration number (0218) or "
@@ -155,12 +156,12 @@ def customer_form(existing: CustomerView | None) -> None:
             key=f"{key}_peppol_id",
         )
         ui.field_error(FORM, "peppol_id")
-        methods = list(SENDING_METHODS)
+        methods = {method: t(shown) for method, shown in SENDING_METHODS.items()}
         sending_method = st.radio(
             t("Send invoices by"),
-            methods,
-            index=methods.index(existing.sending_method) if existing else 0,
-            format_func=lambda method: t(SENDING_METHODS[method]),
+            list(methods),
+            index=list(methods).index(existing.sending_method) if existing else 0,
+            format_func=methods.__getitem__,
             horizontal=True,
             key=f"{key}_sending_method",
             help=t("Preselected on the invoice's Send panel."),
@@ -292,14 +293,18 @@ def _apply_credit(customer_id: int, currency: str, credit_minor: int) -> None:
     if not invoices:
         st.caption(t("No open invoice in {currency} to apply the credit to.", currency=currency))
         return
+    shown = {
+        invoice_id: t(
+            "{number} · open {amount}",
+            number=invoice.number,
+            amount=ui.money(from_minor(invoice.open_minor, currency), currency),
+        )
+        for invoice_id, invoice in invoices.items()
+    }
     target = st.selectbox(
         t("Invoice"),
         list(invoices),
-        format_func=lambda i: t(
-            "{number} · open {amount}",
-            number=invoices[i].number,
-            amount=ui.money(from_minor(invoices[i].open_minor, currency), currency),
-        ),
+        format_func=shown.__getitem__,
         key=f"credit_target_{customer_id}_{currency}",
     )
     amount = st.text_input(
@@ -372,12 +377,14 @@ def _customer_credit_section() -> None:
         return
     # A customer holds credit per currency, so the same customer may be on several rows.
     holders = dict(enumerate(credit.rows))
+    shown = {
+        i: f"{holder.customer} · {ui.money(holder.credit, holder.currency)}"
+        for i, holder in holders.items()
+    }
     chosen = st.selectbox(
         t("Customer with credit"),
         list(holders),
-        format_func=lambda i: (
-            f"{holders[i].customer} · {ui.money(holders[i].credit, holders[i].currency)}"
-        ),
+        format_func=shown.__getitem__,
         key="credit_holder",
     )
     customer_id, holder = credit.ids[chosen], holders[chosen]

@@ -93,18 +93,21 @@ with st.expander(t("Filters"), expanded=True):
     statuses = left.multiselect(
         t("Status"),
         INVOICE_STATUS_FILTERS,
-        format_func=lambda status: t(INVOICE_STATUS_LABELS[status]),
+        format_func={
+            status: t(INVOICE_STATUS_LABELS[status]) for status in INVOICE_STATUS_FILTERS
+        }.get,
         key="inv_status",
     )
     customer = middle.text_input(
         t("Customer"), key="inv_customer", placeholder=t("Part of the name")
     )
     number = right.text_input(t("Number"), key="inv_number", placeholder=t("INV-2026-00…"))
-    channels = {c.id: c.label for c in data.channel_options()}
+    # Labels made now, in the reader's language: a test may call format_func outside a run.
+    channels = {None: t("All channels"), **{c.id: c.label for c in data.channel_options()}}
     channel_id = left.selectbox(
         t("Channel"),
-        [None, *channels],
-        format_func=lambda i: t("All channels") if i is None else channels[i],
+        list(channels),
+        format_func=channels.__getitem__,
         key="inv_channel",
     )
     date_from = middle.date_input(t("Issued from"), value=None, key="inv_from")
@@ -113,7 +116,7 @@ with st.expander(t("Filters"), expanded=True):
     sort = sort_left.selectbox(
         t("Sort by"),
         list(INVOICE_SORTS),
-        format_func=lambda sort: t(INVOICE_SORTS[sort]),
+        format_func={sort: t(shown) for sort, shown in INVOICE_SORTS.items()}.__getitem__,
         key="inv_sort",
     )
     descending = sort_right.toggle(t("Descending"), value=True, key="inv_desc")
