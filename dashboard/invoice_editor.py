@@ -13,6 +13,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from dashboard import data, ui
+from dashboard.i18n import error_text, t
 from shared.errors import ValidationError
 from shared.invoicing import (
     DraftInput,
@@ -100,7 +101,9 @@ def _line_input(key: str, row: int) -> LineInput:
 def _vat_label(choice: str) -> str:
     """A stored rate the list no longer has (an old draft) stays visible, to be changed."""
     known = CHOICES_BY_KEY.get(choice)
-    return known.label if known else f"{choice.partition(':')[2]} % (not allowed any more)"
+    if known:
+        return t(known.label)
+    return t("{rate} % (not allowed any more)", rate=choice.partition(":")[2])
 
 
 def _is_blank(line: LineInput) -> bool:
@@ -124,22 +127,27 @@ def _line_errors(key: str, rows: list[int], currency: str) -> dict[int, list[Lin
 
 
 def _lines_editor(key: str, rows: list[int], currency: str) -> None:
-    st.markdown("**Lines**")
+    st.markdown(t("**Lines**"))
     errors = _line_errors(key, rows, currency)
     for row in rows:
         desc, qty, unit, price, vat, remove = st.columns(
             [5, 1.3, 1, 1.6, 1.1, 0.6], vertical_alignment="bottom"
         )
-        desc.text_input("Description", key=f"{key}_desc_{row}")
-        qty.text_input("Quantity", key=f"{key}_qty_{row}", placeholder="1")
-        unit.text_input("Unit", key=f"{key}_unit_{row}", placeholder="pcs")
-        price.text_input("Unit price", key=f"{key}_price_{row}", placeholder="0.00")
+        desc.text_input(t("Description"), key=f"{key}_desc_{row}")
+        qty.text_input(t("Quantity"), key=f"{key}_qty_{row}", placeholder="1")
+        unit.text_input(t("Unit"), key=f"{key}_unit_{row}", placeholder=t("pcs"))
+        price.text_input(t("Unit price"), key=f"{key}_price_{row}", placeholder="0.00")
         choice = st.session_state.setdefault(f"{key}_vat_{row}", DEFAULT_CHOICE.key)
         options = [c.key for c in VAT_CHOICES]
+        # Labels made now, in the reader's language: a test may call format_func outside a run.
+        vat_labels = {
+            option: _vat_label(option)
+            for option in (options if choice in options else [*options, choice])
+        }
         vat.selectbox(
-            "VAT",
-            options if choice in options else [*options, choice],
-            format_func=_vat_label,
+            t("VAT"),
+            list(vat_labels),
+            format_func=vat_labels.__getitem__,
             key=f"{key}_vat_{row}",
         )
         if remove.button(
@@ -150,19 +158,19 @@ def _lines_editor(key: str, rows: list[int], currency: str) -> None:
         if st.session_state[f"{key}_vat_{row}"] == f"{VatCategory.EXEMPT}:0":
             reason, code = st.columns([5, 2])
             reason.text_input(
-                "Exemption reason",
+                t("Exemption reason"),
                 key=f"{key}_exreason_{row}",
-                placeholder="The article of the VAT law that exempts the supply",
+                placeholder=t("The article of the VAT law that exempts the supply"),
             )
             code.selectbox(
-                "VATEX code",
+                t("VATEX code"),
                 ["", *EXEMPTION_CODES],
-                format_func=lambda c: c or "None",
+                format_func={"": t("None"), **{c: c for c in EXEMPTION_CODES}}.__getitem__,
                 key=f"{key}_excode_{row}",
             )
         for line_error in errors.get(row, []):
-            st.error(f"{line_error.message}", icon=":material/error:")
-    if st.button("Add line", key=f"{key}_add_line", icon=":material/add:"):
+            st.error(t(line_error.message), icon=":material/error:")
+    if st.button(t("Add line"), key=f"{key}_add_line", icon=":material/add:"):
         rows.append(max(rows) + 1)
         st.rerun()
 
@@ -172,7 +180,7 @@ def _live_totals(key: str, rows: list[int], currency: str) -> None:
     try:
         built = build_lines(typed, currency=currency) if typed else []
     except InvoiceLinesError:
-        st.caption("Totals appear when every line is valid.")
+        st.caption(t("Totals appear when every line is valid."))
         return
     net = sum(line.net_minor for line in built)
     vat = sum(line.vat_minor for line in built)
@@ -181,28 +189,32 @@ def _live_totals(key: str, rows: list[int], currency: str) -> None:
         currency=currency,
     )
     parts = [
-        f"Net **{ui.money(from_minor(net, currency), currency)}**",
+        t("Net **{amount}**", amount=ui.money(from_minor(net, currency), currency)),
         *(
-            f"VAT {group.rate}% ({group.category}) "
-            f"**{ui.money(from_minor(group.vat_minor, currency), currency)}**"
+            t(
+                "VAT {rate}% ({category}) **{amount}**",
+                rate=group.rate,
+                category=group.category,
+                amount=ui.money(from_minor(group.vat_minor, currency), currency),
+            )
             for group in groups
         ),
-        f"Total **{ui.money(from_minor(net + vat, currency), currency)}**",
+        t("Total **{amount}**", amount=ui.money(from_minor(net + vat, currency), currency)),
     ]
-    st.markdown(" · ".join(parts), help="Computed exactly as the saved invoice will be.")
+    st.markdown(" · ".join(parts), help=t("Computed exactly as the saved invoice will be."))
 
 
 def _customer_picker(key: str, existing: InvoiceDetail | None) -> int | None:
-    search = st.text_input("Find customer", key=f"{key}_customer_search", placeholder="Name")
+    search = st.text_input(t("Find customer"), key=f"{key}_customer_search", placeholder=t("Name"))
     options = dict(data.customer_options(search_text(search)))
     if existing and existing.customer_id not in options:
         options[existing.customer_id] = existing.customer_name
     if not options:
-        st.warning("No customers found — create one under Invoicing → Customers.")
+        st.warning(t("No customers found — create one under Invoicing → Customers."))
         return None
     ids = list(options)
     return st.selectbox(
-        "Customer",
+        t("Customer"),
         ids,
         index=ids.index(existing.customer_id) if existing else 0,
         format_func=options.get,
@@ -220,11 +232,11 @@ def _series_picker(key: str, existing: InvoiceDetail | None) -> str | None:
     if current not in choices:
         choices.insert(0, current)
     return st.selectbox(
-        "Number series",
+        t("Number series"),
         choices,
         index=choices.index(current),
         key=f"{key}_series",
-        help="The default series comes first; Settings → Numbering adds series.",
+        help=t("The default series comes first; Settings → Numbering adds series."),
     )
 
 
@@ -247,13 +259,14 @@ def invoice_editor(
         channels[existing.channel_id] = ChannelOption(
             existing.channel_id, existing.channel_name, ""
         )
-    channel_ids: list[int | None] = [None, *channels]
+    channel_labels = {None: t("No online payment"), **{i: c.label for i, c in channels.items()}}
+    channel_ids = list(channel_labels)
     left, right = st.columns(2)
     channel_id = left.selectbox(
-        "Online payment channel",
+        t("Online payment channel"),
         channel_ids,
         index=channel_ids.index(existing.channel_id) if existing else min(1, len(channels)),
-        format_func=lambda i: "No online payment" if i is None else channels[i].label,
+        format_func=channel_labels.__getitem__,
         key=f"{key}_channel",
     )
     ui.field_error(form, "channel_id")
@@ -261,57 +274,59 @@ def invoice_editor(
     currencies = list(SUPPORTED_CURRENCIES)
     default_currency = existing.currency if existing else ui.company().default_currency
     currency = right.selectbox(
-        "Currency",
+        t("Currency"),
         currencies,
         index=currencies.index(channel_currency or default_currency),
         key=f"{key}_currency",
         disabled=bool(channel_currency),
-        help="Set by the payment channel: EveryPay takes one currency per link.",
+        help=t("Set by the payment channel: EveryPay takes one currency per link."),
     )
     currency = channel_currency or currency
     ui.field_error(form, "currency")
     eur_exchange_rate = ""
     if currency != "EUR":
         eur_exchange_rate = st.text_input(
-            f"Exchange rate (1 EUR = … {currency})",
+            t("Exchange rate (1 EUR = … {currency})", currency=currency),
             value=existing.eur_exchange_rate if existing else "",
             key=f"{key}_eur_rate",
-            help="The European Central Bank's rate for the supply date (or the issue date),"
-            " up to 6 decimals. Needed to issue: the documents state the VAT in EUR too.",
+            help=t(
+                "The European Central Bank's rate for the supply date (or the issue date),"
+                " up to 6 decimals. Needed to issue: the documents state the VAT in EUR too."
+            ),
         )
         ui.field_error(form, "eur_exchange_rate")
     series = _series_picker(key, existing)
     ui.field_error(form, "series")
     left, middle, right = st.columns(3)
     issue_date: date | None = left.date_input(
-        "Issue date",
+        t("Issue date"),
         value=existing.issue_date if existing else None,
         key=f"{key}_issue_date",
-        help="Empty: the day it is issued.",
+        help=t("Empty: the day it is issued."),
     )
     supply_date: date | None = middle.date_input(
-        "Supply date",
+        t("Supply date"),
         value=existing.supply_date if existing else None,
         key=f"{key}_supply_date",
-        help="When the goods or services were supplied. Empty: the issue date.",
+        help=t("When the goods or services were supplied. Empty: the issue date."),
     )
     due_date: date | None = right.date_input(
-        "Due date",
+        t("Due date"),
         value=existing.due_date if existing else None,
         key=f"{key}_due_date",
-        help="Empty: the customer's payment terms after the issue date.",
+        help=t("Empty: the customer's payment terms after the issue date."),
     )
     ui.field_error(form, "due_date")
     _lines_editor(key, rows, currency)
     _live_totals(key, rows, currency)
-    notes = st.text_area("Notes", value=existing.notes if existing else "", key=f"{key}_notes")
+    notes = st.text_area(t("Notes"), value=existing.notes if existing else "", key=f"{key}_notes")
     reminders = st.checkbox(
-        "Send payment reminders",
+        t("Send payment reminders"),
         value=existing.reminders_enabled if existing else False,
         key=f"{key}_reminders",
     )
     ui.form_errors(form, HEADER_FIELDS)
-    if not st.button("Save draft", type="primary", key=f"{key}_save"):
+    if not st.button(t("Save draft"), type="primary", key=f"{key}_save"):
         return
 
     def save(session: Session) -> int:
@@ -346,10 +361,13 @@ def invoice_editor(
     def show_errors(error: ValidationError) -> None:
         if isinstance(error, InvoiceLinesError):
             errors = {
-                f"line{e.line}_{e.field}": f"Line {e.line}: {e.message}" for e in error.errors
+                f"line{e.line}_{e.field}": t(
+                    "Line {line}: {message}", line=e.line, message=t(e.message)
+                )
+                for e in error.errors
             }
         else:
-            errors = {error.field or "form": str(error)}
+            errors = {error.field or "form": error_text(error)}
         ui.set_errors(form, errors)
         st.rerun()
 

@@ -121,17 +121,35 @@ def same_registration_number(
     return list(session.exec(query.order_by(col(Customer.name)).limit(5)).all())
 
 
-def duplicate_warning(session: Session, *, customer: Customer) -> str:
-    """The warning that other customers have the same registration number ("" if none)."""
+DUPLICATE_WARNINGS = {
+    "one": "Saved, but {names} has the same registration number {number}: "
+    "is this the same customer twice?",
+    "several": "Saved, but {names} have the same registration number {number}: "
+    "is this the same customer twice?",
+}
+
+
+def duplicate_warning_template(
+    session: Session, *, customer: Customer
+) -> tuple[str, dict[str, str]] | None:
+    """The warning that other customers have the same registration number, as its English
+    template and values (the dashboard shows it translated); None if there are none."""
     others = same_registration_number(
         session, registration_number=customer.registration_number, customer_id=customer.id
     )
     if not others:
+        return None
+    template = DUPLICATE_WARNINGS["one" if len(others) == 1 else "several"]
+    return template, {"names": ", ".join(others), "number": customer.registration_number}
+
+
+def duplicate_warning(session: Session, *, customer: Customer) -> str:
+    """The warning that other customers have the same registration number ("" if none)."""
+    found = duplicate_warning_template(session, customer=customer)
+    if found is None:
         return ""
-    return (
-        f"Saved, but {', '.join(others)} {'has' if len(others) == 1 else 'have'} the same "
-        f"registration number {customer.registration_number}: is this the same customer twice?"
-    )
+    template, values = found
+    return template.format(**values)
 
 
 def create_customer(session: Session, *, actor: str, data: CustomerInput) -> Customer:

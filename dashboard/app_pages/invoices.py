@@ -1,5 +1,6 @@
 """Invoicing → Invoices: the list (filtered, sorted and paged by the database) and new drafts."""
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 
@@ -7,9 +8,12 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_bulk_send
+from dashboard.i18n import t
 from dashboard.invoice_editor import invoice_editor, reset_editor
+from shared.exports import Table
 from shared.states import INVOICE_STATUS_LABELS
 from shared.views.invoices import (
+    DRAFT_NUMBER,
     INVOICE_SORTS,
     INVOICE_STATUS_FILTERS,
     InvoiceFilter,
@@ -20,9 +24,19 @@ from shared.views.invoices import (
 DETAIL_PAGE = "app_pages/invoice_detail.py"
 EDITOR = "new_invoice"
 
+
+def _with_draft_numbers_translated(table: Table) -> Table:
+    """A draft has no number yet; the list says so in the reader's language."""
+    draft = t(DRAFT_NUMBER)
+    rows = tuple(
+        row._replace(number=draft) if row.number == DRAFT_NUMBER else row for row in table.rows
+    )
+    return dataclasses.replace(table, rows=rows)
+
+
 user = ui.require("view")
 today = ui.today()
-st.title("Invoices")
+st.title(t("Invoices"))
 
 
 def _open(invoice_id: int) -> None:
@@ -37,13 +51,13 @@ def _open_saved(invoice_id: int) -> None:
 
 
 if user.can("edit"):
-    if st.button("Create invoice", key="invoice_new", icon=":material/add:", type="primary"):
+    if st.button(t("Create invoice"), key="invoice_new", icon=":material/add:", type="primary"):
         st.session_state["invoice_editor_open"] = True
     if st.session_state.get("invoice_editor_open"):
         with st.container(border=True):
-            st.subheader("New invoice")
+            st.subheader(t("New invoice"))
             invoice_editor(key=EDITOR, username=user.username, then=_open_saved)
-            if st.button("Close", key="invoice_new_close"):
+            if st.button(t("Close"), key="invoice_new_close"):
                 st.session_state["invoice_editor_open"] = False
                 reset_editor(EDITOR)
                 st.rerun()
@@ -74,30 +88,38 @@ ui.filter_from_url("inv_to", "to", date.fromisoformat)
 ui.filter_from_url("inv_sort", "sort", _one_of(INVOICE_SORTS))
 ui.filter_from_url("inv_desc", "desc", {"1": True, "0": False}.__getitem__)
 
-with st.expander("Filters", expanded=True):
+with st.expander(t("Filters"), expanded=True):
     left, middle, right = st.columns(3)
     statuses = left.multiselect(
-        "Status",
+        t("Status"),
         INVOICE_STATUS_FILTERS,
-        format_func=INVOICE_STATUS_LABELS.get,
+        format_func={
+            status: t(INVOICE_STATUS_LABELS[status]) for status in INVOICE_STATUS_FILTERS
+        }.get,
         key="inv_status",
     )
-    customer = middle.text_input("Customer", key="inv_customer", placeholder="Part of the name")
-    number = right.text_input("Number", key="inv_number", placeholder="INV-2026-00…")
-    channels = {c.id: c.label for c in data.channel_options()}
+    customer = middle.text_input(
+        t("Customer"), key="inv_customer", placeholder=t("Part of the name")
+    )
+    number = right.text_input(t("Number"), key="inv_number", placeholder=t("INV-2026-00…"))
+    # Labels made now, in the reader's language: a test may call format_func outside a run.
+    channels = {None: t("All channels"), **{c.id: c.label for c in data.channel_options()}}
     channel_id = left.selectbox(
-        "Channel",
-        [None, *channels],
-        format_func=lambda i: "All channels" if i is None else channels[i],
+        t("Channel"),
+        list(channels),
+        format_func=channels.__getitem__,
         key="inv_channel",
     )
-    date_from = middle.date_input("Issued from", value=None, key="inv_from")
-    date_to = right.date_input("Issued to", value=None, key="inv_to")
+    date_from = middle.date_input(t("Issued from"), value=None, key="inv_from")
+    date_to = right.date_input(t("Issued to"), value=None, key="inv_to")
     sort_left, sort_right = st.columns([2, 1])
     sort = sort_left.selectbox(
-        "Sort by", list(INVOICE_SORTS), format_func=INVOICE_SORTS.get, key="inv_sort"
+        t("Sort by"),
+        list(INVOICE_SORTS),
+        format_func={sort: t(shown) for sort, shown in INVOICE_SORTS.items()}.__getitem__,
+        key="inv_sort",
     )
-    descending = sort_right.toggle("Descending", value=True, key="inv_desc")
+    descending = sort_right.toggle(t("Descending"), value=True, key="inv_desc")
 
 for param, shown in (
     ("status", ",".join(statuses)),
@@ -123,12 +145,13 @@ table = data.invoice_page(
     flt, today=today, sort=sort, descending=descending, offset=offset, limit=limit
 )
 filtered = flt != InvoiceFilter()
+shown = _with_draft_numbers_translated(table)
 clicked = ui.show_table(
-    table,
+    shown,
     key="invoices_table",
-    empty="No invoices match these filters."
+    empty=t("No invoices match these filters.")
     if filtered
-    else "No invoices yet — create one with **Create invoice**.",
+    else t("No invoices yet — create one with **Create invoice**."),
     badge_columns=("Status",),
     clickable=True,
 )
@@ -140,17 +163,17 @@ ui.pager("invoices", table)
 
 labels = {
     invoice_id: f"{row.number} — {row.customer}"
-    for invoice_id, row in zip(table.ids, table.rows, strict=True)
+    for invoice_id, row in zip(shown.ids, shown.rows, strict=True)
 }
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
-chosen = pick.selectbox("Invoice", list(labels), format_func=labels.get, key="inv_pick")
-if go.button("Open invoice", key="inv_open", icon=":material/open_in_new:"):
+chosen = pick.selectbox(t("Invoice"), list(labels), format_func=labels.get, key="inv_pick")
+if go.button(t("Open invoice"), key="inv_open", icon=":material/open_in_new:"):
     _open(chosen)
 
 if user.can("edit"):
-    with st.expander("E-mail invoices"):
+    with st.expander(t("E-mail invoices")):
         bulk = st.multiselect(
-            "Invoices on this page", list(labels), format_func=labels.get, key="inv_bulk"
+            t("Invoices on this page"), list(labels), format_func=labels.get, key="inv_bulk"
         )
         render_bulk_send(bulk, username=user.username, role=user.role)
 
@@ -161,5 +184,11 @@ ui.export_buttons(
     total=table.total,
     file_stem="invoices",
     user=user,
-    csv_file=lambda: invoice_csv_file(flt, today=today, sort=sort, descending=descending),
+    csv_file=lambda: invoice_csv_file(
+        flt,
+        today=today,
+        sort=sort,
+        descending=descending,
+        columns=[dataclasses.replace(column, label=t(column.label)) for column in table.columns],
+    ),
 )

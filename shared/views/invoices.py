@@ -2,7 +2,7 @@
 written by the database (``invoice_csv_file``)."""
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -75,6 +75,8 @@ INVOICE_COLUMNS = (
     Column("open", "Open balance", "money"),
     Column("channel", "Channel"),
 )
+# What the list shows in place of a draft's number, which it gets when issued.
+DRAFT_NUMBER = "(draft)"
 INVOICE_SORTS = {
     "newest": "Newest first",
     "issue_date": "Issue date",
@@ -211,7 +213,7 @@ def _invoice_row(row: Row) -> InvoiceRow:
         row
     )
     return InvoiceRow(
-        number=number or "(draft)",
+        number=number or DRAFT_NUMBER,
         customer=customer,
         status=label(INVOICE_STATUS_LABELS, status),
         issue_date=issued,
@@ -326,7 +328,10 @@ def _invoice_csv_cells(
 ) -> list[ColumnElement]:
     """``csv_value`` of each of ``_invoice_row``'s values, in INVOICE_COLUMNS order."""
     number = case(
-        (or_(Invoice.number.is_(None), Invoice.number == ""), _constant_cell("(draft)", dialect)),
+        (
+            or_(Invoice.number.is_(None), Invoice.number == ""),
+            _constant_cell(DRAFT_NUMBER, dialect),
+        ),
         else_=_text_cell(Invoice.number, dialect),
     )
     status = case(
@@ -448,13 +453,19 @@ def _copy_postgres_rows(connection: Connection, stmt: Select, handle: IO[bytes])
 
 
 def invoice_csv_file(
-    flt: InvoiceFilter, *, today: date, sort: str = "newest", descending: bool = True
+    flt: InvoiceFilter,
+    *,
+    today: date,
+    sort: str = "newest",
+    descending: bool = True,
+    columns: Sequence[Column] = INVOICE_COLUMNS,
 ) -> IO[bytes]:
-    """The file ``exports.csv_file(INVOICE_COLUMNS, invoice_rows(...))`` makes, formatted by
-    the database: in a temporary file, read from the start; memory stays at one batch."""
+    """The file ``exports.csv_file(columns, invoice_rows(...))`` makes, formatted by the
+    database: in a temporary file, read from the start; memory stays at one batch.
+    ``columns``: INVOICE_COLUMNS with the labels the reader's file is headed with."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads and closes it
     try:
-        handle.write(csv_header(INVOICE_COLUMNS).encode("utf-8"))
+        handle.write(csv_header(columns).encode("utf-8"))
         with read_session() as session:
             connection = session.connection()
             dialect = connection.dialect.name
