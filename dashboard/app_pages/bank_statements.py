@@ -2,6 +2,7 @@
 invoices and why, act on suggestions and unmatched ones, undo a booking, reconcile per
 account and period. Managers see everything and change nothing."""
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from dashboard import data, i18n, ui
 from dashboard.i18n import t
+from dashboard.stored_texts import stored_text
 from shared.bank.importing import ImportReport
 from shared.bank.matching import (
     MatchSummary,
@@ -29,6 +31,7 @@ from shared.bank.statements import (
     transaction_table,
     transaction_views,
 )
+from shared.exports import Table
 from shared.models import MatchState
 from shared.money import format_plain, from_minor
 from shared.states import MATCH_STATE_LABELS
@@ -127,6 +130,15 @@ def _transaction_label(view: TransactionView) -> str:
             t(MATCH_STATE_LABELS.get(view.state, view.state)),
         )
         if part
+    )
+
+
+def _with_reasons_read(entries: Table) -> Table:
+    """The transactions with the matcher's reasons in the reader's language."""
+    at = [column.key for column in entries.columns].index("reason")
+    return dataclasses.replace(
+        entries,
+        rows=tuple((*row[:at], stored_text(row[at]), *row[at + 1 :]) for row in entries.rows),
     )
 
 
@@ -299,7 +311,7 @@ def _actions_section(statement_id: int) -> None:
         key="bs_tx",
     )
     view = views[chosen]
-    st.markdown(t("**Reason:** {reason}", reason=view.reason or "—"))
+    st.markdown(t("**Reason:** {reason}", reason=stored_text(view.reason) or "—"))
     if view.state == MatchState.SUGGESTED:
         _accept(view)
     if view.state in (MatchState.SUGGESTED, MatchState.UNMATCHED, MatchState.NEW):
@@ -346,7 +358,7 @@ if options:
         statement_id=statement_id, states=tuple(states), offset=offset, limit=limit
     )
     ui.show_table(
-        entries,
+        _with_reasons_read(entries),
         key="bs_entries_table",
         empty=t("No transactions in this statement match the filter."),
         badge_columns=("Match state",),
