@@ -1,6 +1,7 @@
 """Sentences LinkPay Desk stores in English with their values written in, shown in the
-reader's language: why the matcher placed a bank transfer as it did (shared.bank.matching
-keeps it with the transaction, and in the audit log).
+reader's language: why the matcher placed a bank transfer as it did (shared.bank.matching),
+why a payment needs a person (the review items of shared.callbacks) and how a person
+resolved it (shared.review).
 
 Each known sentence is listed here as its template; a stored text that a template fits
 gives the template's values back, and the page shows ``t(template, **values)``. A value
@@ -8,10 +9,12 @@ that is itself such a sentence ("Suggestion accepted: {reason}") is translated i
 A text no template fits, a note a person typed for one, shows as stored.
 """
 
+import dataclasses
 import re
 from functools import cache
 
 from dashboard.i18n import t
+from shared.exports import Table
 
 # shared.bank.matching's reasons, in its words: keep the two in step (the tests render
 # the matcher's real reasons in Latvian, tests/dashboard/test_latvian_money.py).
@@ -52,29 +55,108 @@ MATCH_REASONS = (
     "IBAN {iban}",
     "name",
 )
+# Why a payment needs a person: the review items' reasons (shared.callbacks.apply, .queue,
+# .processing, .lost_payments), in their words.
+REVIEW_REASONS = (
+    "EveryPay payment {reference} (order {order}) reached this channel's Callback URL but "
+    "is not ours: {problem}. Nothing was booked; usually another system's payment on the "
+    'same EveryPay account. Others the same day are in the callback log as "not ours".',
+    "EveryPay reports payment {reference} for invoice {number} as {state}, a state "
+    "LinkPay Desk does not know. Nothing was booked or taken back. LinkPay Desk keeps "
+    "asking EveryPay and applies the payment once it reports a state LinkPay Desk knows; "
+    "check the payment in the EveryPay portal meanwhile.",
+    "EveryPay settled {paid} for invoice {number}, which is in {currency} (channel "
+    "currency {channel_currency}). Not booked: refund it or book it by hand.",
+    "{paid} was paid at EveryPay for invoice {number}, which is {status}. Not booked: "
+    "refund the payer or reissue the invoice.",
+    "{paid} was paid for invoice {number}, whose open balance is {open}. Not booked yet: "
+    "accept it as a partial payment, or ask the customer for the rest.",
+    "{paid} was paid for invoice {number}, whose open balance was {open}. Booked: "
+    "{surplus} is now the customer's credit. Apply it to another invoice or refund it "
+    "from the customer's page.",
+    "Payment for invoice {number} has been {state} since {moment} UTC. Ask EveryPay "
+    "support about payment {reference} or contact the payer.",
+    "Payment for invoice {number} was refunded at EveryPay; {standing} of {initial} stays "
+    "paid. None of the refund was booked on the invoice, so its balance is unchanged; for "
+    "information.",
+    "{back} of the payment for invoice {number} went back to the payer (refunded at "
+    "EveryPay; {standing} of {initial} stays paid). The invoice is open again for {back} "
+    "until a credit note is issued for it (proposed: issue a credit note for the refunded "
+    "amount, or link one already issued) or finance decides the customer owes it (mark "
+    "resolved). Reminders and the pay button are held meanwhile.",
+    "The payer disputed the payment for invoice {number} and the card issuer took it "
+    "back. None of it was booked on the invoice; for information.",
+    "The payer disputed the payment for invoice {number} and the card issuer took {back} "
+    "back; the invoice is open again for it. Accept the chargeback with a credit note, or "
+    "dispute it if the customer still owes the money. Reminders and the pay button are "
+    "held meanwhile.",
+    "Callback for payment {reference} could not be verified with EveryPay after {count} "
+    "tries: {error}. Check the channel's API username, secret and environment. It keeps "
+    "being re-asked every few minutes and is booked as soon as EveryPay answers.",
+    "The pay link of invoice {number} ({open} open) was opened {moment} UTC, {hours} hours "
+    "ago, and no payment is known since. If the customer paid, every callback about it "
+    "was lost: ask them for the payment reference on their receipt, or look it up in the "
+    "EveryPay portal (order reference {order}), and use Find payment on this page. "
+    "Reminders for this invoice are held until this is resolved.",
+    "Callbacks arrived for payment references EveryPay does not know (first: "
+    "{reference}). Forged callbacks are harmless and ignored; if real payments show this, "
+    "the channel's environment or API base is wrong.",
+)
+# How a person resolved one (shared.review): with their comment after it, if they wrote one.
+RESOLUTIONS = (
+    "Accepted as partial payment of {amount}. {comment}",
+    "Accepted as partial payment of {amount}.",
+    "Credit note {number} issued for {amount}. {comment}",
+    "Credit note {number} issued for {amount}.",
+    "Refund covered by credit note {number}. {comment}",
+    "Refund covered by credit note {number}.",
+    "Disputed: the customer still owes {amount}. {comment}",
+)
+# In the order they are tried: a sentence before any shorter one its start also fits.
+STORED_SENTENCES = MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS
 
 
 @cache
-def _patterns(templates: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each template as a pattern: its words literally, each ``{place}`` any text."""
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each template as a pattern: its words literally, each ``{place}`` any text (the
+    same text again where a place comes twice)."""
     compiled = []
-    for template in templates:
-        parts = re.split(r"\{(\w+)\}", template)
-        pattern = "".join(
-            re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
-            for index, part in enumerate(parts)
-        )
-        compiled.append((re.compile(pattern, re.DOTALL), template))
+    for template in STORED_SENTENCES:
+        pattern, seen = [], set()
+        for index, part in enumerate(re.split(r"\{(\w+)\}", template)):
+            if index % 2 == 0:
+                pattern.append(re.escape(part))
+            elif part in seen:
+                pattern.append(f"(?P={part})")
+            else:
+                seen.add(part)
+                pattern.append(f"(?P<{part}>.*?)")
+        compiled.append((re.compile("".join(pattern), re.DOTALL), template))
     return tuple(compiled)
 
 
-def stored_text(text: str, templates: tuple[str, ...] = MATCH_REASONS) -> str:
+def stored_text(text: str) -> str:
     """``text`` in the reader's language when a template fits it, else as stored."""
-    for pattern, template in _patterns(templates):
+    for pattern, template in _patterns():
         found = pattern.fullmatch(text)
         if found:
-            values = {
-                name: stored_text(value, templates) for name, value in found.groupdict().items()
-            }
-            return t(template, **values)
+            return t(
+                template, **{name: stored_text(value) for name, value in found.groupdict().items()}
+            )
     return text
+
+
+def with_stored_texts(table: Table, *keys: str) -> Table:
+    """``table`` with the cells of the columns ``keys`` (stored sentences) in the reader's
+    language, for ``ui.show_table``."""
+    at = {index for index, column in enumerate(table.columns) if column.key in keys}
+    return dataclasses.replace(
+        table,
+        rows=tuple(
+            tuple(
+                stored_text(cell) if index in at and cell else cell
+                for index, cell in enumerate(row)
+            )
+            for row in table.rows
+        ),
+    )

@@ -2,7 +2,6 @@
 invoices and why, act on suggestions and unmatched ones, undo a booking, reconcile per
 account and period. Managers see everything and change nothing."""
 
-import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ import streamlit as st
 
 from dashboard import data, i18n, ui
 from dashboard.i18n import t
-from dashboard.stored_texts import stored_text
+from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.bank.importing import ImportReport
 from shared.bank.matching import (
     MatchSummary,
@@ -31,7 +30,6 @@ from shared.bank.statements import (
     transaction_table,
     transaction_views,
 )
-from shared.exports import Table
 from shared.models import MatchState
 from shared.money import format_plain, from_minor
 from shared.states import MATCH_STATE_LABELS
@@ -130,15 +128,6 @@ def _transaction_label(view: TransactionView) -> str:
             t(MATCH_STATE_LABELS.get(view.state, view.state)),
         )
         if part
-    )
-
-
-def _with_reasons_read(entries: Table) -> Table:
-    """The transactions with the matcher's reasons in the reader's language."""
-    at = [column.key for column in entries.columns].index("reason")
-    return dataclasses.replace(
-        entries,
-        rows=tuple((*row[:at], stored_text(row[at]), *row[at + 1 :]) for row in entries.rows),
     )
 
 
@@ -358,7 +347,7 @@ if options:
         statement_id=statement_id, states=tuple(states), offset=offset, limit=limit
     )
     ui.show_table(
-        _with_reasons_read(entries),
+        with_stored_texts(entries, "reason"),
         key="bs_entries_table",
         empty=t("No transactions in this statement match the filter."),
         badge_columns=("Match state",),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import data, i18n, ui
 from dashboard.i18n import t
+from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.callbacks.lookup import Found, find_payment
 from shared.callbacks.lost_payments import count_held_invoices
 from shared.exports import with_totals
@@ -112,7 +113,7 @@ flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=
 offset, limit = ui.paging("exceptions", flt)
 table = data.review_page(flt, tz=tz, offset=offset, limit=limit)
 clicked = ui.show_table(
-    table,
+    with_stored_texts(table, "reason", "resolution"),
     key="exceptions_table",
     empty=t("No open exceptions — every payment matched its invoice.")
     if flt == ReviewFilter()
@@ -229,7 +230,7 @@ info = review_info(item_id)
 if info is None or info.status != ReviewStatus.OPEN:
     st.caption(t("This exception is resolved."))
     st.stop()
-st.markdown(t("**Reason:** {reason}", reason=info.reason))
+st.markdown(t("**Reason:** {reason}", reason=stored_text(info.reason)))
 comment = st.text_area(t("Comment"), key="rev_comment", placeholder=t("What was checked or done"))
 money_back_actions(info.id, comment)
 accept, resolve, reconcile = st.columns(3)
@@ -244,7 +245,7 @@ if info.can_accept_partial and accept.button(
         ),
         permission="review",
         action="review.accept_partial",
-        success=lambda resolution: resolution,
+        success=stored_text,
     )
 if resolve.button(t("Mark resolved"), key="rev_resolve"):
     ui.page_action(

@@ -5,15 +5,25 @@ with its runs, EveryPay's bank links and the outbox, empty and with a mail."""
 import string
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n, ui
-from dashboard.stored_texts import MATCH_REASONS
+from dashboard.stored_texts import STORED_SENTENCES
+from shared.callbacks.apply import _chargeback_reason
 from shared.channels import create_bank_account
 from shared.db import write_session
-from shared.models import AccountType, PaymentAttempt, PaymentState, ReconcilerRun, utcnow
+from shared.models import (
+    AccountType,
+    PaymentAttempt,
+    PaymentState,
+    ReconcilerRun,
+    ReviewItem,
+    utcnow,
+)
 from shared.states import PAYMENT_STATES
 from shared.users import set_user_language
 from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
@@ -98,9 +108,16 @@ def test_the_same_file_again_is_refused_in_latvian(db):
 
 
 def test_the_find_payment_form_and_a_resolved_exception_read_in_latvian(db):
-    _seed()
+    number = _seed()
+    with write_session() as session:
+        item = session.exec(select(ReviewItem)).one()
+        attempt = session.get(PaymentAttempt, item.payment_attempt_id)
+        item.reason = _chargeback_reason(attempt, SimpleNamespace(number=number), returned=0)
     at = _in_latvian("finance", "exceptions")
     _reads_latvian(at)
+    reason = f"Maksātājs apstrīdēja maksājumu par rēķinu {number}, un kartes izdevējs naudu"
+    assert f"**Iemesls:** {reason}" in texts(at)
+    assert _table(at, "Iemesls")["Iemesls"].iloc[0].startswith(reason)
     assert at.text_input(key="find_reference").label == "Maksājuma atsauce"
     assert "EveryPay nevar meklēt pēc rēķina numura" in at.text_input(key="find_reference").help
     assert list(_table(at, "Veids")["Veids"]) == ["Summa nesakrīt"]
@@ -161,12 +178,12 @@ def test_the_outbox_empty_and_with_a_mail_reads_in_latvian(db):
     assert [tab.label for tab in at.tabs] == ["Klienta skatā", "Vienkāršs teksts"]
 
 
-def test_every_reason_the_matcher_stores_has_its_latvian_with_the_same_places():
+def test_every_stored_sentence_has_its_latvian_with_the_same_places():
     latvian = i18n.catalogue("lv")
     formatter = string.Formatter()
 
     def places(text: str) -> set[str]:
         return {name for _, name, _, _ in formatter.parse(text) if name}
 
-    assert [reason for reason in MATCH_REASONS if reason not in latvian] == []
-    assert [r for r in MATCH_REASONS if places(r) != places(latvian[r])] == []
+    assert [text for text in STORED_SENTENCES if text not in latvian] == []
+    assert [r for r in STORED_SENTENCES if places(r) != places(latvian[r])] == []
