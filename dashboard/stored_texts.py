@@ -1,7 +1,7 @@
 """Sentences LinkPay Desk stores in English with their values written in, shown in the
 reader's language: why the matcher placed a bank transfer as it did (shared.bank.matching),
-why a payment needs a person (the review items of shared.callbacks) and how a person
-resolved it (shared.review).
+why a payment needs a person (the review items of shared.callbacks), how a person
+resolved it (shared.review) and what applying a callback did (shared.callbacks.apply).
 
 Each known sentence is listed here as its template; a stored text that a template fits
 gives the template's values back, and the page shows ``t(template, **values)``. A value
@@ -13,8 +13,9 @@ import dataclasses
 import re
 from functools import cache
 
-from dashboard.i18n import t
+from dashboard.i18n import ENGLISH, language, t
 from shared.exports import Table
+from shared.states import PAYMENT_STATES, SHOWN_INVOICE_STATUSES
 
 # shared.bank.matching's reasons, in its words: keep the two in step (the tests render
 # the matcher's real reasons in Latvian, tests/dashboard/test_latvian_money.py).
@@ -112,8 +113,35 @@ RESOLUTIONS = (
     "Refund covered by credit note {number}.",
     "Disputed: the customer still owes {amount}. {comment}",
 )
+# What applying a callback did (shared.callbacks.apply, .processing): the Outcome column.
+CALLBACK_OUTCOMES = (
+    "{number}: payment {state} ({amount}); {booking}",
+    "duplicate of callback #{id}: {outcome}",
+    "not ours: the channel no longer exists",
+    "not ours: {problem}",
+    "{state}: a newer answer from EveryPay was already applied",
+    "state unknown to LinkPay Desk: nothing booked, sent to review",
+    "not paid yet; the reconciler asks again",
+    "stuck at EveryPay after 3-D Secure; sent to review",
+    "invoice unchanged ({status})",
+    "already booked ({status})",
+    "nothing to book ({status})",
+    "not booked: paid in {currency}, sent to review",
+    "not booked: invoice is {status}, sent to review",
+    "not booked: the amount-mismatch review decides",
+    "not booked: less than the open balance, sent to review",
+    "invoice paid ({paid} booked, {surplus} customer credit)",
+    "invoice paid ({paid} booked)",
+    "invoice partially paid ({paid} booked, {open} open)",
+    "already taken back ({status})",
+    "{returned} went back to the payer (invoice now {status})",
+)
 # In the order they are tried: a sentence before any shorter one its start also fits.
-STORED_SENTENCES = MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS
+STORED_SENTENCES = MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS + CALLBACK_OUTCOMES
+# Places that hold a stored code, not words: {state} an EveryPay payment state, {status}
+# an invoice status; shown by their label in the reader's language, lower case as in the
+# English sentence (which keeps the code itself).
+CODE_LABELS = {"state": PAYMENT_STATES, "status": SHOWN_INVOICE_STATUSES}
 
 
 @cache
@@ -140,10 +168,15 @@ def stored_text(text: str) -> str:
     for pattern, template in _patterns():
         found = pattern.fullmatch(text)
         if found:
-            return t(
-                template, **{name: stored_text(value) for name, value in found.groupdict().items()}
-            )
+            return t(template, **{name: _value(name, v) for name, v in found.groupdict().items()})
     return text
+
+
+def _value(name: str, value: str) -> str:
+    codes = CODE_LABELS.get(name, {})
+    if value in codes and language() != ENGLISH:
+        return t(codes[value].en).lower()
+    return stored_text(value)
 
 
 def with_stored_texts(table: Table, *keys: str) -> Table:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, i18n, ui
 from dashboard.i18n import t
+from dashboard.stored_texts import with_stored_texts
 from shared.config import get_settings
 from shared.models import CallbackStatus
 from shared.states import CALLBACK_STATUS_LABELS
@@ -100,7 +101,7 @@ flt = CallbackFilter(
 offset, limit = ui.paging("callbacks", flt)
 table = data.callback_page(flt, tz=tz, offset=offset, limit=limit)
 clicked = ui.show_table(
-    table,
+    with_stored_texts(table, "outcome"),
     key="callbacks_table",
     empty=t("No callbacks match these filters.")
     if flt != CallbackFilter()

@@ -18,6 +18,8 @@ from shared.channels import create_bank_account
 from shared.db import write_session
 from shared.models import (
     AccountType,
+    CallbackEvent,
+    CallbackStatus,
     PaymentAttempt,
     PaymentState,
     ReconcilerRun,
@@ -148,6 +150,34 @@ def test_the_reconciler_panel_with_its_runs_reads_in_latvian(db):
     at.toggle(key="rec_eventful").set_value(True).run()
     _reads_latvian(at)
     assert "Nevienā reizē nekas nemainījās un nekas neizgāzās." in texts(at)
+
+
+def test_a_callback_reads_its_outcome_in_latvian(db):
+    invoice = make_invoice(channel=make_channel())
+    attempt = make_attempt(invoice, at=datetime(2026, 5, 2, 9, 0, tzinfo=UTC))
+    with write_session() as session:
+        session.add(
+            CallbackEvent(
+                channel_id=invoice.channel_id,
+                payment_reference=attempt.payment_reference,
+                order_reference=invoice.number,
+                event_name="status_updated",
+                status=CallbackStatus.DONE,
+                invoice_id=invoice.id,
+                # As shared.callbacks.apply words it.
+                outcome=f"{invoice.number}: payment settled (121.00 EUR); "
+                "invoice paid (121.00 EUR booked)",
+            )
+        )
+    at = _in_latvian("finance", "callbacks")
+    _reads_latvian(at)
+    callbacks = _table(at, "Rezultāts")
+    assert list(callbacks["Rezultāts"]) == [
+        f"{invoice.number}: maksājums norēķināts (121.00 EUR); "
+        "rēķins apmaksāts (grāmatoti 121.00 EUR)"
+    ]
+    assert list(callbacks["Apstrādes statuss"]) == ["Apstrādāts"]
+    assert at.button(key="cb_reprocess").label == "Apstrādāt vēlreiz"
 
 
 def test_payments_read_their_bank_link_and_source_in_latvian(db):
