@@ -1,7 +1,8 @@
 """Sentences LinkPay Desk stores in English with their values written in, shown in the
 reader's language: why the matcher placed a bank transfer as it did (shared.bank.matching),
 why a payment needs a person (the review items of shared.callbacks), how a person
-resolved it (shared.review) and what applying a callback did (shared.callbacks.apply).
+resolved it (shared.review), what Find payment found and what applying a callback did
+(shared.callbacks.lookup, .apply).
 
 Each known sentence is listed here as its template; a stored text that a template fits
 gives the template's values back, and the page shows ``t(template, **values)``. A value
@@ -112,6 +113,23 @@ RESOLUTIONS = (
     "Refund covered by credit note {number}. {comment}",
     "Refund covered by credit note {number}.",
     "Disputed: the customer still owes {amount}. {comment}",
+    "Payment {reference} found by {actor}: {outcome}",
+)
+# What Find payment found (shared.callbacks.lookup).
+FIND_PAYMENT_RESULTS = (
+    "Found and applied: {outcome}.",
+    "Already known, nothing changed: {outcome}.",
+    "Not booked: {outcome}.",
+    "EveryPay could not be asked ({problems}). Nothing changed; try again later.",
+    "Payment {reference} belongs to EveryPay API user {user}, which is not one of our "
+    "channels'. Nothing was booked.",
+    "EveryPay knows no payment {reference} for this channel. Check the reference: it is "
+    "the payment's, not the order's.",
+    "EveryPay knows no payment {reference} for any of the channels. Check the reference: "
+    "it is the payment's, not the order's.",
+    "Payment {reference} ({state}, order reference {order}) is on {channel}'s EveryPay "
+    "account but not for one of its invoices: probably another system's payment. Nothing "
+    "was booked.",
 )
 # What applying a callback did (shared.callbacks.apply, .processing): the Outcome column.
 CALLBACK_OUTCOMES = (
@@ -137,7 +155,9 @@ CALLBACK_OUTCOMES = (
     "{returned} went back to the payer (invoice now {status})",
 )
 # In the order they are tried: a sentence before any shorter one its start also fits.
-STORED_SENTENCES = MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS + CALLBACK_OUTCOMES
+STORED_SENTENCES = (
+    MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS + FIND_PAYMENT_RESULTS + CALLBACK_OUTCOMES
+)
 # Places that hold a stored code, not words: {state} an EveryPay payment state, {status}
 # an invoice status; shown by their label in the reader's language, lower case as in the
 # English sentence (which keeps the code itself).

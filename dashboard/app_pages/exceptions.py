@@ -87,7 +87,7 @@ def find_payment_form() -> None:
             permission="review",
             action="payment.find",
             own_transaction=True,
-            success=lambda result: ui.Flash(result.message, FOUND_KINDS[result.found]),
+            success=lambda result: ui.Flash(stored_text(result.message), FOUND_KINDS[result.found]),
             flash_at=FIND_PAYMENT,
         )
 

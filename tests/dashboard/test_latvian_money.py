@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+import respx
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n, ui
 from dashboard.stored_texts import STORED_SENTENCES
 from shared.callbacks.apply import _chargeback_reason
+from shared.callbacks.lost_payments import check_lost_payments, watch_pay_link_opened
 from shared.channels import create_bank_account
 from shared.db import write_session
 from shared.models import (
@@ -28,10 +30,12 @@ from shared.models import (
 )
 from shared.states import PAYMENT_STATES
 from shared.users import set_user_language
+from tests.callbacks.helpers import API_BASE, answer_with, make_shop
 from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
 from tests.dashboard.test_bank_statements_ui import _import, _statement, _transactions
 from tests.dashboard.test_latvian_ui import _seed, _shown, english_words
 from tests.dashboard.test_table_exports import _mail
+from tests.utils.callback_service import new_reference
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 # A company account whose IBAN reads as no English word ("LV80BANK…" would).
@@ -129,6 +133,28 @@ def test_the_find_payment_form_and_a_resolved_exception_read_in_latvian(db):
     _reads_latvian(at)
     assert "Atzīmēts kā atrisināts." in texts(at)
     assert "Nav atvērtu izņēmumu — katrs maksājums atbilst savam rēķinam." in texts(at)
+
+
+def test_a_lost_payment_found_by_its_reference_reads_in_latvian(db):
+    shop = make_shop()
+    watch_pay_link_opened(invoice_id=shop.invoice.id, at=utcnow() - timedelta(hours=30))
+    check_lost_payments()
+    at = _in_latvian("finance", "exceptions")
+    _reads_latvian(at)
+    assert "Atgādinājumi aizturēti rēķiniem: 1." in texts(at)
+    assert f"**Iemesls:** Rēķina {shop.invoice.number} maksājuma saite" in texts(at)
+
+    reference = new_reference()
+    with respx.mock(base_url=API_BASE, assert_all_called=True) as api:
+        answer_with(api, shop.answer(reference, state="settled"))
+        at.text_input(key="find_reference").set_value(reference)
+        next(b for b in at.button if b.label == "Meklēt maksājumu").click().run()
+    _reads_latvian(at)
+    [success] = at.success
+    assert success.value.startswith(
+        f"Atrasts un piemērots: {shop.invoice.number}: maksājums norēķināts ("
+    )
+    assert "rēķins apmaksāts (grāmatoti " in success.value
 
 
 def test_the_reconciler_panel_with_its_runs_reads_in_latvian(db):
