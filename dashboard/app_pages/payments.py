@@ -4,11 +4,16 @@ LinkPay here."""
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
 from dashboard.i18n import t
 from dashboard.payment_forms import record_payment_form
 from shared.exports import with_totals
-from shared.ledger.received import SOURCE_LABELS, LedgerResult, reverse_received_payment
+from shared.ledger.received import (
+    METHOD_LABELS,
+    SOURCE_LABELS,
+    LedgerResult,
+    reverse_received_payment,
+)
 from shared.models import PaymentState
 from shared.money import from_minor
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
@@ -16,6 +21,7 @@ from shared.views.payments import (
     PAYMENT_COLUMNS,
     PAYMENT_SOURCES,
     PaymentFilter,
+    PaymentOption,
     payment_rows,
     reversible_payments,
 )
@@ -51,6 +57,22 @@ def _moved_text(result: LedgerResult) -> str:
     return text
 
 
+def _payment_label(payment: PaymentOption) -> str:
+    """Number, day, method, amount, customer and bank reference of a recorded payment."""
+    return " · ".join(
+        part
+        for part in (
+            f"#{payment.id}",
+            i18n.date_text(payment.received_on),
+            t(METHOD_LABELS.get(payment.method, payment.method)),
+            ui.money(from_minor(payment.amount_minor, payment.currency), payment.currency),
+            payment.customer,
+            payment.bank_reference,
+        )
+        if part
+    )
+
+
 def _forget_reversal(_: LedgerResult) -> None:
     for name in ("payrev_reason", "payrev_confirm"):
         st.session_state.pop(name, None)
@@ -61,7 +83,7 @@ def _reverse_payment_section() -> None:
         search = st.text_input(
             t("Find payment"), key="payrev_find", placeholder=t("Customer or reference")
         )
-        choices = dict(reversible_payments(search))
+        choices = {payment.id: _payment_label(payment) for payment in reversible_payments(search)}
         if not choices:
             st.caption(t("No recorded payment to reverse."))
             return
