@@ -57,6 +57,19 @@ MATCH_REASONS = (
     "IBAN {iban}",
     "name",
 )
+# What an action on a bank transaction did, and the EveryPay payouts an import explained
+# (shared.bank.matching, shared.bank.payouts).
+BANK_ACTIONS = (
+    "Booked {amount} as suggested.",
+    "Recorded {amount} of credit paid back.",
+    "Booked {amount} for {customer}.",
+    "Marked as not a customer payment.",
+    "Booking of {amount} undone; back to Unmatched.",
+    "EveryPay payout {reference}: {net} = {count} payments {gross} - fee {fee}; payments "
+    "marked in bank",
+    "EveryPay payout {reference}: {net} = {count} payments {gross} - fee {fee}; difference "
+    "{difference}, sent to Exceptions",
+)
 # Why a payment needs a person: the review items' reasons (shared.callbacks.apply, .queue,
 # .processing, .lost_payments), in their words.
 REVIEW_REASONS = (
@@ -156,7 +169,12 @@ CALLBACK_OUTCOMES = (
 )
 # In the order they are tried: a sentence before any shorter one its start also fits.
 STORED_SENTENCES = (
-    MATCH_REASONS + REVIEW_REASONS + RESOLUTIONS + FIND_PAYMENT_RESULTS + CALLBACK_OUTCOMES
+    MATCH_REASONS
+    + BANK_ACTIONS
+    + REVIEW_REASONS
+    + RESOLUTIONS
+    + FIND_PAYMENT_RESULTS
+    + CALLBACK_OUTCOMES
 )
 # Places that hold a stored code, not words: {state} an EveryPay payment state, {status}
 # an invoice status; shown by their label in the reader's language, lower case as in the

@@ -48,7 +48,7 @@ def _act(action, *, permission_action: str, **values) -> None:
         lambda session: action(session, actor=user.username, **values),
         permission="edit",
         action=permission_action,
-        success=lambda message: message,
+        success=stored_text,
     )
 
 
@@ -160,7 +160,11 @@ def _upload_section() -> None:
                     )
                 ),
                 success=lambda result: "\n\n".join(
-                    [*_import_lines(result[0]), _matched_text(result[1]), *result[1].payouts]
+                    [
+                        *_import_lines(result[0]),
+                        _matched_text(result[1]),
+                        *map(stored_text, result[1].payouts),
+                    ]
                 ),
             )
             if not imported:

@@ -30,6 +30,7 @@ from shared.models import (
 )
 from shared.states import PAYMENT_STATES
 from shared.users import set_user_language
+from tests.bank.builders import Entry, Tx, camt053
 from tests.callbacks.helpers import API_BASE, answer_with, make_shop
 from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
 from tests.dashboard.test_bank_statements_ui import _import, _statement, _transactions
@@ -101,6 +102,22 @@ def test_a_statement_imported_and_matched_reads_in_latvian(db):
     assert "**Sasaistīt manuāli**" in texts(at)
     assert "**Iemesls:** Maksājuma informācijā nav RF atsauces" in texts(at)
     assert at.button(key="bs_not_customer").label == "Atzīmēt, ka nav klienta maksājums"
+
+
+def test_a_suggestion_accepted_reads_in_latvian(db):
+    _company_account()
+    invoice = make_invoice(channel=None)  # customer "Anna Bērziņa SIA"
+    content = camt053(
+        entries=[Entry("121.00", ref="B-1", txs=[Tx(name="ANNA BERZINA SIA")])], iban=IBAN
+    )
+    at = _import(_in_latvian("finance", "bank_statements"), content)
+    _reads_latvian(at)
+    assert f"**Ieteikts:** Anna Bērziņa SIA — 121,00 rēķinam {invoice.number}" in texts(at)
+    at.button(key="bs_accept").click().run()
+    _reads_latvian(at)
+    assert "121.00 EUR grāmatoti, kā ieteikts." in texts(at)
+    entries = _table(at, "Grāmatošanas datums")
+    assert entries["Iemesls"].iloc[0].startswith("Ieteikums pieņemts: ")
 
 
 def test_the_same_file_again_is_refused_in_latvian(db):
