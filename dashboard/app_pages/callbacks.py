@@ -1,8 +1,12 @@
 """Payments → Callbacks: every callback EveryPay sent, what the API said, what changed."""
 
+from datetime import datetime
+
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
+from dashboard.i18n import t
+from dashboard.stored_texts import with_stored_texts
 from shared.config import get_settings
 from shared.models import CallbackStatus
 from shared.states import CALLBACK_STATUS_LABELS
@@ -11,7 +15,12 @@ from shared.views.reconciler import RunFilter, reconciler_run_rows, reconciler_s
 
 user = ui.require("view")
 tz = ui.tz()
-st.title("Callbacks")
+st.title(t("Callbacks"))
+
+
+def _seconds_text(moment: datetime) -> str:
+    """A moment to the second, the reader's way (the last run: a pass takes seconds)."""
+    return f"{i18n.datetime_text(moment)}:{moment:%S}"
 
 
 def reconciler_panel() -> None:
@@ -19,28 +28,35 @@ def reconciler_panel() -> None:
     status = reconciler_status(tz=tz)
     if status.stalled and status.last_run is not None:
         st.warning(
-            f"The reconciler has not run since {status.last_run:%Y-%m-%d %H:%M}: is the "
-            "callback service running?",
+            t(
+                "The reconciler has not run since {moment}: is the callback service running?",
+                moment=i18n.datetime_text(status.last_run),
+            ),
             icon=":material/sync_problem:",
         )
-    with st.expander("Reconciler", icon=":material/sync:"):
+    with st.expander(t("Reconciler"), icon=":material/sync:"):
         st.caption(
-            "Re-asks EveryPay about every unfinished payment and every callback still "
-            f"waiting, every {get_settings().reconcile_interval_seconds} s and after a "
-            "restart of the callback service."
+            t(
+                "Re-asks EveryPay about every unfinished payment and every callback still "
+                "waiting, every {seconds} s and after a restart of the callback service.",
+                seconds=i18n.number_text(get_settings().reconcile_interval_seconds),
+            )
         )
         if status.last_run is None:
-            st.info("The reconciler has not run yet: it runs inside the callback service.")
+            st.info(t("The reconciler has not run yet: it runs inside the callback service."))
         else:
-            st.caption(f"Last run {status.last_run:%Y-%m-%d %H:%M:%S}.")
-        eventful = st.toggle("Only runs that changed or failed something", key="rec_eventful")
+            st.caption(t("Last run {moment}.", moment=_seconds_text(status.last_run)))
+        eventful = st.toggle(t("Only runs that changed or failed something"), key="rec_eventful")
         flt = RunFilter(eventful_only=eventful)
         offset, limit = ui.paging("reconciler", flt)
         runs = data.reconciler_runs(flt, tz=tz, offset=offset, limit=limit)
         ui.show_table(
             runs,
             key="reconciler_table",
-            empty="No run changed or failed anything." if eventful else "No runs recorded yet.",
+            empty=t("No run changed or failed anything.")
+            if eventful
+            else t("No runs recorded yet."),
+            label_columns=("Payments asked about",),
         )
         if runs.total:
             ui.pager("reconciler", runs)
@@ -58,22 +74,22 @@ reconciler_panel()
 
 left, middle, right = st.columns(3)
 statuses = left.multiselect(
-    "Processing status",
+    t("Processing status"),
     [s.value for s in CallbackStatus],
-    format_func=CALLBACK_STATUS_LABELS.get,
+    format_func=lambda status: t(CALLBACK_STATUS_LABELS[status]),
     key="cb_status",
 )
 channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
-    "Channel",
+    t("Channel"),
     [None, *channels],
-    format_func=lambda i: "All channels" if i is None else channels[i],
+    format_func=lambda i: t("All channels") if i is None else channels[i],
     key="cb_channel",
 )
-reference = right.text_input("Payment reference", key="cb_reference")
+reference = right.text_input(t("Payment reference"), key="cb_reference")
 left, right = st.columns(2)
-date_from = left.date_input("Received from", value=None, key="cb_from")
-date_to = right.date_input("Received to", value=None, key="cb_to")
+date_from = left.date_input(t("Received from"), value=None, key="cb_from")
+date_to = right.date_input(t("Received to"), value=None, key="cb_to")
 
 flt = CallbackFilter(
     statuses=tuple(statuses),
@@ -85,12 +101,14 @@ flt = CallbackFilter(
 offset, limit = ui.paging("callbacks", flt)
 table = data.callback_page(flt, tz=tz, offset=offset, limit=limit)
 clicked = ui.show_table(
-    table,
+    with_stored_texts(table, "outcome"),
     key="callbacks_table",
-    empty="No callbacks match these filters."
+    empty=t("No callbacks match these filters.")
     if flt != CallbackFilter()
-    else "No callbacks yet — paste the Callback URL into the EveryPay portal (Money → Bank "
-    "accounts), then pay an invoice.",
+    else t(
+        "No callbacks yet — paste the Callback URL into the EveryPay portal (Money → Bank "
+        "accounts), then pay an invoice."
+    ),
     badge_columns=("Processing status",),
     clickable=True,
 )
@@ -102,7 +120,7 @@ if clicked is not None:
         st.switch_page(
             "app_pages/invoice_detail.py", query_params={"invoice": table.rows[clicked].invoice}
         )
-    st.caption("This callback is not applied to an invoice (yet), so there is none to open.")
+    st.caption(t("This callback is not applied to an invoice (yet), so there is none to open."))
 ui.pager("callbacks", table)
 ui.export_buttons(
     key="callbacks_export",
@@ -115,13 +133,13 @@ ui.export_buttons(
 
 if user.can("review"):
     labels = {
-        event_id: f"#{event_id} · {row.received:%Y-%m-%d %H:%M} · "
-        f"{row.payment_reference[:16] or row.order_reference} · {row.status}"
+        event_id: f"#{event_id} · {i18n.datetime_text(row.received)} · "
+        f"{row.payment_reference[:16] or row.order_reference} · {t(row.status)}"
         for event_id, row in zip(table.ids, table.rows, strict=True)
     }
     pick, go = st.columns([3, 1], vertical_alignment="bottom")
-    event_id = pick.selectbox("Callback", list(labels), format_func=labels.get, key="cb_pick")
-    if go.button("Reprocess", key="cb_reprocess", icon=":material/replay:"):
+    event_id = pick.selectbox(t("Callback"), list(labels), format_func=labels.get, key="cb_pick")
+    if go.button(t("Reprocess"), key="cb_reprocess", icon=":material/replay:"):
         # The processing rules live with the callback service; imported on use.
         from shared.callbacks.processing import reprocess_event
 

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
+from dashboard.i18n import t
+from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.callbacks.lookup import Found, find_payment
 from shared.callbacks.lost_payments import count_held_invoices
 from shared.exports import with_totals
@@ -36,39 +38,45 @@ def open_invoice(number: str) -> None:
 
 user = ui.require("view")
 tz = ui.tz()
-st.title("Exceptions")
+st.title(t("Exceptions"))
 
 ui.show_flash()
 
 held = count_held_invoices()
 if held:
     st.warning(
-        f"Reminders are held for {held} invoice(s): their pay link was opened and no payment "
-        "is known since (Lost payment below). They go out again once the exception is resolved."
+        t(
+            "Reminders are held for {count} invoice(s): their pay link was opened and no "
+            "payment is known since (Lost payment below). They go out again once the "
+            "exception is resolved.",
+            count=i18n.number_text(held),
+        )
     )
 
 
 def find_payment_form() -> None:
     """Paste a payment reference from the EveryPay portal or a receipt; book it if ours."""
     channels = {c.id: c.label for c in data.channel_options(active_only=True)}
-    with st.expander("Find payment", expanded=held > 0 or ui.has_flash(FIND_PAYMENT)):
+    with st.expander(t("Find payment"), expanded=held > 0 or ui.has_flash(FIND_PAYMENT)):
         ui.show_flash(FIND_PAYMENT)
         with st.form("find_payment_form"):
             reference = st.text_input(
-                "Payment reference",
+                t("Payment reference"),
                 key="find_reference",
-                help="From the EveryPay portal (Payments) or the customer's receipt: 64 "
-                "letters and digits. EveryPay cannot be searched by invoice number.",
+                help=t(
+                    "From the EveryPay portal (Payments) or the customer's receipt: 64 "
+                    "letters and digits. EveryPay cannot be searched by invoice number."
+                ),
             )
             channel_id = None
             if len(channels) > 1:
                 channel_id = st.selectbox(
-                    "Channel",
+                    t("Channel"),
                     [None, *channels],
-                    format_func=lambda c: "Every active channel" if c is None else channels[c],
+                    format_func=lambda c: t("Every active channel") if c is None else channels[c],
                     key="find_channel",
                 )
-            submitted = st.form_submit_button("Find payment")
+            submitted = st.form_submit_button(t("Find payment"))
         if not submitted:
             return
         # Shown after the rerun, with the table and the held count read afresh.
@@ -79,7 +87,7 @@ def find_payment_form() -> None:
             permission="review",
             action="payment.find",
             own_transaction=True,
-            success=lambda result: ui.Flash(result.message, FOUND_KINDS[result.found]),
+            success=lambda result: ui.Flash(stored_text(result.message), FOUND_KINDS[result.found]),
             flash_at=FIND_PAYMENT,
         )
 
@@ -89,25 +97,29 @@ if user.can("review"):
 
 left, right = st.columns(2)
 status = left.segmented_control(
-    "Show",
+    t("Show"),
     [ReviewStatus.OPEN, ReviewStatus.RESOLVED, "all"],
     default=ReviewStatus.OPEN,
-    format_func=(REVIEW_STATUS_LABELS | {"all": "All"}).get,
+    format_func=lambda status: t((REVIEW_STATUS_LABELS | {"all": "All"})[status]),
     key="rev_status",
 )
 kinds = right.multiselect(
-    "Kind", [k.value for k in ReviewKind], format_func=REVIEW_KIND_LABELS.get, key="rev_kind"
+    t("Kind"),
+    [k.value for k in ReviewKind],
+    format_func=lambda kind: t(REVIEW_KIND_LABELS[kind]),
+    key="rev_kind",
 )
 flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=tuple(kinds))
 offset, limit = ui.paging("exceptions", flt)
 table = data.review_page(flt, tz=tz, offset=offset, limit=limit)
 clicked = ui.show_table(
-    table,
+    with_stored_texts(table, "reason", "resolution"),
     key="exceptions_table",
-    empty="No open exceptions — every payment matched its invoice."
+    empty=t("No open exceptions — every payment matched its invoice.")
     if flt == ReviewFilter()
-    else "No exceptions match these filters.",
+    else t("No exceptions match these filters."),
     badge_columns=("Status",),
+    label_columns=("Kind",),
     clickable=True,
 )
 if not table.rows:
@@ -143,10 +155,13 @@ def money_back_actions(review_id: int, comment: str) -> None:
     if not options.can_credit:
         credit.caption(options.why_not)
     elif credit.button(
-        "Issue credit note for the refunded amount" if refund else "Accept (credit note)",
+        t("Issue credit note for the refunded amount") if refund else t("Accept (credit note)"),
         key="rev_credit",
         type="primary",
-        help=f"One credit note of {options.amount} on the invoice; resolves this exception.",
+        help=t(
+            "One credit note of {amount} on the invoice; resolves this exception.",
+            amount=options.amount,
+        ),
     ):
         ui.page_action(
             lambda session: (
@@ -156,28 +171,30 @@ def money_back_actions(review_id: int, comment: str) -> None:
             ),
             permission="review",
             action="review.credit_note",
-            success=lambda number: (
-                f"Credit note {number} issued for {options.amount}; exception resolved."
+            success=lambda number: t(
+                "Credit note {number} issued for {amount}; exception resolved.",
+                number=number,
+                amount=options.amount,
             ),
         )
     if not refund:
-        if other.button("Dispute (customer still owes)", key="rev_dispute"):
+        if other.button(t("Dispute (customer still owes)"), key="rev_dispute"):
             ui.page_action(
                 lambda session: dispute_chargeback(
                     session, actor=user.username, review_id=review_id, comment=comment
                 ),
                 permission="review",
                 action="review.dispute_chargeback",
-                success="Chargeback disputed: the invoice stays open and reminders resume.",
+                success=t("Chargeback disputed: the invoice stays open and reminders resume."),
             )
         return
     if not options.credit_notes:
-        other.caption("No credit note on this invoice yet to link.")
+        other.caption(t("No credit note on this invoice yet to link."))
         return
     notes = dict(options.credit_notes)
     with other:
-        note_id = st.selectbox("Credit note", list(notes), format_func=notes.get, key="rev_note")
-        if st.button("Link existing credit note", key="rev_link"):
+        note_id = st.selectbox(t("Credit note"), list(notes), format_func=notes.get, key="rev_note")
+        if st.button(t("Link existing credit note"), key="rev_link"):
             ui.page_action(
                 lambda session: link_credit_note(
                     session,
@@ -188,12 +205,15 @@ def money_back_actions(review_id: int, comment: str) -> None:
                 ),
                 permission="review",
                 action="review.link_credit_note",
-                success=f"Refund linked to credit note {notes[note_id]}; exception resolved.",
+                success=t(
+                    "Refund linked to credit note {note}; exception resolved.",
+                    note=notes[note_id],
+                ),
             )
 
 
 labels = {
-    item_id: f"#{item_id} · {row.kind} · {row.invoice or 'no invoice'}"
+    item_id: f"#{item_id} · {t(row.kind)} · {row.invoice or t('no invoice')}"
     for item_id, row in zip(table.ids, table.rows, strict=True)
 }
 # Only a new click moves the picker, so choosing another exception there is not undone.
@@ -202,20 +222,20 @@ if clicked_id != st.session_state.get("rev_clicked"):
     if clicked_id is not None:
         st.session_state["rev_pick"] = clicked_id
 pick, go = st.columns([3, 1], vertical_alignment="bottom")
-item_id = pick.selectbox("Exception", list(labels), format_func=labels.get, key="rev_pick")
+item_id = pick.selectbox(t("Exception"), list(labels), format_func=labels.get, key="rev_pick")
 number = table.rows[table.ids.index(item_id)].invoice
-if number and go.button("Open invoice", key="rev_open_invoice", icon=":material/description:"):
+if number and go.button(t("Open invoice"), key="rev_open_invoice", icon=":material/description:"):
     open_invoice(number)
 info = review_info(item_id)
 if info is None or info.status != ReviewStatus.OPEN:
-    st.caption("This exception is resolved.")
+    st.caption(t("This exception is resolved."))
     st.stop()
-st.markdown(f"**Reason:** {info.reason}")
-comment = st.text_area("Comment", key="rev_comment", placeholder="What was checked or done")
+st.markdown(t("**Reason:** {reason}", reason=stored_text(info.reason)))
+comment = st.text_area(t("Comment"), key="rev_comment", placeholder=t("What was checked or done"))
 money_back_actions(info.id, comment)
 accept, resolve, reconcile = st.columns(3)
 if info.can_accept_partial and accept.button(
-    "Accept as partial payment", key="rev_accept", type="primary"
+    t("Accept as partial payment"), key="rev_accept", type="primary"
 ):
     ui.page_action(
         lambda session: (
@@ -225,18 +245,18 @@ if info.can_accept_partial and accept.button(
         ),
         permission="review",
         action="review.accept_partial",
-        success=lambda resolution: resolution,
+        success=stored_text,
     )
-if resolve.button("Mark resolved", key="rev_resolve"):
+if resolve.button(t("Mark resolved"), key="rev_resolve"):
     ui.page_action(
         lambda session: mark_resolved(
             session, actor=user.username, review_id=info.id, comment=comment
         ),
         permission="review",
         action="review.resolve",
-        success="Marked resolved.",
+        success=t("Marked resolved."),
     )
-if info.can_reconcile and reconcile.button("Reconcile now", key="rev_reconcile"):
+if info.can_reconcile and reconcile.button(t("Reconcile now"), key="rev_reconcile"):
     ui.page_action(
         lambda: reconcile_review_item(actor=user.username, review_id=info.id),
         permission="review",

@@ -4,28 +4,31 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import i18n, ui
+from dashboard.i18n import t
 from shared.errors import ValidationError
 from shared.mail import list_outbox, read_outbox_message
 from shared.views.outbox import outbox_table
 
 user = ui.require("view")
-st.title("Outbox")
+st.title(t("Outbox"))
 st.caption(
-    "Mails caught by the demo mail server (LINKPAY_DEMO_SMTP, on with `linkpay-desk run`): "
-    "nothing here reached a real inbox. Newest first."
+    t(
+        "Mails caught by the demo mail server (LINKPAY_DEMO_SMTP, on with `linkpay-desk run`): "
+        "nothing here reached a real inbox. Newest first."
+    )
 )
-st.button("Refresh", key="outbox_refresh", icon=":material/refresh:")
+st.button(t("Refresh"), key="outbox_refresh", icon=":material/refresh:")
 
 entries = list_outbox()
 if not entries:
-    st.info("No mails yet. Send an invoice by e-mail and it shows up here.")
+    st.info(t("No mails yet. Send an invoice by e-mail and it shows up here."))
     st.stop()
 
 zone = ZoneInfo(ui.tz())
 received = {entry.name: entry.received_at.astimezone(zone) for entry in entries}
 table = outbox_table(entries, tz=ui.tz())
-ui.show_table(table, key="outbox_table", empty="No mails yet.")
+ui.show_table(table, key="outbox_table", empty=t("No mails yet."))
 ui.export_buttons(
     key="outbox_export",
     columns=table.columns,
@@ -37,7 +40,7 @@ ui.export_buttons(
 
 by_name = {entry.name: entry for entry in entries}
 name = st.selectbox(
-    "Open mail",
+    t("Open mail"),
     list(by_name),
     format_func=lambda n: f"{received[n]:%H:%M:%S} · {by_name[n].to} · {by_name[n].subject}",
     key="outbox_selected",
@@ -45,18 +48,31 @@ name = st.selectbox(
 try:
     message = read_outbox_message(name)
 except ValidationError as error:
-    st.error(str(error))
+    st.error(i18n.error_text(error))
     st.stop()
 
-st.subheader(message.subject or "(no subject)")
+st.subheader(message.subject or t("(no subject)"))
 st.markdown(
-    f"**From:** {message.sender}  \n**To:** {message.to}"
-    + (f"  \n**CC:** {message.cc}" if message.cc else "")
-    + f"  \n**Received:** {received[name]:%Y-%m-%d %H:%M:%S}"
+    "  \n".join(
+        [
+            t("**From:** {sender}", sender=message.sender),
+            t("**To:** {to}", to=message.to),
+            *([t("**CC:** {cc}", cc=message.cc)] if message.cc else []),
+            t(
+                "**Received:** {moment}",
+                moment=f"{i18n.datetime_text(received[name])}:{received[name]:%S}",
+            ),
+        ]
+    )
 )
 for index, attachment in enumerate(message.attachments):
     st.download_button(
-        f"{attachment.filename} ({attachment.content_type}, {len(attachment.content):,} bytes)",
+        t(
+            "{file} ({type}, {size} bytes)",
+            file=attachment.filename,
+            type=attachment.content_type,
+            size=i18n.number_text(len(attachment.content)),
+        ),
         data=attachment.content,
         file_name=attachment.filename,
         mime=attachment.content_type,
@@ -65,7 +81,7 @@ for index, attachment in enumerate(message.attachments):
         icon=":material/attach_file:",
     )
 
-html_tab, text_tab = st.tabs(["As the customer sees it", "Plain text"])
+html_tab, text_tab = st.tabs([t("As the customer sees it"), t("Plain text")])
 with html_tab:
     if message.html:
         # Sanitised and without scripts: anyone who can reach the demo server can put a
@@ -73,11 +89,11 @@ with html_tab:
         with st.container(border=True):
             st.html(message.html)
     else:
-        st.caption("This mail has no HTML part.")
+        st.caption(t("This mail has no HTML part."))
 with text_tab:
-    st.text(message.text or "(no plain-text part)")
+    st.text(message.text or t("(no plain-text part)"))
 st.download_button(
-    "Download .eml",
+    t("Download .eml"),
     data=message.raw,
     file_name=name,
     mime="message/rfc822",

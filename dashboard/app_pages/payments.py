@@ -4,16 +4,24 @@ LinkPay here."""
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
+from dashboard.i18n import t
 from dashboard.payment_forms import record_payment_form
 from shared.exports import with_totals
-from shared.ledger.received import SOURCE_LABELS, LedgerResult, reverse_received_payment
+from shared.ledger.received import (
+    METHOD_LABELS,
+    SOURCE_LABELS,
+    LedgerResult,
+    reverse_received_payment,
+)
 from shared.models import PaymentState
+from shared.money import from_minor
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
 from shared.views.payments import (
     PAYMENT_COLUMNS,
     PAYMENT_SOURCES,
     PaymentFilter,
+    PaymentOption,
     payment_rows,
     reversible_payments,
 )
@@ -22,14 +30,47 @@ REFRESH_SECONDS = 3
 
 user = ui.require("view")
 tz = ui.tz()
-st.title("Payments")
+st.title(t("Payments"))
 
 ui.show_flash()
 
 
 def _record_payment_section() -> None:
-    with st.expander("Record payment", icon=":material/add_card:"):
+    with st.expander(t("Record payment"), icon=":material/add_card:"):
         record_payment_form(key="rp", username=user.username, today=ui.today())
+
+
+def _moved_text(result: LedgerResult) -> str:
+    """What an action moved on which invoice (LedgerResult.describe in the reader's
+    language)."""
+    text = ", ".join(
+        t(
+            "{amount} on {number}",
+            amount=ui.money(from_minor(booking.amount_minor, result.currency), result.currency),
+            number=booking.number,
+        )
+        for booking in result.bookings
+    )
+    if result.credit_minor:
+        credit = ui.money(from_minor(result.credit_minor, result.currency), result.currency)
+        text += t(" ({amount} customer credit)", amount=credit)
+    return text
+
+
+def _payment_label(payment: PaymentOption) -> str:
+    """Number, day, method, amount, customer and bank reference of a recorded payment."""
+    return " · ".join(
+        part
+        for part in (
+            f"#{payment.id}",
+            i18n.date_text(payment.received_on),
+            t(METHOD_LABELS.get(payment.method, payment.method)),
+            ui.money(from_minor(payment.amount_minor, payment.currency), payment.currency),
+            payment.customer,
+            payment.bank_reference,
+        )
+        if part
+    )
 
 
 def _forget_reversal(_: LedgerResult) -> None:
@@ -38,23 +79,23 @@ def _forget_reversal(_: LedgerResult) -> None:
 
 
 def _reverse_payment_section() -> None:
-    with st.expander("Reverse a recorded payment", icon=":material/undo:"):
+    with st.expander(t("Reverse a recorded payment"), icon=":material/undo:"):
         search = st.text_input(
-            "Find payment", key="payrev_find", placeholder="Customer or reference"
+            t("Find payment"), key="payrev_find", placeholder=t("Customer or reference")
         )
-        choices = dict(reversible_payments(search))
+        choices = {payment.id: _payment_label(payment) for payment in reversible_payments(search)}
         if not choices:
-            st.caption("No recorded payment to reverse.")
+            st.caption(t("No recorded payment to reverse."))
             return
         payment_id = st.selectbox(
-            "Payment", list(choices), format_func=choices.get, key="payrev_payment"
+            t("Payment"), list(choices), format_func=choices.get, key="payrev_payment"
         )
-        reason = st.text_input("Reason", key="payrev_reason", placeholder="Why it was wrong")
+        reason = st.text_input(t("Reason"), key="payrev_reason", placeholder=t("Why it was wrong"))
         confirm = st.checkbox(
-            "Take this payment back off its invoices (they ask for the money again).",
+            t("Take this payment back off its invoices (they ask for the money again)."),
             key="payrev_confirm",
         )
-        if st.button("Reverse", key="payrev_go", disabled=not confirm):
+        if st.button(t("Reverse"), key="payrev_go", disabled=not confirm):
             ui.page_action(
                 lambda session: reverse_received_payment(
                     session, actor=user.username, received_payment_id=payment_id, reason=reason
@@ -62,7 +103,9 @@ def _reverse_payment_section() -> None:
                 permission="edit",
                 action="payment.reverse",
                 then=_forget_reversal,
-                success=lambda result: f"Payment #{payment_id} reversed: {result.describe()}.",
+                success=lambda result: t(
+                    "Payment #{id} reversed: {what}.", id=payment_id, what=_moved_text(result)
+                ),
             )
 
 
@@ -72,28 +115,36 @@ if user.can("edit"):
 
 left, middle, right = st.columns(3)
 states = left.multiselect(
-    "State",
+    t("State"),
     [*(s.value for s in PaymentState), *RECEIVED_STATE_LABELS],
-    format_func=lambda s: PAYMENT_STATE_LABELS.get(s) or RECEIVED_STATE_LABELS[s],
+    format_func=lambda s: t(PAYMENT_STATE_LABELS.get(s) or RECEIVED_STATE_LABELS[s]),
     key="pay_state",
 )
 channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
-    "Channel",
+    t("Channel"),
     [None, *channels],
-    format_func=lambda i: "All channels" if i is None else channels[i],
+    format_func=lambda i: t("All channels") if i is None else channels[i],
     key="pay_channel",
 )
 reference = right.text_input(
-    "Invoice number or payment reference", key="pay_reference", placeholder="INV-2026-…"
+    t("Invoice number or payment reference"), key="pay_reference", placeholder=t("INV-2026-…")
 )
 left, middle, right, live = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-date_from = left.date_input("Created from", value=None, key="pay_from")
-date_to = middle.date_input("Created to", value=None, key="pay_to")
+date_from = left.date_input(t("Created from"), value=None, key="pay_from")
+date_to = middle.date_input(t("Created to"), value=None, key="pay_to")
 sources = right.multiselect(
-    "Source", list(PAYMENT_SOURCES), format_func=SOURCE_LABELS.get, key="pay_source"
+    t("Source"),
+    list(PAYMENT_SOURCES),
+    format_func=lambda source: t(SOURCE_LABELS[source]),
+    key="pay_source",
 )
-auto = live.toggle("Live", value=True, key="pay_live", help=f"Refresh every {REFRESH_SECONDS} s")
+auto = live.toggle(
+    t("Live"),
+    value=True,
+    key="pay_live",
+    help=t("Refresh every {seconds} s", seconds=REFRESH_SECONDS),
+)
 
 flt = PaymentFilter(
     states=tuple(states),
@@ -113,11 +164,14 @@ def payments_table() -> None:
     clicked = ui.show_table(
         table,
         key="payments_table",
-        empty="No payments match these filters."
+        empty=t("No payments match these filters.")
         if flt != PaymentFilter()
-        else "No payments yet — they appear here as soon as a customer pays through a pay "
-        "link, or finance records a payment.",
+        else t(
+            "No payments yet — they appear here as soon as a customer pays through a pay "
+            "link, or finance records a payment."
+        ),
         badge_columns=("State",),
+        label_columns=("Source", "Method"),
         clickable=True,
     )
     # A click on a payment opens its invoice; the lowest, "INV-2026-0007 +2", for a

@@ -224,22 +224,6 @@ class TransactionView:
     suggested_customer: str
     suggested_invoices: tuple[tuple[str, Decimal], ...]
 
-    @property
-    def label(self) -> str:
-        amount = from_minor(self.amount_minor, self.currency)
-        sign = "" if self.direction == "credit" else "−"
-        return " · ".join(
-            part
-            for part in (
-                str(self.booking_date or ""),
-                f"{sign}{amount} {self.currency}",
-                self.counterparty,
-                self.details[:60],
-                MATCH_STATE_LABELS.get(self.state, self.state),
-            )
-            if part
-        )
-
 
 def transaction_views(*, statement_id: int, states: Sequence[str]) -> tuple[TransactionView, ...]:
     """The statement's transactions in ``states``, at most 500, for the action picker."""

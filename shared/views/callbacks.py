@@ -17,7 +17,6 @@ from shared.views.common import (
     Window,
     count,
     dialect_name,
-    label,
     local_days,
     page,
     starts_with,
@@ -119,6 +118,12 @@ def callback_select(flt: CallbackFilter, *, tz: str, dialect: str) -> Select:
     )
 
 
+def _status_label(status: str | None) -> str:
+    """A status as people read it; one this version does not know (written by a newer one)
+    still reads as words ("received": "Received"), which a page can translate."""
+    return CALLBACK_STATUS_LABELS.get(status or "") or (status or "").replace("_", " ").capitalize()
+
+
 def callback_row(row: Row, tz: str) -> CallbackRow:
     (
         _,
@@ -135,7 +140,7 @@ def callback_row(row: Row, tz: str) -> CallbackRow:
     ) = row
     return CallbackRow(
         received=to_local(received, tz),
-        status=label(CALLBACK_STATUS_LABELS, status),
+        status=_status_label(status),
         outcome=outcome or error or "",
         invoice=number or "",
         event=event or "",

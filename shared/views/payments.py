@@ -44,7 +44,6 @@ from shared.models import (
     PaymentChannel,
     ReceivedPayment,
 )
-from shared.money import format_money
 from shared.payment_methods import payment_method_label
 from shared.states import PAYMENT_STATE_LABELS, RECEIVED_STATE_LABELS
 from shared.text import search_text
@@ -119,8 +118,15 @@ class PaymentRow(NamedTuple):
 
 
 class PaymentOption(NamedTuple):
+    """A recorded payment in a picker; the page writes its label in the reader's language."""
+
     id: int
-    label: str  # number, date, method, amount, customer and bank reference
+    received_on: date
+    method: str  # a LedgerSource value, METHOD_LABELS' key
+    amount_minor: int
+    currency: str
+    customer: str
+    bank_reference: str
 
 
 @dataclass(frozen=True)
@@ -400,18 +406,12 @@ def reversible_payments(search: str = "", *, limit: int = 100) -> tuple[PaymentO
     return tuple(
         PaymentOption(
             id=row.id,
-            label=" · ".join(
-                part
-                for part in (
-                    f"#{row.id}",
-                    row.received_on.isoformat(),
-                    METHOD_LABELS.get(row.method, row.method),
-                    format_money(row.amount_minor, row.currency),
-                    row.name,
-                    row.bank_reference,
-                )
-                if part
-            ),
+            received_on=row.received_on,
+            method=row.method,
+            amount_minor=row.amount_minor,
+            currency=row.currency,
+            customer=row.name,
+            bank_reference=row.bank_reference or "",
         )
         for row in rows
     )
