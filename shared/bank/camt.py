@@ -56,9 +56,9 @@ from shared.bank.safexml import (
     SchemaViolation,
     first_schema_error,
     iterate,
+    local_name,
     release,
     split_tag,
-    validate,
 )
 from shared.channels import validate_iban
 from shared.errors import ValidationError
@@ -96,28 +96,37 @@ def message_of(root: Root) -> str | None:
 class _Index:
     """An element's descendants by path of local names ("RltdPties/Dbtr/Nm"), built in one
     walk: looking fields up here is many times faster than lxml's namespace-wildcard find,
-    which matters at tens of thousands of entries."""
+    which matters at tens of thousands of entries. ``below`` is a view of one part of it
+    (a transaction of an entry), neither a second walk nor a copy."""
 
-    def __init__(self, element: etree._Element) -> None:
+    __slots__ = ("paths", "prefix")
+
+    def __init__(self, element: etree._Element | None = None) -> None:
         self.paths: dict[str, list[etree._Element]] = {}
-        self._walk(element, "")
+        self.prefix = ""
+        if element is not None:
+            self._walk(element, "")
 
     def _walk(self, element: etree._Element, prefix: str) -> None:
+        paths = self.paths
         for child in element:
-            path = prefix + split_tag(child.tag)[1]
-            self.paths.setdefault(path, []).append(child)
+            path = prefix + local_name(child.tag)
+            found = paths.get(path)
+            if found is None:
+                paths[path] = [child]
+            else:
+                found.append(child)
             if len(child):
                 self._walk(child, path + "/")
 
+    def get(self, path: str) -> list[etree._Element]:
+        return self.paths.get(self.prefix + path, [])
+
     def below(self, path: str) -> "_Index":
-        """The index of the one element at ``path``, cut out of this one (no second walk)."""
-        index = _Index.__new__(_Index)
-        prefix = path + "/"
-        index.paths = {
-            key.removeprefix(prefix): found
-            for key, found in self.paths.items()
-            if key.startswith(prefix)
-        }
+        """The index of the one element at ``path``."""
+        index = _Index()
+        index.paths = self.paths
+        index.prefix = f"{self.prefix}{path}/"
         return index
 
 
@@ -128,7 +137,7 @@ def _indexed(node: "etree._Element | _Index") -> _Index:
 def _find(node: "etree._Element | _Index", *paths: str) -> etree._Element | None:
     index = _indexed(node)
     for path in paths:
-        found = index.paths.get(path)
+        found = index.get(path)
         if found:
             return found[0]
     return None
@@ -139,7 +148,7 @@ def _text(node: "etree._Element | _Index | None", *paths: str) -> str:
         return ""
     index = _indexed(node)
     for path in paths:
-        for found in index.paths.get(path, ()):
+        for found in index.get(path):
             text = clean_text(found.text)
             if text:
                 return text
@@ -147,7 +156,7 @@ def _text(node: "etree._Element | _Index | None", *paths: str) -> str:
 
 
 def _texts(node: "etree._Element | _Index", path: str) -> list[str]:
-    found = _indexed(node).paths.get(path, ())
+    found = _indexed(node).get(path)
     return [clean_text(element.text) for element in found if element.text]
 
 
@@ -344,7 +353,7 @@ def _entry(
         )
     direction = CREDIT if indicator == "CRDT" else DEBIT
     reversal = _text(ntry, "RvslInd").lower() in ("true", "1")
-    details: list = ntry.paths.get("NtryDtls/TxDtls", [])
+    details: list = ntry.get("NtryDtls/TxDtls")
     if len(details) == 1:  # the usual case: its fields are in the entry's index already
         details = [ntry.below("NtryDtls/TxDtls")]
     parsed = [
@@ -451,18 +460,22 @@ def parse_camt(content: bytes, *, root: Root) -> ParsedFile:
             "not against an ISO schema."
         )
     _, container = MESSAGES[kind]
-    statements = _read(content, message=message, container=container)
-    if schema is not None:
-        try:
-            validate(content, schema, release_tags=[f"{{*}}{container}", "{*}Ntry"])
-        except SchemaViolation:
-            raise _schema_error(content, schema, container) from None
+    try:
+        statements = _read(content, message=message, container=container, schema=schema)
+    except SchemaViolation:
+        # Read again without the schema: a file that is not well-formed, or a wrong field,
+        # is refused with its line and entry; failing that, the schema's first violation.
+        _read(content, message=message, container=container)
+        raise _schema_error(content, schema, container) from None
     if not statements:
         raise StatementFileError(f"The {kind} file holds no {container} element.", field="file")
     return ParsedFile(message=message, statements=statements, warnings=warnings)
 
 
-def _read(content: bytes, *, message: str, container: str) -> list[ParsedStatement]:
+def _read(
+    content: bytes, *, message: str, container: str, schema: etree.XMLSchema | None = None
+) -> list[ParsedStatement]:
+    """The file's statements, validated against ``schema`` in the same pass when given."""
     statements: list[ParsedStatement] = []
     current: _StatementBuilder | None = None
 
@@ -476,9 +489,9 @@ def _read(content: bytes, *, message: str, container: str) -> list[ParsedStateme
         "Bal": _StatementBuilder.balance,
         "Ntry": _StatementBuilder.entry,
     }
-    # Python sees only the elements it reads.
-    tags = [f"{{*}}{name}" for name in (container, *handlers)]
-    for event, element in iterate(content, describe_position=position, tags=tags):
+    # Python sees only the elements it reads (and the root, to know the file ended).
+    tags = [f"{{*}}{name}" for name in ("Document", container, *handlers)]
+    for event, element in iterate(content, describe_position=position, tags=tags, schema=schema):
         name = split_tag(element.tag)[1]
         if event == "start":
             if name == container and current is None:

@@ -93,6 +93,11 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
 
 
+_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_WHITESPACE = re.compile(r"\s+")
+
+
 def clean_text(value: str | None) -> str:
     """Inner whitespace collapsed, ends stripped: banks pad and wrap free text."""
     return " ".join(value.split()) if value else ""
@@ -100,13 +105,13 @@ def clean_text(value: str | None) -> str:
 
 def compact_account(value: str | None) -> str:
     """An account number without the spaces banks pad it with, upper case."""
-    return re.sub(r"\s+", "", value or "").upper()
+    return _WHITESPACE.sub("", value or "").upper()
 
 
 def parse_amount(text: str | None, currency: str, *, where: str, field_name: str) -> int:
     """A statement amount ("1234.50") to minor units; refuses signs, commas, extra decimals."""
     cleaned = (text or "").strip()
-    if not re.fullmatch(r"\d+(\.\d+)?", cleaned):
+    if not _AMOUNT.fullmatch(cleaned):
         raise StatementFileError(
             f"{where}: {field_name} '{cleaned}' is not an amount (digits and a decimal point).",
             field=field_name,
@@ -125,7 +130,7 @@ def parse_amount(text: str | None, currency: str, *, where: str, field_name: str
 
 def parse_currency(text: str | None, *, where: str, field_name: str) -> str:
     code = (text or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if not _CURRENCY.fullmatch(code):
         raise StatementFileError(
             f"{where}: {field_name} '{code}' is not an ISO 4217 currency code.", field=field_name
         )

@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
+from functools import lru_cache, partial
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -117,14 +117,29 @@ def looks_like_payout(transaction: BankStatementTransaction, entry: BankStatemen
     if entry.direction != "credit" or entry.reversal:
         return False
     settings = get_settings()
-    ibans = {re.sub(r"\s+", "", iban).upper() for iban in settings.everypay_payout_ibans}
+    ibans, names, pattern = _payout_rule(
+        tuple(settings.everypay_payout_ibans),
+        tuple(settings.everypay_payout_names),
+        settings.everypay_payout_pattern,
+    )
     if transaction.counterparty_iban and transaction.counterparty_iban.upper() in ibans:
         return True
-    names = {search_key(name) for name in settings.everypay_payout_names}
     if transaction.counterparty_name and search_key(transaction.counterparty_name) in names:
         return True
     text = f"{transaction.remittance_text} {transaction.additional_info}"
-    return re.search(settings.everypay_payout_pattern, text, re.IGNORECASE) is not None
+    return pattern.search(text) is not None
+
+
+@lru_cache(maxsize=8)  # asked for every transaction of a statement, with the same settings
+def _payout_rule(
+    ibans: tuple[str, ...], names: tuple[str, ...], pattern: str
+) -> tuple[frozenset[str], frozenset[str], re.Pattern]:
+    """The settings' payout IBANs and names as compared, and the pattern compiled."""
+    return (
+        frozenset(re.sub(r"\s+", "", iban).upper() for iban in ibans),
+        frozenset(search_key(name) for name in names),
+        re.compile(pattern, re.IGNORECASE),
+    )
 
 
 @dataclass(frozen=True)

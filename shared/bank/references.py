@@ -10,6 +10,7 @@
 """
 
 import re
+from functools import lru_cache
 
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -48,6 +49,7 @@ def format_creditor_reference(reference: str) -> str:
     return iso11649.format(reference)
 
 
+@lru_cache(maxsize=65536)  # a statement's matching asks about each reference several times
 def invoice_id_from_reference(text: str) -> int | None:
     """The invoice id a creditor reference points to, or None when the text is not a valid
     reference of ours (wrong check digits, letters, another creditor's reference)."""

@@ -40,6 +40,11 @@ def split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+@cache
+def local_name(tag: str) -> str:
+    return split_tag(tag)[1]
+
+
 def _syntax_message(error: etree.XMLSyntaxError) -> str:
     line = f" at line {error.lineno}" if error.lineno else ""
     return f"The file is not well-formed XML{line}: {error.msg}."
@@ -70,40 +75,52 @@ def peek_root(content: bytes) -> Root:
 
 
 class SchemaViolation(Exception):
-    """The file breaks its schema; ``first_schema_error`` says where."""
+    """The file breaks its schema, or is not well-formed, in a pass validating it:
+    ``first_schema_error`` or a pass without the schema says where."""
 
 
 def iterate(
-    content: bytes, *, describe_position=None, tags: list[str] | None = None
+    content: bytes,
+    *,
+    describe_position=None,
+    tags: list[str] | None = None,
+    schema: etree.XMLSchema | None = None,
 ) -> Iterator[tuple[str, etree._Element]]:
     """(event, element) for "start" and "end" of the elements named in ``tags`` ("{*}Ntry"
     for any namespace), or of every element; a file that is not well-formed raises.
 
     ``describe_position`` returns where the parser is (e.g. "entry 3") for error messages.
+
+    With ``schema`` the file is validated in the same pass (``tags`` must then name the
+    root element too). lxml then reports a file it
+    cannot read only with a bare message ("no element found", no line), and with entities
+    unresolved it can end a truncated file without any error: so any error, and a pass
+    that never sees the root element end, raise ``SchemaViolation`` and the caller reads
+    the file again without the schema for the precise message (only a bad file pays for
+    a second pass).
     """
+    if schema is None:
+        try:
+            yield from etree.iterparse(
+                io.BytesIO(content), events=("start", "end"), tag=tags, **_SAFE
+            )
+        except etree.XMLSyntaxError as error:
+            where = describe_position() if describe_position else ""
+            raise StatementFileError(
+                _syntax_message(error) + (f" ({where})" if where else ""), field="file"
+            ) from None
+        return
+    root_closed = False
     try:
-        yield from etree.iterparse(io.BytesIO(content), events=("start", "end"), tag=tags, **_SAFE)
-    except etree.XMLSyntaxError as error:
-        where = describe_position() if describe_position else ""
-        raise StatementFileError(
-            _syntax_message(error) + (f" ({where})" if where else ""), field="file"
-        ) from None
-
-
-def validate(content: bytes, schema: etree.XMLSchema, *, release_tags: list[str]) -> None:
-    """Stream a well-formed file through its schema; raises ``SchemaViolation``.
-
-    A separate pass on purpose: with a schema attached (and entities unresolved) lxml's
-    iterparse can end a truncated file without any error, so well-formedness is checked
-    by ``iterate`` first, and only then the schema, dropping elements as it goes.
-    """
-    try:
-        for _event, element in etree.iterparse(
-            io.BytesIO(content), events=("end",), tag=release_tags, schema=schema, **_SAFE
+        for event, element in etree.iterparse(
+            io.BytesIO(content), events=("start", "end"), tag=tags, schema=schema, **_SAFE
         ):
-            release(element)
+            root_closed = event == "end" and element.getparent() is None
+            yield event, element
     except etree.XMLSyntaxError as error:
         raise SchemaViolation(str(error.msg)) from None
+    if not root_closed:
+        raise SchemaViolation("the file ends before its root element does")
 
 
 def first_schema_error(

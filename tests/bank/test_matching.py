@@ -1,13 +1,16 @@
 """Matching statement transactions to invoices: each rule with its reason, exact matches
 booked once (also when two matchers race), suggestions, manual matches and undo."""
 
+import gc
 import subprocess
 import sys
 import threading
 
 import pytest
+from sqlalchemy.orm import load_only
 from sqlmodel import col, func, select
 
+from shared.bank import matching
 from shared.bank.importing import import_statement
 from shared.bank.matching import (
     NumberMention,
@@ -543,3 +546,30 @@ def test_statement_views_count_and_sum_each_state(account):
     unmatched = transaction_table(statement_id=statement_id, states=[MatchState.UNMATCHED])
     assert [row[4] for row in unmatched.rows] == ["Owner"]
     assert len(list(transaction_rows(statement_id=statement_id))) == 3
+
+
+def test_a_batch_reads_only_the_invoice_columns_it_names_and_spares_the_collector(
+    account, monkeypatch
+):
+    # Any other column read from a named invoice would raise here instead of loading.
+    strict = load_only(*matching.RULES_AND_LEDGER_COLUMNS, raiseload=True)
+    monkeypatch.setattr(matching, "_RULES_AND_LEDGER_READ", strict)
+    customer = make_customer(name="Anna Bērziņa SIA")
+    by_reference = make_invoice(channel=None, customer=customer)
+    named, other = (make_invoice(channel=None, customer=customer) for _ in range(2))
+    whole = make_invoice(channel=None)
+    _, summary = import_and_match_entries(
+        transfer("121.00", ref="B-0", rf=creditor_reference(invoice_id=whole.id)),
+        transfer("21.00", ref="B-1", rf=creditor_reference(invoice_id=by_reference.id)),
+        # The named invoice, then the customer's other open ones, oldest due first.
+        transfer("250.00", ref="B-2", text=f"Rēķins {named.number}"),
+        transfer("100.00", ref="B-3", rf=creditor_reference(invoice_id=by_reference.id)),
+    )
+    assert summary.counts == {MatchState.BOOKED_AUTO: 3, MatchState.SUGGESTED: 1}
+    assert [invoice(i.id).status for i in (whole, by_reference, named, other)] == [
+        InvoiceStatus.PAID,
+        InvoiceStatus.PAID,
+        InvoiceStatus.PAID,
+        InvoiceStatus.PARTIALLY_PAID,
+    ]
+    assert gc.get_freeze_count() == 0

@@ -313,3 +313,11 @@ def test_a_truncated_file_is_refused_not_read_in_part():
     truncated = content[: content.index(b"<AcctSvcrRef>CUT") + 20]
     with pytest.raises(StatementFileError, match=r"not well-formed XML at line \d+.*entry 2"):
         parse_statement_file(truncated)
+
+
+def test_a_file_broken_inside_an_entry_is_refused_with_its_line_and_entry():
+    # The schema pass reports such a file without a line; the message still has one.
+    content = camt053(entries=[customer_payment(), Entry("2.00", ref="BROKEN")], version="02")
+    broken = content.replace(b"<AcctSvcrRef>BROKEN</AcctSvcrRef>", b"<AcctSvcrRef>BROKEN</Ref>")
+    with pytest.raises(StatementFileError, match=r"not well-formed XML at line \d+.*entry 2"):
+        parse_statement_file(broken)
