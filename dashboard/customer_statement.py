@@ -6,7 +6,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.i18n import date_text, error_text, language, t
+from dashboard.i18n import date_text, error_text, language, t, t_context
 from shared import reports
 from shared.money import from_minor
 from shared.statements import (
@@ -129,7 +129,7 @@ def _send_form(
 ) -> None:
     with st.form("stmt_send"):
         st.markdown(t("**Send by e-mail**"))
-        to = st.text_input(t("To"), value=to, key=f"stmt_to_{customer_id}")
+        to = st.text_input(t_context("e-mail", "To"), value=to, key=f"stmt_to_{customer_id}")
         cc = st.text_input(t("CC"), value=cc, key=f"stmt_cc_{customer_id}")
         submitted = st.form_submit_button(t("Send by e-mail"), icon=":material/send:")
     if not submitted:

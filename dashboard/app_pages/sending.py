@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from dashboard.i18n import datetime_text, error_text, number_text, t
+from dashboard.i18n import datetime_text, error_text, number_text, t, t_context
 from shared.einvoice.sending import DownloadSender, EinvoiceTarget, EmailAttachmentSender
 from shared.errors import ValidationError
 from shared.models import MessageChannel, MessageLog, MessageStatus, SendingMethod
@@ -91,7 +91,7 @@ def _show_error(error: ValidationError) -> None:
 def _email_form(overview: SendingOverview, *, username: str) -> None:
     key = f"send_email_{overview.invoice_id}"
     with st.form(key):
-        to = st.text_input(t("To"), value=overview.to, key=f"{key}_to")
+        to = st.text_input(t_context("e-mail", "To"), value=overview.to, key=f"{key}_to")
         cc = st.text_input(
             t("CC"),
             value=overview.cc,

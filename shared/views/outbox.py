@@ -10,8 +10,8 @@ from shared.mail import OutboxEntry
 
 OUTBOX_COLUMNS = (
     Column("received", "Received", "datetime"),
-    Column("sender", "From"),
-    Column("to", "To"),
+    Column("sender", "Sender"),
+    Column("to", "Recipient"),
     Column("subject", "Subject"),
 )
 

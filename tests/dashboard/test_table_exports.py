@@ -201,7 +201,7 @@ def test_outbox_exports_the_mails_it_lists(db, tmp_path):
     target = tmp_path / "outbox.xlsx"
     exports.write_xlsx(str(target), OUTBOX_COLUMNS, table.rows)
     sheet = openpyxl.load_workbook(target).active
-    assert [cell.value for cell in sheet[1]] == ["Received", "From", "To", "Subject"]
+    assert [cell.value for cell in sheet[1]] == ["Received", "Sender", "Recipient", "Subject"]
     assert sheet["D3"].value == "'=HYPERLINK(1)"
 
     at = open_page(app_as("manager"), "outbox")
