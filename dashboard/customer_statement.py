@@ -6,7 +6,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.i18n import date_text, error_text, language, t, t_context
+from dashboard.i18n import date_input_format, date_text, error_text, language, t, t_context
 from shared import reports
 from shared.money import from_minor
 from shared.statements import (
@@ -49,8 +49,10 @@ def statement_section(user: ui.SessionUser, *, search: str) -> None:
         return
     today = ui.today()
     left, right = st.columns(2)
-    date_from = left.date_input(t("From"), value=date(today.year, 1, 1), key="stmt_from")
-    date_to = right.date_input(t("To"), value=today, key="stmt_to")
+    date_from = left.date_input(
+        t("From"), value=date(today.year, 1, 1), key="stmt_from", format=date_input_format()
+    )
+    date_to = right.date_input(t("To"), value=today, key="stmt_to", format=date_input_format())
     if date_from > date_to:
         st.error(t("“From” must be on or before “To”."))
         return

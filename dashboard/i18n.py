@@ -176,3 +176,8 @@ def money_text(amount: Decimal | None, currency: str) -> str:
 def table_date_format() -> str:
     """The date pattern of table columns (Streamlit's, moment.js)."""
     return _TABLE_DATE_FORMATS[language()]
+
+
+def date_input_format() -> str:
+    """The day order and separator of date pickers (Streamlit's own notation)."""
+    return _TABLE_DATE_FORMATS[language()]

@@ -13,7 +13,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from dashboard import data, ui
-from dashboard.i18n import error_text, t
+from dashboard.i18n import date_input_format, error_text, t
 from shared.errors import ValidationError
 from shared.invoicing import (
     DraftInput,
@@ -303,18 +303,21 @@ def invoice_editor(
         value=existing.issue_date if existing else None,
         key=f"{key}_issue_date",
         help=t("Empty: the day it is issued."),
+        format=date_input_format(),
     )
     supply_date: date | None = middle.date_input(
         t("Supply date"),
         value=existing.supply_date if existing else None,
         key=f"{key}_supply_date",
         help=t("When the goods or services were supplied. Empty: the issue date."),
+        format=date_input_format(),
     )
     due_date: date | None = right.date_input(
         t("Due date"),
         value=existing.due_date if existing else None,
         key=f"{key}_due_date",
         help=t("Empty: the customer's payment terms after the issue date."),
+        format=date_input_format(),
     )
     ui.field_error(form, "due_date")
     _lines_editor(key, rows, currency)

@@ -10,7 +10,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.i18n import date_text, money_text, t
+from dashboard.i18n import date_input_format, date_text, money_text, t
 from shared.ledger.received import METHOD_LABELS, LedgerResult, record_received_payment
 from shared.money import (
     SUPPORTED_CURRENCIES,
@@ -103,7 +103,9 @@ def record_payment_form(
         key=f"{key}_method",
     )
     left, right = st.columns(2)
-    received_on = left.date_input(t("Received on"), value=today, key=f"{key}_date")
+    received_on = left.date_input(
+        t("Received on"), value=today, key=f"{key}_date", format=date_input_format()
+    )
     typed_amount = right.text_input(
         t("Amount ({currency})", currency=currency),
         value=amount,

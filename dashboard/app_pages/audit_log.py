@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import data, ui
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from shared.views.audit_log import AuditFilter, audit_rows
 
 user = ui.require("audit")
@@ -20,8 +20,8 @@ outcome = right.selectbox(
     key="audit_outcome",
 )
 left, right = st.columns(2)
-date_from = left.date_input(t("From"), value=None, key="audit_from")
-date_to = right.date_input(t("To"), value=None, key="audit_to")
+date_from = left.date_input(t("From"), value=None, key="audit_from", format=date_input_format())
+date_to = right.date_input(t("To"), value=None, key="audit_to", format=date_input_format())
 
 flt = AuditFilter(actor=actor, action=action, outcome=outcome, date_from=date_from, date_to=date_to)
 offset, limit = ui.paging("audit", flt)
@@ -41,4 +41,5 @@ ui.export_buttons(
     total=table.total,
     file_stem="audit-log",
     user=user,
+    label_columns=("Outcome",),
 )

@@ -8,7 +8,7 @@ from decimal import Decimal
 import streamlit as st
 
 from dashboard import data, i18n, ui
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.bank.importing import ImportReport
 from shared.bank.matching import (
@@ -183,8 +183,10 @@ def _summary_section() -> None:
     st.subheader(t("Reconciliation"))
     today = ui.today()
     left, right = st.columns(2)
-    date_from = left.date_input(t("From"), value=date(today.year, today.month, 1), key="bs_from")
-    date_to = right.date_input(t("To"), value=today, key="bs_to")
+    date_from = left.date_input(
+        t("From"), value=date(today.year, today.month, 1), key="bs_from", format=date_input_format()
+    )
+    date_to = right.date_input(t("To"), value=today, key="bs_to", format=date_input_format())
     ui.show_table(
         reconciliation_summary(date_from=date_from, date_to=date_to),
         key="bs_summary",
@@ -345,6 +347,7 @@ if options:
         list(MATCH_STATE_LABELS),
         format_func=lambda state: t(MATCH_STATE_LABELS[state]),
         key="bs_states",
+        placeholder=t("Choose options"),
     )
     offset, limit = ui.paging("bs_entries", (statement_id, states))
     entries = transaction_table(
@@ -366,6 +369,7 @@ if options:
         total=entries.total,
         file_stem=f"bank-statement-{statement_id}",
         user=user,
+        label_columns=("Match state", "In/out"),
     )
     if user.can("edit"):
         _actions_section(statement_id)

@@ -5,7 +5,7 @@ from datetime import datetime
 import streamlit as st
 
 from dashboard import data, i18n, ui
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from dashboard.stored_texts import with_stored_texts
 from shared.config import get_settings
 from shared.models import CallbackStatus
@@ -67,6 +67,7 @@ def reconciler_panel() -> None:
             total=runs.total,
             file_stem="reconciler-runs",
             user=user,
+            label_columns=("Payments asked about",),
         )
 
 
@@ -78,6 +79,7 @@ statuses = left.multiselect(
     [s.value for s in CallbackStatus],
     format_func=lambda status: t(CALLBACK_STATUS_LABELS[status]),
     key="cb_status",
+    placeholder=t("Choose options"),
 )
 channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
@@ -88,8 +90,10 @@ channel_id = middle.selectbox(
 )
 reference = right.text_input(t("Payment reference"), key="cb_reference")
 left, right = st.columns(2)
-date_from = left.date_input(t("Received from"), value=None, key="cb_from")
-date_to = right.date_input(t("Received to"), value=None, key="cb_to")
+date_from = left.date_input(
+    t("Received from"), value=None, key="cb_from", format=date_input_format()
+)
+date_to = right.date_input(t("Received to"), value=None, key="cb_to", format=date_input_format())
 
 flt = CallbackFilter(
     statuses=tuple(statuses),
@@ -129,6 +133,7 @@ ui.export_buttons(
     total=table.total,
     file_stem="callbacks",
     user=user,
+    label_columns=("Processing status",),
 )
 
 if user.can("review"):

@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from shared.customers import (
     LANGUAGES,
     MAX_PAYMENT_TERMS_DAYS,
@@ -335,7 +335,9 @@ def _refund_credit(customer_id: int, currency: str, credit_minor: int) -> None:
         value=format_plain(credit_minor, currency),
         key=f"refund_amount_{customer_id}_{currency}_{credit_minor}",
     )
-    paid_on = st.date_input(t("Paid back on"), value=ui.today(), key="refund_date")
+    paid_on = st.date_input(
+        t("Paid back on"), value=ui.today(), key="refund_date", format=date_input_format()
+    )
     note = st.text_input(t("Note"), key="refund_note", placeholder=t("e.g. the account it went to"))
     if st.button(t("Mark credit refunded"), key="credit_refund"):
         ui.page_action(

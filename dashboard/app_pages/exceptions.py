@@ -108,6 +108,7 @@ kinds = right.multiselect(
     [k.value for k in ReviewKind],
     format_func=lambda kind: t(REVIEW_KIND_LABELS[kind]),
     key="rev_kind",
+    placeholder=t("Choose options"),
 )
 flt = ReviewFilter(statuses=() if status in (None, "all") else (status,), kinds=tuple(kinds))
 offset, limit = ui.paging("exceptions", flt)
@@ -138,6 +139,7 @@ ui.export_buttons(
     total=table.total,
     file_stem="exceptions",
     user=user,
+    label_columns=("Status", "Kind"),
 )
 
 if not user.can("review"):

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.app_pages.sending import render_bulk_send
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from dashboard.invoice_editor import invoice_editor, reset_editor
 from shared.exports import Table
 from shared.states import INVOICE_STATUS_LABELS
@@ -97,6 +97,7 @@ with st.expander(t("Filters"), expanded=True):
             status: t(INVOICE_STATUS_LABELS[status]) for status in INVOICE_STATUS_FILTERS
         }.get,
         key="inv_status",
+        placeholder=t("Choose options"),
     )
     customer = middle.text_input(
         t("Customer"), key="inv_customer", placeholder=t("Part of the name")
@@ -110,8 +111,10 @@ with st.expander(t("Filters"), expanded=True):
         format_func=channels.__getitem__,
         key="inv_channel",
     )
-    date_from = middle.date_input(t("Issued from"), value=None, key="inv_from")
-    date_to = right.date_input(t("Issued to"), value=None, key="inv_to")
+    date_from = middle.date_input(
+        t("Issued from"), value=None, key="inv_from", format=date_input_format()
+    )
+    date_to = right.date_input(t("Issued to"), value=None, key="inv_to", format=date_input_format())
     sort_left, sort_right = st.columns([2, 1])
     sort = sort_left.selectbox(
         t("Sort by"),
@@ -173,7 +176,11 @@ if go.button(t("Open invoice"), key="inv_open", icon=":material/open_in_new:"):
 if user.can("edit"):
     with st.expander(t("E-mail invoices")):
         bulk = st.multiselect(
-            t("Invoices on this page"), list(labels), format_func=labels.get, key="inv_bulk"
+            t("Invoices on this page"),
+            list(labels),
+            format_func=labels.get,
+            key="inv_bulk",
+            placeholder=t("Choose options"),
         )
         render_bulk_send(bulk, username=user.username, role=user.role)
 
@@ -184,6 +191,7 @@ ui.export_buttons(
     total=table.total,
     file_stem="invoices",
     user=user,
+    label_columns=("Status",),
     csv_file=lambda: invoice_csv_file(
         flt,
         today=today,

@@ -5,7 +5,7 @@ LinkPay here."""
 import streamlit as st
 
 from dashboard import data, i18n, ui
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from dashboard.payment_forms import record_payment_form
 from shared.exports import with_totals
 from shared.ledger.received import (
@@ -119,6 +119,7 @@ states = left.multiselect(
     [*(s.value for s in PaymentState), *RECEIVED_STATE_LABELS],
     format_func=lambda s: t(PAYMENT_STATE_LABELS.get(s) or RECEIVED_STATE_LABELS[s]),
     key="pay_state",
+    placeholder=t("Choose options"),
 )
 channels = {c.id: c.label for c in data.channel_options()}
 channel_id = middle.selectbox(
@@ -131,13 +132,16 @@ reference = right.text_input(
     t("Invoice number or payment reference"), key="pay_reference", placeholder=t("INV-2026-…")
 )
 left, middle, right, live = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-date_from = left.date_input(t("Created from"), value=None, key="pay_from")
-date_to = middle.date_input(t("Created to"), value=None, key="pay_to")
+date_from = left.date_input(
+    t("Created from"), value=None, key="pay_from", format=date_input_format()
+)
+date_to = middle.date_input(t("Created to"), value=None, key="pay_to", format=date_input_format())
 sources = right.multiselect(
     t("Source"),
     list(PAYMENT_SOURCES),
     format_func=lambda source: t(SOURCE_LABELS[source]),
     key="pay_source",
+    placeholder=t("Choose options"),
 )
 auto = live.toggle(
     t("Live"),
@@ -191,4 +195,5 @@ ui.export_buttons(
     total=data.payment_page(flt, tz=tz, offset=offset, limit=limit).total,
     file_stem="payments",
     user=user,
+    label_columns=("State", "Source", "Method"),
 )

@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import data, i18n, ui
-from dashboard.i18n import t
+from dashboard.i18n import date_input_format, t
 from shared import reports
 from shared.exports import TOTAL_LABEL, with_totals
 from shared.views import sales_ledger
@@ -41,9 +41,12 @@ total_label = t(TOTAL_LABEL)
 
 left, middle, right = st.columns(3)
 date_from = left.date_input(
-    t("From"), value=(today - timedelta(days=90)).replace(day=1), key="rep_from"
+    t("From"),
+    value=(today - timedelta(days=90)).replace(day=1),
+    key="rep_from",
+    format=date_input_format(),
 )
-date_to = middle.date_input(t("To"), value=today, key="rep_to")
+date_to = middle.date_input(t("To"), value=today, key="rep_to", format=date_input_format())
 granularity = right.segmented_control(
     t("Period"),
     list(PERIOD_NAMES),
@@ -143,6 +146,7 @@ ui.export_buttons(
     total=ledger.total,
     file_stem=f"sales-ledger-{date_from}-{date_to}",
     user=user,
+    label_columns=("Status", "Type"),
 )
 
 st.subheader(t("VAT summary"))

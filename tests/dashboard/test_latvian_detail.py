@@ -270,7 +270,7 @@ def test_a_customers_statement_reads_in_latvian(db):
     at.selectbox(key="stmt_customer").set_value(invoice.customer_id).run()
 
     _all_latvian(at)
-    assert at.subheader[0].value == "Konta izraksts"
+    assert at.subheader[0].value == "Izraksts"
     assert _column(at, "Apraksts") == ["Sākuma atlikums", "Rēķins", "Beigu atlikums"]
     assert at.metric[0].label.startswith("Beigu atlikums ")
     assert at.button(key="FormSubmitter:stmt_send-Nosūtīt pa e-pastu").label == (

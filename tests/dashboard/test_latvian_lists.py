@@ -180,7 +180,7 @@ def test_a_vies_answer_in_latvian(vies):
 
     no_exceptions(at)
     assert [s.value for s in at.success] == [
-        "VIES apstiprina, ka LV40003009497 ir derīgs PVN reģistrācijas numurs: SIA KOKS, RĪGA."
+        "VIES apstiprina, ka LV40003009497 ir derīgs PVN reģ. nr.: SIA KOKS, RĪGA."
     ]
     assert english_words(_widget_texts(at, f"cust_{customer_id}_")) == set()
     assert _untranslated() == []
@@ -197,7 +197,7 @@ def test_the_customer_credit_tabs_in_latvian(db):
     at = _latvian("customers")
 
     no_exceptions(at)
-    assert at.subheader[0].value == "Klientu pārmaksas"
+    assert at.subheader[0].value == "Klienta pārmaksa"
     assert [tab.label for tab in at.tabs] == [
         "Ieskaitīt pārmaksu rēķinā",
         "Atzīmēt pārmaksu kā atmaksātu",

@@ -94,7 +94,7 @@ def test_a_statement_imported_and_matched_reads_in_latvian(db):
     assert list(entries["Ienākošs/izejošs"]) == ["Ienākošs", "Ienākošs"]
     assert entries["Iemesls"].iloc[0].startswith("RF atsauce RF")
     assert entries["Iemesls"].iloc[1].startswith("Maksājuma informācijā nav RF atsauces")
-    assert "Grāmatots automātiski" in list(_table(at, "Konts")["Sasaistes statuss"])
+    assert "Grāmatots automātiski" in list(_table(at, "Sasaistes statuss")["Sasaistes statuss"])
 
     _, unmatched = _transactions()
     at.selectbox(key="bs_tx").set_value(unmatched.id).run()

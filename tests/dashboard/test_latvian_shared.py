@@ -8,6 +8,7 @@ states the shared seed does not reach: empty, a week's periods, a period the wro
 
 import ast
 import string
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -208,6 +209,15 @@ def test_cells_of_one_column_are_shown_another_way():
 # --- Pages in Latvian -------------------------------------------------------------------------
 
 
+@pytest.fixture
+def latvian_pickers() -> Iterator[None]:
+    """AppTest formats a picker's chosen value again in the test's own thread, with the
+    page's format function: that thread reads Latvian too while a test sets a picker."""
+    i18n.set_language("lv")
+    yield
+    i18n.set_language(i18n.ENGLISH)
+
+
 def _in_latvian(page: str, role: str = "admin"):
     from streamlit.testing.v1 import AppTest
 
@@ -228,7 +238,7 @@ def _latvian_only(at) -> None:
     assert english_words(_shown(at)) == set()
 
 
-def test_a_form_refused_by_the_domain_says_why_in_latvian(db):
+def test_a_form_refused_by_the_domain_says_why_in_latvian(db, latvian_pickers):
     """The Users form: the message and the field name it quotes, both in Latvian."""
     at = _in_latvian("users")
     at.text_input(key="new_username").set_value("janis")
@@ -289,7 +299,7 @@ def test_a_period_the_wrong_way_round_is_refused_in_latvian(db):
     at = at.date_input(key="rep_to").set_value(date(2026, 5, 1)).run()
     _latvian_only(at)
     assert [element.value for element in at.error] == [
-        "Sākuma datums nedrīkst būt vēlāks par beigu datumu."
+        "Datums “No” nedrīkst būt vēlāks par datumu “Līdz”."
     ]
 
 

@@ -1,18 +1,21 @@
 """The journey of the product brief, end to end, in a real browser against real processes:
 set up a merchant account and its LinkPay channel from the EveryPay (sandbox) portal,
 invoice a customer by e-mail, let the customer decline and then pay, and watch the
-dashboard turn the invoice paid.
+dashboard turn the invoice paid. Once in English, and once in Latvian, which the user picks
+in the sidebar: every page, button and message is then read in Latvian.
 """
 
 import csv
 import io
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from shared.document_format import format_amount
 from tests.e2e import ui_dashboard as ui
 from tests.e2e import ui_sandbox as portal
 from tests.e2e.recording import Screenshots, SoftChecks
@@ -43,6 +46,21 @@ PAYMENT_METHODS = (
 )
 
 
+@pytest.fixture(params=["en", "lv"], ids=["english", "latvian"])
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield request.param
+    ui.speak("en")
+
+
+def shown(template: str, **values: str) -> re.Pattern[str]:
+    """A message with values, as the page words it, matched whatever the values are."""
+    marks = {name: f"@@{name}@@" for name in values}
+    pattern = re.escape(ui.say(template, **marks))
+    for name, value in values.items():
+        pattern = pattern.replace(re.escape(marks[name]), value)
+    return re.compile(pattern)
+
+
 def csv_rows(path: Path) -> list[dict[str, str]]:
     # utf-8-sig: spreadsheet programs want a BOM, and the export may well write one.
     return list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
@@ -57,10 +75,11 @@ def stay_on_online_payments(page: Page, checks: SoftChecks, *, after: str) -> Lo
         expect(online_tab).to_have_attribute("aria-selected", "true", timeout=3_000)
     if online_tab.get_attribute("aria-selected") != "true":
         online_tab.click()
-    return page.get_by_role("tabpanel", name="Online payments")
+    return page.get_by_role("tabpanel", name=ui.say("Online payments"))
 
 
 def test_invoice_paid_through_linkpay_from_set_up_to_export(
+    language: str,
     stack: Stack,
     context: BrowserContext,
     page: Page,
@@ -78,37 +97,40 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     # 1. Log in as finance; the company's name and logo are what the e-mail shows.
     logo = portal.make_logo(tmp_path / "logo.png")
     ui.login(page, stack, FINANCE)
+    ui.choose_language(page, language)
     shots(page, "logged-in", step=1)
     ui.open_page(page, "Company")
     ui.main(page).get_by_test_id("stFileUploaderDropzoneInput").set_input_files(logo)
     # The upload reruns the page; typing before that rerun lands is typing into a form the
     # rerun draws anew, so wait for the preview the rerun shows.
-    expect(ui.main(page).get_by_text("New logo (saved with Save)")).to_be_visible()
+    expect(ui.main(page).get_by_text(ui.say("New logo (saved with Save)"))).to_be_visible()
     form = page.get_by_test_id("stForm")
-    name_field = form.get_by_label("Name", exact=True)
+    name_field = form.get_by_label(ui.say("Name"), exact=True)
     name_field.fill(company_name)
     expect(name_field).to_have_value(company_name)
-    form.get_by_role("button", name="Save", exact=True).click()
-    expect(ui.main(page).get_by_text("Company details saved.")).to_be_visible()
+    form.get_by_role("button", name=ui.say("Save"), exact=True).click()
+    expect(ui.main(page).get_by_text(ui.say("Company details saved."))).to_be_visible()
     shots(page, "company", step=1)
 
     # 2. Money → Bank accounts → Create new bank account, type Merchant account.
     ui.open_page(page, "Bank accounts")
     ui.button(page, "Create new bank account").click()
     form = page.get_by_test_id("stForm")
-    form.get_by_label("Name", exact=True).fill(account_name)
-    form.get_by_text("Merchant account", exact=True).click()
+    form.get_by_label(ui.say("Name"), exact=True).fill(account_name)
+    form.get_by_text(ui.say("Merchant account"), exact=True).click()
     shots(page, "new-merchant-account", step=2)
-    form.get_by_role("button", name="Create", exact=True).click()
-    bank_account = ui.main(page).get_by_role("combobox", name="Bank account")
+    form.get_by_role("button", name=ui.say("Create"), exact=True).click()
+    bank_account = ui.main(page).get_by_role("combobox", name=ui.say("Bank account"))
     expect(bank_account).to_have_value(account_name)
     accounts = ui.main(page).get_by_test_id("stDataFrame").first
-    expect(accounts.locator("tbody tr", has_text=account_name)).to_contain_text("Merchant account")
+    expect(accounts.locator("tbody tr", has_text=account_name)).to_contain_text(
+        ui.say("Merchant account")
+    )
     shots(page, "merchant-account-created", step=2)
 
     # 3. Its Online payments tab → activate LinkPay; the banks offering it are named.
     ui.tab(page, "Online payments").click()
-    panel = page.get_by_role("tabpanel", name="Online payments")
+    panel = page.get_by_role("tabpanel", name=ui.say("Online payments"))
     for bank in ("Swedbank", "SEB", "LHV"):
         expect(panel.get_by_text(bank).first).to_be_visible()
     ui.button(page, "Activate LinkPay", scope=panel).click()
@@ -131,11 +153,13 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.choose(page, "Environment", "Sandbox (built-in simulator)", scope=panel)
     # The same fields the portal's link lets the URL change, as the form's help asks.
     for field in ("Customer name", "Customer e-mail"):
-        panel.get_by_text(field, exact=True).click()
+        panel.get_by_text(ui.say(field), exact=True).click()
     shots(page, "channel-fields-filled", step=5)
-    ui.button(page, "Save", scope=panel).click()
+    # The channel form's button is the origin article's "Izmainīt" in Latvian.
+    save = ui.say("Save") if language == "en" else "Izmainīt"
+    panel.get_by_role("button", name=save, exact=True).click()
     expect(
-        page.get_by_text("Saved. Copy the Callback URL into the EveryPay portal.")
+        page.get_by_text(ui.say("Saved. Copy the Callback URL into the EveryPay portal."))
     ).to_be_visible()
     panel = stay_on_online_payments(page, checks, after="Save")
     channel_heading = panel.get_by_role("heading", name="LinkPay")
@@ -160,7 +184,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.app_idle(page)
     panel = stay_on_online_payments(page, checks, after="Test connection")
     expect(
-        panel.get_by_text("Connected: EveryPay accepted the API username and secret.")
+        panel.get_by_text(ui.say("Connected: EveryPay accepted the API username and secret."))
     ).to_be_visible()
     shots(page, "connection-tested", step=6)
 
@@ -169,11 +193,11 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.open_page(page, "Customers")
     ui.button(page, "Create customer").click()
     form = page.get_by_test_id("stForm")
-    form.get_by_label("Name", exact=True).fill(customer_name)
-    form.get_by_label("E-mail", exact=True).fill(customer_email)
-    form.get_by_text("EN", exact=True).click()
-    form.get_by_role("button", name="Create customer").click()
-    expect(page.get_by_text(f"Customer {customer_name} saved.")).to_be_visible()
+    form.get_by_label(ui.say("Name"), exact=True).fill(customer_name)
+    form.get_by_label(ui.say("E-mail"), exact=True).fill(customer_email)
+    form.get_by_text(ui.say("EN"), exact=True).click()
+    form.get_by_role("button", name=ui.say("Create customer")).click()
+    expect(page.get_by_text(ui.say("Customer {name} saved.", name=customer_name))).to_be_visible()
     shots(page, "customer-created", step=7)
 
     ui.open_page(page, "Invoices")
@@ -185,21 +209,27 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.fill(page, "Quantity", "2")
     ui.fill(page, "Unit price", "50.00")
     ui.choose(page, "VAT", "21 % standard (S)")
-    expect(ui.main(page).get_by_text("121.00 EUR").first).to_be_visible()
+    total = format_amount(12100, "EUR", language=language)
+    expect(ui.main(page).get_by_text(total).first).to_be_visible()
     shots(page, "invoice-draft", step=7)
     ui.button(page, "Save draft").click()
-    expect(ui.main(page).get_by_role("heading", name="Draft invoice")).to_be_visible()
+    expect(ui.main(page).get_by_role("heading", name=ui.say("Draft invoice"))).to_be_visible()
     ui.button(page, "Issue").click()
-    issued = ui.main(page).get_by_text(re.compile(r"Invoice INV-\d{4}-\d+ issued\."))
+    issued = ui.main(page).get_by_text(
+        shown("Invoice {number} issued. Choose how to send it below.", number=r"INV-\d{4}-\d+")
+    )
     expect(issued).to_be_visible()
     number = re.search(r"INV-\d{4}-\d+", issued.inner_text()).group(0)
-    expect(ui.main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    heading = ui.say("Invoice {number}", number=number)
+    expect(ui.main(page).get_by_role("heading", name=heading)).to_be_visible()
     shots(page, "invoice-issued", step=7)
 
     send_form = ui.main(page).get_by_test_id("stForm")
-    expect(send_form.get_by_label("To", exact=True)).to_have_value(customer_email)
-    send_form.get_by_role("button", name="Send e-mail").click()
-    expect(ui.main(page).get_by_text(f"E-mail sent to {customer_email}")).to_be_visible()
+    recipient = ui.say_in_context("e-mail", "To")
+    expect(send_form.get_by_label(recipient, exact=True)).to_have_value(customer_email)
+    send_form.get_by_role("button", name=ui.say("Send e-mail")).click()
+    sent = ui.say("E-mail sent to {recipients}.", recipients=customer_email)
+    expect(ui.main(page).get_by_text(sent)).to_be_visible()
     shots(page, "invoice-sent", step=7)
 
     # A colleague watches the Payments page meanwhile, to see the payment come in live.
@@ -208,7 +238,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.open_page(watcher, "Payments")
     ui.fill(watcher, "Invoice number or payment reference", number)
     payments = ui.main(watcher).get_by_test_id("stDataFrame")
-    expect(ui.main(watcher).get_by_text("No payments match these filters.")).to_be_visible()
+    expect(ui.main(watcher).get_by_text(ui.say("No payments match these filters."))).to_be_visible()
     shots(watcher, "payments-before", step=7)
 
     # 8. The customer's e-mail: its Pay online link (ours, so the opening is counted)
@@ -255,23 +285,23 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     #     settled attempt, and the open invoice turns paid.
     watcher.bring_to_front()
     rows = payments.locator("tbody tr")
-    expect(rows.filter(has_text="Settled")).to_have_count(1, timeout=LIVE_UPDATE_MS)
-    expect(rows.filter(has_text="Failed")).to_have_count(1)
+    expect(rows.filter(has_text=ui.say("Settled"))).to_have_count(1, timeout=LIVE_UPDATE_MS)
+    expect(rows.filter(has_text=ui.say("Failed"))).to_have_count(1)
     expect(rows).to_have_count(2)
     shots(watcher, "payments-live", step=10)
 
     page.bring_to_front()
     with checks.soft("the open invoice detail turns Paid without a reload", page, step=10):
-        expect(ui.status_badge(page)).to_have_text("Paid", timeout=LIVE_UPDATE_MS)
+        expect(ui.status_badge(page)).to_have_text(ui.say("Paid"), timeout=LIVE_UPDATE_MS)
         shots(page, "invoice-paid", step=10)
 
     # The channel's set-up checklist is complete.
     ui.open_page(page, "Bank accounts")
     ui.choose(page, "Bank account", account_name)
     ui.tab(page, "Online payments").click()
-    panel = page.get_by_role("tabpanel", name="Online payments")
+    panel = page.get_by_role("tabpanel", name=ui.say("Online payments"))
     for label in CHECKLIST:
-        step = panel.locator("p", has_text=label)
+        step = panel.locator("p", has_text=ui.say(label))
         expect(step).to_contain_text("check_circle")
         expect(step).not_to_contain_text("radio_button_unchecked")
     shots(page, "checklist-complete", step=10)
@@ -281,23 +311,25 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     ui.fill(page, "Number", number)
     # The row may be on screen before the filter's rerun has even started; a download
     # clicked during that rerun asks for a file the rerun has already dropped.
-    expect(ui.main(page).get_by_text("Rows 1–1 of 1", exact=True)).to_be_visible()
+    one_row = ui.say("Rows {first}–{last} of {total}", first="1", last="1", total="1")
+    expect(ui.main(page).get_by_text(one_row, exact=True)).to_be_visible()
     ui.app_idle(page)
     grid = ui.main(page).get_by_test_id("stDataFrame")
-    expect(grid.locator("tbody tr", has_text=number)).to_contain_text("Paid")
+    expect(grid.locator("tbody tr", has_text=number)).to_contain_text(ui.say("Paid"))
     shots(page, "invoice-list-paid", step=10)
     with checks.soft("Download CSV of the invoice list downloads the invoice as paid", page):
         with page.expect_download(timeout=15_000) as download_info:
             ui.button(page, "Download CSV").click()
         exported = csv_rows(Path(download_info.value.path()))
-        mine = [row for row in exported if row.get("Number") == number]
+        # The file speaks the user's language, headings and states alike.
+        mine = [row for row in exported if row.get(ui.say("Number")) == number]
         assert len(mine) == 1, f"{number} not once in the CSV export: {exported}"
-        assert mine[0]["Status"] == "Paid"
-        assert mine[0]["Open balance"] in ("0.00", "0")
+        assert mine[0][ui.say("Status")] == ui.say("Paid")
+        assert mine[0][ui.say("Open balance")] in ("0.00", "0")
 
     ui.open_page(page, "Invoice detail")
-    expect(ui.main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
-    expect(ui.status_badge(page)).to_have_text("Paid")
+    expect(ui.main(page).get_by_role("heading", name=heading)).to_be_visible()
+    expect(ui.status_badge(page)).to_have_text(ui.say("Paid"))
     shots(page, "invoice-paid-final", step=10)
 
     checks.assert_all()

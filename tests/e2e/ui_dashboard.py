@@ -30,6 +30,11 @@ def say(text: str, **values: object) -> str:
     return text_in(_language[0], text, **values)
 
 
+def say_in_context(context: str, text: str) -> str:
+    """``text`` where it has words of its own (``t_context``)."""
+    return text_in(_language[0], text, context)
+
+
 def _either_language(text: str) -> re.Pattern[str]:
     """A login-page text: the login form speaks the company's language, not yet the user's."""
     return re.compile(f"^({re.escape(text)}|{re.escape(text_in('lv', text))})$")
@@ -160,5 +165,7 @@ def open_invoice(page: Page, number: str, *, customer_name: str) -> None:
     fill(page, "Number", number)
     choose(page, "Invoice", f"{number} — {customer_name}")
     button(page, "Open invoice").click()
-    expect(main(page).get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    expect(
+        main(page).get_by_role("heading", name=say("Invoice {number}", number=number))
+    ).to_be_visible()
     app_idle(page)
