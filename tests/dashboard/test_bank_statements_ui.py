@@ -2,6 +2,8 @@
 and reason, actions on unmatched and booked transactions, reconciliation, export; a
 manager sees it all and can change nothing."""
 
+from datetime import date
+
 from sqlmodel import col, select
 
 from shared.bank.references import creditor_reference
@@ -35,8 +37,16 @@ def _transactions() -> list[BankStatementTransaction]:
 
 
 def _import(at, content: bytes, name: str = "day.xml"):
+    _statement_month(at)
     at.file_uploader(key="bs_upload").upload(name, content, "text/xml").run()
     return at.button(key="bs_import").click().run()
+
+
+def _statement_month(at):
+    """The reconciliation's period set to the statements' month (November 2026): its
+    default, the current month, moves on with the clock. Takes effect at the next run."""
+    at.date_input(key="bs_from").set_value(date(2026, 11, 1))
+    return at.date_input(key="bs_to").set_value(date(2026, 11, 30))
 
 
 def test_finance_imports_sees_the_matches_and_acts_on_them(db):
@@ -96,7 +106,7 @@ def test_a_manager_sees_statements_but_no_write_controls(db):
     add_company_account()
     invoice = make_invoice(channel=None)
     at = _import(open_page(app_as("finance"), "bank_statements"), _statement(invoice))
-    at = open_page(app_as("manager"), "bank_statements")
+    at = _statement_month(open_page(app_as("manager"), "bank_statements")).run()
     no_exceptions(at)
     assert list(at.dataframe[2].value["Match state"]) == ["Booked automatically", "Unmatched"]
     keys = {widget.key for widget in (*at.button, *at.get("file_uploader"))}
