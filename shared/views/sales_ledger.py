@@ -86,7 +86,7 @@ SALES_LEDGER_COLUMNS = (
     ),
     Column("total", "Total", "money"),
     Column("paid", "Paid", "money"),
-    Column("open", "Open", "money"),
+    Column("open", "Open balance", "money"),
     Column("status", "Status"),
 )
 

@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
+from sqlmodel import select
 
+from shared.db import write_session
 from shared.document_format import format_amount
+from shared.models import User
+from shared.users import set_user_language
 from tests.e2e import ui_dashboard as ui
 from tests.e2e import ui_sandbox as portal
 from tests.e2e.recording import Screenshots, SoftChecks
@@ -47,9 +51,13 @@ PAYMENT_METHODS = (
 
 
 @pytest.fixture(params=["en", "lv"], ids=["english", "latvian"])
-def language(request: pytest.FixtureRequest) -> Iterator[str]:
+def language(request: pytest.FixtureRequest, stack_settings: Stack) -> Iterator[str]:
     yield request.param
     ui.speak("en")
+    # The stack outlives the test: the next tests sign in as finance and read English.
+    with write_session() as session:
+        finance = session.exec(select(User).where(User.username == FINANCE.username)).one()
+        set_user_language(session, user_id=finance.id, language=None)
 
 
 def shown(template: str, **values: str) -> re.Pattern[str]:
@@ -331,5 +339,34 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     expect(ui.main(page).get_by_role("heading", name=heading)).to_be_visible()
     expect(ui.status_badge(page)).to_have_text(ui.say("Paid"))
     shots(page, "invoice-paid-final", step=10)
+
+    # 11. A reload keeps the user signed in and in their language; the invoice's address,
+    #     pasted into a new tab as a colleague would, opens the invoice.
+    page.reload()
+    expect(ui.sidebar(page).get_by_text(ui.signed_in_as(FINANCE))).to_be_visible()
+    expect(ui.nav_link(page, "Invoices")).to_be_visible()
+    pasted = context.new_page()
+    pasted.goto(f"{stack.dashboard_url}/?invoice={number}")
+    expect(ui.main(pasted).get_by_role("heading", name=heading)).to_be_visible()
+    expect(ui.status_badge(pasted)).to_have_text(ui.say("Paid"))
+    shots(pasted, "pasted-link", step=11)
+    pasted.close()
+
+    # 12. The accountant's sales ledger from Reports: the invoice, its net and VAT at 21 %,
+    #     paid, nothing open; headings and state in the user's language.
+    page.bring_to_front()
+    ui.open_page(page, "Reports")
+    ledger_csv = ui.main(page).locator(".st-key-rep_ledger_export_csv").get_by_role("button")
+    with checks.soft("Download CSV of the sales ledger has the invoice as paid", page, step=12):
+        with page.expect_download(timeout=15_000) as download_info:
+            ledger_csv.click()
+        ledger = csv_rows(Path(download_info.value.path()))
+        mine = [row for row in ledger if row.get(ui.say("Number")) == number]
+        assert len(mine) == 1, f"{number} not once in the sales ledger: {ledger}"
+        assert mine[0][ui.say("Net 21 %")] == "100.00"
+        assert mine[0][ui.say("VAT 21 %")] == "21.00"
+        assert mine[0][ui.say("Paid")] == "121.00"
+        assert mine[0][ui.say("Open balance")] in ("0.00", "0")
+        assert mine[0][ui.say("Status")] == ui.say("Paid")
 
     checks.assert_all()
