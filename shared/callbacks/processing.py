@@ -17,6 +17,8 @@ drive the queue through a simulated outage.
 """
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -93,7 +95,39 @@ def reprocess_event(*, event_id: int, actor: str) -> str:
     return process_event(event_id)
 
 
-def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> str:
+@dataclass(frozen=True)
+class Answer:
+    """What EveryPay said about a claimed callback, and when it was asked."""
+
+    claimed: ClaimedEvent
+    result: ApiResult
+    asked_at: datetime
+
+    @property
+    def recordable(self) -> bool:
+        """An answer that settles the callback; any other is asked again later."""
+        if self.result.outcome is Outcome.OK:
+            return self.result.status is not None
+        return self.result.outcome is Outcome.NOT_FOUND
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an answer did: the event's outcome, and what the counters count."""
+
+    outcome: str
+    result: str  # one of counters' callback results
+    money_moved: bool | None = None  # for an answer applied to a payment
+
+
+# Records an answer in a write transaction and returns what it did. The worker passes its
+# AnswerWriter's, which shares one transaction among many callers on SQLite.
+RecordAnswer = Callable[[Answer], Recorded]
+
+
+def run_claimed_event(
+    claimed: ClaimedEvent, *, now: datetime | None = None, record: RecordAnswer | None = None
+) -> str:
     # Every line about this callback, here and in what it calls, carries the request id
     # it was received under; the outcome line says what was booked.
     with log_context(request_id=claimed.request_id, callback_id=claimed.id):
@@ -101,15 +135,23 @@ def run_claimed_event(claimed: ClaimedEvent, *, now: datetime | None = None) -> 
             "callback #%s claimed by %s (try %s)", claimed.id, claimed.claimed_by, claimed.attempts
         )
         try:
-            return _verify_and_apply(claimed, now=now)
+            answer = ask_about(claimed, now=now)
+            if not answer.recordable:
+                return _ask_again_later(answer, now=now)
+            recorded = record(answer) if record else record_alone(answer, now=now)
         except Exception as error:
             # A bug or a database hiccup must not drop the event: it goes back on the queue.
             log.exception("callback #%s could not be processed", claimed.id)
             counters.WORKER_COUNTERS.callback_done(counters.ERROR)
             return schedule_retry(claimed, error=f"internal error: {type(error).__name__}", now=now)
+        log.info("callback #%s: %s", claimed.id, recorded.outcome)
+        counters.WORKER_COUNTERS.callback_done(recorded.result)
+        if recorded.money_moved is not None:
+            counters.WORKER_COUNTERS.answer_applied(money_moved=recorded.money_moved)
+        return recorded.outcome
 
 
-def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
+def ask_about(claimed: ClaimedEvent, *, now: datetime | None) -> Answer:
     with read_session() as session:
         channel = session.get(PaymentChannel, claimed.channel_id)
         if channel is None:
@@ -129,66 +171,75 @@ def _verify_and_apply(claimed: ClaimedEvent, *, now: datetime | None) -> str:
         result.http_status,
     )
     note_gateway_result(channel_id=claimed.channel_id, result=result, now=now)
+    return Answer(claimed=claimed, result=result, asked_at=asked_at)
 
+
+def record_alone(answer: Answer, *, now: datetime | None = None) -> Recorded:
+    """Records the answer in a write transaction of its own."""
+    with write_session() as session:
+        return record_answer(session, answer=answer, now=now)
+
+
+def record_answer(session: Session, *, answer: Answer, now: datetime | None = None) -> Recorded:
+    """Applies a recordable answer and closes the event, in the caller's transaction."""
+    claimed, result, asked_at = answer.claimed, answer.result, answer.asked_at
     if result.outcome is Outcome.OK and result.status is not None:
-        with write_session() as session:
-            applied = apply_payment_status(
-                session,
-                channel_id=claimed.channel_id,
-                asked_reference=claimed.payment_reference,
-                answer=result.status,
-                asked_at=asked_at,
-                source="callback",
-            )
-            _close(
-                session,
-                claimed=claimed,
-                status=CallbackStatus.DONE if applied.ours else CallbackStatus.NOT_OURS,
-                outcome=applied.outcome,
-                asked_at=asked_at,
-                attempt_id=applied.attempt_id,
-                invoice_id=applied.invoice_id,
-                now=now,
-            )
-        log.info("callback #%s: %s", claimed.id, applied.outcome)
-        counters.WORKER_COUNTERS.callback_done(
-            counters.APPLIED if applied.ours else counters.NOT_OURS
+        applied = apply_payment_status(
+            session,
+            channel_id=claimed.channel_id,
+            asked_reference=claimed.payment_reference,
+            answer=result.status,
+            asked_at=asked_at,
+            source="callback",
         )
-        counters.WORKER_COUNTERS.answer_applied(money_moved=applied.money_moved)
-        return applied.outcome
-
-    if result.outcome is Outcome.NOT_FOUND:
-        with write_session() as session:
-            _close(
-                session,
-                claimed=claimed,
-                status=CallbackStatus.NOT_OURS,
-                outcome=UNKNOWN_REFERENCE,
-                asked_at=asked_at,
-                now=now,
-            )
-            # One item per channel and day: forgeries must not flood the queue, but a
-            # wrong environment (every real payment "unknown") must not go unnoticed.
-            open_review(
-                session,
-                kind=ReviewKind.UNVERIFIED_CALLBACK,
-                dedupe_key=f"unknown_reference:{claimed.channel_id}:{asked_at:%Y-%m-%d}",
-                reason=(
-                    "Callbacks arrived for payment references EveryPay does not know (first: "
-                    f"{claimed.payment_reference}). Forged callbacks are harmless and ignored; "
-                    "if real payments show this, the channel's environment or API base is wrong."
-                ),
-                callback_event_id=claimed.id,
-                channel_id=claimed.channel_id,
-            )
-        log.info("callback #%s: unknown payment reference at EveryPay", claimed.id)
-        counters.WORKER_COUNTERS.callback_done(counters.UNKNOWN_REFERENCE)
-        return UNKNOWN_REFERENCE
-
-    outcome = schedule_retry(
-        claimed, error=_api_error(result), retry_after=result.retry_after_seconds, now=now
+        _close(
+            session,
+            claimed=claimed,
+            status=CallbackStatus.DONE if applied.ours else CallbackStatus.NOT_OURS,
+            outcome=applied.outcome,
+            asked_at=asked_at,
+            attempt_id=applied.attempt_id,
+            invoice_id=applied.invoice_id,
+            now=now,
+        )
+        return Recorded(
+            outcome=applied.outcome,
+            result=counters.APPLIED if applied.ours else counters.NOT_OURS,
+            money_moved=applied.money_moved,
+        )
+    if result.outcome is not Outcome.NOT_FOUND:
+        raise ValueError(f"callback #{claimed.id}: an answer of {result.outcome} is not recorded")
+    _close(
+        session,
+        claimed=claimed,
+        status=CallbackStatus.NOT_OURS,
+        outcome=UNKNOWN_REFERENCE,
+        asked_at=asked_at,
+        now=now,
     )
-    log.warning("callback #%s: %s", claimed.id, outcome)
+    # One item per channel and day: forgeries must not flood the queue, but a
+    # wrong environment (every real payment "unknown") must not go unnoticed.
+    open_review(
+        session,
+        kind=ReviewKind.UNVERIFIED_CALLBACK,
+        dedupe_key=f"unknown_reference:{claimed.channel_id}:{asked_at:%Y-%m-%d}",
+        reason=(
+            "Callbacks arrived for payment references EveryPay does not know (first: "
+            f"{claimed.payment_reference}). Forged callbacks are harmless and ignored; "
+            "if real payments show this, the channel's environment or API base is wrong."
+        ),
+        callback_event_id=claimed.id,
+        channel_id=claimed.channel_id,
+    )
+    return Recorded(outcome=UNKNOWN_REFERENCE, result=counters.UNKNOWN_REFERENCE)
+
+
+def _ask_again_later(answer: Answer, *, now: datetime | None) -> str:
+    result = answer.result
+    outcome = schedule_retry(
+        answer.claimed, error=_api_error(result), retry_after=result.retry_after_seconds, now=now
+    )
+    log.warning("callback #%s: %s", answer.claimed.id, outcome)
     counters.WORKER_COUNTERS.callback_done(counters.RETRY)
     return outcome
 

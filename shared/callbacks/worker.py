@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
+from shared.callbacks.answer_writer import AnswerWriter
 from shared.callbacks.counters import WORKER_COUNTERS
 from shared.callbacks.processing import run_claimed_event
 from shared.callbacks.queue import ClaimedEvent, claim_due_events, worker_name
@@ -79,8 +80,13 @@ class CallbackWorker:
         self._stop = threading.Event()
         self._beat_lock = threading.Lock()
         self._last_beat = 0.0
+        # SQLite: the callers' answers are recorded a batch per transaction (see
+        # answer_writer); PostgreSQL writes in parallel, each caller in its own.
+        self._answers = AnswerWriter() if is_sqlite() else None
 
     def start(self) -> None:
+        if self._answers is not None:
+            self._answers.start()
         for index in range(self._caller_count):
             thread = threading.Thread(
                 target=self._call, name=f"callback-caller-{index}", daemon=True
@@ -109,11 +115,14 @@ class CallbackWorker:
             self._claimed.put(None)
         for thread in self._callers:
             thread.join(max(deadline - time.monotonic(), 0.1))
+        if self._answers is not None:
+            self._answers.stop(timeout=max(deadline - time.monotonic(), 0.1))
 
     @property
     def alive(self) -> bool:
         threads = self._threads + self._callers
-        return bool(threads) and all(thread.is_alive() for thread in threads)
+        answers_alive = self._answers is None or self._answers.alive
+        return bool(threads) and answers_alive and all(thread.is_alive() for thread in threads)
 
     def _run(self) -> None:
         claimant = worker_name("worker")
@@ -148,7 +157,9 @@ class CallbackWorker:
     def _call(self) -> None:
         while (claimed := self._claimed.get()) is not None:
             try:
-                run_claimed_event(claimed)
+                run_claimed_event(
+                    claimed, record=self._answers.record if self._answers is not None else None
+                )
             except Exception:
                 # run_claimed_event gives failures back to the queue; this is the database
                 # being unreachable even for that, and the lease returns the event.

@@ -1,0 +1,156 @@
+"""EveryPay's answers recorded a batch per transaction (shared/callbacks/answer_writer.py):
+each caller still learns its own outcome, and one answer that cannot be recorded costs
+nobody else their payment."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import respx
+from sqlalchemy.exc import OperationalError
+
+from shared.callbacks import answer_writer, counters, processing
+from shared.callbacks.answer_writer import AnswerWriter
+from shared.callbacks.processing import ask_about, run_claimed_event
+from shared.callbacks.queue import ClaimedEvent, claim_due_events
+from shared.db import write_session
+from shared.models import CallbackStatus, InvoiceStatus
+from tests.callbacks.helpers import Shop, answer_with, event, invoice
+from tests.utils.factories import make_invoice
+
+ANSWERS = 6
+
+
+def _claimed_payments(shop: Shop, api: respx.MockRouter) -> list[tuple[int, ClaimedEvent]]:
+    """(invoice id, claimed callback) for ANSWERS issued invoices EveryPay says are paid."""
+    invoices = [shop.invoice, *(make_invoice(channel=shop.channel) for _ in range(ANSWERS - 1))]
+    by_reference = {}
+    for inv in invoices:
+        answer = shop.answer(order_reference=inv.number)
+        answer_with(api, answer)
+        shop.callback(answer["payment_reference"])
+        by_reference[answer["payment_reference"]] = inv.id
+    claimed: list[ClaimedEvent] = []
+    # PostgreSQL claims one at a time (each claim skips rows others hold).
+    while len(claimed) < ANSWERS and (more := claim_due_events(worker="test", limit=ANSWERS)):
+        claimed += more
+    assert len(claimed) == ANSWERS
+    return [(by_reference[event.payment_reference], event) for event in claimed]
+
+
+def _run_together(work: list) -> tuple[list[threading.Thread], list]:
+    """Runs each callable in a thread of its own; returns their results in order."""
+    results: list = [None] * len(work)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = work[index]()
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+@pytest.fixture
+def queued_writer() -> Iterator[AnswerWriter]:
+    """A writer whose thread starts only when the test says, so what callers hand it
+    meanwhile is waiting as one batch."""
+    writer = AnswerWriter()
+    yield writer
+    writer.stop()
+
+
+def _wait_for_callers(writer: AnswerWriter, count: int) -> None:
+    for _ in range(500):
+        if writer._queue.qsize() >= count:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"{count} callers did not hand their answers over")
+
+
+def test_answers_waiting_together_are_committed_in_one_transaction_each_caller_its_own(
+    shop: Shop, api: respx.MockRouter, queued_writer: AnswerWriter
+) -> None:
+    payments = _claimed_payments(shop, api)
+    answers = [ask_about(claimed, now=None) for _, claimed in payments]
+
+    threads, results = _run_together(
+        [lambda answer=answer: queued_writer.record(answer) for answer in answers]
+    )
+    _wait_for_callers(queued_writer, ANSWERS)
+    queued_writer.start()
+    for thread in threads:
+        thread.join(15)
+
+    assert queued_writer.batches_written == 1
+    assert [result.result for result in results] == [counters.APPLIED] * ANSWERS
+    assert all(result.money_moved for result in results)
+    for invoice_id, claimed in payments:
+        assert invoice(invoice_id).status == InvoiceStatus.PAID
+        assert event(claimed.id).status == CallbackStatus.DONE
+
+
+def test_an_answer_that_cannot_be_recorded_goes_back_on_the_queue_alone(
+    shop: Shop, api: respx.MockRouter, queued_writer: AnswerWriter, monkeypatch
+) -> None:
+    payments = _claimed_payments(shop, api)
+    broken_invoice, broken_event = payments[2]
+    apply = processing.apply_payment_status
+
+    def apply_or_fail(session, **kwargs):
+        if kwargs["asked_reference"] == broken_event.payment_reference:
+            raise RuntimeError("a bug in one booking")
+        return apply(session, **kwargs)
+
+    monkeypatch.setattr(processing, "apply_payment_status", apply_or_fail)
+    threads, _ = _run_together(
+        [
+            lambda claimed=claimed: run_claimed_event(claimed, record=queued_writer.record)
+            for _, claimed in payments
+        ]
+    )
+    _wait_for_callers(queued_writer, ANSWERS)
+    queued_writer.start()
+    for thread in threads:
+        thread.join(15)
+
+    assert queued_writer.batches_written == 1
+    assert invoice(broken_invoice).status != InvoiceStatus.PAID
+    returned = event(broken_event.id)
+    assert returned.status == CallbackStatus.PENDING
+    assert returned.last_error == "internal error: RuntimeError"
+    for invoice_id, claimed in payments:
+        if claimed.id != broken_event.id:
+            assert invoice(invoice_id).status == InvoiceStatus.PAID
+            assert event(claimed.id).status == CallbackStatus.DONE
+
+
+def test_a_batch_whose_transaction_fails_writes_nothing_and_fails_every_caller(
+    shop: Shop, api: respx.MockRouter, queued_writer: AnswerWriter, monkeypatch
+) -> None:
+    payments = _claimed_payments(shop, api)
+    answers = [ask_about(claimed, now=None) for _, claimed in payments]
+
+    @contextmanager
+    def commit_refused():
+        with write_session() as session:
+            yield session
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(answer_writer, "write_session", commit_refused)
+    threads, results = _run_together(
+        [lambda answer=answer: queued_writer.record(answer) for answer in answers]
+    )
+    _wait_for_callers(queued_writer, ANSWERS)
+    queued_writer.start()
+    for thread in threads:
+        thread.join(15)
+
+    assert all(isinstance(result, OperationalError) for result in results)
+    for invoice_id, claimed in payments:
+        assert invoice(invoice_id).status != InvoiceStatus.PAID
+        assert event(claimed.id).status == CallbackStatus.PROCESSING
