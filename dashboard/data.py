@@ -20,7 +20,6 @@ from shared.views import (
     invoices,
     number_series,
     payments,
-    reconciler,
     sales_ledger,
     users,
 )
@@ -47,7 +46,6 @@ number_series_rows = _list(number_series.number_series)
 series_choices = _list(number_series.series_choices)
 payment_page = _live(payments.payment_page)
 callback_page = _live(callbacks.callback_page)
-reconciler_runs = _live(reconciler.reconciler_runs)
 invoice_detail = _live(detail.invoice_detail)
 invoice_ledger = _live(detail.invoice_ledger)
 customer_credit_page = _list(customers.customer_credit_page)

@@ -125,10 +125,15 @@ def error_text(error: ValidationError) -> str:
     category), so it is translated too; every other value (a number, an amount, a name
     someone typed) is shown as it is.
     """
-    values = dict(error.values)
-    if isinstance(values.get("label"), str):
-        values["label"] = t(values["label"])
-    return t(error.template, **values)
+    return message_text(error.template, error.values)
+
+
+def message_text(template: str, values: Mapping[str, object]) -> str:
+    """An English template with its values in the user's language, as ``error_text``."""
+    shown = dict(values)
+    if isinstance(shown.get("label"), str):
+        shown["label"] = t(shown["label"])
+    return t(template, **shown)
 
 
 # --- Dates and numbers ---------------------------------------------------------------------

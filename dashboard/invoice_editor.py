@@ -13,7 +13,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from dashboard import data, ui
-from dashboard.i18n import date_input_format, error_text, t
+from dashboard.i18n import date_input_format, error_text, message_text, t
 from shared.errors import ValidationError
 from shared.invoicing import (
     DraftInput,
@@ -169,7 +169,7 @@ def _lines_editor(key: str, rows: list[int], currency: str) -> None:
                 key=f"{key}_excode_{row}",
             )
         for line_error in errors.get(row, []):
-            st.error(t(line_error.message), icon=":material/error:")
+            st.error(message_text(line_error.template, line_error.values), icon=":material/error:")
     if st.button(t("Add line"), key=f"{key}_add_line", icon=":material/add:"):
         rows.append(max(rows) + 1)
         st.rerun()
@@ -365,7 +365,9 @@ def invoice_editor(
         if isinstance(error, InvoiceLinesError):
             errors = {
                 f"line{e.line}_{e.field}": t(
-                    "Line {line}: {message}", line=e.line, message=t(e.message)
+                    "Line {line}: {message}",
+                    line=e.line,
+                    message=message_text(e.template, e.values),
                 )
                 for e in error.errors
             }

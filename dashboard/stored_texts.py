@@ -2,7 +2,8 @@
 reader's language: why the matcher placed a bank transfer as it did (shared.bank.matching),
 why a payment needs a person (the review items of shared.callbacks), how a person
 resolved it (shared.review), what Find payment found and what applying a callback did
-(shared.callbacks.lookup, .apply).
+(shared.callbacks.lookup, .apply), what a reconciler pass did (shared.callbacks.reconciler) and
+what a bank statement import notes (shared.bank).
 
 Each known sentence is listed here as its template; a stored text that a template fits
 gives the template's values back, and the page shows ``t(template, **values)``. A value
@@ -12,9 +13,10 @@ A text no template fits, a note a person typed for one, shows as stored.
 
 import dataclasses
 import re
+from decimal import Decimal
 from functools import cache
 
-from dashboard.i18n import ENGLISH, language, t
+from dashboard.i18n import ENGLISH, language, money_text, t
 from shared.exports import Table
 from shared.states import PAYMENT_STATES, SHOWN_INVOICE_STATUSES
 
@@ -167,6 +169,44 @@ CALLBACK_OUTCOMES = (
     "already taken back ({status})",
     "{returned} went back to the payer (invoice now {status})",
 )
+# What a reconciler pass changed or failed, one line each (shared.callbacks.reconciler,
+# .lost_payments; shared.views.reconciler adds "failed: ").
+RECONCILER_LINES = (
+    "failed: {problem}",
+    "lost payment flagged: {number}: pay link opened {moment} UTC, no payment since",
+    "lost payment resolved: {number}: {resolution}",
+    "Invoice {number} is {status} now; nothing is missing.",
+    "A payment for invoice {number} is known now; reminders go out again.",
+    "payment {reference}…: EveryPay gave no usable answer ({error})",
+    "payment {reference}…: {outcome}",
+    "callback #{id}: {outcome}",
+    "lost-payment check: {error}",
+    "payment attempt #{id}: {error}",
+    "Payment attempt #{id} does not exist.",
+    "Payment attempt #{id} has no channel.",
+)
+# What a bank statement import accepted but notes (shared.bank.camt, .fidavista, .model),
+# and the places in the file they name ({where} above).
+BANK_IMPORT_WARNINGS = (
+    "{where}: {count} entries carry no bank reference (AcctSvcrRef); they are recognised "
+    "again by their content.",
+    "{where}: its {count} transaction details do not add up to the entry; kept as one transaction.",
+    "No ISO schema for {message} ships with LinkPay Desk: the file was checked field by "
+    "field, not against the schema.",
+    "The file declares no namespace (no camt version): it was checked field by field, not "
+    "against an ISO schema.",
+    "{where}: {count} transactions carry no BankRef; they are recognised again by their content.",
+    "Statement {statement}: opening balance plus the booked entries differs from the closing "
+    "balance by {amount} (entries missing from this file, or balances the bank computed "
+    "otherwise).",
+    "{where}, entry {position} ({reference})",
+    "{where}, entry {position}",
+    "statement {index} ({statement})",
+    "statement {index}",
+    "line {line}, statement {index}",
+    "line {line}",
+    "account {iban}, currency statement {index}",
+)
 # In the order they are tried: a sentence before any shorter one its start also fits.
 STORED_SENTENCES = (
     MATCH_REASONS
@@ -175,11 +215,18 @@ STORED_SENTENCES = (
     + RESOLUTIONS
     + FIND_PAYMENT_RESULTS
     + CALLBACK_OUTCOMES
+    + RECONCILER_LINES
+    + BANK_IMPORT_WARNINGS
 )
 # Places that hold a stored code, not words: {state} an EveryPay payment state, {status}
 # an invoice status; shown by their label in the reader's language, lower case as in the
 # English sentence (which keeps the code itself).
 CODE_LABELS = {"state": PAYMENT_STATES, "status": SHOWN_INVOICE_STATUSES}
+# An amount as shared.money.format_money writes it into a sentence ("1 234.50 EUR", grouped
+# with narrow no-break spaces): shown as the reader writes amounts ("1 234,50 EUR").
+_STORED_AMOUNT = re.compile(
+    r"(?P<number>-?[0-9]{1,3}(?:\u202f[0-9]{3})*(?:\.[0-9]+)?) (?P<currency>[A-Z]{3})"
+)
 
 
 @cache
@@ -212,8 +259,13 @@ def stored_text(text: str) -> str:
 
 def _value(name: str, value: str) -> str:
     codes = CODE_LABELS.get(name, {})
-    if value in codes and language() != ENGLISH:
+    if language() == ENGLISH:
+        return stored_text(value)
+    if value in codes:
         return t(codes[value].en).lower()
+    amount = _STORED_AMOUNT.fullmatch(value)
+    if amount:
+        return money_text(Decimal(amount["number"].replace("\u202f", "")), amount["currency"])
     return stored_text(value)
 
 

@@ -18,3 +18,8 @@ class ValidationError(ValueError):
         self.values = values
         super().__init__(message.format(**values) if values else message)
         self.field = field
+
+
+def on_field(error: ValidationError, field: str) -> ValidationError:
+    """The same message and values, told next to ``field`` of the form that was typed in."""
+    return ValidationError(error.template, field=field, **error.values)

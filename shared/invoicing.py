@@ -4,7 +4,9 @@ The invoice's stored status moves draft → issued → sent → partially_paid �
 cancelled; "overdue" is derived from the due date when shown, so it never goes stale.
 """
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +18,7 @@ from sqlmodel import Session, col, delete, select
 
 from shared import vat
 from shared.audit import record_audit
-from shared.errors import ValidationError
+from shared.errors import ValidationError, on_field
 from shared.inputs import FormInput, multiline
 from shared.models import (
     Customer,
@@ -68,7 +70,17 @@ class LineInput:
 class LineError:
     line: int  # 1-based, as the user sees it
     field: str
-    message: str
+    template: str  # English, with {name} places for ``values``, as in ValidationError
+    values: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, line: int, field: str, error: ValidationError) -> "LineError":
+        return cls(line, field, error.template, dict(error.values))
+
+    @property
+    def message(self) -> str:
+        """The English sentence, values filled in."""
+        return self.template.format(**self.values) if self.values else self.template
 
 
 @dataclass(frozen=True)
@@ -113,14 +125,14 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
         try:
             quantity = parse_quantity(line.quantity)
         except MoneyError as error:
-            errors.append(LineError(number, "quantity", str(error)))
+            errors.append(LineError.of(number, "quantity", error))
             quantity = None
         try:
             unit_price_minor = parse_amount_minor(line.unit_price, currency, field="Unit price")
             if unit_price_minor < 0:
                 raise MoneyError("Unit price cannot be negative.")
         except MoneyError as error:
-            errors.append(LineError(number, "unit_price", str(error)))
+            errors.append(LineError.of(number, "unit_price", error))
             unit_price_minor = None
         line_vat = _line_vat(errors, number, line)
         if quantity is None or unit_price_minor is None or line_vat is None:
@@ -151,7 +163,7 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
                 from_minor(net_minor + vat_minor, currency), currency, field="A line's total"
             )
         except MoneyError as error:
-            errors.append(LineError(line.number, "unit_price", str(error)))
+            errors.append(LineError.of(line.number, "unit_price", error))
             continue
         built.append(
             InvoiceLine(
@@ -175,7 +187,7 @@ def build_lines(lines: list[LineInput], *, currency: str) -> list[InvoiceLine]:
             total = sum(line.gross_minor for line in built)
             check_amount_bound(from_minor(total, currency), currency, field="The invoice total")
         except MoneyError as error:
-            errors.append(LineError(len(meaningful), "unit_price", str(error)))
+            errors.append(LineError.of(len(meaningful), "unit_price", error))
     if errors:
         raise InvoiceLinesError(errors)
     return built
@@ -188,7 +200,7 @@ def _line_vat(
     try:
         rate = parse_vat_rate(line.vat_rate)
     except MoneyError as error:
-        errors.append(LineError(number, "vat_rate", str(error)))
+        errors.append(LineError.of(number, "vat_rate", error))
         return None
     try:
         category = vat.category_of(category=line.vat_category, rate=rate)
@@ -197,7 +209,7 @@ def _line_vat(
             category=category, reason=line.vat_exemption, code=line.vat_exemption_code
         )
     except ValidationError as error:
-        errors.append(LineError(number, error.field or "vat_rate", str(error)))
+        errors.append(LineError.of(number, error.field or "vat_rate", error))
         return None
     return category, rate, exemption
 
@@ -233,8 +245,8 @@ def check_buyer_vat_number(lines: list[InvoiceLine], *, customer: Customer) -> N
                 LineError(
                     line.position,
                     "vat_category",
-                    f"{vat.label(category)} needs the customer's VAT number: add it to "
-                    f"{customer.name} first.",
+                    "{label} needs the customer's VAT number: add it to {customer} first.",
+                    {"label": vat.label(category), "customer": customer.name},
                 )
             )
         elif category is VatCategory.INTRA_EU_SUPPLY and _is_latvian(customer.vat_number):
@@ -243,7 +255,8 @@ def check_buyer_vat_number(lines: list[InvoiceLine], *, customer: Customer) -> N
                     line.position,
                     "vat_category",
                     "An intra-EU supply goes to a customer VAT-registered in another member "
-                    f"state; {customer.name}'s VAT number is Latvian.",
+                    "state; {customer}'s VAT number is Latvian.",
+                    {"customer": customer.name},
                 )
             )
     if line_errors:
@@ -263,7 +276,7 @@ def _line_text(
             value, field=field, label=label, max_length=LINE_TEXT_LIMITS[field]
         )
     except ValidationError as error:
-        errors.append(LineError(number, field, str(error)))
+        errors.append(LineError.of(number, field, error))
         return None
 
 
@@ -320,7 +333,7 @@ class DraftInput(FormInput):
         try:
             rate = parse_exchange_rate(typed)
         except MoneyError as error:
-            raise ValidationError(str(error), field="eur_exchange_rate") from None
+            raise on_field(error, "eur_exchange_rate") from None
         self.eur_exchange_rate = f"{rate.normalize():f}"
         return self
 

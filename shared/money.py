@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
+from shared.errors import ValidationError
+
 ROUNDING = ROUND_HALF_UP
 
 # ISO 4217 exponents that differ from 2; every other code has two decimals.
@@ -18,8 +20,12 @@ CURRENCY_EXPONENT_EXCEPTIONS = MappingProxyType(_EXPONENTS)
 SUPPORTED_CURRENCIES = ("EUR", "USD", "GBP", "SEK", "NOK", "DKK", "PLN", "CHF")
 
 
-class MoneyError(ValueError):
-    """A money value that cannot be used, with a message fit for the person who typed it."""
+class MoneyError(ValidationError):
+    """A money value that cannot be used, with a message fit for the person who typed it.
+
+    ``label`` is the English name of what was typed ("Amount", "Unit price"), so the
+    dashboard tells the whole sentence in the user's language.
+    """
 
 
 def exponent(currency: str) -> int:
@@ -68,21 +74,23 @@ def parse_decimal(text: str | int | Decimal, *, field: str = "Amount") -> Decima
     elif isinstance(text, str):
         value = _parse_typed(text, field=field)
     else:
-        raise MoneyError(f"{field} must be typed as text, not {type(text).__name__}.")
+        raise MoneyError(
+            "{label} must be typed as text, not {kind}.", label=field, kind=type(text).__name__
+        )
     if not value.is_finite():
-        raise MoneyError(f"{field} '{text}' is not a number.")
+        raise MoneyError("{label} '{typed}' is not a number.", label=field, typed=str(text))
     return value
 
 
 def _parse_typed(text: str, *, field: str) -> Decimal:
     typed = text.strip()
     if not typed:
-        raise MoneyError(f"{field} is empty.")
+        raise MoneyError("{label} is empty.", label=field)
     if len(typed) > _MAX_TYPED_LENGTH:
-        raise MoneyError(f"{field} is too long to be a number.")
+        raise MoneyError("{label} is too long to be a number.", label=field)
     match = _TYPED_NUMBER.fullmatch(typed)
     if match is None:
-        raise MoneyError(f"{field} '{typed}' is not a number.")
+        raise MoneyError("{label} '{typed}' is not a number.", label=field, typed=typed)
     whole = re.sub(f"[{_GROUP_SPACES}]", "", match["whole"])
     fraction = match["fraction"] or ""
     if (
@@ -92,8 +100,12 @@ def _parse_typed(text: str, *, field: str) -> Decimal:
         and not whole.startswith("0")
     ):
         raise MoneyError(
-            f"{field} '{typed}' is ambiguous (a thousand separator or a decimal comma?): "
-            f"write {whole}{fraction} or {whole}.{fraction}."
+            "{label} '{typed}' is ambiguous (a thousand separator or a decimal comma?): "
+            "write {thousands} or {decimal}.",
+            label=field,
+            typed=typed,
+            thousands=f"{whole}{fraction}",
+            decimal=f"{whole}.{fraction}",
         )
     return Decimal(f"{match['sign']}{whole}{'.' if fraction else ''}{fraction}")
 
@@ -105,7 +117,11 @@ def max_amount(currency: str) -> Decimal:
 def check_amount_bound(amount: Decimal, currency: str, *, field: str = "Amount") -> None:
     """Refuses an amount beyond MAX_AMOUNT_MINOR, naming the bound in the currency."""
     if abs(amount) > max_amount(currency):
-        raise MoneyError(f"{field} can be at most {format_money(MAX_AMOUNT_MINOR, currency)}.")
+        raise MoneyError(
+            "{label} can be at most {maximum}.",
+            label=field,
+            maximum=format_money(MAX_AMOUNT_MINOR, currency),
+        )
 
 
 def fits_currency(amount: Decimal, currency: str) -> bool:
@@ -220,9 +236,11 @@ def parse_quantity(text: str | Decimal) -> Decimal:
     if value <= 0:
         raise MoneyError("Quantity must be more than zero.")
     if value > MAX_QUANTITY:
-        raise MoneyError(f"Quantity can be at most {MAX_QUANTITY:f}.")
+        raise MoneyError("Quantity can be at most {maximum}.", maximum=f"{MAX_QUANTITY:f}")
     if decimals(value) > QUANTITY_DECIMALS:
-        raise MoneyError(f"Quantity can have at most {QUANTITY_DECIMALS} decimals.")
+        raise MoneyError(
+            "Quantity can have at most {decimals} decimals.", decimals=QUANTITY_DECIMALS
+        )
     return value
 
 
@@ -231,7 +249,9 @@ def parse_vat_rate(text: str | Decimal) -> Decimal:
     if value < 0 or value > 100:
         raise MoneyError("VAT rate must be between 0 and 100 percent.")
     if decimals(value) > VAT_RATE_DECIMALS:
-        raise MoneyError(f"VAT rate can have at most {VAT_RATE_DECIMALS} decimals.")
+        raise MoneyError(
+            "VAT rate can have at most {decimals} decimals.", decimals=VAT_RATE_DECIMALS
+        )
     return value
 
 
@@ -241,9 +261,13 @@ def parse_exchange_rate(text: str | Decimal) -> Decimal:
     if value <= 0:
         raise MoneyError("Exchange rate must be more than zero.")
     if value > MAX_EXCHANGE_RATE:
-        raise MoneyError(f"Exchange rate can be at most {MAX_EXCHANGE_RATE:f}.")
+        raise MoneyError(
+            "Exchange rate can be at most {maximum}.", maximum=f"{MAX_EXCHANGE_RATE:f}"
+        )
     if decimals(value) > EXCHANGE_RATE_DECIMALS:
-        raise MoneyError(f"Exchange rate can have at most {EXCHANGE_RATE_DECIMALS} decimals.")
+        raise MoneyError(
+            "Exchange rate can have at most {decimals} decimals.", decimals=EXCHANGE_RATE_DECIMALS
+        )
     return value
 
 
@@ -258,6 +282,11 @@ def parse_amount_minor(text: str, currency: str, *, field: str = "Amount") -> in
     amounts beyond MAX_AMOUNT_MINOR."""
     value = parse_decimal(text, field=field)
     if decimals(value) > exponent(currency):
-        raise MoneyError(f"{field} '{text}' has more than {exponent(currency)} decimals.")
+        raise MoneyError(
+            "{label} '{typed}' has more than {decimals} decimals.",
+            label=field,
+            typed=text,
+            decimals=exponent(currency),
+        )
     check_amount_bound(value, currency, field=field)
     return to_minor(value, currency)

@@ -30,7 +30,7 @@ ui.show_table(
     table,
     key="audit_table",
     empty=t("No entries match these filters."),
-    label_columns=("Outcome",),
+    label_columns=("Action", "Outcome"),
 )
 if table.rows:
     ui.pager("audit", table)
@@ -41,5 +41,5 @@ ui.export_buttons(
     total=table.total,
     file_stem="audit-log",
     user=user,
-    label_columns=("Outcome",),
+    label_columns=("Action", "Outcome"),
 )

@@ -90,8 +90,8 @@ def _import_lines(report: ImportReport) -> list[str]:
         if not result.new_statement:
             line += t("; statement seen before")
         lines.append(f"  {line}")
-        lines += [f"    {t('warning: {warning}', warning=w)}" for w in result.warnings]
-    lines += [f"  {t('warning: {warning}', warning=w)}" for w in report.warnings]
+        lines += [f"    {t('warning: {warning}', warning=stored_text(w))}" for w in result.warnings]
+    lines += [f"  {t('warning: {warning}', warning=stored_text(w))}" for w in report.warnings]
     return lines
 
 

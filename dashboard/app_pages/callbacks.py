@@ -6,12 +6,17 @@ import streamlit as st
 
 from dashboard import data, i18n, ui
 from dashboard.i18n import date_input_format, t
-from dashboard.stored_texts import with_stored_texts
+from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.config import get_settings
 from shared.models import CallbackStatus
 from shared.states import CALLBACK_STATUS_LABELS
 from shared.views.callbacks import CallbackFilter, callback_rows
-from shared.views.reconciler import RunFilter, reconciler_run_rows, reconciler_status
+from shared.views.reconciler import (
+    RunFilter,
+    reconciler_run_rows,
+    reconciler_runs,
+    reconciler_status,
+)
 
 user = ui.require("view")
 tz = ui.tz()
@@ -49,7 +54,8 @@ def reconciler_panel() -> None:
         eventful = st.toggle(t("Only runs that changed or failed something"), key="rec_eventful")
         flt = RunFilter(eventful_only=eventful)
         offset, limit = ui.paging("reconciler", flt)
-        runs = data.reconciler_runs(flt, tz=tz, offset=offset, limit=limit)
+        # Not cached: the lines are worded for this reader (a cache would share them).
+        runs = reconciler_runs(flt, tz=tz, offset=offset, limit=limit, wording=stored_text)
         ui.show_table(
             runs,
             key="reconciler_table",
@@ -63,7 +69,7 @@ def reconciler_panel() -> None:
         ui.export_buttons(
             key="reconciler_export",
             columns=runs.columns,
-            rows=lambda: reconciler_run_rows(flt, tz=tz),
+            rows=lambda: reconciler_run_rows(flt, tz=tz, wording=stored_text),
             total=runs.total,
             file_stem="reconciler-runs",
             user=user,

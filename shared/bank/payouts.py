@@ -53,7 +53,7 @@ from shared.audit import SYSTEM_ACTOR, record_audit
 from shared.callbacks.reviews import open_review
 from shared.config import get_settings
 from shared.db import read_session
-from shared.errors import ValidationError
+from shared.errors import ValidationError, on_field
 from shared.models import (
     BankAccount,
     BankStatementEntry,
@@ -180,7 +180,7 @@ def set_payout_fee_terms(
         try:
             rate = parse_decimal(percent.strip() or "0", field="Fee percent")
         except MoneyError as error:
-            raise ValidationError(str(error), field="percent") from None
+            raise on_field(error, "percent") from None
         if not 0 <= rate < 100:
             raise ValidationError("The fee percent must be from 0 to below 100.", field="percent")
         try:
@@ -188,7 +188,7 @@ def set_payout_fee_terms(
                 fixed.strip() or "0", channel.currency, field="Fixed fee"
             )
         except MoneyError as error:
-            raise ValidationError(str(error), field="fixed") from None
+            raise on_field(error, "fixed") from None
         if fixed_minor < 0:
             raise ValidationError("The fixed fee cannot be below zero.", field="fixed")
         channel.payout_fee_percent = format(rate.normalize(), "f")[:8]

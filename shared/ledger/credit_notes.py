@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from shared.audit import record_audit
 from shared.company import company_settings, local_today
 from shared.db import read_session
-from shared.errors import ValidationError
+from shared.errors import ValidationError, on_field
 from shared.i18n import language_for, text
 from shared.invoicing import LineInput, build_lines, lock_invoice
 from shared.ledger.posting import post_entry
@@ -215,7 +215,7 @@ def parse_credit_amount(typed: str, *, currency: str) -> int:
     try:
         return parse_amount_minor(typed, currency, field="Amount")
     except MoneyError as error:
-        raise ValidationError(str(error), field="amount") from None
+        raise on_field(error, "amount") from None
 
 
 def credit_notes_of(session: Session, *, invoice_id: int) -> list[CreditNote]:

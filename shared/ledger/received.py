@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from shared.audit import audit_row, record_audit, record_audits
 from shared.company import company_settings, local_today
-from shared.errors import ValidationError
+from shared.errors import ValidationError, on_field
 from shared.invoicing import OPEN_STATUSES, lock_invoice
 from shared.ledger.posting import (
     POSTABLE_STATUSES,
@@ -684,7 +684,7 @@ def _positive_amount(amount: str | int, currency: str, *, field: str, label: str
         try:
             minor = parse_amount_minor(str(amount), currency, field=label)
         except MoneyError as error:
-            raise ValidationError(str(error), field=field) from error
+            raise on_field(error, field) from error
     if minor <= 0:
         raise ValidationError("{label} must be more than zero.", label=label, field=field)
     return minor
@@ -704,7 +704,7 @@ def _parse_allocations(
         try:
             minor = amount if isinstance(amount, int) else parse_amount_minor(amount, currency)
         except MoneyError as error:
-            raise ValidationError(str(error), field="allocations") from error
+            raise on_field(error, "allocations") from error
         if minor == 0:
             continue
         if minor < 0:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Row, Select, select
 
+from shared.audit import action_label
 from shared.company import to_local
 from shared.exports import Column, Table
 from shared.models import AuditLog
@@ -78,7 +79,7 @@ def _audit_row(row: Row, tz: str) -> AuditRow:
     return AuditRow(
         at=to_local(at, tz),
         actor=actor,
-        action=action,
+        action=action_label(action),
         entity=f"{entity_type} {entity_id}".strip(),
         outcome=outcome,
         details=json.dumps(details, ensure_ascii=False, sort_keys=True) if details else "",

@@ -1,7 +1,7 @@
 """Payments → Callbacks → Reconciler: the reconciler's latest passes, what each re-checked,
 what changed and what failed (shared.callbacks.reconciler records them)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -70,9 +70,15 @@ def _select(flt: RunFilter) -> Select:
     return select(ReconcilerRun).where(*_conditions(flt)).order_by(ReconcilerRun.id.desc())
 
 
-def _row(row: Row, tz: str) -> RunRow:
+def _as_stored(line: str) -> str:
+    return line
+
+
+def _row(row: Row, tz: str, wording: Callable[[str], str] = _as_stored) -> RunRow:
+    """``wording`` shows each stored line (English) in the reader's language."""
     run: ReconcilerRun = row[0]
-    lines = [*run.changes, *(f"failed: {problem}" for problem in run.problems)]
+    lines = [wording(line) for line in run.changes]
+    lines += [wording(f"failed: {problem}") for problem in run.problems]
     return RunRow(
         started=to_local(run.started_at, tz),
         seconds=round((run.finished_at - run.started_at).total_seconds()),
@@ -86,19 +92,28 @@ def _row(row: Row, tz: str) -> RunRow:
     )
 
 
-def reconciler_runs(flt: RunFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
+def reconciler_runs(
+    flt: RunFilter,
+    *,
+    tz: str,
+    offset: int = 0,
+    limit: int = 50,
+    wording: Callable[[str], str] = _as_stored,
+) -> Table:
     """The latest passes first; ids are the runs'."""
 
     def query(session, dialect: str, window: Window):
         stmt = _select(flt).add_columns(ReconcilerRun.id.label("id"))
         return count(session, ReconcilerRun, _conditions(flt)), window.apply(stmt)
 
-    return page(RUN_COLUMNS, query, lambda row: _row(row, tz), offset=offset, limit=limit)
+    return page(RUN_COLUMNS, query, lambda row: _row(row, tz, wording), offset=offset, limit=limit)
 
 
-def reconciler_run_rows(flt: RunFilter, *, tz: str) -> Iterator[RunRow]:
+def reconciler_run_rows(
+    flt: RunFilter, *, tz: str, wording: Callable[[str], str] = _as_stored
+) -> Iterator[RunRow]:
     """Every row ``reconciler_runs`` pages through, in its order, for an export."""
-    return stream(_select(flt), lambda row: _row(row, tz))
+    return stream(_select(flt), lambda row: _row(row, tz, wording))
 
 
 def reconciler_status(*, tz: str) -> ReconcilerStatus:

@@ -103,6 +103,28 @@ def test_the_new_invoice_editor_with_lines_speaks_latvian(db):
     assert at.checkbox(key=f"{EDITOR}_reminders").label == "Sūtīt atgādinājumus par apmaksu"
 
 
+def test_a_malformed_line_is_refused_in_latvian(db):
+    """A quantity or price that is not a number: the line's error in Latvian, with the value
+    typed and the field's Latvian name."""
+    make_channel()
+    make_customer(name="SIA Jūrmalas Ēdnīca")
+    at = _latvian("invoices")
+    at.button(key="invoice_new").click().run()
+    at = _type_line(at, 0, desc="Konsultācijas", qty="1,500", price="12x", vat="S:21")
+    i18n.MISSING.clear()
+    at.run()
+
+    no_exceptions(at)
+    assert _untranslated() == []
+    errors = [element.value for element in at.error]
+    assert (
+        "Laukā “Daudzums” ievadītais “1,500” nav viennozīmīgs (tūkstošu atdalītājs vai "
+        "decimālkomats?): rakstiet 1500 vai 1.500." in errors
+    )
+    assert "Laukā “Cena par vienību” ievadītais “12x” nav skaitlis." in errors
+    assert english_words("\n".join(errors)) == set()
+
+
 def test_the_editor_without_customers_warns_and_refuses_in_latvian(db):
     at = _latvian("invoices")
     at.button(key="invoice_new").click().run()

@@ -13,7 +13,8 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import i18n, ui
-from dashboard.stored_texts import STORED_SENTENCES
+from dashboard.stored_texts import STORED_SENTENCES, stored_text
+from shared.bank.parse import parse_statement_file
 from shared.callbacks.apply import _chargeback_reason
 from shared.callbacks.lost_payments import check_lost_payments, watch_pay_link_opened
 from shared.channels import create_bank_account
@@ -115,7 +116,7 @@ def test_a_suggestion_accepted_reads_in_latvian(db):
     assert f"**Ieteikts:** Anna Bērziņa SIA — 121,00 rēķinam {invoice.number}" in texts(at)
     at.button(key="bs_accept").click().run()
     _reads_latvian(at)
-    assert "121.00 EUR grāmatoti, kā ieteikts." in texts(at)
+    assert "121,00 EUR grāmatoti, kā ieteikts." in texts(at)
     entries = _table(at, "Grāmatošanas datums")
     assert entries["Iemesls"].iloc[0].startswith("Ieteikums pieņemts: ")
 
@@ -195,6 +196,34 @@ def test_the_reconciler_panel_with_its_runs_reads_in_latvian(db):
     assert "Nevienā reizē nekas nemainījās un nekas neizgāzās." in texts(at)
 
 
+def test_what_a_reconciler_run_changed_and_failed_reads_in_latvian(db):
+    started = utcnow() - timedelta(minutes=30)
+    with write_session() as session:
+        session.add(
+            ReconcilerRun(
+                started_at=started,
+                finished_at=started + timedelta(seconds=2),
+                payments_checked=2,
+                changed_count=1,
+                problem_count=1,
+                # As shared.callbacks.reconciler words them.
+                changes=[
+                    "payment 0a1b2c3d4e5f…: INV-2026-0007: payment settled (1\u202f210.50 EUR); "
+                    "invoice paid (1\u202f210.50 EUR booked)"
+                ],
+                problems=["payment 9f8e7d6c5b4a…: EveryPay gave no usable answer (HTTP 503)"],
+            )
+        )
+    at = _in_latvian("manager", "callbacks")
+    _reads_latvian(at)
+    [details] = list(_table(at, "Kas mainījās vai neizdevās")["Kas mainījās vai neizdevās"])
+    assert details == (
+        "maksājums 0a1b2c3d4e5f…: INV-2026-0007: maksājums norēķināts (1\u00a0210,50 EUR); "
+        "rēķins apmaksāts (grāmatoti 1\u00a0210,50 EUR); neizdevās: maksājums 9f8e7d6c5b4a…: "
+        "EveryPay nedeva izmantojamu atbildi (HTTP 503)"
+    )
+
+
 def test_a_callback_reads_its_outcome_in_latvian(db):
     invoice = make_invoice(channel=make_channel())
     attempt = make_attempt(invoice, at=datetime(2026, 5, 2, 9, 0, tzinfo=UTC))
@@ -216,8 +245,8 @@ def test_a_callback_reads_its_outcome_in_latvian(db):
     _reads_latvian(at)
     callbacks = _table(at, "Rezultāts")
     assert list(callbacks["Rezultāts"]) == [
-        f"{invoice.number}: maksājums norēķināts (121.00 EUR); "
-        "rēķins apmaksāts (grāmatoti 121.00 EUR)"
+        f"{invoice.number}: maksājums norēķināts (121,00 EUR); "
+        "rēķins apmaksāts (grāmatoti 121,00 EUR)"
     ]
     assert list(callbacks["Apstrādes statuss"]) == ["Apstrādāts"]
     assert at.button(key="cb_reprocess").label == "Apstrādāt vēlreiz"
@@ -249,6 +278,36 @@ def test_the_outbox_empty_and_with_a_mail_reads_in_latvian(db):
     assert "**Sūtītājs:** billing@example.lv" in texts(at)
     assert "**Saņemts:** 03.05.2026 12:00:00" in texts(at)
     assert [tab.label for tab in at.tabs] == ["Klienta skatā", "Vienkāršs teksts"]
+
+
+def test_what_a_statement_import_notes_reads_in_latvian():
+    """The parser's own warnings, from a real file: no namespace, balances that do not add
+    up, an entry whose details do not sum to it; the amount written the Latvian way."""
+    content = camt053(
+        entries=[
+            Entry("100.00", ref="E-1", txs=[Tx(amount="60.00"), Tx(amount="30.00")]),
+            Entry("2500.00"),
+        ],
+        namespace=False,
+        closing="2000.00",
+    )
+    warnings = parse_statement_file(content).warnings + [
+        warning
+        for statement in parse_statement_file(content).statements
+        for warning in statement.warnings
+    ]
+    shown = [stored_text(warning) for warning in warnings]
+    assert english_words("\n".join(shown)) == set()
+    assert shown[0].startswith("Failā nav norādīta vārdtelpa (nav camt versijas)")
+    assert len(shown) == 4
+    assert "atšķiras no beigu atlikuma par -1\u00a0600,00 EUR" in "\n".join(shown)
+    assert (
+        "1. izraksts (STMT-2026-11-02), 1. ieraksts (E-1): tā darījumu detaļu (2) summa "
+        "nesakrīt ar ieraksta summu; saglabāts kā viens darījums."
+    ) in shown
+    assert "1. izraksts (STMT-2026-11-02): ieraksti bez bankas atsauces (AcctSvcrRef): 1" in (
+        "\n".join(shown)
+    )
 
 
 def test_every_stored_sentence_has_its_latvian_with_the_same_places():

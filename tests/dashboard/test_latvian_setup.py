@@ -18,7 +18,7 @@ from shared.models import NumberSeries, PaymentChannel, User
 from shared.users import set_user_language
 from tests.dashboard.conftest import APP, TIMEOUT, make_user, no_exceptions, open_page, texts
 from tests.dashboard.test_latvian_ui import _shown, english_words
-from tests.utils.factories import make_channel
+from tests.utils.factories import make_channel, make_invoice
 
 # Latvian words the English word list also holds: "no" is Latvian for "from" and "of"
 # (the date filter's "No", the pager's "Rindas 1–7 no 7").
@@ -281,4 +281,13 @@ def test_an_audit_log_without_matches_in_latvian(db, options_read_in_latvian):
     ]
     at.text_input(key="audit_actor").input("nobody").run()
     assert at.info[0].value == "Šiem filtriem neatbilst neviens ieraksts."
+    _all_latvian(at)
+
+
+def test_the_audit_log_names_each_action_in_latvian(db, options_read_in_latvian):
+    """Each action by its label in Latvian, never its code."""
+    make_invoice(channel=None)
+    at = open_page(_latvian_app(), "audit_log")
+    entries = next(frame.value for frame in at.dataframe if "Darbība" in frame.value.columns)
+    assert {"Rēķins izrakstīts", "Rēķina melnraksts izveidots"} <= set(entries["Darbība"])
     _all_latvian(at)

@@ -19,6 +19,7 @@ from shared import reports
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.exports import Column, Table
+from shared.money import MoneyError, parse_amount_minor
 from shared.text import clean_single_line
 from shared.users import set_user_language
 from shared.vat import VatCategory
@@ -32,6 +33,12 @@ SHARED = Path(reports.__file__).resolve().parent
 LABELLED = {"clean_single_line", "clean_multiline", "_single_line", "_positive_amount"}
 # Keywords whose text becomes a ValidationError's message further down.
 MESSAGE_KEYWORDS = {"message", "missing"}
+# What builds a message from a template, and which argument the template is: a MoneyError is
+# a ValidationError, and an invoice line's error (LineError) keeps one for its line.
+TEMPLATE_ARGUMENT = {"ValidationError": 0, "MoneyError": 0, "LineError": 2}
+# Functions of shared.money whose keyword ``field`` is the English name of what was typed,
+# quoted by their messages as ``label``.
+MONEY_LABELLED = {"parse_decimal", "parse_amount_minor", "check_amount_bound"}
 
 
 def _called(node: ast.Call) -> str:
@@ -50,7 +57,12 @@ def _calls() -> list[tuple[str, ast.Call]]:
     ]
 
 
-def _texts(node: ast.AST) -> list[str]:
+def _template(call: ast.Call) -> ast.AST | None:
+    at = TEMPLATE_ARGUMENT.get(_called(call))
+    return call.args[at] if at is not None and len(call.args) > at else None
+
+
+def _texts(node: ast.AST | None) -> list[str]:
     return [node.value] if isinstance(node, ast.Constant) and isinstance(node.value, str) else []
 
 
@@ -59,9 +71,8 @@ def domain_messages() -> dict[str, str]:
     the texts handed on to become one."""
     found: dict[str, str] = {}
     for where, call in _calls():
-        if _called(call) == "ValidationError" and call.args:
-            for text in _texts(call.args[0]):
-                found.setdefault(text, where)
+        for text in _texts(_template(call)):
+            found.setdefault(text, where)
         for keyword in call.keywords:
             if keyword.arg in MESSAGE_KEYWORDS:
                 for text in _texts(keyword.value):
@@ -82,17 +93,18 @@ def field_labels() -> dict[str, str]:
                 if keyword.arg == "label":
                     for text in _texts(keyword.value):
                         found.setdefault(text, where)
+        if name in MONEY_LABELLED:
+            for keyword in call.keywords:
+                if keyword.arg == "field":
+                    for text in _texts(keyword.value):
+                        found.setdefault(text, where)
     return found
 
 
 def test_no_message_is_built_before_it_is_translated():
     """An f-string, % or + message would reach the catalogue filled in, and never match."""
     built = [
-        where
-        for where, call in _calls()
-        if _called(call) == "ValidationError"
-        and call.args
-        and isinstance(call.args[0], ast.JoinedStr | ast.BinOp)
+        where for where, call in _calls() if isinstance(_template(call), ast.JoinedStr | ast.BinOp)
     ]
     assert built == []
 
@@ -104,7 +116,10 @@ def test_the_scan_finds_the_messages():
     assert "{label} must be on one line." in messages
     assert "Enter the date the money arrived." in messages
     assert "{amount} is more than the {limit} credit available." in messages
+    assert "{label} '{typed}' is not a number." in messages
+    assert "Exempt lines on one invoice give the same exemption reason." in messages
     assert {"Name", "Full name", "Amount", "Beneficiary name"} <= set(field_labels())
+    assert {"Unit price", "Fixed fee", "The invoice total"} <= set(field_labels())
 
 
 def test_every_domain_message_has_its_latvian():
@@ -182,6 +197,37 @@ def test_a_domain_error_reads_in_latvian_with_its_field_name(monkeypatch):
     assert i18n.error_text(caught.value) == (
         "Laukā “Nosaukums” drīkst būt ne vairāk kā 80 rakstzīmes; šeit ir 81."
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "english", "latvian"),
+    [
+        (
+            "12,500",
+            "Unit price '12,500' is ambiguous (a thousand separator or a decimal comma?): "
+            "write 12500 or 12.500.",
+            "Laukā “Cena par vienību” ievadītais “12,500” nav viennozīmīgs (tūkstošu "
+            "atdalītājs vai decimālkomats?): rakstiet 12500 vai 12.500.",
+        ),
+        (
+            "12.345",
+            "Unit price '12.345' has more than 2 decimals.",
+            "Laukā “Cena par vienību” ievadītajam “12.345” ir vairāk nekā 2 zīmes aiz komata.",
+        ),
+        (
+            "abc",
+            "Unit price 'abc' is not a number.",
+            "Laukā “Cena par vienību” ievadītais “abc” nav skaitlis.",
+        ),
+    ],
+)
+def test_a_malformed_amount_reads_in_latvian(monkeypatch, typed, english, latvian):
+    """shared.money's refusals are templates too: same English, Latvian with its field name."""
+    with pytest.raises(MoneyError) as caught:
+        parse_amount_minor(typed, "EUR", field="Unit price")
+    assert str(caught.value) == english
+    monkeypatch.setattr(i18n, "language", lambda: "lv")
+    assert i18n.error_text(caught.value) == latvian
 
 
 def test_only_the_label_is_translated_not_what_was_typed(monkeypatch):
