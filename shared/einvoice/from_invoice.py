@@ -17,8 +17,9 @@ codes and anything else to C62 ("one"), so an e-invoice never carries a made-up 
 Invoices saved since the VAT categories round VAT once per category and rate, as EN 16931
 does; older ones were rounded per line. Where the stored total and EN 16931's disagree the
 document is refused with a message rather than sent with a total that differs from the PDF
-the customer already has. So is a credit note for what was left of an invoice after
-earlier credit notes, whose VAT is what was left, not the rate applied afresh.
+the customer already has. A credit note states the VAT it stored: for what was left of an
+invoice after earlier credit notes that is what was left, which may be a cent away from the
+rate applied afresh, as EN 16931 allows (BR-CO-17, BR-S-09).
 """
 
 from datetime import date
@@ -169,6 +170,17 @@ def _lines(lines: list[InvoiceLine] | list[CreditNoteLine], *, currency: str) ->
     )
 
 
+def _stored_vat(
+    lines: list[CreditNoteLine], *, currency: str
+) -> dict[tuple[VatCategory, Decimal], Decimal]:
+    """The VAT each (category, rate) group of a credit note carries, as it was stored."""
+    stored: dict[tuple[VatCategory, Decimal], Decimal] = {}
+    for line in lines:
+        group = (VatCategory(line.vat_category), Decimal(line.vat_rate).normalize())
+        stored[group] = stored.get(group, Decimal("0.00")) + from_minor(line.vat_minor, currency)
+    return stored
+
+
 def _intra_eu(lines: tuple[Line, ...], buyer: Party, supply_date: date) -> dict[str, object]:
     """BT-80 and BT-72, which an intra-community supply needs (BR-IC-11, BR-IC-12)."""
     if not any(line.vat_category is VatCategory.INTRA_EU_SUPPLY for line in lines):
@@ -294,6 +306,7 @@ def document_from_credit_note(
         note=note.reason,
         eur_exchange_rate=eur_exchange_rate,
         attachments=attachments,
+        stated_vat=_stored_vat(lines, currency=note.currency),
         **_intra_eu(
             document_lines,
             buyer,

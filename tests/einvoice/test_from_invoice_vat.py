@@ -244,15 +244,24 @@ def test_credit_notes_for_chosen_lines_and_for_an_amount_of_a_mixed_invoice_are_
     ]
 
 
-def test_credit_note_for_the_rest_after_a_partial_one_is_refused_rather_than_mis_totalled(db):
+def test_credit_note_for_the_rest_after_a_partial_one_is_an_e_invoice_with_the_vat_left(
+    db, ubl_schemas
+):
     invoice, _, customer = _stored(LATVIAN[0], MIXED[:3])  # 163.49 + 34.33
     _credit_note(invoice, lines=[MIXED[0]])  # 54.50 + 11.45
     rest, rest_lines = _credit_note(invoice, full=True)
-    # What is left is 108.99 + 22.88 VAT, to the cent; 108.99 × 21 % afresh would be 22.89,
-    # and BR-S-09 takes no tolerance: this credit note goes by PDF, not as an e-invoice.
+    # What is left is 108.99 + 22.88 VAT, to the cent; 108.99 × 21 % afresh would be 22.89.
+    # BR-CO-17 and BR-S-09 accept a VAT less than one unit away, so the credit note states
+    # what was left and the invoice ends credited to the cent.
     assert (rest.subtotal_minor, rest.vat_minor) == (10899, 2288)
-    with pytest.raises(ModelError, match=r"131\.87 EUR as stored; .* 131\.88"):
+    root = _checked(
         document_from_credit_note(
             note=rest, lines=rest_lines, invoice=invoice, customer=customer, company=COMPANY,
             buyer_endpoint=LATVIAN[1],
-        )  # fmt: skip
+        ),
+        ubl_schemas,
+    )  # fmt: skip
+    assert _breakdown(root) == {("S", "21"): ("108.99", "22.88", "")}
+    assert root.xpath("cac:LegalMonetaryTotal/cbc:PayableAmount/text()", namespaces=NS) == [
+        "131.87"
+    ]
