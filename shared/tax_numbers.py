@@ -13,6 +13,8 @@ Lithuanian company codes have 8 and 9 digits). Any other registration number is 
 typed.
 """
 
+import unicodedata
+
 from babel import Locale
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat
@@ -43,9 +45,16 @@ def parse_country(code: str, *, field: str = "country") -> str:
     return country
 
 
-def country_name(code: str, *, language: str) -> str:
-    """The country's name in ``language`` ("Latvija", "Estonia")."""
-    return Locale(language).territories.get(code, code)
+def country_names(*, language: str) -> dict[str, str]:
+    """Every country code with its name in ``language``, in the order of the names
+    ("Ēģipte" among the E names, not after "Zviedrija")."""
+    names = Locale(language).territories
+    return dict(
+        sorted(
+            ((code, names[code]) for code in COUNTRIES),
+            key=lambda item: unicodedata.normalize("NFD", item[1]).casefold(),
+        )
+    )
 
 
 def parse_vat_number(text: str, *, field: str = "vat_number") -> str:

@@ -20,7 +20,12 @@ from shared.errors import ValidationError
 from shared.inputs import FormInput
 from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.models import Company, Customer, Invoice
-from shared.tax_numbers import is_latvian, parse_registration_number, parse_vat_number
+from shared.tax_numbers import (
+    country_names,
+    is_latvian,
+    parse_registration_number,
+    parse_vat_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -233,3 +238,13 @@ def test_an_invoice_without_a_due_date_is_due_after_the_customers_payment_terms(
     with read_session() as session:
         assert session.get(Invoice, draft.id).due_date == date(2026, 12, 2)
         assert session.get(Invoice, set_due.id).due_date == date(2026, 11, 7)
+
+
+def test_countries_are_offered_by_name_in_the_readers_language() -> None:
+    latvian = country_names(language="lv")
+    assert len(latvian) == 249 and "EU" not in latvian and "XK" not in latvian
+    assert (latvian["LV"], latvian["EE"]) == ("Latvija", "Igaunija")
+    names = list(latvian.values())
+    # Ē sorts with E, not after Z.
+    assert names.index("Ekvadora") < names.index("Ēģipte") < names.index("Zviedrija")
+    assert country_names(language="en")["DE"] == "Germany"
