@@ -60,7 +60,7 @@ def _names(text: str) -> tuple[str, ...]:
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customer": _names(
         "id name search_name registration_number vat_number email cc_emails address language "
-        "created_at updated_at payment_terms_days peppol_scheme peppol_id sending_method"
+        "created_at updated_at payment_terms_days peppol_scheme peppol_id sending_method country"
     ),
     "invoice": _names(
         "id number series customer_id channel_id currency issue_date due_date status "
@@ -502,6 +502,7 @@ class Generator:
                     "",
                     "",
                     SendingMethod.EMAIL.value,
+                    "LV",
                 )
             )
         return rows

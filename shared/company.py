@@ -16,7 +16,7 @@ from shared.i18n import LANGUAGES
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Company, utcnow
 from shared.money import SUPPORTED_CURRENCIES
-from shared.tax_numbers import parse_registration_number, parse_vat_number
+from shared.tax_numbers import is_latvian, parse_registration_number, parse_vat_number
 from shared.text import clean_single_line
 from shared.users import require_permission
 
@@ -152,7 +152,8 @@ class CompanyInput(FormInput):
     @model_validator(mode="after")
     def _registration_number(self) -> Self:
         self.registration_number = parse_registration_number(
-            self.registration_number, vat_number=self.vat_number
+            self.registration_number,
+            latvian=is_latvian(self.registration_number, self.vat_number),
         )
         return self
 

@@ -12,7 +12,7 @@ from shared.einvoice.participants import parse_participant_id
 from shared.errors import ValidationError
 from shared.inputs import FormInput, multiline, single_line
 from shared.models import Customer, SendingMethod, utcnow
-from shared.tax_numbers import parse_registration_number, parse_vat_number
+from shared.tax_numbers import LATVIA, parse_country, parse_registration_number, parse_vat_number
 from shared.text import clean_multiline
 from shared.users import require_permission
 
@@ -80,6 +80,7 @@ class CustomerInput(FormInput):
 
     name: Annotated[str, single_line("Name", max_length=200), AfterValidator(_required_name)]
     language: Annotated[str, AfterValidator(_known_language)] = "lv"
+    country: Annotated[str, AfterValidator(parse_country)] = LATVIA
     registration_number: Annotated[str, single_line("Registration number", max_length=50)] = ""
     vat_number: Annotated[
         str, single_line("VAT number", max_length=50), AfterValidator(parse_vat_number)
@@ -102,7 +103,7 @@ class CustomerInput(FormInput):
     @model_validator(mode="after")
     def _registration_number(self) -> Self:
         self.registration_number = parse_registration_number(
-            self.registration_number, vat_number=self.vat_number
+            self.registration_number, latvian=self.country == LATVIA
         )
         return self
 

@@ -3,11 +3,14 @@
 Every amount an invoice, credit note, statement or their e-mails print goes through
 ``format_amount``: Latvian documents write "1 234,56 EUR" (a decimal comma, thousands
 grouped by a no-break space, as the Latvian CLDR locale does), English ones "1 234.56 EUR".
+Quantities follow the same marks: "1,5" and "1 200" on a Latvian document.
 """
+
+from decimal import Decimal
 
 from shared.i18n import language_for, text
 from shared.latvia import amount_in_words as latvian_amount_in_words
-from shared.money import format_money, from_minor
+from shared.money import format_decimal, format_money, from_minor
 
 _LATVIAN_GROUP = "\u00a0"  # no-break space: an amount never breaks across two lines
 
@@ -42,6 +45,14 @@ def format_amount(minor: int, currency: str, *, language: str) -> str:
     if language_for(language) == "lv":
         return format_money(minor, currency, decimal_mark=",", group=_LATVIAN_GROUP)
     return format_money(minor, currency)
+
+
+def format_quantity(quantity: str, *, language: str) -> str:
+    """A line's quantity, stored as text ("1.5"), as a document in ``language`` prints it."""
+    value = Decimal(quantity)
+    if language_for(language) == "lv":
+        return format_decimal(value, decimal_mark=",", group=_LATVIAN_GROUP)
+    return format_decimal(value)
 
 
 def _english_below_thousand(number: int) -> list[str]:

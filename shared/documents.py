@@ -30,7 +30,7 @@ from shared.bank.references import (
 from shared.company import get_company, local_today
 from shared.config import get_settings
 from shared.db import read_session
-from shared.document_format import amount_in_words, format_amount, payment_terms
+from shared.document_format import amount_in_words, format_amount, format_quantity, payment_terms
 from shared.errors import ValidationError
 from shared.i18n import PAYMENT_BANKS, format_date, language_for, status_label, translator
 from shared.invoicing import display_status
@@ -240,6 +240,9 @@ class InvoiceDocument:
     @staticmethod
     def line_vat(line: InvoiceLine | CreditNoteLine) -> str:
         return line_vat(line)
+
+    def quantity(self, line: InvoiceLine | CreditNoteLine) -> str:
+        return quantity_text(line, language=self.language)
 
     def template_context(self) -> dict[str, object]:
         return {
@@ -626,8 +629,9 @@ def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None
     pdf.set_xy(_MARGIN, max(bottoms) + 6)
 
 
-def _quantity_text(line: InvoiceLine | CreditNoteLine) -> str:
-    return f"{line.quantity} {line.unit}".strip()
+def quantity_text(line: InvoiceLine | CreditNoteLine, *, language: str) -> str:
+    """The line table's quantity cell: "1,5 h" on a Latvian document."""
+    return f"{format_quantity(line.quantity, language=language)} {line.unit}".strip()
 
 
 def _pdf_lines(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
@@ -648,7 +652,7 @@ def _pdf_lines(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None:
             table.row(
                 (
                     line.description,
-                    _quantity_text(line),
+                    quantity_text(line, language=document.language),
                     document.money(line.unit_price_minor),
                     line_vat(line),
                     document.money(line.net_minor),

@@ -261,6 +261,9 @@ class Customer(SQLModel, table=True):
     cc_emails: str = Field(default="", max_length=1000)
     address: str = Field(default="", max_length=500)
     language: str = Field(default="en", max_length=2)
+    # ISO 3166-1 alpha-2 country the customer is established in: a Latvian one's registration
+    # number is checked with the Latvian checksum, and the e-invoice names it as the buyer's.
+    country: str = Field(default="LV", max_length=2)
     # Peppol participant id (EAS scheme + id) e-invoices are addressed to; empty: derived
     # from the registration or VAT number (shared.einvoice.participants).
     peppol_scheme: str = Field(default="", max_length=4)

@@ -159,6 +159,11 @@ def format_money(
     """'1 234.50 EUR' — grouped with a thin space, the way Baltic invoices print amounts;
     ``decimal_mark`` and ``group`` for a language that writes them otherwise."""
     value = from_minor(minor, currency)
+    return f"{format_decimal(value, decimal_mark=decimal_mark, group=group)} {currency}"
+
+
+def format_decimal(value: Decimal, *, decimal_mark: str = ".", group: str = "\u202f") -> str:
+    """``value`` with its digits as given, thousands grouped: '1 234.5'."""
     sign = "-" if value < 0 else ""
     whole, _, fraction = f"{abs(value):f}".partition(".")
     groups = []
@@ -167,7 +172,7 @@ def format_money(
         whole = whole[:-3]
     groups.insert(0, whole)
     grouped = group.join(groups)
-    return f"{sign}{grouped}{decimal_mark + fraction if fraction else ''} {currency}"
+    return f"{sign}{grouped}{decimal_mark + fraction if fraction else ''}"
 
 
 @dataclass(frozen=True)

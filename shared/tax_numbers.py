@@ -6,11 +6,16 @@ System's prefixes: "EL" for Greece, "XI" for Northern Ireland) is checked by its
 format and check digits (python-stdnum); one from outside the EU is kept as typed.
 
 A registration number is checked with the Latvian checksum (``shared.latvia``) when it is
-a Latvian one: the VAT number is Latvian, or the number has the shape only a Latvian
-company number has (11 digits starting with 4 to 9; Estonian and Lithuanian company codes
-have 8 and 9 digits). Any other registration number is kept as typed.
+a Latvian one: a customer's is when the customer's country is Latvia. The company has no
+country field; its number counts as Latvian when its VAT number is, or when the number has
+the shape only a Latvian company number has (11 digits starting with 4 to 9; Estonian and
+Lithuanian company codes have 8 and 9 digits). Any other registration number is kept as
+typed.
 """
 
+import unicodedata
+
+from babel import Locale
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat
 from stdnum.util import clean
@@ -19,6 +24,37 @@ from shared.errors import ValidationError
 from shared.latvia import validate_registration_number
 
 EU_VAT_PREFIXES = frozenset({code.upper() for code in vat.MEMBER_STATES if code != "gr"} | {"EL"})
+LATVIA = "LV"
+# ISO 3166-1 alpha-2: the two-letter territories of the CLDR less the codes ISO reserves
+# for other uses (EU, UN, ZZ, ...) and the ones CLDR adds (Kosovo's XK, Canary Islands' IC).
+COUNTRIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2
+    and code.isalpha()
+    and code not in {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "ZZ"}
+    and not code.startswith("X")
+)
+
+
+def parse_country(code: str, *, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 country code ("lv" -> "LV"), or a message saying it is none."""
+    country = code.strip().upper()
+    if country not in COUNTRIES:
+        raise ValidationError("{code} is not a country code.", code=code.strip(), field=field)
+    return country
+
+
+def country_names(*, language: str) -> dict[str, str]:
+    """Every country code with its name in ``language``, in the order of the names
+    ("Ēģipte" among the E names, not after "Zviedrija")."""
+    names = Locale(language).territories
+    return dict(
+        sorted(
+            ((code, names[code]) for code in COUNTRIES),
+            key=lambda item: unicodedata.normalize("NFD", item[1]).casefold(),
+        )
+    )
 
 
 def parse_vat_number(text: str, *, field: str = "vat_number") -> str:
@@ -58,10 +94,10 @@ def is_latvian(registration_number: str, vat_number: str) -> bool:
 
 
 def parse_registration_number(
-    text: str, *, vat_number: str, field: str = "registration_number"
+    text: str, *, latvian: bool, field: str = "registration_number"
 ) -> str:
     """'' or the registration number: a Latvian one as its 11 digits, checksum checked."""
     number = text.strip()
-    if number and is_latvian(number, vat_number):
+    if number and latvian:
         return validate_registration_number(number, field=field)
     return number

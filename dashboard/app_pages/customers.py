@@ -6,6 +6,7 @@ from sqlmodel import Session
 from dashboard import data, ui
 from dashboard.customer_statement import statement_section
 from dashboard.i18n import date_input_format, t
+from dashboard.i18n import language as reader_language
 from shared.customers import (
     LANGUAGES,
     MAX_PAYMENT_TERMS_DAYS,
@@ -19,6 +20,7 @@ from shared.einvoice.participants import SCHEMES
 from shared.exports import with_totals
 from shared.ledger.received import LedgerResult, apply_customer_credit, refund_customer_credit
 from shared.money import format_plain, from_minor, to_minor
+from shared.tax_numbers import LATVIA, country_names
 from shared.vies import ViesOutcome, check_in_vies
 from shared.views.customers import (
     CustomerView,
@@ -39,6 +41,7 @@ FIELDS = (
     "address",
     "payment_terms_days",
     "language",
+    "country",
     "peppol_id",
 )
 
@@ -101,6 +104,20 @@ def customer_form(existing: CustomerView | None) -> None:
         )
         ui.field_error(FORM, "registration_number")
         ui.field_error(FORM, "vat_number")
+        # Names made now, in the reader's language: a test may call format_func outside a run.
+        countries = country_names(language=reader_language())
+        country = st.selectbox(
+            t("Country"),
+            list(countries),
+            index=list(countries).index(existing.country if existing else LATVIA),
+            format_func=countries.__getitem__,
+            key=f"{key}_country",
+            help=t(
+                "Where the customer is established. A Latvian customer's registration number is "
+                "checked with the Latvian checksum; the e-invoice names this country."
+            ),
+        )
+        ui.field_error(FORM, "country")
         email = st.text_input(
             t("E-mail"), value=existing.email if existing else "", key=f"{key}_email"
         )
@@ -183,6 +200,7 @@ def customer_form(existing: CustomerView | None) -> None:
         "address": address,
         "payment_terms_days": int(terms),
         "language": language,
+        "country": country,
         "peppol_scheme": peppol_scheme,
         "peppol_id": peppol_id,
         "sending_method": sending_method,

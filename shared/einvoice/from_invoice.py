@@ -1,11 +1,11 @@
 """Today's invoice and credit-note tables as an e-invoice document, reading them only.
 
 The invoice, customer and company tables do not yet hold everything EN 16931 asks for, so
-the caller passes what is missing: optionally the buyer reference, the seller's country, the
-buyer's when their VAT number does not tell it (an export customer), and the PDF to embed.
-The buyer's Peppol participant id is the one stored on the customer, or, without one,
-derived from a Latvian or Estonian registration or VAT number (the schemes their public
-registers are listed under in Peppol); the caller may also give it. Each line keeps its stored VAT
+the caller passes what is missing: optionally the buyer reference, the seller's country and
+the PDF to embed. The buyer's country is the customer's own. The buyer's Peppol participant
+id is the one stored on the customer, or, without one, derived from a Latvian customer's
+registration number or a Latvian or Estonian VAT number (the schemes their public registers
+are listed under in Peppol); the caller may also give it. Each line keeps its stored VAT
 category (``shared.vat``: S, Z, E, AE, K, G); an exempt line's reason and VATEX code go
 into the VAT breakdown, the other 0 % categories take their standard wording. An
 intra-community supply names the buyer's country (from their VAT number) as deliver-to
@@ -17,8 +17,9 @@ codes and anything else to C62 ("one"), so an e-invoice never carries a made-up 
 Invoices saved since the VAT categories round VAT once per category and rate, as EN 16931
 does; older ones were rounded per line. Where the stored total and EN 16931's disagree the
 document is refused with a message rather than sent with a total that differs from the PDF
-the customer already has. So is a credit note for what was left of an invoice after
-earlier credit notes, whose VAT is what was left, not the rate applied afresh.
+the customer already has. A credit note states the VAT it stored: for what was left of an
+invoice after earlier credit notes that is what was left, which may be a cent away from the
+rate applied afresh, as EN 16931 allows (BR-CO-17, BR-S-09).
 """
 
 from datetime import date
@@ -82,13 +83,6 @@ def unit_code(unit: str) -> str:
     return UNIT_CODES.get(unit.strip().lower(), "C62")
 
 
-def _country(vat_number: str, default: str) -> str:
-    prefix = vat_number[:2].upper()
-    if prefix == "EL":  # Greece writes EL in VAT numbers, GR in addresses
-        return "GR"
-    return prefix if len(prefix) == 2 and prefix.isalpha() else default
-
-
 def _seller(company: Company, *, country: str) -> Party:
     if company.registration_number and country == "LV":
         endpoint = ElectronicAddress(LATVIAN_REGISTRATION_SCHEME, company.registration_number)
@@ -107,14 +101,13 @@ def _seller(company: Company, *, country: str) -> Party:
     )
 
 
-def customer_endpoint(customer: Customer, *, default_country: str = "LV") -> ElectronicAddress:
+def customer_endpoint(customer: Customer) -> ElectronicAddress:
     """The customer's Peppol participant id: stored, or derived from their numbers."""
     if customer.peppol_scheme and customer.peppol_id:
         return ElectronicAddress(customer.peppol_scheme, customer.peppol_id)
     vat_number = customer.vat_number.replace(" ", "").upper()
-    country = _country(vat_number, default_country)
     registration = customer.registration_number.replace(" ", "")
-    if country == "LV" and len(registration) == 11 and registration.isdigit():
+    if customer.country == "LV" and len(registration) == 11 and registration.isdigit():
         return ElectronicAddress(LATVIAN_REGISTRATION_SCHEME, registration)
     if vat_number.startswith("LV"):
         return ElectronicAddress(LATVIAN_VAT_SCHEME, vat_number)
@@ -126,12 +119,13 @@ def customer_endpoint(customer: Customer, *, default_country: str = "LV") -> Ele
     )
 
 
-def _buyer(customer: Customer, *, endpoint: ElectronicAddress, default_country: str) -> Party:
-    country = _country(customer.vat_number, default_country)
+def _buyer(customer: Customer, *, endpoint: ElectronicAddress | None) -> Party:
+    """The customer as the buyer, at the address given, else their own (stored or derived)."""
+    country = customer.country
     return Party(
         name=customer.name,
         address=Address(country=country, street=customer.address),
-        electronic_address=endpoint,
+        electronic_address=endpoint or customer_endpoint(customer),
         registration_number=customer.registration_number,
         registration_scheme=LATVIAN_REGISTRATION_SCHEME
         if country == "LV" and customer.registration_number
@@ -169,22 +163,22 @@ def _lines(lines: list[InvoiceLine] | list[CreditNoteLine], *, currency: str) ->
     )
 
 
+def _stored_vat(
+    lines: list[CreditNoteLine], *, currency: str
+) -> dict[tuple[VatCategory, Decimal], Decimal]:
+    """The VAT each (category, rate) group of a credit note carries, as it was stored."""
+    stored: dict[tuple[VatCategory, Decimal], Decimal] = {}
+    for line in lines:
+        group = (VatCategory(line.vat_category), Decimal(line.vat_rate).normalize())
+        stored[group] = stored.get(group, Decimal("0.00")) + from_minor(line.vat_minor, currency)
+    return stored
+
+
 def _intra_eu(lines: tuple[Line, ...], buyer: Party, supply_date: date) -> dict[str, object]:
     """BT-80 and BT-72, which an intra-community supply needs (BR-IC-11, BR-IC-12)."""
     if not any(line.vat_category is VatCategory.INTRA_EU_SUPPLY for line in lines):
         return {}
     return {"delivery_country": buyer.address.country, "supply_date": supply_date}
-
-
-def _document_buyer(
-    customer: Customer, *, endpoint: ElectronicAddress | None, seller_country: str, country: str
-) -> Party:
-    """The buyer at the address given, else the customer's own (stored or derived)."""
-    return _buyer(
-        customer,
-        endpoint=endpoint or customer_endpoint(customer, default_country=seller_country),
-        default_country=country or seller_country,
-    )
 
 
 def _embedded_pdf(
@@ -211,7 +205,6 @@ def document_from_invoice(
     payment_reference: str = "",
     buyer_reference: str = "",
     seller_country: str = "LV",
-    buyer_country: str = "",
     eur_exchange_rate: Decimal | None = None,
     supply_date: date | None = None,
     pdf: bytes | None = None,
@@ -222,9 +215,7 @@ def document_from_invoice(
         raise ModelError("Only an issued invoice, with its number, becomes an e-invoice.")
     if exponent(invoice.currency) != 2:
         raise ModelError(f"E-invoices in {invoice.currency} are not supported.")
-    buyer = _document_buyer(
-        customer, endpoint=buyer_endpoint, seller_country=seller_country, country=buyer_country
-    )
+    buyer = _buyer(customer, endpoint=buyer_endpoint)
     document_lines = _lines(lines, currency=invoice.currency)
     means = None
     if bank_account is not None and bank_account.iban:
@@ -266,7 +257,6 @@ def document_from_credit_note(
     buyer_endpoint: ElectronicAddress | None = None,
     buyer_reference: str = "",
     seller_country: str = "LV",
-    buyer_country: str = "",
     eur_exchange_rate: Decimal | None = None,
     supply_date: date | None = None,
     pdf: bytes | None = None,
@@ -275,9 +265,7 @@ def document_from_credit_note(
     """The e-invoice credit note (type 381), naming the invoice it corrects (BT-25)."""
     if exponent(note.currency) != 2:
         raise ModelError(f"E-invoices in {note.currency} are not supported.")
-    buyer = _document_buyer(
-        customer, endpoint=buyer_endpoint, seller_country=seller_country, country=buyer_country
-    )
+    buyer = _buyer(customer, endpoint=buyer_endpoint)
     document_lines = _lines(lines, currency=note.currency)
     attachments = _embedded_pdf(note.number, pdf, pdf_filename, description="Credit note")
     document = Document(
@@ -294,6 +282,7 @@ def document_from_credit_note(
         note=note.reason,
         eur_exchange_rate=eur_exchange_rate,
         attachments=attachments,
+        stated_vat=_stored_vat(lines, currency=note.currency),
         **_intra_eu(
             document_lines,
             buyer,

@@ -9,6 +9,10 @@ built here cannot disagree with itself:
   of the rounded line net amounts in that group, and its VAT (BT-117) is that sum x rate,
   rounded half up to cents **once per group** (BR-CO-17, BR-S-09). VAT is never rounded per
   line and then added up, which is how 163.49 at 21 % became 34.34 instead of 34.33;
+  A credit note for what was left of an invoice after earlier credit notes states the VAT
+  that was left instead (``stated_vat``), which may differ from the rate applied afresh by a
+  cent or two; EN 16931 accepts a group's VAT strictly less than one unit away from taxable
+  amount x rate (BR-CO-17, BR-S-09 of the CEN validation artefacts), and so does this model;
 - invoice VAT total (BT-110) = sum of the groups' VAT (BR-CO-14);
 - a document in another currency than EUR also states its VAT total in EUR (BT-6, BT-111):
   the VAT total divided by the exchange rate (document currency units per 1 EUR, the way the
@@ -256,6 +260,8 @@ class Document:
     eur_exchange_rate: Decimal | None = None
     delivery_country: str = ""  # BT-80, required for intra-community supply (BR-IC-12)
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # VAT already fixed per (category, rate) group, e.g. what was left of an invoice's VAT.
+    stated_vat: Mapping[tuple[VatCategory, Decimal], Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -303,11 +309,23 @@ class Document:
                     category=category,
                     rate=rate,
                     taxable_amount=taxable,
-                    tax_amount=cents(taxable * rate / 100),
+                    tax_amount=self._group_vat(category, rate, taxable),
                     exemption=reasons.pop(),
                 )
             )
         return tuple(rows)
+
+    def _group_vat(self, category: VatCategory, rate: Decimal, taxable: Decimal) -> Decimal:
+        computed = cents(taxable * rate / 100)
+        stated = self.stated_vat.get((category, rate))
+        if stated is None:
+            return computed
+        if not abs(stated) - 1 < abs(computed) < abs(stated) + 1:
+            raise ModelError(
+                f"The VAT of {taxable} in category {category.value} at {rate} % is stated as"
+                f" {stated}; EN 16931 allows less than one unit from {computed} (BR-CO-17)."
+            )
+        return cents(stated)
 
     def totals(self) -> Totals:
         line_net = sum((line.net_amount for line in self.lines), Decimal("0.00"))

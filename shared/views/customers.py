@@ -62,6 +62,7 @@ class CustomerView:
     cc_emails: str
     address: str
     language: str
+    country: str
     peppol_scheme: str
     peppol_id: str
     sending_method: str
@@ -167,6 +168,7 @@ def customer_view(customer_id: int) -> CustomerView | None:
             cc_emails=c.cc_emails,
             address=c.address,
             language=c.language,
+            country=c.country,
             peppol_scheme=c.peppol_scheme,
             peppol_id=c.peppol_id,
             sending_method=c.sending_method,

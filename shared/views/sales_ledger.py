@@ -10,8 +10,11 @@ with the invoice it credits.
 
 Net and VAT per rate follow ``shared.invoicing.vat_breakdown``: the lines' rounded net and
 VAT summed per rate. ``build_lines`` stores each rate in that rule's normal form ("21",
-"5", "0"), so the database groups and pivots by the stored text and rounds nothing. Paid
-and open are the ledger's columns on the invoice, as of now.
+"5", "0"), so the database groups and pivots by the stored text and rounds nothing. The 0 %
+supplies are split by VAT category, as the VAT summary splits them, because the VAT return
+has a line for each: zero-rated, exempt, reverse charge, intra-EU supply and export each
+have a net column of their own (their VAT is nil). Paid and open are the ledger's columns on
+the invoice, as of now.
 """
 
 from collections import defaultdict
@@ -59,14 +62,37 @@ DOCUMENT_TYPES = {INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
 # Latvia's VAT rates, each with columns of its own so the file's shape never changes;
 # any other rate (a foreign one, a rate changed by law) lands in "other rates".
 LATVIAN_RATES = ("21", "12", "5", "0")
+CHARGED_RATES = ("21", "12", "5")
 OTHER = "other"
-RATE_KEYS = (*LATVIAN_RATES, OTHER)
+# The 0 % lines, one net column per VAT category a VAT return lists apart; "0" is
+# zero-rated (Z) and whatever else is at 0 %, so the columns always add up to the total.
+ZERO_RATE_CATEGORIES = {
+    "exempt": VatCategory.EXEMPT,
+    "reverse_charge": VatCategory.REVERSE_CHARGE,
+    "intra_eu": VatCategory.INTRA_EU_SUPPLY,
+    "export": VatCategory.EXPORT,
+}
+ZERO_RATE_KEYS = ("0", *ZERO_RATE_CATEGORIES)
+# Every amount column a document's total is the sum of, in the file's order.
+AMOUNT_KEYS = (
+    *(f"{part}_{rate}" for rate in CHARGED_RATES for part in ("net", "vat")),
+    *(f"net_{key}" for key in ZERO_RATE_KEYS),
+    "net_other",
+    "vat_other",
+)
 VAT_GRANULARITIES = ("month", "quarter")
 ALL_RATES = "all rates"
 
 
-def _rate_label(rate: str) -> str:
-    return "other rates" if rate == OTHER else f"{rate} %"
+def _amount_label(key: str) -> str:
+    """ "Net 21 %", "VAT other rates", "Net 0 % Reverse charge (AE)"."""
+    part, _, rate = key.partition("_")
+    title = "Net" if part == "net" else "VAT"
+    if rate == OTHER:
+        return f"{title} other rates"
+    if rate in ZERO_RATE_CATEGORIES:
+        return f"{title} 0 % {vat_label(ZERO_RATE_CATEGORIES[rate])}"
+    return f"{title} {rate} %"
 
 
 SALES_LEDGER_COLUMNS = (
@@ -79,11 +105,7 @@ SALES_LEDGER_COLUMNS = (
     Column("registration_number", "Registration no."),
     Column("vat_number", "VAT no."),
     Column("currency", "Currency"),
-    *(
-        Column(f"{part}_{rate}", f"{title} {_rate_label(rate)}", "money")
-        for rate in RATE_KEYS
-        for part, title in (("net", "Net"), ("vat", "VAT"))
-    ),
+    *(Column(key, _amount_label(key), "money") for key in AMOUNT_KEYS),
     Column("total", "Total", "money"),
     Column("paid", "Paid", "money"),
     Column("open", "Open balance", "money"),
@@ -107,8 +129,11 @@ class SalesLedgerRow(NamedTuple):
     vat_12: Decimal
     net_5: Decimal
     vat_5: Decimal
-    net_0: Decimal
-    vat_0: Decimal
+    net_0: Decimal  # zero-rated (Z)
+    net_exempt: Decimal
+    net_reverse_charge: Decimal
+    net_intra_eu: Decimal
+    net_export: Decimal
     net_other: Decimal
     vat_other: Decimal
     total: Decimal
@@ -208,15 +233,21 @@ def _rate_sums(documents: CTE):
         (CREDIT_NOTE, CreditNoteLine, CreditNoteLine.credit_note_id, -1),
     ):
         wanted = select(documents.c.doc_id).where(documents.c.kind == kind)
+        at_zero = line.vat_rate == "0"
+        matching = {
+            **{rate: line.vat_rate == rate for rate in CHARGED_RATES},
+            "0": and_(at_zero, line.vat_category.not_in(ZERO_RATE_CATEGORIES.values())),
+            **{
+                key: and_(at_zero, line.vat_category == category)
+                for key, category in ZERO_RATE_CATEGORIES.items()
+            },
+            OTHER: line.vat_rate.not_in(LATVIAN_RATES),
+        }
         sums = []
-        for rate in RATE_KEYS:
-            matches = (
-                line.vat_rate.not_in(LATVIAN_RATES) if rate == OTHER else line.vat_rate == rate
-            )
-            for part, amount in (("net", line.net_minor), ("vat", line.vat_minor)):
-                sums.append(
-                    func.sum(case((matches, sign * amount), else_=0)).label(f"{part}_{rate}")
-                )
+        for key in AMOUNT_KEYS:
+            part, _, rate = key.partition("_")
+            amount = line.net_minor if part == "net" else line.vat_minor
+            sums.append(func.sum(case((matching[rate], sign * amount), else_=0)).label(key))
         parts.append(
             select(literal(kind).label("kind"), doc_column.label("doc_id"), *sums)
             .where(doc_column.in_(wanted))
@@ -233,7 +264,7 @@ def _ledger_select(documents: CTE) -> Select:
             Customer.name.label("customer"),
             Customer.registration_number,
             Customer.vat_number,
-            *(sums.c[f"{part}_{rate}"] for rate in RATE_KEYS for part in ("net", "vat")),
+            *(sums.c[key] for key in AMOUNT_KEYS),
         )
         .join(Customer, Customer.id == documents.c.customer_id)
         .outerjoin(sums, and_(sums.c.kind == documents.c.kind, sums.c.doc_id == documents.c.doc_id))
@@ -268,11 +299,7 @@ def _ledger_row(today: date):
             registration_number=row.registration_number,
             vat_number=row.vat_number,
             currency=currency,
-            **{
-                f"{part}_{rate}": amount(getattr(row, f"{part}_{rate}"))
-                for rate in RATE_KEYS
-                for part in ("net", "vat")
-            },
+            **{key: amount(getattr(row, key)) for key in AMOUNT_KEYS},
             total=amount(row.total),
             paid=balance(row.paid),
             open=balance(row.open),

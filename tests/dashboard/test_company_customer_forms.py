@@ -91,8 +91,14 @@ def test_company_vat_number_is_checked_and_vies_asked_on_request(vies):
 def test_a_customers_vat_number_is_checked_in_vies_on_request(vies):
     at = open_page(app_as("finance"), "customers")
     _new_customer(at, "Tartu Disain OÜ", "12000003")
+    # A new customer is Latvian until told otherwise, and 12000003 is no Latvian number.
+    assert any("exactly 11 digits" in error.value for error in at.error)
+    at.selectbox(key="cust_new_country").set_value("EE")
+    at.button(key="cust_new_save").click().run()
+    no_exceptions(at)
     with read_session() as session:
         customer = session.exec(select(Customer)).one()
+    assert (customer.country, customer.registration_number) == ("EE", "12000003")
     at.selectbox(key="customer_pick").set_value(customer.id).run()
     assert at.button(key="customer_vies").disabled  # no VAT number saved yet
     at.text_input(key=f"cust_{customer.id}_vat").input("EE100931558")

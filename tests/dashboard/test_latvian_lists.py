@@ -260,6 +260,8 @@ def test_the_sales_ledger_and_vat_summary_are_headed_in_an_accountants_words():
     ledger = {c.key: i18n.text_in("lv", c.label) for c in SALES_LEDGER_COLUMNS}
     assert (ledger["net_21"], ledger["vat_21"]) == ("Summa bez PVN 21 %", "PVN summa 21 %")
     assert ledger["vat_number"] == "PVN reģ. nr."
+    assert ledger["net_reverse_charge"] == "Summa bez PVN 0 %, apgrieztā maksāšana (AE)"
+    assert ledger["net_export"] == "Summa bez PVN 0 %, eksports (G)"
     summary = {c.key: i18n.text_in("lv", c.label) for c in VAT_SUMMARY_COLUMNS}
     assert (summary["vat_rate"], summary["net"]) == ("PVN likme", "Summa bez PVN")
     assert summary["vat_after"] == "PVN summa pēc kredītrēķiniem"

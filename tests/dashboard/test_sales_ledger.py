@@ -27,7 +27,8 @@ from tests.utils.factories import make_customer, make_invoice, post_payment
 TZ = "Europe/Riga"
 MAY_FROM, MAY_TO = date(2026, 5, 1), date(2026, 5, 31)
 TODAY = date(2026, 5, 20)
-NET_AND_VAT = [f"{part}_{rate}" for rate in views.RATE_KEYS for part in ("net", "vat")]
+NET_AND_VAT = views.AMOUNT_KEYS
+ZERO_KEYS = ("net_0", "net_exempt", "net_reverse_charge", "net_intra_eu", "net_export")
 
 
 def _lines(*lines: tuple[str, str, str]) -> list[LineInput]:
@@ -125,7 +126,7 @@ def test_mixed_rates_land_in_their_columns_and_add_up_to_the_total(may):
     assert (mixed.net_21, mixed.vat_21) == (Decimal("100.21"), Decimal("21.04"))
     assert (mixed.net_12, mixed.vat_12) == (Decimal("50.00"), Decimal("6.00"))
     assert (mixed.net_5, mixed.vat_5) == (Decimal("20.00"), Decimal("1.00"))
-    assert (mixed.net_0, mixed.vat_0) == (Decimal("10.00"), Decimal("0.00"))
+    assert mixed.net_0 == Decimal("10.00")
     assert (mixed.net_other, mixed.vat_other) == (Decimal("10.00"), Decimal("0.90"))
     assert (mixed.registration_number, mixed.vat_number) == ("40003000001", "LV40003000001")
     assert (mixed.type, mixed.customer, mixed.issue_date) == (
@@ -327,3 +328,62 @@ def test_reports_page_says_when_nothing_was_issued(db, monkeypatch):
     no_exceptions(at)
     assert "No invoices or credit notes were issued in this period." in texts(at)
     assert "No sales or credit notes in this period." in texts(at)
+
+
+def test_zero_rate_supplies_have_a_column_each_and_the_totals_row_adds_them_up(any_db, tmp_path):
+    """An accountant files zero-rated, exempt, reverse-charge, intra-EU and export sales on
+    separate lines of the VAT return, so the ledger keeps them apart, in every file."""
+    buyer = make_customer(name="Tere OÜ")
+    with write_session() as session:
+        session.get(Customer, buyer.id).vat_number = "EE100000001"
+    invoice = make_invoice(
+        channel=None,
+        customer=buyer,
+        issue_date=date(2026, 5, 2),
+        lines=[
+            LineInput("Atlas", "1", "5.00", "0", vat_category="Z"),
+            LineInput("Course", "1", "40.00", "0", vat_category="E", vat_exemption="Art. 52"),
+            LineInput("Consulting", "1", "80.00", "0", vat_category="AE"),
+            LineInput("Pallets", "1", "25.00", "0", vat_category="K"),
+            LineInput("Crates", "1", "30.00", "0", vat_category="G"),
+            LineInput("Work", "1", "100.00", "21"),
+        ],
+    )
+    with write_session() as session:
+        issue_credit_note(
+            session,
+            actor="test",
+            invoice_id=invoice.id,
+            reason="Returned",
+            lines=[LineInput("Pallets", "1", "25.00", "0", vat_category="K")],
+            today=date(2026, 5, 10),
+        )
+
+    rows = list(sales_ledger_export(date_from=MAY_FROM, date_to=MAY_TO, tz=TZ))
+    keys = [column.key for column in SALES_LEDGER_COLUMNS]
+    sale, note, total = (dict(zip(keys, row, strict=True)) for row in rows)
+    assert {key: sale[key] for key in ZERO_KEYS} == {
+        "net_0": Decimal("5.00"),
+        "net_exempt": Decimal("40.00"),
+        "net_reverse_charge": Decimal("80.00"),
+        "net_intra_eu": Decimal("25.00"),
+        "net_export": Decimal("30.00"),
+    }
+    assert note["net_intra_eu"] == Decimal("-25.00") and note["net_0"] == 0
+    assert total["number"] == "Total"
+    assert total["net_intra_eu"] == 0 and total["net_export"] == Decimal("30.00")
+    for row in (sale, note, total):
+        assert sum(row[key] for key in NET_AND_VAT) == row["total"], row["number"]
+
+    headings = "".join(csv_chunks(SALES_LEDGER_COLUMNS, [])).lstrip("\ufeff")
+    assert (
+        "Net 0 %,Net 0 % Exempt (E),Net 0 % Reverse charge (AE),"
+        "Net 0 % Intra-EU supply (K),Net 0 % Export (G),Net other rates" in headings
+    )
+    target = tmp_path / "ledger.xlsx"
+    exports.write_xlsx(str(target), SALES_LEDGER_COLUMNS, rows)
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(target).active
+    header, first = (list(row) for row in sheet.iter_rows(max_row=2, values_only=True))
+    assert first[header.index("Net 0 % Reverse charge (AE)")] == 80

@@ -20,9 +20,9 @@ from tests.einvoice.conftest import schema_errors
 from tests.einvoice.test_from_invoice import ACCOUNT, COMPANY
 from tests.utils.factories import make_customer, make_invoice
 
-ESTONIAN = ("EE100000001", ElectronicAddress("9931", "EE100000001"))
-LATVIAN = ("LV40103000001", ElectronicAddress("9939", "LV40103000001"))
-AMERICAN = ("", ElectronicAddress("0060", "123456789"))
+ESTONIAN = ("EE100000001", ElectronicAddress("9931", "EE100000001"), "EE")
+LATVIAN = ("LV40103000001", ElectronicAddress("9939", "LV40103000001"), "LV")
+AMERICAN = ("", ElectronicAddress("0060", "123456789"), "US")
 
 MIXED = [
     LineInput("Consulting", "1", "54.50", "21", "h"),
@@ -33,16 +33,14 @@ MIXED = [
     LineInput("Course", "1", "40.00", "0", vat_category="E", vat_exemption="PVN likuma 52. pants"),
 ]
 CASES = {
-    "mixed": (LATVIAN, MIXED, {}),
+    "mixed": (LATVIAN, MIXED),
     "reverse_charge_to_eu": (
         ESTONIAN,
         [LineInput("Consulting", "10", "80.00", "0", "h", vat_category="AE")],
-        {},
     ),
     "intra_eu_supply": (
         ESTONIAN,
         [LineInput("Pallets", "4", "25.00", "0", vat_category="K")],
-        {},
     ),
     "exempt_with_reason": (
         LATVIAN,
@@ -57,20 +55,19 @@ CASES = {
                 vat_exemption_code="VATEX-EU-135",
             )
         ],
-        {},
     ),
     "export": (
         AMERICAN,
         [LineInput("Machine", "1", "1200.00", "0", vat_category="G")],
-        {"buyer_country": "US"},
     ),
 }
 
 
-def _stored(vat_number: str, lines: list[LineInput], currency: str = "EUR"):
+def _stored(vat_number: str, lines: list[LineInput], currency: str = "EUR", country: str = "LV"):
     customer = make_customer()
     with write_session() as session:
-        session.get(Customer, customer.id).vat_number = vat_number
+        stored = session.get(Customer, customer.id)
+        stored.vat_number, stored.country = vat_number, country
     invoice = make_invoice(
         channel=None,
         customer=customer,
@@ -140,9 +137,9 @@ def _breakdown(root: etree._Element) -> dict[tuple[str, str], tuple[str, str, st
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_invoice_and_full_credit_note_of_each_vat_case_are_valid_ubl(db, case, ubl_schemas):
-    (vat_number, endpoint), lines, extra = CASES[case]
-    invoice, rows, customer = _stored(vat_number, lines)
-    common = {"customer": customer, "company": COMPANY, "buyer_endpoint": endpoint, **extra}
+    (vat_number, endpoint, country), lines = CASES[case]
+    invoice, rows, customer = _stored(vat_number, lines, country=country)
+    common = {"customer": customer, "company": COMPANY, "buyer_endpoint": endpoint}
     invoice_xml = _checked(
         document_from_invoice(invoice=invoice, lines=rows, bank_account=ACCOUNT, **common),
         ubl_schemas,
@@ -177,7 +174,7 @@ def test_mixed_invoice_breakdown_has_one_row_per_category_and_rate_with_34_33(db
 
 
 def test_reverse_charge_and_intra_eu_supply_name_the_buyers_vat_number_and_country(db, ubl_schemas):
-    invoice, rows, customer = _stored(ESTONIAN[0], CASES["intra_eu_supply"][1])
+    invoice, rows, customer = _stored(ESTONIAN[0], CASES["intra_eu_supply"][1], country=ESTONIAN[2])
     root = _checked(
         document_from_invoice(
             invoice=invoice, lines=rows, customer=customer, company=COMPANY,
@@ -244,15 +241,40 @@ def test_credit_notes_for_chosen_lines_and_for_an_amount_of_a_mixed_invoice_are_
     ]
 
 
-def test_credit_note_for_the_rest_after_a_partial_one_is_refused_rather_than_mis_totalled(db):
+def test_credit_note_for_the_rest_after_a_partial_one_is_an_e_invoice_with_the_vat_left(
+    db, ubl_schemas
+):
     invoice, _, customer = _stored(LATVIAN[0], MIXED[:3])  # 163.49 + 34.33
     _credit_note(invoice, lines=[MIXED[0]])  # 54.50 + 11.45
     rest, rest_lines = _credit_note(invoice, full=True)
-    # What is left is 108.99 + 22.88 VAT, to the cent; 108.99 × 21 % afresh would be 22.89,
-    # and BR-S-09 takes no tolerance: this credit note goes by PDF, not as an e-invoice.
+    # What is left is 108.99 + 22.88 VAT, to the cent; 108.99 × 21 % afresh would be 22.89.
+    # BR-CO-17 and BR-S-09 accept a VAT less than one unit away, so the credit note states
+    # what was left and the invoice ends credited to the cent.
     assert (rest.subtotal_minor, rest.vat_minor) == (10899, 2288)
-    with pytest.raises(ModelError, match=r"131\.87 EUR as stored; .* 131\.88"):
+    root = _checked(
         document_from_credit_note(
             note=rest, lines=rest_lines, invoice=invoice, customer=customer, company=COMPANY,
             buyer_endpoint=LATVIAN[1],
-        )  # fmt: skip
+        ),
+        ubl_schemas,
+    )  # fmt: skip
+    assert _breakdown(root) == {("S", "21"): ("108.99", "22.88", "")}
+    assert root.xpath("cac:LegalMonetaryTotal/cbc:PayableAmount/text()", namespaces=NS) == [
+        "131.87"
+    ]
+
+
+def test_the_buyers_country_is_the_customers_not_read_from_their_vat_number(db, ubl_schemas):
+    # A customer established in Estonia but VAT-registered in Latvia.
+    invoice, rows, customer = _stored(LATVIAN[0], MIXED[:1], country="EE")
+    customer.registration_number = "40103000001"
+    root = _checked(
+        document_from_invoice(invoice=invoice, lines=rows, customer=customer, company=COMPANY),
+        ubl_schemas,
+    )
+    buyer = "cac:AccountingCustomerParty/cac:Party"
+    assert root.xpath(
+        f"{buyer}/cac:PostalAddress/cac:Country/cbc:IdentificationCode/text()", namespaces=NS
+    ) == ["EE"]
+    # An 11-digit number abroad is no Latvian registration number: the VAT number addresses it.
+    assert root.xpath(f"{buyer}/cbc:EndpointID/@schemeID", namespaces=NS) == ["9939"]

@@ -126,3 +126,15 @@ def test_electronic_address_scheme_must_be_an_eas_code():
 def test_prepaid_amount_reduces_the_amount_due():
     totals = replace(document("zero_rated"), prepaid=D("20.00")).totals()
     assert (totals.tax_inclusive, totals.payable) == (D("120.00"), D("100.00"))
+
+
+def test_stated_vat_a_unit_or_more_from_the_rate_is_refused():
+    """A remainder credit note may state the VAT that was left (a cent off the rate applied
+    afresh), never an amount EN 16931's BR-CO-17 would refuse."""
+    base = document("standard_mixed", lines=(line(1, "108.99"),))
+    group = (VatCategory.STANDARD, D(21))
+    left = replace(base, stated_vat={group: D("22.88")})
+    assert [row.tax_amount for row in left.vat_breakdown()] == [D("22.88")]
+    assert left.totals().tax_inclusive == D("131.87")
+    with pytest.raises(ModelError, match=r"less than one unit from 22\.89"):
+        replace(base, stated_vat={group: D("23.89")})

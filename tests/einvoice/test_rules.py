@@ -246,9 +246,9 @@ BROKEN: dict[str, tuple[str, DocumentType, Mutation]] = {
     "BR-S-01": (MIXED, INV, drop(subtotal_of("S"))),
     "BR-S-02": (MIXED, INV, drop(f"{SELLER}/cac:PartyTaxScheme")),
     "BR-S-05": (MIXED, INV, text(f"{LINE}/cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", "0")),
-    "BR-S-08": (MIXED, INV, text(f"{SUBTOTAL}/cbc:TaxableAmount", "163.50")),
-    # The per-line rounding bug of issue 16: 34.34 on 163.49 at 21 %.
-    "BR-S-09": (MIXED, INV, text(f"{SUBTOTAL}/cbc:TaxAmount", "34.34")),
+    # The official BR-S-08 and BR-S-09 accept amounts strictly less than one unit away.
+    "BR-S-08": (MIXED, INV, text(f"{SUBTOTAL}/cbc:TaxableAmount", "164.49")),
+    "BR-S-09": (MIXED, INV, text(f"{SUBTOTAL}/cbc:TaxAmount", "35.33")),
     "BR-S-10": (MIXED, INV, add(f"{SUBTOTAL}/cac:TaxCategory", REASON)),
     "BR-Z-01": ("zero_rated", INV, drop(subtotal_of("Z"))),
     "BR-Z-02": ("zero_rated", INV, drop(f"{SELLER}/cac:PartyTaxScheme")),
@@ -642,6 +642,12 @@ def _broken_xml(rule_id: str) -> tuple[bytes, bytes]:
     return original, etree.tostring(root)
 
 
+def _edit(xml: bytes, mutation: Mutation) -> bytes:
+    root = etree.fromstring(xml)
+    mutation(root)
+    return etree.tostring(root)
+
+
 def test_every_registered_rule_has_a_document_broken_for_it():
     assert sorted(RULES) == sorted(BROKEN)
 
@@ -657,12 +663,20 @@ def test_document_broken_in_one_way_fails_that_rule(rule_id):
     assert findings[0].location.startswith("/")
 
 
-def test_finding_for_the_34_34_vat_points_at_the_21_percent_breakdown():
+def test_finding_for_vat_a_unit_off_points_at_the_21_percent_breakdown():
     _, broken = _broken_xml("BR-S-09")
     (finding,) = [f for f in validate(broken) if f.rule_id == "BR-S-09"]
     assert finding.location == "/*/cac:TaxTotal/cac:TaxSubtotal[1]"
-    # 34.34 is within BR-CO-17's one-unit tolerance; only the exact category rule catches it.
-    assert "BR-CO-17" not in {f.rule_id for f in validate(broken)}
+
+
+def test_vat_a_cent_off_is_accepted_as_the_official_rules_accept_it():
+    """The CEN artefacts' BR-CO-17 and BR-S-09 take any VAT strictly less than one unit
+    from taxable amount x rate (34.34 on 163.49 at 21 %); a remainder credit note needs it."""
+    original, _ = _broken_xml("BR-S-09")
+    cent_off = _edit(original, text(f"{SUBTOTAL}/cbc:TaxAmount", "34.34"))
+    assert not {"BR-S-09", "BR-CO-17"} & {f.rule_id for f in validate(cent_off)}
+    almost_unit_off = _edit(original, text(f"{SUBTOTAL}/cbc:TaxAmount", "35.32"))
+    assert not {"BR-S-09", "BR-CO-17"} & {f.rule_id for f in validate(almost_unit_off)}
 
 
 def test_not_well_formed_xml_and_a_foreign_root_are_fatal_findings_not_exceptions():

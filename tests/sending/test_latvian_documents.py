@@ -40,7 +40,12 @@ def _words_on(on: bool = True) -> None:
         session.add(company)
 
 
-def _invoice(*, customer: Customer | None = None, supply_date: date | None = SUPPLIED) -> Invoice:
+def _invoice(
+    *,
+    customer: Customer | None = None,
+    supply_date: date | None = SUPPLIED,
+    lines: list[LineInput] | None = None,
+) -> Invoice:
     customer = customer or make_customer()
     channel = make_channel()
     with write_session() as session:
@@ -50,7 +55,7 @@ def _invoice(*, customer: Customer | None = None, supply_date: date | None = SUP
             data=DraftInput(
                 customer_id=customer.id,
                 channel_id=channel.id,
-                lines=[BIG_LINE],
+                lines=lines or [BIG_LINE],
                 issue_date=ISSUED,
                 supply_date=supply_date,
             ),
@@ -167,6 +172,39 @@ def test_latvian_public_page(db, company, words):
     ):
         assert expected in page, expected
     assert (LV_WORDS in page) is words
+
+
+FRACTIONAL = [
+    LineInput("Konsultācijas", "1.5", "80.00", "21", "h"),
+    LineInput("Skrūves", "1234.5", "0.10", "21"),
+]
+
+
+def test_latvian_documents_print_quantities_with_a_decimal_comma_and_grouped_thousands(db, company):
+    invoice = _invoice(lines=FRACTIONAL)
+    with write_session() as session:
+        note = issue_credit_note(
+            session, actor="t", invoice_id=invoice.id, reason="Atgriezts", lines=[FRACTIONAL[1]]
+        )
+
+    for text in (
+        _pdf_text(render_invoice_pdf(invoice_id=invoice.id)),
+        _pdf_text(render_credit_note_pdf(credit_note_id=note.id)),
+    ):
+        assert "1234,5" in text and "1234.5" not in text
+    invoice_text = _pdf_text(render_invoice_pdf(invoice_id=invoice.id))
+    assert "1,5h" in invoice_text and "1.5h" not in invoice_text
+    page = _page(invoice)
+    assert "1,5 h</td>" in page and "1\u00a0234,5</td>" in page
+    assert "1.5 h" not in page
+
+
+def test_english_documents_keep_the_decimal_point_in_quantities(db, company):
+    invoice = _invoice(customer=english_customer(), lines=FRACTIONAL)
+
+    assert "1,5h" not in _pdf_text(render_invoice_pdf(invoice_id=invoice.id))
+    page = _page(invoice)
+    assert "1.5 h</td>" in page and "1\u202f234.5</td>" in page
 
 
 def test_the_sellers_bank_details_stand_with_the_seller_whatever_the_status(db, company):

@@ -20,7 +20,12 @@ from shared.errors import ValidationError
 from shared.inputs import FormInput
 from shared.invoicing import DraftInput, LineInput, create_draft, issue_invoice
 from shared.models import Company, Customer, Invoice
-from shared.tax_numbers import parse_registration_number, parse_vat_number
+from shared.tax_numbers import (
+    country_names,
+    is_latvian,
+    parse_registration_number,
+    parse_vat_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -71,10 +76,25 @@ def test_a_bad_vat_number_is_refused_with_the_reason(typed: str, message: str) -
         ("32000000000", "", "32000000000"),
     ],
 )
-def test_a_registration_number_is_checked_where_it_is_latvian(
+def test_the_companys_registration_number_is_checked_where_it_looks_latvian(
     typed: str, vat: str, stored: str
 ) -> None:
-    assert parse_registration_number(typed, vat_number=vat) == stored
+    assert parse_registration_number(typed, latvian=is_latvian(typed, vat)) == stored
+
+
+def test_a_customers_registration_number_is_checked_when_the_customer_is_in_latvia() -> None:
+    estonian = CustomerInput(name="Kask OÜ", country="ee", registration_number="12000003")
+    assert (estonian.country, estonian.registration_number) == ("EE", "12000003")
+    # A Latvian-looking number abroad is kept as typed, checksum or not.
+    assert CustomerInput(name="A", country="EE", registration_number="40003009498")
+    with pytest.raises(ValidationError, match="exactly 11 digits") as error:
+        CustomerInput(name="Kask OÜ", registration_number="12000003")  # Latvia by default
+    assert error.value.field == "registration_number"
+    with pytest.raises(ValidationError, match="wrong check digit"):
+        CustomerInput(name="A", country="LV", registration_number="40003009498")
+    with pytest.raises(ValidationError, match="not a country code") as error:
+        CustomerInput(name="A", country="EU")
+    assert error.value.field == "country"
 
 
 @pytest.mark.parametrize(
@@ -124,6 +144,7 @@ def test_every_text_field_refuses_text_longer_than_its_column(
         assert str(limit) in str(error.value) or field in {
             "email",
             "language",
+            "country",
             "ui_language",
             "default_currency",
             "timezone",
@@ -217,3 +238,13 @@ def test_an_invoice_without_a_due_date_is_due_after_the_customers_payment_terms(
     with read_session() as session:
         assert session.get(Invoice, draft.id).due_date == date(2026, 12, 2)
         assert session.get(Invoice, set_due.id).due_date == date(2026, 11, 7)
+
+
+def test_countries_are_offered_by_name_in_the_readers_language() -> None:
+    latvian = country_names(language="lv")
+    assert len(latvian) == 249 and "EU" not in latvian and "XK" not in latvian
+    assert (latvian["LV"], latvian["EE"]) == ("Latvija", "Igaunija")
+    names = list(latvian.values())
+    # Ē sorts with E, not after Z.
+    assert names.index("Ekvadora") < names.index("Ēģipte") < names.index("Zviedrija")
+    assert country_names(language="en")["DE"] == "Germany"
