@@ -169,8 +169,9 @@ def browser_downloads(db: BenchDatabase, results: Results, *, baseline_seconds: 
                 baseline=baseline_seconds if kind == "csv" else None,
                 target=f"≤ {TARGET_CLICK_TO_FILE_SECONDS:.0f} s" if kind == "csv" else "",
                 met=run_["seconds"] <= TARGET_CLICK_TO_FILE_SECONDS if kind == "csv" else None,
-                note=f"{run_['bytes'] / 1e6:,.0f} MB {run_['file_name']}; baseline {label}; "
-                f"load average before {load}",
+                note=f"{run_['bytes'] / 1e6:,.0f} MB {run_['file_name']}; "
+                + (f"baseline {label}; " if kind == "csv" else "")
+                + f"load average before {load}",
             )
         )
         peak = max(run_["rss_before_mb"], run_["rss_peak_mb"], run_["rss_after_mb"])
