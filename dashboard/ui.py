@@ -703,7 +703,8 @@ def export_buttons(
                         cells[index] = text_in(code, cells[index])
                 yield cells
 
-    now = clock()
+    # The route's clock: the wall clock, whatever clock the session ages run on.
+    now = time.time()
     expires_at = int(now) + LINK_MINUTES * 60
     export_id = downloads.prepare(
         downloads.PreparedExport(
