@@ -1,5 +1,6 @@
 """The dashboard as served: Streamlit's app (dashboard/streamlit_app.py) plus the routes
-that set and drop the sign-in cookie (dashboard/session_routes.py).
+that set and drop the sign-in cookie (dashboard/session_routes.py) and the one that streams
+exports (dashboard/downloads.py).
 
 Started with ``streamlit run dashboard/desk_app.py`` (``linkpay-desk run`` and
 ``linkpay-desk dashboard`` do that): ``streamlit run`` finds ``app`` here and serves it, with
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.session_routes import ROUTES
+from dashboard import downloads, session_routes
 from dashboard.warm_up import warm_up
 
 
@@ -30,6 +31,6 @@ async def _warm_up_in_background(_app: st.App) -> AsyncIterator[None]:
 
 app = st.App(
     Path(__file__).resolve().parent / "streamlit_app.py",
-    routes=ROUTES,
+    routes=[*session_routes.ROUTES, *downloads.ROUTES],
     lifespan=_warm_up_in_background,
 )

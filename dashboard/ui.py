@@ -7,19 +7,21 @@ an ORM object: a rerun may happen in another thread, long after any session clos
 """
 
 import dataclasses
+import html
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any, Literal, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
 from sqlmodel import select
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import data
+from dashboard import data, downloads
 from dashboard.i18n import (
     ENGLISH,
     LANGUAGE_NAMES,
@@ -38,6 +40,7 @@ from shared import exports
 from shared.audit import record_audit
 from shared.company import CompanySettings, company_settings, local_today
 from shared.db import read_session, write_session
+from shared.download_links import LINK_MINUTES, DownloadGrant, sign_grant
 from shared.errors import ValidationError
 from shared.exports import Column, Table
 from shared.login_sessions import (
@@ -647,10 +650,19 @@ def pager(key: str, table: Table) -> None:
     size.selectbox(t("Rows per page"), PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
 
 
-def _bytes_of(handle: IO[bytes]) -> bytes:
-    """Streamlit serves downloads from memory and accepts bytes, not temporary files."""
-    with handle:
-        return handle.read()
+# A plain anchor with ``download``: the browser saves the file in the same tab, where
+# st.link_button would open a new one.
+_DOWNLOAD_LINK_STYLE = (
+    "display:inline-block;padding:0.25rem 0.75rem;border:1px solid rgba(49,51,63,0.2);"
+    "border-radius:0.5rem;color:inherit;text-decoration:none;line-height:1.6"
+)
+
+
+def _download_link(label: str, url: str) -> None:
+    st.html(
+        f'<a href="{html.escape(url)}" download style="{_DOWNLOAD_LINK_STYLE}">'
+        f'<span aria-hidden="true">&#x2B73;</span> {html.escape(label)}</a>'
+    )
 
 
 def export_buttons(
@@ -661,25 +673,26 @@ def export_buttons(
     total: int,
     file_stem: str,
     user: SessionUser,
-    csv_file: Callable[[], IO[bytes]] | None = None,
+    csv_chunks: Callable[[], Iterable[bytes]] | None = None,
     label_columns: Sequence[str] = (),
 ) -> None:
     """CSV and XLSX of exactly the columns shown and every row the filter matches.
 
-    The files are built only when a button is clicked, streamed into a temporary file.
-    ``csv_file`` makes the same CSV faster, where the database can format it. The files
-    speak the user's language, as the table does: an accountant files them as they are.
-    ``label_columns`` (as for ``show_table``, badge columns included) hold English labels,
-    translated cell by cell; the database's own CSV cannot, so it serves English only.
+    The buttons are links to the export route (dashboard/downloads.py), which makes the
+    file when one is followed and streams it as it is made. ``csv_chunks`` makes the same
+    CSV faster, where the database can format it. The files speak the user's language, as
+    the table does: an accountant files them as they are. ``label_columns`` (as for
+    ``show_table``, badge columns included) hold English labels, translated cell by cell;
+    the database's own CSV cannot, so it serves English only.
     """
     if not user.can("export") or not total:
         return
-    # Read now: the files are built later, when a button is clicked, outside this run.
+    # Read now: the files are made later, by the route, outside this run.
     code = language()
     translated = [i for i, column in enumerate(columns) if column.label in label_columns]
     columns = [dataclasses.replace(column, label=t(column.label)) for column in columns]
     if code != ENGLISH and translated:
-        csv_file = None
+        csv_chunks = None
         source = rows
 
         def rows() -> Iterable[Sequence[Any]]:
@@ -690,25 +703,37 @@ def export_buttons(
                         cells[index] = text_in(code, cells[index])
                 yield cells
 
+    # The route's clock: the wall clock, whatever clock the session ages run on.
+    now = time.time()
+    expires_at = int(now) + LINK_MINUTES * 60
+    export_id = downloads.prepare(
+        downloads.PreparedExport(
+            key=key, file_stem=file_stem, columns=tuple(columns), rows=rows, csv_chunks=csv_chunks
+        ),
+        tab=get_script_run_ctx().session_id,
+        expires_at=expires_at,
+        now=now,
+    )
+
+    def link(file_format: str) -> str:
+        token = sign_grant(
+            DownloadGrant(
+                export_id=export_id,
+                export_key=key,
+                file_format=file_format,
+                language=code,
+                user_id=user.user_id,
+                login_session_id=st.session_state[AUTH_KEY]["session_id"],
+                expires_at=expires_at,
+            )
+        )
+        return f"{downloads.EXPORT_PATH}?token={token}"
+
     left, right = st.columns(2)
-    left.download_button(
-        t("Download CSV"),
-        data=lambda: _bytes_of(csv_file() if csv_file else exports.csv_file(columns, rows())),
-        file_name=f"{file_stem}.csv",
-        mime=exports.CSV_MIME,
-        key=f"{key}_csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
-    right.download_button(
-        t("Download XLSX"),
-        data=lambda: _bytes_of(exports.xlsx_file(columns, rows(), sheet_name=file_stem)[0]),
-        file_name=f"{file_stem}.xlsx",
-        mime=exports.XLSX_MIME,
-        key=f"{key}_xlsx",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    with left.container(key=f"{key}_csv"):
+        _download_link(t("Download CSV"), link("csv"))
+    with right.container(key=f"{key}_xlsx"):
+        _download_link(t("Download XLSX"), link("xlsx"))
     if exports.xlsx_is_capped(total):
         st.caption(
             t(

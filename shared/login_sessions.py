@@ -18,15 +18,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from shared.config import get_settings
 from shared.models import LoginSession, User
-from shared.security import new_token, read_keys, token_hash
+from shared.security import new_token, signing_keys, token_hash
 
 COOKIE_NAME = "linkpay_session"
 # The browser follows the login form's redirect at once; a ticket older than this is void.
@@ -211,16 +209,4 @@ def _sign(payload: str) -> str:
 def _keys() -> tuple[bytes, ...]:
     """Signing keys derived from the secret key file's keys, current first: a key rotation
     keeps existing sign-ins valid until the old key is dropped."""
-    path = get_settings().resolved_secret_key_file
-    if not path.exists():
-        read_keys(path)
-    found = path.stat()
-    return _derived_keys(path, (found.st_ino, found.st_mtime_ns, found.st_size))
-
-
-@lru_cache(maxsize=8)
-def _derived_keys(path: Path, _version: tuple[int, int, int]) -> tuple[bytes, ...]:
-    return tuple(
-        hmac.new(key, b"linkpay-desk dashboard session cookie", hashlib.sha256).digest()
-        for key in read_keys(path)
-    )
+    return signing_keys(b"linkpay-desk dashboard session cookie")

@@ -251,5 +251,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def signing_keys(purpose: bytes) -> tuple[bytes, ...]:
+    """HMAC keys for one ``purpose``, derived from the secret key file's keys, current
+    first: a key rotation keeps what was signed valid until the old key is dropped, and a
+    signature made for one purpose is worthless for another."""
+    path = get_settings().resolved_secret_key_file
+    if not path.exists():
+        read_keys(path)
+    found = path.stat()
+    return _derived_keys(path, (found.st_ino, found.st_mtime_ns, found.st_size), purpose)
+
+
+@lru_cache(maxsize=16)
+def _derived_keys(path: Path, _version: tuple[int, int, int], purpose: bytes) -> tuple[bytes, ...]:
+    return tuple(hmac.new(key, purpose, hashlib.sha256).digest() for key in read_keys(path))
+
+
 def reset_key_cache() -> None:
     _keyring.cache_clear()

@@ -17,7 +17,7 @@ from shared.views.invoices import (
     INVOICE_SORTS,
     INVOICE_STATUS_FILTERS,
     InvoiceFilter,
-    invoice_csv_file,
+    invoice_csv_chunks,
     invoice_rows,
 )
 
@@ -184,6 +184,8 @@ if user.can("edit"):
         )
         render_bulk_send(bulk, username=user.username, role=user.role)
 
+# Headed in the reader's language, read now: the file is made outside this run.
+csv_columns = [dataclasses.replace(column, label=t(column.label)) for column in table.columns]
 ui.export_buttons(
     key="invoices_export",
     columns=table.columns,
@@ -192,11 +194,11 @@ ui.export_buttons(
     file_stem="invoices",
     user=user,
     label_columns=("Status",),
-    csv_file=lambda: invoice_csv_file(
+    csv_chunks=lambda: invoice_csv_chunks(
         flt,
         today=today,
         sort=sort,
         descending=descending,
-        columns=[dataclasses.replace(column, label=t(column.label)) for column in table.columns],
+        columns=csv_columns,
     ),
 )

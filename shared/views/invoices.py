@@ -423,16 +423,16 @@ def _postgres_invoice_cells(today: date) -> Select:
     )
 
 
-def _write_sqlite_lines(connection: Connection, stmt: Select, handle: IO[bytes]) -> None:
+def _sqlite_lines(connection: Connection, stmt: Select) -> Iterator[bytes]:
     result = connection.execute(stmt)
     # Straight from the DBAPI cursor: the lines are final, there is nothing to process.
     cursor = result.cursor
     while rows := cursor.fetchmany(CSV_FETCH_ROWS):
-        handle.write(b"".join(map(itemgetter(0), rows)))
+        yield b"".join(map(itemgetter(0), rows))
     result.close()
 
 
-def _copy_postgres_rows(connection: Connection, stmt: Select, handle: IO[bytes]) -> None:
+def _postgres_rows(connection: Connection, stmt: Select) -> Iterator[bytes]:
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     with connection.connection.driver_connection.cursor() as cursor:
         # Dates as ISO text whatever the server's DateStyle; LOCAL: this transaction only.
@@ -447,9 +447,35 @@ def _copy_postgres_rows(connection: Connection, stmt: Select, handle: IO[bytes])
                 chunk += row
                 chunk[-1:] = b"\r\n"
                 if len(chunk) >= CSV_WRITE_BYTES:
-                    handle.write(chunk)
+                    yield bytes(chunk)
                     chunk.clear()
-            handle.write(chunk)
+            yield bytes(chunk)
+
+
+def invoice_csv_chunks(
+    flt: InvoiceFilter,
+    *,
+    today: date,
+    sort: str = "newest",
+    descending: bool = True,
+    columns: Sequence[Column] = INVOICE_COLUMNS,
+) -> Iterator[bytes]:
+    """The bytes of ``exports.csv_file(columns, invoice_rows(...))``, formatted by the
+    database and handed over batch by batch, so a download can stream them as they come.
+    ``columns``: INVOICE_COLUMNS with the labels the reader's file is headed with."""
+    yield csv_header(columns).encode("utf-8")
+    with read_session() as session:
+        connection = session.connection()
+        dialect = connection.dialect.name
+        conditions = _invoice_conditions(flt, today=today, dialect=dialect)
+        order = _invoice_order(sort, descending)
+        if dialect == "sqlite":
+            add_sqlite_csv_function(connection.connection.driver_connection)
+            stmt = _sqlite_invoice_lines(today).where(*conditions).order_by(*order)
+            yield from _sqlite_lines(connection, stmt)
+        else:
+            stmt = _postgres_invoice_cells(today).where(*conditions).order_by(*order)
+            yield from _postgres_rows(connection, stmt)
 
 
 def invoice_csv_file(
@@ -460,24 +486,14 @@ def invoice_csv_file(
     descending: bool = True,
     columns: Sequence[Column] = INVOICE_COLUMNS,
 ) -> IO[bytes]:
-    """The file ``exports.csv_file(columns, invoice_rows(...))`` makes, formatted by the
-    database: in a temporary file, read from the start; memory stays at one batch.
-    ``columns``: INVOICE_COLUMNS with the labels the reader's file is headed with."""
+    """``invoice_csv_chunks`` in a temporary file, read from the start; memory stays at one
+    batch."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads and closes it
     try:
-        handle.write(csv_header(columns).encode("utf-8"))
-        with read_session() as session:
-            connection = session.connection()
-            dialect = connection.dialect.name
-            conditions = _invoice_conditions(flt, today=today, dialect=dialect)
-            order = _invoice_order(sort, descending)
-            if dialect == "sqlite":
-                add_sqlite_csv_function(connection.connection.driver_connection)
-                stmt = _sqlite_invoice_lines(today).where(*conditions).order_by(*order)
-                _write_sqlite_lines(connection, stmt, handle)
-            else:
-                stmt = _postgres_invoice_cells(today).where(*conditions).order_by(*order)
-                _copy_postgres_rows(connection, stmt, handle)
+        for chunk in invoice_csv_chunks(
+            flt, today=today, sort=sort, descending=descending, columns=columns
+        ):
+            handle.write(chunk)
     except BaseException:
         handle.close()
         raise

@@ -1,5 +1,7 @@
 """AppTest helpers: the router with a signed-in user of a given role."""
 
+import html
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +123,15 @@ def make_attempt(
             session.add(stored)
             session.flush()
         return attempt
+
+
+_DOWNLOAD_LINK = re.compile(r'<a href="([^"]+)" download[^>]*><span[^>]*>[^<]*</span> (.*?)</a>')
+
+
+def download_links(at: AppTest) -> list[tuple[str, str]]:
+    """(label, address) of every export link the page shows, in order."""
+    found: list[tuple[str, str]] = []
+    for element in at.get("html"):
+        for address, label in _DOWNLOAD_LINK.findall(element.proto.body):
+            found.append((html.unescape(label), html.unescape(address)))
+    return found

@@ -11,7 +11,7 @@ from shared.db import read_session
 from shared.models import BankStatementTransaction, Invoice, InvoiceStatus, MatchState
 from tests.bank.builders import OTHER_IBAN, Entry, Tx, camt053
 from tests.bank.test_importing import add_company_account
-from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+from tests.dashboard.conftest import app_as, download_links, no_exceptions, open_page, texts
 from tests.utils.factories import make_invoice
 
 
@@ -67,7 +67,7 @@ def test_finance_imports_sees_the_matches_and_acts_on_them(db):
     assert entries["Reason"].iloc[0].startswith("RF reference RF")
     summary = at.dataframe[0].value
     assert list(summary["Match state"]) == ["Booked automatically", "Unmatched"]
-    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download XLSX"]
+    assert [label for label, _ in download_links(at)] == ["Download CSV", "Download XLSX"]
 
     booked, unmatched = _transactions()
     at.selectbox(key="bs_tx").set_value(unmatched.id).run()

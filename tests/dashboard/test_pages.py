@@ -18,7 +18,14 @@ from shared.models import (
     ReviewItem,
     User,
 )
-from tests.dashboard.conftest import app_as, make_attempt, no_exceptions, open_page, texts
+from tests.dashboard.conftest import (
+    app_as,
+    download_links,
+    make_attempt,
+    no_exceptions,
+    open_page,
+    texts,
+)
 from tests.utils.factories import make_channel, make_invoice
 
 
@@ -215,5 +222,5 @@ def test_audit_log_filters_and_offers_exports(db):
     at.text_input(key="audit_action").input("invoice.").run()
     actions = list(at.dataframe[0].value["Action"])
     assert actions == ["Invoice issued", "Draft invoice created"]
-    labels = [b.label for b in at.get("download_button")]
+    labels = [label for label, _ in download_links(at)]
     assert labels == ["Download CSV", "Download XLSX"]

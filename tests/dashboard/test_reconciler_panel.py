@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from shared.db import write_session
 from shared.models import ReconcilerRun, utcnow
-from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+from tests.dashboard.conftest import app_as, download_links, no_exceptions, open_page, texts
 
 
 def _run(*, minutes_ago: int, **values) -> None:
@@ -33,7 +33,7 @@ def test_panel_lists_runs_and_filters_to_those_that_did_something(db):
     assert "INV-2026-0007: payment settled" in runs["What changed or failed"][1]
     assert "failed: payment 9f8e7d6c5b4a…" in runs["What changed or failed"][1]
     assert "not run since" not in texts(at)
-    assert [b.label for b in at.get("download_button")][:2] == ["Download CSV", "Download XLSX"]
+    assert [label for label, _ in download_links(at)][:2] == ["Download CSV", "Download XLSX"]
 
     at.toggle(key="rec_eventful").set_value(True).run()
     runs = next(f.value for f in at.dataframe if "Payments re-checked" in f.value.columns)

@@ -7,7 +7,7 @@ import pytest
 
 from shared import reports
 from shared.exports import csv_chunks
-from tests.dashboard.conftest import make_attempt
+from tests.dashboard.conftest import download_links, make_attempt
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 TODAY = date(2026, 5, 20)
@@ -150,7 +150,7 @@ def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch)
         "90+ days",
     ]
     assert list(frames[2]["Customer"]) == ["Anna SIA", "Bob OÜ"]
-    labels = [b.label for b in at.get("download_button")]
+    labels = [label for label, _ in download_links(at)]
     # The four figures above, the sales ledger and the VAT summary.
     assert labels.count("Download CSV") == 6 and labels.count("Download XLSX") == 6
     assert "Rows 1–2 of 2" in texts(at)

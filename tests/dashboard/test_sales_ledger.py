@@ -294,7 +294,7 @@ def test_ledger_export_has_no_formula_in_any_reader(any_db, tmp_path):
 
 def test_reports_page_shows_the_sales_ledger_and_vat_summary(db, monkeypatch):
     from dashboard import ui
-    from tests.dashboard.conftest import app_as, no_exceptions, open_page, texts
+    from tests.dashboard.conftest import app_as, download_links, no_exceptions, open_page, texts
 
     numbers = _build_may()
     monkeypatch.setattr(ui, "today", lambda: TODAY)
@@ -308,7 +308,7 @@ def test_reports_page_shows_the_sales_ledger_and_vat_summary(db, monkeypatch):
     } | {"INV-2026-0005"}  # April's invoice: the page's From starts on 1 February
     vat = next(f.value for f in at.dataframe if "VAT after credit notes" in f.value.columns)
     assert list(vat["Period"]).count("Total") == 2
-    labels = [b.label for b in at.get("download_button")]
+    labels = [label for label, _ in download_links(at)]
     # Aging, outstanding, the sales ledger and the VAT summary (nothing was received or paid
     # in full in the period, so those two sections have no files).
     assert labels.count("Download CSV") == 4 and labels.count("Download XLSX") == 4

@@ -327,7 +327,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     shots(page, "invoice-list-paid", step=10)
     with checks.soft("Download CSV of the invoice list downloads the invoice as paid", page):
         with page.expect_download(timeout=15_000) as download_info:
-            ui.button(page, "Download CSV").click()
+            ui.download_link(page, "Download CSV").click()
         exported = csv_rows(Path(download_info.value.path()))
         # The file speaks the user's language, headings and states alike.
         mine = [row for row in exported if row.get(ui.say("Number")) == number]
@@ -356,7 +356,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     #     paid, nothing open; headings and state in the user's language.
     page.bring_to_front()
     ui.open_page(page, "Reports")
-    ledger_csv = ui.main(page).locator(".st-key-rep_ledger_export_csv").get_by_role("button")
+    ledger_csv = ui.main(page).locator(".st-key-rep_ledger_export_csv").get_by_role("link")
     with checks.soft("Download CSV of the sales ledger has the invoice as paid", page, step=12):
         with page.expect_download(timeout=15_000) as download_info:
             ledger_csv.click()

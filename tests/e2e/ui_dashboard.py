@@ -150,6 +150,11 @@ def button(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
     return (scope or main(page)).get_by_role("button", name=say(name), exact=True)
 
 
+def download_link(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
+    """An export's Download CSV / Download XLSX: a link the browser saves in the same tab."""
+    return (scope or main(page)).get_by_role("link", name=say(name), exact=True)
+
+
 def tab(page: Page, name: str, *, scope: Locator | None = None) -> Locator:
     return (scope or main(page)).get_by_role("tab", name=say(name), exact=True)
 
