@@ -13,9 +13,18 @@ the page's content is on screen — what a person waits for.
   "warm". The floor's figure is the median switch between its two pages;
 - list actions on Invoices: search by customer, filter by number, next page.
 
-Usage (environment as for the product): ``python -m benchmarks.browser_worker``
+``--language lv`` signs the benchmark user in with Latvian chosen (set in the database
+before the browser starts) and finds every page and control by its label in the Latvian
+catalogue, so the same clicks are timed in both languages. ``--framework-defaults`` starts
+the dashboard with Streamlit's own ``runner.postScriptGC`` and ``server.fileWatcherType``
+instead of the launcher's (the B side of the A/B of the per-click overhead); the floor app
+keeps the launcher's flags so both sides are compared to the same floor.
+
+Usage (environment as for the product):
+``python -m benchmarks.browser_worker [--language lv] [--framework-defaults]``
 """
 
+import argparse
 import json
 import os
 import sys
@@ -25,12 +34,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import select
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks.common import PROJECT_ROOT, child, free_port
 from benchmarks.generate import BENCH_USERS
+from dashboard.i18n import LANGUAGE_NAMES, text_in
 from shared.config import get_settings
+from shared.db import read_session, write_session
+from shared.models import User
 from shared.operations.launcher import services
+from shared.users import set_user_language
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,6 +52,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ROUNDS = 5
 FIRST_LOADS = 5
 TIMEOUT_MS = 120_000
+# Streamlit's own values of the two settings the launcher changes (the B side of the A/B).
+FRAMEWORK_DEFAULTS = {"--runner.postScriptGC": "true", "--server.fileWatcherType": "auto"}
 # Sidebar pages measured, in the router's order; pages a build does not have are skipped.
 PAGES = (
     "Overview", "Bank accounts", "Bank statements", "Customers", "Invoices", "Outbox",
@@ -115,6 +131,16 @@ def _dashboard_command(port: int) -> list[str]:
     return dashboard.command
 
 
+def _with_framework_defaults(command: list[str]) -> list[str]:
+    """The launcher's command with Streamlit's defaults for the settings it turns off."""
+    changed = list(command)
+    for flag, value in FRAMEWORK_DEFAULTS.items():
+        if flag not in changed:
+            raise RuntimeError(f"the launcher no longer passes {flag}: {command}")
+        changed[changed.index(flag) + 1] = value
+    return changed
+
+
 def _floor_command(dashboard_command: list[str], port: int) -> list[str]:
     """The dashboard's command with the floor app's script and port: the same flags."""
     dashboard_dir = str(PROJECT_ROOT / "dashboard")
@@ -172,29 +198,67 @@ def _floor_switches(browser: Browser, url: str) -> list[float]:
     return times
 
 
-def _log_in(tab: Tab, url: str) -> None:
+def _admin() -> tuple[str, str]:
     username, password, _role = next(u for u in BENCH_USERS if u[2] == "admin")
+    return username, password
+
+
+def _choose_language(language: str) -> str | None:
+    """Sets the benchmark admin's dashboard language; returns the one it had."""
+    username, _password = _admin()
+    with read_session() as session:
+        user = session.exec(select(User).where(User.username == username)).one()
+    with write_session() as session:
+        set_user_language(session, user_id=user.id, language=language)
+    return user.language
+
+
+def _restore_language(previous: str | None) -> None:
+    username, _password = _admin()
+    with read_session() as session:
+        user_id = session.exec(select(User.id).where(User.username == username)).one()
+    with write_session() as session:
+        set_user_language(session, user_id=user_id, language=previous)
+
+
+def _log_in(tab: Tab, url: str, language: str) -> None:
+    # The login form speaks the company's language (English in the benchmark data): the user's
+    # choice applies once they are signed in.
+    username, password = _admin()
     page = tab.page
     page.goto(url)
     _login_form_ready(page)
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
-    signed_in = page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {username}")
+    greeting = text_in(
+        language,
+        "Signed in as **{username}** ({role})",
+        username=username,
+        role=text_in(language, "admin"),
+    ).replace("**", "")
+    signed_in = page.get_by_test_id("stSidebar").get_by_text(greeting)
     expect(signed_in).to_be_visible(timeout=TIMEOUT_MS)
     _idle(page)
 
 
-def _page_switches(tab: Tab) -> dict[str, list[float]]:
+def _page_switches(tab: Tab, language: str) -> dict[str, list[float]]:
+    """Times per page, keyed by the English page name so that languages line up."""
     sidebar = tab.page.get_by_test_id("stSidebar")
-    present = [t for t in PAGES if sidebar.get_by_role("link", name=t, exact=True).count()]
+    shown = {name: text_in(language, name) for name in PAGES}
+    # The sign-in greeting can be on screen before the navigation, and a busy browser shows
+    # the navigation's first pages before its last: count the pages once the admin's last
+    # one (Audit log) is there.
+    last = sidebar.get_by_role("link", name=shown[PAGES[-1]], exact=True)
+    expect(last).to_be_visible(timeout=TIMEOUT_MS)
+    present = [n for n in PAGES if sidebar.get_by_role("link", name=shown[n], exact=True).count()]
     # Overview is where the login lands (that run filled its caches): leave it first so
     # that its first measured visit is a switch like the others'.
-    _switch(tab, present[-1])
-    times: dict[str, list[float]] = {title: [] for title in present}
+    _switch(tab, shown[present[-1]])
+    times: dict[str, list[float]] = {name: [] for name in present}
     for _ in range(ROUNDS):
-        for title in present:
-            times[title].append(_ms(lambda title=title: _switch(tab, title)))
+        for name in present:
+            times[name].append(_ms(lambda title=shown[name]: _switch(tab, title)))
     return times
 
 
@@ -209,25 +273,31 @@ def _click(tab: Tab, button: str) -> None:
     tab.after_next_run(found.click)
 
 
-def _list_actions(tab: Tab) -> dict[str, list[float]]:
-    _switch(tab, "Invoices")
+def _list_actions(tab: Tab, language: str) -> dict[str, list[float]]:
+    customer, number = text_in(language, "Customer"), text_in(language, "Number")
+    next_page = text_in(language, "Next")
+    _switch(tab, text_in(language, "Invoices"))
     times: dict[str, list[float]] = {"search customer": [], "filter number": [], "next page": []}
     for round_ in range(ROUNDS):
-        times["search customer"].append(_ms(lambda: _enter(tab, "Customer", "a")))
-        _enter(tab, "Customer", "")
-        times["filter number"].append(_ms(lambda r=round_: _enter(tab, "Number", f"00{r + 1}")))
-        _enter(tab, "Number", "")
-        times["next page"].append(_ms(lambda: _click(tab, "Next")))
+        times["search customer"].append(_ms(lambda: _enter(tab, customer, "a")))
+        _enter(tab, customer, "")
+        times["filter number"].append(_ms(lambda r=round_: _enter(tab, number, f"00{r + 1}")))
+        _enter(tab, number, "")
+        times["next page"].append(_ms(lambda: _click(tab, next_page)))
     return times
 
 
-def measure() -> dict:
+def measure(*, language: str = "en", framework_defaults: bool = False) -> dict:
     dashboard_port, floor_port = free_port(), free_port()
-    dashboard_command = _dashboard_command(dashboard_port)
-    floor_command = _floor_command(dashboard_command, floor_port)
+    launcher_command = _dashboard_command(dashboard_port)
+    floor_command = _floor_command(launcher_command, floor_port)
+    dashboard_command = (
+        _with_framework_defaults(launcher_command) if framework_defaults else launcher_command
+    )
     env = dict(os.environ)
     dashboard_url = f"http://127.0.0.1:{dashboard_port}"
     floor_url = f"http://127.0.0.1:{floor_port}"
+    previous_language = _choose_language(language)
     load_before = os.getloadavg()
     with (
         child("browser-dashboard", dashboard_command, env=env,
@@ -242,11 +312,14 @@ def measure() -> dict:
         dashboard_first = _first_loads(browser, dashboard_url, _login_form_ready)
         floor_switch = _floor_switches(browser, floor_url)
         with _tab(browser) as tab:
-            _log_in(tab, dashboard_url)
-            switches = _page_switches(tab)
-            actions = _list_actions(tab)
+            _log_in(tab, dashboard_url, language)
+            switches = _page_switches(tab, language)
+            actions = _list_actions(tab, language)
         browser.close()
+    _restore_language(previous_language)
     return {
+        "language": language,
+        "framework_defaults": framework_defaults,
         "load_average": [load_before, os.getloadavg()],
         "very_first_load_ms": very_first,
         "first_load_ms": {"dashboard": dashboard_first, "floor": floor_first},
@@ -256,5 +329,18 @@ def measure() -> dict:
     }
 
 
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser_worker")
+    parser.add_argument("--language", choices=sorted(LANGUAGE_NAMES), default="en")
+    parser.add_argument(
+        "--framework-defaults",
+        action="store_true",
+        help="start the dashboard with runner.postScriptGC=true and fileWatcherType=auto",
+    )
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(measure()) + "\n")
+    args = _parse_args()
+    summary = measure(language=args.language, framework_defaults=args.framework_defaults)
+    sys.stdout.write(json.dumps(summary) + "\n")

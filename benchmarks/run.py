@@ -56,6 +56,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short load phases (10/5/6/20 s)")
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL db afterwards")
     parser.add_argument("--label", default="", help="suffix of the result files, e.g. what-if")
+    parser.add_argument(
+        "--browser-languages", default="en", help="scenario 8: comma-separated, e.g. en,lv"
+    )
+    parser.add_argument(
+        "--browser-framework-ab",
+        action="store_true",
+        help="scenario 8: also start the dashboard with runner.postScriptGC=true and "
+        "server.fileWatcherType=auto (B), interleaved with the launcher's settings (A)",
+    )
+    parser.add_argument(
+        "--browser-repeats", type=int, default=1, help="scenario 8: runs of each variant"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.intake_seconds, args.max_seconds, args.paid_seconds = 10.0, 5.0, 6.0
@@ -226,7 +238,12 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
         bank_statement.run(db, results)
     if "browser" in args.scenarios:
         print("Scenario 8: the dashboard in Chromium against the floor app …", flush=True)
-        browser.run(db, results)
+        settings = browser.BrowserSettings(
+            languages=tuple(x.strip() for x in args.browser_languages.split(",") if x.strip()),
+            framework_ab=args.browser_framework_ab,
+            repeats=args.browser_repeats,
+        )
+        browser.run(db, results, settings)
 
 
 def markdown(results: Results) -> str:
