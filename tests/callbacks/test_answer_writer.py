@@ -39,8 +39,10 @@ def _claimed_payments(shop: Shop, api: respx.MockRouter) -> list[tuple[int, Clai
     return [(by_reference[event.payment_reference], event) for event in claimed]
 
 
-def _run_together(work: list) -> tuple[list[threading.Thread], list]:
-    """Runs each callable in a thread of its own; returns their results in order."""
+def _hand_over_together(writer: AnswerWriter, work: list) -> list:
+    """Runs each callable (each hands the writer one answer) in a thread of its own; the
+    writer starts once all of them wait, so their answers form one batch. Returns what
+    each returned or raised, in order."""
     results: list = [None] * len(work)
 
     def run(index: int) -> None:
@@ -52,24 +54,23 @@ def _run_together(work: list) -> tuple[list[threading.Thread], list]:
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
     for thread in threads:
         thread.start()
-    return threads, results
+    for _ in range(500):
+        if writer._queue.qsize() >= len(work):
+            break
+        threading.Event().wait(0.01)
+    else:
+        raise AssertionError(f"{len(work)} callers did not hand their answers over")
+    writer.start()
+    for thread in threads:
+        thread.join(15)
+    return results
 
 
 @pytest.fixture
 def queued_writer() -> Iterator[AnswerWriter]:
-    """A writer whose thread starts only when the test says, so what callers hand it
-    meanwhile is waiting as one batch."""
     writer = AnswerWriter()
     yield writer
     writer.stop()
-
-
-def _wait_for_callers(writer: AnswerWriter, count: int) -> None:
-    for _ in range(500):
-        if writer._queue.qsize() >= count:
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError(f"{count} callers did not hand their answers over")
 
 
 def test_answers_waiting_together_are_committed_in_one_transaction_each_caller_its_own(
@@ -78,13 +79,9 @@ def test_answers_waiting_together_are_committed_in_one_transaction_each_caller_i
     payments = _claimed_payments(shop, api)
     answers = [ask_about(claimed, now=None) for _, claimed in payments]
 
-    threads, results = _run_together(
-        [lambda answer=answer: queued_writer.record(answer) for answer in answers]
+    results = _hand_over_together(
+        queued_writer, [lambda answer=answer: queued_writer.record(answer) for answer in answers]
     )
-    _wait_for_callers(queued_writer, ANSWERS)
-    queued_writer.start()
-    for thread in threads:
-        thread.join(15)
 
     assert queued_writer.batches_written == 1
     assert [result.result for result in results] == [counters.APPLIED] * ANSWERS
@@ -107,16 +104,13 @@ def test_an_answer_that_cannot_be_recorded_goes_back_on_the_queue_alone(
         return apply(session, **kwargs)
 
     monkeypatch.setattr(processing, "apply_payment_status", apply_or_fail)
-    threads, _ = _run_together(
+    _hand_over_together(
+        queued_writer,
         [
             lambda claimed=claimed: run_claimed_event(claimed, record=queued_writer.record)
             for _, claimed in payments
-        ]
+        ],
     )
-    _wait_for_callers(queued_writer, ANSWERS)
-    queued_writer.start()
-    for thread in threads:
-        thread.join(15)
 
     assert queued_writer.batches_written == 1
     assert invoice(broken_invoice).status != InvoiceStatus.PAID
@@ -142,13 +136,9 @@ def test_a_batch_whose_transaction_fails_writes_nothing_and_fails_every_caller(
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(answer_writer, "write_session", commit_refused)
-    threads, results = _run_together(
-        [lambda answer=answer: queued_writer.record(answer) for answer in answers]
+    results = _hand_over_together(
+        queued_writer, [lambda answer=answer: queued_writer.record(answer) for answer in answers]
     )
-    _wait_for_callers(queued_writer, ANSWERS)
-    queued_writer.start()
-    for thread in threads:
-        thread.join(15)
 
     assert all(isinstance(result, OperationalError) for result in results)
     for invoice_id, claimed in payments:
