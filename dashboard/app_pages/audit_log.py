@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import data, ui
 from dashboard.i18n import date_input_format, t
+from shared.audit import ACTION_LABELS
 from shared.views.audit_log import AuditFilter, audit_rows
 
 user = ui.require("audit")
@@ -12,7 +13,13 @@ st.title(t("Audit log"))
 
 left, middle, right = st.columns(3)
 actor = left.text_input(t("Who"), key="audit_actor", placeholder=t("username"))
-action = middle.text_input(t("Action starts with"), key="audit_action", placeholder="invoice.")
+# Picked by label, in the reader's language and order; the filter holds the code.
+action = middle.selectbox(
+    t("Action"),
+    ["", *sorted(ACTION_LABELS, key=lambda code: t(ACTION_LABELS[code]).casefold())],
+    format_func=lambda code: t(ACTION_LABELS[code]) if code else t("Any"),
+    key="audit_action",
+)
 outcome = right.selectbox(
     t("Outcome"),
     ["", "ok", "failed", "refused", "locked"],

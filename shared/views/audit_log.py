@@ -13,7 +13,7 @@ from shared.company import to_local
 from shared.exports import Column, Table
 from shared.models import AuditLog
 from shared.text import search_text
-from shared.views.common import Window, count, dialect_name, local_days, page, starts_with, stream
+from shared.views.common import Window, count, local_days, page, stream
 
 AUDIT_COLUMNS = (
     Column("at", "Time", "datetime"),
@@ -37,27 +37,27 @@ class AuditRow(NamedTuple):
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str = ""
-    action: str = ""  # start of the action, e.g. "invoice." or "login"
+    action: str = ""  # one action code, e.g. "invoice.issue"
     outcome: str = ""
     date_from: date | None = None
     date_to: date | None = None
 
 
-def _audit_conditions(flt: AuditFilter, *, tz: str, dialect: str) -> list:
+def _audit_conditions(flt: AuditFilter, *, tz: str) -> list:
     conditions: list = []
     actor = search_text(flt.actor)
     if actor:
         conditions.append(AuditLog.actor == actor.lower())
     action = search_text(flt.action)
     if action:
-        conditions.append(starts_with(AuditLog.action, action, dialect))
+        conditions.append(AuditLog.action == action)
     if flt.outcome:
         conditions.append(AuditLog.outcome == flt.outcome)
     conditions += local_days(AuditLog.at, flt.date_from, flt.date_to, tz)
     return conditions
 
 
-def _audit_select(flt: AuditFilter, *, tz: str, dialect: str) -> Select:
+def _audit_select(flt: AuditFilter, *, tz: str) -> Select:
     return (
         select(
             AuditLog.id,
@@ -69,7 +69,7 @@ def _audit_select(flt: AuditFilter, *, tz: str, dialect: str) -> Select:
             AuditLog.outcome,
             AuditLog.details,
         )
-        .where(*_audit_conditions(flt, tz=tz, dialect=dialect))
+        .where(*_audit_conditions(flt, tz=tz))
         .order_by(AuditLog.at.desc(), AuditLog.id.desc())
     )
 
@@ -87,14 +87,14 @@ def _audit_row(row: Row, tz: str) -> AuditRow:
 
 
 def audit_page(flt: AuditFilter, *, tz: str, offset: int = 0, limit: int = 50) -> Table:
-    def query(session, dialect: str, window: Window):
-        conditions = _audit_conditions(flt, tz=tz, dialect=dialect)
-        stmt = _audit_select(flt, tz=tz, dialect=dialect)
+    def query(session, _dialect: str, window: Window):
+        conditions = _audit_conditions(flt, tz=tz)
+        stmt = _audit_select(flt, tz=tz)
         return count(session, AuditLog, conditions), window.apply(stmt)
 
     return page(AUDIT_COLUMNS, query, lambda row: _audit_row(row, tz), offset=offset, limit=limit)
 
 
 def audit_rows(flt: AuditFilter, *, tz: str) -> Iterator[AuditRow]:
-    stmt = _audit_select(flt, tz=tz, dialect=dialect_name())
+    stmt = _audit_select(flt, tz=tz)
     return stream(stmt, lambda row: _audit_row(row, tz))

@@ -219,8 +219,10 @@ def test_audit_log_filters_and_offers_exports(db):
     make_invoice(channel=None)
     at = open_page(app_as("admin"), "audit_log")
     no_exceptions(at)
-    at.text_input(key="audit_action").input("invoice.").run()
+    everything = list(at.dataframe[0].value["Action"])
+    assert {"Invoice issued", "Draft invoice created"} <= set(everything)
+    at.selectbox(key="audit_action").set_value("invoice.issue").run()
     actions = list(at.dataframe[0].value["Action"])
-    assert actions == ["Invoice issued", "Draft invoice created"]
+    assert actions == ["Invoice issued"]
     labels = [label for label, _ in download_links(at)]
     assert labels == ["Download CSV", "Download XLSX"]

@@ -142,7 +142,7 @@ def test_default_lists_need_no_sort_of_the_whole_table(db):
         ).limit(50)
     )
     payments = _plan(attempt_select(PaymentFilter(), tz=TZ, dialect="sqlite").limit(50))
-    audit = _plan(_audit_select(AuditFilter(), tz=TZ, dialect="sqlite").limit(50))
+    audit = _plan(_audit_select(AuditFilter(), tz=TZ).limit(50))
     for plan in (newest, payments, audit):
         assert "TEMP B-TREE" not in plan, plan
     assert "ix_payment_attempt_created_at" in payments
