@@ -12,6 +12,7 @@ State labels come from shared/states.py, which carries both languages.
 """
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,6 +46,12 @@ ENGLISH = "en"
 LANGUAGE_KEY = "ui_language"
 
 # Babel's locale, and the date patterns tables (moment.js) and texts (CLDR) use.
+# An amount as shared.money.format_money writes it into a sentence ("1 234.50 EUR", grouped
+# with narrow no-break spaces), to be shown as the reader writes amounts.
+FORMATTED_AMOUNT = re.compile(
+    r"(?P<number>-?[0-9]{1,3}(?:\u202f[0-9]{3})*(?:\.[0-9]+)?) (?P<currency>[A-Z]{3})"
+)
+
 _LOCALES = {"lv": "lv_LV", "en": "en_GB"}
 _DATE_PATTERNS = {"lv": "dd.MM.yyyy", "en": "yyyy-MM-dd"}
 _TABLE_DATE_FORMATS = {"lv": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
@@ -129,10 +136,22 @@ def error_text(error: ValidationError) -> str:
 
 
 def message_text(template: str, values: Mapping[str, object]) -> str:
-    """An English template with its values in the user's language, as ``error_text``."""
+    """An English template with its values in the user's language, as ``error_text``.
+
+    Numbers given as ``Decimal`` and amounts as ``shared.money.format_money`` writes them
+    ("999 999.99 EUR") are written the reader's way too ("999 999,99 EUR" in Latvian);
+    English keeps the sentence ``str(error)`` has.
+    """
     shown = dict(values)
     if isinstance(shown.get("label"), str):
         shown["label"] = t(shown["label"])
+    if language() != ENGLISH:
+        for name, value in shown.items():
+            if isinstance(value, Decimal):
+                shown[name] = number_text(value)
+            elif isinstance(value, str) and (amount := FORMATTED_AMOUNT.fullmatch(value)):
+                number = Decimal(amount["number"].replace("\u202f", ""))
+                shown[name] = money_text(number, amount["currency"])
     return t(template, **shown)
 
 

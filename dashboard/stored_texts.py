@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from functools import cache
 
-from dashboard.i18n import ENGLISH, language, money_text, t
+from dashboard.i18n import ENGLISH, FORMATTED_AMOUNT, language, money_text, t
 from shared.exports import Table
 from shared.states import PAYMENT_STATES, SHOWN_INVOICE_STATUSES
 
@@ -222,11 +222,6 @@ STORED_SENTENCES = (
 # an invoice status; shown by their label in the reader's language, lower case as in the
 # English sentence (which keeps the code itself).
 CODE_LABELS = {"state": PAYMENT_STATES, "status": SHOWN_INVOICE_STATUSES}
-# An amount as shared.money.format_money writes it into a sentence ("1 234.50 EUR", grouped
-# with narrow no-break spaces): shown as the reader writes amounts ("1 234,50 EUR").
-_STORED_AMOUNT = re.compile(
-    r"(?P<number>-?[0-9]{1,3}(?:\u202f[0-9]{3})*(?:\.[0-9]+)?) (?P<currency>[A-Z]{3})"
-)
 
 
 @cache
@@ -263,7 +258,7 @@ def _value(name: str, value: str) -> str:
         return stored_text(value)
     if value in codes:
         return t(codes[value].en).lower()
-    amount = _STORED_AMOUNT.fullmatch(value)
+    amount = FORMATTED_AMOUNT.fullmatch(value)
     if amount:
         return money_text(Decimal(amount["number"].replace("\u202f", "")), amount["currency"])
     return stored_text(value)

@@ -241,7 +241,7 @@ def parse_quantity(text: str | Decimal) -> Decimal:
     if value <= 0:
         raise MoneyError("Quantity must be more than zero.")
     if value > MAX_QUANTITY:
-        raise MoneyError("Quantity can be at most {maximum}.", maximum=f"{MAX_QUANTITY:f}")
+        raise MoneyError("Quantity can be at most {maximum}.", maximum=MAX_QUANTITY)
     if decimals(value) > QUANTITY_DECIMALS:
         raise MoneyError(
             "Quantity can have at most {decimals} decimals.", decimals=QUANTITY_DECIMALS
@@ -266,9 +266,7 @@ def parse_exchange_rate(text: str | Decimal) -> Decimal:
     if value <= 0:
         raise MoneyError("Exchange rate must be more than zero.")
     if value > MAX_EXCHANGE_RATE:
-        raise MoneyError(
-            "Exchange rate can be at most {maximum}.", maximum=f"{MAX_EXCHANGE_RATE:f}"
-        )
+        raise MoneyError("Exchange rate can be at most {maximum}.", maximum=MAX_EXCHANGE_RATE)
     if decimals(value) > EXCHANGE_RATE_DECIMALS:
         raise MoneyError(
             "Exchange rate can have at most {decimals} decimals.", decimals=EXCHANGE_RATE_DECIMALS

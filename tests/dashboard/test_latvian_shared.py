@@ -19,7 +19,7 @@ from shared import reports
 from shared.db import write_session
 from shared.errors import ValidationError
 from shared.exports import Column, Table
-from shared.money import MoneyError, parse_amount_minor
+from shared.money import MoneyError, check_amount_bound, parse_amount_minor, parse_quantity
 from shared.text import clean_single_line
 from shared.users import set_user_language
 from shared.vat import VatCategory
@@ -228,6 +228,29 @@ def test_a_malformed_amount_reads_in_latvian(monkeypatch, typed, english, latvia
     assert str(caught.value) == english
     monkeypatch.setattr(i18n, "language", lambda: "lv")
     assert i18n.error_text(caught.value) == latvian
+
+
+@pytest.mark.parametrize(
+    ("refuse", "english_number", "latvian_number"),
+    [
+        (lambda: parse_quantity("1000000000"), "999999999.999", "999\xa0999\xa0999,999"),
+        (
+            lambda: check_amount_bound(Decimal("10") ** 13, "EUR", field="Unit price"),
+            "999\u202f999\u202f999\u202f999.99 EUR",
+            "999\xa0999\xa0999\xa0999,99 EUR",
+        ),
+    ],
+)
+def test_a_bound_in_a_refusal_is_written_the_readers_way(
+    monkeypatch, refuse, english_number, latvian_number
+):
+    """The largest quantity or amount a field takes reads "999 999 999,999" in Latvian, not
+    with the English decimal point; the English sentence keeps its own."""
+    with pytest.raises(MoneyError) as caught:
+        refuse()
+    assert str(caught.value).endswith(f"can be at most {english_number}.")
+    monkeypatch.setattr(i18n, "language", lambda: "lv")
+    assert latvian_number in i18n.error_text(caught.value)
 
 
 def test_only_the_label_is_translated_not_what_was_typed(monkeypatch):
