@@ -28,6 +28,7 @@ from decimal import Decimal
 from shared.einvoice.model import (
     LATVIAN_REGISTRATION_SCHEME,
     LATVIAN_VAT_SCHEME,
+    VATEX_CODES,
     Address,
     Attachment,
     Document,
@@ -139,9 +140,11 @@ def _line(line: InvoiceLine | CreditNoteLine, *, position: int, currency: str) -
     category = VatCategory(line.vat_category)
     exemption = None
     if category is VatCategory.EXEMPT:
+        # The editor offers article codes the VATEX list lacks (VATEX-EU-135); the text,
+        # which names the article, then stands alone as the reason (BR-E-10, BR-CL-22).
+        code = line.vat_exemption_code if line.vat_exemption_code in VATEX_CODES else ""
         exemption = Exemption(
-            exemption_text(reason=line.vat_exemption_reason, code=line.vat_exemption_code),
-            line.vat_exemption_code,
+            exemption_text(reason=line.vat_exemption_reason, code=line.vat_exemption_code), code
         )
     return Line(
         id=str(position),

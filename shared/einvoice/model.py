@@ -43,6 +43,37 @@ EAS_CODES = frozenset(
 LATVIAN_REGISTRATION_SCHEME = "0218"
 LATVIAN_VAT_SCHEME = "9939"
 
+# ISO 3166-1 alpha-2 as EN 16931 lists it for every country code (BR-CL-14), with XI for
+# Northern Ireland and 1A for Kosovo. A code outside it ("UK", "EL") is refused here, before
+# the document is written, rather than found by the receiver's validator.
+COUNTRY_CODES = frozenset(
+    "1A AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN "
+    "BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE "
+    "DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN "
+    "GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE "
+    "KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK "
+    "ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA "
+    "PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK "
+    "SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG "
+    "UM US UY UZ VA VC VE VG VI VN VU WF WS XI YE YT ZA ZM ZW".split()
+)
+# The EU codes of the CEF VATEX list (BR-CL-22). The list has no code for every article:
+# an exemption under article 135 of the VAT directive, say, is given by its text alone.
+VATEX_CODES = frozenset(
+    "VATEX-EU-79-C VATEX-EU-132 VATEX-EU-132-1A VATEX-EU-132-1B VATEX-EU-132-1C "
+    "VATEX-EU-132-1D VATEX-EU-132-1E VATEX-EU-132-1F VATEX-EU-132-1G VATEX-EU-132-1H "
+    "VATEX-EU-132-1I VATEX-EU-132-1J VATEX-EU-132-1K VATEX-EU-132-1L VATEX-EU-132-1M "
+    "VATEX-EU-132-1N VATEX-EU-132-1O VATEX-EU-132-1P VATEX-EU-132-1Q VATEX-EU-143 "
+    "VATEX-EU-143-1A VATEX-EU-143-1B VATEX-EU-143-1C VATEX-EU-143-1D VATEX-EU-143-1E "
+    "VATEX-EU-143-1F VATEX-EU-143-1FA VATEX-EU-143-1G VATEX-EU-143-1H VATEX-EU-143-1I "
+    "VATEX-EU-143-1J VATEX-EU-143-1K VATEX-EU-143-1L VATEX-EU-144 VATEX-EU-146-1E "
+    "VATEX-EU-148 VATEX-EU-148-A VATEX-EU-148-B VATEX-EU-148-C VATEX-EU-148-D VATEX-EU-148-E "
+    "VATEX-EU-148-F VATEX-EU-148-G VATEX-EU-151 VATEX-EU-151-1A VATEX-EU-151-1AA "
+    "VATEX-EU-151-1B VATEX-EU-151-1C VATEX-EU-151-1D VATEX-EU-151-1E VATEX-EU-153 "
+    "VATEX-EU-159 VATEX-EU-309 VATEX-EU-AE VATEX-EU-D VATEX-EU-F VATEX-EU-G VATEX-EU-I "
+    "VATEX-EU-IC VATEX-EU-J VATEX-EU-O".split()
+)
+
 
 class ModelError(ValueError):
     """A document that EN 16931 would refuse, with a message naming the business term."""
@@ -76,6 +107,10 @@ class Exemption:
 
     text: str
     code: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code and self.code.upper() not in VATEX_CODES:
+            raise ModelError(f"'{self.code}' is not a VATEX exemption reason code (BT-121).")
 
 
 # The standard wording for categories whose reason is fixed by the category itself. Exempt
@@ -111,7 +146,7 @@ class Address:
     postal_code: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
+        if self.country not in COUNTRY_CODES:
             raise ModelError(f"Country code '{self.country}' is not an ISO 3166 alpha-2 code.")
 
 
@@ -289,7 +324,21 @@ class Document:
             raise ModelError("Lines not subject to VAT cannot share a document (BR-O-11).")
         if VatCategory.INTRA_EU_SUPPLY in categories and not self.delivery_country:
             raise ModelError("An intra-community supply names the deliver-to country (BT-80).")
+        self._check_vat_identifiers(categories)
         self.vat_breakdown()  # conflicting exemption reasons fail here, not when writing
+
+    def _check_vat_identifiers(self, categories: set[VatCategory]) -> None:
+        """The VAT numbers each category needs on the document (BR-S/Z/E/AE/IC/G-02)."""
+        if categories - {VatCategory.NOT_SUBJECT} and not self.seller.vat_id:
+            raise ModelError("Lines with a VAT category need the seller's VAT number (BT-31).")
+        if VatCategory.INTRA_EU_SUPPLY in categories and not self.buyer.vat_id:
+            raise ModelError("An intra-community supply needs the buyer's VAT number (BT-48).")
+        if VatCategory.REVERSE_CHARGE in categories and not (
+            self.buyer.vat_id or self.buyer.registration_number
+        ):
+            raise ModelError(
+                "A reverse-charge supply needs the buyer's VAT or registration number (BT-48)."
+            )
 
     def vat_breakdown(self) -> tuple[VatBreakdown, ...]:
         groups: dict[tuple[VatCategory, Decimal], list[Line]] = {}

@@ -25,7 +25,8 @@ from enum import StrEnum
 
 from lxml import etree
 
-from shared.einvoice.model import EAS_CODES
+from shared.einvoice.model import COUNTRY_CODES, EAS_CODES, VATEX_CODES
+from shared.einvoice.participants import CHECK_DIGITS
 from shared.einvoice.ubl import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE
 
 NS = {"cac": NS_CAC, "cbc": NS_CBC, "inv": NS_INVOICE, "cn": NS_CREDIT_NOTE}
@@ -1552,3 +1553,259 @@ for _number, _code, _category_code in (
         f"PEPPOL-EN16931-{_number}",
         f"Tax Category {_category_code} MUST be used when exemption reason code is {_code}",
     )(_exemption_code)
+
+
+# -- Code lists (CEN EN16931-UBL-codes) --------------------------------------------------------
+
+# UNTDID 1001 document types EN 16931 accepts; Peppol narrows them further (P0100, P0101).
+EN_INVOICE_TYPE_CODES = frozenset(
+    "71 80 81 82 84 102 130 202 203 204 211 218 219 295 325 326 331 380 382 383 384 385 386 "
+    "387 388 389 390 393 394 395 456 457 471 472 473 500 501 502 503 527 553 575 623 633 751 "
+    "780 817 870 875 876 877 935".split()
+)
+EN_CREDIT_NOTE_TYPE_CODES = frozenset("81 83 261 262 296 308 381 396 420 458 532".split())
+# ISO 6523 ICD: every four-digit code from 0002 to 0240 except the four never assigned.
+ICD_CODES = frozenset(f"{number:04d}" for number in range(2, 241)) - {
+    "0092",
+    "0103",
+    "0181",
+    "0182",
+}
+# UNCL 4461 payment means.
+PAYMENT_MEANS_CODES = frozenset(
+    [str(code) for code in (*range(1, 71), *range(74, 79), *range(91, 99))] + ["ZZZ"]
+)
+TAX_CATEGORY_CODES = frozenset("AE L M E S Z G O K B".split())
+# UN/ECE recommendation 20 (with 21) units: those the app writes (one, piece, hour, day,
+# month, kilogram, metre, kilometre, litre) and the everyday ones other senders use. The
+# full list has some two thousand codes; a unit outside this subset is reported, so widen
+# it, from the official list, when the app learns a new unit.
+UNIT_CODES = frozenset(
+    "C62 H87 EA HUR MIN DAY WEE MON ANN KGM GRM TNE MTR KMT MTK MTQ LTR KWH SET PR XPP".split()
+)
+# UNTDID 4451 subjects a note may start with as "#AAI#..." (BR-CL-08): the common ones.
+NOTE_SUBJECT_CODES = frozenset(
+    "AAA AAB AAC AAI AAJ AAK ABL ACB CUS PAY PMD PMT REG SUR TXD".split()
+)
+# The CEN EAS list (BR-CL-25) no longer carries 9901, which Peppol's still does (CL008).
+EN_EAS_CODES = EAS_CODES - {"9901"}
+
+
+def _code_rule(
+    rule_id: str, message: str, path: str, allowed: frozenset[str], *, attribute: str = ""
+) -> None:
+    """``path`` elements whose text (or ``attribute``) is not one of ``allowed``."""
+
+    def check(ubl: Ubl) -> Iterator[etree._Element]:
+        for element in ubl.x(path):
+            value = element.get(attribute) if attribute else (element.text or "")
+            if (value or "").strip() not in allowed:
+                yield element
+
+    rule(rule_id, message)(check)
+
+
+AMOUNTS_WITH_CURRENCY = " | ".join(f"//cbc:{name}" for name in [*AMOUNT_ELEMENTS, "TaxAmount"])
+
+for _id, _message, _path, _allowed, _attribute in (
+    ("BR-CL-03", "currencyID MUST be coded using ISO code list 4217 alpha-3", AMOUNTS_WITH_CURRENCY, CURRENCIES, "currencyID"),
+    ("BR-CL-04", "Invoice currency code MUST be coded using ISO code list 4217 alpha-3", "cbc:DocumentCurrencyCode", CURRENCIES, ""),
+    ("BR-CL-05", "Tax currency code MUST be coded using ISO code list 4217 alpha-3", "cbc:TaxCurrencyCode", CURRENCIES, ""),
+    ("BR-CL-11", "Any registration identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list.", "//cac:PartyLegalEntity/cbc:CompanyID[@schemeID]", ICD_CODES, "schemeID"),
+    ("BR-CL-14", "Country codes in an invoice MUST be coded using ISO code list 3166-1", "//cac:Country/cbc:IdentificationCode", COUNTRY_CODES, ""),
+    ("BR-CL-16", "Payment means in an invoice MUST be coded using UNCL4461 code list", "cac:PaymentMeans/cbc:PaymentMeansCode", PAYMENT_MEANS_CODES, ""),
+    ("BR-CL-17", "Invoice tax categories MUST be coded using UNCL5305 code list", "//cac:TaxCategory/cbc:ID", TAX_CATEGORY_CODES, ""),
+    ("BR-CL-18", "Invoice tax categories MUST be coded using UNCL5305 code list", "//cac:ClassifiedTaxCategory/cbc:ID", TAX_CATEGORY_CODES, ""),
+    ("BR-CL-23", "Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension", "//cbc:InvoicedQuantity | //cbc:CreditedQuantity | //cbc:BaseQuantity[@unitCode]", UNIT_CODES, "unitCode"),
+    ("BR-CL-24", "For Mime code in attribute use MIMEMediaType.", "//cbc:EmbeddedDocumentBinaryObject[@mimeCode]", MIME_CODES, "mimeCode"),
+    ("BR-CL-25", "Endpoint identifier scheme identifier MUST belong to the CEF EAS code list", "//cbc:EndpointID[@schemeID]", EN_EAS_CODES, "schemeID"),
+):  # fmt: skip
+    _code_rule(_id, _message, _path, _allowed, attribute=_attribute)
+
+
+@rule(
+    "BR-CL-01",
+    "The document type code MUST be coded by the invoice and credit note related code lists of UNTDID 1001.",
+)
+def _brcl01(ubl: Ubl) -> Iterator[etree._Element]:
+    for path, allowed in (
+        ("cbc:InvoiceTypeCode", EN_INVOICE_TYPE_CODES),
+        ("cbc:CreditNoteTypeCode", EN_CREDIT_NOTE_TYPE_CODES),
+    ):
+        for element in ubl.x(path):
+            if ubl.text(".", element) not in allowed:
+                yield element
+
+
+@rule(
+    "BR-CL-08",
+    "Invoiced note subject code shall be coded using UNCL4451",
+)
+def _brcl08(ubl: Ubl) -> Iterator[etree._Element]:
+    """A note may start with a subject code between hashes ("#AAI#..."): it must be known."""
+    for note in ubl.x("cbc:Note"):
+        parts = (note.text or "").split("#")
+        if len(parts) >= 3 and len(parts[1]) == 3 and parts[1] not in NOTE_SUBJECT_CODES:
+            yield note
+
+
+@rule(
+    "BR-CL-22",
+    "Tax exemption reason code identifier scheme identifier MUST belong to the CEF VATEX code list",
+)
+def _brcl22(ubl: Ubl) -> Iterator[etree._Element]:
+    for element in ubl.x("//cbc:TaxExemptionReasonCode"):
+        if ubl.text(".", element).upper() not in VATEX_CODES:
+            yield element
+
+
+# -- Identifier check digits (Peppol BIS) -------------------------------------------------------
+
+for _id, _scheme, _message in (
+    ("PEPPOL-COMMON-R040", "0088", "GLN must have a valid format according to GS1 rules."),
+    ("PEPPOL-COMMON-R041", "0192", "Norwegian organization number MUST be stated in the correct format."),
+    ("PEPPOL-COMMON-R043", "0208", "Belgian enterprise number MUST be stated in the correct format."),
+    ("PEPPOL-COMMON-R049", "0007", "Swedish organization number MUST be stated in the correct format."),
+):  # fmt: skip
+
+    def _check_digits(ubl: Ubl, scheme: str = _scheme) -> Iterator[etree._Element]:
+        valid = CHECK_DIGITS[scheme]
+        path = (
+            "//cbc:EndpointID[@schemeID=$scheme] | //cac:PartyIdentification/cbc:ID[@schemeID=$scheme]"
+            " | //cbc:CompanyID[@schemeID=$scheme]"
+        )
+        for element in ubl.x(path, scheme=scheme):
+            if not valid(ubl.text(".", element)):
+                yield element
+
+    rule(_id, _message)(_check_digits)
+
+
+@rule("PEPPOL-EN16931-R006", "Only one invoiced object is allowed on document level")
+def _r006(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x("cac:AdditionalDocumentReference[cbc:DocumentTypeCode='130']")[1:]
+
+
+# -- UBL syntax binding (CEN EN16931-UBL-syntax): cardinalities UBL allows and EN 16931 not ----
+
+
+def _at_most(rule_id: str, message: str, context: str, counted: str, limit: int = 1) -> None:
+    """Each ``context`` element may hold at most ``limit`` of ``counted``."""
+
+    def check(ubl: Ubl) -> Iterator[etree._Element]:
+        for holder in ubl.x(context):
+            if len(ubl.x(counted, holder)) > limit:
+                yield holder
+
+    rule(rule_id, message)(check)
+
+
+DOCUMENT = "/*"
+SUPPLIER = "cac:AccountingSupplierParty/cac:Party"
+CUSTOMER = "cac:AccountingCustomerParty/cac:Party"
+for _id, _message, _context, _counted, _limit in (
+    ("UBL-SR-05", "Payment terms shall occur maximum once", DOCUMENT, "cac:PaymentTerms/cbc:Note", 1),
+    ("UBL-SR-06", "Preceding invoice reference shall occur maximum once", "cac:BillingReference", "cac:InvoiceDocumentReference", 1),
+    ("UBL-SR-08", "Invoice period shall occur maximum once", DOCUMENT, "cac:InvoicePeriod", 1),
+    ("UBL-SR-09", "Seller name shall occur maximum once", DOCUMENT, f"{SUPPLIER}/cac:PartyLegalEntity/cbc:RegistrationName", 1),
+    ("UBL-SR-10", "Seller trader name shall occur maximum once", DOCUMENT, f"{SUPPLIER}/cac:PartyName/cbc:Name", 1),
+    ("UBL-SR-11", "Seller legal registration identifier shall occur maximum once", DOCUMENT, f"{SUPPLIER}/cac:PartyLegalEntity/cbc:CompanyID", 1),
+    ("UBL-SR-12", "Seller VAT identifier shall occur maximum once", DOCUMENT, f"{SUPPLIER}/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID", 1),
+    ("UBL-SR-15", "Buyer name shall occur maximum once", DOCUMENT, f"{CUSTOMER}/cac:PartyLegalEntity/cbc:RegistrationName", 1),
+    ("UBL-SR-17", "Buyer legal registration identifier shall occur maximum once", DOCUMENT, f"{CUSTOMER}/cac:PartyLegalEntity/cbc:CompanyID", 1),
+    ("UBL-SR-18", "Buyer VAT identifier shall occur maximum once", DOCUMENT, f"{CUSTOMER}/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID", 1),
+    ("UBL-SR-24", "Deliver to information shall occur maximum once", DOCUMENT, "cac:Delivery", 1),
+    ("UBL-SR-26", "Payment reference shall occur maximum once", "cac:PaymentMeans", "cbc:PaymentID", 1),
+    ("UBL-SR-27", "Payment means text shall occur maximum once", "cac:PaymentMeans", "cbc:PaymentMeansCode", 1),
+    ("UBL-SR-32", "VAT exemption reason text shall occur maximum once", "cac:TaxTotal/cac:TaxSubtotal", "cac:TaxCategory/cbc:TaxExemptionReason", 1),
+    ("UBL-SR-33", "Supporting document description shall occur maximum once", "cac:AdditionalDocumentReference", "cbc:DocumentDescription", 1),
+    ("UBL-SR-40", "Buyer trade name shall occur maximum once", DOCUMENT, f"{CUSTOMER}/cac:PartyName/cbc:Name", 1),
+    ("UBL-SR-42", "Party tax scheme shall occur maximum twice in accounting supplier party", SUPPLIER, "cac:PartyTaxScheme", 2),
+    ("UBL-SR-45", "Due Date shall occur maximum once", DOCUMENT, "cac:PaymentMeans/cbc:PaymentDueDate", 1),
+    ("UBL-SR-50", "Item description shall occur maximum once", "cac:InvoiceLine | cac:CreditNoteLine", "cac:Item/cbc:Description", 1),
+):  # fmt: skip
+    _at_most(_id, _message, _context, _counted, _limit)
+
+
+@rule(
+    "UBL-SR-07",
+    "If there is a preceding invoice reference, the preceding invoice number shall be present",
+)
+def _sr07(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x("cac:BillingReference[not(cac:InvoiceDocumentReference/cbc:ID)]")
+
+
+@rule(
+    "UBL-SR-43",
+    "Scheme identifier shall only be used for invoiced object (document type code with value 130 or 50)",
+)
+def _sr43(ubl: Ubl) -> Iterator[etree._Element]:
+    for reference in ubl.x("cac:AdditionalDocumentReference"):
+        code = ubl.text("cbc:DocumentTypeCode", reference)
+        if code == "130" or (code == "50" and ubl.is_credit_note):
+            continue
+        if code or ubl.has("cbc:ID/@schemeID", reference):
+            yield reference
+
+
+def _distinct_at_most_one(rule_id: str, message: str, path: str) -> None:
+    def check(ubl: Ubl) -> Iterator[etree._Element]:
+        elements = ubl.x(path)
+        if len({ubl.text(".", element) for element in elements}) > 1:
+            yield elements[1]
+
+    rule(rule_id, message)(check)
+
+
+_distinct_at_most_one(
+    "UBL-SR-44", "An Invoice may only have one unique PaymentID", "//cbc:PaymentID"
+)
+_distinct_at_most_one(
+    "UBL-SR-47",
+    "When there are more than one payment means code, they shall be equal",
+    "//cbc:PaymentMeansCode",
+)
+
+
+@rule("UBL-SR-48", "Invoice lines shall have one and only one classified tax category.")
+def _sr48(ubl: Ubl) -> Iterator[etree._Element]:
+    for line in ubl.lines:
+        if len(ubl.x("cac:Item/cac:ClassifiedTaxCategory", line)) != 1:
+            yield line
+
+
+@rule(
+    "UBL-SR-53",
+    "CompanyID (VAT Identifier) must be stated when providing the PartyTaxScheme/TaxScheme/ID.",
+)
+def _sr53(ubl: Ubl) -> Iterator[etree._Element]:
+    for scheme in ubl.x("//cac:PartyTaxScheme"):
+        if not (ubl.has("cac:TaxScheme/cbc:ID", scheme) and ubl.has("cbc:CompanyID", scheme)):
+            yield scheme
+
+
+@rule("UBL-DT-01", "Amounts shall be decimal up to two fraction digits")
+def _dt01(ubl: Ubl) -> Iterator[etree._Element]:
+    """Every amount but a price (BT-146, BT-148) and a price discount carries cents at most."""
+    for element in ubl.root.iter(etree.Element):
+        name = etree.QName(element).localname
+        if not name.endswith("Amount") or name.endswith("PriceAmount"):
+            continue
+        if ubl.has("ancestor::cac:Price/cac:AllowanceCharge", element):
+            continue
+        if _decimals(element) > 2:
+            yield element
+
+
+@rule("UBL-DT-06", "Binary object elements shall contain the mime code attribute")
+def _dt06(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x(
+        "//*[substring(local-name(), string-length(local-name()) - 11) = 'BinaryObject'][not(@mimeCode)]"
+    )
+
+
+@rule("UBL-DT-07", "Binary object elements shall contain the file name attribute")
+def _dt07(ubl: Ubl) -> Iterator[etree._Element]:
+    yield from ubl.x(
+        "//*[substring(local-name(), string-length(local-name()) - 11) = 'BinaryObject'][not(@filename)]"
+    )

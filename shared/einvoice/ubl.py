@@ -47,7 +47,8 @@ def _cbc(parent: etree._Element, name: str, text: str, **attributes: str) -> etr
 
 
 def _opt(parent: etree._Element, name: str, text: str | None, **attributes: str) -> None:
-    if text:
+    # Blank counts as empty too: Peppol reads an element of spaces as empty (R008).
+    if text and text.strip():
         _cbc(parent, name, text, **attributes)
 
 
@@ -232,7 +233,7 @@ def to_ubl_tree(document: Document) -> etree._Element:
         _opt(account, "Name", means.account_name)
         if means.bic:
             _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", means.bic)
-    if document.payment_terms:
+    if document.payment_terms.strip():
         _cbc(_cac(root, "PaymentTerms"), "Note", document.payment_terms)
     _tax_totals(root, document)
     _monetary_total(root, document)

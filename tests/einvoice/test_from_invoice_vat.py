@@ -11,7 +11,7 @@ from sqlmodel import select
 from shared.db import read_session, write_session
 from shared.einvoice.from_invoice import document_from_credit_note, document_from_invoice
 from shared.einvoice.model import ElectronicAddress, ModelError
-from shared.einvoice.rules import NS, fatal, validate
+from shared.einvoice.rules import NS, validate
 from shared.einvoice.ubl import to_ubl
 from shared.invoicing import LineInput
 from shared.ledger.credit_notes import credit_amount, issue_credit_note
@@ -117,7 +117,7 @@ def _credit_note(invoice: Invoice, **kwargs):
 def _checked(document, ubl_schemas) -> etree._Element:
     xml = to_ubl(document)
     assert schema_errors(ubl_schemas, xml) == []
-    assert fatal(validate(xml)) == []
+    assert validate(xml) == []  # no finding at all, warnings included
     return etree.fromstring(xml)
 
 
@@ -150,6 +150,9 @@ def test_invoice_and_full_credit_note_of_each_vat_case_are_valid_ubl(db, case, u
         ubl_schemas,
     )
     assert _breakdown(note_xml) == _breakdown(invoice_xml)
+    if case == "exempt_with_reason":
+        # VATEX has no code for article 135: the reason's text stands alone (BR-CL-22).
+        assert invoice_xml.xpath("//cbc:TaxExemptionReasonCode", namespaces=NS) == []
     assert note_xml.findtext(
         "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=NS
     ) == (invoice.number)

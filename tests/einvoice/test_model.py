@@ -6,13 +6,14 @@ from decimal import Decimal
 import pytest
 
 from shared.einvoice.model import (
+    Address,
     DocumentType,
     ElectronicAddress,
     Exemption,
     ModelError,
     VatCategory,
 )
-from tests.einvoice.factories import CASES, PRIVATE_BUYER, document, line
+from tests.einvoice.factories import CASES, PRIVATE_BUYER, PRIVATE_SELLER, document, line
 
 D = Decimal
 
@@ -138,3 +139,39 @@ def test_stated_vat_a_unit_or_more_from_the_rate_is_refused():
     assert left.totals().tax_inclusive == D("131.87")
     with pytest.raises(ModelError, match=r"less than one unit from 22\.89"):
         replace(base, stated_vat={group: D("23.89")})
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "message"),
+    [
+        ("standard_mixed", {"seller": PRIVATE_SELLER}, "seller's VAT number"),
+        ("exempt", {"seller": PRIVATE_SELLER}, "seller's VAT number"),
+        ("intra_eu_supply", {"buyer": PRIVATE_BUYER}, "intra-community supply needs the buyer"),
+        (
+            "reverse_charge",
+            {"buyer": replace(PRIVATE_BUYER, registration_number="", registration_scheme="")},
+            "buyer's VAT or registration number",
+        ),
+    ],
+)
+def test_vat_numbers_each_category_needs_are_asked_for_before_writing(case, changes, message):
+    """BR-S-02, BR-E-02, BR-IC-02, BR-AE-02: refused with a message, not sent and rejected."""
+    with pytest.raises(ModelError, match=message):
+        document(case, **changes)
+
+
+def test_reverse_charge_to_a_buyer_known_by_registration_number_only_is_accepted():
+    buyer = replace(PRIVATE_BUYER, vat_id="")
+    assert document("reverse_charge", buyer=buyer).buyer.registration_number == "40103000009"
+
+
+@pytest.mark.parametrize("country", ["UK", "EL", "XX", "lv"])
+def test_a_country_code_outside_iso_3166_is_refused(country):
+    with pytest.raises(ModelError, match="not an ISO 3166 alpha-2 code"):
+        Address(country=country)
+
+
+def test_an_exemption_code_outside_the_vatex_list_is_refused():
+    with pytest.raises(ModelError, match="'VATEX-EU-135' is not a VATEX"):
+        Exemption("Article 135 of Directive 2006/112/EC", "VATEX-EU-135")
+    assert Exemption("Article 132", "VATEX-EU-132").code == "VATEX-EU-132"

@@ -633,6 +633,193 @@ for _rule_number, _code, _case in (
         text(f"{SUBTOTAL}/cac:TaxCategory/cbc:TaxExemptionReasonCode", _code),
     )
 
+BINARY = "cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject"
+TAX_CATEGORY_S = (
+    "<cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>21</cbc:Percent>"
+    "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory>"
+)
+
+
+def names(*values: str) -> str:
+    return "".join(
+        f"<cac:PartyName><cbc:Name>{value}</cbc:Name></cac:PartyName>" for value in values
+    )
+
+
+def endpoint(scheme: str, value: str) -> Mutation:
+    return both(
+        attr(f"{BUYER}/cbc:EndpointID", "schemeID", scheme), text(f"{BUYER}/cbc:EndpointID", value)
+    )
+
+
+def payment_means(inner: str) -> str:
+    code = "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>"
+    return f"<cac:PaymentMeans>{code}{inner}</cac:PaymentMeans>"
+
+
+BROKEN.update(
+    {
+        "BR-CL-01": (MIXED, CN, text("cbc:CreditNoteTypeCode", "380")),
+        "BR-CL-03": (MIXED, INV, attr(f"{TOTAL}/cbc:PayableAmount", "currencyID", "EUX")),
+        "BR-CL-04": (MIXED, INV, text("cbc:DocumentCurrencyCode", "EUX")),
+        "BR-CL-05": ("foreign_currency", INV, text("cbc:TaxCurrencyCode", "EUX")),
+        "BR-CL-08": (MIXED, CN, add(".", "<cbc:Note>#XYZ#Returned goods</cbc:Note>")),
+        "BR-CL-11": (
+            MIXED,
+            INV,
+            attr(f"{SELLER}/cac:PartyLegalEntity/cbc:CompanyID", "schemeID", "0092"),
+        ),
+        "BR-CL-14": (
+            MIXED,
+            INV,
+            text(f"{BUYER}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", "UK"),
+        ),
+        "BR-CL-16": (MIXED, INV, text("cac:PaymentMeans/cbc:PaymentMeansCode", "71")),
+        "BR-CL-17": (MIXED, INV, text(f"{SUBTOTAL}/cac:TaxCategory/cbc:ID", "X")),
+        "BR-CL-18": (MIXED, INV, text(f"{LINE}/cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "X")),
+        "BR-CL-22": (
+            "exempt",
+            INV,
+            text(f"{SUBTOTAL}/cac:TaxCategory/cbc:TaxExemptionReasonCode", "VATEX-EU-135"),
+        ),
+        "BR-CL-23": (MIXED, INV, attr(f"{LINE}/cbc:InvoicedQuantity", "unitCode", "PCS")),
+        "BR-CL-24": (MIXED, INV, attr(BINARY, "mimeCode", "application/zip")),
+        "BR-CL-25": (MIXED, INV, attr(f"{BUYER}/cbc:EndpointID", "schemeID", "9901")),
+        "PEPPOL-COMMON-R040": (MIXED, INV, endpoint("0088", "4750000000011")),
+        "PEPPOL-COMMON-R041": (MIXED, INV, endpoint("0192", "987654324")),
+        "PEPPOL-COMMON-R043": (MIXED, INV, endpoint("0208", "0123456748")),
+        "PEPPOL-COMMON-R049": (MIXED, INV, endpoint("0007", "5560360794")),
+        "PEPPOL-EN16931-R006": (
+            MIXED,
+            INV,
+            add(
+                ".",
+                2 * "<cac:AdditionalDocumentReference><cbc:ID>O-1</cbc:ID>"
+                "<cbc:DocumentTypeCode>130</cbc:DocumentTypeCode></cac:AdditionalDocumentReference>",
+            ),
+        ),
+        "UBL-SR-05": (
+            MIXED,
+            INV,
+            add(".", "<cac:PaymentTerms><cbc:Note>7</cbc:Note></cac:PaymentTerms>"),
+        ),
+        "UBL-SR-06": (
+            MIXED,
+            CN,
+            add(
+                "cac:BillingReference",
+                "<cac:InvoiceDocumentReference><cbc:ID>INV-1</cbc:ID></cac:InvoiceDocumentReference>",
+            ),
+        ),
+        "UBL-SR-07": (MIXED, CN, drop("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID")),
+        "UBL-SR-08": (MIXED, INV, add(".", 2 * HEADER_PERIOD)),
+        "UBL-SR-09": (
+            MIXED,
+            INV,
+            add(
+                f"{SELLER}/cac:PartyLegalEntity",
+                "<cbc:RegistrationName>Other</cbc:RegistrationName>",
+            ),
+        ),
+        "UBL-SR-10": (MIXED, INV, add(SELLER, names("A", "B"))),
+        "UBL-SR-11": (
+            MIXED,
+            INV,
+            add(f"{SELLER}/cac:PartyLegalEntity", "<cbc:CompanyID>40003245753</cbc:CompanyID>"),
+        ),
+        "UBL-SR-12": (MIXED, INV, add(SELLER, VAT_SCHEME)),
+        "UBL-SR-15": (
+            MIXED,
+            CN,
+            add(
+                f"{BUYER}/cac:PartyLegalEntity",
+                "<cbc:RegistrationName>Other</cbc:RegistrationName>",
+            ),
+        ),
+        "UBL-SR-17": (
+            MIXED,
+            INV,
+            add(f"{BUYER}/cac:PartyLegalEntity", "<cbc:CompanyID>40103000010</cbc:CompanyID>"),
+        ),
+        "UBL-SR-18": (MIXED, INV, add(BUYER, VAT_SCHEME)),
+        "UBL-SR-24": (
+            MIXED,
+            INV,
+            add(
+                ".",
+                "<cac:Delivery><cbc:ActualDeliveryDate>2026-11-29</cbc:ActualDeliveryDate></cac:Delivery>",
+            ),
+        ),
+        "UBL-SR-26": (
+            MIXED,
+            INV,
+            add("cac:PaymentMeans", "<cbc:PaymentID>RF18539007547034</cbc:PaymentID>"),
+        ),
+        "UBL-SR-27": (
+            MIXED,
+            INV,
+            add("cac:PaymentMeans", "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>"),
+        ),
+        "UBL-SR-32": (
+            "exempt",
+            INV,
+            add(
+                f"{SUBTOTAL}/cac:TaxCategory",
+                "<cbc:TaxExemptionReason>Again</cbc:TaxExemptionReason>",
+            ),
+        ),
+        "UBL-SR-33": (
+            MIXED,
+            INV,
+            add(
+                "cac:AdditionalDocumentReference",
+                "<cbc:DocumentDescription>PDF</cbc:DocumentDescription>",
+            ),
+        ),
+        "UBL-SR-40": (MIXED, CN, add(BUYER, names("A", "B"))),
+        "UBL-SR-42": (MIXED, INV, add(SELLER, 2 * VAT_SCHEME)),
+        "UBL-SR-43": (
+            MIXED,
+            INV,
+            add(
+                "cac:AdditionalDocumentReference",
+                "<cbc:DocumentTypeCode>916</cbc:DocumentTypeCode>",
+            ),
+        ),
+        "UBL-SR-44": (
+            MIXED,
+            INV,
+            add(".", payment_means("<cbc:PaymentID>RF47OTHER</cbc:PaymentID>")),
+        ),
+        "UBL-SR-45": (
+            MIXED,
+            CN,
+            add(".", payment_means("<cbc:PaymentDueDate>2026-12-20</cbc:PaymentDueDate>")),
+        ),
+        "UBL-SR-47": (
+            MIXED,
+            INV,
+            add(
+                ".",
+                "<cac:PaymentMeans><cbc:PaymentMeansCode>30</cbc:PaymentMeansCode></cac:PaymentMeans>",
+            ),
+        ),
+        "UBL-SR-48": (MIXED, CN, add(f"{LINE}/cac:Item", TAX_CATEGORY_S)),
+        "UBL-SR-50": (
+            MIXED,
+            INV,
+            add(
+                f"{LINE}/cac:Item",
+                "<cbc:Description>a</cbc:Description><cbc:Description>b</cbc:Description>",
+            ),
+        ),
+        "UBL-SR-53": (MIXED, INV, drop(f"{SELLER}/cac:PartyTaxScheme/cbc:CompanyID")),
+        "UBL-DT-01": (MIXED, INV, text(f"{TOTAL}/cbc:TaxExclusiveAmount", "208.830")),
+        "UBL-DT-06": (MIXED, INV, attr(BINARY, "mimeCode", None)),
+        "UBL-DT-07": (MIXED, CN, attr(BINARY, "filename", None)),
+    }
+)
+
 
 def _broken_xml(rule_id: str) -> tuple[bytes, bytes]:
     case, kind, mutation = BROKEN[rule_id]
