@@ -603,7 +603,11 @@ def _pdf_parties(pdf: FPDF, document: "Document", t: Callable[..., str]) -> None
         company.registration_number,
         company.vat_number,
         company.address,
-        " · ".join(v for v in (company.email, company.phone, company.website) if v),
+        # Each way to reach the seller stays on one line: "+371 67 000 000" split after
+        # "67" reads as two numbers. The block may still wrap between them.
+        " · ".join(
+            v.replace(" ", "\u00a0") for v in (company.email, company.phone, company.website) if v
+        ),
         t,
     ) + bank_details(document.seller_account)
     buyer = _party_lines(

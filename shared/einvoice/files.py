@@ -27,6 +27,11 @@ MIME_TYPE = "application/xml"
 FIXES = {
     "BR-CO-09": "the {party}'s VAT number must start with its country code (e.g. LV40003245752):"
     " correct it on the {page} page",
+    # A participant id saved before its check digits were checked on the Customers page.
+    **dict.fromkeys(
+        ("PEPPOL-COMMON-R040", "PEPPOL-COMMON-R041", "PEPPOL-COMMON-R043", "PEPPOL-COMMON-R049"),
+        "the {party}'s e-invoice address has a wrong check digit: correct it on the {page} page",
+    ),
 }
 
 

@@ -171,6 +171,20 @@ def test_a_broken_rule_stops_the_sending_and_names_the_rule_and_the_fix(smtp_ser
     assert _logs(invoice.id) == []
 
 
+def test_an_e_invoice_address_saved_with_a_wrong_check_digit_is_stopped_before_sending(db, company):
+    """Saved before the Customers page checked check digits: PEPPOL-COMMON-R041 would fail."""
+    invoice = issued_invoice(customer=_buyer(peppol_scheme="0192", peppol_id="987654324"))
+
+    with pytest.raises(ValidationError) as refused:
+        record_einvoice_download(invoice_id=invoice.id, actor="finance")
+
+    assert str(refused.value) == (
+        f"The e-invoice {invoice.number} was not sent: PEPPOL-COMMON-R041: the customer's"
+        " e-invoice address has a wrong check digit: correct it on the Customers page."
+    )
+    assert _logs(invoice.id) == []
+
+
 def test_a_customer_without_an_e_invoice_address_is_told_where_to_give_it(db, company):
     invoice = issued_invoice(customer=english_customer())
 

@@ -235,3 +235,14 @@ def test_the_sellers_bank_details_stand_with_the_seller_whatever_the_status(db, 
     )  # paid: no transfer asked
     assert details in _pdf_text(render_credit_note_pdf(credit_note_id=note.id))
     assert "IBAN LV80BANK0000435195001<br>Swedbank · BIC HABALV22" in _page(invoice)
+
+
+def test_the_sellers_phone_number_is_never_split_over_two_lines(db, company):
+    """A long e-mail pushed "+371 67 000 000" to wrap after "67": two numbers to the reader."""
+    with write_session() as session:
+        stored = session.get(Company, company.id)
+        stored.email = "invoices@baltic-widgets.example"
+        stored.phone = "+371 67 000 000"
+    pdf = render_invoice_pdf(invoice_id=_invoice().id)
+    lines = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().splitlines()
+    assert any(re.search(r"\+371[ \u00a0]67[ \u00a0]000[ \u00a0]000", line) for line in lines)
