@@ -1,11 +1,18 @@
 """EN 16931 and Peppol BIS Billing 3.0 business rules over UBL 2.1, each under its official id.
 
 The rules are this project's own implementation of the published Schematron assertions
-(CEN-EN16931-UBL.sch and PEPPOL-EN16931-UBL.sch of Peppol BIS Billing 3.0) that apply to
-what LinkPay Desk writes: invoices and credit notes with lines in VAT categories S, Z, E, AE,
-K, G and O, a credit transfer, an embedded PDF, and an EUR VAT total for other currencies.
-Document and line allowances or charges are not written by the app, but the totals rules
-count them, so documents from elsewhere (the official examples) are judged correctly too.
+(the CEN EN 16931 UBL model, syntax and code-list rules, and PEPPOL-EN16931-UBL.sch of
+Peppol BIS Billing 3.0) that apply to what LinkPay Desk writes: invoices and credit notes
+with lines in VAT categories S, Z, E, AE, K, G and O, a credit transfer, an embedded PDF,
+an EUR VAT total for other currencies, and the participant id schemes the Customers page
+offers. Document and line allowances or charges are not written by the app, but the totals
+rules count them, so documents from elsewhere (the official examples) are judged correctly
+too. Left out, because nothing the app writes can break them: rules on elements it never
+writes (payee, tax representative, card payments, item attributes, allowances' own VAT
+rules BR-x-03/04/06/07, invoice-period codes), the national rules of other sellers'
+countries (NO, DK, IT, SE, GR, IS, NL), and UBL-DT rules on attributes it never sets.
+Code lists hold the official codes, except the units (BR-CL-23): the ones the app writes
+and the everyday ones, so a new unit is reported until it is added from the official list.
 
 Arithmetic follows the Schematron: amounts are exact decimals, and where a rule rounds it
 rounds like XPath ``round(x * 100) div 100`` (half towards positive infinity). Where the
@@ -987,6 +994,15 @@ def _category_base(ubl: Ubl, code: str, rate: Decimal | None) -> Decimal:
     return total
 
 
+def _rate_used(ubl: Ubl, rate: Decimal | None) -> bool:
+    """Some standard-rated line or document allowance or charge is at ``rate``."""
+    holders = [
+        *_line_categories(ubl, "S"),
+        *(category for category in ubl.x("cac:AllowanceCharge/cac:TaxCategory")),
+    ]
+    return any(_category(ubl, h) == "S" and _rate(ubl, h) == rate for h in holders)
+
+
 def _seller_vat_or_representative(ubl: Ubl, *, vat_scheme_only: bool) -> bool:
     seller = (
         "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"
@@ -1083,7 +1099,10 @@ def _register_category_rules(code: str) -> None:
             if taxable is None:
                 yield subtotal
             elif code == "S":
-                if _a_unit_or_more_apart(taxable, _category_base(ubl, code, rate)):
+                # A rate no line or allowance carries is wrong however small its amount.
+                if not _rate_used(ubl, rate) or _a_unit_or_more_apart(
+                    taxable, _category_base(ubl, code, rate)
+                ):
                     yield subtotal
             elif taxable != xround(_category_base(ubl, code, rate)):
                 yield subtotal

@@ -866,6 +866,20 @@ def test_vat_a_cent_off_is_accepted_as_the_official_rules_accept_it():
     assert not {"BR-S-09", "BR-CO-17"} & {f.rule_id for f in validate(almost_unit_off)}
 
 
+def test_a_standard_rate_no_line_carries_fails_however_small_its_amount():
+    """0.50 at 22 % is within one unit of nothing: BR-S-08 asks for a line at that rate."""
+    original = to_ubl(document("half_cent_rounding"))
+    assert validate(original) == []
+    moved = _edit(
+        original,
+        text(
+            "cac:TaxTotal/cac:TaxSubtotal[cac:TaxCategory/cbc:Percent='21']/cac:TaxCategory/cbc:Percent",
+            "22",
+        ),
+    )
+    assert "BR-S-08" in {finding.rule_id for finding in validate(moved)}
+
+
 def test_not_well_formed_xml_and_a_foreign_root_are_fatal_findings_not_exceptions():
     assert [f.rule_id for f in validate(b"<Invoice><unclosed></Invoice>")] == ["XML"]
     assert [f.rule_id for f in validate(b"<Order xmlns='urn:x'/>")] == ["UBL-ROOT"]
