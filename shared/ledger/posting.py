@@ -271,9 +271,10 @@ def status_for_balance(invoice: Invoice) -> str:
         if invoice.total_minor > 0 and invoice.credited_minor >= invoice.total_minor:
             return InvoiceStatus.CREDITED
         return InvoiceStatus.PAID
-    # Judged on what is still owed, not on the paid total: a payment that all went back
-    # (chargeback) leaves the invoice as unpaid as before.
-    if invoice.open_minor < invoice.total_minor:
+    # "Partly paid" needs money kept: a payment that all went back (chargeback, refund)
+    # leaves the invoice as unpaid as before, and a credit note alone lowers what is owed
+    # without anyone having paid.
+    if invoice.paid_minor > invoice.returned_minor:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.ISSUED
 

@@ -84,6 +84,12 @@ def test_lines_are_computed_like_invoice_lines_and_bounded_by_what_is_left(any_d
     # 33.33 at 21 %: VAT 6.9993 rounds to 7.00, as on an invoice line.
     first = _issue(invoice.id, lines=[LineInput("Discount", "1", "33.33", "21")])
     assert (first.subtotal_minor, first.vat_minor, first.total_minor) == (3333, 700, 4033)
+    # Less is owed, but nobody has paid: the invoice must not read "partly paid".
+    partly_credited = _invoice(invoice.id)
+    assert (partly_credited.status, partly_credited.open_minor) == (
+        InvoiceStatus.ISSUED,
+        15460 - 4033,
+    )
 
     with write_session() as session, pytest.raises(ValidationError, match="no line at VAT 5%"):
         issue_credit_note(

@@ -391,8 +391,8 @@ def expected_status(invoice: Invoice) -> set[str]:
         if invoice.credited_minor >= invoice.total_minor:
             return {InvoiceStatus.CREDITED}
         return {InvoiceStatus.PAID}
-    # Part of it settled (paid or credited, less what went back), part still owed.
-    if invoice.open_minor < invoice.total_minor:
+    # Part of it paid and kept, part still owed; a credit note alone is not a payment.
+    if invoice.paid_minor > invoice.returned_minor:
         return {InvoiceStatus.PARTIALLY_PAID}
     return {InvoiceStatus.ISSUED, InvoiceStatus.SENT}
 
