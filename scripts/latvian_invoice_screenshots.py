@@ -51,7 +51,7 @@ def _issue_documents() -> tuple[bytes, bytes]:
             name="Swedbank norēķinu konts",
             account_type=AccountType.REGULAR,
             bank_name="Swedbank",
-            iban="LV80BANK0000435195001",
+            iban="LV97HABA0012345678910",
             bic="HABALV22",
         )
         customer = Customer(
