@@ -13,16 +13,17 @@ State labels come from shared/states.py, which carries both languages.
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import streamlit as st
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, parse_pattern
 
 from shared.document_format import format_amount
 from shared.errors import ValidationError
@@ -182,11 +183,19 @@ def number_text(value: int | Decimal | float) -> str:
     return format_decimal(value, locale=_locale())
 
 
-def amount_text(value: Decimal | float | None) -> str:
-    """An amount without its currency, to two decimals, for a table's money column."""
-    if value is None:
-        return ""
-    return format_decimal(value, format="#,##0.00", locale=_locale())
+_AMOUNT_PATTERN = parse_pattern("#,##0.00")
+
+
+def amount_formatter() -> Callable[[Decimal | float | None], str]:
+    """Formats an amount without its currency, to two decimals, for a table's money column,
+    the reader's way. Bound once per table: a table formats every cell, and looking up the
+    language and parsing the pattern per cell cost more than the formatting itself."""
+    babel_locale = Locale.parse(_locale())
+
+    def amount_text(value: Decimal | float | None) -> str:
+        return "" if value is None else _AMOUNT_PATTERN.apply(value, babel_locale)
+
+    return amount_text
 
 
 def money_text(amount: Decimal | None, currency: str) -> str:

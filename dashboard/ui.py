@@ -25,7 +25,7 @@ from dashboard import data, downloads
 from dashboard.i18n import (
     ENGLISH,
     LANGUAGE_NAMES,
-    amount_text,
+    amount_formatter,
     error_text,
     language,
     money_text,
@@ -560,7 +560,7 @@ def show_table(
     if localised:
         # Streamlit's number formats know only the decimal point; the styler's text is shown
         # while the column still sorts by the number.
-        data = data.format(amount_text, subset=amounts, na_rep="")
+        data = data.format(amount_formatter(), subset=amounts, na_rep="")
     shown = st.dataframe(
         data,
         key=key,
