@@ -32,7 +32,13 @@ _NORMAL = "1rem"
 
 # The element toolbar's buttons over a table: their label (English, the aria-label the
 # tooltip belongs to) and the tooltip's words.
-_TOOLBAR_TOOLTIPS = ("Show/hide columns", "Download as CSV", "Search", "Fullscreen")
+_TOOLBAR_TOOLTIPS = (
+    "Show/hide columns",
+    "Download as CSV",
+    "Search",
+    "Fullscreen",
+    "Close fullscreen",
+)
 _TOOLTIP = '[data-testid="stTooltipContent"] [data-testid="stMarkdownContainer"]'
 
 

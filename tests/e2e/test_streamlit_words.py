@@ -77,6 +77,7 @@ BUILT_IN_ENGLISH = (
     Phrase("Download as CSV", "Download as CSV"),
     Phrase("Search", "Search"),
     Phrase("Fullscreen", "Fullscreen"),
+    Phrase("Close fullscreen", "Close fullscreen"),
     # Selectbox without a choice yet: the app gives its own placeholder.
     Phrase("Choose an option", "Choose an option"),
 )
@@ -86,7 +87,13 @@ GONE_BY_CONFIGURATION = ("Deploy", "Rerun", "Clear cache", "Record screen", "Pri
 # Labels a screen reader announces but nobody sees: an attribute, which no parameter sets
 # and a style sheet cannot change. The toolbar buttons' tooltips, which people do see,
 # are translated.
-ANNOUNCED_ONLY = {"Show/hide columns", "Download as CSV", "Search", "Fullscreen"}
+ANNOUNCED_ONLY = {
+    "Show/hide columns",
+    "Download as CSV",
+    "Search",
+    "Fullscreen",
+    "Close fullscreen",
+}
 
 # What a person sees of the page, by where it comes from: the visible text, the texts the
 # page draws with CSS (::before / ::after), placeholders of empty fields, titles, tooltips,
@@ -178,17 +185,24 @@ def _type_without_enter(visit: Visit, where: str, field_label: str) -> None:
 
 
 def _hover_toolbar(visit: Visit, where: str) -> None:
-    """Each button of the first table's toolbar, until its tooltip shows."""
+    """Each button of the first table's toolbar until its tooltip shows, in and out of
+    full screen."""
     page = visit.page
     table = ui.main(page).get_by_test_id("stDataFrame").first
-    buttons = ui.main(page).get_by_test_id("stElementToolbarButton")
+    buttons = page.get_by_test_id("stElementToolbarButton").locator("button")
     table.hover()
     expect(buttons.first).to_be_visible()
     for number in range(buttons.count()):
         table.hover()
-        buttons.nth(number).locator("button").hover()
+        buttons.nth(number).hover()
         expect(page.get_by_test_id("stTooltipContent")).to_be_visible()
         visit.look(f"{where}, toolbar button {number + 1}")
+    buttons.last.click()
+    page.mouse.move(0, 0)
+    buttons.last.hover()
+    expect(page.get_by_test_id("stTooltipContent")).to_be_visible()
+    visit.look(f"{where}, full screen")
+    buttons.last.click()
     page.mouse.move(0, 0)
 
 
