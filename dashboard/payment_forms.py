@@ -90,6 +90,7 @@ def record_payment_form(
             format_func=customers.get,
             index=None,
             key=f"{key}_who",
+            placeholder=t("Choose an option"),
         )
         currency = right.selectbox(t("Currency"), SUPPORTED_CURRENCIES, key=f"{key}_currency")
     ui.field_error(FORM, "customer")

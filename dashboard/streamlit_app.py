@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import streamlit_words, ui
 from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
@@ -50,6 +50,7 @@ PAGE_NAMES = (
 
 user = ui.session_user()
 ui.use_language(user)
+streamlit_words.add_style_sheet()
 if user is None:
     navigation = st.navigation(
         [

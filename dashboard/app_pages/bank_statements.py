@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from dashboard import data, i18n, ui
+from dashboard import data, i18n, streamlit_words, ui
 from dashboard.i18n import date_input_format, t
 from dashboard.stored_texts import stored_text, with_stored_texts
 from shared.bank.importing import ImportReport
@@ -140,7 +140,7 @@ def _upload_section() -> None:
                 "matched to invoices right after the import."
             )
         )
-        upload = st.file_uploader(t("Statement file"), type=["xml"], key="bs_upload")
+        upload = streamlit_words.file_uploader(t("Statement file"), type=["xml"], key="bs_upload")
         if (
             st.button(t("Import"), type="primary", key="bs_import", disabled=upload is None)
             and upload is not None
@@ -222,7 +222,12 @@ def _match_by_hand(view: TransactionView) -> None:
     search = left.text_input(t("Find customer"), key="bs_find", placeholder=t("Name or e-mail"))
     customers = dict(data.customer_options(search))
     customer_id = right.selectbox(
-        t("Customer"), list(customers), format_func=customers.get, index=None, key="bs_customer"
+        t("Customer"),
+        list(customers),
+        format_func=customers.get,
+        index=None,
+        key="bs_customer",
+        placeholder=t("Choose an option"),
     )
     allocations = []
     if customer_id is not None:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import i18n, ui
+from dashboard import i18n, streamlit_words, ui
 from dashboard.i18n import LANGUAGE_NAMES, t
 from shared.company import (
     CompanyInput,
@@ -51,7 +51,7 @@ if not user.can("setup"):
 # Outside the form, so a chosen file is checked and previewed before Save; a new key
 # after each save empties the uploader once its file is stored.
 logo_nonce = st.session_state.get("co_logo_nonce", 0)
-upload = st.file_uploader(
+upload = streamlit_words.file_uploader(
     t("Logo (PNG or JPEG, at most 1 MB)"),
     type=["png", "jpg", "jpeg"],
     key=f"co_logo_{logo_nonce}",

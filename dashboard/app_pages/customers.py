@@ -260,7 +260,12 @@ if user.can("edit"):
     if table.ids:
         names = dict(zip(table.ids, (row.name for row in table.rows), strict=True))
         chosen = edit.selectbox(
-            t("Edit customer"), list(names), format_func=names.get, key="customer_pick", index=None
+            t("Edit customer"),
+            list(names),
+            format_func=names.get,
+            key="customer_pick",
+            index=None,
+            placeholder=t("Choose an option"),
         )
         if chosen is not None and st.session_state.get("customer_mode") != chosen:
             st.session_state["customer_mode"] = chosen

@@ -351,6 +351,10 @@ def _services(stack: Stack, ports: dict[str, int]) -> list[Service]:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                # As the launcher starts it: no Deploy button, no menu of Streamlit's own
+                # (English) developer and viewer options.
+                "--client.toolbarMode",
+                "minimal",
                 # Colleagues edit dashboard files while the suite runs; a file watcher would
                 # rerun the app under the test's feet.
                 "--server.fileWatcherType",
