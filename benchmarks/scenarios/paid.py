@@ -243,7 +243,7 @@ STAGES = (
     ("sent→acked", "the sandbox's request until intake stored the callback"),
     ("acked→claimed", "waiting for a worker (queue and the claim's turn at the database)"),
     ("claimed→answered", "the EveryPay API call"),
-    ("answered→booked", "waiting for the answer writer, then the booking"),
+    ("answered→booked", "the booking transaction (on SQLite queued for the answer writer)"),
     ("booked→seen paid", "the commit, and the poller's ≤ 20 ms"),
 )
 
