@@ -213,6 +213,23 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+@contextmanager
+def cpu_neighbour(enabled: bool) -> Iterator[None]:
+    """A process burning one core for as long as the block runs, when ``enabled``: a
+    production machine is shared too, and figures that hold only on an idle one are not
+    the figures users get."""
+    if not enabled:
+        yield
+        return
+    with child("cpu-neighbour", python("-c", "while True: pass"), env=dict(os.environ)):
+        yield
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as written beside each figure."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process in MiB, from /proc."""
     values = {}

@@ -89,7 +89,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "callback_event": _names(
         "id channel_id received_at http_method params payment_reference order_reference "
         "event_name remote_addr status attempts next_attempt_at claimed_by claimed_until "
-        "last_error outcome payment_attempt_id invoice_id processed_at request_id"
+        "last_error outcome payment_attempt_id invoice_id processed_at request_id claimed_at "
+        "answered_at"
     ),
     "review_item": _names(
         "id kind status dedupe_key reason invoice_id payment_attempt_id callback_event_id "
@@ -917,6 +918,8 @@ class Generator:
                 invoice_id,
                 ts(received + 1),
                 None,
+                ts(received),
+                ts(received + 1),
             )
         )
         return callback_id
@@ -1012,7 +1015,7 @@ class Generator:
                 self.ids.take("callback_event"), self.channel_id, ts(moment), "GET",
                 '{"payment_reference": "not-a-reference"}', None, None, None, "127.0.0.1",
                 "rejected", 0, None, None, None, "payment_reference is not 64 hex characters",
-                "rejected: bad input", None, None, ts(moment), None,
+                "rejected: bad input", None, None, ts(moment), None, None, None,
             )
         )  # fmt: skip
 
@@ -1036,7 +1039,7 @@ class Generator:
                 stranger.payment_reference, number, "status_updated", "127.0.0.1",
                 "pending" if pending else "needs_attention", 3 if pending else 12,
                 ts(self.now + 600) if pending else None, None, None,
-                "TRANSIENT: API timed out", None, None, None, None, None,
+                "TRANSIENT: API timed out", None, None, None, None, None, ts(moment), None,
             )
         )  # fmt: skip
         if not pending:

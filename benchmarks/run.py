@@ -25,7 +25,15 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from benchmarks.common import RESULTS_DIR, VAR_DIR, BenchDatabase, Figure, Results, format_figure
+from benchmarks.common import (
+    RESULTS_DIR,
+    VAR_DIR,
+    BenchDatabase,
+    Figure,
+    Results,
+    cpu_neighbour,
+    format_figure,
+)
 from benchmarks.generate import generate
 from shared.operations.migrate import upgrade_to_head
 
@@ -47,6 +55,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--intake-rate", type=float, default=200.0)
     parser.add_argument("--paid-seconds", type=float, default=20.0)
     parser.add_argument("--paid-rate", type=float, default=50.0)
+    parser.add_argument(
+        "--cpu-neighbour",
+        action="store_true",
+        help="scenarios 1 and 2: run a process burning one core beside the product",
+    )
     parser.add_argument("--slow-seconds", type=float, default=45.0, help="slow gateway phase")
     parser.add_argument("--slow-rate", type=float, default=25.0, help="payments/s offered")
     parser.add_argument("--api-delay", type=float, default=3.0, help="slow gateway's latency")
@@ -212,12 +225,15 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
                     sustained_seconds=args.intake_seconds,
                     max_seconds=args.max_seconds,
                 )
-                intake.run(db, stack, results, settings)
+                with cpu_neighbour(args.cpu_neighbour):
+                    intake.run(db, stack, results, settings)
                 # Its load of unknown references must not queue ahead of real payments.
                 discard_leftover_load(db)
             if "paid" in args.scenarios:
                 print("Scenario 2: callback → paid …", flush=True)
-                paid.run(db, stack, results, paid.PaidSettings(args.paid_rate, args.paid_seconds))
+                settings = paid.PaidSettings(args.paid_rate, args.paid_seconds)
+                with cpu_neighbour(args.cpu_neighbour):
+                    paid.run(db, stack, results, settings)
             if "slow" in args.scenarios:
                 print("Scenario 6: slow gateway …", flush=True)
                 settings = slow_gateway.SlowSettings(
@@ -249,13 +265,18 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
 def markdown(results: Results) -> str:
     meta = results.meta
     m = meta["machine"]
+    neighbour = (
+        "a process burning one core beside the product (scenarios 1 and 2)"
+        if meta.get("cpu_neighbour")
+        else "no CPU neighbour"
+    )
     lines = [
         f"# Benchmarks: {meta['invoices']:,} invoices on {meta['backend']}",
         "",
         f"{meta['started']} · {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB · "
         f"Python {m['python']}, SQLite {m['sqlite']} · load average at start "
         f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])} · "
-        f"product {meta['product']} · `{meta['command']}`",
+        f"product {meta['product']} · {neighbour} · `{meta['command']}`",
         "",
         "| Scenario | Measure | Value | Baseline | Ratio | Target | Met | Note |",
         "|---|---|---:|---:|---:|---|---|---|",
@@ -302,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
             "command": " ".join(["python -m benchmarks.run", *(argv or sys.argv[1:])]),
             "machine": machine(),
             "product": product_version(),
+            "cpu_neighbour": args.cpu_neighbour,
         }
     )
     started = time.perf_counter()

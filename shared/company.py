@@ -79,6 +79,12 @@ def company_settings(session: Session) -> CompanySettings:
     )
 
 
+def company_timezone(session: Session) -> str:
+    """The company's time zone alone: what booking a payment needs, without the logo."""
+    timezone = session.exec(select(Company.timezone).order_by(Company.id)).first()
+    return get_settings().company_timezone if timezone is None else timezone
+
+
 def company_logo(session: Session) -> bytes | None:
     company = get_company(session)
     return company.logo if company else None

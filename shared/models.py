@@ -500,6 +500,10 @@ class CallbackEvent(SQLModel, table=True):
     payment_attempt_id: int | None = Field(default=None, foreign_key="payment_attempt.id")
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
     processed_at: datetime | None = _ts()
+    # With received_at and processed_at: where the time between callback and booking went
+    # (waiting for a worker, EveryPay's answer, the booking). Of the last try.
+    claimed_at: datetime | None = _ts()
+    answered_at: datetime | None = _ts()
 
 
 class ReviewItem(SQLModel, table=True):

@@ -20,8 +20,9 @@ the rules below are applied the same way:
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import Insert, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -74,9 +75,50 @@ def apply_payment_status(
     source: str,
 ) -> Applied:
     """Applies ``answer`` (fetched at ``asked_at``) in the caller's write transaction."""
-    channel = session.get(PaymentChannel, channel_id)
-    if channel is None:
+    # No flush until the caller's commit (or savepoint): every row changed here is then
+    # written once, and nothing read below depends on what is still unflushed.
+    with session.no_autoflush:
+        return _apply(
+            session,
+            channel_id=channel_id,
+            asked_reference=asked_reference,
+            answer=answer,
+            asked_at=asked_at,
+            source=source,
+        )
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """What the guard needs of the channel, read without building its ORM object."""
+
+    id: int
+    api_username: str
+    currency: str
+    first_settled_at: datetime | None
+
+
+_CHANNEL = select(
+    PaymentChannel.id,
+    PaymentChannel.api_username,
+    PaymentChannel.currency,
+    PaymentChannel.first_settled_at,
+).where(col(PaymentChannel.id) == bindparam("channel_id"))
+
+
+def _apply(
+    session: Session,
+    *,
+    channel_id: int,
+    asked_reference: str,
+    answer: PaymentStatus,
+    asked_at: datetime,
+    source: str,
+) -> Applied:
+    row = session.execute(_CHANNEL, {"channel_id": channel_id}).first()
+    if row is None:
         return Applied(ours=False, outcome="not ours: the channel no longer exists")
+    channel = _Channel(*row)
     invoice_id, problem = _match_invoice(
         session, channel=channel, asked_reference=asked_reference, answer=answer
     )
@@ -109,7 +151,9 @@ def apply_payment_status(
     state_changed = _record_answer(
         session, attempt=attempt, answer=answer, asked_at=asked_at, created=created, source=source
     )
-    money = _move_money(session, attempt=attempt, invoice=invoice, channel=channel, answer=answer)
+    money = _move_money(
+        session, attempt=attempt, created=created, invoice=invoice, channel=channel, answer=answer
+    )
     _flag_for_review(
         session,
         attempt=attempt,
@@ -118,7 +162,8 @@ def apply_payment_status(
         now=asked_at,
         returned=money.returned,
     )
-    if answer.payment_state == PaymentState.SETTLED:
+    # Set once and never cleared, so a channel read as settled before needs no write.
+    if answer.payment_state == PaymentState.SETTLED and channel.first_settled_at is None:
         session.exec(
             update(PaymentChannel)
             .where(col(PaymentChannel.id) == channel_id)
@@ -152,8 +197,15 @@ def recheck_at(*, attempt: PaymentAttempt, now: datetime) -> datetime:
     return now + delay
 
 
+_INVOICES_NUMBERED = (
+    select(Invoice.id, Invoice.number)
+    .where(col(Invoice.number).in_(bindparam("numbers", expanding=True)))
+    .where(col(Invoice.channel_id) == bindparam("channel_id"))
+)
+
+
 def _match_invoice(
-    session: Session, *, channel: PaymentChannel, asked_reference: str, answer: PaymentStatus
+    session: Session, *, channel: _Channel, asked_reference: str, answer: PaymentStatus
 ) -> tuple[int | None, str]:
     if answer.api_username != channel.api_username:
         return None, f"EveryPay says the payment belongs to API user {answer.api_username!r}"
@@ -161,10 +213,8 @@ def _match_invoice(
         return None, "EveryPay answered about a different payment reference"
     reference = answer.order_reference
     candidates = invoice_number_candidates(reference)
-    rows = session.exec(
-        select(Invoice.id, Invoice.number)
-        .where(col(Invoice.number).in_(candidates))
-        .where(col(Invoice.channel_id) == channel.id)
+    rows = session.execute(
+        _INVOICES_NUMBERED, {"numbers": candidates, "channel_id": channel.id}
     ).all()
     by_number = {number: invoice_id for invoice_id, number in rows}
     for number in candidates:
@@ -220,32 +270,51 @@ def _lock_attempt(
 ) -> tuple[PaymentAttempt, bool]:
     """The attempt row for this reference, created if new, locked until commit.
 
-    Insert-if-absent then SELECT … FOR NO KEY UPDATE: two workers racing on a new
-    reference both end up on the same row (the loser's INSERT does nothing), and on
-    PostgreSQL they then take turns; SQLite's IMMEDIATE transaction already serialises them.
+    Insert-if-absent, and only when the row existed SELECT … FOR NO KEY UPDATE: two workers
+    racing on a new reference both end up on the same row (the loser's INSERT waits for
+    the winner's commit, then does nothing and selects it), and on PostgreSQL they then
+    take turns; SQLite's IMMEDIATE transaction already serialises them.
     NO KEY UPDATE (here and on the invoice) because a plain FOR UPDATE also waits for the
     KEY SHARE locks that inserting rows which reference the row take.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.exec(
-        insert(PaymentAttempt)
-        .values(
-            payment_reference=answer.payment_reference,
-            channel_id=channel_id,
-            invoice_id=invoice_id,
-            order_reference=answer.order_reference[:120],
-            state=answer.payment_state,
-        )
-        .on_conflict_do_nothing(index_elements=["payment_reference"])
-        .returning(col(PaymentAttempt.id))
+    params = {
+        "new_payment_reference": answer.payment_reference,
+        "new_channel_id": channel_id,
+        "new_invoice_id": invoice_id,
+        "new_order_reference": answer.order_reference[:120],
+        "new_state": answer.payment_state,
+    }
+    # A new attempt comes back from its INSERT as the ORM object (the common case: one
+    # statement); on PostgreSQL the uncommitted row is already this transaction's alone.
+    inserted = session.scalars(
+        _insert_attempt(session.get_bind().dialect.name),
+        params,
+        execution_options={"populate_existing": True},
     ).first()
+    if inserted is not None:
+        return inserted, True
     attempt = session.exec(
         select(PaymentAttempt)
         .where(col(PaymentAttempt.payment_reference) == answer.payment_reference)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
-    return attempt, inserted is not None
+    return attempt, False
+
+
+@cache
+def _insert_attempt(dialect: str) -> Insert:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    columns = ("payment_reference", "channel_id", "invoice_id", "order_reference", "state")
+    return (
+        insert(PaymentAttempt)
+        .values({name: bindparam(f"new_{name}") for name in columns})
+        .on_conflict_do_nothing(index_elements=["payment_reference"])
+        .returning(PaymentAttempt)
+    )
+
+
+_STATE_CHANGE = PaymentStateChange.__table__.insert()
 
 
 def _record_answer(
@@ -259,13 +328,15 @@ def _record_answer(
 ) -> bool:
     changed = created or attempt.state != answer.payment_state
     if changed:
-        session.add(
-            PaymentStateChange(
-                attempt_id=attempt.id,
-                from_state=None if created else attempt.state,
-                to_state=answer.payment_state,
-                source=source[:32],
-            )
+        session.execute(
+            _STATE_CHANGE,
+            {
+                "attempt_id": attempt.id,
+                "from_state": None if created else attempt.state,
+                "to_state": answer.payment_state,
+                "source": source[:32],
+                "changed_at": utcnow(),
+            },
         )
     currency = answer.currency
     attempt.state = answer.payment_state
@@ -301,8 +372,9 @@ def _move_money(
     session: Session,
     *,
     attempt: PaymentAttempt,
+    created: bool,
     invoice: Invoice,
-    channel: PaymentChannel,
+    channel: _Channel,
     answer: PaymentStatus,
 ) -> _Money:
     """Brings what this attempt has booked in line with what EveryPay says stays paid."""
@@ -326,6 +398,7 @@ def _move_money(
         return _book(
             session,
             attempt=attempt,
+            created=created,
             invoice=invoice,
             channel=channel,
             answer=answer,
@@ -340,8 +413,9 @@ def _book(
     session: Session,
     *,
     attempt: PaymentAttempt,
+    created: bool,
     invoice: Invoice,
-    channel: PaymentChannel,
+    channel: _Channel,
     answer: PaymentStatus,
     amount: int,
 ) -> _Money:
@@ -378,7 +452,8 @@ def _book(
             **review,
         )
         return _Money(False, f"not booked: invoice is {invoice.status}, sent to review")
-    if _awaits_amount_decision(session, attempt=attempt):
+    # An attempt created in this transaction has no review items yet.
+    if not created and _awaits_amount_decision(session, attempt=attempt):
         # A person is deciding about this under-payment; a later answer about the same
         # payment (duplicate, reconciler) must not book it behind their back.
         return _Money(False, "not booked: the amount-mismatch review decides")

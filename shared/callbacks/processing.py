@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, update
+from sqlmodel import Session
 
 from shared.audit import record_audit
 from shared.callbacks import counters
@@ -102,6 +102,7 @@ class Answer:
     claimed: ClaimedEvent
     result: ApiResult
     asked_at: datetime
+    answered_at: datetime
 
     @property
     def recordable(self) -> bool:
@@ -171,7 +172,7 @@ def ask_about(claimed: ClaimedEvent, *, now: datetime | None) -> Answer:
         result.http_status,
     )
     note_gateway_result(channel_id=claimed.channel_id, result=result, now=now)
-    return Answer(claimed=claimed, result=result, asked_at=asked_at)
+    return Answer(claimed=claimed, result=result, asked_at=asked_at, answered_at=now or utcnow())
 
 
 def record_alone(answer: Answer, *, now: datetime | None = None) -> Recorded:
@@ -183,6 +184,7 @@ def record_alone(answer: Answer, *, now: datetime | None = None) -> Recorded:
 def record_answer(session: Session, *, answer: Answer, now: datetime | None = None) -> Recorded:
     """Applies a recordable answer and closes the event, in the caller's transaction."""
     claimed, result, asked_at = answer.claimed, answer.result, answer.asked_at
+    answered_at = answer.answered_at
     if result.outcome is Outcome.OK and result.status is not None:
         applied = apply_payment_status(
             session,
@@ -198,6 +200,7 @@ def record_answer(session: Session, *, answer: Answer, now: datetime | None = No
             status=CallbackStatus.DONE if applied.ours else CallbackStatus.NOT_OURS,
             outcome=applied.outcome,
             asked_at=asked_at,
+            answered_at=answered_at,
             attempt_id=applied.attempt_id,
             invoice_id=applied.invoice_id,
             now=now,
@@ -215,6 +218,7 @@ def record_answer(session: Session, *, answer: Answer, now: datetime | None = No
         status=CallbackStatus.NOT_OURS,
         outcome=UNKNOWN_REFERENCE,
         asked_at=asked_at,
+        answered_at=answered_at,
         now=now,
     )
     # One item per channel and day: forgeries must not flood the queue, but a
@@ -250,6 +254,35 @@ def _api_error(result: ApiResult) -> str:
     return result.error or "no answer"
 
 
+_events = CallbackEvent.__table__
+# Built once, run with each callback's values: on the booking path, building these
+# statements cost more CPU than running them.
+_CLOSED = {
+    "status": bindparam("closed_status"),
+    "payment_attempt_id": bindparam("closed_attempt_id"),
+    "invoice_id": bindparam("closed_invoice_id"),
+    "processed_at": bindparam("closed_at"),
+    "answered_at": bindparam("closed_answered_at"),
+    "claimed_by": None,
+    "claimed_until": None,
+    "last_error": None,
+}
+_CLOSE_EVENT = (
+    update(_events)
+    .where(_events.c.id == bindparam("event_id"))
+    .values(outcome=bindparam("closed_outcome"), **_CLOSED)
+)
+_CLOSE_DUPLICATES = (
+    update(_events)
+    .where(_events.c.channel_id == bindparam("event_channel_id"))
+    .where(_events.c.payment_reference == bindparam("event_reference"))
+    .where(_events.c.id != bindparam("event_id"))
+    .where(_events.c.status.in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION]))
+    .where(_events.c.received_at <= bindparam("asked_at"))
+    .values(outcome=bindparam("duplicate_outcome"), **_CLOSED)
+)
+
+
 def _close(
     session: Session,
     *,
@@ -257,6 +290,7 @@ def _close(
     status: str,
     outcome: str,
     asked_at: datetime,
+    answered_at: datetime,
     attempt_id: int | None = None,
     invoice_id: int | None = None,
     now: datetime | None = None,
@@ -267,32 +301,21 @@ def _close(
     the answer we hold, so asking again for it would only spend API calls (a redelivery
     storm would otherwise cost one call per copy).
     """
-    now = now or utcnow()
-    closed = {
-        "status": status,
-        "payment_attempt_id": attempt_id,
-        "invoice_id": invoice_id,
-        "processed_at": now,
-        "claimed_by": None,
-        "claimed_until": None,
-        "last_error": None,
+    params = {
+        "event_id": claimed.id,
+        "event_channel_id": claimed.channel_id,
+        "event_reference": claimed.payment_reference,
+        "asked_at": asked_at,
+        "closed_status": status,
+        "closed_attempt_id": attempt_id,
+        "closed_invoice_id": invoice_id,
+        "closed_at": now or utcnow(),
+        "closed_answered_at": answered_at,
+        "closed_outcome": outcome[:1000],
+        "duplicate_outcome": f"duplicate of callback #{claimed.id}: {outcome}"[:1000],
     }
-    session.exec(
-        update(CallbackEvent)
-        .where(col(CallbackEvent.id) == claimed.id)
-        .values(outcome=outcome[:1000], **closed)
-    )
-    session.exec(
-        update(CallbackEvent)
-        .where(col(CallbackEvent.channel_id) == claimed.channel_id)
-        .where(col(CallbackEvent.payment_reference) == claimed.payment_reference)
-        .where(col(CallbackEvent.id) != claimed.id)
-        .where(
-            col(CallbackEvent.status).in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION])
-        )
-        .where(col(CallbackEvent.received_at) <= asked_at)
-        .values(outcome=f"duplicate of callback #{claimed.id}: {outcome}"[:1000], **closed)
-    )
+    session.execute(_CLOSE_EVENT, params)
+    session.execute(_CLOSE_DUPLICATES, params)
     resolve_review(
         session,
         dedupe_key=unverified_review_key(claimed),

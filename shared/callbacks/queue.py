@@ -86,6 +86,7 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
             .values(
                 status=CallbackStatus.PROCESSING,
                 claimed_by=worker,
+                claimed_at=now,
                 claimed_until=now + lease,
                 attempts=CallbackEvent.attempts + 1,
             )

@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from shared.audit import SYSTEM_ACTOR
 from shared.models import ReviewItem, ReviewStatus, utcnow
@@ -57,16 +57,24 @@ def daily_review_key(cause: str, *, channel_id: int, day: date) -> str:
     return f"{cause}:{channel_id}:{day:%Y-%m-%d}"
 
 
+# Built once: every booked callback runs it (mostly closing nothing).
+_reviews = ReviewItem.__table__
+_RESOLVE = (
+    update(_reviews)
+    .where(_reviews.c.dedupe_key == bindparam("key"))
+    .where(_reviews.c.status == ReviewStatus.OPEN)
+    .values(
+        status=ReviewStatus.RESOLVED,
+        resolution=bindparam("resolution_text"),
+        resolved_by=SYSTEM_ACTOR,
+        resolved_at=bindparam("resolved_time"),
+    )
+)
+
+
 def resolve_review(session: Session, *, dedupe_key: str, resolution: str) -> None:
     """Closes an open item whose cause went away on its own (e.g. verified on a retry)."""
-    session.exec(
-        update(ReviewItem)
-        .where(col(ReviewItem.dedupe_key) == dedupe_key[:200])
-        .where(col(ReviewItem.status) == ReviewStatus.OPEN)
-        .values(
-            status=ReviewStatus.RESOLVED,
-            resolution=resolution[:1000],
-            resolved_by=SYSTEM_ACTOR,
-            resolved_at=utcnow(),
-        )
+    session.execute(
+        _RESOLVE,
+        {"key": dedupe_key[:200], "resolution_text": resolution[:1000], "resolved_time": utcnow()},
     )

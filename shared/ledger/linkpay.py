@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from shared.audit import SYSTEM_ACTOR
-from shared.company import company_settings, to_local
+from shared.company import company_timezone, to_local
 from shared.ledger.posting import post_entry
 from shared.models import Invoice, LedgerEntryKind, LedgerSource, PaymentAttempt, utcnow
 
@@ -19,7 +19,7 @@ def book_linkpay_payment(
     """Books ``amount`` of the settled ``attempt`` on its locked ``invoice``; False if the
     attempt was booked before (its one booking key is taken)."""
     paid_at = attempt.transaction_time or utcnow()
-    local = to_local(paid_at, company_settings(session).timezone)
+    local = to_local(paid_at, company_timezone(session))
     entry = post_entry(
         session,
         invoice=invoice,
