@@ -28,10 +28,11 @@ What is accepted, and what is refused (real files are messier than the standard)
   to its content. Two details sharing one bank reference stay two details of one entry.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -68,6 +69,49 @@ MESSAGES = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdt
 FIRST_VERSION, LAST_VERSION = 2, 13
 XSD_DIR = Path(__file__).parent / "xsd"
 BOOKED = "BOOK"
+PARTIES = ("Dbtr", "Cdtr")
+
+# What ``_entry`` and ``_transaction`` read of an entry and of each of its transaction
+# details; an entry's walk stops at its details, each of which is walked on its own.
+_ENTRY_FIELDS = (
+    "AcctSvcrRef",
+    "Sts/Cd",
+    "Amt",
+    "CdtDbtInd",
+    "RvslInd",
+    "AddtlNtryInf",
+    "BookgDt/Dt",
+    "BookgDt/DtTm",
+    "ValDt/Dt",
+    "ValDt/DtTm",
+    "BkTxCd/Domn/Cd",
+    "BkTxCd/Domn/Fmly/Cd",
+    "BkTxCd/Domn/Fmly/SubFmlyCd",
+    "BkTxCd/Prtry/Cd",
+    "NtryDtls/Btch",
+    "NtryDtls/TxDtls",
+)
+_TRANSACTION_FIELDS = (
+    "Amt",
+    "AmtDtls/TxAmt/Amt",
+    "AmtDtls/InstdAmt/Amt",
+    *(
+        f"RltdPties/{ultimate}{party}/{pty}Nm"
+        for party in PARTIES
+        for ultimate in ("", "Ultmt")
+        for pty in ("", "Pty/")
+    ),
+    *(f"RltdPties/{party}Acct/Id/IBAN" for party in PARTIES),
+    *(f"RltdAgts/{party}Agt/FinInstnId/{bic}" for party in PARTIES for bic in ("BIC", "BICFI")),
+    "RmtInf/Strd/CdtrRefInf/Ref",
+    "RmtInf/Ustrd",
+    "RmtInf/Strd/RfrdDocInf/Nb",
+    "AddtlTxInf",
+    "Refs/AcctSvcrRef",
+    "Refs/EndToEndId",
+    "Refs/TxId",
+    "Refs/InstrId",
+)
 
 
 @cache
@@ -93,41 +137,111 @@ def message_of(root: Root) -> str | None:
     return None
 
 
+class _Kept:
+    """The element paths (of local names, "RltdPties/Dbtr/Nm") a reader keeps below one
+    element, as a tree walked by each child's full tag. A tag is resolved to its local name
+    once and remembered (any namespace, or none, as the rest of this module), so an entry's
+    walk costs a dictionary look-up per element and steps into no part it does not keep."""
+
+    __slots__ = ("by_tag", "steps")
+
+    def __init__(self, paths: Iterable[str], prefix: str = "") -> None:
+        below: dict[str, list[str]] = {}
+        for path in paths:
+            first, _, rest = path.partition("/")
+            below.setdefault(first, [])
+            if rest:
+                below[first].append(rest)
+        self.steps: dict[str, tuple[str, _Kept | None]] = {
+            name: (prefix + name, _Kept(rests, f"{prefix}{name}/") if rests else None)
+            for name, rests in below.items()
+        }
+        self.by_tag: dict[object, tuple[str, _Kept | None] | None] = {}
+
+    def step(self, tag: object) -> "tuple[str, _Kept | None] | None":
+        step = self.steps.get(local_name(tag)) if isinstance(tag, str) else None
+        if len(self.by_tag) < _TAGS_REMEMBERED:
+            self.by_tag[tag] = step
+        return step
+
+
+# A file names a few dozen tags; this bounds what a file full of made-up ones leaves behind.
+_TAGS_REMEMBERED = 1024
+_UNSEEN = object()
+
+
 class _Index:
     """An element's descendants by path of local names ("RltdPties/Dbtr/Nm"), built in one
     walk: looking fields up here is many times faster than lxml's namespace-wildcard find,
-    which matters at tens of thousands of entries. ``below`` is a view of one part of it
-    (a transaction of an entry), neither a second walk nor a copy."""
+    which matters at tens of thousands of entries. With ``kept`` only those paths are
+    walked and indexed (an entry's and a transaction's fields); without, every one (the
+    rare elements: header, account, balances). ``texts`` holds each path's first text
+    that is not blank (``clean_text``), read in the same walk."""
 
-    __slots__ = ("paths", "prefix")
+    __slots__ = ("paths", "texts")
 
-    def __init__(self, element: etree._Element | None = None) -> None:
+    def __init__(self, element: etree._Element, kept: _Kept | None = None) -> None:
         self.paths: dict[str, list[etree._Element]] = {}
-        self.prefix = ""
-        if element is not None:
+        self.texts: dict[str, str] = {}
+        if kept is None:
             self._walk(element, "")
+        else:
+            self._keep(element, kept)
+
+    def _add(self, path: str, element: etree._Element) -> None:
+        found = self.paths.get(path)
+        if found is None:
+            self.paths[path] = [element]
+        else:
+            found.append(element)
+        if path not in self.texts:
+            text = clean_text(element.text)
+            if text:
+                self.texts[path] = text
 
     def _walk(self, element: etree._Element, prefix: str) -> None:
-        paths = self.paths
         for child in element:
             path = prefix + local_name(child.tag)
-            found = paths.get(path)
-            if found is None:
-                paths[path] = [child]
-            else:
-                found.append(child)
+            self._add(path, child)
             if len(child):
                 self._walk(child, path + "/")
 
-    def get(self, path: str) -> list[etree._Element]:
-        return self.paths.get(self.prefix + path, [])
+    def _keep(self, element: etree._Element, kept: _Kept) -> None:
+        by_tag = kept.by_tag
+        for child in element:
+            step = by_tag.get(child.tag, _UNSEEN)
+            if step is _UNSEEN:
+                step = kept.step(child.tag)
+            if step is not None:
+                path, below = step
+                self._add(path, child)
+                if below is not None:
+                    self._keep(child, below)
 
-    def below(self, path: str) -> "_Index":
-        """The index of the one element at ``path``."""
-        index = _Index()
-        index.paths = self.paths
-        index.prefix = f"{self.prefix}{path}/"
-        return index
+
+_ENTRY = _Kept(_ENTRY_FIELDS)
+_TRANSACTION = _Kept(_TRANSACTION_FIELDS)
+
+
+class _PartyPaths(NamedTuple):
+    names: tuple[str, ...]
+    iban: str
+    bic: tuple[str, ...]
+
+
+_PARTY_PATHS = {
+    party: _PartyPaths(
+        names=(
+            f"RltdPties/{party}/Nm",
+            f"RltdPties/{party}/Pty/Nm",
+            f"RltdPties/Ultmt{party}/Nm",
+            f"RltdPties/Ultmt{party}/Pty/Nm",
+        ),
+        iban=f"RltdPties/{party}Acct/Id/IBAN",
+        bic=(f"RltdAgts/{party}Agt/FinInstnId/BIC", f"RltdAgts/{party}Agt/FinInstnId/BICFI"),
+    )
+    for party in PARTIES
+}
 
 
 def _indexed(node: "etree._Element | _Index") -> _Index:
@@ -135,28 +249,28 @@ def _indexed(node: "etree._Element | _Index") -> _Index:
 
 
 def _find(node: "etree._Element | _Index", *paths: str) -> etree._Element | None:
-    index = _indexed(node)
+    by_path = _indexed(node).paths
     for path in paths:
-        found = index.get(path)
+        found = by_path.get(path)
         if found:
             return found[0]
     return None
 
 
 def _text(node: "etree._Element | _Index | None", *paths: str) -> str:
+    """The first text that is not blank at the first of ``paths`` that has one."""
     if node is None:
         return ""
-    index = _indexed(node)
+    texts = _indexed(node).texts
     for path in paths:
-        for found in index.get(path):
-            text = clean_text(found.text)
-            if text:
-                return text
+        text = texts.get(path)
+        if text:
+            return text
     return ""
 
 
 def _texts(node: "etree._Element | _Index", path: str) -> list[str]:
-    found = _indexed(node).get(path)
+    found = _indexed(node).paths.get(path, ())
     return [clean_text(element.text) for element in found if element.text]
 
 
@@ -281,25 +395,20 @@ def _amount_of(element: etree._Element, where: str, field_name: str) -> tuple[in
 
 
 def _transaction(
-    element: "etree._Element | _Index", *, direction: str, reversal: bool, where: str
+    element: etree._Element, *, direction: str, reversal: bool, where: str
 ) -> tuple[ParsedTransaction, tuple[int, str] | None]:
-    tx = _indexed(element)
+    tx = _Index(element, _TRANSACTION)
     # The other party of the money: the payer of a credit, the payee of a debit; a
     # reversal is booked the other way round, its party is still the original one.
     party = "Dbtr" if (direction == CREDIT) != reversal else "Cdtr"
     other = "Cdtr" if party == "Dbtr" else "Dbtr"
     amount = _amount_of(_find(tx, "Amt", "AmtDtls/TxAmt/Amt"), where, "TxDtls Amt")
     original = _amount_of(_find(tx, "AmtDtls/InstdAmt/Amt"), where, "InstdAmt")
-    name = _text(
-        tx,
-        f"RltdPties/{party}/Nm",
-        f"RltdPties/{party}/Pty/Nm",
-        f"RltdPties/Ultmt{party}/Nm",
-        f"RltdPties/Ultmt{party}/Pty/Nm",
-    )
-    iban = compact_account(_text(tx, f"RltdPties/{party}Acct/Id/IBAN"))
+    paths = _PARTY_PATHS[party]
+    name = _text(tx, *paths.names)
+    iban = compact_account(_text(tx, paths.iban))
     if not name and not iban:
-        name = _text(tx, f"RltdPties/{other}/Nm", f"RltdPties/{other}/Pty/Nm")
+        name = _text(tx, *_PARTY_PATHS[other].names[:2])
     references = [ref.upper().replace(" ", "") for ref in _texts(tx, "RmtInf/Strd/CdtrRefInf/Ref")]
     unstructured = " ".join(_texts(tx, "RmtInf/Ustrd"))
     documents = " ".join(_texts(tx, "RmtInf/Strd/RfrdDocInf/Nb"))
@@ -308,11 +417,7 @@ def _transaction(
         amount_minor=amount[0] if amount else 0,
         counterparty_name=name,
         counterparty_iban=iban,
-        counterparty_bic=_text(
-            tx,
-            f"RltdAgts/{party}Agt/FinInstnId/BIC",
-            f"RltdAgts/{party}Agt/FinInstnId/BICFI",
-        ),
+        counterparty_bic=_text(tx, *paths.bic),
         creditor_reference=references[0] if references else "",
         remittance_text=unstructured or documents,
         additional_info=_text(tx, "AddtlTxInf"),
@@ -328,7 +433,7 @@ def _transaction(
 def _entry(
     element: etree._Element, *, position: int, statement: _StatementBuilder
 ) -> ParsedEntry | None:
-    ntry = _Index(element)
+    ntry = _Index(element, _ENTRY)
     reference = _text(ntry, "AcctSvcrRef")
     where = f"{statement.where}, entry {position}" + (f" ({reference})" if reference else "")
     status = _text(ntry, "Sts/Cd", "Sts")
@@ -353,9 +458,7 @@ def _entry(
         )
     direction = CREDIT if indicator == "CRDT" else DEBIT
     reversal = _text(ntry, "RvslInd").lower() in ("true", "1")
-    details: list = ntry.get("NtryDtls/TxDtls")
-    if len(details) == 1:  # the usual case: its fields are in the entry's index already
-        details = [ntry.below("NtryDtls/TxDtls")]
+    details = ntry.paths.get("NtryDtls/TxDtls", ())
     parsed = [
         _transaction(tx, direction=direction, reversal=reversal, where=f"{where}, transaction {i}")
         for i, tx in enumerate(details, start=1)

@@ -17,6 +17,7 @@ The caller owns the transaction: ``import_statement`` flushes, the caller commit
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -100,8 +101,13 @@ def _insert(session: Session, table):
 
 def _cut(text: str, column) -> str:
     """Free text from a bank, cut to its column (PostgreSQL refuses longer strings)."""
-    length = getattr(column.type, "length", None)
+    length = _length(column)
     return text[:length] if length else text
+
+
+@cache  # asked for every field of every entry
+def _length(column) -> int | None:
+    return getattr(column.type, "length", None)
 
 
 def _account_for(session: Session, statement: ParsedStatement) -> BankAccount:

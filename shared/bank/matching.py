@@ -207,8 +207,9 @@ def _numbers(invoices: Sequence[Invoice]) -> str:
 
 def _reference_of(tx: BankStatementTransaction) -> str | None:
     """The first RF reference of one of our invoices the transfer quotes."""
-    written = [tx.creditor_reference] if tx.creditor_reference else []
-    written += references_in_text(_payment_details(tx))
+    if tx.creditor_reference and invoice_id_from_reference(tx.creditor_reference):
+        return tx.creditor_reference
+    written = references_in_text(_payment_details(tx))
     return next((ref for ref in written if invoice_id_from_reference(ref)), None)
 
 

@@ -369,10 +369,9 @@ def write_received_payments(
     sets each one's ``received_payment_id``."""
     if not staged:
         return
-    table = ReceivedPayment.__table__
     now = utcnow()
-    ids = session.execute(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True),
+    ids = _insert_payments(
+        session,
         [
             {
                 **payment.values,
@@ -384,7 +383,7 @@ def write_received_payments(
             }
             for payment in staged
         ],
-    ).scalars()
+    )
     for payment, payment_id in zip(staged, ids, strict=True):
         payment.received_payment_id = payment_id
         for entry in payment.entries:
@@ -414,6 +413,27 @@ def write_received_payments(
             for payment in staged
         ],
     )
+
+
+def _insert_payments(session: Session, rows: list[dict]) -> list[int]:
+    """Inserts the payments in one statement; returns their ids in the rows' order.
+
+    SQLite does not say in which order a multi-row INSERT returns its rows, so asked for
+    ids in order SQLAlchemy sends one INSERT per row (a few thousand for a statement's
+    bookings). A write transaction there holds the database's only write lock from its
+    BEGIN IMMEDIATE, so the ids SQLite would give next (the highest + 1 onwards) are
+    given here and sent with the rows; a writer that got in between anyway makes the
+    INSERT fail on the primary key, never pairs an id with the wrong row."""
+    table = ReceivedPayment.__table__
+    if session.get_bind().dialect.name != "sqlite":
+        inserted = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(inserted, rows).scalars())
+    first = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
+    ids = list(range(first, first + len(rows)))
+    session.execute(
+        table.insert(), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 def reverse_received_payment(

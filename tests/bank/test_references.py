@@ -35,6 +35,22 @@ def test_a_mistyped_or_foreign_reference_points_to_no_invoice():
     assert invoice_id_from_reference("") is None
 
 
+@pytest.mark.parametrize("invoice_id", [1, 34, 97, 4_104, 99_999_999, 123_456_789_012])
+def test_every_mistyped_digit_of_a_reference_points_to_no_invoice(invoice_id):
+    """References of our form are checked without python-stdnum's general path (a
+    statement asks about thousands): they must be read exactly as it reads them."""
+    reference = creditor_reference(invoice_id=invoice_id)
+    assert invoice_id_from_reference(reference) == invoice_id
+    for position in range(2, len(reference)):
+        for digit in "0123456789":
+            typed = reference[:position] + digit + reference[position + 1 :]
+            if typed == reference:
+                continue
+            assert iso11649.is_valid(typed) is False, typed  # the check digits catch it
+            assert invoice_id_from_reference(typed) is None, typed
+    assert format_creditor_reference(reference) == iso11649.format(reference)
+
+
 def test_epc_payload_lines_follow_the_standard():
     reference = creditor_reference(invoice_id=34)
     payload = epc_qr_payload(

@@ -17,7 +17,9 @@ from shared.ledger.received import (
     record_received_payment,
     refund_customer_credit,
     reverse_received_payment,
+    stage_received_payment,
     suggest_allocation,
+    write_received_payments,
 )
 from shared.models import (
     AuditLog,
@@ -101,6 +103,50 @@ def test_one_transfer_pays_two_invoices_and_the_rest_becomes_credit(any_db):
         (f"received:{payment.id}:{second.id}", 17900, PAID_ON),
     ]
     assert audit.details["allocations"] == {first.number: 12100, second.number: 17900}
+
+
+def test_payments_written_together_each_keep_their_own_invoice_and_amount(any_db):
+    """A statement's bookings are written many payments to a statement: each payment row,
+    its ledger entry and its audit entry must still be the same payment's."""
+    earlier = make_customer()
+    _invoice(earlier)
+    _record(earlier, "5.00")  # a payment before the batch: the batch's ids follow it
+    invoices = [_invoice(make_customer(), price=price) for price in ("10.00", "20.00", "30.00")]
+    with write_session() as session:
+        staged = [
+            stage_received_payment(
+                session,
+                customer_id=invoice.customer_id,
+                method=LedgerSource.BANK_TRANSFER,
+                received_on=PAID_ON,
+                amount=invoice.total_minor,
+                currency="EUR",
+                bank_reference=f"BANK-{invoice.number}",
+                allocations=[(invoice.id, invoice.total_minor)],
+            )
+            for invoice in invoices
+        ]
+        write_received_payments(session, actor=FINANCE, staged=staged)
+
+    with read_session() as session:
+        for invoice, payment in zip(invoices, staged, strict=True):
+            row = session.get(ReceivedPayment, payment.received_payment_id)
+            entry = session.exec(
+                select(LedgerEntry).where(LedgerEntry.received_payment_id == row.id)
+            ).one()
+            audit = session.exec(
+                select(AuditLog).where(
+                    AuditLog.action == "payment.record", AuditLog.entity_id == str(row.id)
+                )
+            ).one()
+            assert (row.customer_id, row.amount_minor, row.bank_reference) == (
+                invoice.customer_id,
+                invoice.total_minor,
+                f"BANK-{invoice.number}",
+            )
+            assert (entry.invoice_id, entry.amount_minor) == (invoice.id, invoice.total_minor)
+            assert audit.details["allocations"] == {invoice.number: invoice.total_minor}
+            assert session.get(Invoice, invoice.id).status == InvoiceStatus.PAID
 
 
 def test_without_allocation_the_oldest_due_invoices_are_paid_first(any_db):
