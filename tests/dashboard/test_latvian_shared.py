@@ -334,17 +334,37 @@ def test_the_reports_of_a_new_company_in_latvian(db):
     i18n.MISSING.clear()
     at = _in_latvian("reports")
     _latvian_only(at)
+    picker = at.segmented_control(key="rep_report")
+    assert picker.label == "Pārskats"
+    assert picker.options == [
+        "Saņemts pa periodiem un kanāliem",
+        "Debitoru parādu novecošana",
+        "Neapmaksātā summa pa klientiem",
+        "Apmaksas laiks",
+        "Izrakstītie rēķini un kredītrēķini",
+        "PVN kopsavilkums",
+    ]
+    assert "Šajā periodā maksājumi nav saņemti." in texts(at)
+    at = picker.set_value("sales-ledger").run()
+    _latvian_only(at)
+    assert "Šajā periodā nav izrakstīts neviens rēķins vai kredītrēķins." in texts(at)
+    at = at.segmented_control(key="rep_report").set_value("vat-summary").run()
+    _latvian_only(at)
     shown = texts(at)
-    assert "Izrakstītie rēķini un kredītrēķini" in shown
-    assert "Šajā periodā nav izrakstīts neviens rēķins vai kredītrēķins." in shown
     assert "Šajā periodā nav ne pārdošanas, ne kredītrēķinu." in shown
     assert "Pārdošana un kredītrēķini pa mēnešiem" in shown
+    at = at.segmented_control(key="rep_report").set_value("aging").run()
+    _latvian_only(at)
+    assert "Šis pārskats ir šodienas stāvoklī: augstāk norādītie datumi uz to neattiecas." in (
+        texts(at)
+    )
 
 
 def test_reports_per_week_and_per_quarter_in_latvian(db, monkeypatch):
     i18n.MISSING.clear()
     at = _in_latvian("reports")
-    period = at.get("button_group")[0]
+    at = at.segmented_control(key="rep_report").set_value("vat-summary").run()
+    period = at.segmented_control(key="rep_period")
     assert period.label == "Periods"
     assert period.options == ["Nedēļa", "Mēnesis", "Ceturksnis"]
     # The test names the choice through the page's format_func, outside the page's run:
@@ -353,7 +373,7 @@ def test_reports_per_week_and_per_quarter_in_latvian(db, monkeypatch):
     at = period.set_value("quarter").run()
     _latvian_only(at)
     assert "Pārdošana un kredītrēķini pa ceturkšņiem" in texts(at)
-    at = at.get("button_group")[0].set_value("week").run()
+    at = at.segmented_control(key="rep_period").set_value("week").run()
     _latvian_only(at)
     # A week is no VAT period: the summary stays monthly.
     assert "Pārdošana un kredītrēķini pa mēnešiem" in texts(at)
@@ -380,9 +400,13 @@ def test_report_tables_show_their_labels_in_latvian(db):
     make_invoice(channel=channel, customer=make_customer(name="SIA Ēdnīca"))
     i18n.MISSING.clear()
     at = _in_latvian("reports")
-    no_exceptions(at)
+    frames = {}
+    for report in ("aging", "sales-ledger", "vat-summary"):
+        at = at.segmented_control(key="rep_report").set_value(report).run()
+        no_exceptions(at)
+        (frame,) = [frame.value for frame in at.dataframe]
+        frames[frame.columns[0]] = frame
     assert sorted(text for language, text in i18n.MISSING if language == "lv") == []
-    frames = {frame.value.columns[0]: frame.value for frame in at.dataframe}
     assert "Termiņš vēl nav pienācis" in list(frames["Kavējuma dienas"]["Kavējuma dienas"])
     assert set(frames["Numurs"]["Veids"]) == {"Rēķins"}
     vat = frames["Periods"]

@@ -12,6 +12,15 @@ from tests.utils.factories import make_channel, make_customer, make_invoice
 
 TODAY = date(2026, 5, 20)
 TZ = "Europe/Riga"
+# The Reports page's picker: the name in the address and the report's heading.
+REPORTS = {
+    "received": "Received per period and channel",
+    "aging": "Accounts receivable aging",
+    "outstanding": "Outstanding per customer",
+    "days-to-pay": "Days to pay",
+    "sales-ledger": "Sales ledger",
+    "vat-summary": "VAT summary",
+}
 
 
 def _build_ledger():
@@ -141,19 +150,34 @@ def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch)
 
     at = open_page(at, "reports")
     no_exceptions(at)
-    frames = [frame.value for frame in at.dataframe]
-    assert list(frames[1]["Days past due"]) == [
+    at = at.segmented_control(key="rep_report").set_value("aging").run()
+    no_exceptions(at)
+    (aging,) = [frame.value for frame in at.dataframe]
+    assert list(aging["Days past due"]) == [
         "Not due yet",
         "1–30 days",
         "31–60 days",
         "61–90 days",
         "90+ days",
     ]
-    assert list(frames[2]["Customer"]) == ["Anna SIA", "Bob OÜ"]
-    labels = [label for label, _ in download_links(at)]
-    # The four figures above, the sales ledger and the VAT summary.
-    assert labels.count("Download CSV") == 6 and labels.count("Download XLSX") == 6
+    at = at.segmented_control(key="rep_report").set_value("outstanding").run()
+    (outstanding,) = [frame.value for frame in at.dataframe]
+    assert list(outstanding["Customer"]) == ["Anna SIA", "Bob OÜ"]
     assert "Rows 1–2 of 2" in texts(at)
+    # Each of the four figures above, the sales ledger and the VAT summary downloads: one
+    # CSV and one XLSX of the report on screen.
+    for report in (
+        "received",
+        "aging",
+        "outstanding",
+        "days-to-pay",
+        "sales-ledger",
+        "vat-summary",
+    ):
+        at = at.segmented_control(key="rep_report").set_value(report).run()
+        no_exceptions(at)
+        labels = [label for label, _ in download_links(at)]
+        assert labels == ["Download CSV", "Download XLSX"], report
 
 
 def test_money_recorded_by_hand_is_received_too(any_db):
