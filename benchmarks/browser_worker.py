@@ -11,7 +11,9 @@ the page's content is on screen — what a person waits for.
 - page switches: each sidebar page is visited ``ROUNDS`` times in turn; the first visit is
   "cold" (the server's data caches are empty for that page), the median of the others
   "warm". The floor's figure is the median switch between its two pages;
-- list actions on Invoices: search by customer, filter by number, next page.
+- list actions on Invoices: search by customer, filter by number, next page;
+- on Reports (timed as it opens, with the money received, among the page switches): switching
+  to the sales ledger.
 
 ``--language lv`` signs the benchmark user in with Latvian chosen (set in the database
 before the browser starts) and finds every page and control by its label in the Latvian
@@ -33,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlmodel import select
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -287,6 +289,22 @@ def _list_actions(tab: Tab, language: str) -> dict[str, list[float]]:
     return times
 
 
+def _report_actions(tab: Tab, language: str) -> dict[str, list[float]]:
+    """Reports opens with the money received; the accountant's sales ledger is one click."""
+    _switch(tab, text_in(language, "Reports"))
+    picker = tab.page.get_by_test_id("stMain").locator(".st-key-rep_report")
+
+    def report(name: str) -> Locator:
+        return picker.get_by_role("button", name=text_in(language, name), exact=True)
+
+    ledger, received = report("Sales ledger"), report("Received per period and channel")
+    times: dict[str, list[float]] = {"Reports: sales ledger": []}
+    for _ in range(ROUNDS):
+        times["Reports: sales ledger"].append(_ms(lambda: tab.after_next_run(ledger.click)))
+        tab.after_next_run(received.click)
+    return times
+
+
 def measure(*, language: str = "en", framework_defaults: bool = False) -> dict:
     dashboard_port, floor_port = free_port(), free_port()
     launcher_command = _dashboard_command(dashboard_port)
@@ -315,6 +333,7 @@ def measure(*, language: str = "en", framework_defaults: bool = False) -> dict:
             _log_in(tab, dashboard_url, language)
             switches = _page_switches(tab, language)
             actions = _list_actions(tab, language)
+            report_actions = _report_actions(tab, language)
         browser.close()
     _restore_language(previous_language)
     return {
@@ -326,6 +345,7 @@ def measure(*, language: str = "en", framework_defaults: bool = False) -> dict:
         "floor_switch_ms": floor_switch,
         "page_switch_ms": switches,
         "list_action_ms": actions,
+        "report_action_ms": report_actions,
     }
 
 

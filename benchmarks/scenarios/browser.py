@@ -65,9 +65,10 @@ def _measure(db: BenchDatabase, *, language: str, framework_defaults: bool) -> d
 
 
 def _actions(summary: dict) -> dict[str, list[float]]:
-    """Every timed action of a run by its English name: page switches, then list actions."""
+    """Every timed action of a run by its English name: page switches, list actions, then
+    the switch between reports."""
     listed = {f"Invoices: {name}": times for name, times in summary["list_action_ms"].items()}
-    return {**summary["page_switch_ms"], **listed}
+    return {**summary["page_switch_ms"], **listed, **summary["report_action_ms"]}
 
 
 def add_comparisons(summaries: dict[str, list[dict]], results: Results) -> None:

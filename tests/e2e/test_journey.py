@@ -356,6 +356,7 @@ def test_invoice_paid_through_linkpay_from_set_up_to_export(
     #     paid, nothing open; headings and state in the user's language.
     page.bring_to_front()
     ui.open_page(page, "Reports")
+    ui.open_report(page, "Sales ledger")
     ledger_csv = ui.main(page).locator(".st-key-rep_ledger_export_csv").get_by_role("link")
     with checks.soft("Download CSV of the sales ledger has the invoice as paid", page, step=12):
         with page.expect_download(timeout=15_000) as download_info:

@@ -36,6 +36,15 @@ MANAGER_PAGES = (
     "Numbering",
 )
 ADMIN_PAGES = ("Users", "Audit log")
+# The reports on the Reports page, the first of them the one it opens with.
+REPORTS = (
+    "Received per period and channel",
+    "Accounts receivable aging",
+    "Outstanding per customer",
+    "Days to pay",
+    "Sales ledger",
+    "VAT summary",
+)
 # Every action that writes: saving, creating, issuing, sending (also the online link and
 # the PDF, which are logged as sendings), and the channel, callback and exception fixes.
 CHANGING = re.compile(
@@ -110,6 +119,12 @@ def test_manager_sees_every_page_but_no_button_that_changes_anything(
         shots(page, title)
         with checks.soft(f"{title}: no button that changes anything", page):
             assert changing_buttons(page) == []
+        if title == "Reports":
+            # Reports shows one report at a time: each of them offers no change either.
+            for report in REPORTS[1:]:
+                ui.open_report(page, report)
+                with checks.soft(f"Reports, {report}: no button that changes anything", page):
+                    assert changing_buttons(page) == []
 
     # The detail of an issued invoice, opened the way a manager would: from the list.
     ui.open_invoice(page, issued.number, customer_name=issued.customer_name)

@@ -112,6 +112,14 @@ def main(page: Page) -> Locator:
     return page.get_by_test_id("stMain")
 
 
+def open_report(page: Page, name: str) -> None:
+    """On Reports, picks the report ``name`` (its heading) and waits until it is shown."""
+    picker = main(page).locator(".st-key-rep_report")
+    picker.get_by_role("button", name=say(name), exact=True).click()
+    expect(main(page).get_by_role("heading", name=say(name))).to_be_visible()
+    app_idle(page)
+
+
 def fill(page: Page, label: str, value: str, *, scope: Locator | None = None) -> None:
     """Types into a text input outside a form and commits it with Enter, as Streamlit's
     "Press Enter to apply" asks. (Tab does not commit a password input: focus moves to
