@@ -166,18 +166,81 @@ def test_reports_and_overview_pages_show_the_figures(sqlite_ledger, monkeypatch)
     assert "Rows 1–2 of 2" in texts(at)
     # Each of the four figures above, the sales ledger and the VAT summary downloads: one
     # CSV and one XLSX of the report on screen.
-    for report in (
-        "received",
-        "aging",
-        "outstanding",
-        "days-to-pay",
-        "sales-ledger",
-        "vat-summary",
-    ):
+    for report in REPORTS:
         at = at.segmented_control(key="rep_report").set_value(report).run()
         no_exceptions(at)
         labels = [label for label, _ in download_links(at)]
         assert labels == ["Download CSV", "Download XLSX"], report
+
+
+def _reports_page(monkeypatch, *, link: str | None = None):
+    """Reports as a manager opens it: from the navigation, or from a link with ?report=."""
+    from dashboard import ui
+    from tests.dashboard.conftest import app_as
+
+    monkeypatch.setattr(ui, "today", lambda: TODAY)
+    at = app_as("manager")
+    if link is not None:
+        at.query_params["report"] = link
+    return at.switch_page("app_pages/reports.py").run()
+
+
+def _heading(at) -> str:
+    (heading,) = [element.value for element in at.subheader]
+    return heading
+
+
+def test_reports_opens_one_report_at_a_time(sqlite_ledger, monkeypatch):
+    """Every report has rows here, yet the page draws only the chosen one's table: the
+    others' queries are not paid for on every run."""
+    from tests.dashboard.conftest import no_exceptions
+
+    at = _reports_page(monkeypatch)
+    no_exceptions(at)
+    assert at.segmented_control(key="rep_report").value == "received"
+    assert _heading(at) == "Received per period and channel"
+    for report, heading in REPORTS.items():
+        at = at.segmented_control(key="rep_report").set_value(report).run()
+        no_exceptions(at)
+        assert _heading(at) == heading
+        assert len(at.dataframe) == 1, report
+
+
+def test_a_link_opens_its_report_and_a_rerun_keeps_it(sqlite_ledger, monkeypatch):
+    from tests.dashboard.conftest import no_exceptions
+
+    at = _reports_page(monkeypatch, link="vat-summary")
+    no_exceptions(at)
+    assert _heading(at) == "VAT summary"
+    assert "VAT after credit notes" in at.dataframe[0].value.columns
+
+    at = at.segmented_control(key="rep_report").set_value("sales-ledger").run()
+    at = at.run()
+    assert _heading(at) == "Sales ledger"
+    # The address names the report, so a reload or a copied link opens it again.
+    assert at.query_params["report"] == "sales-ledger"
+    at = at.segmented_control(key="rep_report").set_value("received").run()
+    assert "report" not in at.query_params
+
+
+def test_an_unknown_report_in_a_link_opens_the_default(sqlite_ledger, monkeypatch):
+    from tests.dashboard.conftest import no_exceptions
+
+    at = _reports_page(monkeypatch, link="balance-sheet")
+    no_exceptions(at)
+    assert not at.error and not at.warning
+    assert _heading(at) == "Received per period and channel"
+    assert "report" not in at.query_params
+
+
+def test_reports_as_of_today_say_the_dates_do_not_apply(sqlite_ledger, monkeypatch):
+    from tests.dashboard.conftest import texts
+
+    at = _reports_page(monkeypatch, link="aging")
+    assert at.date_input(key="rep_from").disabled and at.date_input(key="rep_to").disabled
+    assert "This report is as of today: the dates above do not apply to it." in texts(at)
+    at = at.segmented_control(key="rep_report").set_value("sales-ledger").run()
+    assert not at.date_input(key="rep_from").disabled
 
 
 def test_money_recorded_by_hand_is_received_too(any_db):
