@@ -295,7 +295,7 @@ def _report_actions(tab: Tab, language: str) -> dict[str, list[float]]:
     picker = tab.page.get_by_test_id("stMain").locator(".st-key-rep_report")
 
     def report(name: str) -> Locator:
-        return picker.get_by_role("button", name=text_in(language, name), exact=True)
+        return picker.get_by_role("radio", name=text_in(language, name), exact=True)
 
     ledger, received = report("Sales ledger"), report("Received per period and channel")
     times: dict[str, list[float]] = {"Reports: sales ledger": []}

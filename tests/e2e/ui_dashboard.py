@@ -115,7 +115,7 @@ def main(page: Page) -> Locator:
 def open_report(page: Page, name: str) -> None:
     """On Reports, picks the report ``name`` (its heading) and waits until it is shown."""
     picker = main(page).locator(".st-key-rep_report")
-    picker.get_by_role("button", name=say(name), exact=True).click()
+    picker.get_by_role("radio", name=say(name), exact=True).click()
     expect(main(page).get_by_role("heading", name=say(name))).to_be_visible()
     app_idle(page)
 
