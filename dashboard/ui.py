@@ -10,7 +10,8 @@ import dataclasses
 import html
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -472,6 +473,22 @@ def page_action(
     if rerunning:
         st.rerun()
     return True
+
+
+# --- Sections drawn on demand ----------------------------------------------------------------
+
+
+@contextmanager
+def lazy_expander(label: str, *, key: str, icon: str | None = None) -> Iterator[bool]:
+    """An expander whose content is made only while it is open; yields whether it is.
+
+    A closed expander's content is otherwise made, sent and laid out by the browser on every
+    run of the page, unseen: a form or a table in one slowed down every visit of Payments,
+    Callbacks and Invoices. Opening it reruns the page, and it stays open, with what was
+    typed, until the user leaves the page.
+    """
+    with st.expander(label, key=key, icon=icon, on_change="rerun") as section:
+        yield bool(section.open)
 
 
 # --- Form errors next to their fields --------------------------------------------------------

@@ -39,7 +39,9 @@ def reconciler_panel() -> None:
             ),
             icon=":material/sync_problem:",
         )
-    with st.expander(t("Reconciler"), icon=":material/sync:"):
+    with ui.lazy_expander(t("Reconciler"), key="rec_panel", icon=":material/sync:") as opened:
+        if not opened:
+            return
         st.caption(
             t(
                 "Re-asks EveryPay about every unfinished payment and every callback still "

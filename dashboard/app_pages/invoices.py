@@ -174,15 +174,16 @@ if go.button(t("Open invoice"), key="inv_open", icon=":material/open_in_new:"):
     _open(chosen)
 
 if user.can("edit"):
-    with st.expander(t("E-mail invoices")):
-        bulk = st.multiselect(
-            t("Invoices on this page"),
-            list(labels),
-            format_func=labels.get,
-            key="inv_bulk",
-            placeholder=t("Choose options"),
-        )
-        render_bulk_send(bulk, username=user.username, role=user.role)
+    with ui.lazy_expander(t("E-mail invoices"), key="inv_email") as opened:
+        if opened:
+            bulk = st.multiselect(
+                t("Invoices on this page"),
+                list(labels),
+                format_func=labels.get,
+                key="inv_bulk",
+                placeholder=t("Choose options"),
+            )
+            render_bulk_send(bulk, username=user.username, role=user.role)
 
 # Headed in the reader's language, read now: the file is made outside this run.
 csv_columns = [dataclasses.replace(column, label=t(column.label)) for column in table.columns]

@@ -36,8 +36,11 @@ ui.show_flash()
 
 
 def _record_payment_section() -> None:
-    with st.expander(t("Record payment"), icon=":material/add_card:"):
-        record_payment_form(key="rp", username=user.username, today=ui.today())
+    with ui.lazy_expander(
+        t("Record payment"), key="pay_record", icon=":material/add_card:"
+    ) as opened:
+        if opened:
+            record_payment_form(key="rp", username=user.username, today=ui.today())
 
 
 def _moved_text(result: LedgerResult) -> str:
@@ -79,7 +82,11 @@ def _forget_reversal(_: LedgerResult) -> None:
 
 
 def _reverse_payment_section() -> None:
-    with st.expander(t("Reverse a recorded payment"), icon=":material/undo:"):
+    with ui.lazy_expander(
+        t("Reverse a recorded payment"), key="pay_reverse", icon=":material/undo:"
+    ) as opened:
+        if not opened:
+            return
         search = st.text_input(
             t("Find payment"), key="payrev_find", placeholder=t("Customer or reference")
         )

@@ -44,7 +44,16 @@ def app_as(role: str | None) -> AppTest:
     return at.run()
 
 
-def open_page(at: AppTest, name: str) -> AppTest:
+# Every section made only once opened (ui.lazy_expander), by key: tests that check all a page
+# can show open them all.
+LAZY_SECTIONS = ("pay_record", "pay_reverse", "rec_panel", "inv_email")
+
+
+def open_page(at: AppTest, name: str, *, opened: tuple[str, ...] = ()) -> AppTest:
+    """Page ``name``, with the sections keyed ``opened`` (``ui.lazy_expander``) open, as
+    after a click on each: their content is made only then."""
+    for key in opened:
+        at.session_state[key] = True
     return at.switch_page(f"app_pages/{name}.py").run()
 
 

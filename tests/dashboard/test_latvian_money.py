@@ -33,7 +33,15 @@ from shared.states import PAYMENT_STATES
 from shared.users import set_user_language
 from tests.bank.builders import Entry, Tx, camt053
 from tests.callbacks.helpers import API_BASE, answer_with, make_shop
-from tests.dashboard.conftest import APP, TIMEOUT, make_attempt, make_user, no_exceptions, texts
+from tests.dashboard.conftest import (
+    APP,
+    LAZY_SECTIONS,
+    TIMEOUT,
+    make_attempt,
+    make_user,
+    no_exceptions,
+    texts,
+)
 from tests.dashboard.test_bank_statements_ui import _import, _statement, _transactions
 from tests.dashboard.test_latvian_ui import _seed, _shown, english_words
 from tests.dashboard.test_table_exports import _mail
@@ -62,6 +70,8 @@ def _in_latvian(role: str, page: str) -> AppTest:
     at.session_state["auth"] = ui.new_session(user_id)
     at.run()
     i18n.MISSING.clear()
+    for key in LAZY_SECTIONS:
+        at.session_state[key] = True
     return at.switch_page(f"app_pages/{page}.py").run()
 
 

@@ -425,7 +425,7 @@ def english_words(text: str) -> set[str]:
 def _in_latvian(at_page: str, number: str):
     from streamlit.testing.v1 import AppTest
 
-    from tests.dashboard.conftest import APP, TIMEOUT
+    from tests.dashboard.conftest import APP, LAZY_SECTIONS, TIMEOUT
 
     user_id = make_user("admin", "ilze")
     with write_session() as session:
@@ -434,6 +434,8 @@ def _in_latvian(at_page: str, number: str):
     at.session_state["auth"] = ui.new_session(user_id)
     if at_page == "invoice_detail":
         at.query_params["invoice"] = number
+    for key in LAZY_SECTIONS:
+        at.session_state[key] = True
     at.run()
     return at.switch_page(f"app_pages/{at_page}.py").run()
 

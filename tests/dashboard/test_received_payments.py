@@ -13,7 +13,14 @@ from shared.ledger.received import record_received_payment
 from shared.models import AuditLog, Invoice, InvoiceStatus, ReceivedPayment
 from shared.views import payments
 from shared.views.payments import PaymentFilter
-from tests.dashboard.conftest import app_as, make_attempt, no_exceptions, open_page, texts
+from tests.dashboard.conftest import (
+    LAZY_SECTIONS,
+    app_as,
+    make_attempt,
+    no_exceptions,
+    open_page,
+    texts,
+)
 from tests.utils.factories import make_channel, make_customer, make_invoice
 
 TZ = "Europe/Riga"
@@ -60,7 +67,7 @@ def _state(invoice: Invoice) -> tuple[str, int]:
 def test_record_payment_suggests_oldest_due_first_and_books_what_is_shown(db):
     customer = make_customer(name="Anna SIA")
     later, earlier = _invoices(customer, date(2026, 6, 30), date(2026, 5, 10))
-    at = open_page(app_as("finance"), "payments")
+    at = open_page(app_as("finance"), "payments", opened=("pay_record",))
     at.selectbox(key="rp_who").set_value(customer.id).run()
     at.text_input(key="rp_amount").input("300.00").run()
     no_exceptions(at)
@@ -93,7 +100,7 @@ def test_record_payment_suggests_oldest_due_first_and_books_what_is_shown(db):
 def test_record_payment_refuses_an_amount_next_to_its_field(db):
     customer = make_customer()
     (invoice,) = _invoices(customer, date(2026, 5, 10))
-    at = open_page(app_as("finance"), "payments")
+    at = open_page(app_as("finance"), "payments", opened=("pay_record",))
     at.selectbox(key="rp_who").set_value(customer.id).run()
     at.text_input(key="rp_amount").input("1,000").run()
     at.button(key="rp_save").click().run()
@@ -108,7 +115,7 @@ def test_reversal_needs_confirmation_and_a_reason_and_happens_once(db):
     customer = make_customer(name="Bob OÜ")
     (invoice,) = _invoices(customer, date(2026, 5, 10))
     payment_id = _record(customer, "121.00", [(invoice.id, "121.00")])
-    at = open_page(app_as("finance"), "payments")
+    at = open_page(app_as("finance"), "payments", opened=("pay_reverse",))
     assert at.button(key="payrev_go").disabled  # until confirmed
     at.checkbox(key="payrev_confirm").check().run()
     at.button(key="payrev_go").click().run()
@@ -193,7 +200,7 @@ def test_a_manager_sees_payments_and_credit_but_no_button_to_change_them(db, pag
     _record(customer, "150.00", [(invoice.id, "150.00")])
     at = app_as("manager")
     at.session_state["invoice_id"] = invoice.id
-    at = open_page(at, page)
+    at = open_page(at, page, opened=LAZY_SECTIONS)
     no_exceptions(at)
     keys = {widget.key or "" for widget in (*at.button, *at.text_input, *at.checkbox)}
     written = ("rp_", "payrev_", "credit_", "refund_", f"detail_rp_{invoice.id}")

@@ -26,7 +26,7 @@ def test_panel_lists_runs_and_filters_to_those_that_did_something(db):
         problems=["payment 9f8e7d6c5b4a…: EveryPay gave no usable answer (HTTP 503)"],
     )
     _run(minutes_ago=1)
-    at = open_page(app_as("manager"), "callbacks")
+    at = open_page(app_as("manager"), "callbacks", opened=("rec_panel",))
     no_exceptions(at)
     runs = next(f.value for f in at.dataframe if "Payments re-checked" in f.value.columns)
     assert list(runs["Payments re-checked"]) == [0, 2, 4]
@@ -48,6 +48,19 @@ def test_panel_warns_when_the_reconciler_stopped(db):
 
 
 def test_panel_says_when_the_reconciler_never_ran(db):
-    at = open_page(app_as("finance"), "callbacks")
+    at = open_page(app_as("finance"), "callbacks", opened=("rec_panel",))
     no_exceptions(at)
     assert "The reconciler has not run yet" in texts(at)
+
+
+def test_panel_shows_its_runs_once_opened(db):
+    _run(minutes_ago=1, payments_checked=4)
+    at = open_page(app_as("finance"), "callbacks")
+    no_exceptions(at)
+    # Closed, the panel makes nothing: a visit of Callbacks does not wait for its runs.
+    assert not any("Payments re-checked" in f.value.columns for f in at.dataframe)
+    at.session_state["rec_panel"] = True  # the user opens it
+    at.run()
+    no_exceptions(at)
+    runs = next(f.value for f in at.dataframe if "Payments re-checked" in f.value.columns)
+    assert list(runs["Payments re-checked"]) == [4]
