@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import streamlit_words, ui
+from dashboard import preload, streamlit_words, ui
 from dashboard.i18n import t
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
@@ -105,6 +105,7 @@ else:
         if st.button(t("Log out"), key="logout", icon=":material/logout:"):
             ui.log_out()
             st.rerun()
+        preload.preload_widget_code()
     # A link is followed once: the user may go on to another page from where it led.
     link = next(((p, st.query_params[p]) for p in DEEP_LINKS if p in st.query_params), None)
     if link is not None and st.session_state.get(FOLLOWED_LINK_KEY) != link:

@@ -7,23 +7,56 @@ start-up (dashboard/desk_app.py): it answers requests meanwhile, and a visitor w
 during the warm-up shares its imports (Python's import lock) and its figures.
 """
 
+import ast
+import importlib
+import importlib.util
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+
+def page_modules() -> list[str]:
+    """Every module the page scripts import at their top (``from dashboard import ui`` counts
+    ``dashboard.ui``): a page's first visit after a start otherwise imports its own (the bank
+    statement parsers, the sending rules). Read from the scripts, so a new page or import is
+    warmed without being listed here."""
+    names = set()
+    for path in PAGES_DIR.glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(name for name in names if _is_module(name))
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a name inside a module (a function, a class)
+        return False
+
 
 def warm_up() -> None:
-    """Imports what the pages use and fills the Overview's report figures. A failure (no
-    database yet, say) is logged and left for the first visitor to meet with its message."""
+    """Imports what the pages use, reads the dashboard's words in every language and fills
+    the Overview's report figures. A failure (no database yet, say) is logged and left for
+    the first visitor to meet with its message."""
     try:
-        import altair  # noqa: F401 - imported for its import time
-        import pandas  # noqa: F401
+        for module in page_modules():
+            importlib.import_module(module)
 
-        from dashboard import customer_statement, data, invoice_editor, payment_forms  # noqa: F401
+        from dashboard import data
+        from dashboard.i18n import LANGUAGE_NAMES, catalogue
         from shared.company import company_settings, local_today
         from shared.db import read_session
 
+        for language in LANGUAGE_NAMES:
+            catalogue(language)
         with read_session() as session:
             timezone = company_settings(session).timezone
         today = local_today(timezone)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from dashboard import data
-from dashboard.warm_up import warm_up
+from dashboard.warm_up import page_modules, warm_up
 from shared.company import company_settings, local_today
 from shared.db import get_engine, read_session
 from tests.utils.factories import make_channel, make_customer, make_invoice
@@ -71,3 +71,11 @@ def test_a_failed_warm_up_is_logged_and_does_not_stop_the_server(
         warm_up()
 
     assert "warming the dashboard up failed" in caplog.text
+
+
+def test_the_warm_up_imports_what_the_pages_import() -> None:
+    modules = page_modules()
+    # Bank statements' parsers and Invoices' sending rules, by the names the pages use.
+    assert {"shared.bank.matching", "dashboard.app_pages.sending", "dashboard.ui"} <= set(modules)
+    # A name imported from a module is no module of its own.
+    assert "shared.exports.with_totals" not in modules

@@ -1,0 +1,66 @@
+"""Streamlit's widget code, fetched while the user reads the first page after signing in.
+
+Streamlit's browser code comes in parts: the code of a file uploader, a multiselect, a radio
+button and a few more is fetched from the server and compiled the first time a page shows
+one. The first visit of Bank statements (the file uploader) and of Exceptions (a text area,
+a segmented control) waited for that: three to four times as long as every later visit
+(benchmarks, scenario 8). Right after signing in, once the browser is idle, it imports those
+parts, so the first visit of each page finds them ready.
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+
+# Streamlit's names of the parts (its static/js/<Name>.<hash>.js files) that the pages use
+# and the Overview, where signing in lands, does not load; their own imports come with them.
+WIDGET_CODE = (
+    "ButtonGroup",
+    "Checkbox",
+    "FileUploader",
+    "Multiselect",
+    "Radio",
+    "StreamlitSyntaxHighlighter",
+    "TextArea",
+)
+PRELOADED_KEY = "widget_code_preloaded"
+_STATIC_JS = Path(st.__file__).resolve().parent / "static" / "static" / "js"
+
+
+@cache
+def widget_code_files() -> tuple[str, ...]:
+    """The files of those parts in the installed Streamlit. A name it no longer has is
+    left out: that widget's code is then fetched on first use, as without the preload."""
+    found = []
+    for name in WIDGET_CODE:
+        matches = list(_STATIC_JS.glob(f"{name}.*.js"))
+        if len(matches) == 1:
+            found.append(matches[0].name)
+    return tuple(found)
+
+
+def preload_widget_code() -> None:
+    """Once per browser tab: has the browser import the widget code when it is idle, from
+    where it loaded Streamlit's own (so a path prefix of the address is respected)."""
+    if st.session_state.get(PRELOADED_KEY):
+        return
+    st.session_state[PRELOADED_KEY] = True
+    files = widget_code_files()
+    if not files:
+        return
+    st.html(
+        f"""<script>
+        (() => {{
+            const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+            if (!main) return;
+            const files = {json.dumps(files)};
+            const load = () => files.forEach(
+                (file) => import(new URL(file, main.src).href).catch(() => {{}})
+            );
+            (window.requestIdleCallback || window.setTimeout)(load);
+        }})();
+        </script>""",
+        unsafe_allow_javascript=True,
+    )
