@@ -1,9 +1,9 @@
 """Streamlit's widget code, fetched while the user reads the first page after signing in.
 
 Streamlit's browser code comes in parts: the code of a file uploader, a multiselect, a radio
-button and a few more is fetched from the server and compiled the first time a page shows
-one. The first visit of Bank statements (the file uploader) and of Exceptions (a text area,
-a segmented control) waited for that: three to four times as long as every later visit
+button, a table and a few more is fetched from the server and compiled the first time a page
+shows one. The first visit of Bank statements (the file uploader) and of Exceptions (a text
+area, a segmented control) waited for that: three to four times as long as every later visit
 (benchmarks, scenario 8). Right after signing in, once the browser is idle, it imports those
 parts, so the first visit of each page finds them ready.
 """
@@ -19,8 +19,11 @@ import streamlit as st
 WIDGET_CODE = (
     "ButtonGroup",
     "Checkbox",
+    "DataFrame",
+    "DateInput",
     "FileUploader",
     "Multiselect",
+    "NumberInput",
     "Radio",
     "StreamlitSyntaxHighlighter",
     "TextArea",
@@ -59,7 +62,9 @@ def preload_widget_code() -> None:
             const load = () => files.forEach(
                 (file) => import(new URL(file, main.src).href).catch(() => {{}})
             );
-            (window.requestIdleCallback || window.setTimeout)(load);
+            // The font of st.code (the Callback URL on Bank accounts), fetched on first use too.
+            const font = () => document.fonts.load('1em "Source Code Pro"').catch(() => {{}});
+            (window.requestIdleCallback || window.setTimeout)(() => {{ load(); font(); }});
         }})();
         </script>""",
         unsafe_allow_javascript=True,
