@@ -1,5 +1,6 @@
 """The server's start-up warm-up: the Overview's first visitor finds its figures ready."""
 
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,12 @@ from dashboard.warm_up import page_modules, warm_up
 from shared.company import company_settings, local_today
 from shared.db import get_engine, read_session
 from tests.utils.factories import make_channel, make_customer, make_invoice
+
+
+@pytest.fixture(autouse=True)
+def collector_as_before() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # the warm-up freezes what the whole test process holds
 
 
 @contextmanager
@@ -79,3 +86,10 @@ def test_the_warm_up_imports_what_the_pages_import() -> None:
     assert {"shared.bank.matching", "dashboard.app_pages.sending", "dashboard.ui"} <= set(modules)
     # A name imported from a module is no module of its own.
     assert "shared.exports.with_totals" not in modules
+
+
+def test_what_the_warm_up_loaded_is_kept_out_of_full_collections(db) -> None:
+    gc.unfreeze()
+    warm_up()
+    # A full collection during a click walks only what was made since the start.
+    assert gc.get_freeze_count() > 0
