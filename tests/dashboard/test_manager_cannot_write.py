@@ -37,7 +37,7 @@ from shared.models import (
     Role,
 )
 from shared.users import create_user
-from tests.dashboard.conftest import APP, TIMEOUT, make_attempt
+from tests.dashboard.conftest import APP, LAZY_SECTIONS, TIMEOUT, make_attempt
 from tests.utils.factories import make_channel, make_invoice
 
 pytestmark = pytest.mark.slow
@@ -249,6 +249,9 @@ def _signed_in(user_id: int) -> Callable[[], AppTest]:
     def new_app() -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
         at.session_state["auth"] = ui.new_session(user_id)
+        # Every section open, so the buttons inside are clicked too.
+        for key in LAZY_SECTIONS:
+            at.session_state[key] = True
         return at
 
     return new_app
