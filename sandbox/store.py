@@ -389,9 +389,10 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 class SandboxStore:
     """All reads and writes of the sandbox, thread-safe: one connection per store, used by
-    one thread at a time. Opening a connection (and setting its pragmas) for every call
-    cost more than the queries themselves, and threads of one process queueing on a lock
-    is cheaper than their connections polling SQLite's busy handler."""
+    one caller at a time. The server calls it on its event loop (a call takes tens of
+    microseconds on the local file) and from the portal's worker threads. Opening a
+    connection and setting its pragmas for every call cost more than the queries, and
+    callers queueing on a lock is cheaper than connections polling SQLite's busy handler."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path).expanduser().resolve()
