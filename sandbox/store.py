@@ -389,8 +389,8 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 class SandboxStore:
     """All reads and writes of the sandbox, thread-safe: one connection per store, used by
-    one caller at a time. The server calls it from its request threads and, for the
-    callback dispatcher, on its event loop (a call takes tens of microseconds). Opening a
+    one caller at a time. The server calls it on its event loop (a call takes tens of
+    microseconds on the local file) and from the portal's worker threads. Opening a
     connection and setting its pragmas for every call cost more than the queries, and
     callers queueing on a lock is cheaper than connections polling SQLite's busy handler."""
 
