@@ -34,9 +34,16 @@ class CallbackDispatcher:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        # Some requests (the portal's) are served in worker threads; they may only touch the
-        # event thread-safely.
-        self.sandbox.wake = lambda: loop.call_soon_threadsafe(self._wake.set)
+
+        def wake() -> None:
+            # The payment paths run on this loop and set the event directly; the portal's
+            # requests run in worker threads and may only touch it thread-safely.
+            if _running_loop() is loop:
+                self._wake.set()
+            else:
+                loop.call_soon_threadsafe(self._wake.set)
+
+        self.sandbox.wake = wake
         try:
             while True:
                 self._wake.clear()
@@ -102,6 +109,13 @@ class CallbackDispatcher:
         if not 200 <= status_code < 300:
             log.info("callback to %s answered %s", _host(url), status_code)
         return status_code, None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _host(url: str) -> str:
