@@ -230,6 +230,18 @@ def load_average() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process and its living children have used so far, from /proc
+    (``utime`` and ``stime``, in clock ticks): what the process costs, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # Fields 14 and 15 of stat(5), counted after the command name's closing parenthesis.
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child_pid in (task / "children").read_text().split():
+            total += cpu_seconds(int(child_pid))
+    return total
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process in MiB, from /proc."""
     values = {}

@@ -25,6 +25,7 @@ class Stack:
     callback_path: str  # the Callback URL's path, secret token included
     channel_id: int
     callback_pid: int
+    sandbox_pid: int
 
     @property
     def callback_base(self) -> str:
@@ -108,7 +109,7 @@ def running_stack(
         path.unlink()
     quiet = db.env(LINKPAY_LOG_LEVEL="WARNING")
     with ExitStack() as stack:
-        stack.enter_context(
+        sandbox = stack.enter_context(
             child(
                 "sandbox",
                 python("-m", "sandbox", "--port", str(sandbox_port), "--store", str(store)),
@@ -148,4 +149,5 @@ def running_stack(
             callback_path=path,
             channel_id=channel.id,
             callback_pid=service.pid,
+            sandbox_pid=sandbox.pid,
         )

@@ -126,8 +126,11 @@ def sandbox_of(request: Request) -> Sandbox:
 
 
 async def apply_faults(request: Request) -> None:
-    """The fault switches: answer late, or not at all, as a struggling gateway would."""
-    faults = await asyncio.to_thread(sandbox_of(request).store.get_faults)
+    """The fault switches: answer late, or not at all, as a struggling gateway would.
+
+    The API's handlers are async and read the store on the event loop: a store call takes
+    tens of microseconds, less than handing it to a worker thread and back would."""
+    faults = sandbox_of(request).store.get_faults()
     if faults.api_delay_seconds:
         await asyncio.sleep(faults.api_delay_seconds)
     if faults.api_status:
@@ -147,7 +150,7 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     return (username, secret) if separator else None
 
 
-def authenticated_merchant(request: Request) -> Merchant:
+async def authenticated_merchant(request: Request) -> Merchant:
     credentials = basic_credentials(request.headers.get("authorization", ""))
     if credentials is None:
         raise ApiError(401)
@@ -169,7 +172,7 @@ router = APIRouter(prefix="/api/v4", dependencies=[Depends(apply_faults)], tags=
 
 
 @router.get("/payments/{payment_reference}", response_class=AmountJSONResponse)
-def get_payment(payment_reference: str, merchant: MerchantDep, request: Request) -> Response:
+async def get_payment(payment_reference: str, merchant: MerchantDep, request: Request) -> Response:
     payment = sandbox_of(request).store.get_payment(payment_reference)
     # Another merchant's payment is answered exactly like an unknown one: no leak.
     if payment is None or payment.api_username != merchant.api_username:
@@ -178,7 +181,7 @@ def get_payment(payment_reference: str, merchant: MerchantDep, request: Request)
 
 
 @router.get("/processing_accounts/{account_name}", response_class=AmountJSONResponse)
-def get_processing_account(account_name: str, merchant: MerchantDep) -> Response:
+async def get_processing_account(account_name: str, merchant: MerchantDep) -> Response:
     if account_name != merchant.account_name:
         raise ApiError(404, 4004, "Processing account not found")
     methods = [{"source": code, "display_name": name} for code, name in PAYMENT_METHODS.items()]
@@ -194,7 +197,7 @@ def get_processing_account(account_name: str, merchant: MerchantDep) -> Response
 
 
 @router.get("/shops", response_class=AmountJSONResponse)
-def get_shops(merchant: MerchantDep) -> Response:
+async def get_shops(merchant: MerchantDep) -> Response:
     shop = {
         "name": merchant.name,
         "account_name": merchant.account_name,

@@ -12,16 +12,14 @@ import sqlite3
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import httpx
-
+from .callback_http import CallbackClient, CallbackHTTPError
 from .service import Sandbox
 from .store import CallbackJob, utcnow
 
 log = logging.getLogger(__name__)
 
 _IDLE_SECONDS = 1.0  # also notices work written by other processes (e.g. demo data)
-_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
-_LEASE_SECONDS = 15.0  # longer than one delivery can take with _TIMEOUT
+_LEASE_SECONDS = 15.0  # longer than one delivery can take (connect and answer timeouts)
 
 
 class CallbackDispatcher:
@@ -32,12 +30,20 @@ class CallbackDispatcher:
         self.store = sandbox.store
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False)
+        self._client = CallbackClient()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        # Requests are served in worker threads; they may only touch the event thread-safely.
-        self.sandbox.wake = lambda: loop.call_soon_threadsafe(self._wake.set)
+
+        def wake() -> None:
+            # The payment paths run on this loop and set the event directly; the portal's
+            # requests run in worker threads and may only touch it thread-safely.
+            if _running_loop() is loop:
+                self._wake.set()
+            else:
+                loop.call_soon_threadsafe(self._wake.set)
+
+        self.sandbox.wake = wake
         try:
             while True:
                 self._wake.clear()
@@ -55,11 +61,11 @@ class CallbackDispatcher:
             await self._client.aclose()
 
     async def _run_due_work(self) -> None:
+        # Store calls run on the event loop: each is tens of microseconds on the local file,
+        # less than a hop to a worker thread and back.
         now = utcnow()
-        await asyncio.to_thread(self.store.settle_due_bank_payments, now)
-        jobs = await asyncio.to_thread(
-            self.store.claim_due_callbacks, now, lease_seconds=_LEASE_SECONDS
-        )
+        self.store.settle_due_bank_payments(now)
+        jobs = self.store.claim_due_callbacks(now, lease_seconds=_LEASE_SECONDS)
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
             self._tasks.add(task)
@@ -67,7 +73,7 @@ class CallbackDispatcher:
 
     async def _sleep_until_due(self) -> None:
         try:
-            wakeup = await asyncio.to_thread(self.store.next_wakeup)
+            wakeup = self.store.next_wakeup()
         except sqlite3.Error:
             wakeup = None
         timeout = _IDLE_SECONDS if wakeup is None else _seconds_until(wakeup)
@@ -80,8 +86,7 @@ class CallbackDispatcher:
         schedule = self.sandbox.callback_schedule
         retry_in = schedule[job.attempts] if job.attempts < len(schedule) else None
         try:
-            await asyncio.to_thread(
-                self.store.record_delivery,
+            self.store.record_delivery(
                 job=job,
                 attempted_at=attempted_at,
                 status_code=status_code,
@@ -91,17 +96,26 @@ class CallbackDispatcher:
         except sqlite3.Error:
             # The lease runs out and the callback is sent again: at least once, as EveryPay.
             log.exception("could not record callback %s attempt %s", job.id, job.attempts + 1)
-        self._wake.set()
+            return
+        if status_code is None or not 200 <= status_code < 300:
+            self._wake.set()  # its retry may fall due before the loop would look again
 
     async def _send(self, url: str) -> tuple[int | None, str | None]:
         try:
-            response = await self._client.get(url)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            log.info("callback to %s failed: %s", _host(url), type(error).__name__)
-            return None, f"{type(error).__name__}: {error}".removesuffix(": ")
-        if not response.is_success:
-            log.info("callback to %s answered %s", _host(url), response.status_code)
-        return response.status_code, None
+            status_code = await self._client.get(url)
+        except CallbackHTTPError as error:
+            log.info("callback to %s failed: %s", _host(url), error.kind)
+            return None, str(error)
+        if not 200 <= status_code < 300:
+            log.info("callback to %s answered %s", _host(url), status_code)
+        return status_code, None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _host(url: str) -> str:

@@ -46,7 +46,7 @@ def _error_page(request: Request, error: SandboxError) -> HTMLResponse:
 
 
 @router.get("/lp", response_class=HTMLResponse)
-def payment_page(request: Request) -> Response:
+async def payment_page(request: Request) -> Response:
     raw_query = _raw_query(request)
     try:
         order = sandbox_of(request).open_link(raw_query)
@@ -62,7 +62,7 @@ def payment_page(request: Request) -> Response:
 
 
 @router.post("/lp", response_class=HTMLResponse)
-def choose_outcome(
+async def choose_outcome(
     request: Request,
     outcome: Annotated[str, Form()],
     method: Annotated[str | None, Form()] = None,
@@ -75,7 +75,7 @@ def choose_outcome(
 
 
 @router.get("/lp/result/{payment_reference}", response_class=HTMLResponse)
-def result_page(payment_reference: str, request: Request) -> Response:
+async def result_page(payment_reference: str, request: Request) -> Response:
     store = sandbox_of(request).store
     payment = store.get_payment(payment_reference)
     if payment is None:

@@ -113,7 +113,7 @@ def _delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 
 @router.post("/pay")
-def pay(body: PayBody, request: Request) -> dict[str, str | None]:
+async def pay(body: PayBody, request: Request) -> dict[str, str | None]:
     payment, return_to = sandbox_of(request).attempt(query_of(body.url), body.outcome, body.method)
     return _attempt_summary(payment, return_to)
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -387,37 +388,44 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 
 class SandboxStore:
-    """All reads and writes of the sandbox; one short-lived connection per call, thread-safe."""
+    """All reads and writes of the sandbox, thread-safe: one connection per store, used by
+    one caller at a time. The server calls it on its event loop (a call takes tens of
+    microseconds on the local file) and from the portal's worker threads. Opening a
+    connection and setting its pragmas for every call cost more than the queries, and
+    callers queueing on a lock is cheaper than connections polling SQLite's busy handler."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path).expanduser().resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Holds merchants' API secrets: owner only. SQLite gives -wal and -shm the same mode.
         os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if write:
-                # IMMEDIATE: read-then-write transactions would otherwise fail on contention.
-                conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            if write:
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+        with self._lock:
+            conn = self._conn
+            try:
+                if write:
+                    # IMMEDIATE: another process (demo data) may write to the same file, and
+                    # a read-then-write transaction would otherwise fail on contention.
+                    conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                if write:
+                    conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     # Merchants and links
 

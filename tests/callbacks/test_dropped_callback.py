@@ -11,7 +11,7 @@ from shared.callbacks.reconciler import reconcile_once
 from shared.channels import callback_token
 from shared.db import read_session, write_session
 from shared.linkpay.links import invoice_pay_link
-from shared.models import Invoice, InvoiceStatus, PaymentAttempt, utcnow
+from shared.models import Invoice, InvoiceStatus, PaymentAttempt, WorkerHeartbeat, utcnow
 from tests.utils.callback_service import running_app, wait_until
 from tests.utils.factories import make_channel, make_invoice
 from tests.utils.sandbox_server import running_sandbox
@@ -39,6 +39,13 @@ def test_settlement_whose_callback_is_dropped_is_booked_by_the_reconciler(db, tm
         with read_session() as session:
             link = invoice_pay_link(session, invoice)
 
+        def worker_started() -> bool:
+            with read_session() as session:
+                return bool(session.exec(select(WorkerHeartbeat)).first())
+
+        # The pending callback must be looked at before the bank settles (3 s): the
+        # worker process has to be up, as it long is in production, not still starting.
+        wait_until(worker_started, timeout=30, message="the callback worker to start")
         payment = sandbox.pay(link, outcome="bank_pending")
 
         def pending_attempt() -> PaymentAttempt | None:
