@@ -122,10 +122,12 @@ def _closing(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _csv_bytes(export: PreparedExport) -> Iterator[bytes]:
     if export.csv_chunks is not None:
-        yield from _closing(export.csv_chunks())
-        return
-    for chunk in exports.csv_chunks(export.columns, export.rows()):
-        yield chunk.encode("utf-8")
+        return exports.read_ahead(export.csv_chunks)
+    return exports.read_ahead(
+        lambda: (
+            chunk.encode("utf-8") for chunk in exports.csv_chunks(export.columns, export.rows())
+        )
+    )
 
 
 def _xlsx_bytes(export: PreparedExport) -> Iterator[bytes]:
