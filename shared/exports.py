@@ -14,14 +14,12 @@ import contextlib
 import contextvars
 import csv
 import io
-import itertools
 import queue
 import re
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -218,115 +216,50 @@ def read_ahead(
     stays in the thread that opened it); its error is raised here. Closing this iterator
     early, as a cancelled download does, stops the thread and closes the source, so no
     database cursor stays open."""
-
-    def reader(ready: Callable[[], None]) -> Iterator[Iterable[Chunk]]:
-        ready()
-        yield make_chunks()
-
-    return read_ahead_in_turn([reader], depth=depth)
-
-
-def read_ahead_in_turn(
-    readers: Sequence[Callable[[Callable[[], None]], Iterable[Iterable[Chunk]]]],
-    *,
-    depth: int = READ_AHEAD_CHUNKS,
-    gate: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
-) -> Iterator[Chunk]:
-    """A file made in parts by several threads at once, handed over in order: with n
-    readers, reader k yields parts k, k + n, k + 2n, … (each an iterable of chunks), each
-    up to ``depth`` chunks ahead of the reader of this iterator. The first reader without a
-    next part ends the file.
-
-    A reader is called with ``ready``, which it calls once it has fixed what it will read
-    (its database snapshot): ``gate`` is entered before the readers start and left when
-    all of them are ready (holding off writers meanwhile gives every reader the same
-    snapshot). Errors and closing behave as in ``read_ahead``."""
-    part_end = object()
-    file_end = object()
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
-    all_ready = threading.Barrier(len(readers) + 1)
-    queues: list[queue.Queue] = [queue.Queue(maxsize=depth) for _ in readers]
+    end = object()
 
-    def produce(reader: Callable, chunks: queue.Queue) -> None:
-        outcome: tuple[object, BaseException | None] = (file_end, None)
-        readied = False
-
-        def ready() -> None:
-            nonlocal readied
-            if not readied:
-                readied = True
-                all_ready.wait()
-
-        def put(item: tuple[object, BaseException | None]) -> bool:
-            if stop.is_set():
-                return False
-            chunks.put(item)
-            return True
-
+    def produce() -> None:
+        outcome: tuple[object, BaseException | None] = (end, None)
         try:
-            parts = iter(reader(ready))
+            source = iter(make_chunks())
             try:
-                for part in parts:
-                    part_chunks = iter(part)
-                    try:
-                        for chunk in part_chunks:
-                            if not put((chunk, None)):
-                                return
-                    finally:
-                        _close(part_chunks)
-                    if not put((part_end, None)):
+                for chunk in source:
+                    if stop.is_set():
                         return
-                ready()  # a reader with nothing to read
+                    chunks.put((chunk, None))
             finally:
-                _close(parts)
+                close = getattr(source, "close", None)
+                if close is not None:
+                    close()
         except BaseException as error:
-            all_ready.abort()
-            outcome = (file_end, error)
-        put(outcome)
+            outcome = (end, error)
+        if not stop.is_set():
+            chunks.put(outcome)
 
-    producers = [
-        threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(produce, reader, chunks),
-            name=f"export-read-ahead-{index}",
-            daemon=True,
-        )
-        for index, (reader, chunks) in enumerate(zip(readers, queues, strict=True))
-    ]
+    producer = threading.Thread(
+        target=contextvars.copy_context().run,
+        args=(produce,),
+        name="export-read-ahead",
+        daemon=True,
+    )
+    producer.start()
     try:
-        with gate():
-            for producer in producers:
-                producer.start()
-            # Broken when a reader failed before it was ready: its error comes below.
-            with contextlib.suppress(threading.BrokenBarrierError):
-                all_ready.wait()
-        for part in itertools.count():
-            chunks = queues[part % len(queues)]
-            while True:
-                chunk, error = chunks.get()
-                if error is not None:
-                    raise error
-                if chunk is file_end:
-                    return
-                if chunk is part_end:
-                    break
-                yield chunk
+        while True:
+            chunk, error = chunks.get()
+            if error is not None:
+                raise error
+            if chunk is end:
+                return
+            yield chunk
     finally:
         stop.set()
-        all_ready.abort()
-        for chunks, producer in zip(queues, producers, strict=True):
-            # A producer puts at most one more item once stopped: room for it, so it is
-            # never left waiting on a full queue.
-            with contextlib.suppress(queue.Empty):
-                chunks.get_nowait()
-            if producer.ident is not None:
-                producer.join()
-
-
-def _close(iterator: Iterator) -> None:
-    close = getattr(iterator, "close", None)
-    if close is not None:
-        close()
+        # The producer puts at most one more chunk once stopped: room for it, so it is
+        # never left waiting on a full queue.
+        with contextlib.suppress(queue.Empty):
+            chunks.get_nowait()
+        producer.join()
 
 
 def csv_file(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> IO[bytes]:

@@ -2,9 +2,7 @@
 written by the database (``invoice_csv_file``)."""
 
 import tempfile
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,7 +31,7 @@ from sqlalchemy import (
 )
 
 from shared.channels import channel_display_name
-from shared.db import read_session, write_session
+from shared.db import read_session
 from shared.exports import (
     CSV_LINE_END,
     Column,
@@ -42,7 +40,6 @@ from shared.exports import (
     csv_cell,
     csv_header,
     postgres_safe_text,
-    read_ahead_in_turn,
     safe_text,
     sqlite_csv_text,
 )
@@ -272,12 +269,6 @@ def invoice_rows(
 
 CSV_FETCH_ROWS = 20_000
 CSV_WRITE_BYTES = 1 << 20
-# SQLite formats on one core per connection, and formatting is nearly all of a CSV's time:
-# the newest-first list (the default) is read by two connections at once, each taking
-# every other block of invoice ids in one query. A block's lines wait in memory until
-# their turn: ~9 MB per reader.
-CSV_READERS = 2
-CSV_BLOCK_IDS = 60_000
 # ISO codes (three letters: nothing to quote or escape) whose amounts have two decimals.
 _PLAIN_CURRENCIES = tuple(code for code in SUPPORTED_CURRENCIES if exponent(code) == 2)
 # The amounts of INVOICE_COLUMNS, in their order.
@@ -461,75 +452,6 @@ def _postgres_rows(connection: Connection, stmt: Select) -> Iterator[bytes]:
             yield bytes(chunk)
 
 
-def _block_parts(
-    batches: Iterator[list[tuple[int, bytes]]], *, first: int, blocks: int
-) -> Iterator[list[bytes]]:
-    """Each of blocks ``first``, ``first`` + CSV_READERS, … below ``blocks`` as its lines
-    (empty for a block without invoices), from (block, line) rows in block order."""
-    parts = iter(range(first, blocks, CSV_READERS))
-    block, lines = next(parts, None), []
-    for batch in batches:
-        start = 0
-        while start < len(batch):
-            while batch[start][0] != block:
-                yield lines
-                block, lines = next(parts), []
-            end = bisect_right(batch, block, lo=start, key=itemgetter(0))
-            lines.append(b"".join(map(itemgetter(1), batch[start:end])))
-            start = end
-    if block is not None:
-        yield lines
-        yield from ([] for _ in parts)
-
-
-def _sqlite_lines_in_turn(stmt: Select, *, descending: bool) -> Iterator[bytes]:
-    """``stmt``'s lines in invoice id order, read by CSV_READERS connections at once, each
-    taking every CSV_READERS-th block of CSV_BLOCK_IDS ids, from one and the same
-    snapshot."""
-    bounds: dict[str, int] = {}
-
-    @contextmanager
-    def no_commits() -> Iterator[None]:
-        # Writers wait the few milliseconds the readers take to begin: then every reader
-        # sees the same invoices, as one query would.
-        with write_session(durable=False) as session:
-            low, high = session.execute(select(func.min(Invoice.id), func.max(Invoice.id))).one()
-            if low is not None:
-                bounds.update(low=low, high=high)
-            yield
-
-    def reader(index: int):
-        def parts(ready: Callable[[], None]) -> Iterator[list[bytes]]:
-            with read_session() as session:
-                connection = session.connection()
-                add_sqlite_csv_function(connection.connection.driver_connection)
-                # The first read fixes the transaction's snapshot.
-                connection.execute(select(Invoice.id).limit(1)).all()
-                ready()
-                if not bounds:
-                    return
-                low, high = bounds["low"], bounds["high"]
-                offset = high - Invoice.id if descending else Invoice.id - low
-                block = offset // CSV_BLOCK_IDS
-                lines = (
-                    stmt.with_only_columns(block, *stmt.selected_columns)
-                    .where(Invoice.id.between(low, high), block % CSV_READERS == index)
-                    .order_by(Invoice.id.desc() if descending else Invoice.id.asc())
-                )
-                cursor = connection.execute(lines).cursor
-                batches = iter(lambda: cursor.fetchmany(CSV_FETCH_ROWS), [])
-                blocks = (high - low) // CSV_BLOCK_IDS + 1
-                yield from _block_parts(batches, first=index, blocks=blocks)
-
-        return parts
-
-    return read_ahead_in_turn(
-        [reader(index) for index in range(CSV_READERS)],
-        depth=CSV_BLOCK_IDS // CSV_FETCH_ROWS + 2,
-        gate=no_commits,
-    )
-
-
 def invoice_csv_chunks(
     flt: InvoiceFilter,
     *,
@@ -542,11 +464,6 @@ def invoice_csv_chunks(
     database and handed over batch by batch, so a download can stream them as they come.
     ``columns``: INVOICE_COLUMNS with the labels the reader's file is headed with."""
     yield csv_header(columns).encode("utf-8")
-    if sort == "newest" and dialect_name() == "sqlite":
-        conditions = _invoice_conditions(flt, today=today, dialect="sqlite")
-        stmt = _sqlite_invoice_lines(today).where(*conditions)
-        yield from _sqlite_lines_in_turn(stmt, descending=descending)
-        return
     with read_session() as session:
         connection = session.connection()
         dialect = connection.dialect.name
