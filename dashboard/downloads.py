@@ -122,12 +122,10 @@ def _closing(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _csv_bytes(export: PreparedExport) -> Iterator[bytes]:
     if export.csv_chunks is not None:
-        return exports.read_ahead(export.csv_chunks)
-    return exports.read_ahead(
-        lambda: (
-            chunk.encode("utf-8") for chunk in exports.csv_chunks(export.columns, export.rows())
-        )
-    )
+        yield from _closing(export.csv_chunks())
+        return
+    for chunk in exports.csv_chunks(export.columns, export.rows()):
+        yield chunk.encode("utf-8")
 
 
 def _xlsx_bytes(export: PreparedExport) -> Iterator[bytes]:

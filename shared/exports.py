@@ -10,20 +10,16 @@ Lists too long for Python to format row by row have their CSV formatted by the d
 writes for the same rows, byte for byte.
 """
 
-import contextlib
-import contextvars
 import csv
 import io
-import queue
 import re
 import sqlite3
 import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import xlsxwriter
 from sqlalchemy import ColumnElement, case, func, literal, or_
@@ -31,10 +27,6 @@ from sqlalchemy import ColumnElement, case, func, literal, or_
 # Excel's sheet has 1,048,576 rows; one is the header.
 EXCEL_MAX_DATA_ROWS = 1_048_575
 CSV_CHUNK_ROWS = 1000
-# Chunks a download's reader may run ahead of the sender: a few MB at most, and enough that
-# neither waits for the other while the browser takes a chunk.
-READ_AHEAD_CHUNKS = 4
-Chunk = TypeVar("Chunk", str, bytes)
 # Formula injection ("CSV injection", OWASP). A cell starting with one of = + - @ tab CR is
 # run as a formula by spreadsheet programs, also after spaces or a double quote, which
 # readers trim or take as quoting; an apostrophe in front makes it plain text again.
@@ -203,63 +195,6 @@ def csv_chunks(
             buffer.truncate()
             pending = 0
     yield buffer.getvalue()
-
-
-def read_ahead(
-    make_chunks: Callable[[], Iterable[Chunk]], *, depth: int = READ_AHEAD_CHUNKS
-) -> Iterator[Chunk]:
-    """The chunks of ``make_chunks()``, made by a thread of their own up to ``depth`` ahead
-    of the reader. A download then reads and formats its next rows while the last ones are
-    being sent, on the other core, instead of taking turns with the sender.
-
-    The source is made, iterated and closed in that one thread (a database connection
-    stays in the thread that opened it); its error is raised here. Closing this iterator
-    early, as a cancelled download does, stops the thread and closes the source, so no
-    database cursor stays open."""
-    chunks: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        outcome: tuple[object, BaseException | None] = (end, None)
-        try:
-            source = iter(make_chunks())
-            try:
-                for chunk in source:
-                    if stop.is_set():
-                        return
-                    chunks.put((chunk, None))
-            finally:
-                close = getattr(source, "close", None)
-                if close is not None:
-                    close()
-        except BaseException as error:
-            outcome = (end, error)
-        if not stop.is_set():
-            chunks.put(outcome)
-
-    producer = threading.Thread(
-        target=contextvars.copy_context().run,
-        args=(produce,),
-        name="export-read-ahead",
-        daemon=True,
-    )
-    producer.start()
-    try:
-        while True:
-            chunk, error = chunks.get()
-            if error is not None:
-                raise error
-            if chunk is end:
-                return
-            yield chunk
-    finally:
-        stop.set()
-        # The producer puts at most one more chunk once stopped: room for it, so it is
-        # never left waiting on a full queue.
-        with contextlib.suppress(queue.Empty):
-            chunks.get_nowait()
-        producer.join()
 
 
 def csv_file(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> IO[bytes]:

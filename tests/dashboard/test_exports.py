@@ -356,37 +356,3 @@ def test_invoice_xlsx_writes_hostile_names_as_text_never_formulas(hostile_invoic
     assert "Acme;'=1+1" in shown
     open_amounts = [row[10] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert -1 in open_amounts
-
-
-def test_a_download_stopped_early_closes_its_database_reader():
-    """A browser that cancels a download must not leave the reader's cursor open (on SQLite
-    an open read keeps the WAL from being checkpointed)."""
-
-    class Cursor:
-        closed = False
-
-        def __iter__(self):
-            return self
-
-        def __next__(self) -> bytes:
-            return b"rows"
-
-        def close(self) -> None:
-            self.closed = True
-
-    cursor = Cursor()
-    download = exports.read_ahead(lambda: cursor, depth=2)
-    assert next(download) == b"rows"
-    download.close()
-    assert cursor.closed
-
-
-def test_a_reader_that_fails_fails_the_download_instead_of_ending_it_short():
-    def chunks():
-        yield b"first rows"
-        raise RuntimeError("database gone")
-
-    download = exports.read_ahead(chunks)
-    assert next(download) == b"first rows"
-    with pytest.raises(RuntimeError, match="database gone"):
-        next(download)
