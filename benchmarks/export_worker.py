@@ -45,6 +45,7 @@ def export(kind: str, table: str) -> dict:
     columns, total, rows, csv_file = _source(table)
     before = _rss_mb()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     message = ""
     if kind == "csv":
         handle = csv_file() if csv_file else exports.csv_file(columns, rows)
@@ -54,12 +55,14 @@ def export(kind: str, table: str) -> dict:
         written = result.rows_written
         message = result.message
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     size = handle.seek(0, 2)
     handle.close()
     return {
         "format": kind,
         "table": table,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": written,
         "total_rows": total,
         "bytes": size,

@@ -70,6 +70,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL db afterwards")
     parser.add_argument("--label", default="", help="suffix of the result files, e.g. what-if")
     parser.add_argument(
+        "--export-formats",
+        default="csv,xlsx",
+        help="scenario 4: comma-separated, csv,xlsx (an XLSX of 1 M rows takes minutes)",
+    )
+    parser.add_argument(
+        "--export-repeats", type=int, default=1, help="scenario 4: browser downloads, best of N"
+    )
+    parser.add_argument(
         "--browser-languages", default="en", help="scenario 8: comma-separated, e.g. en,lv"
     )
     parser.add_argument(
@@ -248,7 +256,8 @@ def run_scenarios(db: BenchDatabase, args: argparse.Namespace, results: Results)
         pages.run(db, results)
     if "export" in args.scenarios:
         print("Scenario 4: export …", flush=True)
-        export.run(db, results)
+        formats = tuple(x.strip() for x in args.export_formats.split(",") if x.strip())
+        export.run(db, results, formats=formats, repeats=args.export_repeats)
     if "bank" in args.scenarios:
         print("Scenario 7: bank statement import and matching …", flush=True)
         bank_statement.run(db, results)

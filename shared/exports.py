@@ -43,6 +43,7 @@ FORMULA_AFTER_SEPARATOR = '([;,\t\r\n])(?=[ "]*[-=+@\t\r])'
 FORMULA_ANYWHERE = '(^|[;,\t\r\n])[ "]*[-=+@\t\r]'  # either of the two
 _FORMULA_START = re.compile(FORMULA_START)
 _FORMULA_AFTER_SEPARATOR = re.compile(FORMULA_AFTER_SEPARATOR)
+_FORMULA_ANYWHERE = re.compile(FORMULA_ANYWHERE)
 # SQLite's cheap test: only a text holding one of these, or starting with one, can need
 # an apostrophe.
 FORMULA_SUSPECT_CHARS = (";", ",", "\t", "\r", "\n")
@@ -105,6 +106,8 @@ def xlsx_is_capped(total_rows: int) -> bool:
 def safe_text(value: str) -> str:
     """``value`` as a text cell that no spreadsheet runs as a formula, whatever its list
     separator (see FORMULA_START)."""
+    if not _FORMULA_ANYWHERE.search(value):
+        return value  # nearly every text: one search instead of a substitution and a match
     escaped = _FORMULA_AFTER_SEPARATOR.sub("\\1'", value)
     return "'" + escaped if _FORMULA_START.match(value) else escaped
 
@@ -226,34 +229,38 @@ def write_xlsx(
         sheet.set_column(index, index, 20 if column.kind in ("text", "datetime") else 14)
     written = 0
     truncated = False
+    # Per cell only what the value needs: xlsxwriter's own work is most of an XLSX's time,
+    # and this loop runs once per cell (12 million for a million invoices).
+    number_formats = [formats.get(column.kind) for column in columns]
+    write_string, write_number = sheet.write_string, sheet.write_number
     for row in rows:
         if written >= EXCEL_MAX_DATA_ROWS:
             truncated = True
             break
         written += 1
-        for index, (column, value) in enumerate(zip(columns, row, strict=True)):
-            _write_cell(sheet, written, index, column, value, formats)
+        for index, (number_format, value) in enumerate(zip(number_formats, row, strict=True)):
+            if value is None or value == "":
+                continue  # xlsxwriter writes nothing for a blank cell without a format
+            if isinstance(value, str):
+                write_string(written, index, safe_text(value))
+            elif isinstance(value, bool):
+                write_string(written, index, "yes" if value else "no")
+            elif isinstance(value, datetime):
+                sheet.write_datetime(
+                    written, index, value.replace(tzinfo=None), formats["datetime"]
+                )
+            elif isinstance(value, date):
+                sheet.write_datetime(
+                    written, index, datetime(value.year, value.month, value.day), formats["date"]
+                )
+            elif isinstance(value, Decimal | int):
+                # Spreadsheet cells are binary floating point by definition; amounts have
+                # two decimals and stay exact far beyond any invoice total.
+                write_number(written, index, float(value), number_format)
+            else:
+                write_string(written, index, safe_text(str(value)))
     workbook.close()
     return XlsxResult(rows_written=written, truncated=truncated)
-
-
-def _write_cell(sheet, row: int, col: int, column: Column, value: Any, formats: dict) -> None:
-    if value is None or value == "":
-        sheet.write_blank(row, col, None)
-    elif isinstance(value, bool):
-        sheet.write_string(row, col, "yes" if value else "no")
-    elif isinstance(value, datetime):
-        sheet.write_datetime(row, col, value.replace(tzinfo=None), formats["datetime"])
-    elif isinstance(value, date):
-        sheet.write_datetime(
-            row, col, datetime(value.year, value.month, value.day), formats["date"]
-        )
-    elif isinstance(value, Decimal | int):
-        # Spreadsheet cells are binary floating point by definition; amounts have two
-        # decimals and stay exact far beyond any invoice total.
-        sheet.write_number(row, col, float(value), formats.get(column.kind))
-    else:
-        sheet.write_string(row, col, safe_text(str(value)))
 
 
 def xlsx_file(
