@@ -25,6 +25,7 @@ from benchmarks.common import (
     Results,
     load_average,
     percentile,
+    process_tree_cpu,
     use_database,
 )
 from benchmarks.explain import start_profile, summarise_profile
@@ -278,15 +279,46 @@ def _report_stages(
         )  # fmt: skip
 
 
+def _report_cpu(
+    stack: Stack,
+    before: dict[int, float],
+    after: dict[int, float],
+    paid: int,
+    results: Results,
+) -> None:
+    """The callback service's own CPU per paid payment, its processes apart: intake (the
+    HTTP process) and the background process that claims, asks EveryPay and books. From
+    the kernel's counters, so a busy neighbour does not inflate it as it does wall times."""
+    if not paid:
+        return
+    # A process that started during the phase (a restarted background child) counts whole.
+    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    intake = used.pop(stack.callback_pid, 0.0)
+    background = sum(used.values())
+    total_ms = (intake + background) / paid * 1000
+    note = (
+        f"intake process {intake / paid * 1000:.1f} ms, background process "
+        f"{background / paid * 1000:.1f} ms (utime+stime from /proc over the payment phase, "
+        f"the acks of duplicate callbacks included); {paid} payments"
+    )
+    results.add(
+        Figure(SCENARIO, "callback service CPU per paid payment", total_ms, "ms", note=note)
+    )
+
+
 def run(db: BenchDatabase, stack: Stack, results: Results, settings: PaidSettings) -> None:
     use_database(db)
     links = issue_invoices(int(settings.rate * settings.seconds), stack.channel_id)
     poller = PaidPoller(db, [invoice_id for invoice_id, _ in links])
+    cpu_before = process_tree_cpu(stack.callback_pid)
     try:
         references = _profiled_payments(stack, poller, links, settings, results)
         payments_load = load_average()
     finally:
         poller.close()
+    _report_cpu(
+        stack, cpu_before, process_tree_cpu(stack.callback_pid), len(poller.seen_paid), results
+    )
     sent = _first_callback_sent(stack, references)
     paid_at = poller.seen_paid
     latencies = [(paid_at[i] - sent[i]) * 1000 for i in references if i in sent and i in paid_at]
