@@ -178,8 +178,6 @@ async def _receive(channel_token: str, request: Request, request_id: str) -> JSO
     if result.retry_after_seconds is not None:
         return _with_retry_after(result.body, result.http_status, result.retry_after_seconds)
     guard.record(token=channel_token, address=address, unknown_url=result.unknown_url)
-    if result.queued and request.app.state.background:
-        request.app.state.background.wake()
     return JSONResponse(result.body, status_code=result.http_status)
 
 
