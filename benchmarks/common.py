@@ -230,16 +230,35 @@ def load_average() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def process_tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) each process of the tree under ``pid`` has used so far,
+    from /proc/<pid>/stat: a whole service, its background child included, whatever the
+    wall clock of a shared machine does meanwhile."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    waiting = [pid]
+    while waiting:
+        current = waiting.pop()
+        try:
+            # Fields after the command name (which may hold spaces) start at "state".
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            waiting += _children(current)
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        used[current] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process and its living children have used so far, from /proc
-    (``utime`` and ``stime``, in clock ticks): what the process costs, whatever the load."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    # Fields 14 and 15 of stat(5), counted after the command name's closing parenthesis.
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child_pid in (task / "children").read_text().split():
-            total += cpu_seconds(int(child_pid))
-    return total
+    """User + system CPU a process and its living children have used so far."""
+    return sum(process_tree_cpu(pid).values())
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -44,10 +44,16 @@ def create_app(*, start_background: bool = True, background_in_process: bool = F
         redoc_url=None,
     )
     app.state.background = None
-    app.state.intake_writer = IntakeWriter()
+    app.state.intake_writer = IntakeWriter(on_stored=lambda: _wake(app))
     app.state.intake_guard = IntakeGuard(get_settings())
     app.state.callback_answers = CallbackAnswers()
     app.include_router(routes.router)
     app.include_router(metrics.router)
     app.include_router(public_pages.router)
     return app
+
+
+def _wake(app: FastAPI) -> None:
+    """Stored callbacks are waiting: the workers look now, not at their next poll."""
+    if app.state.background is not None:
+        app.state.background.wake()

@@ -122,6 +122,10 @@ def log_config(level: str = "INFO", log_format: str = "text") -> dict[str, Any]:
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
+            # httpx writes a line per EveryPay call at INFO: the worker's own line about
+            # the callback already says what the answer did, and in a busy worker process
+            # the duplicate cost a formatted, redacted line per callback (DEBUG keeps it).
+            "httpx": {"level": "WARNING" if level.upper() == "INFO" else level},
         },
         "root": {"handlers": ["default"], "level": level},
     }

@@ -153,33 +153,33 @@ async def _receive(channel_token: str, request: Request, request_id: str) -> JSO
     query_limit = settings.callback_max_query_bytes
     if len(request.scope.get("query_string", b"")) > query_limit:
         return _rejected(f"query string longer than {query_limit} bytes", status_code=414)
-    address = request.client.host if request.client else "unknown"
+    client_host = request.client.host if request.client else None
+    address = client_host or "unknown"
     guard = request.app.state.intake_guard
     refusal = guard.admit(token=channel_token, address=address)
     if refusal is not None:
         return _with_retry_after(refusal.body, refusal.http_status, refusal.retry_after_seconds)
-    body_limit = settings.callback_max_body_bytes
-    try:
-        body = await _read_body(request, limit=body_limit)
-    except BodyTooLarge:
-        return _rejected(f"body larger than {body_limit} bytes", status_code=413)
     params = dict(request.query_params)
+    # Only a POST's body carries parameters; a GET's (EveryPay sends none) is not read.
     if request.method == "POST":
+        body_limit = settings.callback_max_body_bytes
+        try:
+            body = await _read_body(request, limit=body_limit)
+        except BodyTooLarge:
+            return _rejected(f"body larger than {body_limit} bytes", status_code=413)
         params.update(await _form_fields(request, body))
     result = await request.app.state.intake_writer.submit(
         CallbackRequest(
             channel_token=channel_token,
             params=params,
             http_method=request.method,
-            remote_addr=request.client.host if request.client else None,
+            remote_addr=client_host,
             request_id=request_id,
         )
     )
     if result.retry_after_seconds is not None:
         return _with_retry_after(result.body, result.http_status, result.retry_after_seconds)
     guard.record(token=channel_token, address=address, unknown_url=result.unknown_url)
-    if result.queued and request.app.state.background:
-        request.app.state.background.wake()
     return JSONResponse(result.body, status_code=result.http_status)
 
 

@@ -1,6 +1,7 @@
 """Bank accounts and LinkPay channels: set-up, credentials, Callback URL, checklist."""
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Self
@@ -11,7 +12,7 @@ from sqlmodel import Session, select
 
 from shared.audit import record_audit
 from shared.config import get_settings
-from shared.db import read_session, write_session
+from shared.db import get_engine, read_session, write_session
 from shared.errors import ValidationError
 from shared.inputs import FormInput, single_line
 from shared.linkpay.client import ChannelCredentials, EveryPayClient, Outcome, api_base_problem
@@ -351,6 +352,35 @@ def credentials(channel: PaymentChannel) -> ChannelCredentials:
         api_secret=decrypt_secret(channel.api_secret_encrypted),
         currency=channel.currency,
     )
+
+
+# Per database and channel: the channel row's updated_at and the credentials read from it.
+_kept_credentials: dict[tuple[object, int], tuple[datetime, ChannelCredentials]] = {}
+_kept_credentials_lock = threading.Lock()
+
+
+def current_credentials(*, channel_id: int, version: datetime | None) -> ChannelCredentials:
+    """The channel's credentials as of ``version`` (its row's ``updated_at``, which every
+    edit of the channel sets), read and decrypted only when this process has not seen that
+    version yet.
+
+    The callback worker asks EveryPay once per callback, and the claim reads the version
+    with the event: reading the channel and decrypting its secret each time cost more CPU
+    than the API call. An edited secret, username, environment or API base changes the
+    version, so the very next call uses the new ones.
+    """
+    key = (get_engine(), channel_id)
+    kept = _kept_credentials.get(key)
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    with read_session() as session:
+        channel = session.get(PaymentChannel, channel_id)
+        if channel is None:
+            raise LookupError(f"channel {channel_id} is gone")
+        found = (channel.updated_at, credentials(channel))
+    with _kept_credentials_lock:
+        _kept_credentials[key] = found
+    return found[1]
 
 
 def rotate_callback_token(session: Session, *, actor: str, channel_id: int) -> PaymentChannel:

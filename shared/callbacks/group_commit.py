@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
@@ -46,10 +47,19 @@ _STOP = object()
 
 
 class IntakeWriter:
-    """Started on first use; ``stop`` writes what is queued, then ends the thread."""
+    """Started on first use; ``stop`` writes what is queued, then ends the thread.
 
-    def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
+    ``on_stored`` is called once per committed batch that queued callbacks for the
+    workers (to wake them): once a batch, not once a request, as a burst of hundreds a
+    second would otherwise cost the HTTP handlers a write to the wake-up pipe each, and
+    the worker process a wake-up each.
+    """
+
+    def __init__(
+        self, *, max_batch: int = MAX_BATCH, on_stored: Callable[[], None] | None = None
+    ) -> None:
         self._max_batch = max_batch
+        self._on_stored = on_stored
         self._wait = get_settings().database_wait_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -128,6 +138,9 @@ class IntakeWriter:
             for waiting in batch:
                 self._write([waiting])
             return
+        # Committed: the workers may look now, while the answers go out.
+        if self._on_stored is not None and any(result.queued for result in results):
+            self._on_stored()
         _settle_all(list(zip(batch, results, strict=True)))
 
     def _refuse(self, batch: list[_Waiting], error: Exception) -> None:

@@ -36,11 +36,11 @@ from shared.callbacks.queue import (
     worker_name,
 )
 from shared.callbacks.reviews import open_review, resolve_review
-from shared.channels import credentials
+from shared.channels import current_credentials
 from shared.db import read_session, write_session
 from shared.linkpay.client import ApiResult, Outcome, client_for
 from shared.log_context import log_context
-from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
+from shared.models import CallbackEvent, CallbackStatus, ReviewKind, utcnow
 from shared.users import require_permission
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,9 @@ def run_claimed_event(
 
 
 def ask_about(claimed: ClaimedEvent, *, now: datetime | None) -> Answer:
-    with read_session() as session:
-        channel = session.get(PaymentChannel, claimed.channel_id)
-        if channel is None:
-            raise LookupError(f"channel {claimed.channel_id} is gone")
-        channel_credentials = credentials(channel)
+    channel_credentials = current_credentials(
+        channel_id=claimed.channel_id, version=claimed.channel_version
+    )
     # No session or transaction is open from here until the answer is in: a slow gateway
     # holds up only this thread, never a database connection or SQLite's write lock.
     asked_at = now or utcnow()

@@ -31,7 +31,7 @@ from shared.callbacks.reviews import open_review
 from shared.config import get_settings
 from shared.db import get_engine, is_sqlite, read_session, write_session
 from shared.linkpay.client import ApiResult, Outcome
-from shared.models import CallbackEvent, CallbackStatus, ReviewKind, utcnow
+from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, ReviewKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,18 @@ class ClaimedEvent:
     received_at: datetime
     claimed_by: str
     request_id: str | None = None
+    # The channel row's updated_at when the event was claimed: the worker's kept
+    # credentials are used only for the version they were read from.
+    channel_version: datetime | None = None
+
+
+# Read by the claim itself (no extra query per callback).
+_CHANNEL_VERSION = (
+    select(PaymentChannel.updated_at)
+    .where(col(PaymentChannel.id) == col(CallbackEvent.channel_id))
+    .correlate(CallbackEvent)
+    .scalar_subquery()
+)
 
 
 def worker_name(role: str) -> str:
@@ -98,6 +110,7 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
                 col(CallbackEvent.received_at),
                 # Read in the claim itself (no extra query): the worker logs under it.
                 col(CallbackEvent.request_id),
+                _CHANNEL_VERSION,
             )
         ).all()
     return [
@@ -109,6 +122,7 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
             received_at=row[4],
             claimed_by=worker,
             request_id=row[5],
+            channel_version=row[6],
         )
         for row in rows
     ]
@@ -182,24 +196,58 @@ def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEven
 def claim_due_events(*, worker: str, limit: int, now: datetime | None = None) -> list[ClaimedEvent]:
     """Claims up to ``limit`` of the most overdue events (fewer when fewer are due).
 
-    On SQLite in one write transaction: its writers take turns on one lock, and a worker
-    that verifies twenty payments a second against a slow gateway would otherwise spend
-    twenty of those turns a second on claims alone. PostgreSQL writes in parallel and
-    claims one at a time, skipping rows other workers hold (``claim_next_event``).
+    In one write, not one per event: on SQLite its writers take turns on one lock, and a
+    worker that verifies twenty payments a second against a slow gateway would otherwise
+    spend twenty of those turns a second on claims alone; on PostgreSQL each claim is a
+    transaction of round trips and commit, which cost the background process more CPU than
+    the claim's work.
     """
-    if limit <= 1 or not is_sqlite():
+    if limit <= 1:
         claimed = claim_next_event(worker=worker, now=now)
         return [] if claimed is None else [claimed]
     now = now or utcnow()
-    heads = _all_heads(_due_heads(now, limit=limit))
+    heads = _due_heads(now, limit=limit)
     with read_session() as session:  # as above: idle polls stay off the write lock
-        if not session.execute(select(heads.c.id).limit(1)).first():
-            return []
+        found = session.execute(select(_all_heads(heads))).all()
+    if not found:
+        return []
+    if not is_sqlite():
+        return _claim_each_kind(heads, found, worker=worker, limit=limit, now=now)
     # The due rows are picked again inside the write: another claimer may have taken
     # some since the read, and the claimable condition is re-checked on every row.
-    due = select(heads.c.id).order_by(heads.c.next_attempt_at, heads.c.id).limit(limit)
+    union = _all_heads(heads)
+    due = select(union.c.id).order_by(union.c.next_attempt_at, union.c.id).limit(limit)
     # Handed to free callers all at once, so their order among themselves does not matter.
     return _claim_all(col(CallbackEvent.id).in_(due), worker=worker, now=now)
+
+
+def _claim_each_kind(
+    heads: list[Select], found: list, *, worker: str, limit: int, now: datetime
+) -> list[ClaimedEvent]:
+    """PostgreSQL: one UPDATE per kind of due event the read found (usually one), its rows
+    picked with FOR UPDATE SKIP LOCKED, so claimers in other processes skip rows already
+    being claimed instead of queueing behind them.
+
+    The rows are picked in a MATERIALIZED CTE, which PostgreSQL runs exactly once: an
+    ``IN (subquery)`` may be re-run per row, and with SKIP LOCKED each run can pick other
+    rows, claiming more than ``limit``.
+    """
+    claimed: list[ClaimedEvent] = []
+    oldest_first = sorted(found, key=lambda row: (row[1] or now, row[0]))
+    for kind in dict.fromkeys(row[2] for row in oldest_first):
+        wanted = limit - len(claimed)
+        if wanted <= 0:
+            break
+        due = (
+            heads[kind]
+            .with_only_columns(col(CallbackEvent.id))
+            .limit(wanted)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        claimed += _claim_all(col(CallbackEvent.id) == due.c.id, worker=worker, now=now)
+    return claimed
 
 
 def retry_delay_seconds(*, attempts: int, retry_after: float | None = None) -> float:

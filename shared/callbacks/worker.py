@@ -9,7 +9,7 @@ Two kinds of threads: a few claimers do the database side (claiming), and a larg
 of callers asks EveryPay and applies the answer. A slow gateway (3 s an answer) then
 costs waiting callers, not throughput: 20 payments a second need 60 calls in flight,
 while the claims stay few and short. A claimer takes free callers' slots before it
-claims (as many as are free, up to ``CLAIM_BATCH``, claimed in one write on SQLite), so no
+claims (as many as are free, up to ``CLAIM_BATCH``, claimed in one write), so no
 event is claimed that no caller is free to run (its lease would tick away in a queue),
 and nothing is claimed at all while every caller is busy.
 """
@@ -41,12 +41,12 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_PREFIX = "callback-worker"
 HEARTBEAT_SECONDS = 5.0
-# Claimer threads. On SQLite their writes queue for the one write lock anyway, so more
-# threads only add contention; PostgreSQL takes writes in parallel, and there the round
-# trips are the limit.
-SQLITE_THREADS = 4
-POSTGRESQL_THREADS = 12
-# Most events one claim takes when that many callers are free (one write on SQLite).
+# Claimer threads. Each claim takes up to CLAIM_BATCH events in one write on either
+# backend, so a few keep a hundred callers busy; every idle claimer looks for work after
+# each wake-up, so more of them would only add reads (and on SQLite, turns at the write
+# lock) per callback.
+CLAIMER_THREADS = 4
+# Most events one claim takes when that many callers are free (one write).
 CLAIM_BATCH = 20
 
 
@@ -54,7 +54,7 @@ def default_thread_count() -> int:
     configured = get_settings().worker_threads
     if configured:
         return configured
-    return SQLITE_THREADS if is_sqlite() else POSTGRESQL_THREADS
+    return CLAIMER_THREADS
 
 
 # A process that stopped beating this long ago is gone: its row (and its counters) go too.

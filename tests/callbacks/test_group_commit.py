@@ -112,3 +112,22 @@ def test_stop_stores_what_is_already_queued(shop: Shop) -> None:
     assert [result.http_status for result in results] == [200] * 50
     assert len(_stored()) == 50
     assert not writer.alive
+
+
+def test_the_workers_are_woken_once_per_stored_batch_and_not_for_unknown_urls(
+    shop: Shop,
+) -> None:
+    # Without the wake-up a stored callback waits for the workers' next poll; with one per
+    # request a burst costs the handlers and the worker process a wake-up per callback.
+    wakes: list[int] = []
+    writer = IntakeWriter(on_stored=lambda: wakes.append(len(_stored())))
+    try:
+        asyncio.run(_burst(writer, [_request(shop, new_reference()) for _ in range(200)]))
+        woken_by_burst = len(wakes)
+        asyncio.run(_burst(writer, [_request(shop, new_reference(), token="no-such-token")]))
+    finally:
+        writer.stop()
+
+    assert 1 <= woken_by_burst < 200
+    assert wakes[-1] == 200  # the last wake-up came after every row was committed
+    assert len(wakes) == woken_by_burst

@@ -13,14 +13,17 @@ from sqlmodel import col, select
 
 from shared.callbacks.apply import apply_payment_status
 from shared.callbacks.processing import process_event, reprocess_event
+from shared.channels import ChannelInput, save_linkpay_channel
 from shared.config import get_settings
 from shared.db import read_session, write_session
-from shared.linkpay.client import parse_payment
+from shared.linkpay.client import basic_auth_header, parse_payment
 from shared.models import (
     AuditLog,
     CallbackEvent,
     CallbackStatus,
+    Environment,
     InvoiceStatus,
+    PaymentChannel,
     ReviewKind,
     ReviewStatus,
     utcnow,
@@ -38,6 +41,7 @@ from tests.callbacks.helpers import (
     state_changes,
 )
 from tests.utils.callback_service import new_reference
+from tests.utils.factories import API_SECRET, API_USERNAME
 
 
 def _make_due(event_id: int) -> None:
@@ -288,3 +292,44 @@ def test_concurrent_attempts_on_one_invoice_are_applied_without_conflicts(
     assert invoice(shop.invoice.id).status == InvoiceStatus.PAID
     assert len(payment_audits(shop.invoice.id)) == 1
     assert sorted(a.state for a in attempts()) == ["failed", "settled"]
+
+
+def test_an_edited_api_secret_is_used_for_the_very_next_callback(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    # The worker keeps the decrypted credentials between callbacks; an edit must not wait
+    # for a restart, or every callback after it would be refused until someone noticed.
+    first, second = (
+        shop.answer(state="settled", amount="50.00"),
+        shop.answer(state="sent_for_processing"),
+    )
+    routes = [answer_with(api, first), answer_with(api, second)]
+    process_event(shop.callback(first["payment_reference"]))
+
+    with write_session() as session:
+        current = session.get(PaymentChannel, shop.channel.id)
+        assert current is not None
+        save_linkpay_channel(
+            session,
+            actor="test",
+            bank_account_id=current.bank_account_id,
+            channel_id=current.id,
+            data=ChannelInput(
+                link_token=current.link_token,
+                api_username="renamed-user",
+                api_secret="a-new-secret-from-the-portal",
+                environment=Environment.CUSTOM,
+                linkpay_prefix=current.linkpay_prefix,
+                api_base=current.api_base,
+                currency=current.currency,
+                url_fields=list(current.url_fields),
+            ),
+        )
+    process_event(shop.callback(second["payment_reference"]))
+
+    used = [route.calls.last.request for route in routes]
+    assert used[0].headers["Authorization"] == basic_auth_header(API_USERNAME, API_SECRET)
+    assert used[1].headers["Authorization"] == basic_auth_header(
+        "renamed-user", "a-new-secret-from-the-portal"
+    )
+    assert used[1].url.params["api_username"] == "renamed-user"

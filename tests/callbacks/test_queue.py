@@ -134,3 +134,49 @@ def test_the_most_overdue_event_is_claimed_first_whatever_its_kind(shop: Shop) -
         pending,
         None,
     ]
+
+
+def test_a_batch_claimed_by_a_worker_that_died_is_claimed_again_once_its_lease_ends(
+    shop: Shop,
+) -> None:
+    # The crash between claim and close: nothing recorded, every event of the batch back
+    # on the queue after the lease, with its try counted; a live claim is left alone.
+    stored = {shop.callback(new_reference()) for _ in range(5)}
+    dead = claim_due_events(worker="worker@gone", limit=5)
+    assert {claimed.id for claimed in dead} == stored
+    assert claim_due_events(worker=worker_name("test"), limit=5) == []
+
+    later = utcnow() + timedelta(seconds=get_settings().worker_lease_seconds + 1)
+    taken_over = claim_due_events(worker=worker_name("test"), limit=10, now=later)
+
+    assert {claimed.id for claimed in taken_over} == stored
+    assert {claimed.attempts for claimed in taken_over} == {2}
+    assert claim_due_events(worker=worker_name("other"), limit=10, now=later) == []
+
+
+def test_a_batch_claim_serves_every_kind_of_due_event_and_only_those(shop: Shop) -> None:
+    pending, retried, abandoned, waiting, held = (shop.callback(new_reference()) for _ in range(5))
+    now = utcnow()
+    changes = {
+        retried: {"status": CallbackStatus.NEEDS_ATTENTION, "next_attempt_at": now},
+        abandoned: {
+            "status": CallbackStatus.PROCESSING,
+            "claimed_by": "worker@gone",
+            "claimed_until": now - timedelta(seconds=1),
+        },
+        waiting: {"next_attempt_at": now + timedelta(minutes=5)},
+        held: {
+            "status": CallbackStatus.PROCESSING,
+            "claimed_by": "worker@busy",
+            "claimed_until": now + timedelta(minutes=1),
+        },
+    }
+    with write_session() as session:
+        for event_id, values in changes.items():
+            session.exec(
+                update(CallbackEvent).where(col(CallbackEvent.id) == event_id).values(**values)
+            )
+
+    claimed = claim_due_events(worker=worker_name("test"), limit=10, now=now)
+
+    assert sorted(event.id for event in claimed) == sorted([pending, retried, abandoned])
