@@ -188,7 +188,10 @@ def _credit_select() -> Select:
     grouped = (
         select(Invoice.customer_id, Invoice.currency, credit.label("credit"))
         .where(Invoice.open_minor < 0)
-        .group_by(Invoice.customer_id, Invoice.currency)
+        # Currency first: grouped by customer first, SQLite (no ANALYZE) walks every invoice
+        # in the customer index for its order — 2 s at 1 M invoices — instead of taking the
+        # few below zero from the open_minor index.
+        .group_by(Invoice.currency, Invoice.customer_id)
         .subquery()
     )
     return (

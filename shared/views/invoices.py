@@ -50,7 +50,7 @@ from shared.states import INVOICE_STATUS_LABELS, OPEN_STATUSES, OVERDUE
 from shared.text import search_text
 from shared.views.common import (
     Window,
-    contains,
+    contains_uncased,
     count,
     dialect_name,
     label,
@@ -155,7 +155,7 @@ def _invoice_conditions(flt: InvoiceFilter, *, today: date, dialect: str) -> lis
         if any(ch.isalpha() for ch in number):
             conditions.append(starts_with(Invoice.number, number, dialect))
         else:
-            conditions.append(contains(Invoice.number, number))
+            conditions.append(contains_uncased(Invoice.number, number))
     return conditions
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from shared.db import get_engine
 from shared.models import Invoice
 from shared.views.audit_log import AuditFilter, _audit_select
+from shared.views.customers import _credit_select
 from shared.views.invoices import (
     InvoiceFilter,
     _invoice_conditions,
@@ -147,3 +148,13 @@ def test_default_lists_need_no_sort_of_the_whole_table(db):
         assert "TEMP B-TREE" not in plan, plan
     assert "ix_payment_attempt_created_at" in payments
     assert "ix_audit_log_at" in audit
+
+
+def test_customer_credit_reads_only_invoices_below_zero(db):
+    """Customers opens with the credit list: read through the open-amount index it takes a
+    few rows; grouped in the customer index's order it reads every invoice (seconds at
+    1 M invoices)."""
+    credit = _credit_select().subquery()
+    for stmt in (select(func.count()).select_from(credit), _credit_select().limit(50)):
+        plan = _plan(stmt)
+        assert "USING INDEX ix_invoice_open_minor (open_minor<?)" in plan, plan
