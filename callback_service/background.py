@@ -191,6 +191,9 @@ def main() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_on_signal)
+    # Below the service's own priority: when the cores are short, acknowledging EveryPay
+    # (which retries what is not acknowledged in time) comes before working off a backlog.
+    os.nice(settings.background_nice)
     background = Background()
     background.start()
     try:

@@ -164,3 +164,18 @@ def test_a_dead_worker_process_is_replaced_and_a_killed_service_takes_it_along(
         wait_until(lambda: not _alive(second), timeout=10, message="the worker to die too")
 
     assert "starting it again" in (tmp_path / "service.log").read_text()
+
+
+def test_the_background_process_yields_the_cpu_to_the_service(tmp_path: Path) -> None:
+    """Acknowledging EveryPay comes first when the cores are short: the workers' process
+    runs at the configured lower priority, the service at its own."""
+    with running_service_process(
+        log_path=tmp_path / "service.log", env={"LINKPAY_BACKGROUND_NICE": "7"}
+    ) as service:
+        wait_until(lambda: len(_background_pids(service.process.pid)) == 1, message="worker")
+        [worker] = _background_pids(service.process.pid)
+        service_nice = os.getpriority(os.PRIO_PROCESS, service.process.pid)
+        wait_until(
+            lambda: os.getpriority(os.PRIO_PROCESS, worker) == service_nice + 7,
+            message="the worker process to lower its priority",
+        )
