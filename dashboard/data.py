@@ -7,6 +7,8 @@ Reports are refreshed in the background once they are older than REPORT_TTL
 because a cache expired.
 """
 
+from datetime import date, timedelta
+
 import streamlit as st
 
 from dashboard.refreshing import clear_all, refreshed_in_background
@@ -30,6 +32,13 @@ LIVE_TTL = 2
 REPORT_TTL = 120
 # How far back the Overview's received chart looks (dashboard/warm_up.py fills it too).
 OVERVIEW_WEEKS = 12
+
+
+def reports_default_period(today: date) -> tuple[date, date]:
+    """The period Reports opens with: from the first of the month three months back to
+    today (dashboard/warm_up.py fills its received report too)."""
+    return (today - timedelta(days=90)).replace(day=1), today
+
 
 _list = st.cache_data(ttl=LIST_TTL, show_spinner=False)
 _live = st.cache_data(ttl=LIVE_TTL, show_spinner=False)

@@ -4,7 +4,7 @@ list at the top and kept in the address (``?report=sales-ledger``), so a link or
 opens the same report; each table downloads as CSV and XLSX with exactly its rows and
 columns, and a totals row per currency where amounts are summed."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
@@ -76,16 +76,17 @@ report = st.segmented_control(
 ui.filter_to_url("report", "" if report == DEFAULT_REPORT else report)
 
 left, middle, right = st.columns(3)
+default_from, default_to = data.reports_default_period(today)
 date_from: date = left.date_input(
     t("From"),
-    value=(today - timedelta(days=90)).replace(day=1),
+    value=default_from,
     key="rep_from",
     format=date_input_format(),
     disabled=report in AS_OF_TODAY,
 )
 date_to: date = middle.date_input(
     t("To"),
-    value=today,
+    value=default_to,
     key="rep_to",
     format=date_input_format(),
     disabled=report in AS_OF_TODAY,

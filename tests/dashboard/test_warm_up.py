@@ -65,6 +65,30 @@ def test_after_the_warm_up_the_overview_figures_need_no_query(db) -> None:
     assert statements
 
 
+def test_after_the_warm_up_reports_opens_without_a_query(db) -> None:
+    """Reports opens with the money received per month over its default period."""
+    make_invoice(channel=make_channel(), customer=make_customer())
+    with read_session() as session:
+        timezone = company_settings(session).timezone
+    today = local_today(timezone)
+    date_from, date_to = data.reports_default_period(today)
+
+    def received_report() -> None:
+        data.received_per_period(
+            date_from=date_from, date_to=date_to, tz=timezone, granularity="month"
+        )
+
+    warm_up()
+
+    with counted_statements() as statements:
+        received_report()
+    assert statements == []
+    data.clear_caches()
+    with counted_statements() as statements:
+        received_report()
+    assert statements
+
+
 def test_a_failed_warm_up_is_logged_and_does_not_stop_the_server(
     isolated_settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
