@@ -142,6 +142,22 @@ def _record(answers: list, batch: int, profiler: cProfile.Profile | None) -> flo
     return spent
 
 
+def scratch_database(*, prefix: str, url: str) -> str:
+    """A database of the profile's own, made current for the product's code: a new SQLite
+    file, or the PostgreSQL database at ``url`` emptied. Returns its URL."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["LINKPAY_DATA_DIR"] = str(work)
+    url = url or f"sqlite:///{work / 'linkpay.db'}"
+    os.environ["LINKPAY_DATABASE_URL"] = url
+    from shared.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    return url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.booking_profile")
     parser.add_argument("--bookings", type=int, default=300)
@@ -150,16 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="booking-profile-"))
-    os.environ["LINKPAY_DATA_DIR"] = str(work)
-    url = args.url or f"sqlite:///{work / 'linkpay.db'}"
-    os.environ["LINKPAY_DATABASE_URL"] = url
+    url = scratch_database(prefix="booking-profile-", url=args.url)
     from shared.db import get_engine
 
     engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     answers = _prepare(url, args.bookings)
 
     statements: Counter[str] = Counter()

@@ -14,15 +14,12 @@ figure less than wall time would. Every invoice must end paid.
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import text
 
-from benchmarks.booking_profile import API_USERNAME
+from benchmarks.booking_profile import API_USERNAME, scratch_database
 
 
 def _answer_body(answer) -> dict:
@@ -51,10 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="worker-profile-"))
-    os.environ["LINKPAY_DATA_DIR"] = str(work)
-    url = args.url or f"sqlite:///{work / 'linkpay.db'}"
-    os.environ["LINKPAY_DATABASE_URL"] = url
+    url = scratch_database(prefix="worker-profile-", url=args.url)
     import httpx
     import respx
 
@@ -64,9 +58,6 @@ def main(argv: list[str] | None = None) -> None:
     from shared.db import get_engine
 
     engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     # Made as booking_profile makes them (it claims each); given back to the queue unclaimed.
     bodies = {}
     for answer in _prepare(url, args.callbacks):
