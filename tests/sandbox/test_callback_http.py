@@ -3,13 +3,22 @@ a merchant's callback must be delivered (and its status read right) whatever its
 does with bodies and connections."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from sandbox.callback_http import CallbackClient, CallbackHTTPError
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[bool]]
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Runs the coroutine on an event loop of its own thread: the browser tests' Playwright
+    keeps a loop running in the test thread for the rest of the session."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 async def _with_receiver(answer: Answer, urls: Callable[[int], list[str]]) -> dict:
@@ -67,7 +76,7 @@ def test_chunked_and_sized_bodies_are_read_past_so_the_next_status_is_right() ->
         await writer.drain()
         return True
 
-    outcome = asyncio.run(_with_receiver(answer, _urls(4)))
+    outcome = _run(_with_receiver(answer, _urls(4)))
 
     assert outcome["results"] == [200, 503, 200, 503]
     assert outcome["connections"] == 1
@@ -86,7 +95,7 @@ def test_a_receiver_closing_its_connections_still_gets_every_callback() -> None:
         await writer.drain()
         return False
 
-    outcome = asyncio.run(_with_receiver(answer, _urls(3)))
+    outcome = _run(_with_receiver(answer, _urls(3)))
 
     assert outcome["results"] == [200, 204, 204]
     assert outcome["connections"] == 3
@@ -98,7 +107,7 @@ def test_a_body_without_length_ends_with_the_connection() -> None:
         await writer.drain()
         return False
 
-    outcome = asyncio.run(_with_receiver(answer, _urls(2)))
+    outcome = _run(_with_receiver(answer, _urls(2)))
 
     assert outcome["results"] == [200, 200]
     assert outcome["connections"] == 2
@@ -110,7 +119,7 @@ def test_a_garbled_answer_is_a_failed_attempt_not_a_crash() -> None:
         await writer.drain()
         return False
 
-    outcome = asyncio.run(_with_receiver(answer, _urls(1)))
+    outcome = _run(_with_receiver(answer, _urls(1)))
 
     assert outcome["results"][0].startswith("RemoteProtocolError")
 
@@ -126,7 +135,7 @@ def test_a_garbled_answer_is_a_failed_attempt_not_a_crash() -> None:
 )
 def test_urls_no_request_can_be_made_for_are_refused(url: str, kind: str) -> None:
     with pytest.raises(CallbackHTTPError) as refused:
-        asyncio.run(CallbackClient().get(url))
+        _run(CallbackClient().get(url))
 
     assert refused.value.kind == kind
 
@@ -139,8 +148,8 @@ def test_an_unreachable_receiver_is_a_connect_error() -> None:
         await server.wait_closed()
         return port
 
-    port = asyncio.run(closed_port())
+    port = _run(closed_port())
     with pytest.raises(CallbackHTTPError) as refused:
-        asyncio.run(CallbackClient().get(f"http://127.0.0.1:{port}/cb"))
+        _run(CallbackClient().get(f"http://127.0.0.1:{port}/cb"))
 
     assert refused.value.kind == "ConnectError"
