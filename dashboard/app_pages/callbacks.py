@@ -144,23 +144,38 @@ ui.export_buttons(
     label_columns=("Processing status",),
 )
 
-if user.can("review"):
-    labels = {
-        event_id: f"#{event_id} · {i18n.datetime_text(row.received)} · "
-        f"{row.payment_reference[:16] or row.order_reference} · {t(row.status)}"
-        for event_id, row in zip(table.ids, table.rows, strict=True)
-    }
-    pick, go = st.columns([3, 1], vertical_alignment="bottom")
-    event_id = pick.selectbox(t("Callback"), list(labels), format_func=labels.get, key="cb_pick")
-    if go.button(t("Reprocess"), key="cb_reprocess", icon=":material/replay:"):
-        # The processing rules live with the callback service; imported on use.
-        from shared.callbacks.processing import reprocess_event
 
-        ui.page_action(
-            lambda: reprocess_event(event_id=event_id, actor=user.username),
-            permission="review",
-            action="callback.reprocess",
-            own_transaction=True,
-            rerun=False,
-            success=lambda message: message,
+def reprocess_panel() -> None:
+    """Re-run one callback of this page through processing (after its channel's credentials
+    were fixed, say). Made only once opened, as the Reconciler panel: the closed picker of
+    the page's callbacks cost every visit of the list."""
+    with ui.lazy_expander(
+        t("Reprocess a callback"), key="cb_reprocess_panel", icon=":material/replay:"
+    ) as opened:
+        if not opened:
+            return
+        labels = {
+            event_id: f"#{event_id} · {i18n.datetime_text(row.received)} · "
+            f"{row.payment_reference[:16] or row.order_reference} · {t(row.status)}"
+            for event_id, row in zip(table.ids, table.rows, strict=True)
+        }
+        pick, go = st.columns([3, 1], vertical_alignment="bottom")
+        event_id = pick.selectbox(
+            t("Callback"), list(labels), format_func=labels.get, key="cb_pick"
         )
+        if go.button(t("Reprocess"), key="cb_reprocess", icon=":material/replay:"):
+            # The processing rules live with the callback service; imported on use.
+            from shared.callbacks.processing import reprocess_event
+
+            ui.page_action(
+                lambda: reprocess_event(event_id=event_id, actor=user.username),
+                permission="review",
+                action="callback.reprocess",
+                own_transaction=True,
+                rerun=False,
+                success=lambda message: message,
+            )
+
+
+if user.can("review"):
+    reprocess_panel()

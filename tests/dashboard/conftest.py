@@ -46,7 +46,14 @@ def app_as(role: str | None) -> AppTest:
 
 # Every section made only once opened (ui.lazy_expander), by key: tests that check all a page
 # can show open them all.
-LAZY_SECTIONS = ("pay_record", "pay_reverse", "rec_panel", "inv_email")
+LAZY_SECTIONS = (
+    "pay_record",
+    "pay_reverse",
+    "rec_panel",
+    "cb_reprocess_panel",
+    "inv_email",
+    "inv_open_panel",
+)
 
 
 def open_page(at: AppTest, name: str, *, opened: tuple[str, ...] = ()) -> AppTest:

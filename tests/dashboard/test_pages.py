@@ -79,7 +79,7 @@ def test_callbacks_log_and_reprocess_for_finance_only(db):
                 outcome="payment_reference is not 64 hex characters",
             )
         )
-    at = open_page(app_as("finance"), "callbacks")
+    at = open_page(app_as("finance"), "callbacks", opened=("cb_reprocess_panel",))
     no_exceptions(at)
     frame = at.dataframe[0].value
     assert list(frame["Event"]) == ["status_updated"]
@@ -88,7 +88,8 @@ def test_callbacks_log_and_reprocess_for_finance_only(db):
     no_exceptions(at)
     assert "was rejected when it arrived" in texts(at)
     assert not any(
-        b.key == "cb_reprocess" for b in open_page(app_as("manager"), "callbacks").button
+        b.key == "cb_reprocess"
+        for b in open_page(app_as("manager"), "callbacks", opened=("cb_reprocess_panel",)).button
     )
 
 

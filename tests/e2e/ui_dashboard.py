@@ -176,6 +176,8 @@ def open_invoice(page: Page, number: str, *, customer_name: str) -> None:
     """Finds the invoice in the Invoices list by its number and opens its detail page."""
     open_page(page, "Invoices")
     fill(page, "Number", number)
+    main(page).get_by_text(say("Open an invoice"), exact=True).click()
+    app_idle(page)
     choose(page, "Invoice", f"{number} — {customer_name}")
     button(page, "Open invoice").click()
     expect(
