@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from shared.config import get_settings
 from shared.db import write_session
-from shared.login_sessions import COOKIE_NAME, redeem_ticket, safe_next
+from shared.login_sessions import COOKIE_NAME, redeem_ticket
 from shared.models import utcnow
 
 SESSION_START_PATH = "/session/start"
@@ -23,7 +23,7 @@ _FORM_LIMIT = 4096
 
 async def _form(request: Request) -> dict[str, str] | None:
     """The posted form, or None when it comes from another site (a page elsewhere must
-    not sign the browser in or out) or is larger than the two fields need."""
+    not sign the browser in or out) or is larger than a ticket needs."""
     origin = request.headers.get("origin")
     # Behind a proxy that rewrites Host, the dashboard's public address is the one to match.
     ours = {
@@ -50,13 +50,14 @@ def _redeem(ticket: str) -> str | None:
 
 
 async def start_session(request: Request) -> Response:
-    """The login form's ticket in, the session cookie out; back to where the user was."""
+    """The login form's ticket in, the session cookie out. Posted by the signed-in page
+    itself in the background (ui.hand_over_cookie): nothing to show, nowhere to go."""
     form = await _form(request)
     if form is None:
         return PlainTextResponse("Forbidden", status_code=403)
     # The database is synchronous; Starlette's thread pool keeps the event loop free.
     cookie = await run_in_threadpool(_redeem, form.get("ticket", ""))
-    response = RedirectResponse(safe_next(form.get("next", "/")), status_code=303)
+    response = Response(status_code=204)
     if cookie is not None:
         response.set_cookie(
             COOKIE_NAME,

@@ -226,13 +226,28 @@ def session_user(*, touch: bool = True) -> SessionUser | None:
 
 def hand_over_cookie() -> None:
     """Right after the login form: has the browser exchange its one-time ticket for the
-    session cookie and come back to the page and query it is on (a deep link opened while
-    signed out lands where it pointed). After the logout button: has the browser drop the
-    cookie. Streamlit cannot set a cookie over its websocket; the routes in
+    session cookie in the background, so a reload or a new tab finds the user signed in
+    while this tab goes on where it is (a deep link opened while signed out shows its page
+    with the login's rerun). After the logout button: has the browser drop the cookie and
+    open the login form. Streamlit cannot set a cookie over its websocket; the routes in
     dashboard/desk_app.py do. A POST, so the ticket stays out of access logs and history."""
     ticket = st.session_state.pop(TICKET_KEY, None)
-    fields = {"ticket": ticket} if ticket is not None else {}
-    action = SESSION_START_PATH if ticket is not None else st.session_state.pop(GO_TO_KEY, None)
+    if ticket is not None:
+        # A fetch, not a form: a form's answer reloads the page, and the whole app started
+        # again in the browser right after signing in (a second or more before the first
+        # click was answered).
+        st.html(
+            f"""<script>
+            fetch({json.dumps(SESSION_START_PATH)}, {{
+                method: "POST",
+                body: new URLSearchParams({json.dumps({"ticket": ticket})}),
+                credentials: "same-origin",
+            }});
+            </script>""",
+            unsafe_allow_javascript=True,
+        )
+        return
+    action = st.session_state.pop(GO_TO_KEY, None)
     if action is None:
         return
     st.html(
@@ -240,14 +255,6 @@ def hand_over_cookie() -> None:
         const form = document.createElement("form");
         form.method = "post";
         form.action = {json.dumps(action)};
-        const fields = {{...{json.dumps(fields)}, next: location.pathname + location.search}};
-        for (const [name, value] of Object.entries(fields)) {{
-            const input = document.createElement("input");
-            input.type = "hidden";
-            input.name = name;
-            input.value = value;
-            form.appendChild(input);
-        }}
         document.body.appendChild(form);
         form.submit();
         </script>""",

@@ -7,10 +7,11 @@ of the random token whose SHA-256 the row keeps: neither a copied database nor a
 cookie signs anyone in.
 
 Streamlit runs page scripts over a websocket and cannot set a cookie, so the login form
-hands the browser a one-time ticket and sends it to ``/session/start`` (see
-dashboard/server.py), which exchanges the ticket for the cookie. Every script run reads the
-cookie through ``st.context.cookies`` and checks the row here: deleted on logout, on a
-password change and on deactivation, so those end every tab at its next click.
+hands the browser a one-time ticket, which the signed-in page posts to ``/session/start``
+in the background (see dashboard/session_routes.py) in exchange for the cookie. Every
+script run reads the cookie through ``st.context.cookies`` and checks the row here:
+deleted on logout, on a password change and on deactivation, so those end every tab at its
+next click.
 """
 
 import base64
@@ -27,7 +28,7 @@ from shared.models import LoginSession, User
 from shared.security import new_token, signing_keys, token_hash
 
 COOKIE_NAME = "linkpay_session"
-# The browser follows the login form's redirect at once; a ticket older than this is void.
+# The signed-in page posts the ticket at once; a ticket older than this is void.
 TICKET_SECONDS = 60
 # A user's clicks extend the session; writing that down once a minute is precise enough
 # for a timeout counted in minutes and keeps writes off most clicks.
@@ -185,13 +186,6 @@ def end_session(session: Session, *, session_id: int) -> None:
 def end_user_sessions(session: Session, *, user_id: int) -> None:
     """Signs ``user_id`` out everywhere: after a password change or deactivation."""
     session.exec(delete(LoginSession).where(LoginSession.user_id == user_id))
-
-
-def safe_next(target: str) -> str:
-    """Where a redirect after signing in may go: a path of this app, never another site."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 # --- Signing -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard.i18n import ENGLISH, text_in
+from dashboard.session_routes import SESSION_START_PATH
 from tests.utils.e2e_stack import Login, Stack
 
 RETRY_SECONDS = 20.0
@@ -69,12 +70,19 @@ def signed_in_as(user: Login) -> str:
 
 
 def submit_login(page: Page, user: Login) -> None:
-    """Fills and sends the login form, and waits for the page to come back from setting
-    the sign-in cookie (the browser leaves the page for it right after the form)."""
+    """Fills and sends the login form, and waits until the browser holds the sign-in
+    cookie (the signed-in page fetches it right after the form), so a reload or a new tab
+    made next is signed in too."""
     page.get_by_label(_either_language("Username")).fill(user.username)
     page.get_by_label(_either_language("Password")).fill(user.password)
-    with page.expect_navigation(wait_until="load"):
+    with page.expect_response(
+        lambda response: (
+            response.url.endswith(SESSION_START_PATH) and response.request.method == "POST"
+        )
+    ) as cookie_set:
         page.get_by_role("button", name=_either_language("Log in")).click()
+    assert cookie_set.value.ok, f"the sign-in cookie was refused: {cookie_set.value.status}"
+    cookie_set.value.finished()
 
 
 def choose_language(page: Page, code: str) -> None:
