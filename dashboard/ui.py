@@ -638,8 +638,16 @@ def pager(key: str, table: Table) -> None:
     # The box shows the page on screen, also after Previous / Next or a new filter moved it.
     st.session_state[box] = min(table.offset // limit + 1, pages)
 
+    # Callbacks, run before the page's next run: that one run shows the new rows (a button's
+    # True followed by st.rerun() made every page turn two runs of the whole page).
     def jump() -> None:
         state["offset"] = (min(st.session_state[box], pages) - 1) * limit
+
+    def back() -> None:
+        state["offset"] = max(table.offset - limit, 0)
+
+    def forward() -> None:
+        state["offset"] = table.offset + limit
 
     left, previous, number, following, size = st.columns(
         [2, 1, 1, 1, 1], vertical_alignment="bottom"
@@ -655,9 +663,7 @@ def pager(key: str, table: Table) -> None:
         )
     else:
         left.caption(t("No rows"))
-    if previous.button(t("Previous"), key=f"{key}_prev", disabled=table.offset <= 0):
-        state["offset"] = max(table.offset - limit, 0)
-        st.rerun()
+    previous.button(t("Previous"), key=f"{key}_prev", disabled=table.offset <= 0, on_click=back)
     number.number_input(
         t("Page (of {pages})", pages=number_text(pages)),
         min_value=1,
@@ -666,11 +672,12 @@ def pager(key: str, table: Table) -> None:
         key=box,
         on_change=jump,
     )
-    if following.button(
-        t("Next"), key=f"{key}_next", disabled=table.last_row_number >= table.total
-    ):
-        state["offset"] = table.offset + limit
-        st.rerun()
+    following.button(
+        t("Next"),
+        key=f"{key}_next",
+        disabled=table.last_row_number >= table.total,
+        on_click=forward,
+    )
     size.selectbox(t("Rows per page"), PAGE_SIZES, index=PAGE_SIZES.index(limit), key=f"{key}_size")
 
 
