@@ -169,8 +169,8 @@ labels = {
     for invoice_id, row in zip(shown.ids, shown.rows, strict=True)
 }
 # A click on a row opens its invoice; this picker is the same from the keyboard. Made only
-# once opened: a closed picker of the page's invoices still cost every visit a fifth of a
-# bare page's time in the browser.
+# once opened: otherwise every visit, filter and page turn builds and lays out a pick-list
+# of the page's invoices that is rarely used.
 with ui.lazy_expander(t("Open an invoice"), key="inv_open_panel") as opened:
     if opened:
         pick, go = st.columns([3, 1], vertical_alignment="bottom")
