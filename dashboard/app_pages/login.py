@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import preload, ui
 from dashboard.i18n import t
 from shared.db import write_session
 from shared.users import authenticate
@@ -29,3 +29,6 @@ if submitted:
         ui.sign_in(result.user_id)
         st.rerun()
     st.error(t(result.message, **result.message_values))
+
+# The browser is idle while the user types: the signed-in pages' code is fetched meanwhile.
+preload.preload_widget_code()

@@ -1,8 +1,8 @@
-"""Streamlit's widget code is fetched once after signing in, so a page's first visit does not
-wait for it."""
+"""Streamlit's widget code is fetched once per tab, from the login form on, so signing in and
+a page's first visit do not wait for it."""
 
 from dashboard import preload
-from tests.dashboard.conftest import app_as, no_exceptions, open_page
+from tests.dashboard.conftest import PASSWORD, app_as, make_user, no_exceptions, open_page
 
 
 def _preloads(at) -> list[str]:
@@ -11,7 +11,22 @@ def _preloads(at) -> list[str]:
     ]
 
 
-def test_the_widget_code_is_imported_once_per_tab(db):
+def test_the_login_form_preloads_and_signing_in_does_not_again(db):
+    make_user("finance")
+    at = app_as(None)
+    no_exceptions(at)
+    (script,) = _preloads(at)
+    for file in preload.widget_code_files():
+        assert f'"{file}"' in script
+    at.text_input(key="login_username").input("finance")
+    at.text_input(key="login_password").input(PASSWORD)
+    at = at.button(key="login_submit").click().run()
+    no_exceptions(at)
+    assert "finance" in at.sidebar.caption[0].value
+    assert _preloads(at) == []
+
+
+def test_a_tab_that_opens_signed_in_preloads_once(db):
     at = app_as("finance")
     no_exceptions(at)
     (script,) = _preloads(at)
@@ -25,9 +40,3 @@ def test_the_widget_code_is_imported_once_per_tab(db):
 def test_every_part_is_found_in_the_installed_streamlit():
     files = preload.widget_code_files()
     assert [file.split(".")[0] for file in files] == list(preload.WIDGET_CODE)
-
-
-def test_nobody_signed_in_gets_no_preload(db):
-    at = app_as(None)
-    no_exceptions(at)
-    assert _preloads(at) == []
