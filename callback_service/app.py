@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from callback_service import metrics, public_pages, routes
 from callback_service.background import Background, BackgroundProcess
+from callback_service.callback_url import CallbackUrl, document_callback_url
 from callback_service.metrics import CallbackAnswers
 from shared.callbacks.group_commit import IntakeWriter
 from shared.callbacks.ratelimit import IntakeGuard
@@ -47,6 +48,8 @@ def create_app(*, start_background: bool = True, background_in_process: bool = F
     app.state.intake_writer = IntakeWriter(on_stored=lambda: _wake(app))
     app.state.intake_guard = IntakeGuard(get_settings())
     app.state.callback_answers = CallbackAnswers()
+    app.add_middleware(CallbackUrl)
+    document_callback_url(app)
     app.include_router(routes.router)
     app.include_router(metrics.router)
     app.include_router(public_pages.router)

@@ -4,11 +4,11 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Self
+from typing import Annotated, NamedTuple, Self
 
 from pydantic import AfterValidator, Field, model_validator
-from sqlalchemy import ColumnElement, String, case, func
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, String, bindparam, case, func, or_, select
+from sqlmodel import Session
 
 from shared.audit import record_audit
 from shared.config import get_settings
@@ -429,31 +429,53 @@ def set_channel_active(
     return channel
 
 
-def find_channel_by_token(session: Session, token: str) -> PaymentChannel | None:
+class TokenOwner(NamedTuple):
+    """The channel a Callback URL token resolves to, as much of it as intake needs."""
+
+    id: int
+    first_callback_at: datetime | None
+
+
+_channel_table = PaymentChannel.__table__
+# Built once: putting the statement together took four times as long as running it.
+_CHANNELS_BY_TOKEN_HASH = select(
+    _channel_table.c.id,
+    _channel_table.c.first_callback_at,
+    _channel_table.c.callback_token_hash,
+    _channel_table.c.previous_token_hash,
+    _channel_table.c.previous_token_valid_until,
+).where(
+    or_(
+        _channel_table.c.callback_token_hash == bindparam("hashed"),
+        _channel_table.c.previous_token_hash == bindparam("hashed"),
+    )
+)
+
+
+def find_channel_by_token(session: Session, token: str) -> TokenOwner | None:
     """The channel a Callback URL token belongs to, current or within its grace period.
 
     Looked up by the token's hash, then compared in constant time. A deactivated channel
     still resolves: EveryPay may call about payments made before it was switched off.
+    One Core query of five columns: intake runs it in every batch's transaction, where
+    loading the whole channel through the ORM cost more than storing the callbacks.
     """
     if not token or len(token) > 128:
         return None
     hashed = token_hash(token)
-    channel = session.exec(
-        select(PaymentChannel).where(PaymentChannel.callback_token_hash == hashed)
-    ).first()
-    if channel is not None and tokens_equal(channel.callback_token_hash, hashed):
-        return channel
-    channel = session.exec(
-        select(PaymentChannel).where(PaymentChannel.previous_token_hash == hashed)
-    ).first()
-    if (
-        channel is not None
-        and channel.previous_token_hash is not None
-        and tokens_equal(channel.previous_token_hash, hashed)
-        and channel.previous_token_valid_until is not None
-        and channel.previous_token_valid_until > datetime.now(UTC)
-    ):
-        return channel
+    rows = session.connection().execute(_CHANNELS_BY_TOKEN_HASH, {"hashed": hashed}).all()
+    for row in rows:
+        if tokens_equal(row.callback_token_hash, hashed):
+            return TokenOwner(row.id, row.first_callback_at)
+    now = datetime.now(UTC)
+    for row in rows:
+        if (
+            row.previous_token_hash is not None
+            and tokens_equal(row.previous_token_hash, hashed)
+            and row.previous_token_valid_until is not None
+            and row.previous_token_valid_until > now
+        ):
+            return TokenOwner(row.id, row.first_callback_at)
     return None
 
 

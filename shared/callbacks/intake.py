@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlmodel import col, select
 
-from shared.channels import find_channel_by_token
+from shared.channels import TokenOwner, find_channel_by_token
 from shared.db import read_session, write_session
 from shared.log_context import log_context
 from shared.models import CallbackEvent, CallbackStatus, PaymentChannel, utcnow
@@ -114,6 +114,13 @@ def receive_callback(
     return receive_callbacks(requests=[request])[0]
 
 
+_event_table = CallbackEvent.__table__
+# A Core insert of plain rows, built once: the ORM's per-object bookkeeping, or putting
+# the statement together per batch, would cost more than the insert itself at hundreds
+# of callbacks per second.
+_INSERT_EVENTS = insert(_event_table).returning(_event_table.c.id, sort_by_parameter_order=True)
+
+
 def receive_callbacks(
     *, requests: Sequence[CallbackRequest], max_wait_seconds: float | None = None
 ) -> list[IntakeResult]:
@@ -143,15 +150,7 @@ def receive_callbacks(
         ]
         event_ids: Sequence[int] = []
         if rows:
-            # A Core insert of plain rows: the ORM's per-object bookkeeping would cost
-            # more than the insert itself at hundreds of callbacks per second.
-            table = CallbackEvent.__table__
-            event_ids = (
-                session.connection()
-                .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-                .scalars()
-                .all()
-            )
+            event_ids = session.connection().execute(_INSERT_EVENTS, rows).scalars().all()
         first_seen = [
             channel.id
             for channel in channels.values()
@@ -236,7 +235,7 @@ def receive_customer_return(
 
 def _event_row(
     request: CallbackRequest,
-    channel: PaymentChannel,
+    channel: TokenOwner,
     errors: dict[str, str],
     *,
     now: datetime,

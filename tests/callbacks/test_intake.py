@@ -2,6 +2,7 @@
 answered at once; nothing is processed in the request. HTTP parsing does not depend on the
 SQL dialect, so this runs on SQLite, except where stored text meets PostgreSQL's rules."""
 
+import asyncio
 import logging
 from collections.abc import Iterator
 
@@ -181,6 +182,50 @@ def test_hostile_text_is_stored_safely_on_every_backend(any_db: str) -> None:
 def test_other_methods_are_405(shop: Shop, client: TestClient, method: str) -> None:
     response = client.request(method, _url(shop), params={"payment_reference": "abc"})
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert _events() == []
+
+
+def test_a_pasted_trailing_slash_still_reaches_the_channel(shop: Shop, client: TestClient) -> None:
+    reference = new_reference()
+    response = client.get(_url(shop) + "/", params={"payment_reference": reference})
+
+    assert response.status_code == 200
+    assert [event.payment_reference for event in _events()] == [reference]
+
+
+def test_a_sender_gone_mid_body_is_not_answered_nor_stored(shop: Shop) -> None:
+    sent: list[dict] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"payment_reference=", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": _url(shop),
+        "raw_path": _url(shop).encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(create_app(start_background=False)(scope, receive, send))
+
+    assert sent == []
     assert _events() == []
 
 
