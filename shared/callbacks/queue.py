@@ -23,7 +23,18 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, Subquery, and_, literal, or_, union_all, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Subquery,
+    Update,
+    and_,
+    bindparam,
+    literal,
+    or_,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
@@ -53,11 +64,16 @@ class ClaimedEvent:
     channel_version: datetime | None = None
 
 
+# Core statements on the tables: through the ORM each execution was rewritten (and its
+# cache key worked out) anew.
+_events = CallbackEvent.__table__
+_channels = PaymentChannel.__table__
+
 # Read by the claim itself (no extra query per callback).
 _CHANNEL_VERSION = (
-    select(PaymentChannel.updated_at)
-    .where(col(PaymentChannel.id) == col(CallbackEvent.channel_id))
-    .correlate(CallbackEvent)
+    select(_channels.c.updated_at)
+    .where(_channels.c.id == _events.c.channel_id)
+    .correlate(_events)
     .scalar_subquery()
 )
 
@@ -68,50 +84,62 @@ def worker_name(role: str) -> str:
     return name[:64]
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            col(CallbackEvent.status).in_(WAITING),
-            col(CallbackEvent.next_attempt_at) <= now,
-        ),
-        and_(
-            col(CallbackEvent.status) == CallbackStatus.PROCESSING,
-            col(CallbackEvent.claimed_until) < now,
-        ),
+# Every claim statement is built once, with the time, worker and limit as parameters: a
+# worker claims many times a second, and putting its statements together (and working out
+# their cache keys) each time cost the background process more CPU than running them.
+_NOW = bindparam("claim_now", type_=_events.c.next_attempt_at.type)
+_UNTIL = bindparam("claim_until", type_=_events.c.claimed_until.type)
+_WORKER = bindparam("claim_worker", type_=_events.c.claimed_by.type)
+_LIMIT = bindparam("claim_limit", type_=Integer)
+
+_CLAIMABLE = or_(
+    and_(
+        _events.c.status.in_(WAITING),
+        _events.c.next_attempt_at <= _NOW,
+    ),
+    and_(
+        _events.c.status == CallbackStatus.PROCESSING,
+        _events.c.claimed_until < _NOW,
+    ),
+)
+
+
+def _claim_statement(where: ColumnElement[bool]) -> Update:
+    """The claim of the rows ``where`` picks, each re-checked against ``_CLAIMABLE``."""
+    return (
+        update(_events)
+        .where(where, _CLAIMABLE)
+        .values(
+            status=CallbackStatus.PROCESSING,
+            claimed_by=_WORKER,
+            claimed_at=_NOW,
+            claimed_until=_UNTIL,
+            attempts=_events.c.attempts + 1,
+        )
+        .returning(
+            _events.c.id,
+            _events.c.channel_id,
+            _events.c.payment_reference,
+            _events.c.attempts,
+            _events.c.received_at,
+            # Read in the claim itself (no extra query): the worker logs under it.
+            _events.c.request_id,
+            _CHANNEL_VERSION,
+        )
     )
 
 
-def _claim(where: ColumnElement[bool], *, worker: str, now: datetime) -> ClaimedEvent | None:
-    claimed = _claim_all(where, worker=worker, now=now)
-    return claimed[0] if claimed else None
-
-
-def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> list[ClaimedEvent]:
+def _claim_all(
+    statement: Update, *, worker: str, now: datetime, **params: int
+) -> list[ClaimedEvent]:
     lease = timedelta(seconds=get_settings().worker_lease_seconds)
     # A claim lost in a database crash only means the callback is claimed again, so it
     # need not wait for its own WAL flush; the answer it leads to is committed durably.
     # Spares one fsync per callback, which intake's commits would otherwise queue behind.
     with write_session(durable=False) as session:
-        rows = session.exec(
-            update(CallbackEvent)
-            .where(where, _claimable(now))
-            .values(
-                status=CallbackStatus.PROCESSING,
-                claimed_by=worker,
-                claimed_at=now,
-                claimed_until=now + lease,
-                attempts=CallbackEvent.attempts + 1,
-            )
-            .returning(
-                col(CallbackEvent.id),
-                col(CallbackEvent.channel_id),
-                col(CallbackEvent.payment_reference),
-                col(CallbackEvent.attempts),
-                col(CallbackEvent.received_at),
-                # Read in the claim itself (no extra query): the worker logs under it.
-                col(CallbackEvent.request_id),
-                _CHANNEL_VERSION,
-            )
+        rows = session.execute(
+            statement,
+            {"claim_now": now, "claim_until": now + lease, "claim_worker": worker, **params},
         ).all()
     return [
         ClaimedEvent(
@@ -128,13 +156,21 @@ def _claim_all(where: ColumnElement[bool], *, worker: str, now: datetime) -> lis
     ]
 
 
+def _claim(statement: Update, *, worker: str, now: datetime, **params: int) -> ClaimedEvent | None:
+    claimed = _claim_all(statement, worker=worker, now=now, **params)
+    return claimed[0] if claimed else None
+
+
+_CLAIM_BY_ID = _claim_statement(_events.c.id == bindparam("claim_id", type_=Integer))
+
+
 def claim_event(*, event_id: int, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
     """Claims this event if it is due (or its previous claim expired)."""
-    return _claim(col(CallbackEvent.id) == event_id, worker=worker, now=now or utcnow())
+    return _claim(_CLAIM_BY_ID, worker=worker, now=now or utcnow(), claim_id=event_id)
 
 
-def _due_heads(now: datetime, *, limit: int = 1) -> list[Select]:
-    """The oldest claimable events of each kind (``limit`` of each), one query per kind.
+def _due_heads() -> list[Select]:
+    """The oldest claimable events of each kind (``claim_limit`` of each), one query per kind.
 
     Each is a range on ``ix_callback_status_next (status, next_attempt_at, id)`` read in index
     order, so it stops at the first row. One query with the three conditions OR-ed would
@@ -142,21 +178,21 @@ def _due_heads(now: datetime, *, limit: int = 1) -> list[Select]:
     thousands of callbacks that cost tens of milliseconds per claim, inside the write lock.
     """
     heads = [
-        select(CallbackEvent.id, CallbackEvent.next_attempt_at)
-        .where(col(CallbackEvent.status) == status, col(CallbackEvent.next_attempt_at) <= now)
-        .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(limit)
+        select(_events.c.id, _events.c.next_attempt_at)
+        .where(_events.c.status == status, _events.c.next_attempt_at <= _NOW)
+        .order_by(_events.c.next_attempt_at, _events.c.id)
+        .limit(_LIMIT)
         for status in WAITING
     ]
     # In-flight claims are few (one per worker thread), so no index is needed to order them.
     heads.append(
-        select(CallbackEvent.id, CallbackEvent.next_attempt_at)
+        select(_events.c.id, _events.c.next_attempt_at)
         .where(
-            col(CallbackEvent.status) == CallbackStatus.PROCESSING,
-            col(CallbackEvent.claimed_until) < now,
+            _events.c.status == CallbackStatus.PROCESSING,
+            _events.c.claimed_until < _NOW,
         )
-        .order_by(col(CallbackEvent.next_attempt_at), col(CallbackEvent.id))
-        .limit(limit)
+        .order_by(_events.c.next_attempt_at, _events.c.id)
+        .limit(_LIMIT)
     )
     return heads
 
@@ -171,23 +207,67 @@ def _all_heads(heads: list[Select]) -> Subquery:
     ).subquery()
 
 
-def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
-    """Claims the most overdue event, or returns None when nothing is due."""
-    now = now or utcnow()
-    heads = _due_heads(now)
-    # A plain read first: an idle poll must not take SQLite's write lock every half second.
-    with read_session() as session:
-        rows = session.execute(select(_all_heads(heads))).all()
-    found = sorted(rows, key=lambda row: (row[1] or now, row[0]))
-    for _, _, kind in found:
-        head = heads[kind]
-        due = head.with_only_columns(col(CallbackEvent.id))
-        if not is_sqlite():
+def _head_claims(*, skip_locked: bool) -> list[Update]:
+    """Per kind: the claim of its oldest due event (``claim_limit`` 1)."""
+    claims = []
+    for head in _HEADS:
+        due = head.with_only_columns(_events.c.id)
+        if skip_locked:
             # Workers in other processes skip rows already being claimed instead of queueing.
             due = due.with_for_update(skip_locked=True)
         # "= (subquery)", not "IN (subquery)": PostgreSQL may re-run an IN subquery per
         # row, and with SKIP LOCKED each run can pick another row, claiming several.
-        claimed = _claim(col(CallbackEvent.id) == due.scalar_subquery(), worker=worker, now=now)
+        claims.append(_claim_statement(_events.c.id == due.scalar_subquery()))
+    return claims
+
+
+def _kind_claims() -> list[Update]:
+    """PostgreSQL, per kind: the claim of up to ``claim_limit`` of its due events, picked
+    with FOR UPDATE SKIP LOCKED in a MATERIALIZED CTE, which PostgreSQL runs exactly once:
+    an ``IN (subquery)`` may be re-run per row, and with SKIP LOCKED each run can pick other
+    rows, claiming more than the limit."""
+    claims = []
+    for head in _HEADS:
+        due = (
+            head.with_only_columns(_events.c.id)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        claims.append(_claim_statement(_events.c.id == due.c.id))
+    return claims
+
+
+_HEADS = _due_heads()
+_READ_HEADS = select(_all_heads(_HEADS))
+_CLAIM_HEAD = {False: _head_claims(skip_locked=False), True: _head_claims(skip_locked=True)}
+_CLAIM_KIND_LOCKED = _kind_claims()
+_due_union = _all_heads(_HEADS)
+# The due rows are picked again inside the write: another claimer may have taken some
+# since the read, and the claimable condition is re-checked on every row. Handed to free
+# callers all at once, so their order among themselves does not matter.
+_CLAIM_DUE = _claim_statement(
+    _events.c.id.in_(
+        select(_due_union.c.id)
+        .order_by(_due_union.c.next_attempt_at, _due_union.c.id)
+        .limit(_LIMIT)
+    )
+)
+
+
+def _due_now(now: datetime, *, limit: int) -> list:
+    # A plain read first: an idle poll must not take SQLite's write lock every half second.
+    with read_session() as session:
+        return session.execute(_READ_HEADS, {"claim_now": now, "claim_limit": limit}).all()
+
+
+def claim_next_event(*, worker: str, now: datetime | None = None) -> ClaimedEvent | None:
+    """Claims the most overdue event, or returns None when nothing is due."""
+    now = now or utcnow()
+    found = sorted(_due_now(now, limit=1), key=lambda row: (row[1] or now, row[0]))
+    claims = _CLAIM_HEAD[not is_sqlite()]
+    for _, _, kind in found:
+        claimed = _claim(claims[kind], worker=worker, now=now, claim_limit=1)
         if claimed is not None:
             return claimed
     return None
@@ -206,47 +286,25 @@ def claim_due_events(*, worker: str, limit: int, now: datetime | None = None) ->
         claimed = claim_next_event(worker=worker, now=now)
         return [] if claimed is None else [claimed]
     now = now or utcnow()
-    heads = _due_heads(now, limit=limit)
-    with read_session() as session:  # as above: idle polls stay off the write lock
-        found = session.execute(select(_all_heads(heads))).all()
+    found = _due_now(now, limit=limit)
     if not found:
         return []
     if not is_sqlite():
-        return _claim_each_kind(heads, found, worker=worker, limit=limit, now=now)
-    # The due rows are picked again inside the write: another claimer may have taken
-    # some since the read, and the claimable condition is re-checked on every row.
-    union = _all_heads(heads)
-    due = select(union.c.id).order_by(union.c.next_attempt_at, union.c.id).limit(limit)
-    # Handed to free callers all at once, so their order among themselves does not matter.
-    return _claim_all(col(CallbackEvent.id).in_(due), worker=worker, now=now)
+        return _claim_each_kind(found, worker=worker, limit=limit, now=now)
+    return _claim_all(_CLAIM_DUE, worker=worker, now=now, claim_limit=limit)
 
 
-def _claim_each_kind(
-    heads: list[Select], found: list, *, worker: str, limit: int, now: datetime
-) -> list[ClaimedEvent]:
-    """PostgreSQL: one UPDATE per kind of due event the read found (usually one), its rows
-    picked with FOR UPDATE SKIP LOCKED, so claimers in other processes skip rows already
-    being claimed instead of queueing behind them.
-
-    The rows are picked in a MATERIALIZED CTE, which PostgreSQL runs exactly once: an
-    ``IN (subquery)`` may be re-run per row, and with SKIP LOCKED each run can pick other
-    rows, claiming more than ``limit``.
-    """
+def _claim_each_kind(found: list, *, worker: str, limit: int, now: datetime) -> list[ClaimedEvent]:
+    """PostgreSQL: one UPDATE per kind of due event the read found (usually one), so
+    claimers in other processes skip rows already being claimed instead of queueing
+    behind them (``_kind_claims``)."""
     claimed: list[ClaimedEvent] = []
     oldest_first = sorted(found, key=lambda row: (row[1] or now, row[0]))
     for kind in dict.fromkeys(row[2] for row in oldest_first):
         wanted = limit - len(claimed)
         if wanted <= 0:
             break
-        due = (
-            heads[kind]
-            .with_only_columns(col(CallbackEvent.id))
-            .limit(wanted)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        claimed += _claim_all(col(CallbackEvent.id) == due.c.id, worker=worker, now=now)
+        claimed += _claim_all(_CLAIM_KIND_LOCKED[kind], worker=worker, now=now, claim_limit=wanted)
     return claimed
 
 

@@ -10,6 +10,15 @@ from sqlmodel import Session
 from shared.audit import SYSTEM_ACTOR
 from shared.models import ReviewItem, ReviewStatus, utcnow
 
+_reviews = ReviewItem.__table__
+# Built once per dialect, a Core insert whose values come as parameters: every callback
+# about a payment that is not ours opens (or finds) one, and building the statement each
+# time cost more than running it.
+_OPEN = {
+    dialect: insert(_reviews).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
 
 def open_review(
     session: Session,
@@ -29,23 +38,21 @@ def open_review(
     ON CONFLICT DO NOTHING rather than check-then-insert: two workers seeing the same
     problem at once must not make the second one's transaction fail.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.exec(
-        insert(ReviewItem)
-        .values(
-            kind=kind,
-            status=ReviewStatus.OPEN,
-            dedupe_key=dedupe_key[:200],
-            reason=reason[:1000],
-            invoice_id=invoice_id,
-            payment_attempt_id=payment_attempt_id,
-            callback_event_id=callback_event_id,
-            channel_id=channel_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(
+        _OPEN[session.get_bind().dialect.name],
+        {
+            "kind": kind,
+            "status": ReviewStatus.OPEN,
+            "dedupe_key": dedupe_key[:200],
+            "reason": reason[:1000],
+            "invoice_id": invoice_id,
+            "payment_attempt_id": payment_attempt_id,
+            "callback_event_id": callback_event_id,
+            "channel_id": channel_id,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "created_at": utcnow(),
+        },
     )
     return result.rowcount == 1
 
@@ -58,7 +65,6 @@ def daily_review_key(cause: str, *, channel_id: int, day: date) -> str:
 
 
 # Built once: every booked callback runs it (mostly closing nothing).
-_reviews = ReviewItem.__table__
 _RESOLVE = (
     update(_reviews)
     .where(_reviews.c.dedupe_key == bindparam("key"))
