@@ -115,6 +115,9 @@ def test_reload_and_new_tab_stay_signed_in_and_links_open_the_invoice(
     while any(c["name"] == COOKIE_NAME for c in context.cookies()):
         assert time.monotonic() < deadline, "the cookie outlived the logout"
         page.wait_for_timeout(100)
+    # The cookie goes with the logout route's answer, a redirect to the login form: a link
+    # opened before that page has loaded would be cut off by it.
+    page.wait_for_url(f"{stack_settings.dashboard_url}/")
     page.goto(link)
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     ui.submit_login(page, FINANCE)
