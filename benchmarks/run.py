@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from benchmarks import explain
 from benchmarks.common import (
     RESULTS_DIR,
     VAR_DIR,
@@ -69,6 +70,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short load phases (10/5/6/20 s)")
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL db afterwards")
     parser.add_argument("--label", default="", help="suffix of the result files, e.g. what-if")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="no py-spy profile during the load phases (it takes CPU the product then lacks)",
+    )
     parser.add_argument(
         "--export-formats",
         default="csv,xlsx",
@@ -323,6 +329,7 @@ def _exit_on_sigterm(_signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
+    explain.PROFILING["on"] = not args.no_profile
     db = _database(args)
     results = Results(
         meta={

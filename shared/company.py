@@ -79,10 +79,20 @@ def company_settings(session: Session) -> CompanySettings:
     )
 
 
+_TIMEZONE = select(Company.timezone).order_by(Company.id).limit(1)
+
+
 def company_timezone(session: Session) -> str:
-    """The company's time zone alone: what booking a payment needs, without the logo."""
-    timezone = session.exec(select(Company.timezone).order_by(Company.id)).first()
-    return get_settings().company_timezone if timezone is None else timezone
+    """The company's time zone alone: what booking a payment needs, without the logo.
+
+    Read once per session: the callback worker books a batch of payments in one short
+    transaction, and asking for each cost a statement per payment."""
+    timezone = session.info.get("company_timezone")
+    if timezone is None:
+        found = session.exec(_TIMEZONE).first()
+        timezone = get_settings().company_timezone if found is None else found
+        session.info["company_timezone"] = timezone
+    return timezone
 
 
 def company_logo(session: Session) -> bytes | None:

@@ -220,8 +220,9 @@ def create_db_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    # Room for the callback worker's threads (12 on PostgreSQL) and the periodic jobs
-    # without opening and closing overflow connections on every busy second. An
+    # Room for the callback worker's database threads (its claimers and answer writers)
+    # and the periodic jobs without opening and closing overflow connections on every
+    # busy second. An
     # unreachable server or an exhausted pool fails within the write wait instead of
     # hanging a request for minutes.
     wait = get_settings().database_wait_seconds

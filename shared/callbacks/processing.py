@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlmodel import Session
 
 from shared.audit import record_audit
@@ -265,19 +265,28 @@ _CLOSED = {
     "claimed_until": None,
     "last_error": None,
 }
-_CLOSE_EVENT = (
+_IS_EVENT = _events.c.id == bindparam("event_id")
+# The event and its waiting duplicates in one statement (each side of the OR has its
+# index: the primary key, and reference + channel).
+_CLOSE_EVENT_AND_DUPLICATES = (
     update(_events)
-    .where(_events.c.id == bindparam("event_id"))
-    .values(outcome=bindparam("closed_outcome"), **_CLOSED)
-)
-_CLOSE_DUPLICATES = (
-    update(_events)
-    .where(_events.c.channel_id == bindparam("event_channel_id"))
-    .where(_events.c.payment_reference == bindparam("event_reference"))
-    .where(_events.c.id != bindparam("event_id"))
-    .where(_events.c.status.in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION]))
-    .where(_events.c.received_at <= bindparam("asked_at"))
-    .values(outcome=bindparam("duplicate_outcome"), **_CLOSED)
+    .where(
+        or_(
+            _IS_EVENT,
+            and_(
+                _events.c.payment_reference == bindparam("event_reference"),
+                _events.c.channel_id == bindparam("event_channel_id"),
+                _events.c.status.in_([CallbackStatus.PENDING, CallbackStatus.NEEDS_ATTENTION]),
+                _events.c.received_at <= bindparam("asked_at"),
+            ),
+        )
+    )
+    .values(
+        outcome=case(
+            (_IS_EVENT, bindparam("closed_outcome")), else_=bindparam("duplicate_outcome")
+        ),
+        **_CLOSED,
+    )
 )
 
 
@@ -312,8 +321,7 @@ def _close(
         "closed_outcome": outcome[:1000],
         "duplicate_outcome": f"duplicate of callback #{claimed.id}: {outcome}"[:1000],
     }
-    session.execute(_CLOSE_EVENT, params)
-    session.execute(_CLOSE_DUPLICATES, params)
+    session.execute(_CLOSE_EVENT_AND_DUPLICATES, params)
     resolve_review(
         session,
         dedupe_key=unverified_review_key(claimed),

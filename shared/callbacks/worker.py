@@ -33,7 +33,7 @@ from shared.callbacks.processing import run_claimed_event
 from shared.callbacks.queue import ClaimedEvent, claim_due_events, worker_name
 from shared.config import get_settings
 from shared.db import is_sqlite, write_session
-from shared.linkpay.client import close_thread_client
+from shared.linkpay.client import close_thread_client, prepare_api_calls
 from shared.log_context import log_context
 from shared.models import WorkerHeartbeat, utcnow
 
@@ -80,13 +80,12 @@ class CallbackWorker:
         self._stop = threading.Event()
         self._beat_lock = threading.Lock()
         self._last_beat = 0.0
-        # SQLite: the callers' answers are recorded a batch per transaction (see
-        # answer_writer); PostgreSQL writes in parallel, each caller in its own.
-        self._answers = AnswerWriter() if is_sqlite() else None
+        # The callers' answers are recorded a batch per transaction (see answer_writer).
+        self._answers = AnswerWriter()
 
     def start(self) -> None:
-        if self._answers is not None:
-            self._answers.start()
+        prepare_api_calls()
+        self._answers.start()
         for index in range(self._caller_count):
             thread = threading.Thread(
                 target=self._call, name=f"callback-caller-{index}", daemon=True
@@ -115,14 +114,12 @@ class CallbackWorker:
             self._claimed.put(None)
         for thread in self._callers:
             thread.join(max(deadline - time.monotonic(), 0.1))
-        if self._answers is not None:
-            self._answers.stop(timeout=max(deadline - time.monotonic(), 0.1))
+        self._answers.stop(timeout=max(deadline - time.monotonic(), 0.1))
 
     @property
     def alive(self) -> bool:
         threads = self._threads + self._callers
-        answers_alive = self._answers is None or self._answers.alive
-        return bool(threads) and answers_alive and all(thread.is_alive() for thread in threads)
+        return bool(threads) and self._answers.alive and all(t.is_alive() for t in threads)
 
     def _run(self) -> None:
         claimant = worker_name("worker")
@@ -157,9 +154,7 @@ class CallbackWorker:
     def _call(self) -> None:
         while (claimed := self._claimed.get()) is not None:
             try:
-                run_claimed_event(
-                    claimed, record=self._answers.record if self._answers is not None else None
-                )
+                run_claimed_event(claimed, record=self._answers.record)
             except Exception:
                 # run_claimed_event gives failures back to the queue; this is the database
                 # being unreachable even for that, and the lease returns the event.

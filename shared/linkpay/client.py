@@ -231,11 +231,26 @@ def parse_payment(body: dict[str, Any], *, default_currency: str) -> PaymentStat
     )
 
 
-@cache
+_tls_lock = threading.Lock()
+
+
 def _tls_context() -> ssl.SSLContext:
-    """Built once per process: loading the CA bundle costs milliseconds per client, and
-    the worker makes one client per callback."""
+    """Built once per process: loading the CA bundle costs milliseconds per client. Under
+    a lock, so a hundred callers starting at once build it once, not a hundred times."""
+    with _tls_lock:
+        return _load_tls_context()
+
+
+@cache
+def _load_tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def prepare_api_calls() -> None:
+    """Loads now what the first API call would: the CA bundle and httpx's transport, which
+    imports its HTTP stack on first use. A worker starting with a backlog otherwise has all
+    its callers wait on that import together, and the backlog grows meanwhile."""
+    httpx.HTTPTransport(verify=_tls_context()).close()
 
 
 class EveryPayClient:

@@ -9,13 +9,14 @@ from contextlib import contextmanager
 import pytest
 import respx
 from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
 from shared.callbacks import answer_writer, counters, processing
-from shared.callbacks.answer_writer import AnswerWriter
+from shared.callbacks.answer_writer import AnswerWriter, writer_index
 from shared.callbacks.processing import ask_about, run_claimed_event
 from shared.callbacks.queue import ClaimedEvent, claim_due_events
-from shared.db import write_session
-from shared.models import CallbackStatus, InvoiceStatus
+from shared.db import read_session, write_session
+from shared.models import CallbackStatus, InvoiceStatus, LedgerEntry
 from tests.callbacks.helpers import Shop, answer_with, event, invoice
 from tests.utils.factories import make_invoice
 
@@ -55,7 +56,7 @@ def _hand_over_together(writer: AnswerWriter, work: list) -> list:
     for thread in threads:
         thread.start()
     for _ in range(500):
-        if writer._queue.qsize() >= len(work):
+        if sum(answers.qsize() for answers in writer._queues) >= len(work):
             break
         threading.Event().wait(0.01)
     else:
@@ -68,7 +69,7 @@ def _hand_over_together(writer: AnswerWriter, work: list) -> list:
 
 @pytest.fixture
 def queued_writer() -> Iterator[AnswerWriter]:
-    writer = AnswerWriter()
+    writer = AnswerWriter(writers=1)
     yield writer
     writer.stop()
 
@@ -144,3 +145,39 @@ def test_a_batch_whose_transaction_fails_writes_nothing_and_fails_every_caller(
     for invoice_id, claimed in payments:
         assert invoice(invoice_id).status != InvoiceStatus.PAID
         assert event(claimed.id).status == CallbackStatus.PROCESSING
+
+
+def test_answers_about_one_payment_go_to_one_writer_and_every_writer_commits(
+    shop: Shop, api: respx.MockRouter
+) -> None:
+    payments = _claimed_payments(shop, api)
+    answers = [ask_about(claimed, now=None) for _, claimed in payments]
+    references = [claimed.payment_reference for _, claimed in payments]
+    # A duplicate is recorded after its original in the same writer, never beside it in
+    # another one; different payments spread over the writers.
+    for reference in references:
+        index = writer_index(reference, writers=3)
+        assert writer_index(reference.upper(), writers=3) == index
+    assert len({writer_index(reference, writers=3) for reference in references}) > 1
+
+    writer = AnswerWriter(writers=3)
+    try:
+        results = _hand_over_together(
+            writer,
+            [lambda answer=answer: writer.record(answer) for answer in [*answers, answers[0]]],
+        )
+    finally:
+        writer.stop()
+
+    assert 2 <= writer.batches_written <= 3
+    # The duplicate books nothing, whichever of the two came first.
+    assert sum(result.money_moved for result in results) == ANSWERS
+    assert {results[0].money_moved, results[-1].money_moved} == {True, False}
+    for invoice_id, claimed in payments:
+        assert invoice(invoice_id).status == InvoiceStatus.PAID
+        assert event(claimed.id).status == CallbackStatus.DONE
+    with read_session() as session:
+        entries = session.exec(
+            select(LedgerEntry).where(LedgerEntry.invoice_id == payments[0][0])
+        ).all()
+    assert len(entries) == 1

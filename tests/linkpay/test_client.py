@@ -1,11 +1,14 @@
 """The API v4 client classifies every answer; nothing unclear is ever a failed payment."""
 
+import threading
+import time
 from decimal import Decimal
 
 import httpx
 import pytest
 import respx
 
+import shared.linkpay.client as client_module
 from shared.linkpay.client import (
     ChannelCredentials,
     EveryPayClient,
@@ -230,3 +233,34 @@ def test_a_thread_keeps_its_client_until_the_credentials_change():
     close_thread_client()
     assert client_for(changed) is not second
     close_thread_client()
+
+
+def test_callers_starting_together_load_the_ca_bundle_once(monkeypatch):
+    # A worker's hundred callers make their first clients at the same moment; each loading
+    # the CA bundle (milliseconds of CPU) would stall the first burst after a start.
+    loads = []
+    real = client_module.ssl.create_default_context
+
+    def slow_load(**kwargs):
+        loads.append(kwargs)
+        time.sleep(0.05)
+        return real(**kwargs)
+
+    monkeypatch.setattr(client_module.ssl, "create_default_context", slow_load)
+    client_module._load_tls_context.cache_clear()
+    start = threading.Barrier(8)
+    contexts = []
+
+    def first_client() -> None:
+        start.wait()
+        contexts.append(client_module._tls_context())
+
+    threads = [threading.Thread(target=first_client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    client_module._load_tls_context.cache_clear()
+
+    assert len(loads) == 1
+    assert len(contexts) == 8 and all(context is contexts[0] for context in contexts)
