@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 import respx
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
@@ -92,17 +93,28 @@ def test_answers_waiting_together_are_committed_in_one_transaction_each_caller_i
         assert event(claimed.id).status == CallbackStatus.DONE
 
 
+def _a_bug(session) -> None:
+    raise RuntimeError("a bug in one booking")
+
+
+def _a_database_error(session) -> None:
+    # On PostgreSQL the transaction is aborted until the savepoint is rolled back.
+    session.execute(text("SELECT * FROM no_such_table"))
+
+
+@pytest.mark.parametrize("failure", [_a_bug, _a_database_error])
 def test_an_answer_that_cannot_be_recorded_goes_back_on_the_queue_alone(
-    shop: Shop, api: respx.MockRouter, queued_writer: AnswerWriter, monkeypatch
+    shop: Shop, api: respx.MockRouter, queued_writer: AnswerWriter, monkeypatch, failure
 ) -> None:
     payments = _claimed_payments(shop, api)
     broken_invoice, broken_event = payments[2]
     apply = processing.apply_payment_status
 
     def apply_or_fail(session, **kwargs):
+        applied = apply(session, **kwargs)  # the payment is booked in the savepoint…
         if kwargs["asked_reference"] == broken_event.payment_reference:
-            raise RuntimeError("a bug in one booking")
-        return apply(session, **kwargs)
+            failure(session)  # …and rolled back with it
+        return applied
 
     monkeypatch.setattr(processing, "apply_payment_status", apply_or_fail)
     _hand_over_together(
@@ -117,7 +129,11 @@ def test_an_answer_that_cannot_be_recorded_goes_back_on_the_queue_alone(
     assert invoice(broken_invoice).status != InvoiceStatus.PAID
     returned = event(broken_event.id)
     assert returned.status == CallbackStatus.PENDING
-    assert returned.last_error == "internal error: RuntimeError"
+    assert returned.last_error.startswith("internal error: ")
+    with read_session() as session:
+        assert not session.exec(
+            select(LedgerEntry).where(LedgerEntry.invoice_id == broken_invoice)
+        ).all()
     for invoice_id, claimed in payments:
         if claimed.id != broken_event.id:
             assert invoice(invoice_id).status == InvoiceStatus.PAID
