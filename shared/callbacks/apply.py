@@ -106,6 +106,17 @@ _CHANNEL = select(
 ).where(col(PaymentChannel.id) == bindparam("channel_id"))
 
 
+def _read_channel(session: Session, *, channel_id: int) -> _Channel | None:
+    """Read once per session: the worker applies a batch of answers in one transaction,
+    nearly all for the same channel. Never updated here, so a savepoint rolled back
+    cannot leave it wrong; a repeated first-settled UPDATE then changes no row."""
+    key = ("linkpay_channel", channel_id)
+    if key not in session.info:
+        row = session.execute(_CHANNEL, {"channel_id": channel_id}).first()
+        session.info[key] = None if row is None else _Channel(*row)
+    return session.info[key]
+
+
 _LOCK_INVOICE = (
     select(Invoice)
     .where(col(Invoice.id) == bindparam("invoice_id"))
@@ -123,10 +134,9 @@ def _apply(
     asked_at: datetime,
     source: str,
 ) -> Applied:
-    row = session.execute(_CHANNEL, {"channel_id": channel_id}).first()
-    if row is None:
+    channel = _read_channel(session, channel_id=channel_id)
+    if channel is None:
         return Applied(ours=False, outcome="not ours: the channel no longer exists")
-    channel = _Channel(*row)
     invoice_id, problem = _match_invoice(
         session, channel=channel, asked_reference=asked_reference, answer=answer
     )
