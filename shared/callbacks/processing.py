@@ -122,7 +122,7 @@ class Recorded:
 
 
 # Records an answer in a write transaction and returns what it did. The worker passes its
-# AnswerWriter's, which shares one transaction among many callers on SQLite.
+# AnswerWriter's, which shares one transaction among many callers' answers.
 RecordAnswer = Callable[[Answer], Recorded]
 
 

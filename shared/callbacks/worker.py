@@ -5,8 +5,9 @@ milliseconds of the answer; a poll every ``worker_poll_seconds`` picks up what o
 processes stored. Any number of workers, in any number of processes, may run at once:
 the claim in ``queue`` hands each event to one of them.
 
-Two kinds of threads: a few claimers do the database side (claiming), and a larger pool
-of callers asks EveryPay and applies the answer. A slow gateway (3 s an answer) then
+Three kinds of threads: a few claimers claim, a larger pool of callers asks EveryPay,
+and the answer writers (``answer_writer``) record the callers' answers a batch per
+transaction while each caller waits for its own. A slow gateway (3 s an answer) then
 costs waiting callers, not throughput: 20 payments a second need 60 calls in flight,
 while the claims stay few and short. A claimer takes free callers' slots before it
 claims (as many as are free, up to ``CLAIM_BATCH``, claimed in one write), so no
