@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, update
+from sqlalchemy import Select, bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -117,14 +117,6 @@ def _read_channel(session: Session, *, channel_id: int) -> _Channel | None:
     return session.info[key]
 
 
-_LOCK_INVOICE = (
-    select(Invoice)
-    .where(col(Invoice.id) == bindparam("invoice_id"))
-    .with_for_update(key_share=True)
-    .execution_options(populate_existing=True)
-)
-
-
 def _apply(
     session: Session,
     *,
@@ -137,16 +129,16 @@ def _apply(
     channel = _read_channel(session, channel_id=channel_id)
     if channel is None:
         return Applied(ours=False, outcome="not ours: the channel no longer exists")
-    invoice_id, problem = _match_invoice(
+    # Invoice first (locked as it is matched), then attempt: every path that books
+    # (including the exceptions queue's "accept") takes the locks in this order, so
+    # PostgreSQL never sees a lock cycle.
+    invoice, problem = _match_invoice(
         session, channel=channel, asked_reference=asked_reference, answer=answer
     )
-    if invoice_id is None:
+    if invoice is None:
         _flag_not_ours(session, channel_id=channel_id, answer=answer, problem=problem)
         return Applied(ours=False, outcome=f"not ours: {problem}")
-
-    # Invoice first, then attempt: every path that books (including the exceptions queue's
-    # "accept") takes the locks in this order, so PostgreSQL never sees a lock cycle.
-    invoice = session.exec(_LOCK_INVOICE, params={"invoice_id": invoice_id}).one()
+    invoice_id = invoice.id
     attempt, created = _lock_attempt(
         session, channel_id=channel_id, invoice_id=invoice_id, answer=answer
     )
@@ -210,30 +202,37 @@ def recheck_at(*, attempt: PaymentAttempt, now: datetime) -> datetime:
     return now + delay
 
 
-_INVOICES_NUMBERED = (
-    select(Invoice.id, Invoice.number)
+# The invoice an order reference names, read afresh and locked in the same statement.
+# Its candidates are the reference itself and, for a partial payment, the number without
+# its suffix: the longer one wins, so an invoice numbered like another's partial payment
+# is still matched exactly. Only the row returned is locked (LIMIT applies first).
+_LOCK_MATCHING_INVOICE = (
+    select(Invoice)
     .where(col(Invoice.number).in_(bindparam("numbers", expanding=True)))
     .where(col(Invoice.channel_id) == bindparam("channel_id"))
+    .order_by(func.length(Invoice.number).desc())
+    .limit(1)
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
 )
 
 
 def _match_invoice(
     session: Session, *, channel: _Channel, asked_reference: str, answer: PaymentStatus
-) -> tuple[int | None, str]:
+) -> tuple[Invoice | None, str]:
+    """The channel's invoice the answer is about, locked until commit, or why none is."""
     if answer.api_username != channel.api_username:
         return None, f"EveryPay says the payment belongs to API user {answer.api_username!r}"
     if answer.payment_reference.lower() != asked_reference.lower():
         return None, "EveryPay answered about a different payment reference"
     reference = answer.order_reference
-    candidates = invoice_number_candidates(reference)
-    rows = session.execute(
-        _INVOICES_NUMBERED, {"numbers": candidates, "channel_id": channel.id}
-    ).all()
-    by_number = {number: invoice_id for invoice_id, number in rows}
-    for number in candidates:
-        if number in by_number:
-            return by_number[number], ""
-    return None, f"order reference {reference!r} is not an invoice of this channel"
+    invoice = session.exec(
+        _LOCK_MATCHING_INVOICE,
+        params={"numbers": invoice_number_candidates(reference), "channel_id": channel.id},
+    ).first()
+    if invoice is None:
+        return None, f"order reference {reference!r} is not an invoice of this channel"
+    return invoice, ""
 
 
 def _flag_not_ours(

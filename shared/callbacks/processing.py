@@ -321,12 +321,17 @@ def _close(
         "closed_outcome": outcome[:1000],
         "duplicate_outcome": f"duplicate of callback #{claimed.id}: {outcome}"[:1000],
     }
-    session.execute(_CLOSE_EVENT_AND_DUPLICATES, params)
-    resolve_review(
-        session,
-        dedupe_key=unverified_review_key(claimed),
-        resolution=f"Verified with EveryPay later (callback #{claimed.id}).",
-    )
+    closed = session.execute(_CLOSE_EVENT_AND_DUPLICATES, params).rowcount
+    # An "unverified" item for this payment is opened only when an event of it is given
+    # up on after a failed try: then that event is asked again (its try > 1), or it waits
+    # as a duplicate this answer just closed (more than one row). A first try that closed
+    # only itself therefore has no item to resolve, and skips the statement.
+    if claimed.attempts > 1 or closed > 1:
+        resolve_review(
+            session,
+            dedupe_key=unverified_review_key(claimed),
+            resolution=f"Verified with EveryPay later (callback #{claimed.id}).",
+        )
 
 
 def _why_not_claimed(event_id: int) -> str:

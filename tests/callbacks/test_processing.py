@@ -118,6 +118,31 @@ def test_exhausted_retries_need_attention_and_recover_when_the_api_answers(
     assert item.status == ReviewStatus.RESOLVED
 
 
+def test_a_later_callback_verified_at_once_resolves_the_unverified_item_of_its_duplicate(
+    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first callback was given up on (its item is open); EveryPay's redelivery is then
+    # verified on its first try and settles the waiting one too: the item must not stay.
+    monkeypatch.setenv("LINKPAY_CALLBACK_MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    answer = shop.answer()
+    route = api.get(f"/payments/{answer['payment_reference']}").respond(401)
+    given_up = shop.callback(answer["payment_reference"])
+    process_event(given_up)
+    assert event(given_up).status == CallbackStatus.NEEDS_ATTENTION
+    [item] = reviews(ReviewKind.UNVERIFIED_CALLBACK)
+    assert item.status == ReviewStatus.OPEN
+
+    route.respond(json=answer)
+    redelivered = shop.callback(answer["payment_reference"])
+    outcome = process_event(redelivered)
+
+    assert "invoice paid" in outcome
+    assert event(given_up).status == CallbackStatus.DONE
+    [item] = reviews(ReviewKind.UNVERIFIED_CALLBACK)
+    assert item.status == ReviewStatus.RESOLVED
+
+
 def test_unknown_reference_at_everypay_is_recorded_as_unverified(
     shop: Shop, api: respx.MockRouter
 ) -> None:
