@@ -43,9 +43,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_PREFIX = "callback-worker"
 HEARTBEAT_SECONDS = 5.0
 # Claimer threads. Each claim takes up to CLAIM_BATCH events in one write on either
-# backend, so a few keep a hundred callers busy; every idle claimer looks for work after
-# each wake-up, so more of them would only add reads (and on SQLite, turns at the write
-# lock) per callback.
+# backend, so a few keep a hundred callers busy; a wake-up wakes one of them (more while
+# claims come back full), so more claimers would only add polls.
 CLAIMER_THREADS = 4
 # Most events one claim takes when that many callers are free (one write).
 CLAIM_BATCH = 20
@@ -60,6 +59,37 @@ def default_thread_count() -> int:
 
 # A process that stopped beating this long ago is gone: its row (and its counters) go too.
 HEARTBEAT_FORGET = timedelta(hours=1)
+
+
+class WakeUps:
+    """Hands each wake-up to one sleeping claimer, not to all of them.
+
+    A wake-up means "something was stored", and one claim takes all of it (up to its
+    batch): every claimer waking would have each read the queue for the same rows and
+    raced to claim them (on SQLite, each race a turn at the write lock intake waits for).
+    A wake-up that comes while no claimer sleeps is kept for the next one about to.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._pending = False
+
+    def wake_one(self) -> None:
+        with self._condition:
+            self._pending = True
+            self._condition.notify()
+
+    def wake_all(self) -> None:
+        with self._condition:
+            self._pending = True
+            self._condition.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        """Sleeps until a wake-up (or the timeout), unless one is already waiting."""
+        with self._condition:
+            if not self._pending:
+                self._condition.wait(timeout)
+            self._pending = False
 
 
 def heartbeat_name() -> str:
@@ -77,7 +107,7 @@ class CallbackWorker:
         # caller when the event is done.
         self._free_callers = threading.Semaphore(self._caller_count)
         self._claimed: queue.SimpleQueue[ClaimedEvent | None] = queue.SimpleQueue()
-        self._wake = threading.Event()
+        self._wake_ups = WakeUps()
         self._stop = threading.Event()
         self._beat_lock = threading.Lock()
         self._last_beat = 0.0
@@ -101,11 +131,11 @@ class CallbackWorker:
             self._threads.append(thread)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wake_ups.wake_one()
 
     def stop(self, *, timeout: float = 15.0) -> None:
         self._stop.set()
-        self._wake.set()
+        self._wake_ups.wake_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.1))
@@ -126,8 +156,6 @@ class CallbackWorker:
         claimant = worker_name("worker")
         poll = get_settings().worker_poll_seconds
         while not self._stop.is_set():
-            # Cleared before looking, so a wake-up that arrives while we look is kept.
-            self._wake.clear()
             if not self._free_callers.acquire(timeout=min(poll, HEARTBEAT_SECONDS)):
                 self._beat_if_due()  # every caller is busy: alive, just at capacity
                 continue
@@ -141,16 +169,22 @@ class CallbackWorker:
                 for event in claimed:
                     self._claimed.put(event)
                     handed_over += 1
-                if not claimed:
-                    # Never sleep past a heartbeat, however long the poll interval is.
-                    self._wake.wait(min(poll, HEARTBEAT_SECONDS))
             except Exception:
                 # Usually the database is unreachable; the lease returns any claimed event.
                 log.exception("callback worker error; retrying in %.1f s", poll)
                 self._stop.wait(poll)
+                continue
             finally:
                 if slots > handed_over:
                     self._free_callers.release(slots - handed_over)
+            if len(claimed) == slots:
+                # A full claim: more may be due. Look again at once, and have another
+                # claimer look too, so a backlog is claimed side by side.
+                self._wake_ups.wake_one()
+            else:
+                # Everything due was claimed; what is stored next brings a wake-up.
+                # Never sleep past a heartbeat, however long the poll interval is.
+                self._wake_ups.wait(min(poll, HEARTBEAT_SECONDS))
 
     def _call(self) -> None:
         while (claimed := self._claimed.get()) is not None:

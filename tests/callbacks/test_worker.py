@@ -2,6 +2,7 @@
 connection (so no transaction, no SQLite write lock) held while one waits."""
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 import respx
 from sqlalchemy import event
 
+from shared.callbacks.queue import claim_due_events
 from shared.callbacks.worker import CallbackWorker
+from shared.config import get_settings
 from shared.db import get_engine
 from shared.models import InvoiceStatus
 from tests.callbacks.helpers import Shop, invoice
@@ -77,3 +80,41 @@ def test_a_slow_gateway_is_asked_about_many_callbacks_at_once(
     assert len(held_during_call) == IN_FLIGHT
     assert not any(held_during_call)
     assert not worker.alive  # stopped: claimers and callers alike
+
+
+def test_a_wake_up_sends_one_claimer_to_the_queue_not_all_of_them(
+    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every idle claimer answering each wake-up read the queue for the same callback and
+    # raced to claim it: three wasted transactions per callback at 50 payments a second.
+    monkeypatch.setenv("LINKPAY_WORKER_POLL_SECONDS", "30")  # no polls in the test's window
+    get_settings.cache_clear()
+    claims: list[int] = []
+
+    def counted_claim(**kwargs: Any) -> list:
+        found = claim_due_events(**kwargs)
+        claims.append(len(found))
+        return found
+
+    monkeypatch.setattr("shared.callbacks.worker.claim_due_events", counted_claim)
+    answer = shop.answer()
+    api.get(f"/payments/{answer['payment_reference']}").respond(json=answer)
+    worker = CallbackWorker(threads=4, api_calls=100)
+    worker.start()
+    try:
+        wait_until(lambda: len(claims) >= 4, timeout=10, message="each claimer looked once")
+        time.sleep(0.3)  # all four asleep
+        looked_before = len(claims)
+
+        shop.callback(answer["payment_reference"])
+        worker.wake()
+        wait_until(
+            lambda: invoice(shop.invoice.id).status == InvoiceStatus.PAID,
+            timeout=10,
+            message="invoice paid",
+        )
+        time.sleep(0.3)  # time enough for any other claimer to have looked
+    finally:
+        worker.stop()
+
+    assert claims[looked_before:] == [1]
