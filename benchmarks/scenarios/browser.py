@@ -1,6 +1,7 @@
 """Scenario 8 — the dashboard as a person feels it: Chromium timing every page switch and
 list action, against a floor app (benchmarks/floor_app.py: two Streamlit pages with a
-50-row table and a chart) measured the same way in the same run. Targets: first load of the
+50-row table and a chart; a bare sign-in form for the login form's first load) measured the
+same way in the same run. Targets: first load of the
 login form ≤ 1 s; a page switch or list action ≤ 2× the floor cold and ≤ 0.5 s at 1 M
 invoices, ≤ 1.5× warm. The load average before and after is recorded beside the figures:
 a browser figure on a busy machine says little on its own.
@@ -142,15 +143,21 @@ def add_figures(summary: dict, results: Results, *, prefix: str = "") -> None:
     load = f"load average {before[0]:.2f} → {after[0]:.2f}"
     results.meta["browser_load_average"] = summary["load_average"]
     floor_load = statistics.median(summary["first_load_ms"]["floor"])
+    form_floor = statistics.median(summary["first_load_ms"]["floor_sign_in"])
     first_load = statistics.median(summary["first_load_ms"]["dashboard"])
     results.add(
+        Figure(SCENARIO, f"{prefix}floor: first load of a bare sign-in form (median)",
+               form_floor, "ms", note="the same Streamlit server flags, nothing else on the page")
+    )  # fmt: skip
+    results.add(
         Figure(SCENARIO, f"{prefix}first load of the login form (new browser context, median)",
-               first_load, "ms", baseline=floor_load, target=f"≤ {TARGET_FIRST_LOAD_MS:.0f} ms",
-               met=first_load <= TARGET_FIRST_LOAD_MS, note=f"floor: first table; {load}")
+               first_load, "ms", baseline=form_floor, target=f"≤ {TARGET_FIRST_LOAD_MS:.0f} ms",
+               met=first_load <= TARGET_FIRST_LOAD_MS,
+               note=f"floor: the bare sign-in form; {load}")
     )  # fmt: skip
     results.add(
         Figure(SCENARIO, f"{prefix}very first load after the dashboard started",
-               summary["very_first_load_ms"], "ms", baseline=floor_load,
+               summary["very_first_load_ms"], "ms", baseline=form_floor,
                target=f"≤ {TARGET_FIRST_LOAD_MS:.0f} ms",
                met=summary["very_first_load_ms"] <= TARGET_FIRST_LOAD_MS)
     )  # fmt: skip
