@@ -87,7 +87,9 @@ def test_a_wake_up_sends_one_claimer_to_the_queue_not_all_of_them(
 ) -> None:
     # Every idle claimer answering each wake-up read the queue for the same callback and
     # raced to claim it: three wasted transactions per callback at 50 payments a second.
-    monkeypatch.setenv("LINKPAY_WORKER_POLL_SECONDS", "30")  # no polls in the test's window
+    # No polls and no heartbeat wake-ups in the test's window: only the wake-up looks.
+    monkeypatch.setenv("LINKPAY_WORKER_POLL_SECONDS", "60")
+    monkeypatch.setattr("shared.callbacks.worker.HEARTBEAT_SECONDS", 60.0)
     get_settings.cache_clear()
     claims: list[int] = []
 
