@@ -87,14 +87,22 @@ def test_settled_payment_of_the_open_balance_marks_the_invoice_paid_once(
     assert api.calls.call_count == 2  # the first callback and the later replay
 
 
-def test_exhausted_retries_need_attention_and_recover_when_the_api_answers(
-    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LINKPAY_CALLBACK_MAX_ATTEMPTS", "2")
+def _refused_callback(
+    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, *, max_attempts: int
+) -> tuple[dict, respx.Route, int]:
+    """A stored callback whose API calls EveryPay refuses (wrong secret), given up on
+    after ``max_attempts`` tries: its answer, the API route, the event id."""
+    monkeypatch.setenv("LINKPAY_CALLBACK_MAX_ATTEMPTS", str(max_attempts))
     get_settings.cache_clear()
     answer = shop.answer()
     route = api.get(f"/payments/{answer['payment_reference']}").respond(401)
-    event_id = shop.callback(answer["payment_reference"])
+    return answer, route, shop.callback(answer["payment_reference"])
+
+
+def test_exhausted_retries_need_attention_and_recover_when_the_api_answers(
+    shop: Shop, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer, route, event_id = _refused_callback(shop, api, monkeypatch, max_attempts=2)
 
     process_event(event_id)
     _make_due(event_id)
@@ -123,11 +131,7 @@ def test_a_later_callback_verified_at_once_resolves_the_unverified_item_of_its_d
 ) -> None:
     # The first callback was given up on (its item is open); EveryPay's redelivery is then
     # verified on its first try and settles the waiting one too: the item must not stay.
-    monkeypatch.setenv("LINKPAY_CALLBACK_MAX_ATTEMPTS", "1")
-    get_settings.cache_clear()
-    answer = shop.answer()
-    route = api.get(f"/payments/{answer['payment_reference']}").respond(401)
-    given_up = shop.callback(answer["payment_reference"])
+    answer, route, given_up = _refused_callback(shop, api, monkeypatch, max_attempts=1)
     process_event(given_up)
     assert event(given_up).status == CallbackStatus.NEEDS_ATTENTION
     [item] = reviews(ReviewKind.UNVERIFIED_CALLBACK)
