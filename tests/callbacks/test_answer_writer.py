@@ -70,7 +70,8 @@ def _hand_over_together(writer: AnswerWriter, work: list) -> list:
 
 @pytest.fixture
 def queued_writer() -> Iterator[AnswerWriter]:
-    writer = AnswerWriter(writers=1)
+    # Room for every test answer in one batch, whatever the backend's default.
+    writer = AnswerWriter(writers=1, max_batch=ANSWERS)
     yield writer
     writer.stop()
 
@@ -176,7 +177,7 @@ def test_answers_about_one_payment_go_to_one_writer_and_every_writer_commits(
         assert writer_index(reference.upper(), writers=3) == index
     assert len({writer_index(reference, writers=3) for reference in references}) > 1
 
-    writer = AnswerWriter(writers=3)
+    writer = AnswerWriter(writers=3, max_batch=ANSWERS + 1)
     try:
         results = _hand_over_together(
             writer,
